@@ -1,0 +1,87 @@
+// Runs the real git CLI with argument arrays (never a shell), with typed failures.
+import { spawn } from 'node:child_process';
+
+export class GitError extends Error {
+  readonly code = 'git-failed' as const;
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`git ${args.slice(0, 3).join(' ')} failed (exit ${exitCode}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  get data() {
+    return { args: this.args, exitCode: this.exitCode, stderr: this.stderr };
+  }
+  toJSON() {
+    return { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+export interface GitResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+export interface GitRunOptions {
+  readonly input?: string | Buffer;
+  readonly env?: Readonly<Record<string, string>>;
+  /** Exit codes that are answers rather than failures (e.g. merge-tree's 1 for "conflicts"). */
+  readonly okCodes?: readonly number[];
+}
+
+/** A repository reached through the git CLI. Every call is `git -C dir ...args`. */
+export class GitCli {
+  constructor(
+    readonly dir: string,
+    private readonly baseEnv: Readonly<Record<string, string>> = {},
+  ) {}
+
+  async run(args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+    return runGit(this.dir, args, { ...opts, env: { ...this.baseEnv, ...opts.env } });
+  }
+
+  /** stdout of a successful call, trimmed of the final newline. */
+  async out(args: readonly string[], opts: GitRunOptions = {}): Promise<string> {
+    const r = await this.run(args, opts);
+    return r.stdout.replace(/\n$/, '');
+  }
+
+  /** A ref's SHA, or null when it does not exist. */
+  async resolve(ref: string): Promise<string | null> {
+    const r = await this.run(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { okCodes: [1] });
+    return r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+}
+
+export function runGit(dir: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['-C', dir, ...args], {
+      env: {
+        ...process.env,
+        // Deterministic and non-interactive: no pager, no prompts, no user config surprises.
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_PAGER: 'cat',
+        LC_ALL: 'C',
+        ...opts.env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code === 0 || (code !== null && opts.okCodes?.includes(code))) resolve({ stdout, stderr, exitCode: code ?? 0 });
+      else reject(new GitError(args, code, stderr));
+    });
+    child.stdin.on('error', () => {
+      /* git may exit before reading all input; its exit code tells what happened */
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}

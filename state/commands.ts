@@ -1,0 +1,60 @@
+// Commands: what a user (or the server itself) asks for, imperative and not yet validated against the board.
+import type { PushId, PushType, RequestId, UserName } from './model.js';
+
+export interface RequestFields {
+  readonly title?: string;
+  readonly description?: string;
+  readonly tags?: readonly string[];
+  readonly watchers?: readonly UserName[];
+  readonly review?: string | null;
+  readonly ticket?: string | null;
+}
+
+export type Command =
+  // Intake, from git pushes to refs/pushreq/*
+  | ({ readonly type: 'OpenRequest'; readonly ref: string; readonly sha: string; readonly autoPickme: boolean } & RequestFields)
+  | ({ readonly type: 'UpdateRequest'; readonly ref: string; readonly sha: string; readonly forced: boolean } & RequestFields)
+  | { readonly type: 'WithdrawRequest'; readonly ref: string; readonly reason?: string }
+  // Pushees
+  | { readonly type: 'PickmeRequest'; readonly request: RequestId; readonly push?: PushId }
+  | { readonly type: 'UnpickmeRequest'; readonly request: RequestId }
+  | { readonly type: 'VerifyRequest'; readonly request: RequestId }
+  | { readonly type: 'VerifyPush'; readonly push: PushId }
+  | { readonly type: 'DelayRequest'; readonly request: RequestId; readonly reason?: string }
+  | { readonly type: 'UndelayRequest'; readonly request: RequestId }
+  | { readonly type: 'DiscardRequest'; readonly request: RequestId; readonly reason?: string }
+  | { readonly type: 'CommentRequest'; readonly request: RequestId; readonly text: string }
+  | ({ readonly type: 'EditRequest'; readonly request: RequestId } & RequestFields)
+  // Pushmasters
+  | { readonly type: 'OpenPush'; readonly title: string; readonly pushType: PushType }
+  | { readonly type: 'AcceptRequests'; readonly push: PushId; readonly requests: readonly RequestId[] }
+  | { readonly type: 'RemoveRequest'; readonly push: PushId; readonly request: RequestId; readonly reason: string }
+  | { readonly type: 'RebuildPush'; readonly push: PushId }
+  | { readonly type: 'StagePush'; readonly push: PushId; readonly env: string }
+  | { readonly type: 'BlessPush'; readonly push: PushId; readonly force: boolean }
+  | { readonly type: 'CertifyPush'; readonly push: PushId; readonly force: boolean }
+  | { readonly type: 'DiscardPush'; readonly push: PushId; readonly reason?: string }
+  | { readonly type: 'MessagePushees'; readonly push: PushId; readonly text: string; readonly state?: string }
+  | { readonly type: 'PingmePush'; readonly push: PushId; readonly on: boolean }
+  | { readonly type: 'TakeOverPush'; readonly push: PushId }
+  | { readonly type: 'TickChecklist'; readonly push: PushId; readonly item: string; readonly done: boolean }
+  // The server's own findings
+  | { readonly type: 'RecordConflicts'; readonly results: readonly ConflictResult[] }
+  | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly dropped: readonly DroppedRequest[] }
+  | { readonly type: 'RecordCertified'; readonly push: PushId; readonly tag: string; readonly masterSha: string };
+
+export interface ConflictResult {
+  readonly request: RequestId;
+  /** The SHA that was checked: a result for an older SHA is ignored. */
+  readonly sha: string;
+  readonly conflicts: readonly { readonly with: 'master' | RequestId; readonly files: readonly string[] }[];
+}
+
+/** A request that no longer merged while the deploy branch was rebuilt: it goes back to pickme. */
+export interface DroppedRequest {
+  readonly request: RequestId;
+  readonly files: readonly string[];
+}
+
+export type CommandType = Command['type'];
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;

@@ -1,0 +1,46 @@
+// Expected refusals as values. Each has a literal code callers branch on, and fields for the message.
+
+export const DOMAIN_ERROR_CODES = [
+  'unknown-request',
+  'unknown-push',
+  'not-owner',
+  'not-owner-or-watcher',
+  'not-pushmaster',
+  'not-pushmaster-of-push',
+  'illegal-transition',
+  'push-not-accepting',
+  'push-already-accepting',
+  'ref-owned-by-other',
+  'ref-not-found',
+  'sha-in-use',
+  'protected-ref',
+  'bad-ref-name',
+  'bad-push-option',
+  'unknown-user',
+  'unverified-requests',
+  'open-checklist',
+  'merge-conflict',
+  'nothing-to-do',
+  'invalid-field',
+] as const;
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
+
+export interface DomainError {
+  readonly kind: 'domain-error';
+  readonly code: DomainErrorCode;
+  readonly message: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export const domainError = (code: DomainErrorCode, message: string, data: Record<string, unknown> = {}): DomainError => ({
+  kind: 'domain-error',
+  code,
+  message,
+  data,
+});
+
+export const isDomainError = (x: unknown): x is DomainError =>
+  typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'domain-error';
+
+/** One rendering for `remote:` lines, the CLI and the dashboard: "refused (code): message". */
+export const describeError = (e: DomainError): string => `${e.message} [${e.code}]`;

@@ -1,0 +1,41 @@
+// Events: what happened, past tense. decide() produces them, evolve() applies them, notifications route them.
+import type { Comment, Conflict, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
+
+interface Base {
+  /** ISO time from the command's context (state/ reads no clock). */
+  readonly at: string;
+  readonly actor: UserName;
+}
+
+export type DomainEvent = Base &
+  (
+    | { readonly type: 'RequestOpened'; readonly request: PushRequest }
+    | { readonly type: 'RequestUpdated'; readonly request: RequestId; readonly sha: string; readonly previousSha: string; readonly forced: boolean }
+    | { readonly type: 'RequestEdited'; readonly request: RequestId; readonly changes: Partial<Pick<PushRequest, 'title' | 'description' | 'tags' | 'watchers' | 'review' | 'ticket'>> }
+    | { readonly type: 'RequestWithdrawn'; readonly request: RequestId; readonly reason: string; readonly fromState: RequestState }
+    | { readonly type: 'RequestPicked'; readonly request: RequestId; readonly push: PushId }
+    | { readonly type: 'RequestUnpicked'; readonly request: RequestId; readonly push: PushId }
+    | { readonly type: 'RequestAccepted'; readonly request: RequestId; readonly push: PushId }
+    | { readonly type: 'RequestRemoved'; readonly request: RequestId; readonly push: PushId; readonly reason: string; readonly fromState: RequestState; readonly toState: RequestState }
+    | { readonly type: 'RequestVerified'; readonly request: RequestId; readonly push: PushId }
+    | { readonly type: 'AllVerified'; readonly push: PushId }
+    | { readonly type: 'RequestDelayed'; readonly request: RequestId; readonly reason: string }
+    | { readonly type: 'RequestUndelayed'; readonly request: RequestId }
+    | { readonly type: 'RequestDiscarded'; readonly request: RequestId; readonly reason: string }
+    | { readonly type: 'CommentAdded'; readonly request: RequestId; readonly comment: Comment }
+    | { readonly type: 'ConflictsFound'; readonly request: RequestId; readonly sha: string; readonly conflicts: readonly Conflict[] }
+    | { readonly type: 'PushOpened'; readonly push: Push }
+    | { readonly type: 'DeployBranchBuilt'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null }
+    | { readonly type: 'PushStaged'; readonly push: PushId; readonly env: string; readonly requests: readonly RequestId[] }
+    | { readonly type: 'PushBlessed'; readonly push: PushId; readonly forced: boolean; readonly unverified: readonly RequestId[] }
+    | { readonly type: 'CertifyRequested'; readonly push: PushId; readonly forced: boolean }
+    | { readonly type: 'PushCertified'; readonly push: PushId; readonly tag: string; readonly masterSha: string; readonly requests: readonly RequestId[]; readonly returned: readonly RequestId[] }
+    | { readonly type: 'PushDiscarded'; readonly push: PushId; readonly reason: string; readonly returned: readonly RequestId[] }
+    | { readonly type: 'PushMessageSent'; readonly push: PushId; readonly text: string; readonly state: string | null }
+    | { readonly type: 'PingmeChanged'; readonly push: PushId; readonly user: UserName; readonly on: boolean }
+    | { readonly type: 'PushTakenOver'; readonly push: PushId; readonly from: UserName; readonly to: UserName }
+    | { readonly type: 'ChecklistTicked'; readonly push: PushId; readonly item: string; readonly done: boolean }
+  );
+
+export type EventType = DomainEvent['type'];
+export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;

@@ -1,0 +1,171 @@
+// The domain model: push requests, pushes, the board that holds them. Plain data, serialisable as JSON.
+
+export type RequestId = number & { readonly __brand: 'RequestId' };
+export type PushId = number & { readonly __brand: 'PushId' };
+export type UserName = string;
+
+export const REQUEST_STATES = [
+  'requested',
+  'pickme',
+  'added',
+  'staged',
+  'verified',
+  'blessed',
+  'live',
+  'delayed',
+  'discarded',
+] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+export const PUSH_STATES = ['accepting', 'staged', 'blessed', 'live', 'discarded'] as const;
+export type PushState = (typeof PUSH_STATES)[number];
+
+export const PUSH_TYPES = ['regular', 'urgent', 'morning', 'private'] as const;
+export type PushType = (typeof PUSH_TYPES)[number];
+
+/** Tags only the server sets: the result of the latest conflict check. */
+export const CONFLICT_TAGS = ['conflict-master', 'conflict-pickme', 'no-conflicts'] as const;
+export type ConflictTag = (typeof CONFLICT_TAGS)[number];
+
+/** A conflict found by a trial merge: with master, or with another request of the same push. */
+export interface Conflict {
+  readonly with: 'master' | RequestId;
+  readonly files: readonly string[];
+}
+
+export interface Comment {
+  readonly at: string;
+  readonly user: UserName;
+  readonly text: string;
+}
+
+export interface PushRequest {
+  readonly id: RequestId;
+  readonly user: UserName;
+  readonly title: string;
+  readonly description: string;
+  /** The ref the owner pushed to, e.g. `refs/pushreq/fix-login`. */
+  readonly ref: string;
+  readonly sha: string;
+  readonly state: RequestState;
+  /** The push this request is a pickme of or accepted into; null when waiting. */
+  readonly push: PushId | null;
+  /** User-set tags plus at most one conflict tag (server-set). */
+  readonly tags: readonly string[];
+  readonly conflicts: readonly Conflict[];
+  readonly review: string | null;
+  readonly ticket: string | null;
+  readonly watchers: readonly UserName[];
+  readonly comments: readonly Comment[];
+  /** False when pushed with `-o pickme=no`: never offered to a push automatically. */
+  readonly autoPickme: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** When the request became a pickme of its current push (queue order). */
+  readonly pickedAt: string | null;
+  /** When it was accepted into its current push (merge order). */
+  readonly acceptedAt: string | null;
+  /** Why it ended (discarded) or last left a push (removed). */
+  readonly reason: string | null;
+}
+
+export interface Removal {
+  readonly request: RequestId;
+  readonly by: UserName;
+  readonly reason: string;
+  readonly fromState: RequestState;
+  readonly at: string;
+}
+
+export interface ChecklistItem {
+  readonly id: string;
+  readonly phase: 'before-stage' | 'after-stage' | 'before-bless' | 'after-bless' | 'before-certify';
+  readonly text: string;
+  readonly requests: readonly RequestId[];
+  readonly done: boolean;
+  readonly doneBy: UserName | null;
+}
+
+export interface Push {
+  readonly id: PushId;
+  readonly title: string;
+  readonly type: PushType;
+  readonly state: PushState;
+  readonly pushmaster: UserName;
+  /** The deploy branch, e.g. `refs/heads/deploy/push-3`. */
+  readonly deployBranch: string;
+  /** Tip of the deploy branch as recorded with the state; null before the first build. */
+  readonly deploySha: string | null;
+  /** Master's SHA the deploy branch was built on. */
+  readonly baseSha: string | null;
+  readonly stageEnv: string | null;
+  readonly pingme: readonly UserName[];
+  readonly removals: readonly Removal[];
+  readonly checklist: readonly ChecklistItem[];
+  readonly tag: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly forced: readonly { readonly step: string; readonly by: UserName; readonly at: string }[];
+}
+
+export interface Board {
+  readonly nextRequestId: number;
+  readonly nextPushId: number;
+  readonly requests: Readonly<Record<number, PushRequest>>;
+  readonly pushes: Readonly<Record<number, Push>>;
+}
+
+export const emptyBoard = (): Board => ({ nextRequestId: 1, nextPushId: 1, requests: {}, pushes: {} });
+
+export const ACTIVE_REQUEST_STATES: readonly RequestState[] = [
+  'requested',
+  'pickme',
+  'added',
+  'staged',
+  'verified',
+  'blessed',
+  'delayed',
+];
+export const isActiveRequest = (r: PushRequest): boolean => ACTIVE_REQUEST_STATES.includes(r.state);
+export const isOpenPush = (p: Push): boolean => p.state !== 'live' && p.state !== 'discarded';
+
+/** States of a request that sits in a push (pickme or accepted). */
+export const IN_PUSH_STATES: readonly RequestState[] = ['pickme', 'added', 'staged', 'verified', 'blessed'];
+/** States whose commits are merged into the push's deploy branch. */
+export const MERGED_STATES: readonly RequestState[] = ['added', 'staged', 'verified', 'blessed'];
+
+export const requestsOf = (board: Board): PushRequest[] => Object.values(board.requests);
+export const pushesOf = (board: Board): Push[] => Object.values(board.pushes);
+
+export const isUrgent = (r: PushRequest): boolean => r.tags.includes('urgent');
+
+/**
+ * Queue order of a push's requests: urgent first, then no-verify, then by the time they were
+ * picked (the original's order, minus its tests tag), then by id so the order is total.
+ */
+export function queueOrder(a: PushRequest, b: PushRequest): number {
+  const rank = (r: PushRequest) => (isUrgent(r) ? 0 : r.tags.includes('no-verify') ? 1 : 2);
+  return (
+    rank(a) - rank(b) ||
+    (a.pickedAt ?? a.createdAt).localeCompare(b.pickedAt ?? b.createdAt) ||
+    a.id - b.id
+  );
+}
+
+/** Merge order of the deploy branch: urgent first, then acceptance order. */
+export function mergeOrder(a: PushRequest, b: PushRequest): number {
+  const rank = (r: PushRequest) => (isUrgent(r) ? 0 : 1);
+  return rank(a) - rank(b) || (a.acceptedAt ?? '').localeCompare(b.acceptedAt ?? '') || a.id - b.id;
+}
+
+export const requestsInPush = (board: Board, push: PushId): PushRequest[] =>
+  requestsOf(board)
+    .filter((r) => r.push === push && IN_PUSH_STATES.includes(r.state))
+    .sort(queueOrder);
+
+export const mergedRequests = (board: Board, push: PushId): PushRequest[] =>
+  requestsOf(board)
+    .filter((r) => r.push === push && MERGED_STATES.includes(r.state))
+    .sort(mergeOrder);
+
+export const accepting = (board: Board): Push | undefined => pushesOf(board).find((p) => p.state === 'accepting');
