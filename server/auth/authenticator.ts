@@ -1,0 +1,145 @@
+// The one door for every request: parses an HTTP Authorization header (Basic user:password, where
+// the password may be an API token, or Bearer token), applies the login rate limits, and answers
+// with an AuthResult. Bad input is a refusal with a clear message, never an exception.
+import type { RateLimiter } from './rate-limiter.js';
+import { addressKey, userKey } from './rate-limiter.js';
+import { authFailure, DirectoryUnavailableError, type AuthResult, type Directory } from './directory.js';
+import { normalizeRemoteAddress } from './net-address.js';
+import { TOKEN_PATTERN, type TokenStore } from './token-store.js';
+
+/** Longer headers are refused before any decoding (real ones are well under 1 KiB). */
+export const MAX_AUTHORIZATION_LENGTH = 4096;
+export const MAX_USER_NAME_LENGTH = 256;
+export const MAX_PASSWORD_LENGTH = 1024;
+
+export type ParsedAuthorization =
+  | { ok: true; scheme: 'basic'; user: string; password: string }
+  | { ok: true; scheme: 'bearer'; token: string }
+  | { ok: false; message: string };
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Strict parsing of an Authorization header value (RFC 7617 Basic, RFC 6750 Bearer). Pure. */
+export function parseAuthorization(header: string): ParsedAuthorization {
+  const bad = (message: string): ParsedAuthorization => ({ ok: false, message });
+  if (header.length > MAX_AUTHORIZATION_LENGTH) return bad(`Authorization header longer than ${MAX_AUTHORIZATION_LENGTH} characters`);
+  const m = /^([A-Za-z]+) +(\S+)$/.exec(header.trim());
+  if (!m) return bad('Authorization header is not "Basic <base64>" or "Bearer <token>"');
+  const scheme = m[1]!.toLowerCase();
+  const credentials = m[2]!;
+  if (scheme === 'bearer') {
+    if (!TOKEN68.test(credentials)) return bad('Bearer token has characters a token cannot have');
+    return { ok: true, scheme: 'bearer', token: credentials };
+  }
+  if (scheme !== 'basic') return bad(`unsupported authentication scheme "${m[1]!.slice(0, 20)}" (use Basic or Bearer)`);
+  if (!BASE64.test(credentials)) return bad('Basic credentials are not valid base64');
+  let decoded: string;
+  try {
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(credentials, 'base64'));
+  } catch {
+    return bad('Basic credentials are not valid UTF-8');
+  }
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return bad('Basic credentials have no ":" between user name and password');
+  const user = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  if (user === '') return bad('Basic credentials have an empty user name');
+  if (password === '') return bad('Basic credentials have an empty password');
+  if (user.length > MAX_USER_NAME_LENGTH) return bad(`user name longer than ${MAX_USER_NAME_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH) return bad(`password longer than ${MAX_PASSWORD_LENGTH} characters`);
+  if (CONTROL.test(user) || CONTROL.test(password)) return bad('user name or password contains control characters');
+  return { ok: true, scheme: 'basic', user, password };
+}
+
+export interface AuthenticatorOptions {
+  readonly directory: Directory;
+  readonly tokens: TokenStore;
+  readonly rateLimiter: RateLimiter;
+}
+
+export class Authenticator {
+  private readonly directory: Directory;
+  private readonly tokens: TokenStore;
+  private readonly limiter: RateLimiter;
+
+  constructor(options: AuthenticatorOptions) {
+    this.directory = options.directory;
+    this.tokens = options.tokens;
+    this.limiter = options.rateLimiter;
+  }
+
+  /**
+   * A missing header is `bad-credentials` too (the HTTP layer answers 401 with a Basic challenge,
+   * which is what makes git ask for credentials); it does not count as a failed login.
+   */
+  async authenticateHeader(authorizationHeader: string | undefined, remoteAddress: string): Promise<AuthResult> {
+    if (authorizationHeader === undefined || authorizationHeader.trim() === '') {
+      return authFailure('bad-credentials', 'authentication required');
+    }
+    const address = addressKey(normalizeRemoteAddress(remoteAddress));
+    const parsed = parseAuthorization(authorizationHeader);
+    if (!parsed.ok) {
+      // Junk costs the sender like a wrong password: otherwise it is a free probe.
+      return this.guarded([address], async () => authFailure('bad-credentials', parsed.message));
+    }
+    if (parsed.scheme === 'bearer') return this.guarded([address], () => this.viaToken(parsed.token, null));
+    return this.authenticatePassword(parsed.user, parsed.password, remoteAddress);
+  }
+
+  /** User name + password (or an API token in the password's place, as git over HTTP sends it). */
+  async authenticatePassword(name: string, password: string, remoteAddress: string): Promise<AuthResult> {
+    const keys = [userKey(name), addressKey(normalizeRemoteAddress(remoteAddress))];
+    if (TOKEN_PATTERN.test(password)) return this.guarded(keys, () => this.viaToken(password, name));
+    return this.guarded(keys, async () => {
+      if (password === '') return authFailure('bad-credentials', 'empty password');
+      return this.directory.authenticate(name, password);
+    });
+  }
+
+  /** Runs an attempt behind the rate limiter and records how it went. Never throws. */
+  private async guarded(keys: string[], attempt: () => Promise<AuthResult>): Promise<AuthResult> {
+    const gate = this.limiter.check(keys);
+    if (!gate.ok) {
+      const seconds = Math.ceil(gate.retryAfterMs / 1000);
+      return authFailure('rate-limited', `too many failed logins; try again in ${seconds} s`, gate.retryAfterMs);
+    }
+    let result: AuthResult;
+    try {
+      result = await attempt();
+    } catch (e) {
+      result = authFailure('directory-unavailable', e instanceof Error ? `authentication failed: ${e.message}` : 'authentication failed');
+    }
+    if (result.ok) {
+      const user = keys.find((k) => k.startsWith('user:'));
+      if (user !== undefined) this.limiter.recordSuccess(user);
+      this.limiter.recordSuccess(userKey(result.user.name));
+    } else if (result.code === 'bad-credentials' || result.code === 'unknown-user') {
+      // An outage is nobody's failed guess: only refusals count.
+      this.limiter.recordFailure(keys);
+    }
+    return result;
+  }
+
+  /** `expectedUser` is the Basic user name the token came with (null for Bearer). */
+  private async viaToken(token: string, expectedUser: string | null): Promise<AuthResult> {
+    const v = await this.tokens.verify(token);
+    if (!v.ok) {
+      const why = { expired: 'API token has expired; run `pushmanager login` again', revoked: 'API token was revoked', unknown: 'unknown API token' }[v.code];
+      return authFailure('bad-credentials', why);
+    }
+    if (expectedUser !== null && expectedUser.toLowerCase() !== v.user.toLowerCase()) {
+      return authFailure('bad-credentials', `this API token belongs to another user than ${expectedUser}`);
+    }
+    try {
+      // The token says who; the directory says what they may do today (rights can change).
+      const user = await this.directory.lookup(v.user);
+      return user ? { ok: true, user } : authFailure('unknown-user', `user ${v.user} of this API token no longer exists`);
+    } catch (e) {
+      if (e instanceof DirectoryUnavailableError) return authFailure('directory-unavailable', e.message);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// Slows down password guessing: failed logins are counted per key (a user name, a client address);
+// after maxFailures a key is refused for a delay that doubles with each further failure, up to a
+// cap. In memory only (a restart forgives everyone), bounded, with an injected clock.
+
+export interface RateLimiterOptions {
+  readonly maxFailures?: number;
+  /** A key is forgotten after this long without a failure (and once any block has ended). */
+  readonly windowMs?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly maxKeys?: number;
+  readonly now?: () => number;
+}
+
+export type RateDecision = { ok: true } | { ok: false; retryAfterMs: number; key: string };
+
+interface KeyState {
+  failures: number;
+  lastFailureAt: number;
+  blockedUntil: number;
+}
+
+export const userKey = (name: string): string => `user:${name.toLowerCase()}`;
+export const addressKey = (address: string): string => `addr:${address}`;
+
+export class RateLimiter {
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxKeys: number;
+  private readonly now: () => number;
+  // A Map keeps insertion order; touching a key re-inserts it, so the first key is the stalest.
+  private readonly keys = new Map<string, KeyState>();
+
+  constructor(options: RateLimiterOptions = {}) {
+    this.maxFailures = options.maxFailures ?? 5;
+    this.windowMs = options.windowMs ?? 15 * 60_000;
+    this.baseDelayMs = options.baseDelayMs ?? 1_000;
+    this.maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
+    this.maxKeys = options.maxKeys ?? 100_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Whether an attempt for all of these keys may go ahead now; refusals do not count as failures. */
+  check(keys: readonly string[]): RateDecision {
+    const now = this.now();
+    let worst: RateDecision = { ok: true };
+    for (const key of keys) {
+      const s = this.live(key, now);
+      if (s && s.blockedUntil > now) {
+        const retryAfterMs = s.blockedUntil - now;
+        if (worst.ok || retryAfterMs > worst.retryAfterMs) worst = { ok: false, retryAfterMs, key };
+      }
+    }
+    return worst;
+  }
+
+  recordFailure(keys: readonly string[]): void {
+    const now = this.now();
+    for (const key of keys) {
+      const s = this.live(key, now) ?? { failures: 0, lastFailureAt: now, blockedUntil: 0 };
+      s.failures += 1;
+      s.lastFailureAt = now;
+      if (s.failures >= this.maxFailures) {
+        const doublings = Math.min(s.failures - this.maxFailures, 40);
+        s.blockedUntil = now + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** doublings);
+      }
+      this.keys.delete(key);
+      this.keys.set(key, s);
+    }
+    this.evict();
+  }
+
+  /** A successful login forgives that key (the user's); callers keep the address key counting. */
+  recordSuccess(key: string): void {
+    this.keys.delete(key);
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** The key's state, or undefined once it has expired (and then it is dropped). */
+  private live(key: string, now: number): KeyState | undefined {
+    const s = this.keys.get(key);
+    if (s && this.expired(s, now)) {
+      this.keys.delete(key);
+      return undefined;
+    }
+    return s;
+  }
+
+  private expired(s: KeyState, now: number): boolean {
+    return now >= s.blockedUntil && now - s.lastFailureAt > this.windowMs;
+  }
+
+  private evict(): void {
+    // Keys are ordered by their last failure, so the first ones are the stalest (and usually
+    // expired already). An attacker who floods keys can only make us forget old failures sooner,
+    // never use more memory; each eviction is O(1).
+    for (const key of this.keys.keys()) {
+      if (this.keys.size <= this.maxKeys) break;
+      this.keys.delete(key);
+    }
+  }
+}
