@@ -1,0 +1,279 @@
+// The StateStore on a git metadata branch: one commit per command, compare-and-swap on the ref,
+// other refs (deploy branch, pushreq refs, master, tags) moved in the same `update-ref --stdin` transaction.
+// Reads come from the tip (never a replay): cached in memory, refreshed incrementally with `diff-tree`.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  EVENTS_PATH,
+  SCHEMA_PATH,
+  decodePush,
+  decodeRequest,
+  decodeSchema,
+  encodeEvents,
+  encodePush,
+  encodeRequest,
+  encodeSchema,
+  pushPath,
+  requestPath,
+} from '../../state/codec.js';
+import { renderCommitMessage } from '../../state/describe.js';
+import type { DomainEvent } from '../../state/events.js';
+import { emptyBoard, type Board, type Push, type PushRequest } from '../../state/model.js';
+import { CatFileBatch } from '../git/cat-file.js';
+import { GitCli, GitError } from '../git/git-cli.js';
+import { ObjectWriter, type Identity, type TreeEntry } from '../git/object-writer.js';
+import { StoreError, type CommitRequest, type CommitResult, type HistoryEntry, type RefUpdate, type Snapshot, type StateStore } from './state-store.js';
+
+const ZERO = '0'.repeat(40);
+
+/** The tree of one metadata commit, by directory: dir ('' is the root) → name → blob SHA. */
+type Files = Map<string, Map<string, string>>;
+
+interface Cached {
+  readonly version: string;
+  readonly board: Board;
+  readonly files: Files;
+  /** dir → tree SHA, for every directory of `files`. */
+  readonly trees: Map<string, string>;
+}
+
+const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+const baseOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+export class GitStateStore implements StateStore {
+  private cache: Cached | null = null;
+  private readonly writer: ObjectWriter;
+  private readonly cat: CatFileBatch;
+
+  constructor(
+    private readonly git: GitCli,
+    /** The repository's git directory (bare repository root). */
+    private readonly gitDir: string,
+    readonly ref = 'refs/heads/pushmanager/meta',
+    private readonly identity: { name: string; email: string } = { name: 'Pushmanager', email: 'pushmanager@localhost' },
+  ) {
+    this.writer = new ObjectWriter(gitDir);
+    this.cat = new CatFileBatch(gitDir);
+  }
+
+  close(): void {
+    this.cat.close();
+  }
+
+  /** The ref's SHA, read from the ref file when loose (fast path) and from git otherwise. */
+  async tip(): Promise<string | null> {
+    try {
+      const text = (await readFile(join(this.gitDir, this.ref), 'utf8')).trim();
+      if (/^[0-9a-f]{40}$/.test(text)) return text;
+    } catch {
+      /* packed or absent: ask git */
+    }
+    return this.git.resolve(this.ref);
+  }
+
+  async read(): Promise<Snapshot> {
+    const tip = await this.tip();
+    if (tip === null) return { board: emptyBoard(), version: null };
+    if (this.cache?.version === tip) return this.cache;
+    this.cache = this.cache ? await this.loadIncremental(this.cache, tip) : await this.loadFull(tip);
+    return this.cache;
+  }
+
+  private async loadFull(tip: string): Promise<Cached> {
+    const out = await this.git.out(['ls-tree', '-r', '-t', '-z', tip]);
+    const files: Files = new Map([['', new Map()]]);
+    const trees = new Map<string, string>();
+    const blobs: [string, string][] = [];
+    for (const line of out.split('\0')) {
+      if (!line) continue;
+      const tab = line.indexOf('\t');
+      const [, type, sha] = line.slice(0, tab).split(' ') as [string, string, string];
+      const path = line.slice(tab + 1);
+      if (type === 'tree') {
+        trees.set(path, sha);
+        files.set(path, files.get(path) ?? new Map());
+      } else {
+        const dir = dirOf(path);
+        if (!files.has(dir)) files.set(dir, new Map());
+        files.get(dir)!.set(baseOf(path), sha);
+        if (path !== EVENTS_PATH) blobs.push([path, sha]);
+      }
+    }
+    trees.set('', await this.git.out(['rev-parse', `${tip}^{tree}`]));
+    const texts = new Map<string, string>();
+    await Promise.all(blobs.map(async ([path, sha]) => texts.set(path, (await this.cat.readText(sha)) ?? '')));
+    const board = this.decode(texts, emptyBoard());
+    return { version: tip, board, files, trees };
+  }
+
+  private async loadIncremental(base: Cached, tip: string): Promise<Cached> {
+    const r = await this.git.run(['diff-tree', '-r', '-t', '-z', '--no-renames', base.version, tip], { okCodes: [128] });
+    if (r.exitCode !== 0) return this.loadFull(tip); // history rewritten or object missing: start over
+    const files: Files = new Map([...base.files].map(([d, m]) => [d, new Map(m)]));
+    const trees = new Map(base.trees);
+    const parts = r.stdout.split('\0');
+    const changed = new Map<string, string | null>();
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      const meta = parts[i]!;
+      const path = parts[i + 1]!;
+      if (!meta.startsWith(':')) break;
+      const [oldMode, newMode, , newSha, status] = meta.slice(1).split(' ') as [string, string, string, string, string];
+      const isTree = oldMode === '040000' || newMode === '040000';
+      if (isTree) {
+        if (status === 'D') {
+          trees.delete(path);
+          files.delete(path);
+        } else {
+          trees.set(path, newSha);
+          if (!files.has(path)) files.set(path, new Map());
+        }
+        continue;
+      }
+      const dir = dirOf(path);
+      if (!files.has(dir)) files.set(dir, new Map());
+      if (status === 'D') files.get(dir)!.delete(baseOf(path));
+      else files.get(dir)!.set(baseOf(path), newSha);
+      if (path !== EVENTS_PATH) changed.set(path, status === 'D' ? null : newSha);
+    }
+    trees.set('', await this.git.out(['rev-parse', `${tip}^{tree}`]));
+    const texts = new Map<string, string>();
+    const removed: string[] = [];
+    await Promise.all(
+      [...changed].map(async ([path, sha]) => {
+        if (sha === null) removed.push(path);
+        else texts.set(path, (await this.cat.readText(sha)) ?? '');
+      }),
+    );
+    if (!texts.has(SCHEMA_PATH)) texts.set(SCHEMA_PATH, (await this.cat.readText(files.get('')!.get(SCHEMA_PATH)!)) ?? '');
+    let board = this.decode(texts, base.board);
+    if (removed.length) {
+      const requests = { ...board.requests };
+      const pushes = { ...board.pushes };
+      for (const p of removed) {
+        const id = Number(baseOf(p).replace(/\.json$/, ''));
+        if (p.startsWith('requests/')) delete requests[id];
+        if (p.startsWith('pushes/')) delete pushes[id];
+      }
+      board = { ...board, requests, pushes };
+    }
+    return { version: tip, board, files, trees };
+  }
+
+  /** Applies changed files onto a board; the schema file is checked first so a newer format is refused. */
+  private decode(texts: Map<string, string>, base: Board): Board {
+    const schemaText = texts.get(SCHEMA_PATH);
+    if (schemaText === undefined) throw new StoreError('store-corrupt', `the metadata branch ${this.ref} has no ${SCHEMA_PATH}`, { ref: this.ref });
+    const schema = decodeSchema(schemaText);
+    const requests: Record<number, PushRequest> = { ...base.requests };
+    const pushes: Record<number, Push> = { ...base.pushes };
+    for (const [path, text] of texts) {
+      if (path.startsWith('requests/')) {
+        const r = decodeRequest(text, schema.schemaVersion);
+        requests[r.id] = r;
+      } else if (path.startsWith('pushes/')) {
+        const p = decodePush(text, schema.schemaVersion);
+        pushes[p.id] = p;
+      }
+    }
+    return { nextRequestId: schema.nextRequestId, nextPushId: schema.nextPushId, requests, pushes };
+  }
+
+  async commit(req: CommitRequest): Promise<CommitResult> {
+    let base: Cached | null = this.cache;
+    if (req.expected !== (base?.version ?? null)) {
+      await this.read();
+      base = this.cache;
+      if (req.expected !== (base?.version ?? null)) return { ok: false, reason: 'conflict', detail: `the metadata branch moved to ${base?.version ?? 'nothing'}` };
+    }
+    const files: Files = new Map(base ? [...base.files].map(([d, m]) => [d, m] as const) : [['', new Map()]]);
+    const trees = new Map(base?.trees ?? []);
+    const dirty = new Set<string>(['']);
+    const copied = new Set<string>();
+    const put = async (path: string, text: string) => {
+      const dir = dirOf(path);
+      const sha = await this.writer.blob(text);
+      // Copy-on-write, after the await so concurrent puts into one directory all land in the same copy.
+      if (!copied.has(dir)) {
+        files.set(dir, new Map(files.get(dir) ?? []));
+        copied.add(dir);
+      }
+      files.get(dir)!.set(baseOf(path), sha);
+      for (let d = dir; ; d = dirOf(d)) {
+        dirty.add(d);
+        if (d === '') break;
+        if (!files.has(d)) files.set(d, new Map());
+      }
+    };
+    const prev = base?.board ?? emptyBoard();
+    const writes: Promise<void>[] = [];
+    for (const r of Object.values(req.board.requests)) if (prev.requests[r.id] !== r) writes.push(put(requestPath(r.id), encodeRequest(r)));
+    for (const p of Object.values(req.board.pushes)) if (prev.pushes[p.id] !== p) writes.push(put(pushPath(p.id), encodePush(p)));
+    writes.push(put(SCHEMA_PATH, encodeSchema(req.board)));
+    writes.push(put(EVENTS_PATH, encodeEvents(req.events)));
+    await Promise.all(writes);
+
+    // Write dirty trees bottom-up: deepest directories first.
+    const depth = (d: string) => (d === '' ? 0 : d.split('/').length);
+    const order = [...dirty].sort((a, b) => depth(b) - depth(a) || (a < b ? -1 : 1));
+    for (const dir of order) {
+      const entries: TreeEntry[] = [...(files.get(dir) ?? [])].map(([name, sha]) => ({ name, mode: '100644', sha }));
+      const prefix = dir ? `${dir}/` : '';
+      for (const [d, sha] of trees) if (d && dirOf(d) === dir && !dirty.has(d)) entries.push({ name: d.slice(prefix.length), mode: '40000', sha });
+      for (const d of dirty) if (d && dirOf(d) === dir) entries.push({ name: d.slice(prefix.length), mode: '40000', sha: trees.get(d)! });
+      trees.set(dir, await this.writer.tree(entries));
+    }
+    const who: Identity = { ...this.identity, date: req.at };
+    const version = await this.writer.commit({ tree: trees.get('')!, parents: base ? [base.version] : [], author: who, message: renderCommitMessage(req.message) });
+
+    const moved = await this.updateRefs([{ ref: this.ref, newSha: version, oldSha: base?.version ?? null }, ...(req.refs ?? [])], req.message.subject);
+    if (!moved.ok) return moved;
+    this.cache = { version, board: req.board, files, trees };
+    return { ok: true, version };
+  }
+
+  /** One atomic transaction: every ref moves or none does. A stale old value is a conflict, not an error. */
+  private async updateRefs(updates: readonly RefUpdate[], reason: string): Promise<CommitResult> {
+    const lines = updates.map((u) => {
+      const old = u.oldSha === undefined ? '' : ` ${u.oldSha ?? ZERO}`;
+      return u.newSha === null ? `delete ${u.ref}${old}` : `update ${u.ref} ${u.newSha}${old}`;
+    });
+    try {
+      await this.git.run(['update-ref', '-m', reason.slice(0, 200), '--stdin'], { input: lines.join('\n') + '\n' });
+      return { ok: true, version: '' };
+    } catch (e) {
+      if (e instanceof GitError && /but expected|already exists|cannot lock ref|unable to resolve reference|reference is missing/i.test(e.stderr))
+        return { ok: false, reason: 'conflict', detail: e.stderr.trim() };
+      throw new StoreError('store-write-failed', `could not move ${updates.map((u) => u.ref).join(', ')}: ${(e as Error).message}`, { refs: updates.map((u) => u.ref) }, { cause: e });
+    }
+  }
+
+  async history(filter: { request?: number; push?: number; limit?: number }): Promise<HistoryEntry[]> {
+    const tip = await this.tip();
+    if (!tip) return [];
+    const args = ['log', '--format=%H%x1f%cI%x1f%s%x1f%(trailers:only,unfold)%x1e', `-n${filter.limit ?? 200}`];
+    if (filter.request !== undefined) args.push(`--grep=^Pushmanager-Request: ${filter.request}$`);
+    if (filter.push !== undefined) args.push(`--grep=^Pushmanager-Push: ${filter.push}$`);
+    args.push('--all-match', tip, '--');
+    const out = await this.git.out(args);
+    return out
+      .split('\x1e')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((rec) => {
+        const [version = '', at = '', subject = '', trailers = ''] = rec.split('\x1f');
+        const t = (k: string) => trailers.split('\n').filter((l) => l.startsWith(`${k}: `)).map((l) => l.slice(k.length + 2).trim());
+        return { version, at, subject, actor: t('Pushmanager-Actor')[0] ?? '', command: t('Pushmanager-Command')[0] ?? '', events: (t('Pushmanager-Events')[0] ?? '').split(' ').filter((x) => x && x !== 'none') };
+      });
+  }
+
+  async *eventsSince(since: string | null): AsyncIterable<{ version: string; events: DomainEvent[] }> {
+    const tip = await this.tip();
+    if (!tip) return;
+    const range = since ? [`${since}..${tip}`] : [tip];
+    const out = await this.git.out(['rev-list', '--reverse', ...range]);
+    for (const version of out.split('\n').filter(Boolean)) {
+      const text = await this.cat.readText(`${version}:${EVENTS_PATH}`);
+      yield { version, events: text ? (JSON.parse(text) as DomainEvent[]) : [] };
+    }
+  }
+}

@@ -1,0 +1,63 @@
+// The StateStore port: read the board at the tip, commit a new board with compare-and-swap, read history.
+import type { DomainEvent } from '../../state/events.js';
+import type { Board } from '../../state/model.js';
+import type { CommitMessage } from '../../state/describe.js';
+
+export interface Snapshot {
+  readonly board: Board;
+  /** The metadata commit the board was read from; null before the first commit. */
+  readonly version: string | null;
+}
+
+/** Another ref moved in the same transaction as the state (deploy branch, pushreq ref, master, tag). */
+export interface RefUpdate {
+  readonly ref: string;
+  /** null deletes the ref. */
+  readonly newSha: string | null;
+  /** null: the ref must not exist yet; undefined: do not check. */
+  readonly oldSha?: string | null;
+}
+
+export interface CommitRequest {
+  readonly expected: string | null;
+  readonly board: Board;
+  readonly events: readonly DomainEvent[];
+  readonly message: CommitMessage;
+  readonly refs?: readonly RefUpdate[];
+  /** ISO time of the command, used as the commit date. */
+  readonly at: string;
+}
+
+export type CommitResult = { readonly ok: true; readonly version: string } | { readonly ok: false; readonly reason: 'conflict'; readonly detail: string };
+
+export interface HistoryEntry {
+  readonly version: string;
+  readonly at: string;
+  readonly actor: string;
+  readonly command: string;
+  readonly subject: string;
+  readonly events: readonly string[];
+}
+
+export interface StateStore {
+  read(): Promise<Snapshot>;
+  commit(req: CommitRequest): Promise<CommitResult>;
+  /** Commits touching one request or push, newest first. */
+  history(filter: { request?: number; push?: number; limit?: number }): Promise<HistoryEntry[]>;
+  /** Commits after `since` (exclusive), oldest first, with their events: for the outbox catch-up. */
+  eventsSince(since: string | null): AsyncIterable<{ version: string; events: DomainEvent[] }>;
+}
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'store-corrupt' | 'store-write-failed',
+    message: string,
+    readonly data: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  toJSON() {
+    return { code: this.code, message: this.message, data: this.data };
+  }
+}

@@ -1,0 +1,491 @@
+// decide(board, command, ctx) → events | DomainError. Pure: the clock and the actor come in ctx.
+import type { Command, CommandOf, RequestFields } from './commands.js';
+import { domainError, type DomainError } from './errors.js';
+import type { DomainEvent } from './events.js';
+import {
+  CONFLICT_TAGS,
+  accepting,
+  isActiveRequest,
+  requestsInPush,
+  requestsOf,
+  type Board,
+  type Push,
+  type PushId,
+  type PushRequest,
+  type RequestId,
+  type RequestState,
+} from './model.js';
+import {
+  PUSH_TRANSITIONS,
+  REQUEST_TRANSITIONS,
+  type PushAction,
+  type RequestAction,
+  type Role,
+} from './transitions.js';
+
+export interface Actor {
+  readonly name: string;
+  readonly pushmaster: boolean;
+  readonly admin: boolean;
+}
+
+/** The server itself, for findings that are not anyone's request (conflicts, builds). */
+export const SERVER_ACTOR: Actor = { name: 'pushmanager', pushmaster: true, admin: true };
+
+export interface DecideContext {
+  readonly actor: Actor;
+  readonly now: string;
+  /** Set by the server when the git work of a certify is done: the tag made and master's new SHA. */
+  readonly certification?: { readonly tag: string; readonly masterSha: string };
+  /** Default true (SPEC: one accepting push at a time per repository). */
+  readonly singleAcceptingPush?: boolean;
+}
+
+type Result = DomainEvent[] | DomainError;
+
+const isServer = (a: Actor) => a.name === SERVER_ACTOR.name;
+
+function holdsRole(role: Role, actor: Actor, req: PushRequest | undefined, push: Push | undefined): boolean {
+  switch (role) {
+    case 'anyone':
+      return true;
+    case 'owner':
+      return req?.user === actor.name;
+    case 'watcher':
+      return req?.watchers.includes(actor.name) ?? false;
+    case 'pushmaster':
+      return actor.pushmaster || actor.admin;
+    case 'pushmaster-of-push':
+      return push !== undefined && (push.pushmaster === actor.name || actor.admin);
+    case 'server':
+      return isServer(actor);
+  }
+}
+
+function refusalFor(roles: readonly Role[], actor: Actor, what: string, push: Push | undefined): DomainError {
+  if (roles.includes('pushmaster-of-push') && !roles.includes('owner'))
+    return domainError('not-pushmaster-of-push', `${actor.name} is not the pushmaster of push ${push?.id ?? '?'} (${push?.pushmaster ?? 'nobody'} is) and cannot ${what}`, { actor: actor.name, push: push?.id, pushmaster: push?.pushmaster });
+  if (roles.includes('pushmaster') && roles.length === 1)
+    return domainError('not-pushmaster', `${actor.name} is not in the pushmaster group and cannot ${what}`, { actor: actor.name });
+  if (roles.includes('watcher'))
+    return domainError('not-owner-or-watcher', `${actor.name} is neither the owner nor a watcher and cannot ${what}`, { actor: actor.name });
+  return domainError('not-owner', `${actor.name} is not the owner and cannot ${what}`, { actor: actor.name });
+}
+
+/** Checks the table for a request action: the role, then the from-state. */
+function checkRequest(action: RequestAction, actor: Actor, req: PushRequest, push: Push | undefined, what: string): DomainError | null {
+  const t = REQUEST_TRANSITIONS[action];
+  if (!isServer(actor) && !t.who.some((r) => holdsRole(r, actor, req, push))) return refusalFor(t.who, actor, what, push);
+  if (!(t.from as readonly RequestState[]).includes(req.state))
+    return domainError('illegal-transition', `request ${req.id} is ${req.state}; cannot ${what} (allowed from: ${t.from.join(', ')})`, { request: req.id, state: req.state, action });
+  return null;
+}
+
+function checkPush(action: PushAction, actor: Actor, push: Push, what: string): DomainError | null {
+  const t = PUSH_TRANSITIONS[action];
+  if (!isServer(actor) && !t.who.some((r) => holdsRole(r, actor, undefined, push))) return refusalFor(t.who, actor, what, push);
+  if (!(t.from as readonly string[]).includes(push.state))
+    return domainError('illegal-transition', `push ${push.id} is ${push.state}; cannot ${what} (allowed from: ${t.from.join(', ')})`, { push: push.id, state: push.state, action });
+  return null;
+}
+
+const getRequest = (b: Board, id: RequestId): PushRequest | DomainError =>
+  b.requests[id] ?? domainError('unknown-request', `no request ${id}`, { request: id });
+const getPush = (b: Board, id: PushId): Push | DomainError =>
+  b.pushes[id] ?? domainError('unknown-push', `no push ${id}`, { push: id });
+const err = (x: unknown): x is DomainError => (x as DomainError)?.kind === 'domain-error';
+
+const activeByRef = (b: Board, ref: string): PushRequest | undefined =>
+  requestsOf(b).find((r) => r.ref === ref && isActiveRequest(r));
+
+/** User tags never carry the server's conflict tags; the current conflict tag is kept. */
+function mergeUserTags(current: readonly string[], userTags: readonly string[]): string[] {
+  const conflictTag = current.filter((t) => (CONFLICT_TAGS as readonly string[]).includes(t));
+  const own = userTags.filter((t) => !(CONFLICT_TAGS as readonly string[]).includes(t));
+  return [...new Set([...own, ...conflictTag])];
+}
+
+function fieldChanges(req: PushRequest, f: RequestFields) {
+  const changes: Record<string, unknown> = {};
+  if (f.title !== undefined && f.title !== req.title) changes.title = f.title;
+  if (f.description !== undefined && f.description !== req.description) changes.description = f.description;
+  if (f.tags !== undefined) {
+    const tags = mergeUserTags(req.tags, f.tags);
+    if (tags.join(',') !== req.tags.join(',')) changes.tags = tags;
+  }
+  if (f.watchers !== undefined && f.watchers.join(',') !== req.watchers.join(',')) changes.watchers = [...f.watchers];
+  if (f.review !== undefined && f.review !== req.review) changes.review = f.review;
+  if (f.ticket !== undefined && f.ticket !== req.ticket) changes.ticket = f.ticket;
+  return changes;
+}
+
+export function decide(board: Board, cmd: Command, ctx: DecideContext): Result {
+  const handler = HANDLERS[cmd.type] as (b: Board, c: Command, x: DecideContext) => Result;
+  return handler(board, cmd, ctx);
+}
+
+type Handlers = { [K in Command['type']]: (b: Board, c: CommandOf<K>, x: DecideContext) => Result };
+
+const ev = <T extends DomainEvent['type']>(ctx: DecideContext, e: Omit<Extract<DomainEvent, { type: T }>, 'at' | 'actor'> & { type: T }): DomainEvent =>
+  ({ at: ctx.now, actor: ctx.actor.name, ...e }) as unknown as DomainEvent;
+
+const HANDLERS: Handlers = {
+  OpenRequest(b, c, ctx) {
+    const existing = activeByRef(b, c.ref);
+    if (existing)
+      return existing.user === ctx.actor.name
+        ? domainError('invalid-field', `${c.ref} is already request ${existing.id}; push again to update it`, { ref: c.ref })
+        : domainError('ref-owned-by-other', `${c.ref} belongs to ${existing.user}'s request ${existing.id}; pick another ref name`, { ref: c.ref, owner: existing.user, request: existing.id });
+    const shaUser = requestsOf(b).find((r) => r.sha === c.sha && isActiveRequest(r));
+    if (shaUser)
+      return domainError('sha-in-use', `commit ${c.sha.slice(0, 12)} is already request ${shaUser.id} (${shaUser.ref}); push a new commit or update that request`, { sha: c.sha, request: shaUser.id });
+    const id = b.nextRequestId as RequestId;
+    const request: PushRequest = {
+      id,
+      user: ctx.actor.name,
+      title: c.title?.trim() || c.ref.replace(/^refs\/pushreq\//, ''),
+      description: c.description ?? '',
+      ref: c.ref,
+      sha: c.sha,
+      state: 'requested',
+      push: null,
+      tags: mergeUserTags([], c.tags ?? []),
+      conflicts: [],
+      review: c.review ?? null,
+      ticket: c.ticket ?? null,
+      watchers: [...(c.watchers ?? [])],
+      comments: [],
+      autoPickme: c.autoPickme,
+      createdAt: ctx.now,
+      updatedAt: ctx.now,
+      pickedAt: null,
+      acceptedAt: null,
+      reason: null,
+    };
+    const events: DomainEvent[] = [ev(ctx, { type: 'RequestOpened', request })];
+    const open = accepting(b);
+    if (open && c.autoPickme && offeredTo(open, request)) events.push(ev(ctx, { type: 'RequestPicked', request: id, push: open.id }));
+    return events;
+  },
+
+  UpdateRequest(b, c, ctx) {
+    const req = activeByRef(b, c.ref);
+    if (!req) return domainError('ref-not-found', `no active request for ${c.ref}`, { ref: c.ref });
+    const push = req.push !== null ? b.pushes[req.push] : undefined;
+    const refusal = checkRequest('repush', ctx.actor, req, push, `update ${c.ref}`);
+    if (refusal) {
+      return refusal.code === 'not-owner'
+        ? domainError('ref-owned-by-other', `${c.ref} belongs to ${req.user}'s request ${req.id}; pick another ref name`, { ref: c.ref, owner: req.user, request: req.id })
+        : refusal;
+    }
+    const events: DomainEvent[] = [];
+    if (c.sha !== req.sha) events.push(ev(ctx, { type: 'RequestUpdated', request: req.id, sha: c.sha, previousSha: req.sha, forced: c.forced }));
+    const changes = fieldChanges(req, c);
+    if (Object.keys(changes).length) events.push(ev(ctx, { type: 'RequestEdited', request: req.id, changes }));
+    return events.length ? events : domainError('nothing-to-do', `request ${req.id} is already at ${c.sha.slice(0, 12)}`, { request: req.id });
+  },
+
+  WithdrawRequest(b, c, ctx) {
+    const req = activeByRef(b, c.ref);
+    if (!req) return domainError('ref-not-found', `no active request for ${c.ref}`, { ref: c.ref });
+    const push = req.push !== null ? b.pushes[req.push] : undefined;
+    const refusal = checkRequest('withdraw', ctx.actor, req, push, `withdraw ${c.ref}`);
+    if (refusal) return refusal.code === 'not-owner' ? domainError('ref-owned-by-other', `${c.ref} belongs to ${req.user}'s request ${req.id}`, { ref: c.ref, owner: req.user, request: req.id }) : refusal;
+    return [ev(ctx, { type: 'RequestWithdrawn', request: req.id, reason: c.reason ?? `withdrawn by ${ctx.actor.name} (ref deleted)`, fromState: req.state })];
+  },
+
+  PickmeRequest(b, c, ctx) {
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    const target = c.push !== undefined ? getPush(b, c.push) : accepting(b) ?? domainError('push-not-accepting', 'no push is accepting pickmes; wait for the pushmaster to open one', {});
+    if (err(target)) return target;
+    if (target.state !== 'accepting') return domainError('push-not-accepting', `push ${target.id} is ${target.state}, not accepting pickmes`, { push: target.id });
+    const refusal = checkRequest('pickme', ctx.actor, req, target, `pick request ${req.id} into push ${target.id}`);
+    if (refusal) return refusal;
+    return [ev(ctx, { type: 'RequestPicked', request: req.id, push: target.id })];
+  },
+
+  UnpickmeRequest(b, c, ctx) {
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    const refusal = checkRequest('unpickme', ctx.actor, req, undefined, `unpick request ${req.id}`);
+    if (refusal) return refusal;
+    return [ev(ctx, { type: 'RequestUnpicked', request: req.id, push: req.push as PushId })];
+  },
+
+  VerifyRequest(b, c, ctx) {
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    const push = req.push !== null ? b.pushes[req.push] : undefined;
+    const refusal = checkRequest('verify', ctx.actor, req, push, `verify request ${req.id}`);
+    if (refusal) return refusal;
+    return withAllVerified(b, push!, [req.id], ctx);
+  },
+
+  VerifyPush(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const mine = requestsInPush(b, push.id).filter(
+      (r) => r.state === 'staged' && REQUEST_TRANSITIONS.verify.who.some((role) => holdsRole(role, ctx.actor, r, push)),
+    );
+    if (!mine.length) return domainError('nothing-to-do', `push ${push.id} has no staged request that ${ctx.actor.name} may verify`, { push: push.id });
+    return withAllVerified(b, push, mine.map((r) => r.id), ctx);
+  },
+
+  DelayRequest(b, c, ctx) {
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    const push = req.push !== null ? b.pushes[req.push] : undefined;
+    const refusal = checkRequest('delay', ctx.actor, req, push, `delay request ${req.id}`);
+    if (refusal) return refusal;
+    return [ev(ctx, { type: 'RequestDelayed', request: req.id, reason: c.reason ?? '' })];
+  },
+
+  UndelayRequest(b, c, ctx) {
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    const refusal = checkRequest('undelay', ctx.actor, req, undefined, `undelay request ${req.id}`);
+    if (refusal) return refusal;
+    return [ev(ctx, { type: 'RequestUndelayed', request: req.id })];
+  },
+
+  DiscardRequest(b, c, ctx) {
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    const refusal = checkRequest('discard', ctx.actor, req, undefined, `discard request ${req.id}`);
+    if (refusal) return refusal;
+    return [ev(ctx, { type: 'RequestDiscarded', request: req.id, reason: c.reason ?? `discarded by ${ctx.actor.name}` })];
+  },
+
+  CommentRequest(b, c, ctx) {
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    if (!c.text.trim()) return domainError('invalid-field', 'comment text is empty', { field: 'text' });
+    return [ev(ctx, { type: 'CommentAdded', request: req.id, comment: { at: ctx.now, user: ctx.actor.name, text: c.text } })];
+  },
+
+  EditRequest(b, c, ctx) {
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    const push = req.push !== null ? b.pushes[req.push] : undefined;
+    const refusal = checkRequest('edit', ctx.actor, req, push, `edit request ${req.id}`);
+    if (refusal) return refusal;
+    const changes = fieldChanges(req, c);
+    if (!Object.keys(changes).length) return domainError('nothing-to-do', `request ${req.id} already has those values`, { request: req.id });
+    return [ev(ctx, { type: 'RequestEdited', request: req.id, changes })];
+  },
+
+  OpenPush(b, c, ctx) {
+    const t = PUSH_TRANSITIONS.open;
+    if (!t.who.some((r) => holdsRole(r, ctx.actor, undefined, undefined))) return refusalFor(t.who, ctx.actor, 'open a push', undefined);
+    const open = accepting(b);
+    if (open && ctx.singleAcceptingPush !== false)
+      return domainError('push-already-accepting', `push ${open.id} ("${open.title}", ${open.pushmaster}) is still accepting; stage or discard it first`, { push: open.id });
+    if (!c.title.trim()) return domainError('invalid-field', 'push title is empty', { field: 'title' });
+    const id = b.nextPushId as PushId;
+    const push: Push = {
+      id,
+      title: c.title.trim(),
+      type: c.pushType,
+      state: 'accepting',
+      pushmaster: ctx.actor.name,
+      deployBranch: `refs/heads/deploy/push-${id}`,
+      deploySha: null,
+      baseSha: null,
+      stageEnv: null,
+      pingme: [],
+      removals: [],
+      checklist: [],
+      tag: null,
+      createdAt: ctx.now,
+      updatedAt: ctx.now,
+      forced: [],
+    };
+    const events: DomainEvent[] = [ev(ctx, { type: 'PushOpened', push })];
+    for (const r of requestsOf(b).sort((x, y) => x.id - y.id))
+      if (r.state === 'requested' && r.autoPickme && offeredTo(push, r)) events.push(ev(ctx, { type: 'RequestPicked', request: r.id, push: id }));
+    return events;
+  },
+
+  AcceptRequests(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('accept', ctx.actor, push, `accept into push ${push.id}`);
+    if (p) return p;
+    if (!c.requests.length) return domainError('invalid-field', 'name at least one request to accept', { field: 'requests' });
+    const events: DomainEvent[] = [];
+    for (const id of new Set(c.requests)) {
+      const req = getRequest(b, id);
+      if (err(req)) return req;
+      if (req.push !== push.id) return domainError('illegal-transition', `request ${id} is not a pickme of push ${push.id}`, { request: id, push: push.id });
+      const refusal = checkRequest('accept', ctx.actor, req, push, `accept request ${id}`);
+      if (refusal) return refusal;
+      events.push(ev(ctx, { type: 'RequestAccepted', request: id, push: push.id }));
+    }
+    return events;
+  },
+
+  RemoveRequest(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('remove', ctx.actor, push, `remove from push ${push.id}`);
+    if (p) return p;
+    const req = getRequest(b, c.request);
+    if (err(req)) return req;
+    if (req.push !== push.id) return domainError('illegal-transition', `request ${req.id} is not in push ${push.id}`, { request: req.id, push: push.id });
+    const refusal = checkRequest('remove', ctx.actor, req, push, `remove request ${req.id}`);
+    if (refusal) return refusal;
+    if (!c.reason.trim()) return domainError('invalid-field', 'a removal needs a reason (--reason)', { field: 'reason' });
+    return [ev(ctx, { type: 'RequestRemoved', request: req.id, push: push.id, reason: c.reason.trim(), fromState: req.state, toState: 'requested' })];
+  },
+
+  RebuildPush(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('rebuild', ctx.actor, push, `rebuild push ${push.id}`);
+    // A rebuild changes no state by itself: the server's build and conflict findings are recorded after it.
+    return p ?? [];
+  },
+
+  StagePush(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('stage', ctx.actor, push, `stage push ${push.id}`);
+    if (p) return p;
+    if (!c.env.trim()) return domainError('invalid-field', 'name the stage environment (--env)', { field: 'env' });
+    const added = requestsInPush(b, push.id).filter((r) => r.state === 'added');
+    if (!added.length) return domainError('nothing-to-do', `push ${push.id} has no accepted request to stage`, { push: push.id });
+    const open = push.checklist.filter((i) => i.phase === 'before-stage' && !i.done);
+    if (open.length) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')}`, { push: push.id, items: open.map((i) => i.id) });
+    return [ev(ctx, { type: 'PushStaged', push: push.id, env: c.env.trim(), requests: added.map((r) => r.id) })];
+  },
+
+  BlessPush(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('bless', ctx.actor, push, `bless push ${push.id}`);
+    if (p) return p;
+    const inPush = requestsInPush(b, push.id);
+    const unstaged = inPush.filter((r) => r.state === 'added');
+    if (unstaged.length) return domainError('illegal-transition', `requests ${unstaged.map((r) => r.id).join(', ')} are accepted but not staged; stage again first`, { push: push.id, requests: unstaged.map((r) => r.id) });
+    const unverified = inPush.filter((r) => r.state === 'staged');
+    if (unverified.length && !c.force)
+      return domainError('unverified-requests', `requests ${unverified.map((r) => `${r.id} (${r.user})`).join(', ')} are not verified on stage; wait, remove them, or bless with --force`, { push: push.id, requests: unverified.map((r) => r.id) });
+    const open = push.checklist.filter((i) => (i.phase === 'after-stage' || i.phase === 'before-bless') && !i.done);
+    if (open.length && !c.force) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')}`, { push: push.id, items: open.map((i) => i.id) });
+    if (!inPush.some((r) => r.state === 'staged' || r.state === 'verified')) return domainError('nothing-to-do', `push ${push.id} has nothing staged`, { push: push.id });
+    return [ev(ctx, { type: 'PushBlessed', push: push.id, forced: c.force && (unverified.length > 0 || open.length > 0), unverified: unverified.map((r) => r.id) })];
+  },
+
+  CertifyPush(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('certify', ctx.actor, push, `certify push ${push.id}`);
+    if (p) return p;
+    const open = push.checklist.filter((i) => (i.phase === 'after-bless' || i.phase === 'before-certify') && !i.done);
+    if (open.length && !c.force) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')} (or certify with --force)`, { push: push.id, items: open.map((i) => i.id) });
+    const inPush = requestsInPush(b, push.id);
+    const cert = ctx.certification ?? { tag: '', masterSha: '' };
+    return [
+      ev(ctx, {
+        type: 'PushCertified',
+        push: push.id,
+        tag: cert.tag,
+        masterSha: cert.masterSha,
+        requests: inPush.filter((r) => r.state === 'blessed').map((r) => r.id),
+        returned: inPush.filter((r) => r.state !== 'blessed').map((r) => r.id),
+      }),
+    ];
+  },
+
+  DiscardPush(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('discard', ctx.actor, push, `discard push ${push.id}`);
+    if (p) return p;
+    return [ev(ctx, { type: 'PushDiscarded', push: push.id, reason: c.reason ?? '', returned: requestsInPush(b, push.id).map((r) => r.id) })];
+  },
+
+  MessagePushees(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('message', ctx.actor, push, `message the pushees of push ${push.id}`);
+    if (p) return p;
+    if (!c.text.trim()) return domainError('invalid-field', 'message text is empty', { field: 'text' });
+    return [ev(ctx, { type: 'PushMessageSent', push: push.id, text: c.text, state: c.state ?? null })];
+  },
+
+  PingmePush(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('pingme', ctx.actor, push, `be pinged for push ${push.id}`);
+    if (p) return p;
+    if (push.pingme.includes(ctx.actor.name) === c.on) return domainError('nothing-to-do', `${ctx.actor.name} is already ${c.on ? 'on' : 'off'} the ping list of push ${push.id}`, { push: push.id });
+    return [ev(ctx, { type: 'PingmeChanged', push: push.id, user: ctx.actor.name, on: c.on })];
+  },
+
+  TakeOverPush(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('takeOver', ctx.actor, push, `take over push ${push.id}`);
+    if (p) return p;
+    if (push.pushmaster === ctx.actor.name) return domainError('nothing-to-do', `${ctx.actor.name} already drives push ${push.id}`, { push: push.id });
+    return [ev(ctx, { type: 'PushTakenOver', push: push.id, from: push.pushmaster, to: ctx.actor.name })];
+  },
+
+  TickChecklist(b, c, ctx) {
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('tick', ctx.actor, push, `tick the checklist of push ${push.id}`);
+    if (p) return p;
+    const item = push.checklist.find((i) => i.id === c.item);
+    if (!item) return domainError('invalid-field', `push ${push.id} has no checklist item ${c.item}`, { field: 'item', item: c.item });
+    if (item.done === c.done) return domainError('nothing-to-do', `item ${c.item} is already ${c.done ? 'done' : 'open'}`, { item: c.item });
+    return [ev(ctx, { type: 'ChecklistTicked', push: push.id, item: c.item, done: c.done })];
+  },
+
+  RecordConflicts(b, c, ctx) {
+    if (!isServer(ctx.actor)) return domainError('not-pushmaster', 'only the server records conflict checks', {});
+    const events: DomainEvent[] = [];
+    for (const r of c.results) {
+      const req = b.requests[r.request];
+      if (!req || req.sha !== r.sha || !isActiveRequest(req)) continue; // stale finding: the request moved on
+      const same = JSON.stringify(req.conflicts) === JSON.stringify(r.conflicts) && req.tags.some((t) => (CONFLICT_TAGS as readonly string[]).includes(t));
+      if (!same) events.push(ev(ctx, { type: 'ConflictsFound', request: req.id, sha: r.sha, conflicts: r.conflicts }));
+    }
+    return events;
+  },
+
+  RecordBuild(b, c, ctx) {
+    if (!isServer(ctx.actor)) return domainError('not-pushmaster', 'only the server records builds', {});
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const events: DomainEvent[] = [];
+    for (const d of c.dropped) {
+      const req = b.requests[d.request];
+      if (!req || req.push !== push.id) continue;
+      events.push(ev(ctx, { type: 'RequestRemoved', request: req.id, push: push.id, reason: `no longer merges (${d.files.join(', ')})`, fromState: req.state, toState: 'pickme' }));
+      events.push(ev(ctx, { type: 'ConflictsFound', request: req.id, sha: req.sha, conflicts: [{ with: 'master', files: d.files }] }));
+    }
+    if (c.deploySha !== push.deploySha || c.baseSha !== push.baseSha)
+      events.push(ev(ctx, { type: 'DeployBranchBuilt', push: push.id, deploySha: c.deploySha, baseSha: c.baseSha }));
+    return events;
+  },
+
+  RecordCertified(_b, _c, _ctx) {
+    // Certification is decided by CertifyPush with the git results in ctx; kept in the union for the API's typed refusal.
+    return domainError('invalid-field', 'use CertifyPush', {});
+  },
+};
+
+/** Which waiting requests a push offers itself to: urgent pushes take only urgent requests. */
+function offeredTo(push: Push, r: PushRequest): boolean {
+  return push.type === 'urgent' ? r.tags.includes('urgent') : true;
+}
+
+function withAllVerified(b: Board, push: Push, ids: RequestId[], ctx: DecideContext): DomainEvent[] {
+  const events: DomainEvent[] = ids.map((id) => ev(ctx, { type: 'RequestVerified', request: id, push: push.id }));
+  const stillStaged = requestsInPush(b, push.id).filter((r) => r.state === 'staged' && !ids.includes(r.id));
+  if (!stillStaged.length) events.push(ev(ctx, { type: 'AllVerified', push: push.id }));
+  return events;
+}

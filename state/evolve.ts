@@ -1,0 +1,105 @@
+// evolve(board, event) → board. Pure and total: an event was already decided, so it always applies.
+// Unchanged requests and pushes keep their object identity, which the git store uses to write only what changed.
+import type { DomainEvent } from './events.js';
+import { CONFLICT_TAGS, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId } from './model.js';
+
+const setRequest = (b: Board, id: RequestId, f: (r: PushRequest) => PushRequest, at: string): Board => {
+  const r = b.requests[id];
+  return r ? { ...b, requests: { ...b.requests, [id]: { ...f(r), updatedAt: at } } } : b;
+};
+const setPush = (b: Board, id: PushId, f: (p: Push) => Push, at: string): Board => {
+  const p = b.pushes[id];
+  return p ? { ...b, pushes: { ...b.pushes, [id]: { ...f(p), updatedAt: at } } } : b;
+};
+const leavePush = (r: PushRequest): PushRequest => ({ ...r, push: null, pickedAt: null, acceptedAt: null });
+
+export function conflictTag(conflicts: readonly Conflict[]): string {
+  if (conflicts.some((c) => c.with === 'master')) return 'conflict-master';
+  if (conflicts.length) return 'conflict-pickme';
+  return 'no-conflicts';
+}
+const withConflictTag = (tags: readonly string[], tag: string | null) => [
+  ...tags.filter((t) => !(CONFLICT_TAGS as readonly string[]).includes(t)),
+  ...(tag ? [tag] : []),
+];
+
+export function evolve(b: Board, e: DomainEvent): Board {
+  switch (e.type) {
+    case 'RequestOpened':
+      return { ...b, nextRequestId: Math.max(b.nextRequestId, e.request.id + 1), requests: { ...b.requests, [e.request.id]: e.request } };
+    case 'RequestUpdated':
+      // A new SHA invalidates the last conflict check.
+      return setRequest(b, e.request, (r) => ({ ...r, sha: e.sha, conflicts: [], tags: withConflictTag(r.tags, null) }), e.at);
+    case 'RequestEdited':
+      return setRequest(b, e.request, (r) => ({ ...r, ...e.changes }), e.at);
+    case 'RequestWithdrawn':
+      return setRequest(b, e.request, (r) => ({ ...leavePush(r), state: 'discarded', reason: e.reason }), e.at);
+    case 'RequestPicked':
+      return setRequest(b, e.request, (r) => ({ ...r, state: 'pickme', push: e.push, pickedAt: e.at }), e.at);
+    case 'RequestUnpicked':
+      return setRequest(b, e.request, (r) => ({ ...leavePush(r), state: 'requested' }), e.at);
+    case 'RequestAccepted':
+      return setRequest(b, e.request, (r) => ({ ...r, state: 'added', acceptedAt: e.at }), e.at);
+    case 'RequestRemoved': {
+      const next = setRequest(
+        b,
+        e.request,
+        (r) => (e.toState === 'pickme' ? { ...r, state: 'pickme', acceptedAt: null, reason: e.reason } : { ...leavePush(r), state: e.toState, reason: e.reason }),
+        e.at,
+      );
+      return setPush(next, e.push, (p) => ({ ...p, removals: [...p.removals, { request: e.request, by: e.actor, reason: e.reason, fromState: e.fromState, at: e.at }] }), e.at);
+    }
+    case 'RequestVerified':
+      return setRequest(b, e.request, (r) => ({ ...r, state: 'verified' }), e.at);
+    case 'AllVerified':
+      return b;
+    case 'RequestDelayed':
+      return setRequest(b, e.request, (r) => ({ ...leavePush(r), state: 'delayed', reason: e.reason || r.reason }), e.at);
+    case 'RequestUndelayed':
+      return setRequest(b, e.request, (r) => ({ ...r, state: 'requested' }), e.at);
+    case 'RequestDiscarded':
+      return setRequest(b, e.request, (r) => ({ ...leavePush(r), state: 'discarded', reason: e.reason }), e.at);
+    case 'CommentAdded':
+      return setRequest(b, e.request, (r) => ({ ...r, comments: [...r.comments, e.comment] }), e.at);
+    case 'ConflictsFound':
+      return setRequest(b, e.request, (r) => ({ ...r, conflicts: e.conflicts, tags: withConflictTag(r.tags, conflictTag(e.conflicts)) }), e.at);
+    case 'PushOpened':
+      return { ...b, nextPushId: Math.max(b.nextPushId, e.push.id + 1), pushes: { ...b.pushes, [e.push.id]: e.push } };
+    case 'DeployBranchBuilt':
+      return setPush(b, e.push, (p) => ({ ...p, deploySha: e.deploySha, baseSha: e.baseSha }), e.at);
+    case 'PushStaged': {
+      let next = setPush(b, e.push, (p) => ({ ...p, state: 'staged', stageEnv: e.env }), e.at);
+      for (const id of e.requests) next = setRequest(next, id, (r) => ({ ...r, state: 'staged' }), e.at);
+      return next;
+    }
+    case 'PushBlessed': {
+      let next = setPush(b, e.push, (p) => ({ ...p, state: 'blessed', forced: e.forced ? [...p.forced, { step: 'bless', by: e.actor, at: e.at }] : p.forced }), e.at);
+      for (const r of Object.values(next.requests))
+        if (r.push === e.push && (r.state === 'staged' || r.state === 'verified')) next = setRequest(next, r.id, (x) => ({ ...x, state: 'blessed' }), e.at);
+      return next;
+    }
+    case 'CertifyRequested':
+      return b;
+    case 'PushCertified': {
+      let next = setPush(b, e.push, (p) => ({ ...p, state: 'live', tag: e.tag }), e.at);
+      for (const id of e.requests) next = setRequest(next, id, (r) => ({ ...r, state: 'live' }), e.at);
+      for (const id of e.returned) next = setRequest(next, id, (r) => ({ ...leavePush(r), state: 'requested' }), e.at);
+      return next;
+    }
+    case 'PushDiscarded': {
+      let next = setPush(b, e.push, (p) => ({ ...p, state: 'discarded', deploySha: null }), e.at);
+      for (const id of e.returned) next = setRequest(next, id, (r) => ({ ...leavePush(r), state: 'requested' }), e.at);
+      return next;
+    }
+    case 'PushMessageSent':
+      return b;
+    case 'PingmeChanged':
+      return setPush(b, e.push, (p) => ({ ...p, pingme: e.on ? [...p.pingme, e.user] : p.pingme.filter((u) => u !== e.user) }), e.at);
+    case 'PushTakenOver':
+      return setPush(b, e.push, (p) => ({ ...p, pushmaster: e.to }), e.at);
+    case 'ChecklistTicked':
+      return setPush(b, e.push, (p) => ({ ...p, checklist: p.checklist.map((i) => (i.id === e.item ? { ...i, done: e.done, doneBy: e.done ? e.actor : null } : i)) }), e.at);
+  }
+}
+
+export const evolveAll = (b: Board, events: readonly DomainEvent[]): Board => events.reduce(evolve, b);
