@@ -1,0 +1,92 @@
+// Catch-up between the metadata branch and the outbox. A cursor (persisted next to the journal)
+// names the last metadata commit whose events became deliveries; at start-up, the commits after
+// it are routed and enqueued again, so a crash between a state commit and its enqueue loses
+// nothing. Re-enqueueing is safe: delivery keys derive from the commit SHA, the outbox ignores
+// keys it already has or has sent.
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { DomainEvent } from '../../state/events.js';
+import type { Board } from '../../state/model.js';
+import type { Delivery, RoutingConfig } from '../../state/notify/delivery.js';
+import { routeCommit } from '../../state/notify/routing.js';
+
+/** One metadata commit: its events (the `events.json` blob) and the board it committed. */
+export interface MetadataCommit {
+  readonly sha: string;
+  readonly events: readonly DomainEvent[];
+  readonly board: Board;
+}
+
+export interface CursorStore {
+  /** The last commit whose deliveries are in the outbox; null before the first. */
+  read(): Promise<string | null>;
+  write(sha: string): Promise<void>;
+}
+
+export const CURSOR_FILE = 'notify-cursor.json';
+
+/** A cursor in a small JSON file, replaced atomically (temp file, fsync, rename). */
+export class FileCursorStore implements CursorStore {
+  readonly file: string;
+
+  constructor(dirOrFile: string, fileName = CURSOR_FILE) {
+    this.file = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, fileName);
+  }
+
+  async read(): Promise<string | null> {
+    try {
+      const v = JSON.parse(await readFile(this.file, 'utf8')) as { sha?: unknown };
+      return typeof v.sha === 'string' ? v.sha : null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  async write(sha: string): Promise<void> {
+    await mkdir(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.write(`${JSON.stringify({ sha })}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.file);
+  }
+}
+
+export interface Enqueuer {
+  enqueue(deliveries: readonly Delivery[]): Promise<number>;
+}
+
+/** Routes one commit, enqueues its deliveries durably, then advances the cursor: the normal path after each state commit. */
+export async function notifyCommit(commit: MetadataCommit, deps: { outbox: Enqueuer; cursor: CursorStore; routing: RoutingConfig }): Promise<number> {
+  const n = await deps.outbox.enqueue(routeCommit(commit.sha, commit.events, commit.board, deps.routing));
+  await deps.cursor.write(commit.sha);
+  return n;
+}
+
+export interface CatchUpResult {
+  readonly commits: number;
+  readonly enqueued: number;
+  readonly cursor: string | null;
+}
+
+/**
+ * Enqueues the deliveries of every commit after the cursor, oldest first, advancing the cursor
+ * after each. `commits` must yield the commits after `await cursor.read()` in order (the
+ * integrator reads them with `git rev-list --reverse --first-parent CURSOR..REF`).
+ */
+export async function catchUp(deps: { outbox: Enqueuer; cursor: CursorStore; routing: RoutingConfig; commits: AsyncIterable<MetadataCommit> | Iterable<MetadataCommit> }): Promise<CatchUpResult> {
+  let commits = 0;
+  let enqueued = 0;
+  let cursor = await deps.cursor.read();
+  for await (const c of deps.commits) {
+    enqueued += await notifyCommit(c, deps);
+    cursor = c.sha;
+    commits++;
+  }
+  return { commits, enqueued, cursor };
+}

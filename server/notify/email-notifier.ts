@@ -1,0 +1,72 @@
+// EmailNotifier: sends deliveries over SMTP with nodemailer, a plain-text part and a clean HTML part.
+// A 5xx answer (refused address) is a permanent failure, so one bad address does not hold up the queue.
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Delivery } from '../../state/notify/delivery.js';
+import type { Notifier } from './notifier.js';
+import { NotifyError } from './notify-error.js';
+
+export interface EmailNotifierOptions {
+  readonly host: string;
+  readonly port: number;
+  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  readonly secure?: boolean;
+  readonly user?: string;
+  readonly password?: string;
+  readonly from: string;
+  /** For test servers with self-signed certificates. */
+  readonly rejectUnauthorized?: boolean;
+  readonly timeoutMs?: number;
+  /** Check the connection and credentials in start(). */
+  readonly verifyOnStart?: boolean;
+}
+
+export class EmailNotifier implements Notifier {
+  readonly channel = 'email' as const;
+  private readonly transport: Transporter;
+  private readonly opts: EmailNotifierOptions;
+
+  constructor(opts: EmailNotifierOptions) {
+    this.opts = opts;
+    const timeout = opts.timeoutMs ?? 30_000;
+    this.transport = nodemailer.createTransport({
+      host: opts.host,
+      port: opts.port,
+      secure: opts.secure ?? false,
+      ...(opts.user ? { auth: { user: opts.user, pass: opts.password ?? '' } } : {}),
+      tls: { rejectUnauthorized: opts.rejectUnauthorized ?? true },
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+    });
+  }
+
+  async start(): Promise<void> {
+    if (!this.opts.verifyOnStart) return;
+    try {
+      await this.transport.verify();
+    } catch (e) {
+      throw new NotifyError('email-verify-failed', `SMTP ${this.opts.host}:${this.opts.port} refused the connection or login: ${e instanceof Error ? e.message : String(e)}`, { cause: e, data: { host: this.opts.host, port: this.opts.port } });
+    }
+  }
+
+  async send(d: Delivery): Promise<void> {
+    try {
+      await this.transport.sendMail({
+        from: this.opts.from,
+        to: [...d.to],
+        subject: d.subject ?? d.text.split('\n')[0] ?? '',
+        text: d.text,
+        ...(d.html ? { html: d.html } : {}),
+        headers: { 'X-Pushmanager-Key': d.key },
+      });
+    } catch (e) {
+      const code = (e as { responseCode?: number }).responseCode;
+      const permanent = typeof code === 'number' && code >= 500 && code < 600;
+      throw new NotifyError('email-send-failed', `SMTP send to ${d.to.join(', ')} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e, permanent, data: { responseCode: code ?? null } });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}

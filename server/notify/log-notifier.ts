@@ -1,0 +1,53 @@
+// LogNotifier: the default channel when no IRC/XMPP/SMTP server is configured. Appends one JSON line
+// per delivery to a file, so a fresh install shows what it would have sent.
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Delivery } from '../../state/notify/delivery.js';
+import type { Notifier } from './notifier.js';
+import { NotifyError } from './notify-error.js';
+
+export interface LogNotifierOptions {
+  readonly file: string;
+  readonly now?: () => Date;
+}
+
+export class LogNotifier implements Notifier {
+  readonly channel = 'log' as const;
+  private readonly file: string;
+  private readonly now: () => Date;
+  // Appends are chained so lines never interleave.
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(opts: LogNotifierOptions) {
+    this.file = opts.file;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  async start(): Promise<void> {
+    await mkdir(dirname(this.file), { recursive: true });
+  }
+
+  send(d: Delivery): Promise<void> {
+    const line = `${JSON.stringify({ at: this.now().toISOString(), key: d.key, channel: d.channel, to: d.to, subject: d.subject, text: d.text })}\n`;
+    const next = this.tail.then(async () => {
+      try {
+        await mkdir(dirname(this.file), { recursive: true });
+        const fh = await open(this.file, 'a');
+        try {
+          await fh.write(line);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+      } catch (e) {
+        throw new NotifyError('log-write-failed', `cannot append to ${this.file}`, { cause: e, data: { file: this.file } });
+      }
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+  }
+}

@@ -1,0 +1,363 @@
+// Notification routing, pure: a domain event plus the board after it → the deliveries to make.
+// Who hears of what follows the original's table (seed/original-behaviour.md, "Notifications");
+// which channels each kind uses is configuration. No I/O, no clock: the outbox does the sending.
+import type { DomainEvent, EventOf } from '../events.js';
+import { IN_PUSH_STATES, MERGED_STATES, requestsInPush, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId, type UserName } from '../model.js';
+import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
+
+/** One message for one audience, before it is fanned out to channels and addresses. */
+interface Notice {
+  /** Unique within the event: becomes part of the delivery key. */
+  readonly id: string;
+  readonly kind: NoticeKind;
+  /** Personal recipients (XMPP, email, log, and the names said on IRC). */
+  readonly users: readonly UserName[];
+  /** Personal email recipients when they differ from `users` (push-opened mails only the notify-all list). */
+  readonly emailUsers?: readonly UserName[];
+  readonly subject: string;
+  /** One or two lines for chat. */
+  readonly text: string;
+  /** IRC lines when the default ("nick, nick: text" in groups of five) does not fit. */
+  readonly ircLines?: (nick: (u: UserName) => string) => string[];
+  readonly push?: Push;
+}
+
+const GROUP = 5;
+const MAX_TITLE = 120;
+const MAX_TEXT = 400;
+const MAX_FILES = 8;
+
+// C0, DEL, C1 and the bidirectional overrides: titles and reasons come from users, and a stray
+// control code can end an IRC line, colour it, or reorder what a reader sees.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g;
+
+/** User text made safe for a one-line chat message: control characters become spaces; long text is cut. */
+export function cleanText(s: string, max = MAX_TEXT): string {
+  const flat = s.replace(UNSAFE, ' ').replace(/ {2,}/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+const unique = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
+const title = (r: PushRequest) => `#${r.id} "${cleanText(r.title, MAX_TITLE)}"`;
+const pushName = (p: Push) => `push #${p.id} "${cleanText(p.title, MAX_TITLE)}"`;
+const people = (r: PushRequest): UserName[] => unique([r.user, ...r.watchers]);
+const without = (users: readonly UserName[], who: UserName) => users.filter((u) => u !== who);
+const short = (sha: string) => cleanText(sha, 40).slice(0, 10);
+
+function files(fs: readonly string[]): string {
+  const shown = fs.slice(0, MAX_FILES).map((f) => cleanText(f, 160));
+  return fs.length > MAX_FILES ? `${shown.join(', ')} and ${fs.length - MAX_FILES} more` : shown.join(', ');
+}
+
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** "alice, bob, …: text" in groups of five, like the original's IRC pings. */
+function groupLines(nicks: readonly string[], text: string, prefix = ''): string[] {
+  if (nicks.length === 0) return [`${prefix}${text}`];
+  return chunks(nicks, GROUP).map((g) => `${prefix}${g.join(', ')}: ${text}`);
+}
+
+interface Ctx {
+  readonly board: Board;
+  readonly cli: string;
+}
+
+const req = (b: Board, id: RequestId): PushRequest | undefined => b.requests[id];
+const push = (b: Board, id: PushId): Push | undefined => b.pushes[id];
+
+function describeConflict(c: Conflict, b: Board): string {
+  if (c.with === 'master') return `master (${files(c.files)})`;
+  const other = req(b, c.with);
+  const who = other ? `${title(other)} by ${cleanText(other.user, 64)}` : `#${c.with}`;
+  return `request ${who} (${files(c.files)})`;
+}
+
+/** The notices one event gives rise to. Events nobody needs to hear about give none. */
+function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
+  const { board: b, cli } = ctx;
+  const actor = cleanText(e.actor, 64);
+  switch (e.type) {
+    case 'PushOpened':
+      return pushOpened(e, ctx);
+    case 'RequestAccepted': {
+      const r = req(b, e.request);
+      const p = push(b, e.push);
+      if (!r || !p) return [];
+      return [{ id: 'accepted', kind: 'accepted', push: p, users: people(r), subject: `Accepted: ${title(r)}`, text: `Request ${title(r)} was accepted into ${pushName(p)} by ${actor}.` }];
+    }
+    case 'RequestRemoved': {
+      const r = req(b, e.request);
+      const p = push(b, e.push);
+      if (!r || !p) return [];
+      return [{ id: 'removed', kind: 'removed', push: p, users: people(r), subject: `Removed: ${title(r)}`, text: `Request ${title(r)} was removed from ${pushName(p)} by ${actor}: ${cleanText(e.reason)}` }];
+    }
+    case 'ConflictsFound': {
+      const r = req(b, e.request);
+      if (!r || e.conflicts.length === 0) return [];
+      const p = r.push === null ? undefined : push(b, r.push);
+      const lines = e.conflicts.map((c) => describeConflict(c, b));
+      return [{
+        id: `conflict-${short(e.sha)}`,
+        kind: 'conflict',
+        push: p,
+        users: people(r),
+        subject: `Conflict: ${title(r)}`,
+        text: `Request ${title(r)} at ${short(e.sha)} conflicts with ${lines.join('; ')}\nRebase or merge, then push again to the same ref.`,
+      }];
+    }
+    case 'RequestUpdated': {
+      const r = req(b, e.request);
+      if (!r) return [];
+      const p = r.push === null ? undefined : push(b, r.push);
+      const inPush = p && IN_PUSH_STATES.includes(r.state);
+      const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), e.actor);
+      const rebuilt = p && MERGED_STATES.includes(r.state) ? `\nThe deploy branch of ${pushName(p)} is rebuilt.` : '';
+      return [{ id: `updated-${short(e.sha)}`, kind: 'updated', push: p, users, subject: `Updated: ${title(r)}`, text: `Request ${title(r)} was updated by ${actor} to ${short(e.sha)}${e.forced ? ' (forced)' : ''}.${rebuilt}` }];
+    }
+    case 'RequestWithdrawn': {
+      const r = req(b, e.request);
+      if (!r) return [];
+      const p = r.push === null ? undefined : push(b, r.push);
+      const inPush = p && IN_PUSH_STATES.includes(e.fromState);
+      const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), e.actor);
+      return [{ id: 'withdrawn', kind: 'withdrawn', push: p, users, subject: `Withdrawn: ${title(r)}`, text: `Request ${title(r)} was withdrawn by ${actor}${inPush ? ` from ${pushName(p)}` : ''}.` }];
+    }
+    case 'PushStaged': {
+      const p = push(b, e.push);
+      if (!p) return [];
+      const env = cleanText(e.env, 80);
+      const verify: Notice[] = e.requests.flatMap((id) => {
+        const r = req(b, id);
+        if (!r) return [];
+        return [{
+          id: `staged-${id}`,
+          kind: 'staged' as const,
+          push: p,
+          users: people(r),
+          subject: `Please verify ${title(r)} at ${env}`,
+          text: `Request ${title(r)} is on stage in ${pushName(p)}: please verify at ${env}.\nThen run \`${cli} request verify ${id}\``,
+        }];
+      });
+      const ping: Notice[] = p.pingme.length
+        ? [{ id: 'staged-pingme', kind: 'staged-pingme', push: p, users: unique(p.pingme), subject: `Pushed to stage: ${pushName(p)}`, text: `${pushName(p)} was pushed to stage ${env}.` }]
+        : [];
+      return [...verify, ...ping];
+    }
+    case 'AllVerified': {
+      const p = push(b, e.push);
+      if (!p) return [];
+      return [{ id: 'all-verified', kind: 'all-verified', push: p, users: [p.pushmaster], subject: `All verified: ${pushName(p)}`, text: `All requests of ${pushName(p)} are verified on stage.\nNext: \`${cli} push bless ${p.id}\`` }];
+    }
+    case 'PushBlessed': {
+      const p = push(b, e.push);
+      if (!p) return [];
+      const inPush = Object.values(b.requests).filter((r) => r.push === p.id && MERGED_STATES.includes(r.state));
+      const forced = e.forced && e.unverified.length ? ` (blessed without verification of ${e.unverified.map((id) => `#${id}`).join(', ')})` : '';
+      const each: Notice[] = inPush.map((r) => ({
+        id: `blessed-${r.id}`,
+        kind: 'blessed',
+        push: p,
+        users: people(r),
+        subject: `In production: ${title(r)}`,
+        text: `${pushName(p)} with request ${title(r)} is going to production${forced}.`,
+      }));
+      const ping: Notice[] = p.pingme.length
+        ? [{ id: 'blessed-pingme', kind: 'blessed-pingme', push: p, users: unique(p.pingme), subject: `Pushed to production: ${pushName(p)}`, text: `${pushName(p)} was pushed to production${forced}.` }]
+        : [];
+      return [...each, ...ping];
+    }
+    case 'PushCertified': {
+      const p = push(b, e.push);
+      if (!p) return [];
+      return e.requests.flatMap((id) => {
+        const r = req(b, id);
+        if (!r) return [];
+        return [{ id: `certified-${id}`, kind: 'certified' as const, push: p, users: people(r), subject: `Live: ${title(r)}`, text: `Request ${title(r)} is live: ${pushName(p)} was certified (tag ${cleanText(e.tag, 120)}).` }];
+      });
+    }
+    case 'PushDiscarded': {
+      const p = push(b, e.push);
+      if (!p) return [];
+      return e.returned.flatMap((id) => {
+        const r = req(b, id);
+        if (!r) return [];
+        return [{
+          id: `push-discarded-${id}`,
+          kind: 'push-discarded' as const,
+          push: p,
+          users: people(r),
+          subject: `Push discarded: ${pushName(p)}`,
+          text: `${pushName(p)} was discarded by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}\nRequest ${title(r)} is back to requested.`,
+        }];
+      });
+    }
+    case 'RequestDelayed': {
+      const r = req(b, e.request);
+      if (!r) return [];
+      return [{ id: 'delayed', kind: 'delayed', users: without(people(r), e.actor), subject: `Delayed: ${title(r)}`, text: `Request ${title(r)} was delayed by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}\nUndelay: \`${cli} request undelay ${r.id}\`` }];
+    }
+    case 'RequestDiscarded': {
+      const r = req(b, e.request);
+      if (!r) return [];
+      return [{ id: 'discarded', kind: 'discarded', users: without(people(r), e.actor), subject: `Discarded: ${title(r)}`, text: `Request ${title(r)} was discarded by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}` }];
+    }
+    case 'CommentAdded': {
+      const r = req(b, e.request);
+      if (!r) return [];
+      const p = r.push === null ? undefined : push(b, r.push);
+      const author = e.comment.user;
+      return [{
+        id: `comment-${cleanText(e.comment.at, 40)}`,
+        kind: 'comment',
+        push: p,
+        users: without(people(r), author),
+        subject: `Comment on ${title(r)}`,
+        text: `${cleanText(author, 64)} commented on request ${title(r)}: ${cleanText(e.comment.text)}`,
+      }];
+    }
+    case 'PushMessageSent': {
+      const p = push(b, e.push);
+      if (!p) return [];
+      const targets = requestsInPush(b, p.id).filter((r) => e.state === null || r.state === e.state);
+      const users = unique(targets.flatMap(people));
+      const prefix = `[[pushmaster ${cleanText(p.pushmaster, 64)}]] `;
+      const text = cleanText(e.text);
+      return [{
+        id: 'message',
+        kind: 'pushmaster-message',
+        push: p,
+        users,
+        subject: `Message from the pushmaster of ${pushName(p)}`,
+        text: `${prefix}${text}`,
+        ircLines: (nick) => groupLines(users.map(nick), text, prefix),
+      }];
+    }
+    default:
+      // Picks, verifications, edits, builds, checklist ticks: visible on the board, not worth a ping.
+      return [];
+  }
+}
+
+function pushOpened(e: EventOf<'PushOpened'>, { board: b, cli }: Ctx): Notice[] {
+  const p = b.pushes[e.push.id] ?? e.push;
+  // Requests that may join this push: still waiting, or already picked into it in the same commit.
+  const candidates = Object.values(b.requests)
+    .filter((r) => r.state === 'requested' || (r.state === 'pickme' && r.push === p.id))
+    .filter((r) => p.type !== 'urgent' || r.tags.includes('urgent'))
+    .sort((x, y) => x.id - y.id);
+  const personal = p.type === 'regular' || p.type === 'urgent';
+  const users = personal ? unique(candidates.flatMap(people)) : [];
+  const headline = `${pushName(p)} (${p.type}) is open, pushmaster ${cleanText(p.pushmaster, 64)}.`;
+  const how = `Pick your request: \`${cli} request pickme ID\``;
+  return [{
+    id: 'push-opened',
+    kind: 'push-opened',
+    push: p,
+    users,
+    emailUsers: [],
+    subject: `Push open: ${pushName(p)} (${p.type})`,
+    text: personal ? `${headline}\n${how}` : headline,
+    ircLines: (nick) => (users.length ? [headline, ...groupLines(users.map(nick), how)] : [headline]),
+  }];
+}
+
+// ---- fan-out to channels and addresses ----
+
+const nickOf = (cfg: RoutingConfig) => (u: UserName) => cleanText(cfg.aliases?.[u]?.irc ?? u, 64);
+
+function emailOf(cfg: RoutingConfig, u: UserName): string | null {
+  const a = cfg.aliases?.[u]?.email;
+  if (a) return a;
+  if (u.includes('@')) return u;
+  return cfg.mailDomain ? `${u}@${cfg.mailDomain}` : null;
+}
+
+function jidOf(cfg: RoutingConfig, u: UserName): string | null {
+  const a = cfg.aliases?.[u]?.xmpp;
+  if (a) return a;
+  if (u.includes('@')) return u;
+  return cfg.xmppDomain ? `${u}@${cfg.xmppDomain}` : null;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+/** A clean HTML part: one paragraph a line, commands in `code`. The text is already free of control characters. */
+function toHtml(text: string): string {
+  const paras = text.split('\n').map((line) => `<p>${escapeHtml(line).replace(/`([^`]+)`/g, '<code>$1</code>')}</p>`);
+  return `<!doctype html><html><body>${paras.join('')}</body></html>`;
+}
+
+/** The channels a notice goes to: its configured route among the enabled channels; log always when enabled. */
+export function channelsFor(kind: NoticeKind, cfg: RoutingConfig): Channel[] {
+  const enabled: readonly Channel[] = cfg.channels.length ? cfg.channels : ['log'];
+  const routed = cfg.routes?.[kind] ?? DEFAULT_ROUTES[kind];
+  return enabled.filter((ch) => ch === 'log' || routed.includes(ch));
+}
+
+function fanOut(n: Notice, prefix: string, cfg: RoutingConfig): Delivery[] {
+  const base = `${prefix}:${n.id}`;
+  const pushmaster = n.push?.pushmaster;
+  const extra = pushmaster === undefined ? {} : { pushmaster };
+  const out: Delivery[] = [];
+  const redirected = (to: readonly string[]) => `(notify-only; for: ${to.length ? to.join(', ') : 'nobody'})\n`;
+  for (const ch of channelsFor(n.kind, cfg)) {
+    switch (ch) {
+      case 'log':
+        out.push({ key: `${base}:log:*`, channel: 'log', to: n.users, subject: n.subject, text: n.text, ...extra });
+        break;
+      case 'irc': {
+        if (!cfg.ircChannel) break;
+        const lines = n.ircLines ? n.ircLines(nickOf(cfg)) : groupLines(n.users.map(nickOf(cfg)), n.text.split('\n')[0] ?? '');
+        out.push({ key: `${base}:irc:${cfg.ircChannel}`, channel: 'irc', to: [cfg.ircChannel], text: lines.join('\n'), ...extra });
+        break;
+      }
+      case 'xmpp': {
+        const jids = unique(n.users.map((u) => jidOf(cfg, u)).filter((j): j is string => j !== null));
+        const only = cfg.notifyOnly?.xmpp;
+        if (only) {
+          if (jids.length) for (const j of unique(only)) out.push({ key: `${base}:xmpp:${j}`, channel: 'xmpp', to: [j], text: redirected(jids) + n.text, ...extra });
+        } else {
+          for (const j of jids) out.push({ key: `${base}:xmpp:${j}`, channel: 'xmpp', to: [j], text: n.text, ...extra });
+        }
+        break;
+      }
+      case 'email': {
+        const prefixS = cfg.subjectPrefix ?? '[pushmanager]';
+        const subject = `${prefixS} ${n.subject}`;
+        const addrs = unique((n.emailUsers ?? n.users).map((u) => emailOf(cfg, u)).filter((a): a is string => a !== null));
+        const all = unique(cfg.notifyAll ?? []);
+        const only = cfg.notifyOnly?.email;
+        const mail = (key: string, to: string, subj: string, text: string): Delivery => ({ key, channel: 'email', to: [to], subject: subj, text, html: toHtml(text), ...extra });
+        if (only) {
+          if (addrs.length) for (const a of unique(only)) out.push(mail(`${base}:email:${a}`, a, subject, redirected(addrs) + n.text));
+          if (all.length) for (const a of unique(only)) out.push(mail(`${base}:email:all:${a}`, a, `[all] ${subject}`, redirected(all) + n.text));
+        } else {
+          for (const a of addrs) out.push(mail(`${base}:email:${a}`, a, subject, n.text));
+          for (const a of all) out.push(mail(`${base}:email:all:${a}`, a, `[all] ${subject}`, n.text));
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The deliveries for one event. `board` is the board after the event's commit; `keyPrefix`
+ * identifies the event (the integrator uses `<metadata commit sha>:<event index>`), so keys are
+ * unique and stable and the outbox can send each delivery once.
+ */
+export function routeEvent(event: DomainEvent, board: Board, cfg: RoutingConfig, keyPrefix = `${event.type}@${event.at}`): Delivery[] {
+  const ctx: Ctx = { board, cli: cfg.cli ?? 'pushmanager' };
+  return noticesFor(event, ctx).flatMap((n) => fanOut(n, keyPrefix, cfg));
+}
+
+/** All deliveries of one metadata commit: each event keyed by the commit SHA and its index. */
+export function routeCommit(sha: string, events: readonly DomainEvent[], board: Board, cfg: RoutingConfig): Delivery[] {
+  return events.flatMap((e, i) => routeEvent(e, board, cfg, `${sha}:${i}`));
+}
