@@ -1,0 +1,94 @@
+// Trial merges with `git merge-tree --write-tree` (no work tree, no index, no refs), one at a time
+// or many in one process with `--stdin`, and the parser for its `-z --name-only` output.
+import type { GitCli } from '../git/git-cli.js';
+import { TrainError } from './errors.js';
+
+/** The outcome of merging two commits: the merged tree (with conflict markers when not clean). */
+export interface MergeTreeResult {
+  readonly clean: boolean;
+  readonly tree: string;
+  /** Paths left conflicted, each once, in git's order; empty when clean. */
+  readonly files: readonly string[];
+}
+
+const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/**
+ * Reads one merge's output starting at `tokens[i]` (NUL-separated). Layout with `-z --name-only`:
+ * `<tree>`, then only if conflicted: `<path>`… `""` and the messages, each
+ * `<n>` `<path>`×n `<type>` `<text>`. `isConflicted` comes from the exit code or the --stdin status.
+ * Returns the result and the index just past it.
+ */
+function parseOne(tokens: readonly string[], i: number, conflicted: boolean, stdinMode: boolean): [MergeTreeResult, number] {
+  const tree = tokens[i++];
+  if (tree === undefined || !OID.test(tree)) throw new TrainError('unexpected-git-output', `merge-tree: expected a tree id, got ${JSON.stringify(tree)}`);
+  if (!conflicted) {
+    // In --stdin mode a clean merge still ends with an empty token.
+    if (stdinMode) i++;
+    return [{ clean: true, tree, files: [] }, i];
+  }
+  const files: string[] = [];
+  const seen = new Set<string>();
+  while (i < tokens.length && tokens[i] !== '') {
+    const f = tokens[i++]!;
+    if (!seen.has(f)) {
+      seen.add(f);
+      files.push(f);
+    }
+  }
+  i++; // the empty token that opens the messages section
+  const messagePaths: string[] = [];
+  const conflictPaths: string[] = [];
+  // Messages run to the end of the output (single mode) or to the empty token (stdin mode).
+  while (i < tokens.length && tokens[i] !== '') {
+    const n = Number(tokens[i++]);
+    if (!Number.isInteger(n) || n < 0) throw new TrainError('unexpected-git-output', 'merge-tree: bad message header', { token: tokens[i - 1] });
+    for (let k = 0; k < n; k++) messagePaths.push(tokens[i++] ?? '');
+    const type = tokens[i++] ?? '';
+    i++; // the message text
+    if (type.startsWith('CONFLICT')) conflictPaths.push(...messagePaths);
+    messagePaths.length = 0;
+  }
+  if (stdinMode) i++;
+  // A conflict that left no conflicted index entry (rare) is still named, from its messages.
+  if (files.length === 0) {
+    for (const p of conflictPaths) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      files.push(p);
+    }
+  }
+  return [{ clean: false, tree, files }, i];
+}
+
+/** Merges `a` and `b` (commit-ish); parent order matters only for the tree's conflict markers. */
+export async function mergeTree(git: GitCli, a: string, b: string): Promise<MergeTreeResult> {
+  const r = await git.run(['merge-tree', '--write-tree', '-z', '--name-only', a, b], { okCodes: [1] });
+  const tokens = r.stdout.split('\0');
+  return parseOne(tokens, 0, r.exitCode === 1, false)[0];
+}
+
+/**
+ * Many independent merges in one `git merge-tree --stdin` process: one process start instead of
+ * one a merge. Results keep the order of `pairs`.
+ */
+export async function mergeTreeBatch(git: GitCli, pairs: readonly (readonly [string, string])[]): Promise<MergeTreeResult[]> {
+  if (pairs.length === 0) return [];
+  for (const [a, b] of pairs) {
+    // The input is line-based and space-separated: only plain object ids go in.
+    if (!OID.test(a) || !OID.test(b)) throw new TypeError(`mergeTreeBatch takes full object ids, got ${a} ${b}`);
+  }
+  const input = pairs.map(([a, b]) => `${a} ${b}\n`).join('');
+  const r = await git.run(['merge-tree', '--write-tree', '--stdin', '-z', '--name-only'], { input });
+  const tokens = r.stdout.split('\0');
+  const out: MergeTreeResult[] = [];
+  let i = 0;
+  for (let k = 0; k < pairs.length; k++) {
+    const status = tokens[i++];
+    if (status !== '0' && status !== '1') throw new TrainError('unexpected-git-output', `merge-tree --stdin: bad status ${JSON.stringify(status)}`);
+    const [res, next] = parseOne(tokens, i, status === '0', true);
+    out.push(res);
+    i = next;
+  }
+  return out;
+}
