@@ -7,26 +7,21 @@ import { TrainError } from './errors.js';
 export interface MergeTreeResult {
   readonly clean: boolean;
   readonly tree: string;
-  /** Paths left conflicted, each once, in git's order; empty when clean. */
+  /** Paths left conflicted, each once, in git's order; empty when clean (and, rarely, for a conflict git records on no path). */
   readonly files: readonly string[];
 }
 
 const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 /**
- * Reads one merge's output starting at `tokens[i]` (NUL-separated). Layout with `-z --name-only`:
- * `<tree>`, then only if conflicted: `<path>`… `""` and the messages, each
- * `<n>` `<path>`×n `<type>` `<text>`. `isConflicted` comes from the exit code or the --stdin status.
+ * Reads one merge's output starting at `tokens[i]` (NUL-separated, `-z --name-only --no-messages`):
+ * `<tree>`, then the conflicted paths, then an empty token (--stdin mode; the output just ends in
+ * single mode). Messages are turned off because git's submodule advice breaks their framing.
  * Returns the result and the index just past it.
  */
-function parseOne(tokens: readonly string[], i: number, conflicted: boolean, stdinMode: boolean): [MergeTreeResult, number] {
+function parseOne(tokens: readonly string[], i: number, conflicted: boolean): [MergeTreeResult, number] {
   const tree = tokens[i++];
   if (tree === undefined || !OID.test(tree)) throw new TrainError('unexpected-git-output', `merge-tree: expected a tree id, got ${JSON.stringify(tree)}`);
-  if (!conflicted) {
-    // In --stdin mode a clean merge still ends with an empty token.
-    if (stdinMode) i++;
-    return [{ clean: true, tree, files: [] }, i];
-  }
   const files: string[] = [];
   const seen = new Set<string>();
   while (i < tokens.length && tokens[i] !== '') {
@@ -36,36 +31,15 @@ function parseOne(tokens: readonly string[], i: number, conflicted: boolean, std
       files.push(f);
     }
   }
-  i++; // the empty token that opens the messages section
-  const messagePaths: string[] = [];
-  const conflictPaths: string[] = [];
-  // Messages run to the end of the output (single mode) or to the empty token (stdin mode).
-  while (i < tokens.length && tokens[i] !== '') {
-    const n = Number(tokens[i++]);
-    if (!Number.isInteger(n) || n < 0) throw new TrainError('unexpected-git-output', 'merge-tree: bad message header', { token: tokens[i - 1] });
-    for (let k = 0; k < n; k++) messagePaths.push(tokens[i++] ?? '');
-    const type = tokens[i++] ?? '';
-    i++; // the message text
-    if (type.startsWith('CONFLICT')) conflictPaths.push(...messagePaths);
-    messagePaths.length = 0;
-  }
-  if (stdinMode) i++;
-  // A conflict that left no conflicted index entry (rare) is still named, from its messages.
-  if (files.length === 0) {
-    for (const p of conflictPaths) {
-      if (seen.has(p)) continue;
-      seen.add(p);
-      files.push(p);
-    }
-  }
-  return [{ clean: false, tree, files }, i];
+  i++; // the empty token that ends this merge
+  return [{ clean: !conflicted, tree, files }, i];
 }
 
 /** Merges `a` and `b` (commit-ish); parent order matters only for the tree's conflict markers. */
 export async function mergeTree(git: GitCli, a: string, b: string): Promise<MergeTreeResult> {
-  const r = await git.run(['merge-tree', '--write-tree', '-z', '--name-only', a, b], { okCodes: [1] });
+  const r = await git.run(['merge-tree', '--write-tree', '-z', '--name-only', '--no-messages', a, b], { okCodes: [1] });
   const tokens = r.stdout.split('\0');
-  return parseOne(tokens, 0, r.exitCode === 1, false)[0];
+  return parseOne(tokens, 0, r.exitCode === 1)[0];
 }
 
 /**
@@ -79,14 +53,14 @@ export async function mergeTreeBatch(git: GitCli, pairs: readonly (readonly [str
     if (!OID.test(a) || !OID.test(b)) throw new TypeError(`mergeTreeBatch takes full object ids, got ${a} ${b}`);
   }
   const input = pairs.map(([a, b]) => `${a} ${b}\n`).join('');
-  const r = await git.run(['merge-tree', '--write-tree', '--stdin', '-z', '--name-only'], { input });
+  const r = await git.run(['merge-tree', '--write-tree', '--stdin', '-z', '--name-only', '--no-messages'], { input });
   const tokens = r.stdout.split('\0');
   const out: MergeTreeResult[] = [];
   let i = 0;
   for (let k = 0; k < pairs.length; k++) {
     const status = tokens[i++];
     if (status !== '0' && status !== '1') throw new TrainError('unexpected-git-output', `merge-tree --stdin: bad status ${JSON.stringify(status)}`);
-    const [res, next] = parseOne(tokens, i, status === '0', true);
+    const [res, next] = parseOne(tokens, i, status === '0');
     out.push(res);
     i = next;
   }

@@ -68,7 +68,6 @@ export function commitObject(c: { tree: string; parents: readonly string[]; auth
  * pipelined. Always `close()` (it removes the temp dir).
  */
 export class CommitWriter {
-  private child: ChildProcessWithoutNullStreams | null = null;
   private dir: string | null = null;
   private readonly waiting: { resolve: (sha: string) => void; reject: (e: unknown) => void; file: string }[] = [];
   private buffered = '';
@@ -79,8 +78,15 @@ export class CommitWriter {
 
   constructor(private readonly git: GitCli) {}
 
-  private async start(): Promise<ChildProcessWithoutNullStreams> {
-    if (this.child) return this.child;
+  private starting: Promise<ChildProcessWithoutNullStreams> | null = null;
+
+  /** One child and one temp dir per writer, however many writes race to start them. */
+  private start(): Promise<ChildProcessWithoutNullStreams> {
+    this.starting ??= this.spawnChild();
+    return this.starting;
+  }
+
+  private async spawnChild(): Promise<ChildProcessWithoutNullStreams> {
     this.dir = await mkdtemp(join(tmpdir(), 'pm-objects-'));
     const args = ['hash-object', '-t', 'commit', '-w', '--stdin-paths', '--no-filters'];
     const child = spawn('git', ['-C', this.git.dir, ...args], { env: gitEnv(this.git), stdio: ['pipe', 'pipe', 'pipe'] });
@@ -95,7 +101,6 @@ export class CommitWriter {
     child.on('close', (code) => {
       if (!this.closed || this.waiting.length > 0) this.fail(new GitError(args, code, this.stderr));
     });
-    this.child = child;
     return child;
   }
 
@@ -134,7 +139,7 @@ export class CommitWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const child = this.child;
+    const child = this.starting ? await this.starting.catch(() => null) : null;
     if (child && child.exitCode === null) {
       await new Promise<void>((resolve) => {
         child.once('close', () => resolve());

@@ -1,0 +1,300 @@
+// Conflict detection for a push's requests, incremental and pruned: each SHA's changed paths are
+// computed once per master, only pairs that could conflict get a trial merge, and every result is
+// cached, so a re-push or a new pickme costs a handful of merges rather than the whole matrix.
+import type { GitCli } from '../git/git-cli.js';
+import { LruCache, mapLimit } from './lru-cache.js';
+import { mergeTreeBatch, type MergeTreeResult } from './merge-tree.js';
+import { CommitWriter, commitObject } from './object-writer.js';
+import { TrainError } from './errors.js';
+
+export interface Candidate {
+  readonly id: number;
+  readonly sha: string;
+}
+export interface FoundConflict {
+  readonly with: 'master' | number;
+  readonly files: string[];
+}
+
+export interface ConflictCheckerStats {
+  /** Trial merges of a request with another request. */
+  trialMerges: number;
+  /** Trial merges of a request with master. */
+  masterMerges: number;
+  /** Pairs found unable to conflict from their changed paths alone. */
+  prunedPairs: number;
+  pairCacheHits: number;
+  /** (sha, master) facts served from cache. */
+  shaCacheHits: number;
+}
+
+/** What one SHA looks like from one master: computed once, then cached. */
+interface ShaFacts {
+  /** Already merged into master: it can conflict with nothing. */
+  readonly inMaster: boolean;
+  /** Paths changed since the merge base(s) with master (old and new names of renames). */
+  readonly paths: ReadonlySet<string>;
+  /** Renames, copies, submodules or no merge base: path sets prove nothing, always trial-merge. */
+  readonly risky: boolean;
+  readonly master: MergeTreeResult | null;
+  /** master + this SHA as a commit, the base for this SHA's pair merges; made on demand. */
+  mergedCommit: string | null;
+}
+
+// Fixed identity and date: the helper commits are identical on every run, so pair results depend
+// only on the SHAs involved (and are never reachable from any ref: gc removes them).
+const CHECK_IDENT = 'Pushmanager conflict check <pushmanager@localhost> 0 +0000';
+// Merges per `merge-tree --stdin` process: small enough for progress and for both cores to share
+// the work, large enough that process starts do not dominate.
+const CHUNK = 24;
+const WORKERS = 2;
+
+/** A pair's trial merge: clean, or the conflicted files. */
+interface PairResult {
+  readonly clean: boolean;
+  readonly files: readonly string[];
+}
+const CLEAN: PairResult = { clean: true, files: [] };
+
+const pairKey = (a: string, b: string, master: string) => (a < b ? `${a}:${b}:${master}` : `${b}:${a}:${master}`);
+
+export class ConflictChecker {
+  readonly stats: ConflictCheckerStats = { trialMerges: 0, masterMerges: 0, prunedPairs: 0, pairCacheHits: 0, shaCacheHits: 0 };
+  private readonly facts: LruCache<string, ShaFacts>;
+  private readonly pairs: LruCache<string, PairResult>;
+
+  constructor(
+    private readonly git: GitCli,
+    opts: { cacheSize?: number } = {},
+  ) {
+    const size = opts.cacheSize ?? 20_000;
+    this.facts = new LruCache(size);
+    this.pairs = new LruCache(size);
+  }
+
+  /** Conflicts of `target` with master and with each of `others` (pickmes and accepted requests of the same push). */
+  async checkOne(masterSha: string, target: Candidate, others: readonly Candidate[]): Promise<FoundConflict[]> {
+    const list = others.filter((o) => o.id !== target.id);
+    const facts = await this.factsFor(masterSha, [target.sha, ...list.map((o) => o.sha)]);
+    const pairFiles = await this.pairsFor(masterSha, list.map((o) => [target.sha, o.sha] as const), facts);
+    return this.conflictsOf(target, facts, list.map((o, k) => [o.id, pairFiles[k]!] as const));
+  }
+
+  /** The whole matrix for a push: every candidate against master and every pair. */
+  async checkAll(masterSha: string, candidates: readonly Candidate[], onProgress?: (done: number, total: number) => void): Promise<Map<number, FoundConflict[]>> {
+    const n = candidates.length;
+    const pairList: (readonly [number, number])[] = [];
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) pairList.push([i, j]);
+    // Progress: one step per candidate (its changed paths and master merge), one per pair.
+    const total = n + pairList.length;
+    let done = 0;
+    const step = (k: number) => {
+      done += k;
+      onProgress?.(done, total);
+    };
+    const facts = await this.factsFor(masterSha, candidates.map((c) => c.sha));
+    step(n);
+    const files = await this.pairsFor(masterSha, pairList.map(([i, j]) => [candidates[i]!.sha, candidates[j]!.sha] as const), facts, step);
+    const withOthers = new Map<number, [number, PairResult][]>(candidates.map((c) => [c.id, []]));
+    pairList.forEach(([i, j], k) => {
+      const a = candidates[i]!;
+      const b = candidates[j]!;
+      withOthers.get(a.id)!.push([b.id, files[k]!]);
+      withOthers.get(b.id)!.push([a.id, files[k]!]);
+    });
+    const out = new Map<number, FoundConflict[]>();
+    for (const c of candidates) out.set(c.id, this.conflictsOf(c, facts, withOthers.get(c.id)!));
+    return out;
+  }
+
+  private conflictsOf(target: Candidate, facts: Map<string, ShaFacts>, pairs: readonly (readonly [number, PairResult])[]): FoundConflict[] {
+    const mine = facts.get(target.sha)!;
+    if (mine.inMaster) return [];
+    const out: FoundConflict[] = [];
+    if (mine.master && !mine.master.clean) out.push({ with: 'master', files: [...mine.master.files] });
+    for (const [id, r] of pairs) if (!r.clean) out.push({ with: id, files: [...r.files] });
+    return out;
+  }
+
+  /** Facts for each distinct SHA, from cache or computed in as few git processes as possible. */
+  private async factsFor(master: string, shas: readonly string[]): Promise<Map<string, ShaFacts>> {
+    const out = new Map<string, ShaFacts>();
+    const missing: string[] = [];
+    for (const sha of new Set(shas)) {
+      const hit = this.facts.get(`${sha}:${master}`);
+      if (hit) {
+        this.stats.shaCacheHits++;
+        out.set(sha, hit);
+      } else missing.push(sha);
+    }
+    if (missing.length === 0) return out;
+
+    // Merge bases: one small process each (git has no batch form), two at a time.
+    const bases = await mapLimit(missing, WORKERS, async (sha) => {
+      const r = await this.git.run(['merge-base', '--all', master, sha], { okCodes: [1] });
+      return r.stdout.split('\n').filter(Boolean);
+    });
+    const live = missing.filter((sha, k) => !bases[k]!.includes(sha));
+    const related = live.filter((sha) => bases[missing.indexOf(sha)]!.length > 0);
+    // Changed paths of every SHA in one `diff-tree --stdin` while master merges run beside it.
+    const [changes, masterMerges] = await Promise.all([
+      this.changedPaths(related.flatMap((sha) => bases[missing.indexOf(sha)]!.map((b) => [sha, b] as const))),
+      this.mergeChunks(related.map((sha) => [master, sha] as const)),
+    ]);
+    this.stats.masterMerges += related.length;
+    missing.forEach((sha, k) => {
+      const b = bases[k]!;
+      let f: ShaFacts;
+      if (b.includes(sha)) f = { inMaster: true, paths: new Set(), risky: false, master: null, mergedCommit: null };
+      else if (b.length === 0) {
+        // Unrelated history: it cannot be merged at all, which is a conflict with master.
+        f = { inMaster: false, paths: new Set(), risky: true, master: { clean: false, tree: '', files: [] }, mergedCommit: null };
+      } else {
+        const ch = changes.get(sha)!;
+        f = { inMaster: false, paths: ch.paths, risky: ch.risky, master: masterMerges[related.indexOf(sha)]!, mergedCommit: null };
+      }
+      this.facts.set(`${sha}:${master}`, f);
+      out.set(sha, f);
+    });
+    return out;
+  }
+
+  /** Changed paths of each `[sha, base]` (several bases of one SHA are united), with rename and submodule flags. */
+  private async changedPaths(lines: readonly (readonly [string, string])[]): Promise<Map<string, { paths: Set<string>; risky: boolean }>> {
+    const out = new Map<string, { paths: Set<string>; risky: boolean }>();
+    if (lines.length === 0) return out;
+    const input = lines.map(([sha, base]) => `${sha} ${base}\n`).join('');
+    // --always prints each commit's header even for an empty diff, so records stay aligned with input lines.
+    const r = await this.git.run(['diff-tree', '--stdin', '--always', '-r', '-z', '--raw', '-M', '--no-ext-diff'], { input });
+    const tokens = r.stdout.split('\0');
+    let i = 0;
+    let current: { paths: Set<string>; risky: boolean } | null = null;
+    let line = 0;
+    while (i < tokens.length) {
+      const t = tokens[i++]!;
+      if (t === '') continue;
+      if (!t.startsWith(':')) {
+        // A record header: the commit id of the next input line.
+        const expected = lines[line++];
+        if (!expected || t !== expected[0]) throw new TrainError('unexpected-git-output', 'diff-tree --stdin: records out of step', { got: t });
+        current = out.get(t) ?? { paths: new Set(), risky: false };
+        out.set(t, current);
+        continue;
+      }
+      if (!current) throw new TrainError('unexpected-git-output', 'diff-tree: entry before header');
+      // ":<old mode> <new mode> <old id> <new id> <status>" then one path, two for renames and copies.
+      const [oldMode, newMode, , , status = ''] = t.slice(1).split(' ');
+      const twoPaths = status.startsWith('R') || status.startsWith('C');
+      current.paths.add(tokens[i++]!);
+      if (twoPaths) current.paths.add(tokens[i++]!);
+      if (twoPaths || oldMode === '160000' || newMode === '160000') current.risky = true;
+    }
+    return out;
+  }
+
+  /** Many merges split into chunks over two `merge-tree --stdin` processes. */
+  private async mergeChunks(pairs: readonly (readonly [string, string])[], onChunk?: (n: number) => void): Promise<MergeTreeResult[]> {
+    const chunks: (readonly (readonly [string, string])[])[] = [];
+    for (let i = 0; i < pairs.length; i += CHUNK) chunks.push(pairs.slice(i, i + CHUNK));
+    const results = await mapLimit(chunks, WORKERS, async (chunk) => {
+      const r = await mergeTreeBatch(this.git, chunk);
+      onChunk?.(chunk.length);
+      return r;
+    });
+    return results.flat();
+  }
+
+  /**
+   * The trial-merge result of each pair. Pairs whose changed paths are disjoint
+   * (and carry no renames or submodules) cannot conflict and are not merged. The others: the
+   * second request merged onto (master + the first) — what the deploy branch would do — so a
+   * conflict that only one of them has with master is not blamed on the pair. When either one
+   * does not merge with master, the pair is merged on its own merge base instead.
+   */
+  private async pairsFor(
+    master: string,
+    pairs: readonly (readonly [string, string])[],
+    facts: Map<string, ShaFacts>,
+    step?: (k: number) => void,
+  ): Promise<PairResult[]> {
+    const out: PairResult[] = new Array(pairs.length);
+    const todo = new Map<string, { a: string; b: string; slots: number[] }>();
+    let settled = 0;
+    pairs.forEach(([a, b], k) => {
+      const fa = facts.get(a)!;
+      const fb = facts.get(b)!;
+      if (a === b || fa.inMaster || fb.inMaster) {
+        out[k] = CLEAN;
+        settled++;
+        return;
+      }
+      const key = pairKey(a, b, master);
+      const hit = this.pairs.get(key);
+      if (hit) {
+        this.stats.pairCacheHits++;
+        out[k] = hit;
+        settled++;
+        return;
+      }
+      if (!fa.risky && !fb.risky && !overlaps(fa.paths, fb.paths)) {
+        this.stats.prunedPairs++;
+        this.pairs.set(key, CLEAN);
+        out[k] = CLEAN;
+        settled++;
+        return;
+      }
+      const t = todo.get(key);
+      if (t) t.slots.push(k);
+      else todo.set(key, { a: a < b ? a : b, b: a < b ? b : a, slots: [k] });
+    });
+    step?.(settled);
+    if (todo.size === 0) return out;
+
+    // Base side of each pair: the lower SHA that merges cleanly with master, so the result is the same whichever way the pair is asked.
+    const jobs = [...todo.entries()].map(([key, t]) => {
+      const fa = facts.get(t.a)!;
+      const fb = facts.get(t.b)!;
+      const aOk = fa.master?.clean === true;
+      const bOk = fb.master?.clean === true;
+      return { key, slots: t.slots, a: t.a, b: t.b, onMaster: aOk && bOk };
+    });
+    await this.ensureMergedCommits(master, [...new Set(jobs.filter((j) => j.onMaster).map((j) => j.a))], facts);
+    const merges = await this.mergeChunks(
+      jobs.map((j) => [j.onMaster ? facts.get(j.a)!.mergedCommit! : j.a, j.b] as const),
+      (n) => step?.(n),
+    );
+    this.stats.trialMerges += jobs.length;
+    // Pairs asked twice in one call were merged once; count them done too.
+    step?.(jobs.reduce((s, j) => s + j.slots.length - 1, 0));
+    jobs.forEach((j, k) => {
+      const m = merges[k]!;
+      const r: PairResult = m.clean ? CLEAN : { clean: false, files: m.files };
+      this.pairs.set(j.key, r);
+      for (const slot of j.slots) out[slot] = r;
+    });
+    return out;
+  }
+
+  /** Commits of master + SHA (parents: master, SHA), written once per (SHA, master). */
+  private async ensureMergedCommits(master: string, shas: readonly string[], facts: Map<string, ShaFacts>): Promise<void> {
+    const need = shas.filter((s) => !facts.get(s)!.mergedCommit);
+    if (need.length === 0) return;
+    const writer = new CommitWriter(this.git);
+    try {
+      const ids = await Promise.all(
+        need.map((sha) =>
+          writer.write(commitObject({ tree: facts.get(sha)!.master!.tree, parents: [master, sha], author: CHECK_IDENT, committer: CHECK_IDENT, message: 'conflict check' })),
+        ),
+      );
+      need.forEach((sha, k) => (facts.get(sha)!.mergedCommit = ids[k]!));
+    } finally {
+      await writer.close();
+    }
+  }
+}
+
+function overlaps(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const p of small) if (large.has(p)) return true;
+  return false;
+}
