@@ -32,7 +32,7 @@ export interface OutboxOptions {
   readonly sendTimeoutMs?: number;
   /** How long close() waits for sends in flight. */
   readonly closeTimeoutMs?: number;
-  /** Compact when the journal holds this many more lines than live records (and twice as many). */
+  /** Compact when the journal holds this many more lines than live records (and half as many again). */
   readonly compactAfter?: number;
   /** Keys sent longer ago than this are forgotten at compaction (the catch-up cursor never re-enqueues them). */
   readonly retainSentMs?: number;
@@ -426,7 +426,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   private shouldCompact(): boolean {
     const live = this.liveRecords();
-    return this.journalLines > live + this.compactAfter && this.journalLines > 2 * live;
+    // Garbage beyond max(compactAfter, half the live size): amortised, each record is rewritten O(1) times.
+    return this.journalLines - live > Math.max(this.compactAfter, live / 2);
   }
 
   /** Appends records and fsyncs; writes are chained so lines never interleave with a compaction. */
