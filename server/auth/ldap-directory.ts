@@ -2,6 +2,7 @@
 // the user) and reads the pushmaster/admin groups. An unreachable LDAP is "directory-unavailable",
 // never "wrong password", so nobody is told their password is wrong during an outage.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, InvalidCredentialsError, NoSuchObjectError, ResultCodeError, SizeLimitExceededError, type Entry } from 'ldapts';
 import type { LdapConfig } from './auth-config.js';
@@ -76,9 +77,11 @@ export class LdapDirectory implements Directory {
           throw new AuthConfigError(`cannot read auth.ldap.tlsOptions.caFile ${config.tlsOptions.caFile}`, { file: config.tlsOptions.caFile }, { cause: e });
         }
       }
+      const host = new URL(config.url).hostname.replace(/^\[|\]$/g, '');
       this.tls = {
         rejectUnauthorized: config.tlsOptions.rejectUnauthorized,
-        servername: new URL(config.url).hostname,
+        // SNI and hostname checks need the name; an IP address is checked against the IP SANs.
+        ...(isIP(host) ? { host } : { servername: host, host }),
         ...(ca === undefined ? {} : { ca: [ca] }),
       };
     }
@@ -153,7 +156,10 @@ export class LdapDirectory implements Directory {
    */
   private async withClients<T>(work: (connect: () => Promise<Client>) => Promise<T>): Promise<T> {
     const clients: Client[] = [];
+    let finished = false;
     const connect = async () => {
+      // Work that outlives the deadline must not open new connections nobody will close.
+      if (finished) throw new DirectoryUnavailableError('LDAP request abandoned after its deadline');
       const client = new Client({
         url: this.config.url,
         timeout: this.config.timeoutMs,
@@ -164,6 +170,7 @@ export class LdapDirectory implements Directory {
       if (this.config.startTls) await client.startTLS(this.tls);
       return client;
     };
+    const closeAll = () => Promise.all(clients.map((c) => c.unbind().catch(() => undefined))).then(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -172,12 +179,15 @@ export class LdapDirectory implements Directory {
       );
     });
     const running = work(connect);
-    running.catch(() => undefined); // if the deadline wins, the late failure is expected
     try {
       return await Promise.race([running, deadline]);
     } finally {
+      finished = true;
       clearTimeout(timer);
-      await Promise.all(clients.map((c) => c.unbind().catch(() => undefined)));
+      await closeAll();
+      // If the deadline won, ldapts may reconnect for a late operation: close again once the
+      // abandoned work settles (its failure is expected and already reported).
+      void running.then(closeAll, closeAll);
     }
   }
 

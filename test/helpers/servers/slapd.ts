@@ -2,7 +2,7 @@
 // LdapDirectory's tests. Skips (with the reason) where slapd is not installed, except in CI.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,8 @@ export interface SlapdGroups {
 export interface SlapdOptions {
   readonly users?: readonly SlapdUser[];
   readonly groups?: SlapdGroups;
+  /** Offer StartTLS with a certificate for 127.0.0.1 signed by a fresh test CA (needs openssl). */
+  readonly tls?: boolean;
 }
 
 export interface SlapdServer {
@@ -39,6 +41,8 @@ export interface SlapdServer {
   readonly bindDn: string;
   readonly bindPassword: string;
   readonly dir: string;
+  /** PEM of the test CA when started with `tls: true`. */
+  readonly caFile: string | null;
   /** Stops slapd (the data stays); `start()` brings it back on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -135,13 +139,31 @@ function ldif(users: readonly SlapdUser[], groups: SlapdGroups, bindPassword: st
   return `${blocks.join('\n\n')}\n`;
 }
 
-function conf(a: Extract<SlapdAvailability, { ok: true }>, dir: string): string {
+/** A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const f = (name: string) => join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const steps: string[][] = [
+    ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=pushmanager test CA'],
+    ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1'],
+    ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('san.cnf')],
+  ];
+  writeFileSync(f('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  for (const args of steps) {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`);
+  }
+  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
+}
+
+function conf(a: Extract<SlapdAvailability, { ok: true }>, dir: string, tls: { ca: string; cert: string; key: string } | null): string {
+  const tlsLines = tls ? `TLSCACertificateFile ${tls.ca}\nTLSCertificateFile ${tls.cert}\nTLSCertificateKeyFile ${tls.key}\n` : '';
   return `${['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include ${join(a.schemaDir, `${s}.schema`)}`).join('\n')}
 modulepath ${a.modulePath}
 moduleload back_mdb
 pidfile ${join(dir, 'slapd.pid')}
 argsfile ${join(dir, 'slapd.args')}
-
+${tlsLines}
 database mdb
 maxsize 10485760
 suffix "${SUFFIX}"
@@ -182,7 +204,8 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdServe
   const confFile = join(dir, 'slapd.conf');
   const ldifFile = join(dir, 'seed.ldif');
   const bindPassword = `svc-${randomBytes(8).toString('hex')}`;
-  await writeFile(confFile, conf(a, dir));
+  const tls = options.tls ? makeCertificates(dir) : null;
+  await writeFile(confFile, conf(a, dir, tls));
   await writeFile(ldifFile, ldif(options.users ?? DEFAULT_SLAPD_USERS, options.groups ?? DEFAULT_SLAPD_GROUPS, bindPassword));
   const seeded = spawnSync(a.slapadd, ['-f', confFile, '-l', ldifFile], { encoding: 'utf8' });
   if (seeded.status !== 0) throw new Error(`slapadd failed (${seeded.status}): ${seeded.stderr}`);
@@ -234,6 +257,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdServe
     bindDn: `cn=pushmanager,${SUFFIX}`,
     bindPassword,
     dir,
+    caFile: tls?.ca ?? null,
     stop,
     start,
     restart: async () => {

@@ -155,3 +155,40 @@ describe.skipIf(!slapd.ok)(`LdapDirectory against a real slapd${slapd.ok ? '' : 
     }
   });
 });
+
+describe.skipIf(!slapd.ok)('LdapDirectory over StartTLS', () => {
+  let server: SlapdServer;
+  beforeAll(async () => {
+    server = await startSlapd({ tls: true });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  const config = (tlsOptions: { caFile?: string; rejectUnauthorized?: boolean }) =>
+    ldapConfigSchema.parse({
+      url: server.url,
+      startTls: true,
+      tlsOptions,
+      bindDn: server.bindDn,
+      bindPassword: server.bindPassword,
+      userBase: server.userBase,
+      groupBase: server.groupBase,
+      pushmasterGroup: 'pushmasters',
+      timeoutMs: 2000,
+    });
+
+  it('logs in when the server certificate is signed by the configured CA', async () => {
+    const dir = new LdapDirectory(config({ caFile: server.caFile ?? '' }));
+    expect(await dir.authenticate('pm', 'pm-secret')).toMatchObject({ ok: true, user: { pushmaster: true } });
+  });
+
+  it('refuses to send passwords to a server it cannot verify', async () => {
+    const dir = new LdapDirectory(config({}));
+    const r = await dir.authenticate('pm', 'pm-secret');
+    expect(r).toMatchObject({ ok: false, code: 'directory-unavailable' });
+  });
+
+  it('fails at startup when the CA file cannot be read', () => {
+    expect(() => new LdapDirectory(config({ caFile: '/nonexistent/ca.pem' }))).toThrow(expect.objectContaining({ code: 'auth-config-invalid' }));
+  });
+});
