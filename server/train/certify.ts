@@ -1,0 +1,76 @@
+// Certification's git side: master's next SHA (fast-forward to the deploy branch, or a merge when
+// master moved meanwhile), the annotated tag object, and tag names from a template. Writes
+// objects only; the caller moves master and the tag ref with its state in one transaction.
+import { tmpdir } from 'node:os';
+import { runGit, type GitCli } from '../git/git-cli.js';
+import { TrainError } from './errors.js';
+import { mergeTree } from './merge-tree.js';
+import { CommitWriter, commitObject, normalizeMessage, resolveIdents, type Identity } from './object-writer.js';
+
+export type AdvanceOutcome = { ok: true; sha: string; fastForward: boolean } | { ok: false; files: string[] };
+
+/**
+ * Master's new SHA. When master is still the deploy branch's base (or any ancestor of the deploy
+ * tip) it fast-forwards to `deploySha`; otherwise master is merged into the deploy tip (parent 1:
+ * deploy tip, parent 2: master) with `message` and `identity`, or the conflicting files are returned.
+ */
+export async function advanceMaster(
+  git: GitCli,
+  args: { masterSha: string; baseSha: string; deploySha: string; message: string; identity?: Identity },
+): Promise<AdvanceOutcome> {
+  const { masterSha, baseSha, deploySha } = args;
+  if (masterSha === baseSha || masterSha === deploySha) return { ok: true, sha: deploySha, fastForward: true };
+  const ff = await git.run(['merge-base', '--is-ancestor', masterSha, deploySha], { okCodes: [1] });
+  if (ff.exitCode === 0) return { ok: true, sha: deploySha, fastForward: true };
+  const merged = await mergeTree(git, deploySha, masterSha);
+  if (!merged.clean) return { ok: false, files: [...merged.files] };
+  const writer = new CommitWriter(git);
+  try {
+    const idents = await resolveIdents(git, args.identity);
+    const sha = await writer.write(commitObject({ tree: merged.tree, parents: [deploySha, masterSha], ...idents, message: args.message }));
+    return { ok: true, sha, fastForward: false };
+  } finally {
+    await writer.close();
+  }
+}
+
+/** A tag name that git accepts as `refs/tags/<name>`; throws `bad-tag-name` otherwise. */
+export async function checkTagName(name: string): Promise<string> {
+  // check-ref-format needs no repository; run it in the temp dir so no repository is involved.
+  const r = await runGit(tmpdir(), ['check-ref-format', `refs/tags/${name}`], { okCodes: [1] });
+  if (r.exitCode !== 0 || name.startsWith('-')) throw new TrainError('bad-tag-name', `not a valid tag name: ${JSON.stringify(name)}`, { name });
+  return name;
+}
+
+/** YYYYMMDD of a date, in UTC so a push's tag does not depend on the server's time zone. */
+export function tagDate(date: Date | string): string {
+  const d = typeof date === 'string' ? new Date(date) : date;
+  if (Number.isNaN(d.getTime())) throw new TrainError('bad-tag-name', `not a date: ${String(date)}`, { date: String(date) });
+  return d.toISOString().slice(0, 10).replace(/-/g, '');
+}
+
+/** Fills `{id}` and `{date}` (YYYYMMDD, UTC) in a template; any other `{…}` is an error. Pure. */
+export function formatTagName(template: string, vars: { id: number; date: Date | string }): string {
+  return template.replace(/\{([^{}]*)\}/g, (whole, key: string) => {
+    if (key === 'id') return String(vars.id);
+    if (key === 'date') return tagDate(vars.date);
+    throw new TrainError('bad-tag-name', `unknown placeholder ${whole} in tag template ${JSON.stringify(template)}`, { template, placeholder: whole });
+  });
+}
+
+/** A tag name from a template such as `push-{date}-{id}`, validated by `git check-ref-format`. */
+export async function tagName(template: string, vars: { id: number; date: Date | string }): Promise<string> {
+  return checkTagName(formatTagName(template, vars));
+}
+
+/**
+ * Writes an annotated tag OBJECT for `target` (any object; its type is looked up) with `git mktag`,
+ * which validates it, and returns its id. No ref is written.
+ */
+export async function createAnnotatedTag(git: GitCli, args: { name: string; target: string; message: string; tagger?: Identity }): Promise<string> {
+  await checkTagName(args.name);
+  const [target, idents] = await Promise.all([git.out(['rev-parse', '--verify', '--end-of-options', `${args.target}^{object}`]), resolveIdents(git, args.tagger)]);
+  const type = await git.out(['cat-file', '-t', target]);
+  const body = `object ${target}\ntype ${type}\ntag ${args.name}\ntagger ${idents.committer}\n\n${normalizeMessage(args.message)}`;
+  return git.out(['mktag'], { input: body });
+}
