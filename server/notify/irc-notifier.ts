@@ -44,7 +44,8 @@ export class IrcNotifier implements Notifier {
   private closed = false;
   private attempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private readonly readyWaiters = new Set<() => void>();
+  /** Waiting for the connection attempt in progress: settled when it joins the channel or closes. */
+  private readonly readyWaiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
   private readonly confirms = new Map<string, PendingConfirm>();
   private seq = 0;
   private lastError: unknown = null;
@@ -63,7 +64,7 @@ export class IrcNotifier implements Notifier {
     };
   }
 
-  /** Connects and joins; rejects with `irc-connect-failed` if that does not happen in time (it keeps trying). */
+  /** Connects and joins; rejects with `irc-connect-failed` if that attempt fails or times out (it keeps trying in the background). */
   async start(): Promise<void> {
     this.ensureClient();
     await this.waitReady(this.opts.connectTimeoutMs, 'irc-connect-failed');
@@ -79,6 +80,7 @@ export class IrcNotifier implements Notifier {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.failConfirms(new NotifyError('notifier-closed', 'IRC notifier closed'));
+    for (const w of [...this.readyWaiters]) w.reject(new NotifyError('notifier-closed', 'IRC notifier closed'));
     const c = this.client;
     this.client = null;
     this.ready = false;
@@ -150,18 +152,28 @@ export class IrcNotifier implements Notifier {
 
   private waitReady(ms: number, code: 'irc-connect-failed' | 'irc-not-ready'): Promise<void> {
     if (this.ready) return Promise.resolve();
+    const where = `IRC ${this.opts.host}:${this.opts.port} ${this.opts.channel}`;
+    const why = () => (this.lastError instanceof Error ? `: ${this.lastError.message}` : '');
+    // Between attempts there is nothing to wait for: fail now, the outbox retries with its own backoff.
+    if (!this.client) return Promise.reject(new NotifyError(code, `not connected to ${where} (reconnecting)${why()}`, { cause: this.lastError ?? undefined }));
     return new Promise<void>((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.readyWaiters.delete(done);
-        resolve();
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          this.readyWaiters.delete(waiter);
+          resolve();
+        },
+        reject: () => {
+          clearTimeout(timer);
+          this.readyWaiters.delete(waiter);
+          reject(new NotifyError(code, `cannot connect to ${where}${why()}`, { cause: this.lastError ?? undefined, data: { host: this.opts.host, port: this.opts.port } }));
+        },
       };
       const timer = setTimeout(() => {
-        this.readyWaiters.delete(done);
-        const why = this.lastError instanceof Error ? `: ${this.lastError.message}` : '';
-        reject(new NotifyError(code, `not connected to IRC ${this.opts.host}:${this.opts.port} ${this.opts.channel} after ${ms} ms${why}`, { cause: this.lastError ?? undefined, data: { host: this.opts.host, port: this.opts.port } }));
+        this.readyWaiters.delete(waiter);
+        reject(new NotifyError(code, `not connected to ${where} after ${ms} ms${why()}`, { cause: this.lastError ?? undefined, data: { host: this.opts.host, port: this.opts.port } }));
       }, ms);
-      this.readyWaiters.add(done);
+      this.readyWaiters.add(waiter);
     });
   }
 
@@ -185,7 +197,8 @@ export class IrcNotifier implements Notifier {
       if (ev.nick.toLowerCase() === c.user.nick.toLowerCase() && ev.channel.toLowerCase() === o.channel.toLowerCase()) {
         this.ready = true;
         this.attempts = 0;
-        for (const w of [...this.readyWaiters]) w();
+        this.lastError = null;
+        for (const w of [...this.readyWaiters]) w.resolve();
       }
     });
     c.on('pong', (ev: { message?: string }) => {
@@ -211,6 +224,7 @@ export class IrcNotifier implements Notifier {
       this.ready = false;
       c.removeAllListeners();
       this.failConfirms(new NotifyError('irc-send-failed', 'IRC connection closed before the server confirmed', { cause: this.lastError ?? undefined }));
+      for (const w of [...this.readyWaiters]) w.reject(this.lastError);
       if (!this.closed) this.scheduleReconnect();
     });
     c.connect({
