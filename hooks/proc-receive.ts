@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// git's proc-receive hook for the managed repository: the thinnest possible bridge. It reads the pushed
+// ref updates and push options (pkt-line on stdin), asks the running server what they mean, prints the
+// server's answer as `remote:` lines (stderr) and reports ok/ng per ref (pkt-line on stdout).
+// It never writes state: the server holds the only writer. No dependencies, so it starts fast.
+import http from 'node:http';
+import { FLUSH, PacketReader, encodePacket, type Packet } from './pkt-line.js';
+import { HOOK_PATH, HOOK_SECRET_HEADER, type HookRequest, type HookResponse, type RefCommand } from './hook-protocol.js';
+
+const reader = new PacketReader();
+const waiting: ((p: Packet) => void)[] = [];
+const ready: Packet[] = [];
+
+process.stdin.on('data', (chunk: Buffer) => {
+  reader.push(chunk);
+  for (let p = reader.next(); p; p = reader.next()) {
+    const w = waiting.shift();
+    if (w) w(p);
+    else ready.push(p);
+  }
+});
+
+const nextPacket = (): Promise<Packet> =>
+  new Promise((resolve) => {
+    const p = ready.shift();
+    if (p) resolve(p);
+    else waiting.push(resolve);
+  });
+
+async function readUntilFlush(): Promise<string[]> {
+  const lines: string[] = [];
+  for (let p = await nextPacket(); p.kind === 'data'; p = await nextPacket()) lines.push(p.text);
+  return lines;
+}
+
+function ask(body: HookRequest): Promise<HookResponse> {
+  const url = new URL(HOOK_PATH, process.env.PUSHMANAGER_HOOK_URL);
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), [HOOK_SECRET_HEADER]: process.env.PUSHMANAGER_HOOK_SECRET ?? '' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            if (res.statusCode !== 200) throw new Error(`server answered ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`);
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as HookResponse);
+          } catch (e) {
+            reject(e);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function main(): Promise<void> {
+  // Version negotiation: take git's capabilities, answer that we want push options.
+  const hello = await readUntilFlush();
+  const wantsOptions = hello.some((l) => l.includes('push-options'));
+  process.stdout.write(encodePacket(`version=1\0${wantsOptions ? 'push-options' : ''}`) + FLUSH);
+
+  const commands: RefCommand[] = (await readUntilFlush()).map((l) => {
+    const [oldSha = '', newSha = '', ref = ''] = l.split(' ');
+    return { oldSha, newSha, ref };
+  });
+  const options = wantsOptions ? await readUntilFlush() : [];
+
+  let answer: HookResponse;
+  try {
+    answer = await ask({ user: process.env.REMOTE_USER ?? '', commands, options });
+  } catch (e) {
+    const why = `pushmanager server unreachable (${(e as Error).message}); nothing was recorded, try again`;
+    answer = { results: commands.map((c) => ({ ref: c.ref, ok: false, reason: why })), messages: [why] };
+  }
+  for (const m of answer.messages) process.stderr.write(`${m}\n`);
+  let out = '';
+  for (const r of answer.results) {
+    if (r.ok) {
+      out += encodePacket(`ok ${r.ref}`);
+      if (r.forcedUpdate) out += encodePacket('option forced-update');
+    } else out += encodePacket(`ng ${r.ref} ${r.reason.replace(/[\r\n]+/g, ' ')}`);
+  }
+  process.stdout.write(out + FLUSH);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`pushmanager hook failed: ${(e as Error).message}\n`);
+  process.exit(1);
+});

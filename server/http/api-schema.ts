@@ -1,0 +1,58 @@
+// API bodies parsed at the edge: the commands a client may send, as zod schemas that name the bad field.
+import { z } from 'zod';
+import type { Command } from '../../state/commands.js';
+import { PUSH_TYPES } from '../../state/model.js';
+
+const id = z.number().int().positive().max(1e9);
+// eslint-disable-next-line no-control-regex
+const line = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must be one line without control characters');
+// eslint-disable-next-line no-control-regex
+const text = (max: number) => z.string().max(max).regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'must not contain control characters');
+const tag = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'tags are letters, digits, "_" and "-"');
+const user = z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/, 'not a user name');
+const fields = {
+  title: line(200).min(1).optional(),
+  description: text(4000).optional(),
+  tags: z.array(tag).max(30).optional(),
+  watchers: z.array(user).max(50).optional(),
+  review: z.string().regex(/^[0-9]{1,10}$/, 'a review number').nullable().optional(),
+  ticket: z.string().regex(/^([A-Z][A-Z0-9_]{0,19}-[0-9]{1,9}|#?[0-9]{1,9})$/, 'a ticket key like WEB-42').nullable().optional(),
+};
+
+export const apiCommandSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('PickmeRequest'), request: id, push: id.optional() }),
+  z.strictObject({ type: z.literal('UnpickmeRequest'), request: id }),
+  z.strictObject({ type: z.literal('VerifyRequest'), request: id }),
+  z.strictObject({ type: z.literal('VerifyPush'), push: id }),
+  z.strictObject({ type: z.literal('DelayRequest'), request: id, reason: line(500).optional() }),
+  z.strictObject({ type: z.literal('UndelayRequest'), request: id }),
+  z.strictObject({ type: z.literal('DiscardRequest'), request: id, reason: line(500).optional() }),
+  z.strictObject({ type: z.literal('CommentRequest'), request: id, text: text(4000).min(1) }),
+  z.strictObject({ type: z.literal('EditRequest'), request: id, ...fields }),
+  z.strictObject({ type: z.literal('OpenPush'), title: line(200).min(1), pushType: z.enum(PUSH_TYPES).default('regular') }),
+  z.strictObject({ type: z.literal('AcceptRequests'), push: id, requests: z.array(id).min(1).max(500) }),
+  z.strictObject({ type: z.literal('RemoveRequest'), push: id, request: id, reason: line(500).min(1) }),
+  z.strictObject({ type: z.literal('RebuildPush'), push: id }),
+  z.strictObject({ type: z.literal('StagePush'), push: id, env: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an environment name like stage-a') }),
+  z.strictObject({ type: z.literal('BlessPush'), push: id, force: z.boolean().default(false) }),
+  z.strictObject({ type: z.literal('CertifyPush'), push: id, force: z.boolean().default(false) }),
+  z.strictObject({ type: z.literal('DiscardPush'), push: id, reason: line(500).optional() }),
+  z.strictObject({ type: z.literal('MessagePushees'), push: id, text: line(1000).min(1), state: z.enum(['pickme', 'added', 'staged', 'verified', 'blessed']).optional() }),
+  z.strictObject({ type: z.literal('PingmePush'), push: id, on: z.boolean().default(true) }),
+  z.strictObject({ type: z.literal('TakeOverPush'), push: id }),
+  z.strictObject({ type: z.literal('TickChecklist'), push: id, item: line(200).min(1), done: z.boolean().default(true) }),
+]);
+
+export type ApiCommand = z.infer<typeof apiCommandSchema>;
+
+export type ParsedBody<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
+
+export function parseApiCommand(body: unknown): ParsedBody<Command> {
+  const r = apiCommandSchema.safeParse(body);
+  if (r.success) return { ok: true, value: r.data as Command };
+  const issue = r.error.issues[0]!;
+  const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
+  const extra = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+  return { ok: false, field, message: `${field}: ${issue.message}${extra}` };
+}
+export type ApiCommandInput = z.input<typeof apiCommandSchema>;

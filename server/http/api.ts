@@ -1,0 +1,93 @@
+// The JSON API behind the CLI and the dashboard: board, one request or push with its history, commands,
+// and a server-sent event stream. Refusals are typed errors with the domain's code.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Actor } from '../../state/decide.js';
+import { isDomainError, type DomainError } from '../../state/errors.js';
+import { pushView, requestView, statusView } from '../../state/status-view.js';
+import type { Command } from '../../state/commands.js';
+import type { Committed, Dispatcher } from '../app/dispatcher.js';
+import type { EventBus } from '../app/event-bus.js';
+import type { StateStore } from '../store/state-store.js';
+import { parseApiCommand } from './api-schema.js';
+import { HttpError, readJson, sendJson } from './http-util.js';
+
+export interface ApiDeps {
+  readonly dispatcher: Dispatcher;
+  readonly store: StateStore;
+  readonly bus: EventBus;
+  readonly maxBodyBytes: number;
+  /** Runs a client command; the train replaces plain dispatch for commands with git work. */
+  readonly execute: (cmd: Command, actor: Actor) => Promise<Committed | DomainError>;
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  readonly extraRoutes?: (actor: Actor, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+}
+
+export function domainStatus(e: DomainError): number {
+  if (e.code.startsWith('not-')) return 403;
+  if (e.code.startsWith('unknown-')) return 404;
+  if (e.code === 'invalid-field' || e.code === 'bad-push-option' || e.code === 'bad-ref-name') return 422;
+  return 409;
+}
+
+const idParam = (s: string | undefined, what: string): number => {
+  if (!s || !/^[0-9]{1,9}$/.test(s)) throw new HttpError(400, 'bad-id', `${what} id must be a positive number`);
+  return Number(s);
+};
+
+export async function handleApi(deps: ApiDeps, actor: Actor, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const parts = url.pathname.split('/').filter(Boolean).slice(1); // drop "api"
+  const method = req.method ?? 'GET';
+  const [head, arg] = parts;
+
+  if (method === 'GET' && head === 'whoami' && parts.length === 1) return sendJson(res, 200, { user: actor });
+
+  if (method === 'GET' && head === 'board' && parts.length === 1) {
+    const snap = await deps.dispatcher.read();
+    return sendJson(res, 200, statusView(snap.board, snap.version, { all: url.searchParams.get('all') === '1' }));
+  }
+
+  if (method === 'GET' && head === 'requests' && parts.length === 2) {
+    const id = idParam(arg, 'request');
+    const snap = await deps.dispatcher.read();
+    const r = snap.board.requests[id];
+    if (!r) throw new HttpError(404, 'unknown-request', `no request ${id}`);
+    const history = await deps.store.history({ request: id, limit: 100 });
+    const push = r.push !== null ? snap.board.pushes[r.push] : undefined;
+    return sendJson(res, 200, { request: { ...requestView(r), comments: r.comments }, push: push ? pushView(snap.board, push) : null, history });
+  }
+
+  if (method === 'GET' && head === 'pushes' && parts.length === 2) {
+    const id = idParam(arg, 'push');
+    const snap = await deps.dispatcher.read();
+    const p = snap.board.pushes[id];
+    if (!p) throw new HttpError(404, 'unknown-push', `no push ${id}`);
+    const history = await deps.store.history({ push: id, limit: 200 });
+    return sendJson(res, 200, { push: { ...pushView(snap.board, p), removals: p.removals, forced: p.forced }, history });
+  }
+
+  if (method === 'POST' && head === 'commands' && parts.length === 1) {
+    const body = await readJson(req, deps.maxBodyBytes);
+    const parsed = parseApiCommand(body);
+    if (!parsed.ok) throw new HttpError(422, 'invalid-field', parsed.message, { field: parsed.field });
+    const out = await deps.execute(parsed.value, actor);
+    if (isDomainError(out)) return sendJson(res, domainStatus(out), { error: { code: out.code, message: out.message, data: out.data } });
+    return sendJson(res, 200, { ok: true, version: out.version, events: out.events.map((e) => e.type) });
+  }
+
+  if (method === 'GET' && head === 'events' && parts.length === 1) return streamEvents(deps, req, res);
+
+  if (deps.extraRoutes && (await deps.extraRoutes(actor, req, res, url))) return;
+  throw new HttpError(404, 'not-found', `no API route ${method} ${url.pathname}`);
+}
+
+/** Server-sent events: every commit and progress report, with a heartbeat so proxies keep it open. */
+function streamEvents(deps: ApiDeps, _req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.write(`retry: 1000\n\n`);
+  const unsubscribe = deps.bus.subscribe((m) => res.write(`event: ${m.kind}\ndata: ${JSON.stringify(m)}\n\n`));
+  const beat = setInterval(() => res.write(': heartbeat\n\n'), 15_000);
+  res.on('close', () => {
+    clearInterval(beat);
+    unsubscribe();
+  });
+}

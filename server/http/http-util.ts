@@ -1,0 +1,73 @@
+// Small HTTP helpers: JSON answers, bounded body reading, strict path checks.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, e: HttpError, headers: Record<string, string> = {}): void {
+  sendJson(res, e.status, { error: { code: e.code, message: e.message, data: e.data } }, headers);
+}
+
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(new HttpError(413, 'body-too-large', `request body is ${declared} bytes; at most ${limit}`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(413, 'body-too-large', `request body is larger than ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = String(req.headers['content-type'] ?? '');
+  if (!type.startsWith('application/json')) throw new HttpError(415, 'unsupported-media-type', 'send the body as application/json');
+  const body = await readBody(req, limit);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new HttpError(400, 'bad-json', `request body is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Refuses paths that try to climb out or hide what they are: dot segments, encoded slashes or dots,
+ * backslashes, NUL and other controls. Checked on the raw path, before any decoding.
+ */
+export function checkRawPath(rawUrl: string): string | null {
+  const path = rawUrl.split('?')[0] ?? '';
+  if (!path.startsWith('/')) return 'the path must start with /';
+  if (path.length > 2048) return 'the path is too long';
+  if (/%(2e|2f|5c|00)/i.test(path)) return 'encoded dots, slashes and NULs are not allowed in paths';
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(path)) return 'backslashes and control characters are not allowed in paths';
+  if (path.split('/').some((seg) => seg === '.' || seg === '..')) return 'dot segments are not allowed in paths';
+  return null;
+}

@@ -1,0 +1,127 @@
+// The composition root: config → adapters → app → listen. Everything else receives what it needs.
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { SERVER_ACTOR, type Actor } from '../state/decide.js';
+import { createAuth, type AuthServices } from './auth/create-auth.js';
+import { loadConfig, type Config } from './config/config.js';
+import { systemClock, type Clock } from './app/clock.js';
+import { Dispatcher, type EffectPlanner } from './app/dispatcher.js';
+import { EventBus } from './app/event-bus.js';
+import { pushreqRefUpdates } from './app/pushreq-refs.js';
+import { reconcilePushreqRefs, type ReconcileReport } from './app/reconcile.js';
+import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
+import { GitStateStore } from './store/git-state-store.js';
+import { createHookServer, createServer, type ServerDeps } from './http/server.js';
+
+export type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
+
+export const stderrLog: LogFn = (level, msg) => process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${msg}\n`);
+
+export interface StartOptions {
+  readonly configPath?: string;
+  /** Overrides applied after loading (CLI flags, tests). */
+  readonly port?: number;
+  readonly host?: string;
+  readonly dataDir?: string;
+  readonly config?: Config;
+  readonly log?: LogFn;
+  readonly clock?: Clock;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly config: Config;
+  readonly repo: ManagedRepo;
+  readonly dispatcher: Dispatcher;
+  readonly store: GitStateStore;
+  readonly bus: EventBus;
+  readonly auth: AuthServices;
+  readonly reconciled: ReconcileReport;
+  close(): Promise<void>;
+}
+
+export async function defaultConfigPath(): Promise<string> {
+  return join(await packageRoot(), 'pushmanager.config.yaml');
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? stderrLog;
+  const loaded = opts.config ?? (await loadConfig(opts.configPath ?? (await defaultConfigPath())));
+  const config: Config = {
+    ...loaded,
+    server: { ...loaded.server, ...(opts.port !== undefined && { port: opts.port }), ...(opts.host && { host: opts.host }), ...(opts.dataDir && { dataDir: opts.dataDir }) },
+  };
+  const dataDir = resolve(config.server.dataDir);
+  await mkdir(dataDir, { recursive: true });
+
+  const auth = createAuth(config.auth, { dataDir, host: config.server.host });
+  const repo = await ensureRepository(dataDir, config.repository);
+  const store = new GitStateStore(repo.git, repo.gitDir, `refs/heads/${config.repository.metadataBranch}`);
+  await store.read(); // fail now, clearly, on an unreadable or newer metadata branch
+  const bus = new EventBus();
+  const planner: EffectPlanner = async ({ before, after }) => ({ refs: pushreqRefUpdates(before, after), events: [] });
+  const dispatcher = new Dispatcher(store, opts.clock ?? systemClock, planner, { singleAcceptingPush: config.repository.singleAcceptingPush });
+  dispatcher.onCommit((c) => bus.publish({ kind: 'commit', version: c.version, command: c.command.type, actor: c.actor, events: c.events.map((e) => e.type) }));
+
+  const lookupUser = async (name: string): Promise<Actor | null> => {
+    const u = await auth.directory.lookup(name);
+    return u ? { name: u.name, pushmaster: u.pushmaster, admin: u.admin } : null;
+  };
+  const refs = { master: config.repository.master, metadata: config.repository.metadataBranch, deployPrefix: config.repository.deployBranchPrefix };
+  const deps: ServerDeps = {
+    config,
+    repo,
+    authenticator: auth.authenticator,
+    hookSecret: randomBytes(32).toString('base64url'),
+    hookUrl: '',
+    dispatcher,
+    store,
+    bus,
+    maxBodyBytes: config.server.maxBodyBytes,
+    execute: (cmd, actor) => dispatcher.dispatch(cmd, actor),
+    log,
+    receive: { dispatch: (cmd, actor) => dispatcher.dispatch(cmd, actor), read: () => dispatcher.read(), lookupUser, refs },
+  };
+
+  const hookServer = createHookServer(deps);
+  hookServer.listen(0, '127.0.0.1');
+  await once(hookServer, 'listening');
+  deps.hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}`;
+
+  // Refs and state may have drifted while we were down; fix before taking pushes.
+  const reconciled = await reconcilePushreqRefs(repo.git, dispatcher, async (_ref, sha) => {
+    const author = (await repo.git.out(['log', '-1', '--format=%an', sha]).catch(() => '')).trim();
+    return (await lookupUser(author)) ?? { name: author || 'unknown', pushmaster: false, admin: false };
+  }, SERVER_ACTOR);
+  for (const [what, list] of Object.entries(reconciled)) if (list.length) log('warn', `reconcile: ${what} ${list.join(', ')}`);
+
+  const server: Server = createServer(deps);
+  server.listen(config.server.port, config.server.host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
+  const port = (server.address() as AddressInfo).port;
+  const scheme = config.server.tls ? 'https' : 'http';
+  const url = config.server.publicUrl ?? `${scheme}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
+
+  return {
+    url,
+    port,
+    config,
+    repo,
+    dispatcher,
+    store,
+    bus,
+    auth,
+    reconciled,
+    async close() {
+      server.closeAllConnections?.();
+      await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => hookServer.close(r))]);
+      store.close();
+      await auth.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// The board as clients see it (`pushmanager status --json`, GET /api/board): SPEC §5 fields and more.
+import { isOpenPush, queueOrder, requestsInPush, type Board, type Push, type PushRequest } from './model.js';
+
+export interface StatusPush {
+  readonly id: number;
+  readonly title: string;
+  readonly type: string;
+  readonly state: string;
+  readonly pushmaster: string;
+  readonly deployBranch: string;
+  readonly deploySha: string | null;
+  readonly baseSha: string | null;
+  readonly stageEnv: string | null;
+  readonly tag: string | null;
+  /** Request ids in queue order (urgent first, then pick order). */
+  readonly requests: readonly number[];
+  readonly pingme: readonly string[];
+  readonly checklist: Push['checklist'];
+  readonly createdAt: string;
+}
+
+export interface StatusRequest extends Omit<PushRequest, 'comments'> {
+  readonly comments: number;
+}
+
+export interface StatusView {
+  readonly version: string | null;
+  readonly pushes: readonly StatusPush[];
+  readonly requests: readonly StatusRequest[];
+}
+
+export function pushView(board: Board, p: Push): StatusPush {
+  return {
+    id: p.id,
+    title: p.title,
+    type: p.type,
+    state: p.state,
+    pushmaster: p.pushmaster,
+    deployBranch: p.deployBranch.replace(/^refs\/heads\//, ''),
+    deploySha: p.deploySha,
+    baseSha: p.baseSha,
+    stageEnv: p.stageEnv,
+    tag: p.tag,
+    requests: requestsInPush(board, p.id).map((r) => r.id),
+    pingme: p.pingme,
+    checklist: p.checklist,
+    createdAt: p.createdAt,
+  };
+}
+
+export const requestView = (r: PushRequest): StatusRequest => ({ ...r, comments: r.comments.length });
+
+/** Open pushes first (newest first), then the rest; requests in id order. `all` includes finished ones. */
+export function statusView(board: Board, version: string | null, opts: { all?: boolean; recentPushes?: number } = {}): StatusView {
+  const pushes = Object.values(board.pushes).sort((a, b) => Number(isOpenPush(b)) - Number(isOpenPush(a)) || b.id - a.id);
+  const shown = opts.all ? pushes : pushes.filter((p, i) => isOpenPush(p) || i < pushes.filter(isOpenPush).length + (opts.recentPushes ?? 5));
+  const requests = Object.values(board.requests)
+    .filter((r) => opts.all || !['live', 'discarded'].includes(r.state) || shown.some((p) => p.id === r.push))
+    .sort((a, b) => (a.push === b.push && a.push !== null ? queueOrder(a, b) : a.id - b.id));
+  return { version, pushes: shown.map((p) => pushView(board, p)), requests: requests.map(requestView) };
+}

@@ -1,0 +1,76 @@
+// Plain-text renderings for the CLI: the board, one request with its history, one push. Pure functions.
+import type { StatusView } from '../../state/status-view.js';
+import { safeLine, safeText, shortSha } from '../../state/text.js';
+import type { PushDetail, RequestDetail } from '../client.js';
+
+const conflictsText = (r: StatusView['requests'][number]) =>
+  r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${c.files.map(safeLine).join(', ')}`).join('; ');
+
+function requestLine(r: StatusView['requests'][number]): string {
+  const tags = r.tags.length ? ` [${r.tags.map(safeLine).join(',')}]` : '';
+  const links = [r.review ? `review ${safeLine(r.review)}` : '', r.ticket ? safeLine(r.ticket) : ''].filter(Boolean).join(' ');
+  const conflicts = r.conflicts.length ? `\n        conflicts: ${conflictsText(r)}` : '';
+  return `  #${String(r.id).padEnd(4)} ${r.state.padEnd(9)} ${safeLine(r.user).padEnd(10)} ${safeLine(r.title)}${tags}${links ? `  (${links})` : ''}  ${shortSha(r.sha)}${conflicts}`;
+}
+
+export function renderStatus(v: StatusView): string {
+  const out: string[] = [];
+  const byId = new Map<number, StatusView['requests'][number]>(v.requests.map((r) => [r.id, r]));
+  const open = v.pushes.filter((p) => p.state !== 'live' && p.state !== 'discarded');
+  if (!open.length) out.push('No open push. A pushmaster opens one with: pushmanager push open --title "..."');
+  for (const p of open) {
+    out.push(`Push ${p.id} "${safeLine(p.title)}"  ${p.type}, ${p.state}${p.stageEnv ? ` on ${safeLine(p.stageEnv)}` : ''}, pushmaster ${safeLine(p.pushmaster)}`);
+    out.push(`  deploy branch ${p.deployBranch} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}`);
+    const items = p.requests.map((id) => byId.get(id)).filter((r) => r !== undefined);
+    if (!items.length) out.push('  (no requests yet)');
+    for (const r of items) out.push(requestLine(r));
+    const open = p.checklist.filter((i) => !i.done);
+    if (open.length) out.push(`  checklist: ${open.map((i) => `[ ] ${safeLine(i.text)} (${i.phase})`).join('; ')}`);
+  }
+  const waiting = v.requests.filter((r) => r.state === 'requested' || r.state === 'delayed');
+  out.push('', waiting.length ? 'Waiting:' : 'Nothing waiting.');
+  for (const r of waiting) out.push(requestLine(r));
+  const done = v.pushes.filter((p) => p.state === 'live' || p.state === 'discarded');
+  if (done.length) {
+    out.push('', 'Recent pushes:');
+    for (const p of done) out.push(`  push ${p.id} "${safeLine(p.title)}" ${p.state}${p.tag ? ` (tag ${p.tag})` : ''}, ${p.requests.length} requests`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function renderRequest(d: RequestDetail): string {
+  const r = d.request;
+  const lines = [
+    `Request ${r.id}: ${safeLine(r.title)}`,
+    `  owner ${safeLine(r.user)}, state ${r.state}${d.push ? ` in push ${d.push.id} "${safeLine(d.push.title)}"` : ''}`,
+    `  ref ${safeLine(r.ref)} at ${r.sha}`,
+    `  tags ${r.tags.map(safeLine).join(', ') || '-'}; watchers ${r.watchers.map(safeLine).join(', ') || '-'}`,
+    `  review ${r.review ?? '-'}; ticket ${r.ticket ?? '-'}`,
+  ];
+  if (r.conflicts.length) lines.push(`  conflicts: ${conflictsText(r)}`);
+  if (r.reason) lines.push(`  reason: ${safeLine(r.reason)}`);
+  if (r.description) lines.push('', ...safeText(r.description).split('\n').map((l) => `  ${l}`));
+  if (r.comments.length) {
+    lines.push('', 'Comments:');
+    for (const c of r.comments) lines.push(`  ${c.at} ${safeLine(c.user)}: ${safeLine(c.text)}`);
+  }
+  lines.push('', 'History (metadata branch):');
+  for (const h of d.history) lines.push(`  ${h.at} ${safeLine(h.actor).padEnd(12)} ${safeLine(h.subject)}  ${h.version.slice(0, 10)}`);
+  return lines.join('\n') + '\n';
+}
+
+export function renderPush(d: PushDetail): string {
+  const p = d.push;
+  const lines = [
+    `Push ${p.id}: ${safeLine(p.title)} (${p.type}, ${p.state}), pushmaster ${safeLine(p.pushmaster)}`,
+    `  deploy branch ${p.deployBranch} at ${p.deploySha ?? '-'}${p.tag ? `; tag ${p.tag}` : ''}`,
+    `  requests (queue order): ${p.requests.map((id) => `#${id}`).join(', ') || '-'}`,
+  ];
+  if (p.removals.length) {
+    lines.push('', 'Removals:');
+    for (const r of p.removals) lines.push(`  #${r.request} by ${safeLine(r.by)} after ${r.fromState}: ${safeLine(r.reason)} (${r.at})`);
+  }
+  lines.push('', 'History:');
+  for (const h of d.history) lines.push(`  ${h.at} ${safeLine(h.actor).padEnd(12)} ${safeLine(h.subject)}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,136 @@
+// The HTTP client every terminal front end uses (CLI verbs and the dashboard): one place for the server
+// URL, credentials, typed refusals and the event stream.
+import type { ApiCommandInput } from '../server/http/api-schema.js';
+import type { StatusView } from '../state/status-view.js';
+
+export interface ClientOptions {
+  readonly server: string;
+  readonly user?: string;
+  readonly password?: string;
+  readonly token?: string;
+}
+
+/** A refusal or failure the server answered with: code, message and data, as sent. */
+export class ServerRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The server could not be reached at all. */
+export class ServerUnreachable extends Error {
+  readonly code = 'server-unreachable' as const;
+}
+
+export function clientOptionsFromEnv(env: NodeJS.ProcessEnv, server?: string): ClientOptions {
+  return {
+    server: server ?? env.PUSHMANAGER_SERVER ?? 'http://127.0.0.1:7080',
+    user: env.PUSHMANAGER_USER,
+    password: env.PUSHMANAGER_PASSWORD,
+    token: env.PUSHMANAGER_TOKEN,
+  };
+}
+
+export class PushmanagerClient {
+  constructor(readonly opts: ClientOptions) {}
+
+  private headers(): Record<string, string> {
+    const h: Record<string, string> = { accept: 'application/json' };
+    if (this.opts.token) h.authorization = `Bearer ${this.opts.token}`;
+    else if (this.opts.user !== undefined) h.authorization = `Basic ${Buffer.from(`${this.opts.user}:${this.opts.password ?? ''}`).toString('base64')}`;
+    return h;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.opts.server), {
+        method,
+        headers: { ...this.headers(), ...(body !== undefined && { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ServerUnreachable(`cannot reach the pushmanager server at ${this.opts.server}: ${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new ServerRefusal(res.status, 'bad-response', `the server answered ${res.status} with something that is not JSON`);
+    }
+    if (!res.ok) {
+      const err = (json as { error?: { code?: string; message?: string; data?: Record<string, unknown> } }).error ?? {};
+      const hint = res.status === 401 && this.opts.user === undefined && !this.opts.token ? ' (set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD, or PUSHMANAGER_TOKEN)' : '';
+      throw new ServerRefusal(res.status, err.code ?? `http-${res.status}`, `${err.message ?? res.statusText}${hint}`, err.data ?? {});
+    }
+    return json as T;
+  }
+
+  board(all = false): Promise<StatusView> {
+    return this.request('GET', `/api/board${all ? '?all=1' : ''}`);
+  }
+  requestDetail(id: number): Promise<RequestDetail> {
+    return this.request('GET', `/api/requests/${id}`);
+  }
+  pushDetail(id: number): Promise<PushDetail> {
+    return this.request('GET', `/api/pushes/${id}`);
+  }
+  whoami(): Promise<{ user: { name: string; pushmaster: boolean; admin: boolean } }> {
+    return this.request('GET', '/api/whoami');
+  }
+  command(cmd: ApiCommandInput): Promise<{ ok: true; version: string; events: string[] }> {
+    return this.request('POST', '/api/commands', cmd);
+  }
+
+  /** Server-sent events; calls onMessage per event, resolves when the stream ends. Abort with the signal. */
+  async events(onMessage: (kind: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(new URL('/api/events', this.opts.server), { headers: { ...this.headers(), accept: 'text/event-stream' }, signal });
+    } catch (e) {
+      throw new ServerUnreachable(`event stream: ${(e as Error).message}`);
+    }
+    if (!res.ok || !res.body) throw new ServerRefusal(res.status, `http-${res.status}`, 'the event stream was refused');
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        let kind = 'message';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) kind = line.slice(7);
+          else if (line.startsWith('data: ')) data += line.slice(6);
+        }
+        if (data) onMessage(kind, JSON.parse(data));
+      }
+    }
+  }
+}
+
+export interface HistoryItem {
+  readonly version: string;
+  readonly at: string;
+  readonly actor: string;
+  readonly command: string;
+  readonly subject: string;
+  readonly events: readonly string[];
+}
+export interface RequestDetail {
+  readonly request: StatusView['requests'][number] & { comments: { at: string; user: string; text: string }[] };
+  readonly push: StatusView['pushes'][number] | null;
+  readonly history: readonly HistoryItem[];
+}
+export interface PushDetail {
+  readonly push: StatusView['pushes'][number] & { removals: { request: number; by: string; reason: string; fromState: string; at: string }[] };
+  readonly history: readonly HistoryItem[];
+}
