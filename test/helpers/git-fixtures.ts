@@ -120,6 +120,33 @@ export async function readBlob(git: GitCli, rev: string, path: string): Promise<
   return r.exitCode === 0 ? r.stdout : null;
 }
 
+/**
+ * Contents of many files at `rev` in one `git cat-file --batch` process; absent paths map to null.
+ * Paths must not contain newlines (the batch input is line-based).
+ */
+export async function readFiles(git: GitCli, rev: string, paths: readonly string[]): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  if (paths.length === 0) return out;
+  const r = await git.run(['cat-file', '--batch'], { input: paths.map((p) => `${rev}:${p}\n`).join('') });
+  // Sizes are in bytes: walk the raw bytes, not the decoded string.
+  const buf = Buffer.from(r.stdout, 'utf8');
+  let at = 0;
+  for (const p of paths) {
+    const nl = buf.indexOf(10, at);
+    const header = buf.subarray(at, nl).toString('utf8');
+    at = nl + 1;
+    const m = /^[0-9a-f]+ \w+ (\d+)$/.exec(header);
+    if (!m) {
+      out.set(p, null);
+      continue;
+    }
+    const size = Number(m[1]);
+    out.set(p, buf.subarray(at, at + size).toString('utf8'));
+    at += size + 1;
+  }
+  return out;
+}
+
 /** C-style quoting for fast-import paths: any byte but NUL survives (spaces, quotes, newlines, UTF-8). */
 function quotePath(path: string): string {
   // eslint-disable-next-line no-control-regex
