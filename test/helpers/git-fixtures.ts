@@ -183,7 +183,8 @@ export async function importCommits(git: GitCli, commits: readonly ImportCommit[
       const date = `${c.epoch ?? FIXED_EPOCH} +0000`;
       const who = `${FIXTURE_IDENTITY.name} <${FIXTURE_IDENTITY.email}> ${date}`;
       chunks.push(`commit ${c.ref ?? SCRATCH_REF}\nmark :${i + 1}\nauthor ${who}\ncommitter ${who}\n`);
-      data(c.message ?? 'fixture commit');
+      // Same message bytes as `commit-tree -m` (one trailing newline), so both writers give the same SHA.
+      data(`${(c.message ?? 'fixture commit').replace(/\n+$/, '')}\n`);
       const [first, ...rest] = c.parents ?? [];
       if (first) chunks.push(`from ${first}\n`);
       for (const p of rest) chunks.push(`merge ${p}\n`);
