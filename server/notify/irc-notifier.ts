@@ -48,6 +48,7 @@ export class IrcNotifier implements Notifier {
   private readonly readyWaiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
   private readonly confirms = new Map<string, PendingConfirm>();
   private seq = 0;
+  private wantedNick = '';
   private lastError: unknown = null;
   // Sends are serialised: nick changes and PING tokens must not interleave between deliveries.
   private tail: Promise<void> = Promise.resolve();
@@ -114,8 +115,12 @@ export class IrcNotifier implements Notifier {
     await this.waitReady(this.opts.sendTimeoutMs, 'irc-not-ready');
     const c = this.client;
     if (!c) throw new NotifyError('irc-not-ready', 'IRC connection lost');
+    // Ask for a nick change only when the wanted nick changes: a refused one is not retried every line.
     const nick = this.nickFor(d.pushmaster);
-    if (nick !== c.user.nick) c.changeNick(nick);
+    if (nick !== this.wantedNick) {
+      this.wantedNick = nick;
+      c.changeNick(nick);
+    }
     const target = d.to[0] ?? this.opts.channel;
     if (target.toLowerCase() !== this.opts.channel.toLowerCase() && /^[#&]/.test(target)) c.join(target);
     for (const line of d.text.split('\n')) if (line.trim()) c.say(target, line);
@@ -186,12 +191,20 @@ export class IrcNotifier implements Notifier {
     const o = this.opts;
     const c = new irc.Client();
     this.client = c;
-    let nick = this.nickFor(undefined);
-    c.on('registered', () => c.join(o.channel, o.channelKey));
-    c.on('nick in use', () => {
+    const nick = this.nickFor(undefined);
+    this.wantedNick = nick;
+    let registered = false;
+    c.on('registered', () => {
+      registered = true;
+      c.join(o.channel, o.channelKey);
+    });
+    c.on('nick in use', (ev: { nick: string }) => {
       // Another instance (or a ghost of ours) holds the nick: take a variant rather than stall.
-      nick = `${nick.slice(0, 25)}_`;
-      c.changeNick(nick);
+      if (!registered || ev.nick === this.wantedNick) c.changeNick(`${ev.nick.slice(0, 24)}_`);
+    });
+    c.on('nick invalid', (ev: { nick: string }) => {
+      // Servers limit nick length (ngircd's default is 9): registration must not stall on it.
+      if (!registered) c.changeNick(ev.nick.replace(/[^A-Za-z0-9_\-[\]\\`^{}|]/g, '').slice(0, 9) || 'pushmgr');
     });
     c.on('join', (ev: { nick: string; channel: string }) => {
       if (ev.nick.toLowerCase() === c.user.nick.toLowerCase() && ev.channel.toLowerCase() === o.channel.toLowerCase()) {

@@ -14,7 +14,7 @@ export type NotifyErrorCode =
   | 'no-notifier'
   | 'notifier-closed'
   | 'outbox-closed'
-  | 'outbox-journal-corrupt'
+  | 'outbox-journal-failed'
   | 'bad-delivery';
 
 export class NotifyError extends Error {

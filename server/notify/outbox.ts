@@ -369,7 +369,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       text = await readFile(this.file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new NotifyError('outbox-journal-corrupt', `cannot read ${this.file}`, { cause: e, data: { file: this.file } });
+        throw new NotifyError('outbox-journal-failed', `cannot read ${this.file}`, { cause: e, data: { file: this.file } });
       }
     }
     const lines = text.split('\n').filter((l) => l.length > 0);
@@ -439,7 +439,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         await fh.write(recs.map((r) => `${JSON.stringify(r)}\n`).join(''));
         await fh.datasync();
       } catch (e) {
-        throw new NotifyError('outbox-journal-corrupt', `cannot write ${this.file}`, { cause: e, data: { file: this.file } });
+        throw new NotifyError('outbox-journal-failed', `cannot write ${this.file}`, { cause: e, data: { file: this.file } });
       }
       this.journalLines += recs.length;
       if (this.shouldCompact()) await this.compact();
@@ -453,7 +453,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     try {
       await this.append(recs);
     } catch (e) {
-      this.emit('journal-error', isNotifyError(e) ? e : new NotifyError('outbox-journal-corrupt', describeFailure(e), { cause: e }));
+      this.emit('journal-error', isNotifyError(e) ? e : new NotifyError('outbox-journal-failed', describeFailure(e), { cause: e }));
     }
   }
 

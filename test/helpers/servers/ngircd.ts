@@ -18,7 +18,7 @@ export interface NgircdServer {
   dispose(): Promise<void>;
 }
 
-function conf(port: number, dir: string): string {
+function conf(port: number, dir: string, maxNickLength: number): string {
   return `[Global]
 Name = irc.test.local
 Info = pushmanager test server
@@ -30,7 +30,7 @@ Ports = ${port}
 MotdPhrase = test
 PidFile = ${join(dir, 'ngircd.pid')}
 [Limits]
-MaxNickLength = 30
+MaxNickLength = ${maxNickLength}
 PingTimeout = 120
 PongTimeout = 60
 [Options]
@@ -41,7 +41,8 @@ RequireAuthPing = no
 `;
 }
 
-export async function startNgircd(): Promise<NgircdServer> {
+/** `maxNickLength`: 30 by default (ngircd's own default is 9, too short for `pushhamster|NAME`). */
+export async function startNgircd(opts: { maxNickLength?: number } = {}): Promise<NgircdServer> {
   const bin = findNgircd();
   if (!bin.ok) throw new Error(bin.reason);
   const dir = await mkdtemp(join(tmpdir(), 'pm-ngircd-'));
@@ -53,7 +54,7 @@ export async function startNgircd(): Promise<NgircdServer> {
 
   const start = async (): Promise<void> => {
     if (running) return;
-    await writeFile(confFile, conf(port, dir));
+    await writeFile(confFile, conf(port, dir, opts.maxNickLength ?? 30));
     running = await spawnUntilReady(bin.path, ['-n', '-f', confFile], /Now listening on \[127\.0\.0\.1\]:\d+/);
   };
   const stop = async (): Promise<void> => {

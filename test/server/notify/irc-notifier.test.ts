@@ -100,6 +100,22 @@ describe.skipIf(!ngircd.ok)(`IrcNotifier with ngircd${ngircd.ok ? '' : ` (skippe
     }
   });
 
+  it('registers with a shorter nick where the server limits nick length', async () => {
+    const short = await startNgircd({ maxNickLength: 9 });
+    const watcher = await ircObserver(short.port, CHANNEL, 'watcher4');
+    const irc = new IrcNotifier({ host: short.host, port: short.port, channel: CHANNEL, nick: 'pushhamster|{pushmaster}', connectTimeoutMs: 20_000 });
+    try {
+      await irc.start();
+      await irc.send({ key: 'k', channel: 'irc', to: [CHANNEL], text: 'hello', pushmaster: 'pm' });
+      const [line] = await watcher.waitForLines(1);
+      expect(line).toEqual({ nick: 'pushhamst', text: 'hello' });
+    } finally {
+      await irc.close();
+      await watcher.close();
+      await short.dispose();
+    }
+  });
+
   it('start() rejects with a typed error when nothing listens', async () => {
     const irc = new IrcNotifier({ host: '127.0.0.1', port: 1, channel: CHANNEL, nick: 'pm-bot', connectTimeoutMs: 1_500, reconnectMinMs: 200 });
     await expect(irc.start()).rejects.toMatchObject({ code: 'irc-connect-failed' });
