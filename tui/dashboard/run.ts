@@ -1,8 +1,27 @@
-// Entry of `pushmanager tui`. Without a terminal it prints the board once and exits 0.
+// Entry of `pushmanager tui`. On a terminal: the live, full-screen dashboard (alternate screen, so the
+// shell's scrollback is left as it was). Without one (pipe, CI, cron): the board printed once, exit 0.
+import { createElement } from 'react';
 import { PushmanagerClient, type ClientOptions } from '../client.js';
 import { renderStatus } from '../cli/render.js';
 
+const ENTER_ALT_SCREEN = '\u001b[?1049h\u001b[H';
+const LEAVE_ALT_SCREEN = '\u001b[?1049l';
+
 export async function runDashboard(opts: ClientOptions, io: { out: (s: string) => void }): Promise<void> {
   const client = new PushmanagerClient(opts);
-  io.out(renderStatus(await client.board()));
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    io.out(renderStatus(await client.board()));
+    return;
+  }
+  // Loaded only here so `status`-like use without a terminal never pays for React and Ink.
+  const [{ render }, { Dashboard }] = await Promise.all([import('ink'), import('./app.js')]);
+  // NO_COLOR (https://no-color.org): present and not empty turns colours off.
+  const color = !process.env.NO_COLOR;
+  process.stdout.write(ENTER_ALT_SCREEN);
+  try {
+    const app = render(createElement(Dashboard, { client, color }), { exitOnCtrlC: false, patchConsole: true });
+    await app.waitUntilExit();
+  } finally {
+    process.stdout.write(LEAVE_ALT_SCREEN);
+  }
 }

@@ -1,0 +1,175 @@
+// Boards and a fake client for the dashboard's UI tests: fixed dates (the frames show ages relative to
+// NOW), fixed SHAs, and a client object with PushmanagerClient's methods that records what was sent.
+import type { ApiCommandInput } from '../../server/http/api-schema.js';
+import type { StatusView } from '../../state/status-view.js';
+import { ServerRefusal, type RequestDetail } from '../../tui/client.js';
+import type { DashboardClient } from '../../tui/dashboard/live-board.js';
+
+type Req = StatusView['requests'][number];
+type Push = StatusView['pushes'][number];
+
+export const NOW = new Date('2024-05-01T12:00:00Z');
+export const now = () => NOW;
+const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000).toISOString();
+export const sha = (n: number) => (n.toString(16).padStart(2, '0').repeat(20)).slice(0, 40);
+
+export function req(id: number, over: Partial<Omit<Req, 'id'>> = {}): Req {
+  return {
+    id,
+    user: 'alice',
+    title: `Change number ${id}`,
+    description: '',
+    ref: `refs/pushreq/change-${id}`,
+    sha: sha(id),
+    state: 'requested',
+    push: null,
+    tags: [],
+    conflicts: [],
+    review: null,
+    ticket: null,
+    watchers: [],
+    comments: 0,
+    autoPickme: true,
+    createdAt: minutesAgo(id * 7),
+    updatedAt: minutesAgo(id),
+    pickedAt: null,
+    acceptedAt: null,
+    reason: null,
+    ...over,
+  } as Req;
+}
+
+export function push(id: number, over: Partial<Omit<Push, 'id'>> = {}): Push {
+  return {
+    id,
+    title: `Push ${id}`,
+    type: 'regular',
+    state: 'accepting',
+    pushmaster: 'pm',
+    deployBranch: `deploy/push-${id}`,
+    deploySha: null,
+    baseSha: sha(200),
+    stageEnv: null,
+    tag: null,
+    requests: [],
+    pingme: [],
+    checklist: [],
+    createdAt: minutesAgo(90),
+    ...over,
+  } as Push;
+}
+
+/** The board most tests use: push 3 accepting with two pickmes and one added; two waiting, one delayed; push 2 live. */
+export function sampleBoard(): StatusView {
+  const requests = [
+    req(1, { state: 'pickme', push: 3 as never, user: 'bob', title: 'Fix login redirect', tags: ['urgent'], review: '1234', ticket: 'WEB-42', pickedAt: minutesAgo(30) }),
+    req(2, { state: 'pickme', push: 3 as never, user: 'alice', title: 'Faster search', tags: ['conflict-pickme'], conflicts: [{ with: 4 as never, files: ['search.ts'] }], pickedAt: minutesAgo(20) }),
+    req(4, { state: 'added', push: 3 as never, user: 'carol', title: 'New footer', tags: ['no-conflicts'], pickedAt: minutesAgo(40), acceptedAt: minutesAgo(10) }),
+    req(5, { user: 'alice', title: 'Waiting for a push', watchers: ['bob'] }),
+    req(6, { user: 'carol', title: 'Dark mode \u001b[2J\u001b[Hgotcha' }),
+    req(7, { state: 'delayed', user: 'bob', title: 'Not this week' }),
+  ];
+  return {
+    version: sha(99),
+    pushes: [push(3, { title: 'Wednesday train', requests: [1, 2, 4] as never }), push(2, { title: 'Tuesday train', state: 'live', tag: 'push-2', requests: [] })],
+    requests,
+  };
+}
+
+/** N requests in one push, for the 200-row frame and the benchmark. */
+export function bigBoard(n: number): StatusView {
+  const requests: Req[] = [];
+  const states = ['pickme', 'added', 'staged', 'verified'] as const;
+  for (let i = 1; i <= n; i++) {
+    const inPush = i % 5 !== 0;
+    requests.push(req(i, { state: inPush ? states[i % 4]! : 'requested', push: (inPush ? 1 : null) as never, user: ['alice', 'bob', 'carol', 'dave'][i % 4]!, tags: i % 7 === 0 ? ['urgent'] : [], createdAt: minutesAgo(i) }));
+  }
+  return { version: sha(1), pushes: [push(1, { requests: requests.filter((r) => r.push !== null).map((r) => r.id) as never })], requests };
+}
+
+export function detailOf(r: Req): RequestDetail {
+  return {
+    request: { ...r, description: 'Line one of the description.\nSecond line.', comments: [{ at: '2024-05-01T11:00:00Z', user: 'pm', text: 'looks good' }] },
+    push: null,
+    history: [{ version: sha(50), at: '2024-05-01T10:00:00Z', actor: r.user, command: 'OpenRequest', subject: `Open request #${r.id}`, events: ['RequestOpened'] }],
+  };
+}
+
+type Handler = (cmd: ApiCommandInput, client: FakeClient) => string[] | ServerRefusal;
+
+/** Same methods as PushmanagerClient; `onCommand` decides the answer and may change the board. */
+export class FakeClient implements DashboardClient {
+  readonly sent: ApiCommandInput[] = [];
+  private emit: ((kind: string, data: unknown) => void) | null = null;
+  streams = 0;
+  boardFetches = 0;
+  down = false;
+
+  constructor(
+    public view: StatusView,
+    public me: { name: string; pushmaster: boolean } = { name: 'pm', pushmaster: true },
+    public onCommand: Handler = () => ['Done'],
+  ) {}
+
+  async board(): Promise<StatusView> {
+    this.boardFetches++;
+    if (this.down) throw new Error('cannot reach the pushmanager server at http://test: ECONNREFUSED');
+    return this.view;
+  }
+  async requestDetail(id: number): Promise<RequestDetail> {
+    const r = this.view.requests.find((x) => x.id === id);
+    if (!r) throw new ServerRefusal(404, 'not-found', `no request #${id}`);
+    return detailOf(r);
+  }
+  async whoami() {
+    return { user: { ...this.me, admin: false } };
+  }
+  async command(cmd: ApiCommandInput) {
+    this.sent.push(cmd);
+    const out = this.onCommand(cmd, this);
+    if (out instanceof ServerRefusal) throw out;
+    return { ok: true as const, version: 'v', events: out };
+  }
+  events(onMessage: (kind: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+    if (this.down) return Promise.reject(new Error('event stream: fetch failed'));
+    this.streams++;
+    this.emit = onMessage;
+    return new Promise((resolve) => {
+      this.closeStream = () => {
+        this.emit = null;
+        resolve();
+      };
+      signal.addEventListener('abort', () => this.closeStream(), { once: true });
+    });
+  }
+  closeStream: () => void = () => undefined;
+  /** What the server's event stream would send. */
+  send(kind: string, data: unknown): void {
+    this.emit?.(kind, data);
+  }
+  /** The server goes away: the stream ends and fetches fail until `up()`. */
+  goDown(): void {
+    this.down = true;
+    this.closeStream();
+  }
+  up(): void {
+    this.down = false;
+  }
+}
+
+/** Frames with SHAs and clock times replaced, so snapshots do not depend on them. */
+export const scrub = (frame: string | undefined): string =>
+  (frame ?? '').replace(/\b[0-9a-f]{10,40}\b/g, '<sha>').replace(/\b\d\d:\d\d:\d\d\b/g, '<time>');
+
+export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the last frame satisfies `ok` (renders are asynchronous). */
+export async function waitFor(get: () => string | undefined, ok: (f: string) => boolean, ms = 2000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const f = get() ?? '';
+    if (ok(f)) return f;
+    if (Date.now() > end) throw new Error(`timed out; last frame:\n${f}`);
+    await tick(5);
+  }
+}

@@ -1,0 +1,165 @@
+// The Ink components: render the view-model's lines and turn keys into the keymap's effects (UI
+// changes, API commands through the client, detail loads). No decisions about the board live here.
+import { Box, Text, useApp, useInput, useStdin, useStdout, type Key } from 'ink';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
+import type { StatusView } from '../../state/status-view.js';
+import { interpretKey, type Effect, type Send } from './keymap.js';
+import { DEFAULT_TIMING, describeFailure, startLiveBoard, type DashboardClient, type LiveBoard, type LiveTiming } from './live-board.js';
+import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js';
+import { buildView, type DashboardView, type Line, type Tone } from './view-model.js';
+
+const TONE_COLORS: Record<Tone, string | undefined> = {
+  plain: undefined,
+  dim: 'gray',
+  heading: 'cyan',
+  accent: 'yellow',
+  urgent: 'red',
+  conflict: 'magenta',
+  mine: 'green',
+  ok: 'green',
+  error: 'red',
+  warn: 'yellow',
+};
+
+/** One screen line; with colours off (NO_COLOR) only bold remains, the text carries the meaning. */
+export function ScreenLine({ line, color }: { line: Line; color: boolean }): ReactElement {
+  return (
+    <Text wrap="truncate">
+      {line.segs.map((s, i) => (
+        <Text key={i} color={color && s.tone ? TONE_COLORS[s.tone] : undefined} bold={s.bold === true} inverse={color && s.inverse === true}>
+          {s.text}
+        </Text>
+      ))}
+    </Text>
+  );
+}
+
+/** The whole frame from a view: what the benchmark renders, and what Dashboard renders. */
+export function Screen({ view, width, color }: { view: DashboardView; width: number; color: boolean }): ReactElement {
+  return (
+    <Box flexDirection="column" width={width}>
+      {view.lines.map((l) => (
+        <ScreenLine key={l.key} line={l} color={color} />
+      ))}
+    </Box>
+  );
+}
+
+export interface DashboardProps {
+  readonly client: DashboardClient;
+  /** Fixed clock for tests; ages follow the wall clock otherwise. */
+  readonly now?: () => Date;
+  /** Fixed size for tests; otherwise the terminal's, following resizes. */
+  readonly width?: number;
+  readonly height?: number;
+  readonly color?: boolean;
+  readonly timing?: Partial<LiveTiming>;
+  readonly onQuit?: () => void;
+}
+
+export function Dashboard(props: DashboardProps): ReactElement {
+  const { client, color = true } = props;
+  const { stdout } = useStdout();
+  const { isRawModeSupported } = useStdin();
+  const { exit } = useApp();
+  const size = useCallback(() => ({ width: props.width ?? stdout.columns ?? 80, height: props.height ?? stdout.rows ?? 24 }), [props.width, props.height, stdout]);
+
+  // Refs are the source of truth so two keys arriving before a re-render both see the latest state.
+  const uiRef = useRef<UiState>(initialUi(size()));
+  const boardRef = useRef<StatusView | null>(null);
+  const [ui, setUi] = useState(uiRef.current);
+  const [board, setBoard] = useState<StatusView | null>(null);
+  const [tick, setTick] = useState(0);
+  const liveRef = useRef<LiveBoard | null>(null);
+
+  const apply = useCallback((a: UiAction) => {
+    uiRef.current = uiReducer(uiRef.current, a);
+    setUi(uiRef.current);
+  }, []);
+  const nowFn = props.now;
+  const viewOf = useCallback((b: StatusView | null, u: UiState) => buildView(b, u, { now: nowFn ? nowFn() : new Date(), color }), [nowFn, color]);
+
+  useEffect(() => {
+    const live = startLiveBoard(
+      client,
+      {
+        board: (v) => {
+          boardRef.current = v;
+          setBoard(v);
+        },
+        me: (me) => apply({ type: 'me', me }),
+        connection: (connection) => apply({ type: 'connection', connection }),
+        progress: (push, progress) => apply({ type: 'progress', push, progress }),
+        notice: (text) => apply({ type: 'status', status: { text, tone: 'info' } }),
+      },
+      { ...DEFAULT_TIMING, ...props.timing },
+    );
+    liveRef.current = live;
+    return () => live.stop();
+    // The timing is read once: a new client is a new connection, new timings are not.
+  }, [client, apply]);
+
+  useEffect(() => {
+    if (props.width !== undefined && props.height !== undefined) return;
+    const onResize = () => apply({ type: 'resize', ...size() });
+    stdout.on('resize', onResize);
+    return () => void stdout.off('resize', onResize);
+  }, [stdout, size, apply, props.width, props.height]);
+
+  useEffect(() => {
+    if (nowFn) return;
+    // Ages are in minutes at best: a slow tick, not a poll (the board is only fetched on events).
+    const t = setInterval(() => setTick((n) => n + 1), 30_000);
+    return () => clearInterval(t);
+  }, [nowFn]);
+
+  const send = useCallback(
+    async (s: Send) => {
+      apply({ type: 'status', status: { text: `${s.label}…`, tone: 'info' } });
+      const events: string[] = [];
+      for (const cmd of s.commands) {
+        try {
+          events.push(...(await client.command(cmd)).events);
+        } catch (e) {
+          apply({ type: 'status', status: { text: `${s.label}: refused: ${describeFailure(e)}`, tone: 'error' } });
+          liveRef.current?.refresh();
+          return;
+        }
+      }
+      apply({ type: 'status', status: { text: `${s.label}: ${events.length ? events.join(', ') : 'nothing changed'}`, tone: 'ok' } });
+      liveRef.current?.refresh();
+    },
+    [client, apply],
+  );
+
+  const run = useCallback(
+    (e: Effect) => {
+      for (const a of e.actions) apply(a);
+      if (e.send) void send(e.send);
+      if (e.load !== undefined) {
+        const id = e.load;
+        client.requestDetail(id).then(
+          (detail) => apply({ type: 'detail-loaded', request: id, detail, error: null }),
+          (err: unknown) => apply({ type: 'detail-loaded', request: id, detail: null, error: describeFailure(err) }),
+        );
+      }
+      if (e.quit) {
+        liveRef.current?.stop();
+        props.onQuit?.();
+        exit();
+      }
+    },
+    [apply, send, client, exit, props],
+  );
+
+  useInput(
+    (input: string, key: Key) => {
+      const u = uiRef.current;
+      run(interpretKey(input, key, u, viewOf(boardRef.current, u)));
+    },
+    { isActive: isRawModeSupported === true },
+  );
+
+  const view = useMemo(() => viewOf(board, ui), [board, ui, tick, viewOf]);
+  return <Screen view={view} width={ui.width} color={color} />;
+}

@@ -1,0 +1,216 @@
+// What a key means, given the UI state and the current view: UI changes to apply, API commands to send
+// (the same shapes the CLI sends), a detail to load, or quitting. Pure, so every key is table-tested;
+// a key that is not available now answers with the reason in the status line instead of a command.
+import type { ApiCommandInput } from '../../server/http/api-schema.js';
+import type { DashboardView, KeyName } from './view-model.js';
+import type { Prompt, UiAction, UiState } from './ui-state.js';
+
+/** The parts of Ink's Key the dashboard reads; all optional so tests can say only what matters. */
+export interface KeyPress {
+  readonly upArrow?: boolean;
+  readonly downArrow?: boolean;
+  readonly pageUp?: boolean;
+  readonly pageDown?: boolean;
+  readonly home?: boolean;
+  readonly end?: boolean;
+  readonly return?: boolean;
+  readonly escape?: boolean;
+  readonly backspace?: boolean;
+  readonly delete?: boolean;
+  readonly tab?: boolean;
+  readonly ctrl?: boolean;
+  readonly meta?: boolean;
+}
+
+export interface Send {
+  /** What the status line calls the action ("accept #3 #4"). */
+  readonly label: string;
+  readonly commands: readonly ApiCommandInput[];
+}
+
+export interface Effect {
+  /** Applied first, in order. */
+  readonly actions: readonly UiAction[];
+  readonly send?: Send;
+  /** Fetch this request's detail into the detail overlay. */
+  readonly load?: number;
+  readonly quit?: boolean;
+}
+
+const NONE: Effect = { actions: [] };
+const ui = (...actions: UiAction[]): Effect => ({ actions });
+const toBoard: UiAction = { type: 'mode', mode: { kind: 'board' } };
+const status = (text: string, tone: 'info' | 'ok' | 'error' = 'info'): UiAction => ({ type: 'status', status: { text, tone } });
+const ids = (xs: readonly number[]) => xs.map((id) => `#${id}`).join(' ');
+const prompt = (p: Prompt, text = ''): UiAction => ({ type: 'mode', mode: { kind: 'prompt', prompt: p, text } });
+// Prompt input is one line of printable text: drop anything a terminal would interpret.
+// eslint-disable-next-line no-control-regex
+const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+
+export function interpretKey(input: string, key: KeyPress, s: UiState, view: DashboardView): Effect {
+  if (key.ctrl && input === 'c') return { actions: [], quit: true };
+  switch (s.mode.kind) {
+    case 'prompt':
+      return promptKey(input, key, s, s.mode.prompt, s.mode.text);
+    case 'confirm': {
+      const c = s.mode.confirm;
+      if (input === 'y' || input === 'Y') {
+        const send: Send =
+          c.kind === 'certify'
+            ? { label: `certify push #${c.push}`, commands: [{ type: 'CertifyPush', push: c.push, force: false }] }
+            : { label: `discard push #${c.push}`, commands: [{ type: 'DiscardPush', push: c.push }] };
+        return { actions: [toBoard], send };
+      }
+      if (input === 'n' || input === 'N' || key.escape || input === 'q') return ui(toBoard, status(`${c.kind === 'certify' ? 'certify' : 'discard'} cancelled`));
+      return NONE;
+    }
+    case 'help':
+      return key.escape || input === '?' || input === 'q' || key.return ? ui(toBoard) : NONE;
+    case 'detail': {
+      const m = s.mode;
+      if (key.escape || key.return || input === 'q') return ui(toBoard);
+      if (input === 'j' || key.downArrow) return ui({ type: 'detail-scroll', scroll: Math.min(m.scroll + 1, Math.max(0, view.detailLines - view.bodyHeight)) });
+      if (input === 'k' || key.upArrow) return ui({ type: 'detail-scroll', scroll: m.scroll - 1 });
+      if (key.pageDown || input === ' ') return ui({ type: 'detail-scroll', scroll: Math.min(m.scroll + view.bodyHeight, Math.max(0, view.detailLines - view.bodyHeight)) });
+      if (key.pageUp) return ui({ type: 'detail-scroll', scroll: m.scroll - view.bodyHeight });
+      if (input === 'C') return ui(prompt({ kind: 'comment', request: m.request }));
+      return NONE;
+    }
+    case 'board':
+      return boardKey(input, key, s, view);
+  }
+}
+
+/** The name of the action a board key triggers, for keys that have an availability. */
+export function keyNameOf(input: string, key: KeyPress): KeyName | null {
+  if (input === 'j' || input === 'k' || input === 'g' || input === 'G' || key.upArrow || key.downArrow || key.pageUp || key.pageDown || key.home || key.end) return 'move';
+  if (key.return) return 'detail';
+  if (key.tab) return 'next-push';
+  const map: Record<string, KeyName> = {
+    ' ': 'select',
+    '/': 'filter',
+    a: 'accept',
+    x: 'remove',
+    r: 'rebuild',
+    s: 'stage',
+    b: 'bless',
+    c: 'certify',
+    D: 'discard',
+    m: 'message',
+    p: 'pickme',
+    u: 'unpickme',
+    v: 'verify',
+    d: 'delay',
+    C: 'comment',
+    O: 'open',
+    '?': 'help',
+    q: 'quit',
+  };
+  return map[input] ?? null;
+}
+
+function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView): Effect {
+  if (key.escape) {
+    if (s.selected.length) return ui({ type: 'select', ids: [] }, status('selection cleared'));
+    if (s.filter) return ui({ type: 'filter', text: '' }, status('filter cleared'));
+    return ui({ type: 'status', status: null });
+  }
+  const name = keyNameOf(input, key);
+  if (!name) return NONE;
+  const k = view.keys[name];
+  if (!k.enabled) return ui(status(`${k.short}: ${k.reason}`, 'error'));
+  const push = view.push;
+  const nav = view.navigable;
+  const at = view.cursor === null ? -1 : nav.indexOf(view.cursor);
+  const moveTo = (i: number): Effect => (nav.length ? ui({ type: 'cursor', id: nav[Math.max(0, Math.min(nav.length - 1, i))]! }) : NONE);
+  const done: UiAction = { type: 'select', ids: [] };
+
+  switch (name) {
+    case 'move':
+      if (input === 'j' || key.downArrow) return moveTo(at + 1);
+      if (input === 'k' || key.upArrow) return moveTo(at - 1);
+      if (key.pageDown) return moveTo(at + view.bodyHeight - 2);
+      if (key.pageUp) return moveTo(at - view.bodyHeight + 2);
+      if (input === 'g' || key.home) return moveTo(0);
+      return moveTo(nav.length - 1);
+    case 'select': {
+      const id = view.cursor!;
+      const sel = s.selected.includes(id) ? s.selected.filter((x) => x !== id) : [...s.selected, id];
+      // Moving on after selecting lets space space space pick a run of rows.
+      return { actions: [{ type: 'select', ids: sel }, ...moveTo(at + 1).actions] };
+    }
+    case 'detail':
+      return { actions: [{ type: 'mode', mode: { kind: 'detail', request: view.cursor!, detail: null, error: null, scroll: 0 } }], load: view.cursor! };
+    case 'filter':
+      return ui(prompt({ kind: 'filter' }, s.filter));
+    case 'accept':
+      return { actions: [done], send: { label: `accept ${ids(k.ids)}`, commands: [{ type: 'AcceptRequests', push: push!.id, requests: [...k.ids] }] } };
+    case 'remove':
+      return ui(prompt({ kind: 'remove', push: push!.id, requests: k.ids }));
+    case 'rebuild':
+      return { actions: [], send: { label: `rebuild push #${push!.id}`, commands: [{ type: 'RebuildPush', push: push!.id }] } };
+    case 'stage':
+      return ui(prompt({ kind: 'stage', push: push!.id }, push!.stageEnv ?? 'stage'));
+    case 'bless':
+      return { actions: [], send: { label: `bless push #${push!.id}`, commands: [{ type: 'BlessPush', push: push!.id, force: false }] } };
+    case 'certify':
+      return ui({ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'certify', push: push!.id, deploySha: push!.deploySha, master: push!.baseSha } } });
+    case 'discard':
+      return ui({ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'discard-push', push: push!.id } } });
+    case 'message':
+      return ui(prompt({ kind: 'message', push: push!.id }));
+    case 'comment':
+      return ui(prompt({ kind: 'comment', request: view.cursor! }));
+    case 'pickme':
+      return { actions: [done], send: { label: `pickme ${ids(k.ids)}`, commands: k.ids.map((request) => ({ type: 'PickmeRequest', request })) } };
+    case 'unpickme':
+      return { actions: [done], send: { label: `unpickme ${ids(k.ids)}`, commands: k.ids.map((request) => ({ type: 'UnpickmeRequest', request })) } };
+    case 'verify':
+      return { actions: [done], send: { label: `verify ${ids(k.ids)}`, commands: k.ids.map((request) => ({ type: 'VerifyRequest', request })) } };
+    case 'delay': {
+      const delayed = new Set<number>(view.targets.filter((r) => r.state === 'delayed').map((r) => r.id));
+      const commands: ApiCommandInput[] = k.ids.map((request) => (delayed.has(request) ? { type: 'UndelayRequest', request } : { type: 'DelayRequest', request }));
+      const verb = k.ids.every((id) => delayed.has(id)) ? 'undelay' : 'delay';
+      return { actions: [done], send: { label: `${verb} ${ids(k.ids)}`, commands } };
+    }
+    case 'open':
+      return ui(prompt({ kind: 'open-push' }));
+    case 'next-push':
+      return ui({ type: 'push-index', index: s.pushIndex + 1 });
+    case 'help':
+      return ui({ type: 'mode', mode: { kind: 'help' } });
+    case 'quit':
+      return { actions: [], quit: true };
+  }
+}
+
+function promptKey(input: string, key: KeyPress, s: UiState, p: Prompt, text: string): Effect {
+  if (key.escape) {
+    if (p.kind === 'filter') return ui(toBoard, { type: 'filter', text: '' });
+    return ui(toBoard, status('cancelled'));
+  }
+  if (key.backspace || key.delete) return ui({ type: 'prompt-text', text: [...text].slice(0, -1).join('') });
+  if (key.ctrl && input === 'u') return ui({ type: 'prompt-text', text: '' });
+  if (key.return) return submit(p, text.trim());
+  if (key.ctrl || key.meta || !input) return NONE;
+  const add = printable(input);
+  return add ? ui({ type: 'prompt-text', text: text + add }) : NONE;
+}
+
+function submit(p: Prompt, text: string): Effect {
+  if (p.kind === 'filter') return ui(toBoard, { type: 'filter', text }, { type: 'cursor', id: null });
+  if (!text) return ui(status(p.kind === 'remove' ? 'a reason is required to remove a request' : 'nothing typed; esc cancels', 'error'));
+  const send = (label: string, commands: ApiCommandInput[], ...after: UiAction[]): Effect => ({ actions: [toBoard, ...after], send: { label, commands } });
+  switch (p.kind) {
+    case 'remove':
+      return send(`remove ${ids(p.requests)}`, p.requests.map((request) => ({ type: 'RemoveRequest', push: p.push, request, reason: text })), { type: 'select', ids: [] });
+    case 'stage':
+      return send(`stage push #${p.push} on ${text}`, [{ type: 'StagePush', push: p.push, env: text }]);
+    case 'message':
+      return send(`message the pushees of push #${p.push}`, [{ type: 'MessagePushees', push: p.push, text }]);
+    case 'comment':
+      return send(`comment on #${p.request}`, [{ type: 'CommentRequest', request: p.request, text }]);
+    case 'open-push':
+      return send(`open push "${text}"`, [{ type: 'OpenPush', title: text, pushType: 'regular' }], { type: 'push-index', index: 0 });
+  }
+}

@@ -1,0 +1,131 @@
+// The dashboard's own state (what is under the cursor, what is selected, which overlay is open, whether
+// the server is reachable) and the one reducer that changes it. Pure: no I/O, no clock.
+import type { RequestDetail } from '../client.js';
+
+export interface Me {
+  readonly name: string;
+  readonly pushmaster: boolean;
+}
+
+export type Connection =
+  | { readonly state: 'connecting' }
+  | { readonly state: 'live' }
+  | { readonly state: 'stale'; readonly since: string; readonly reason: string; readonly retryInMs: number };
+
+export interface Progress {
+  readonly task: 'rebuild' | 'conflicts';
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Questions that need typed text before a command can be sent. */
+export type Prompt =
+  | { readonly kind: 'remove'; readonly push: number; readonly requests: readonly number[] }
+  | { readonly kind: 'stage'; readonly push: number }
+  | { readonly kind: 'message'; readonly push: number }
+  | { readonly kind: 'comment'; readonly request: number }
+  | { readonly kind: 'open-push' }
+  | { readonly kind: 'filter' };
+
+/** Questions answered with y/n because the step cannot be undone. */
+export type Confirm =
+  | { readonly kind: 'certify'; readonly push: number; readonly deploySha: string | null; readonly master: string | null }
+  | { readonly kind: 'discard-push'; readonly push: number };
+
+export type Mode =
+  | { readonly kind: 'board' }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'prompt'; readonly prompt: Prompt; readonly text: string }
+  | { readonly kind: 'confirm'; readonly confirm: Confirm }
+  | { readonly kind: 'detail'; readonly request: number; readonly detail: RequestDetail | null; readonly error: string | null; readonly scroll: number };
+
+export interface Status {
+  readonly text: string;
+  readonly tone: 'info' | 'ok' | 'error';
+}
+
+export interface UiState {
+  /** Request id under the cursor; kept by id so a refetch that reorders rows does not move it. */
+  readonly cursor: number | null;
+  readonly selected: readonly number[];
+  readonly filter: string;
+  /** Which open push is shown when there are several (Tab cycles). */
+  readonly pushIndex: number;
+  readonly mode: Mode;
+  readonly connection: Connection;
+  readonly progress: Readonly<Record<number, Progress>>;
+  readonly status: Status | null;
+  readonly width: number;
+  readonly height: number;
+  readonly me: Me | null;
+}
+
+export type UiAction =
+  | { readonly type: 'cursor'; readonly id: number | null }
+  | { readonly type: 'select'; readonly ids: readonly number[] }
+  | { readonly type: 'filter'; readonly text: string }
+  | { readonly type: 'push-index'; readonly index: number }
+  | { readonly type: 'mode'; readonly mode: Mode }
+  | { readonly type: 'prompt-text'; readonly text: string }
+  | { readonly type: 'detail-loaded'; readonly request: number; readonly detail: RequestDetail | null; readonly error: string | null }
+  | { readonly type: 'detail-scroll'; readonly scroll: number }
+  | { readonly type: 'status'; readonly status: Status | null }
+  | { readonly type: 'connection'; readonly connection: Connection }
+  | { readonly type: 'progress'; readonly push: number; readonly progress: Progress | null }
+  | { readonly type: 'resize'; readonly width: number; readonly height: number }
+  | { readonly type: 'me'; readonly me: Me };
+
+export const MIN_WIDTH = 80;
+export const MIN_HEIGHT = 24;
+
+export function initialUi(size: { width: number; height: number }, me: Me | null = null): UiState {
+  return {
+    cursor: null,
+    selected: [],
+    filter: '',
+    pushIndex: 0,
+    mode: { kind: 'board' },
+    connection: { state: 'connecting' },
+    progress: {},
+    status: null,
+    width: size.width,
+    height: size.height,
+    me,
+  };
+}
+
+export function uiReducer(s: UiState, a: UiAction): UiState {
+  switch (a.type) {
+    case 'cursor':
+      return { ...s, cursor: a.id };
+    case 'select':
+      return { ...s, selected: [...new Set(a.ids)] };
+    case 'filter':
+      return { ...s, filter: a.text };
+    case 'push-index':
+      return { ...s, pushIndex: a.index, selected: [] };
+    case 'mode':
+      return { ...s, mode: a.mode };
+    case 'prompt-text':
+      return s.mode.kind === 'prompt' ? { ...s, mode: { ...s.mode, text: a.text }, ...(s.mode.prompt.kind === 'filter' && { filter: a.text }) } : s;
+    case 'detail-loaded':
+      // A late answer for a detail the user already closed is dropped.
+      return s.mode.kind === 'detail' && s.mode.request === a.request ? { ...s, mode: { ...s.mode, detail: a.detail, error: a.error } } : s;
+    case 'detail-scroll':
+      return s.mode.kind === 'detail' ? { ...s, mode: { ...s.mode, scroll: Math.max(0, a.scroll) } } : s;
+    case 'status':
+      return { ...s, status: a.status };
+    case 'connection':
+      return { ...s, connection: a.connection };
+    case 'progress': {
+      const progress = { ...s.progress };
+      if (a.progress) progress[a.push] = a.progress;
+      else delete progress[a.push];
+      return { ...s, progress };
+    }
+    case 'resize':
+      return { ...s, width: a.width, height: a.height };
+    case 'me':
+      return { ...s, me: a.me };
+  }
+}
