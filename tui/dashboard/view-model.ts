@@ -320,7 +320,8 @@ function requestRow(r: StatusRequest, o: RowOpts): Line {
 }
 
 const heading = (key: string, text: string): Line => ({ key, segs: [{ text, tone: 'heading', bold: true }] });
-const blank = (key: string): Line => ({ key, segs: [{ text: '' }] });
+// A space, not '': Ink gives an empty Text no height, and blank rows keep the footer at the bottom.
+const blank = (key: string): Line => ({ key, segs: [{ text: ' ' }] });
 const dimLine = (key: string, text: string): Line => ({ key, segs: [{ text, tone: 'dim' }] });
 
 function pushLine(p: StatusPush, current: boolean): Line {
@@ -356,7 +357,7 @@ export function detailLines(detail: RequestDetail | null, error: string | null, 
   if (!detail) return [heading('d-h', `Request #${request}`), dimLine('d-l', 'loading…')];
   const r = detail.request;
   const out: Line[] = [];
-  const add = (text: string, tone: Tone = 'plain') => out.push({ key: `d${out.length}`, segs: [{ text: cut(text, width), tone }] });
+  const add = (text: string, tone: Tone = 'plain') => out.push({ key: `d${out.length}`, segs: [{ text: cut(text, width) || ' ', tone }] });
   out.push({ key: 'd-h', segs: [{ text: cut(`Request #${r.id}: ${safeLine(r.title)}`, width), tone: 'heading', bold: true }] });
   add(`owner ${safeLine(r.user)} · ${r.state}${detail.push ? ` in push #${detail.push.id} "${safeLine(detail.push.title)}"` : ''} · opened ${r.createdAt}`);
   add(`ref ${safeLine(r.ref)} @ ${r.sha}`);

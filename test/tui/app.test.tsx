@@ -1,0 +1,186 @@
+// The dashboard rendered by Ink into a fake terminal (ink-testing-library): the main screens as frames
+// (fixed clock, SHAs scrubbed), and key flows through a fake client with PushmanagerClient's methods.
+import { render } from 'ink-testing-library';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ServerRefusal } from '../../tui/client.js';
+import { Dashboard } from '../../tui/dashboard/app.js';
+import { FakeClient, bigBoard, now, sampleBoard, scrub, tick, waitFor } from './fixtures.js';
+
+const FAST = { debounceMs: 5, settleMs: 20, backoffMs: 20, maxBackoffMs: 80 };
+const ENTER = '\r';
+const DOWN = '\u001b[B';
+
+let unmount: (() => void) | null = null;
+afterEach(() => {
+  unmount?.();
+  unmount = null;
+});
+
+function show(client: FakeClient, size: { width: number; height: number } = { width: 120, height: 30 }) {
+  const r = render(<Dashboard client={client} now={now} width={size.width} height={size.height} color={false} timing={FAST} />);
+  unmount = r.unmount;
+  const frame = () => r.lastFrame() ?? '';
+  /** Type keys one at a time, letting Ink handle each (as a person would). */
+  const type = async (...keys: string[]) => {
+    for (const k of keys) {
+      r.stdin.write(k);
+      await tick(5);
+    }
+  };
+  return { r, frame, type, until: (ok: (f: string) => boolean) => waitFor(frame, ok) };
+}
+
+describe('frames', () => {
+  it('the pushmaster board, 120×30', async () => {
+    const { until } = show(new FakeClient(sampleBoard()));
+    expect(scrub(await until((f) => f.includes('● live') && f.includes('you: pm')))).toMatchSnapshot();
+  });
+
+  it('the pushmaster board, 80×24', async () => {
+    const { until } = show(new FakeClient(sampleBoard()), { width: 80, height: 24 });
+    expect(scrub(await until((f) => f.includes('● live') && f.includes('you: pm')))).toMatchSnapshot();
+  });
+
+  it('a pushee, with every key and why some are unavailable', async () => {
+    const { until, type } = show(new FakeClient(sampleBoard(), { name: 'alice', pushmaster: false }));
+    await until((f) => f.includes('you: alice'));
+    await type('?');
+    expect(scrub(await until((f) => f.includes('Keys (')))).toMatchSnapshot();
+  });
+
+  it('a request detail with description, conflicts, comments and history', async () => {
+    const { until, type } = show(new FakeClient(sampleBoard()));
+    await until((f) => f.includes('● live'));
+    await type(DOWN, ENTER);
+    expect(scrub(await until((f) => f.includes('History:')))).toMatchSnapshot();
+  });
+
+  it('200 requests: the cursor row stays on screen at the bottom of the list', async () => {
+    const { until, type, frame } = show(new FakeClient(bigBoard(200)), { width: 100, height: 30 });
+    await until((f) => f.includes('● live'));
+    await type('G');
+    await until((f) => /^>.*#199\b/m.test(f) || /^>.*#\d+/m.test(f));
+    expect(frame().split('\n').length).toBeLessThanOrEqual(29);
+    expect(frame()).toMatch(/↑ \d+ more/);
+  });
+});
+
+describe('key flows', () => {
+  it('selects two pickmes and accepts them in one command; the board follows the commit event', async () => {
+    const client = new FakeClient(sampleBoard(), undefined, (cmd, c) => {
+      if (cmd.type !== 'AcceptRequests') return ['Nothing'];
+      c.view = { ...c.view, requests: c.view.requests.map((r) => (cmd.requests.includes(r.id) ? { ...r, state: 'added' as const } : r)) };
+      setTimeout(() => c.send('commit', { kind: 'commit', version: 'v2', command: 'AcceptRequests', actor: 'pm', events: ['RequestAccepted'] }), 1);
+      return ['RequestAccepted', 'RequestAccepted'];
+    });
+    const { until, type } = show(client);
+    await until((f) => f.includes('● live'));
+    await type(' ', ' ');
+    await until((f) => f.includes('2 selected'));
+    await type('a');
+    expect(client.sent).toEqual([{ type: 'AcceptRequests', push: 3, requests: [1, 2] }]);
+    const f = await until((f) => f.includes('ADDED (3)'));
+    expect(f).toContain('accept #1 #2: RequestAccepted, RequestAccepted');
+    expect(f).not.toContain('PICKME');
+    expect(f).not.toContain('selected');
+  });
+
+  it('shows a refusal with its message and code in the status line', async () => {
+    const client = new FakeClient(sampleBoard(), undefined, () => new ServerRefusal(409, 'conflicts-with-master', 'request #1 conflicts with master in login.ts'));
+    const { until, type } = show(client);
+    await until((f) => f.includes('● live'));
+    await type('a');
+    const f = await until((f) => f.includes('refused'));
+    expect(f).toContain('accept #1: refused: request #1 conflicts with master in login.ts [conflicts-with-master]');
+  });
+
+  it('removes with a typed reason', async () => {
+    const client = new FakeClient(sampleBoard());
+    const { until, type } = show(client);
+    await until((f) => f.includes('● live'));
+    await type('x');
+    await until((f) => f.includes('Why remove #1:'));
+    await type('b', 'r', 'o', 'k', 'e', 'n', ENTER);
+    await until((f) => f.includes('remove #1: Done'));
+    expect(client.sent).toEqual([{ type: 'RemoveRequest', push: 3, request: 1, reason: 'broken' }]);
+  });
+
+  it('asks before certifying, showing what master will become', async () => {
+    const b = sampleBoard();
+    const client = new FakeClient({ ...b, pushes: [{ ...b.pushes[0]!, state: 'blessed', deploySha: 'abcdef0123456789abcdef0123456789abcdef01' }, b.pushes[1]!] });
+    const { until, type, frame } = show(client);
+    await until((f) => f.includes('● live'));
+    await type('c');
+    expect(await until((f) => f.includes('Certify push #3?'))).toContain('becomes abcdef0123 (the deploy branch)');
+    await type('n');
+    await until((f) => f.includes('certify cancelled'));
+    expect(client.sent).toEqual([]);
+    await type('c', 'y');
+    await until((f) => f.includes('certify push #3: Done'));
+    expect(client.sent).toEqual([{ type: 'CertifyPush', push: 3, force: false }]);
+    expect(frame()).not.toContain('Certify push #3?');
+  });
+
+  it('a pushee picks their waiting request and is told why accept is not theirs', async () => {
+    const client = new FakeClient(sampleBoard(), { name: 'alice', pushmaster: false });
+    const { until, type } = show(client);
+    await until((f) => f.includes('you: alice'));
+    await type('a');
+    await until((f) => f.includes('accept: pushmasters only; pm drives push #3'));
+    await type('/', 'W', 'a', 'i', 't', ENTER);
+    await until((f) => f.includes('filter "Wait": 1 of 6'));
+    await type('p');
+    await until((f) => f.includes('pickme #5: Done'));
+    expect(client.sent).toEqual([{ type: 'PickmeRequest', request: 5 }]);
+  });
+
+  it('q quits', async () => {
+    let quit = false;
+    const r = render(<Dashboard client={new FakeClient(sampleBoard())} now={now} width={100} height={24} color={false} timing={FAST} onQuit={() => (quit = true)} />);
+    unmount = r.unmount;
+    await waitFor(() => r.lastFrame(), (f) => f.includes('● live'));
+    r.stdin.write('q');
+    await tick(20);
+    expect(quit).toBe(true);
+  });
+});
+
+describe('live', () => {
+  it('coalesces a burst of commit events into one or two fetches', async () => {
+    const client = new FakeClient(sampleBoard());
+    const { until } = show(client);
+    await until((f) => f.includes('● live'));
+    await tick(50); // let the settle fetch pass
+    const before = client.boardFetches;
+    for (let i = 0; i < 20; i++) client.send('commit', { kind: 'commit', version: `v${i}`, command: 'X', actor: 'a', events: [] });
+    await tick(60);
+    expect(client.boardFetches - before).toBe(1);
+  });
+
+  it('shows rebuild progress and notices as they come', async () => {
+    const client = new FakeClient(sampleBoard());
+    const { until } = show(client);
+    await until((f) => f.includes('● live'));
+    client.send('progress', { kind: 'progress', push: 3, task: 'rebuild', done: 1, total: 3 });
+    await until((f) => f.includes('rebuilding 1/3'));
+    client.send('progress', { kind: 'progress', push: 3, task: 'rebuild', done: 3, total: 3 });
+    await until((f) => !f.includes('rebuilding'));
+    client.send('notice', { kind: 'notice', text: 'master moved upstream' });
+    await until((f) => f.includes('master moved upstream'));
+  });
+
+  it('keeps the last board marked stale while the server is away, then reconnects by itself', async () => {
+    const client = new FakeClient(sampleBoard());
+    const { until } = show(client);
+    await until((f) => f.includes('● live'));
+    client.goDown();
+    const stale = await until((f) => f.includes('STALE'));
+    expect(stale).toContain('Fix login redirect');
+    const streams = client.streams;
+    client.view = { ...client.view, requests: client.view.requests.map((r) => (r.id === 5 ? { ...r, title: 'Renamed while away' } : r)) };
+    client.up();
+    const back = await until((f) => f.includes('● live') && f.includes('Renamed while away'));
+    expect(back).not.toContain('STALE');
+    expect(client.streams).toBe(streams + 1);
+  });
+});

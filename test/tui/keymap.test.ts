@@ -1,0 +1,116 @@
+// The keymap as a pure function: each key in each mode → UI actions, API commands (the API's shapes),
+// detail loads or quitting; unavailable keys answer with the reason instead of a command.
+import { describe, expect, it } from 'vitest';
+import { interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
+import { initialUi, type Me, type Mode, type UiState } from '../../tui/dashboard/ui-state.js';
+import { buildView } from '../../tui/dashboard/view-model.js';
+import { NOW, sampleBoard } from './fixtures.js';
+
+const PM: Me = { name: 'pm', pushmaster: true };
+const ALICE: Me = { name: 'alice', pushmaster: false };
+const BOB: Me = { name: 'bob', pushmaster: false };
+
+function press(input: string, key: KeyPress = {}, me: Me = PM, over: Partial<UiState> = {}, pushState = 'accepting'): Effect {
+  const b = sampleBoard();
+  const board = { ...b, pushes: [{ ...b.pushes[0]!, state: pushState, deploySha: 'd'.repeat(40) }, b.pushes[1]!] };
+  const s = { ...initialUi({ width: 120, height: 30 }, me), ...over };
+  return interpretKey(input, key, s, buildView(board, s, { now: NOW, color: false }));
+}
+const mode = (m: Mode): Partial<UiState> => ({ mode: m });
+
+describe('board keys', () => {
+  const table: [string, string, KeyPress, Me, Partial<UiState>, string, Partial<Effect>][] = [
+    ['j moves down', 'j', {}, PM, { cursor: 1 }, 'accepting', { actions: [{ type: 'cursor', id: 2 }] }],
+    ['down arrow moves down', '', { downArrow: true }, PM, { cursor: 1 }, 'accepting', { actions: [{ type: 'cursor', id: 2 }] }],
+    ['k at the top stays', 'k', {}, PM, { cursor: 1 }, 'accepting', { actions: [{ type: 'cursor', id: 1 }] }],
+    ['G goes to the last row', 'G', {}, PM, {}, 'accepting', { actions: [{ type: 'cursor', id: 7 }] }],
+    ['space selects and moves on', ' ', {}, PM, { cursor: 1 }, 'accepting', { actions: [{ type: 'select', ids: [1] }, { type: 'cursor', id: 2 }] }],
+    ['space unselects', ' ', {}, PM, { cursor: 1, selected: [1, 2] }, 'accepting', { actions: [{ type: 'select', ids: [2] }, { type: 'cursor', id: 2 }] }],
+    [
+      'a accepts the selected pickmes in one command',
+      'a',
+      {},
+      PM,
+      { selected: [2, 1, 4] },
+      'accepting',
+      { actions: [{ type: 'select', ids: [] }], send: { label: 'accept #2 #1', commands: [{ type: 'AcceptRequests', push: 3, requests: [2, 1] }] } },
+    ],
+    ['a refused for a pushee, with why', 'a', {}, ALICE, {}, 'accepting', { actions: [{ type: 'status', status: { text: 'accept: pushmasters only; pm drives push #3', tone: 'error' } }] }],
+    ['x asks for a reason', 'x', {}, PM, { cursor: 4 }, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'prompt', prompt: { kind: 'remove', push: 3, requests: [4] }, text: '' } }] }],
+    ['r rebuilds', 'r', {}, PM, {}, 'accepting', { send: { label: 'rebuild push #3', commands: [{ type: 'RebuildPush', push: 3 }] } }],
+    ['s asks for the environment', 's', {}, PM, {}, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'prompt', prompt: { kind: 'stage', push: 3 }, text: 'stage' } }] }],
+    ['b blesses', 'b', {}, PM, {}, 'staged', { send: { label: 'bless push #3', commands: [{ type: 'BlessPush', push: 3, force: false }] } }],
+    [
+      'c asks to confirm with the deploy SHA',
+      'c',
+      {},
+      PM,
+      {},
+      'blessed',
+      { actions: [{ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'certify', push: 3, deploySha: 'd'.repeat(40), master: 'c8'.repeat(20) } } }] },
+    ],
+    ['D asks to confirm', 'D', {}, PM, {}, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'discard-push', push: 3 } } }] }],
+    ['m asks for the message', 'm', {}, PM, {}, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'prompt', prompt: { kind: 'message', push: 3 }, text: '' } }] }],
+    ['C asks for the comment', 'C', {}, BOB, { cursor: 4 }, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'prompt', prompt: { kind: 'comment', request: 4 }, text: '' } }] }],
+    ['enter opens the detail', '', { return: true }, BOB, { cursor: 2 }, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'detail', request: 2, detail: null, error: null, scroll: 0 } }], load: 2 }],
+    ['/ opens the filter with the current one', '/', {}, BOB, { filter: 'tag:urgent' }, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'prompt', prompt: { kind: 'filter' }, text: 'tag:urgent' } }] }],
+    ['p picks my waiting request', 'p', {}, ALICE, { cursor: 5 }, 'accepting', { send: { label: 'pickme #5', commands: [{ type: 'PickmeRequest', request: 5 }] } }],
+    ['u unpicks my pickme', 'u', {}, ALICE, { cursor: 2 }, 'accepting', { send: { label: 'unpickme #2', commands: [{ type: 'UnpickmeRequest', request: 2 }] } }],
+    ['d delays', 'd', {}, ALICE, { cursor: 5 }, 'accepting', { send: { label: 'delay #5', commands: [{ type: 'DelayRequest', request: 5 }] } }],
+    ['d undelays a delayed one', 'd', {}, BOB, { cursor: 7 }, 'accepting', { send: { label: 'undelay #7', commands: [{ type: 'UndelayRequest', request: 7 }] } }],
+    ['v refused with why', 'v', {}, ALICE, { cursor: 2 }, 'accepting', { actions: [{ type: 'status', status: { text: 'verify: #2 is pickme, not staged', tone: 'error' } }] }],
+    ['? shows help', '?', {}, BOB, {}, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'help' } }] }],
+    ['q quits', 'q', {}, BOB, {}, 'accepting', { quit: true }],
+    ['ctrl-c quits', 'c', { ctrl: true }, BOB, {}, 'accepting', { quit: true }],
+    ['esc clears the selection first', '', { escape: true }, PM, { selected: [1], filter: 'x' }, 'accepting', { actions: [{ type: 'select', ids: [] }, { type: 'status', status: { text: 'selection cleared', tone: 'info' } }] }],
+    ['unknown keys do nothing', 'Z', {}, PM, {}, 'accepting', { actions: [] }],
+  ];
+  it.each(table)('%s', (_n, input, key, me, over, pushState, want) => {
+    const got = press(input, key, me, over, pushState);
+    expect(got).toMatchObject(want);
+    if (!want.send) expect(got.send).toBeUndefined();
+  });
+});
+
+describe('prompts and confirmations', () => {
+  const removing = mode({ kind: 'prompt', prompt: { kind: 'remove', push: 3, requests: [4, 1] }, text: 'breaks the build' });
+  const table: [string, string, KeyPress, Partial<UiState>, Partial<Effect>][] = [
+    ['typing appends', 'x', {}, mode({ kind: 'prompt', prompt: { kind: 'message', push: 3 }, text: 'hi' }), { actions: [{ type: 'prompt-text', text: 'hix' }] }],
+    ['control characters are dropped', '\u001b[2Jok', {}, mode({ kind: 'prompt', prompt: { kind: 'message', push: 3 }, text: '' }), { actions: [{ type: 'prompt-text', text: '[2Jok' }] }],
+    ['backspace removes one character', '', { backspace: true }, mode({ kind: 'prompt', prompt: { kind: 'message', push: 3 }, text: 'héé' }), { actions: [{ type: 'prompt-text', text: 'hé' }] }],
+    [
+      'enter removes each request with the reason',
+      '',
+      { return: true },
+      removing,
+      {
+        send: {
+          label: 'remove #4 #1',
+          commands: [
+            { type: 'RemoveRequest', push: 3, request: 4, reason: 'breaks the build' },
+            { type: 'RemoveRequest', push: 3, request: 1, reason: 'breaks the build' },
+          ],
+        },
+      },
+    ],
+    ['a reason is required', '', { return: true }, mode({ kind: 'prompt', prompt: { kind: 'remove', push: 3, requests: [4] }, text: '  ' }), { actions: [{ type: 'status', status: { text: 'a reason is required to remove a request', tone: 'error' } }] }],
+    ['stage sends the env', '', { return: true }, mode({ kind: 'prompt', prompt: { kind: 'stage', push: 3 }, text: 'stage-b' }), { send: { label: 'stage push #3 on stage-b', commands: [{ type: 'StagePush', push: 3, env: 'stage-b' }] } }],
+    ['comment sends the text', '', { return: true }, mode({ kind: 'prompt', prompt: { kind: 'comment', request: 2 }, text: 'ready' }), { send: { label: 'comment on #2', commands: [{ type: 'CommentRequest', request: 2, text: 'ready' }] } }],
+    ['message sends the text', '', { return: true }, mode({ kind: 'prompt', prompt: { kind: 'message', push: 3 }, text: 'verify please' }), { send: { label: 'message the pushees of push #3', commands: [{ type: 'MessagePushees', push: 3, text: 'verify please' }] } }],
+    ['open push sends the title', '', { return: true }, mode({ kind: 'prompt', prompt: { kind: 'open-push' }, text: 'Thursday' }), { send: { label: 'open push "Thursday"', commands: [{ type: 'OpenPush', title: 'Thursday', pushType: 'regular' }] } }],
+    ['esc cancels', '', { escape: true }, removing, { actions: [{ type: 'mode', mode: { kind: 'board' } }, { type: 'status', status: { text: 'cancelled', tone: 'info' } }] }],
+    ['esc in the filter clears it', '', { escape: true }, mode({ kind: 'prompt', prompt: { kind: 'filter' }, text: 'x' }), { actions: [{ type: 'mode', mode: { kind: 'board' } }, { type: 'filter', text: '' }] }],
+    ['y certifies', 'y', {}, mode({ kind: 'confirm', confirm: { kind: 'certify', push: 3, deploySha: 'd', master: 'm' } }), { send: { label: 'certify push #3', commands: [{ type: 'CertifyPush', push: 3, force: false }] } }],
+    ['n cancels the certify', 'n', {}, mode({ kind: 'confirm', confirm: { kind: 'certify', push: 3, deploySha: 'd', master: 'm' } }), { actions: [{ type: 'mode', mode: { kind: 'board' } }, { type: 'status', status: { text: 'certify cancelled', tone: 'info' } }] }],
+    ['y discards the push', 'y', {}, mode({ kind: 'confirm', confirm: { kind: 'discard-push', push: 3 } }), { send: { label: 'discard push #3', commands: [{ type: 'DiscardPush', push: 3 }] } }],
+    ['other keys wait for y/n', 'a', {}, mode({ kind: 'confirm', confirm: { kind: 'discard-push', push: 3 } }), { actions: [] }],
+    ['detail scrolls', 'j', {}, mode({ kind: 'detail', request: 2, detail: null, error: null, scroll: 0 }), { actions: [{ type: 'detail-scroll', scroll: 0 }] }],
+    ['detail closes with esc', '', { escape: true }, mode({ kind: 'detail', request: 2, detail: null, error: null, scroll: 0 }), { actions: [{ type: 'mode', mode: { kind: 'board' } }] }],
+    ['help closes with ?', '?', {}, mode({ kind: 'help' }), { actions: [{ type: 'mode', mode: { kind: 'board' } }] }],
+  ];
+  it.each(table)('%s', (_n, input, key, over, want) => {
+    const got = press(input, key, PM, over);
+    expect(got).toMatchObject(want);
+    if (!want.send) expect(got.send).toBeUndefined();
+  });
+});

@@ -1,0 +1,211 @@
+// The dashboard's view-model as a pure function: who may use which key and why not, filters, ages,
+// layout by terminal size, scrolling that keeps the cursor visible, and sanitised user text.
+import { describe, expect, it } from 'vitest';
+import { initialUi, uiReducer, type Me, type UiState } from '../../tui/dashboard/ui-state.js';
+import { buildView, formatAge, matchesFilter, type KeyName } from '../../tui/dashboard/view-model.js';
+import { NOW, bigBoard, push, req, sampleBoard } from './fixtures.js';
+import type { StatusView } from '../../state/status-view.js';
+
+const PM: Me = { name: 'pm', pushmaster: true };
+const OTHER_PM: Me = { name: 'sam', pushmaster: true };
+const ALICE: Me = { name: 'alice', pushmaster: false };
+const BOB: Me = { name: 'bob', pushmaster: false };
+
+const ui = (me: Me | null, over: Partial<UiState> = {}): UiState => ({ ...initialUi({ width: 120, height: 30 }, me), ...over });
+const view = (board: StatusView, u: UiState, color = false) => buildView(board, u, { now: NOW, color });
+const text = (v: ReturnType<typeof view>) => v.lines.map((l) => l.segs.map((s) => s.text).join('')).join('\n');
+
+/** A board whose push 3 is in the given state, with one request per state of interest. */
+function boardIn(pushState: string): StatusView {
+  const b = sampleBoard();
+  return {
+    ...b,
+    pushes: [{ ...b.pushes[0]!, state: pushState, requests: [1, 2, 4, 8] as never }, b.pushes[1]!],
+    requests: [...b.requests, req(8, { state: 'staged', push: 3 as never, user: 'alice', watchers: ['carol'] })],
+  };
+}
+
+describe('key availability', () => {
+  // [who, push state, cursor request, key, enabled, reason fragment]
+  const table: [string, Me | null, string, number, KeyName, boolean, string?][] = [
+    ['pm accepts a pickme', PM, 'accepting', 1, 'accept', true],
+    ['pm cannot accept an added request', PM, 'accepting', 4, 'accept', false, '#4 is added, not a pickme'],
+    ['pm cannot accept once staged', PM, 'staged', 1, 'accept', false, 'push #3 is staged, no longer accepting'],
+    ['another pushmaster cannot accept', OTHER_PM, 'accepting', 1, 'accept', false, 'only pm drives push #3'],
+    ['an engineer cannot accept', ALICE, 'accepting', 1, 'accept', false, 'pushmasters only; pm drives push #3'],
+    ['not signed in yet', null, 'accepting', 1, 'accept', false, 'still signing in'],
+    ['pm removes a request in the push', PM, 'accepting', 4, 'remove', true],
+    ['pm cannot remove a waiting request', PM, 'accepting', 5, 'remove', false, '#5 is not in push #3'],
+    ['pm stages with something added', PM, 'accepting', 1, 'stage', true],
+    ['bless needs a staged push', PM, 'accepting', 1, 'bless', false, 'push #3 is accepting'],
+    ['pm blesses a staged push', PM, 'staged', 1, 'bless', true],
+    ['certify needs a blessed push', PM, 'staged', 1, 'certify', false, 'push #3 is staged'],
+    ['pm certifies a blessed push', PM, 'blessed', 1, 'certify', true],
+    ['engineer cannot rebuild', BOB, 'accepting', 1, 'rebuild', false, 'pushmasters only'],
+    ['owner picks a waiting request', ALICE, 'accepting', 5, 'pickme', true],
+    ['watcher picks a waiting request', BOB, 'accepting', 5, 'pickme', true],
+    ['pm cannot pickme for others', PM, 'accepting', 5, 'pickme', false, 'only alice or a watcher may pickme #5'],
+    ['pickme needs an accepting push', ALICE, 'staged', 5, 'pickme', false, 'no push is accepting'],
+    ['owner unpicks', ALICE, 'accepting', 2, 'unpickme', true],
+    ['others cannot unpick', BOB, 'accepting', 2, 'unpickme', false, 'only alice or a watcher may unpickme #2'],
+    ['owner verifies staged', ALICE, 'staged', 8, 'verify', true],
+    ['watcher verifies staged', { name: 'carol', pushmaster: false }, 'staged', 8, 'verify', true],
+    ['pm verifies staged', PM, 'staged', 8, 'verify', true],
+    ['stranger cannot verify', BOB, 'staged', 8, 'verify', false, 'only alice, a watcher or the pushmaster may verify #8'],
+    ['verify needs staged', ALICE, 'accepting', 2, 'verify', false, '#2 is pickme, not staged'],
+    ['owner delays', ALICE, 'accepting', 5, 'delay', true],
+    ['pm delays a pickme of his push', PM, 'accepting', 2, 'delay', true],
+    ['watcher cannot delay', BOB, 'accepting', 5, 'delay', false, 'only alice or the pushmaster may delay #5'],
+    ['owner undelays', BOB, 'accepting', 7, 'delay', true],
+    ['only the owner undelays', PM, 'accepting', 7, 'delay', false, 'only bob may undelay #7'],
+    ['anyone comments', BOB, 'accepting', 4, 'comment', true],
+    ['engineers cannot open pushes', ALICE, 'accepting', 1, 'open', false, 'pushmasters only'],
+    ['one open push: tab is off', PM, 'accepting', 1, 'next-push', false, 'only one open push'],
+  ];
+  it.each(table)('%s', (_name, me, state, cursor, key, enabled, reason) => {
+    const k = view(boardIn(state), ui(me, { cursor })).keys[key];
+    expect(k.enabled).toBe(enabled);
+    if (reason) expect(k.reason).toContain(reason);
+    else expect(k.reason).toBeNull();
+  });
+
+  it('applies to the qualifying part of a selection and names the first reason when none qualify', () => {
+    const v = view(sampleBoard(), ui(PM, { selected: [1, 4, 2] }));
+    expect(v.keys.accept.ids).toEqual([1, 2]);
+    const none = view(sampleBoard(), ui(PM, { selected: [4, 5] }));
+    expect(none.keys.accept).toMatchObject({ enabled: false, reason: '#4 is added, not a pickme' });
+  });
+
+  it('shows disabled keys in the footer instead of hiding them', () => {
+    const v = view(sampleBoard(), ui(ALICE, { cursor: 5 }));
+    const footer = v.lines.at(-1)!.segs.map((s) => s.text).join('');
+    expect(footer).toContain('p pickme');
+    expect(footer).toMatch(/n\/a: .*a x r s b c D m/);
+  });
+});
+
+describe('filter', () => {
+  const r = req(12, { user: 'carol', title: 'Speed up Search', tags: ['urgent', 'search-backend'], ticket: 'WEB-7' });
+  it.each([
+    ['', true],
+    ['search', true],
+    ['SEARCH', true],
+    ['owner:car', true],
+    ['@carol', true],
+    ['owner:alice', false],
+    ['tag:urgent', true],
+    ['tag:urg', false],
+    ['#12', true],
+    ['#1', false],
+    ['web-7', true],
+    ['speed owner:carol', true],
+    ['speed owner:bob', false],
+  ])('%j → %s', (f, ok) => expect(matchesFilter(r, f)).toBe(ok));
+
+  it('narrows the board and the cursor follows', () => {
+    const v = view(sampleBoard(), ui(PM, { filter: 'owner:alice', cursor: 1 }));
+    expect(v.navigable).toEqual([2, 5]);
+    expect(v.cursor).toBe(2);
+    expect(text(v)).toContain('filter "owner:alice": 2 of 6');
+  });
+});
+
+describe('formatAge', () => {
+  it.each([
+    ['2024-05-01T11:59:58Z', '2s'],
+    ['2024-05-01T11:55:00Z', '5m'],
+    ['2024-05-01T09:00:00Z', '3h'],
+    ['2024-04-28T12:00:00Z', '3d'],
+    ['2024-05-01T12:00:05Z', '0s'],
+    ['garbage', '0s'],
+  ])('%s → %s', (at, age) => expect(formatAge(at, NOW)).toBe(age));
+});
+
+describe('screen', () => {
+  it('groups the push by state in queue order with waiting, delayed and recent pushes beside', () => {
+    const t = text(view(sampleBoard(), ui(PM, { width: 160 })));
+    const order = ['PICKME (2)', '#1    bob', '#2    alice', 'ADDED (1)', '#4    carol'].map((s) => t.indexOf(s));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(t).toContain('WAITING (2)');
+    expect(t).toContain('DELAYED (1)');
+    expect(t).toMatch(/#2 live\s+Tuesday train tag push-2/);
+    expect(t).toContain('✗conflict:#4');
+    expect(t).toContain('r/1234 WEB-42');
+  });
+
+  it('strips escape sequences from user text', () => {
+    const t = text(view(sampleBoard(), ui(PM)));
+    expect(t).toContain('Dark mode gotcha');
+    // eslint-disable-next-line no-control-regex
+    expect(t).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  });
+
+  it('makes urgent stand out without colour, and marks my requests', () => {
+    const plain = view(sampleBoard(), ui(ALICE), false);
+    expect(text(plain)).toContain('URGENT');
+    const colour = view(sampleBoard(), ui(ALICE), true);
+    expect(text(colour)).not.toContain('URGENT');
+    const row2 = colour.lines.find((l) => l.segs.some((s) => s.text.startsWith('#2 ')))!;
+    expect(row2.segs.map((s) => s.text).join('')).toMatch(/^ {2}• ?#2/);
+    expect(row2.segs.some((s) => s.tone === 'mine')).toBe(true);
+  });
+
+  it.each([
+    [80, 24, 'stacked'],
+    [109, 30, 'stacked'],
+    [110, 30, 'columns'],
+    [200, 60, 'columns'],
+  ] as const)('%i×%i: %s, never wider or taller than the terminal', (width, height, layout) => {
+    const v = view(bigBoard(200), ui(PM, { width, height }));
+    expect(v.layout).toBe(layout);
+    expect(v.lines.length).toBe(height - 1);
+    for (const l of v.lines) expect([...l.segs.map((s) => s.text).join('')].length).toBeLessThanOrEqual(width);
+  });
+
+  it('keeps the cursor on screen when it moves far down a long board', () => {
+    const b = bigBoard(200);
+    for (const at of [0, 50, 120, 159]) {
+      const first = view(b, ui(PM, { width: 80, height: 24 }));
+      const id = first.navigable[at]!;
+      const v = view(b, ui(PM, { width: 80, height: 24, cursor: id }));
+      expect(v.lines.some((l) => l.segs.some((s) => s.inverse) || l.segs[0]?.text === '>')).toBe(true);
+      expect(text(v)).toMatch(new RegExp(`>\\S?\\s*#${id}\\b`));
+    }
+  });
+
+  it('says when the server is away and keeps the board', () => {
+    const v = view(sampleBoard(), ui(PM, { connection: { state: 'stale', since: '2024-05-01T11:58:00.000Z', reason: 'cannot reach the server', retryInMs: 2000 } }));
+    const t = text(v);
+    expect(t).toContain('STALE since 11:58:00: cannot reach the server; retrying in 2s');
+    expect(t).toContain('Fix login redirect');
+  });
+
+  it('shows rebuild progress and the deploy SHA', () => {
+    const b = sampleBoard();
+    const withSha = { ...b, pushes: [{ ...b.pushes[0]!, deploySha: 'abcdef0123456789abcdef0123456789abcdef01' }, b.pushes[1]!] };
+    const t = text(view(withSha, ui(PM, { progress: { 3: { task: 'rebuild', done: 2, total: 5 } } })));
+    expect(t).toContain('deploy deploy/push-3 @ abcdef0123');
+    expect(t).toContain('rebuilding 2/5');
+  });
+
+  it('shows an empty board helpfully', () => {
+    const t = text(view({ version: null, pushes: [], requests: [] }, ui(PM)));
+    expect(t).toContain('No open push.');
+    expect(t).toContain('O opens one.');
+    const t2 = text(view({ version: null, pushes: [push(9)], requests: [] }, ui(ALICE)));
+    expect(t2).toContain('No requests in this push yet');
+  });
+});
+
+describe('uiReducer', () => {
+  it('updates the filter while the filter prompt is typed and drops late details', () => {
+    let s = ui(PM);
+    s = uiReducer(s, { type: 'mode', mode: { kind: 'prompt', prompt: { kind: 'filter' }, text: '' } });
+    s = uiReducer(s, { type: 'prompt-text', text: 'tag:urgent' });
+    expect(s.filter).toBe('tag:urgent');
+    s = uiReducer(s, { type: 'mode', mode: { kind: 'detail', request: 1, detail: null, error: null, scroll: 0 } });
+    expect(uiReducer(s, { type: 'detail-loaded', request: 2, detail: null, error: 'x' })).toBe(s);
+    s = uiReducer(s, { type: 'progress', push: 3, progress: { task: 'rebuild', done: 1, total: 2 } });
+    expect(uiReducer(s, { type: 'progress', push: 3, progress: null }).progress).toEqual({});
+  });
+});
