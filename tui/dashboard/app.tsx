@@ -1,38 +1,55 @@
 // The Ink components: render the view-model's lines and turn keys into the keymap's effects (UI
 // changes, API commands through the client, detail loads). No decisions about the board live here.
 import { Box, Text, useApp, useInput, useStdin, useStdout, type Key } from 'ink';
-import { useCallback, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
 import type { StatusView } from '../../state/status-view.js';
 import { interpretKey, type Effect, type Send } from './keymap.js';
 import { DEFAULT_TIMING, describeFailure, startLiveBoard, type DashboardClient, type LiveBoard, type LiveTiming } from './live-board.js';
 import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js';
 import { buildView, type DashboardView, type Line, type Tone } from './view-model.js';
 
-const TONE_COLORS: Record<Tone, string | undefined> = {
-  plain: undefined,
-  dim: 'gray',
-  heading: 'cyan',
-  accent: 'yellow',
-  urgent: 'red',
-  conflict: 'magenta',
-  mine: 'green',
-  ok: 'green',
-  error: 'red',
-  warn: 'yellow',
+// SGR foreground codes per tone. Lines are sent to Ink as one pre-styled string each: one Text node
+// per line instead of one per segment keeps a full frame cheap (see render-bench.ts).
+const TONE_SGR: Record<Tone, string | null> = {
+  plain: null,
+  dim: '90',
+  heading: '36',
+  accent: '33',
+  urgent: '31',
+  conflict: '35',
+  mine: '32',
+  ok: '32',
+  error: '31',
+  warn: '33',
 };
 
-/** One screen line; with colours off (NO_COLOR) only bold remains, the text carries the meaning. */
-export function ScreenLine({ line, color }: { line: Line; color: boolean }): ReactElement {
-  return (
-    <Text wrap="truncate">
-      {line.segs.map((s, i) => (
-        <Text key={i} color={color && s.tone ? TONE_COLORS[s.tone] : undefined} bold={s.bold === true} inverse={color && s.inverse === true}>
-          {s.text}
-        </Text>
-      ))}
-    </Text>
-  );
+/** A line as text with SGR styles; with colours off (NO_COLOR) only bold remains, the text carries the meaning. */
+export function styledLine(line: Line, color: boolean): string {
+  let out = '';
+  for (const s of line.segs) {
+    const codes: string[] = [];
+    if (s.bold) codes.push('1');
+    if (color && s.inverse) codes.push('7');
+    const fg = color && s.tone ? TONE_SGR[s.tone] : null;
+    if (fg) codes.push(fg);
+    // User text reaching here went through safeLine: these are the only escape sequences in the line.
+    out += codes.length ? `\u001b[${codes.join(';')}m${s.text}\u001b[0m` : s.text;
+  }
+  return out;
 }
+
+const sameLine = (a: { line: Line; color: boolean }, b: { line: Line; color: boolean }) =>
+  a.color === b.color &&
+  a.line.segs.length === b.line.segs.length &&
+  a.line.segs.every((s, i) => {
+    const t = b.line.segs[i]!;
+    return s.text === t.text && s.tone === t.tone && s.bold === t.bold && s.inverse === t.inverse;
+  });
+
+/** One screen line; re-rendered only when its content changed. */
+export const ScreenLine = memo(function ScreenLine({ line, color }: { line: Line; color: boolean }): ReactElement {
+  return <Text wrap="truncate">{styledLine(line, color)}</Text>;
+}, sameLine);
 
 /** The whole frame from a view: what the benchmark renders, and what Dashboard renders. */
 export function Screen({ view, width, color }: { view: DashboardView; width: number; color: boolean }): ReactElement {

@@ -148,6 +148,19 @@ export function clip(segs: readonly Seg[], width: number, fill = false): Seg[] {
   return out;
 }
 
+const sameStyle = (a: Seg, b: Seg) => (a.tone ?? 'plain') === (b.tone ?? 'plain') && !a.bold === !b.bold && !a.inverse === !b.inverse;
+
+/** Neighbouring segments with the same style joined: fewer Ink Text nodes per frame. */
+export function mergeSegs(line: Line): Line {
+  const out: Seg[] = [];
+  for (const s of line.segs) {
+    const last = out.at(-1);
+    if (last && sameStyle(last, s)) out[out.length - 1] = { ...last, text: last.text + s.text };
+    else if (s.text) out.push(s);
+  }
+  return { key: line.key, segs: out.length ? out : [{ text: ' ' }] };
+}
+
 /** "42s", "5m", "3h", "2d": the age of a request at a glance. */
 export function formatAge(fromIso: string, now: Date): string {
   const ms = now.getTime() - Date.parse(fromIso);
@@ -599,6 +612,6 @@ export function buildView(board: StatusView | null, ui: UiState, opts: ViewOptio
 
   // The status line and keys stay at the bottom of the screen whatever the body holds.
   while (body.length < bodyHeight) body.push(blank(`pad${body.length}`));
-  const lines = [...header, ...body, statusLine(ui, width), footerLine(keys, ui, width, opts.color)];
+  const lines = [...header, ...body, statusLine(ui, width), footerLine(keys, ui, width, opts.color)].map(mergeSegs);
   return { lines, navigable, cursor, push, openPushes, targets, keys, layout, bodyHeight, detailLines: detailCount };
 }
