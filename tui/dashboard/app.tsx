@@ -23,14 +23,15 @@ const TONE_SGR: Record<Tone, string | null> = {
   warn: '33',
 };
 
-/** A line as text with SGR styles; with colours off (NO_COLOR) only bold remains, the text carries the meaning. */
+/** A line as text with SGR styles; with colours off (NO_COLOR) plain text, which carries the meaning alone. */
 export function styledLine(line: Line, color: boolean): string {
+  if (!color) return line.segs.map((s) => s.text).join('');
   let out = '';
   for (const s of line.segs) {
     const codes: string[] = [];
     if (s.bold) codes.push('1');
-    if (color && s.inverse) codes.push('7');
-    const fg = color && s.tone ? TONE_SGR[s.tone] : null;
+    if (s.inverse) codes.push('7');
+    const fg = s.tone ? TONE_SGR[s.tone] : null;
     if (fg) codes.push(fg);
     // User text reaching here went through safeLine: these are the only escape sequences in the line.
     out += codes.length ? `\u001b[${codes.join(';')}m${s.text}\u001b[0m` : s.text;
