@@ -1,0 +1,120 @@
+// The dashboard in a real terminal (tmux) against the real server: a request pushed with the real git
+// CLI appears live, the pushmaster accepts it with keys, the server going away is shown as stale and
+// healed by reconnecting, q quits with 0, and without a terminal the board is printed once.
+// Needs `dist/` (npx tsc -p tsconfig.json) and tmux; without tmux it skips, except under CI where it fails.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../server/main.js';
+import { PushmanagerClient } from '../../tui/client.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/tui/cli/main.js');
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+if (!hasTmux && process.env.CI === 'true') throw new Error('tmux is required for the terminal end-to-end test under CI');
+const reason = !hasTmux ? 'tmux is not installed' : !existsSync(CLI) ? 'dist/ is missing: run npx tsc -p tsconfig.json first' : null;
+if (reason && process.env.CI === 'true') throw new Error(reason);
+
+// Our own tmux server (its own socket), so nothing of the user's tmux is touched.
+const SOCKET = `pm-e2e-${process.pid}`;
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const screen = () => tmux('capture-pane', '-p', '-t', 'dash');
+const keys = (...k: string[]) => tmux('send-keys', '-t', 'dash', ...k);
+
+async function until(ok: (s: string) => boolean, ms = 10_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = screen();
+    if (ok(s)) return s;
+    if (Date.now() > end) throw new Error(`timed out; screen:\n${s}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'Alice', GIT_AUTHOR_EMAIL: 'alice@example.test', GIT_COMMITTER_NAME: 'Alice', GIT_COMMITTER_EMAIL: 'alice@example.test', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+// Asynchronous on purpose: the server runs in this process, a synchronous child would block it.
+const run = promisify(execFile);
+const git = (cwd: string, ...args: string[]) => run('git', args, { cwd, env: gitEnv });
+
+describe.skipIf(reason !== null)(`dashboard in a real terminal${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  let dir: string;
+  let dataDir: string;
+  let server: RunningServer;
+  let port: number;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pm-tui-e2e-'));
+    dataDir = join(dir, 'data');
+    server = await startServer({ port: 0, dataDir, log: () => undefined });
+    port = server.port;
+    await new PushmanagerClient({ server: server.url, user: 'pm', password: 'pm' }).command({ type: 'OpenPush', title: 'E2E train', pushType: 'regular' });
+    const env = { PUSHMANAGER_SERVER: server.url, PUSHMANAGER_USER: 'pm', PUSHMANAGER_PASSWORD: 'pm', NO_COLOR: '' };
+    const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    // After the dashboard exits the shell prints its exit code and waits, so the pane can be read.
+    tmux('new-session', '-d', '-s', 'dash', '-x', '120', '-y', '40', ...envArgs, `node ${CLI} tui; echo "EXITED:$?"; sleep 60`);
+  });
+
+  afterAll(async () => {
+    spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows a pushed request live, accepts it with keys, survives a server restart, quits with 0', async () => {
+    await until((s) => s.includes('Push #1 "E2E train"') && s.includes('● live') && s.includes('you: pm'));
+
+    // alice pushes a request with the real git CLI.
+    const work = join(dir, 'work');
+    await git(dir, 'clone', '-q', `http://alice:alice@127.0.0.1:${port}/main.git`, work);
+    await writeFile(join(work, 'feature.txt'), 'a change\n');
+    await git(work, 'add', 'feature.txt');
+    await git(work, 'commit', '-q', '-m', 'A change for the train');
+    const t0 = performance.now();
+    await git(work, 'push', '-q', 'origin', 'HEAD:refs/pushreq/e2e-change', '-o', 'title=Terminal end-to-end change', '-o', 'tags=urgent');
+    const pushed = performance.now();
+    const s1 = await until((s) => s.includes('Terminal end-to-end change'));
+    const visible = performance.now();
+    console.log(`push-to-visible: ${(visible - t0).toFixed(0)} ms from the start of git push (${(visible - pushed).toFixed(0)} ms after it returned)`);
+    expect(s1).toMatch(/PICKME \(1\)/);
+    expect(s1).toMatch(/^>.*#1\s+alice\s+Terminal end-to-end change/m);
+
+    // The pushmaster accepts it: the row moves to ADDED.
+    keys('a');
+    const s2 = await until((s) => /ADDED \(1\)/.test(s) && !/PICKME/.test(s));
+    expect(s2).toContain('accept #1:');
+    const sha = /deploy \S+ @ ([0-9a-f]{10}|-)/.exec(s2)?.[1];
+    console.log(`deploy branch after accept: ${sha === '-' ? 'not built yet (train builder not wired)' : sha}`);
+
+    // A pushee-only key says why it is not the pushmaster's.
+    keys('v');
+    await until((s) => s.includes('verify: #1 is added, not staged'));
+
+    // Resize to the smallest supported terminal: stacked layout, nothing wider than 80 columns.
+    tmux('resize-window', '-t', 'dash', '-x', '80', '-y', '24');
+    const small = await until((s) => s.includes('WAITING (0)') && s.split('\n')[0]!.length <= 80 && !s.includes(' │ '));
+    expect(small.split('\n').every((l) => l.length <= 80)).toBe(true);
+
+    // The server goes away: the last board stays, marked stale; it comes back on the same port and data.
+    await server.close();
+    const stale = await until((s) => s.includes('STALE'));
+    expect(stale).toContain('Terminal end-to-end change');
+    server = await startServer({ port, dataDir, log: () => undefined });
+    await until((s) => s.includes('● live') && !s.includes('STALE'), 20_000);
+
+    keys('q');
+    await until((s) => s.includes('EXITED:0'));
+  });
+
+  it('without a terminal prints the board once and exits 0', async () => {
+    // execFile rejects on a non-zero exit, so resolving is the exit-0 check.
+    const r = await run('node', [CLI, 'tui'], { env: { ...process.env, PUSHMANAGER_SERVER: server.url, PUSHMANAGER_USER: 'alice', PUSHMANAGER_PASSWORD: 'alice' } });
+    expect(r.stdout).toContain('Push 1 "E2E train"');
+    expect(r.stdout).toContain('Terminal end-to-end change');
+    // eslint-disable-next-line no-control-regex
+    expect(r.stdout).not.toMatch(/\u001b/);
+  });
+});
