@@ -19,6 +19,7 @@ export interface WatchRefOptions {
   readonly onError?: (e: unknown) => void;
 }
 
+const SETTLE_MS = 1100;
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** The SHA a ref points at in a files-backend repository, or null when it does not exist. */
@@ -45,6 +46,7 @@ export function watchRef(gitDir: string, ref: string, onChange: (sha: string | n
 
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
+  let settle: NodeJS.Timeout | null = null;
   let reading: Promise<void> = Promise.resolve();
   let last: string | null | undefined;
 
@@ -71,6 +73,13 @@ export function watchRef(gitDir: string, ref: string, onChange: (sha: string | n
       timer = null;
       check();
     }, debounceMs);
+    // chokidar re-reads a directory at most once a second, so a second rename-over of packed-refs
+    // soon after the first can surface late or not at all: read once more after that window.
+    if (settle) clearTimeout(settle);
+    settle = setTimeout(() => {
+      settle = null;
+      check();
+    }, SETTLE_MS);
   };
 
   // Watch the two directories (git replaces files by renaming lock files, which a watch on the file
@@ -94,6 +103,7 @@ export function watchRef(gitDir: string, ref: string, onChange: (sha: string | n
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (settle) clearTimeout(settle);
       await watcher.close();
       await reading;
     },

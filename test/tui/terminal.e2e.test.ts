@@ -59,7 +59,10 @@ describe.skipIf(reason !== null)(`dashboard in a real terminal${reason ? ` (skip
   });
 
   afterAll(async () => {
+    const socket = spawnSync('tmux', ['-L', SOCKET, 'display-message', '-p', '#{socket_path}'], { encoding: 'utf8' }).stdout.trim();
     spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+    // tmux leaves its socket file behind.
+    if (socket) await rm(socket, { force: true });
     await server?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
