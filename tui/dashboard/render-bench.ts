@@ -3,12 +3,30 @@
 // Cost grows with the terminal's cells (Ink rebuilds every cell per frame), not with the number of
 // requests: the view-model windows the board. Run alone: `npm run build && node -e "import('./dist/tui/dashboard/render-bench.js').then(m => m.run()).then(r => console.table(r))"`.
 import { createElement } from 'react';
-import { median, percentile, round, type BenchRow } from '../../bench/lib/bench-row.js';
 import type { StatusView } from '../../state/status-view.js';
 import { renderStatus } from '../cli/render.js';
 import { Screen } from './app.js';
 import { initialUi, type UiState } from './ui-state.js';
 import { buildView } from './view-model.js';
+
+/** Same shape as the rows of bench/run-all (kept here so this module stands on its own). */
+export interface BenchRow {
+  figure: string;
+  value: number;
+  unit: string;
+  baselineName: string;
+  baseline: number | null;
+  ratio: number | null;
+  target: string;
+  pass: boolean;
+}
+
+function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}
+const median = (xs: readonly number[]) => percentile(xs, 50);
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 const BUDGET_MS = 50;
 const NOW = new Date('2024-05-01T12:00:00Z');
