@@ -148,3 +148,31 @@ export const keystroke = fc.oneof(
     }),
   },
 );
+
+/** Well-formed commands with small ids and plausible text, so random input also reaches the domain's refusals. */
+const smallId = fc.integer({ min: 1, max: 4 });
+const oneLine = fc.oneof(fc.constantFrom('Fix login', 'x', 'Ünïcödé 😀', 'a'.repeat(200), 'stage'), fc.stringMatching(/^[ -~]{1,30}$/));
+const words = fc.array(fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/), { maxLength: 3 });
+export const wellFormedCommand: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record({ type: fc.constant('PickmeRequest'), request: smallId, push: fc.option(smallId, { nil: undefined }) }, { requiredKeys: ['type', 'request'] }),
+  ...(['UnpickmeRequest', 'VerifyRequest', 'UndelayRequest'] as const).map((type) => fc.record({ type: fc.constant(type), request: smallId })),
+  ...(['DelayRequest', 'DiscardRequest'] as const).map((type) => fc.record({ type: fc.constant(type), request: smallId, reason: oneLine }, { requiredKeys: ['type', 'request'] })),
+  fc.record({ type: fc.constant('CommentRequest'), request: smallId, text: oneLine }),
+  fc.record(
+    { type: fc.constant('EditRequest'), request: smallId, title: oneLine, description: oneLine, tags: words, watchers: fc.subarray(['alice', 'bob', 'carol', 'pm', 'nobody']), review: fc.constantFrom(null, '12'), ticket: fc.constantFrom(null, 'WEB-1', '#3') },
+    { requiredKeys: ['type', 'request'] },
+  ),
+  fc.record({ type: fc.constant('OpenPush'), title: oneLine, pushType: fc.constantFrom(...PUSH_TYPES) }, { requiredKeys: ['type', 'title'] }),
+  fc.record({ type: fc.constant('AcceptRequests'), push: smallId, requests: fc.array(smallId, { minLength: 1, maxLength: 4 }) }),
+  fc.record({ type: fc.constant('RemoveRequest'), push: smallId, request: smallId, reason: oneLine }),
+  ...(['VerifyPush', 'RebuildPush', 'TakeOverPush'] as const).map((type) => fc.record({ type: fc.constant(type), push: smallId })),
+  fc.record({ type: fc.constant('StagePush'), push: smallId, env: fc.constantFrom('stage', 'stage-a', 'prod.1') }),
+  ...(['BlessPush', 'CertifyPush'] as const).map((type) => fc.record({ type: fc.constant(type), push: smallId, force: fc.boolean() }, { requiredKeys: ['type', 'push'] })),
+  fc.record({ type: fc.constant('DiscardPush'), push: smallId, reason: oneLine }, { requiredKeys: ['type', 'push'] }),
+  fc.record({ type: fc.constant('MessagePushees'), push: smallId, text: oneLine, state: fc.constantFrom('pickme', 'added', 'staged', 'verified', 'blessed') }, { requiredKeys: ['type', 'push', 'text'] }),
+  fc.record({ type: fc.constant('PingmePush'), push: smallId, on: fc.boolean() }, { requiredKeys: ['type', 'push'] }),
+  fc.record({ type: fc.constant('TickChecklist'), push: smallId, item: oneLine, done: fc.boolean() }, { requiredKeys: ['type', 'push', 'item'] }),
+);
+
+/** What the API sees from clients: mostly well-formed commands, often anything at all. */
+export const apiTraffic: fc.Arbitrary<unknown> = fc.oneof({ weight: 3, arbitrary: wellFormedCommand }, { weight: 2, arbitrary: apiBody });

@@ -1,0 +1,89 @@
+// Keystroke fuzzing of the dashboard's pure core (issue 8, part f): random key sequences through the
+// keymap, the UI reducer and the view-model, on several boards, users and terminal sizes. Nothing may
+// throw; every command the keys build has the API's shape (only text the user typed may be refused);
+// and no frame carries a control character or runs past the terminal's width.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseApiCommand } from '../../server/http/api-schema.js';
+import type { StatusView } from '../../state/status-view.js';
+import { interpretKey, type KeyPress } from '../../tui/dashboard/keymap.js';
+import { MIN_WIDTH, initialUi, uiReducer, type Me, type UiAction, type UiState } from '../../tui/dashboard/ui-state.js';
+import { buildView } from '../../tui/dashboard/view-model.js';
+import { NOW, bigBoard, detailOf, push, req, sampleBoard } from '../tui/fixtures.js';
+import { keystroke, nastyString } from './arbitraries.js';
+import { params, timeoutFor } from './fuzz-runs.js';
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Fields whose value is text the user typed in a prompt: the server may refuse those, with the field named. */
+const TYPED = new Set(['title', 'text', 'reason', 'env', 'item']);
+
+/** A board with hostile text in every free-text field the dashboard draws. */
+const hostileBoard = fc.array(nastyString(40), { minLength: 4, maxLength: 4 }).map(([t1, t2, t3, u]): StatusView => {
+  const b = sampleBoard();
+  return {
+    ...b,
+    pushes: [{ ...b.pushes[0]!, title: t1! }, ...b.pushes.slice(1), push(9, { title: t2!, state: 'staged', pushmaster: u || 'x' })],
+    requests: [...b.requests.map((r, i) => (i % 2 ? { ...r, title: t3! } : r)), req(40, { title: t2!, user: u || 'y', tags: [t1!.slice(0, 10)], state: 'requested' })],
+  };
+});
+const board: fc.Arbitrary<StatusView | null> = fc.oneof(
+  fc.constant(null),
+  fc.constant(sampleBoard()),
+  fc.constant({ version: null, pushes: [], requests: [] } as StatusView),
+  fc.integer({ min: 1, max: 60 }).map((n) => bigBoard(n)),
+  hostileBoard,
+);
+const me: fc.Arbitrary<Me | null> = fc.constantFrom(null, { name: 'pm', pushmaster: true }, { name: 'alice', pushmaster: false }, { name: 'bob', pushmaster: false }, { name: 'carol', pushmaster: true });
+/** Besides keys: the terminal resizes, a detail answer arrives late, the connection drops. */
+const event = fc.oneof(
+  { weight: 12, arbitrary: keystroke.map((k) => ({ kind: 'key' as const, input: k.input, key: k.key as KeyPress })) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('resize' as const), width: fc.integer({ min: 1, max: 300 }), height: fc.integer({ min: 1, max: 100 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('detail' as const), request: fc.integer({ min: 0, max: 70 }), error: fc.option(nastyString(30), { nil: null }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'stale' as const }) },
+);
+
+describe('dashboard keystrokes', () => {
+  it(
+    'random key sequences never throw, build only well-shaped commands and draw no control characters past the width',
+    () => {
+      fc.assert(
+        fc.property(board, me, fc.integer({ min: 20, max: 200 }), fc.integer({ min: 5, max: 60 }), fc.array(event, { maxLength: 40 }), (b, who, width, height, events) => {
+          let s: UiState = initialUi({ width, height }, who);
+          const apply = (a: UiAction) => (s = uiReducer(s, a));
+          for (const ev of events) {
+            if (ev.kind === 'resize') apply({ type: 'resize', width: ev.width, height: ev.height });
+            else if (ev.kind === 'stale') apply({ type: 'connection', connection: { state: 'stale', since: NOW.toISOString(), reason: 'ECONNREFUSED', retryInMs: 1000 } });
+            else if (ev.kind === 'detail') {
+              const r = b?.requests.find((x) => x.id === ev.request);
+              apply({ type: 'detail-loaded', request: ev.request, detail: r && !ev.error ? detailOf(r) : null, error: ev.error });
+            } else {
+              const view = buildView(b, s, { now: NOW, color: false });
+              const effect = interpretKey(ev.input, ev.key, s, view);
+              effect.actions.forEach(apply);
+              for (const cmd of effect.send?.commands ?? []) {
+                const parsed = parseApiCommand(JSON.parse(JSON.stringify(cmd)));
+                if (!parsed.ok) expect(TYPED.has(parsed.field.split('.')[0]!), `the dashboard built ${JSON.stringify(cmd)}: ${parsed.message}`).toBe(true);
+              }
+              if (effect.load !== undefined) {
+                const r = b?.requests.find((x) => x.id === effect.load);
+                apply({ type: 'detail-loaded', request: effect.load, detail: r ? detailOf(r) : null, error: r ? null : 'no such request' });
+              }
+              if (effect.quit) break;
+            }
+            if (s.mode.kind === 'prompt') expect(s.mode.text).not.toMatch(CONTROL);
+            const frame = buildView(b, s, { now: NOW, color: false });
+            for (const line of frame.lines) {
+              const text = line.segs.map((g) => g.text).join('');
+              expect(text, `line ${line.key}`).not.toMatch(CONTROL);
+              // The layout is promised from MIN_WIDTH columns up; narrower terminals are cut by Ink.
+              if (s.width >= MIN_WIDTH) expect([...text].length, `line ${line.key} is wider than ${s.width}: ${JSON.stringify(text)}`).toBeLessThanOrEqual(s.width);
+            }
+          }
+        }),
+        params(200),
+      );
+    },
+    timeoutFor(200, 50),
+  );
+});
