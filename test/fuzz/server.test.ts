@@ -149,14 +149,20 @@ describe('the running server under random input', () => {
             // Known bug, pinned below: "//" passes the path check and then throws in the URL parse (500).
             fc.pre(!path.startsWith('//'));
             let a: Answer;
+            // Node's client puts only \u0021-\u00ff on the wire as given; percent-encode the rest so the path still
+            // reaches the server (with its %2e, %2f, %00, dot segments and backslashes intact).
+            // eslint-disable-next-line no-control-regex
+            const wirePath = path.replace(/[^\u0021-\u00ff]/gu, (ch) => [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+            if (process.env.FUZZ_STATS) process.stderr.write(`PATH ${JSON.stringify(wirePath)}\n`);
             try {
-              a = await send(method, path, { ...(user && { user }) });
+              a = await send(method, wirePath, { ...(user && { user }) });
             } catch (e) {
               // Node's client refuses to put some paths on the wire at all (spaces, controls): not our server.
               if ((e as { code?: string }).code === 'ERR_UNESCAPED_CHARACTERS' || (e as { code?: string }).code === 'ERR_INVALID_CHAR') return;
               throw e;
             }
-            expect(a.status, `${method} ${JSON.stringify(path)} → ${a.status} ${a.text.slice(0, 300)}`).toBeLessThan(500);
+            if (process.env.FUZZ_STATS) process.stderr.write(`STAT ${a.status}\n`);
+            expect(a.status, `${method} ${JSON.stringify(wirePath)} → ${a.status} ${a.text.slice(0, 300)}`).toBeLessThan(500);
             // An empty 400 is Node's own HTTP parser refusing a malformed request line before our code runs.
             if (a.status >= 400 && method !== 'HEAD' && !(a.status === 400 && a.text === '')) expectRefusalShape(a);
           },
@@ -218,5 +224,21 @@ describe('known bugs found by fuzzing the running server', () => {
   it.fails('GET // answers 500: the path passes checkRawPath, then new URL("//", base) throws in route()', async () => {
     const a = await send('GET', '//');
     expect(a.status).toBeLessThan(500);
+  });
+
+  it.fails('a chunked API body over maxBodyBytes resets the connection instead of answering 413', async () => {
+    // server/http/http-util.ts readBody: with no content-length, it rejects with the 413 and then calls
+    // req.destroy(), which closes the socket before route() can send the answer; the client sees ECONNRESET.
+    const u = new URL(server.url);
+    const status = await new Promise<number | string>((resolve) => {
+      const req = http.request({ host: u.hostname, port: u.port, method: 'POST', path: '/api/commands', agent: false, headers: { authorization: auth('alice'), 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', (e) => resolve((e as { code?: string }).code ?? 'error'));
+      for (let i = 0; i < 32; i++) req.write('x'.repeat(64 * 1024));
+      req.end();
+    });
+    expect(status).toBe(413);
   });
 });
