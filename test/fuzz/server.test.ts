@@ -151,7 +151,6 @@ describe('the running server under random input', () => {
             let a: Answer;
             // Node's client puts only \u0021-\u00ff on the wire as given; percent-encode the rest so the path still
             // reaches the server (with its %2e, %2f, %00, dot segments and backslashes intact).
-            // eslint-disable-next-line no-control-regex
             const wirePath = path.replace(/[^\u0021-\u00ff]/gu, (ch) => [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
             if (process.env.FUZZ_STATS) process.stderr.write(`PATH ${JSON.stringify(wirePath)}\n`);
             try {
