@@ -15,12 +15,14 @@ const ZERO = /^0{40}$/;
 export interface ReceiveDeps {
   readonly dispatch: (cmd: Command, actor: Actor) => Promise<{ ok: true; board: Board; events: readonly { type: string }[] } | import('../state/errors.js').DomainError>;
   readonly read: () => Promise<{ board: Board }>;
+  /** True when `ancestor` is an ancestor of `descendant`: a re-push that is not is a force-push. */
+  readonly isAncestor: (ancestor: string, descendant: string) => Promise<boolean>;
   readonly lookupUser: (name: string) => Promise<Actor | null>;
   readonly refs: { readonly master: string; readonly metadata: string; readonly deployPrefix: string };
   /** How a pushee finds a request again, e.g. the CLI command. */
   readonly remoteName?: string;
-  /** Lines about a request after it was recorded (conflicts, build), added by the train. */
-  readonly describeRequest?: (r: PushRequest, board: Board) => string[];
+  /** Lines about a request after it was recorded (its conflicts, checked now), added by the train. */
+  readonly afterRecorded?: (r: PushRequest) => Promise<string[]>;
 }
 
 /** Why a client may not push to a ref outside refs/pushreq/*, in words the pusher can act on. */
@@ -95,7 +97,8 @@ async function handleOne(
     if (!existing) return refuse(`no active request for ${c.ref}`);
     cmd = { type: 'WithdrawRequest', ref: c.ref };
   } else if (existing) {
-    cmd = { type: 'UpdateRequest', ref: c.ref, sha: c.newSha, forced: !ZERO.test(c.oldSha) && c.oldSha !== existing.sha ? true : false, ...defined };
+    const forced = existing.sha !== c.newSha && !(await deps.isAncestor(existing.sha, c.newSha));
+    cmd = { type: 'UpdateRequest', ref: c.ref, sha: c.newSha, forced, ...defined };
   } else {
     cmd = { type: 'OpenRequest', ref: c.ref, sha: c.newSha, autoPickme: o.pickme ?? true, ...defined };
   }
@@ -112,7 +115,7 @@ async function handleOne(
     else lines.push(`Pushmanager: request ${req.id} "${title}" withdrawn (discarded: ${safeLine(req.reason ?? '')})`);
     lines.push(`  state: ${req.state}${push ? ` of push ${push.id} "${safeLine(push.title)}" (pushmaster ${push.pushmaster})` : ''}`);
     if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push('  waiting for a push to open; it will be offered to the next one');
-    lines.push(...(deps.describeRequest?.(req, out.board) ?? []));
+    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req)));
     if (cmd.type !== 'WithdrawRequest') lines.push(`  see it: pushmanager request show ${req.id}`);
   }
   const forced = cmd.type === 'UpdateRequest' && cmd.forced;

@@ -11,7 +11,7 @@ import { loadConfig, type Config } from './config/config.js';
 import { systemClock, type Clock } from './app/clock.js';
 import { Dispatcher, type EffectPlanner } from './app/dispatcher.js';
 import { EventBus } from './app/event-bus.js';
-import { pushreqRefUpdates } from './app/pushreq-refs.js';
+import { Train, conflictLines } from './train/train-service.js';
 import { reconcilePushreqRefs, type ReconcileReport } from './app/reconcile.js';
 import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
 import { GitStateStore } from './store/git-state-store.js';
@@ -41,6 +41,7 @@ export interface RunningServer {
   readonly store: GitStateStore;
   readonly bus: EventBus;
   readonly auth: AuthServices;
+  readonly train: Train;
   readonly reconciled: ReconcileReport;
   close(): Promise<void>;
 }
@@ -64,9 +65,25 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const store = new GitStateStore(repo.git, repo.gitDir, `refs/heads/${config.repository.metadataBranch}`);
   await store.read(); // fail now, clearly, on an unreadable or newer metadata branch
   const bus = new EventBus();
-  const planner: EffectPlanner = async ({ before, after }) => ({ refs: pushreqRefUpdates(before, after), events: [] });
-  const dispatcher = new Dispatcher(store, opts.clock ?? systemClock, planner, { singleAcceptingPush: config.repository.singleAcceptingPush });
-  dispatcher.onCommit((c) => bus.publish({ kind: 'commit', version: c.version, command: c.command.type, actor: c.actor, events: c.events.map((e) => e.type) }));
+  const clock = opts.clock ?? systemClock;
+  // The dispatcher and the train need each other: the planner is bound once both exist.
+  let train: Train | null = null;
+  const planner: EffectPlanner = (input) => train!.planner(input);
+  const dispatcher = new Dispatcher(store, clock, planner, { singleAcceptingPush: config.repository.singleAcceptingPush });
+  train = new Train({
+    git: repo.git,
+    dispatcher,
+    bus,
+    masterRef: `refs/heads/${config.repository.master}`,
+    tagTemplate: config.repository.tagTemplate,
+    now: () => clock.now(),
+    log,
+  });
+  const theTrain = train;
+  dispatcher.onCommit((c) => {
+    bus.publish({ kind: 'commit', version: c.version, command: c.command.type, actor: c.actor, events: c.events.map((e) => e.type) });
+    theTrain.afterCommit(c);
+  });
 
   const lookupUser = async (name: string): Promise<Actor | null> => {
     const u = await auth.directory.lookup(name);
@@ -83,9 +100,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     store,
     bus,
     maxBodyBytes: config.server.maxBodyBytes,
-    execute: (cmd, actor) => dispatcher.dispatch(cmd, actor),
+    execute: (cmd, actor) => theTrain.execute(cmd, actor),
     log,
-    receive: { dispatch: (cmd, actor) => dispatcher.dispatch(cmd, actor), read: () => dispatcher.read(), lookupUser, refs },
+    receive: {
+      dispatch: (cmd, actor) => dispatcher.dispatch(cmd, actor),
+      read: () => dispatcher.read(),
+      isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
+      lookupUser,
+      refs,
+      afterRecorded: async (r) => conflictLines(await theTrain.checkRequestNow(r.id), (await dispatcher.read()).board),
+    },
   };
 
   const hookServer = createHookServer(deps);
@@ -116,8 +140,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     store,
     bus,
     auth,
+    train: theTrain,
     reconciled,
     async close() {
+      await theTrain.close();
       server.closeAllConnections?.();
       await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => hookServer.close(r))]);
       store.close();

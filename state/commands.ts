@@ -1,5 +1,5 @@
 // Commands: what a user (or the server itself) asks for, imperative and not yet validated against the board.
-import type { PushId, PushType, RequestId, UserName } from './model.js';
+import type { MergedRequest, PushId, PushType, RequestId, UserName } from './model.js';
 
 export interface RequestFields {
   readonly title?: string;
@@ -40,7 +40,7 @@ export type Command =
   | { readonly type: 'TickChecklist'; readonly push: PushId; readonly item: string; readonly done: boolean }
   // The server's own findings
   | { readonly type: 'RecordConflicts'; readonly results: readonly ConflictResult[] }
-  | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly dropped: readonly DroppedRequest[] }
+  | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[]; readonly dropped: readonly DroppedRequest[] }
   | { readonly type: 'RecordCertified'; readonly push: PushId; readonly tag: string; readonly masterSha: string };
 
 export interface ConflictResult {

@@ -6,8 +6,10 @@ import {
   CONFLICT_TAGS,
   accepting,
   isActiveRequest,
+  buildIsCurrent,
   requestsInPush,
   requestsOf,
+  wantedMerges,
   type Board,
   type Push,
   type PushId,
@@ -292,6 +294,7 @@ const HANDLERS: Handlers = {
       deployBranch: `refs/heads/deploy/push-${id}`,
       deploySha: null,
       baseSha: null,
+      merges: [],
       stageEnv: null,
       pingme: [],
       removals: [],
@@ -353,6 +356,7 @@ const HANDLERS: Handlers = {
     const p = checkPush('stage', ctx.actor, push, `stage push ${push.id}`);
     if (p) return p;
     if (!c.env.trim()) return domainError('invalid-field', 'name the stage environment (--env)', { field: 'env' });
+    if (!buildIsCurrent(b, push)) return staleBuild(push);
     const added = requestsInPush(b, push.id).filter((r) => r.state === 'added');
     if (!added.length) return domainError('nothing-to-do', `push ${push.id} has no accepted request to stage`, { push: push.id });
     const open = push.checklist.filter((i) => i.phase === 'before-stage' && !i.done);
@@ -365,6 +369,7 @@ const HANDLERS: Handlers = {
     if (err(push)) return push;
     const p = checkPush('bless', ctx.actor, push, `bless push ${push.id}`);
     if (p) return p;
+    if (!buildIsCurrent(b, push)) return staleBuild(push);
     const inPush = requestsInPush(b, push.id);
     const unstaged = inPush.filter((r) => r.state === 'added');
     if (unstaged.length) return domainError('illegal-transition', `requests ${unstaged.map((r) => r.id).join(', ')} are accepted but not staged; stage again first`, { push: push.id, requests: unstaged.map((r) => r.id) });
@@ -384,6 +389,7 @@ const HANDLERS: Handlers = {
     if (p) return p;
     const open = push.checklist.filter((i) => (i.phase === 'after-bless' || i.phase === 'before-certify') && !i.done);
     if (open.length && !c.force) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')} (or certify with --force)`, { push: push.id, items: open.map((i) => i.id) });
+    if (!buildIsCurrent(b, push)) return staleBuild(push);
     const inPush = requestsInPush(b, push.id);
     const cert = ctx.certification ?? { tag: '', masterSha: '' };
     return [
@@ -460,6 +466,10 @@ const HANDLERS: Handlers = {
     if (!isServer(ctx.actor)) return domainError('not-pushmaster', 'only the server records builds', {});
     const push = getPush(b, c.push);
     if (err(push)) return push;
+    const dropped = new Set<number>(c.dropped.map((d) => d.request));
+    const wanted = wantedMerges(b, push.id).filter((w) => !dropped.has(w.request));
+    const matches = wanted.length === c.merges.length && wanted.every((w, i) => c.merges[i]!.request === w.request && c.merges[i]!.sha === w.sha);
+    if (!matches) return domainError('deploy-branch-stale', `push ${push.id} changed while its deploy branch was built; building again`, { push: push.id });
     const events: DomainEvent[] = [];
     for (const d of c.dropped) {
       const req = b.requests[d.request];
@@ -467,8 +477,8 @@ const HANDLERS: Handlers = {
       events.push(ev(ctx, { type: 'RequestRemoved', request: req.id, push: push.id, reason: `no longer merges (${d.files.join(', ')})`, fromState: req.state, toState: 'pickme' }));
       events.push(ev(ctx, { type: 'ConflictsFound', request: req.id, sha: req.sha, conflicts: [{ with: 'master', files: d.files }] }));
     }
-    if (c.deploySha !== push.deploySha || c.baseSha !== push.baseSha)
-      events.push(ev(ctx, { type: 'DeployBranchBuilt', push: push.id, deploySha: c.deploySha, baseSha: c.baseSha }));
+    if (c.deploySha !== push.deploySha || c.baseSha !== push.baseSha || JSON.stringify(c.merges) !== JSON.stringify(push.merges))
+      events.push(ev(ctx, { type: 'DeployBranchBuilt', push: push.id, deploySha: c.deploySha, baseSha: c.baseSha, merges: c.merges }));
     return events;
   },
 
@@ -477,6 +487,9 @@ const HANDLERS: Handlers = {
     return domainError('invalid-field', 'use CertifyPush', {});
   },
 };
+
+const staleBuild = (push: Push) =>
+  domainError('deploy-branch-stale', `the deploy branch of push ${push.id} is being rebuilt (a request changed); try again in a moment or run \`pushmanager push rebuild ${push.id}\``, { push: push.id });
 
 /** Which waiting requests a push offers itself to: urgent pushes take only urgent requests. */
 function offeredTo(push: Push, r: PushRequest): boolean {

@@ -20,6 +20,7 @@ export const DOMAIN_ERROR_CODES = [
   'unverified-requests',
   'open-checklist',
   'merge-conflict',
+  'deploy-branch-stale',
   'nothing-to-do',
   'invalid-field',
 ] as const;

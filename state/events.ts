@@ -1,5 +1,5 @@
 // Events: what happened, past tense. decide() produces them, evolve() applies them, notifications route them.
-import type { Comment, Conflict, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
+import type { Comment, Conflict, MergedRequest, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
 
 interface Base {
   /** ISO time from the command's context (state/ reads no clock). */
@@ -25,7 +25,7 @@ export type DomainEvent = Base &
     | { readonly type: 'CommentAdded'; readonly request: RequestId; readonly comment: Comment }
     | { readonly type: 'ConflictsFound'; readonly request: RequestId; readonly sha: string; readonly conflicts: readonly Conflict[] }
     | { readonly type: 'PushOpened'; readonly push: Push }
-    | { readonly type: 'DeployBranchBuilt'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null }
+    | { readonly type: 'DeployBranchBuilt'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[] }
     | { readonly type: 'PushStaged'; readonly push: PushId; readonly env: string; readonly requests: readonly RequestId[] }
     | { readonly type: 'PushBlessed'; readonly push: PushId; readonly forced: boolean; readonly unverified: readonly RequestId[] }
     | { readonly type: 'CertifyRequested'; readonly push: PushId; readonly forced: boolean }

@@ -66,7 +66,7 @@ export function evolve(b: Board, e: DomainEvent): Board {
     case 'PushOpened':
       return { ...b, nextPushId: Math.max(b.nextPushId, e.push.id + 1), pushes: { ...b.pushes, [e.push.id]: e.push } };
     case 'DeployBranchBuilt':
-      return setPush(b, e.push, (p) => ({ ...p, deploySha: e.deploySha, baseSha: e.baseSha }), e.at);
+      return setPush(b, e.push, (p) => ({ ...p, deploySha: e.deploySha, baseSha: e.baseSha, merges: e.merges }), e.at);
     case 'PushStaged': {
       let next = setPush(b, e.push, (p) => ({ ...p, state: 'staged', stageEnv: e.env }), e.at);
       for (const id of e.requests) next = setRequest(next, id, (r) => ({ ...r, state: 'staged' }), e.at);
@@ -87,7 +87,7 @@ export function evolve(b: Board, e: DomainEvent): Board {
       return next;
     }
     case 'PushDiscarded': {
-      let next = setPush(b, e.push, (p) => ({ ...p, state: 'discarded', deploySha: null }), e.at);
+      let next = setPush(b, e.push, (p) => ({ ...p, state: 'discarded', deploySha: null, merges: [] }), e.at);
       for (const id of e.returned) next = setRequest(next, id, (r) => ({ ...leavePush(r), state: 'requested' }), e.at);
       return next;
     }

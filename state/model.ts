@@ -86,6 +86,13 @@ export interface ChecklistItem {
   readonly doneBy: UserName | null;
 }
 
+/** One merge commit of a deploy branch: which request, at which SHA, made which commit. */
+export interface MergedRequest {
+  readonly request: RequestId;
+  readonly sha: string;
+  readonly commit: string;
+}
+
 export interface Push {
   readonly id: PushId;
   readonly title: string;
@@ -98,6 +105,8 @@ export interface Push {
   readonly deploySha: string | null;
   /** Master's SHA the deploy branch was built on. */
   readonly baseSha: string | null;
+  /** The merges of the current deploy branch, in merge order. */
+  readonly merges: readonly MergedRequest[];
   readonly stageEnv: string | null;
   readonly pingme: readonly UserName[];
   readonly removals: readonly Removal[];
@@ -167,5 +176,19 @@ export const mergedRequests = (board: Board, push: PushId): PushRequest[] =>
   requestsOf(board)
     .filter((r) => r.push === push && MERGED_STATES.includes(r.state))
     .sort(mergeOrder);
+
+/** What the deploy branch should contain now: the merged requests at their current SHAs, in merge order. */
+export const wantedMerges = (board: Board, push: PushId): { request: RequestId; sha: string }[] =>
+  mergedRequests(board, push).map((r) => ({ request: r.id, sha: r.sha }));
+
+/** True when the recorded deploy branch holds exactly the wanted merges (base freshness aside). */
+export function buildIsCurrent(board: Board, push: Push): boolean {
+  const wanted = wantedMerges(board, push.id);
+  return (
+    push.deploySha !== null &&
+    wanted.length === push.merges.length &&
+    wanted.every((w, i) => push.merges[i]!.request === w.request && push.merges[i]!.sha === w.sha)
+  );
+}
 
 export const accepting = (board: Board): Push | undefined => pushesOf(board).find((p) => p.state === 'accepting');

@@ -1,5 +1,7 @@
 // Runs the real git CLI with argument arrays (never a shell), with typed failures.
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export class GitError extends Error {
   readonly code = 'git-failed' as const;
@@ -46,6 +48,27 @@ export class GitCli {
   async out(args: readonly string[], opts: GitRunOptions = {}): Promise<string> {
     const r = await this.run(args, opts);
     return r.stdout.replace(/\n$/, '');
+  }
+
+  /** The environment every call runs with (for callers that spawn long-lived git children). */
+  get env(): Readonly<Record<string, string>> {
+    return this.baseEnv;
+  }
+
+  /**
+   * A full ref's SHA, read from the loose ref file of a bare repository when there is one (no process:
+   * this is on the push path), else from git (packed refs, symbolic refs).
+   */
+  async refSha(ref: string): Promise<string | null> {
+    if (/^refs\/[A-Za-z0-9._/-]+$/.test(ref) && !ref.includes('..')) {
+      try {
+        const text = (await readFile(join(this.dir, ref), 'utf8')).trim();
+        if (/^[0-9a-f]{40}$/.test(text)) return text;
+      } catch {
+        /* packed or absent */
+      }
+    }
+    return this.resolve(ref);
   }
 
   /** A ref's SHA, or null when it does not exist. */

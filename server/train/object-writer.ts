@@ -21,7 +21,7 @@ export interface Identity {
  * `spawn` method on GitCli would make this cast unnecessary.
  */
 export function gitEnv(git: GitCli, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const base = (git as unknown as { baseEnv?: Readonly<Record<string, string>> }).baseEnv ?? {};
+  const base = git.env;
   return { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C', ...base, ...extra };
 }
 

@@ -1,0 +1,292 @@
+// The train's git work around the state: builds deploy branches (synchronously for the pushmaster's own
+// commands, in the background when a pushee's re-push changes an accepted request), checks conflicts
+// (the pusher's own request at once, the rest of the push in the background), and certifies.
+// Git work happens here; decisions stay in state/decide. Refs move in the same transaction as the state.
+import type { Command } from '../../state/commands.js';
+import { SERVER_ACTOR, decide, type Actor, type DecideContext } from '../../state/decide.js';
+import { domainError, isDomainError, type DomainError } from '../../state/errors.js';
+import type { DomainEvent } from '../../state/events.js';
+import { evolveAll } from '../../state/evolve.js';
+import {
+  buildIsCurrent,
+  isActiveRequest,
+  isOpenPush,
+  mergedRequests,
+  requestsInPush,
+  type Board,
+  type Push,
+  type PushId,
+  type PushRequest,
+  type RequestId,
+} from '../../state/model.js';
+import { safeLine } from '../../state/text.js';
+import type { Committed, Dispatcher, EffectPlanner } from '../app/dispatcher.js';
+import type { EventBus } from '../app/event-bus.js';
+import { pushreqRefUpdates } from '../app/pushreq-refs.js';
+import type { GitCli } from '../git/git-cli.js';
+import type { RefUpdate } from '../store/state-store.js';
+import { advanceMaster, createAnnotatedTag, tagName } from './certify.js';
+import { ConflictChecker, type FoundConflict } from './conflict-checker.js';
+import { buildDeployBranch, type BuildOutcome } from './deploy-builder.js';
+
+/** Commands whose caller waits for the deploy branch: the pushmaster's own steps. */
+const SYNC_BUILD: ReadonlySet<Command['type']> = new Set(['OpenPush', 'AcceptRequests', 'RemoveRequest', 'RebuildPush', 'TakeOverPush']);
+
+export interface TrainOptions {
+  readonly git: GitCli;
+  readonly dispatcher: Dispatcher;
+  readonly bus: EventBus;
+  readonly masterRef: string;
+  readonly tagTemplate: string;
+  readonly now: () => Date;
+  readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Links for merge commit messages (Reviewboard, tickets), when configured. */
+  readonly reviewUrl?: (id: string) => string;
+  /** Called before a build or a check, e.g. to fetch master from upstream; returns master's SHA. */
+  readonly refreshMaster?: () => Promise<void>;
+  readonly onTimings?: (kind: 'rebuild' | 'conflicts', ms: number) => void;
+}
+
+export class Train {
+  readonly checker: ConflictChecker;
+  private readonly pendingRebuild = new Map<number, Promise<void>>();
+  private readonly pendingCheck = new Map<number, ReturnType<typeof setTimeout>>();
+  private closed = false;
+  /** Background work in flight, so tests and shutdown can wait for quiet. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly o: TrainOptions) {
+    this.checker = new ConflictChecker(o.git);
+  }
+
+  private identity() {
+    return { name: 'Pushmanager', email: 'pushmanager@localhost', date: this.o.now().toISOString() };
+  }
+
+  async masterSha(): Promise<string> {
+    await this.o.refreshMaster?.();
+    const sha = await this.o.git.refSha(this.o.masterRef);
+    if (!sha) throw new Error(`${this.o.masterRef} does not exist in the managed repository`);
+    return sha;
+  }
+
+  mergeMessage(r: PushRequest, push: Push): string {
+    const lines = [`Merge request ${r.id} "${safeLine(r.title)}" (${r.user}) into push ${push.id}`, ''];
+    if (r.review) lines.push(`Review: ${this.o.reviewUrl ? this.o.reviewUrl(r.review) : r.review}`);
+    if (r.ticket) lines.push(`Ticket: ${r.ticket}`);
+    lines.push(`Request: ${r.id}`, `Owner: ${r.user}`, `Ref: ${r.ref}`, `Push: ${push.id} ${safeLine(push.title)}`);
+    return lines.join('\n') + '\n';
+  }
+
+  private async build(board: Board, push: Push, mode: 'stop' | 'skip'): Promise<{ outcome: BuildOutcome; base: string }> {
+    const base = await this.masterSha();
+    const items = mergedRequests(board, push.id).map((r) => ({ id: r.id, sha: r.sha, message: this.mergeMessage(r, push) }));
+    const started = performance.now();
+    const outcome = await buildDeployBranch(this.o.git, base, items, {
+      onConflict: mode,
+      previous: push.baseSha ? { baseSha: push.baseSha, merges: push.merges.map((m) => ({ id: m.request, sha: m.sha, commit: m.commit })) } : undefined,
+      identity: this.identity(),
+      onProgress: (done, total) => this.o.bus.publish({ kind: 'progress', push: push.id, task: 'rebuild', done, total }),
+    });
+    this.o.onTimings?.('rebuild', performance.now() - started);
+    return { outcome, base };
+  }
+
+  /** The planner for every command: pushreq refs follow the board; deploy branches follow the pushmaster. */
+  readonly planner: EffectPlanner = async ({ command, before, after, ctx }) => {
+    const refs: RefUpdate[] = pushreqRefUpdates(before, after);
+    const events: DomainEvent[] = [];
+    let board = after;
+    for (const p of Object.values(after.pushes)) {
+      const was = before.pushes[p.id];
+      // A push that ended gives up its deploy branch: a live one's commits are on master and its tag.
+      if (was && isOpenPush(was) && !isOpenPush(p) && was.deploySha) refs.push({ ref: p.deployBranch, newSha: null, oldSha: was.deploySha });
+    }
+    if (!SYNC_BUILD.has(command.type)) return { refs, events };
+    for (const p of Object.values(after.pushes)) {
+      if (!isOpenPush(p)) continue;
+      const forced = command.type === 'RebuildPush' && command.push === p.id;
+      if (buildIsCurrent(board, p) && !forced) continue;
+      const { outcome, base } = await this.build(board, p, command.type === 'AcceptRequests' ? 'stop' : 'skip');
+      if (!outcome.ok) {
+        const r = board.requests[outcome.failed.id];
+        return domainError('merge-conflict', `request ${outcome.failed.id}${r ? ` (${r.user})` : ''} does not merge onto push ${p.id}'s deploy branch: conflicts in ${outcome.failed.files.join(', ') || 'the tree'}; nothing changed`, { request: outcome.failed.id, files: outcome.failed.files, push: p.id });
+      }
+      const recorded = decide(board, { type: 'RecordBuild', push: p.id, deploySha: outcome.sha, baseSha: base, merges: outcome.merges.map((m) => ({ request: m.id as RequestId, sha: m.sha, commit: m.commit })), dropped: outcome.dropped.map((d) => ({ request: d.id as RequestId, files: d.files })) }, { ...ctx, actor: SERVER_ACTOR });
+      if (isDomainError(recorded)) return recorded;
+      events.push(...recorded);
+      board = evolveAll(board, recorded);
+      if (outcome.sha !== p.deploySha) refs.push({ ref: p.deployBranch, newSha: outcome.sha, oldSha: before.pushes[p.id]?.deploySha ?? null });
+    }
+    return { refs, events };
+  };
+
+  /** Client commands: certify needs its git work first; the rest go straight to the dispatcher. */
+  async execute(cmd: Command, actor: Actor): Promise<Committed | DomainError> {
+    if (cmd.type !== 'CertifyPush') return this.o.dispatcher.dispatch(cmd, actor);
+    const snap = await this.o.dispatcher.read();
+    const dry = decide(snap.board, cmd, { actor, now: this.o.now().toISOString() });
+    if (isDomainError(dry)) return dry;
+    const push = snap.board.pushes[cmd.push]!;
+    const master = await this.masterSha();
+    const adv = await advanceMaster(this.o.git, {
+      masterSha: master,
+      baseSha: push.baseSha ?? master,
+      deploySha: push.deploySha!,
+      message: `Merge ${this.o.masterRef.replace('refs/heads/', '')} into push ${push.id} at certification\n\nMaster moved after the deploy branch was built.\n`,
+      identity: this.identity(),
+    });
+    if (!adv.ok)
+      return domainError('merge-conflict', `master moved since push ${push.id} was built and now conflicts with it in ${adv.files.join(', ')}; rebuild the push (pushmanager push rebuild ${push.id}) and stage again`, { push: push.id, files: adv.files });
+    const blessed = requestsInPush(snap.board, push.id).filter((r) => r.state === 'blessed');
+    const name = await tagName(this.o.tagTemplate, { id: push.id, date: this.o.now() });
+    const tagObject = await createAnnotatedTag(this.o.git, {
+      name,
+      target: adv.sha,
+      message: `Push ${push.id}: ${safeLine(push.title)} (${push.type}), pushmaster ${push.pushmaster}\n\n${blessed.map((r) => `- request ${r.id} ${safeLine(r.title)} (${r.user})`).join('\n')}\n`,
+      tagger: this.identity(),
+    });
+    return this.o.dispatcher.dispatch(cmd, actor, {
+      ctx: { certification: { tag: name, masterSha: adv.sha } },
+      refs: [
+        { ref: this.o.masterRef, newSha: adv.sha, oldSha: master },
+        { ref: `refs/tags/${name}`, newSha: tagObject, oldSha: null },
+      ],
+    });
+  }
+
+  /** Conflicts of one request, checked now and recorded; for the `remote:` answer of the push that made it. */
+  async checkRequestNow(id: RequestId): Promise<FoundConflict[] | null> {
+    const { board } = await this.o.dispatcher.read();
+    const r = board.requests[id];
+    if (!r || !isActiveRequest(r)) return null;
+    const started = performance.now();
+    const master = await this.masterSha();
+    const others = r.push !== null ? requestsInPush(board, r.push).filter((x) => x.id !== r.id) : [];
+    const found = await this.checker.checkOne(master, { id: r.id, sha: r.sha }, others.map((x) => ({ id: x.id, sha: x.sha })));
+    this.o.onTimings?.('conflicts', performance.now() - started);
+    // The pusher gets the answer now; recording it is the server's own next commit, off the push path.
+    this.track(
+      this.o.dispatcher
+        .dispatch({ type: 'RecordConflicts', results: [{ request: r.id, sha: r.sha, conflicts: found.map((f) => ({ with: f.with === 'master' ? 'master' : (f.with as RequestId), files: f.files })) }] }, SERVER_ACTOR)
+        .then(() => (r.push !== null ? this.scheduleConflictCheck(r.push) : undefined))
+        .catch((e: unknown) => this.o.log('error', `recording conflicts of request ${r.id} failed: ${(e as Error).message}`)),
+    );
+    return found;
+  }
+
+  /** After every commit: background rebuilds and conflict checks that the commit calls for. */
+  readonly afterCommit = (c: Committed & { command: Command }): void => {
+    if (this.closed) return;
+    const types = new Set(c.events.map((e) => e.type));
+    if (types.has('PushCertified')) {
+      // Master moved: every open push rebuilds on it, every waiting request is re-checked against it.
+      for (const p of Object.values(c.board.pushes)) if (isOpenPush(p)) this.scheduleRebuild(p.id);
+      this.scheduleConflictCheck(0);
+    }
+    for (const p of Object.values(c.board.pushes)) if (isOpenPush(p) && !buildIsCurrent(c.board, p) && !SYNC_BUILD.has(c.command.type)) this.scheduleRebuild(p.id);
+    const touched = new Set<number>();
+    for (const e of c.events) {
+      if (e.type === 'RequestPicked' || e.type === 'RequestAccepted' || e.type === 'RequestUnpicked' || e.type === 'RequestRemoved' || e.type === 'RequestUpdated' || e.type === 'RequestWithdrawn' || e.type === 'PushOpened')
+        touched.add(e.type === 'PushOpened' ? e.push.id : 'push' in e ? e.push : (c.board.requests[e.request]?.push ?? c.before.requests[e.request]?.push ?? 0));
+    }
+    if (c.command.type === 'RebuildPush') touched.add(c.command.push);
+    for (const p of touched) if (p) this.scheduleConflictCheck(p);
+  };
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+
+  /** Resolves when no background build or check is running or scheduled. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size || this.pendingCheck.size || this.pendingRebuild.size) await Promise.allSettled([...this.inFlight, new Promise((r) => setTimeout(r, 20))]);
+  }
+
+  scheduleRebuild(push: number): void {
+    if (this.pendingRebuild.has(push) || this.closed) return;
+    const job = this.track(
+      (async () => {
+        await new Promise((r) => setTimeout(r, 10)); // coalesce a burst of re-pushes
+        this.pendingRebuild.delete(push);
+        await this.rebuildInBackground(push as PushId);
+      })().catch((e: unknown) => this.o.log('error', `background rebuild of push ${push} failed: ${(e as Error).message}`)),
+    );
+    this.pendingRebuild.set(push, job);
+  }
+
+  private async rebuildInBackground(id: PushId): Promise<void> {
+    for (let attempt = 0; attempt < 5 && !this.closed; attempt++) {
+      const { board } = await this.o.dispatcher.read();
+      const push = board.pushes[id];
+      if (!push || !isOpenPush(push)) return;
+      const master = await this.masterSha();
+      if (buildIsCurrent(board, push) && push.baseSha === master) return;
+      // Built outside the write queue, so pushes keep flowing while 50 merges are made.
+      const { outcome, base } = await this.build(board, push, 'skip');
+      if (!outcome.ok) return;
+      const out = await this.o.dispatcher.dispatch(
+        { type: 'RecordBuild', push: id, deploySha: outcome.sha, baseSha: base, merges: outcome.merges.map((m) => ({ request: m.id as RequestId, sha: m.sha, commit: m.commit })), dropped: outcome.dropped.map((d) => ({ request: d.id as RequestId, files: d.files })) },
+        SERVER_ACTOR,
+        { refs: outcome.sha !== push.deploySha ? [{ ref: push.deployBranch, newSha: outcome.sha, oldSha: push.deploySha }] : [] },
+      );
+      if (!isDomainError(out)) return;
+      if (out.code !== 'deploy-branch-stale') {
+        this.o.log('warn', `recording the rebuild of push ${id} was refused: ${out.message}`);
+        return;
+      }
+    }
+  }
+
+  /** Debounced full check of a push's candidates (0: the waiting requests, against master only). */
+  scheduleConflictCheck(push: number): void {
+    if (this.pendingCheck.has(push) || this.closed) return;
+    this.pendingCheck.set(
+      push,
+      setTimeout(() => {
+        this.pendingCheck.delete(push);
+        this.track(this.checkPush(push).catch((e: unknown) => this.o.log('error', `conflict check of push ${push} failed: ${(e as Error).message}`)));
+      }, 30),
+    );
+  }
+
+  private async checkPush(push: number): Promise<void> {
+    const { board } = await this.o.dispatcher.read();
+    const master = await this.masterSha();
+    const started = performance.now();
+    const results: { request: RequestId; sha: string; conflicts: { with: 'master' | RequestId; files: string[] }[] }[] = [];
+    const toConflicts = (fs: readonly FoundConflict[]) => fs.map((f) => ({ with: f.with === 'master' ? ('master' as const) : (f.with as RequestId), files: f.files }));
+    if (push === 0) {
+      for (const r of Object.values(board.requests).filter((x) => (x.state === 'requested' || x.state === 'delayed') && isActiveRequest(x)))
+        results.push({ request: r.id, sha: r.sha, conflicts: toConflicts(await this.checker.checkOne(master, { id: r.id, sha: r.sha }, [])) });
+    } else {
+      const p = board.pushes[push];
+      if (!p || !isOpenPush(p)) return;
+      const candidates = requestsInPush(board, p.id);
+      const all = await this.checker.checkAll(master, candidates.map((r) => ({ id: r.id, sha: r.sha })), (done, total) => this.o.bus.publish({ kind: 'progress', push: p.id, task: 'conflicts', done, total }));
+      for (const r of candidates) results.push({ request: r.id, sha: r.sha, conflicts: toConflicts(all.get(r.id) ?? []) });
+    }
+    this.o.onTimings?.('conflicts', performance.now() - started);
+    if (results.length) await this.o.dispatcher.dispatch({ type: 'RecordConflicts', results }, SERVER_ACTOR);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.pendingCheck.values()) clearTimeout(t);
+    this.pendingCheck.clear();
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+/** `remote:` lines about a request's conflicts, for the pusher. */
+export function conflictLines(found: readonly FoundConflict[] | null, board: Board): string[] {
+  if (found === null) return [];
+  if (!found.length) return ['  conflicts: none (no-conflicts)'];
+  return found.map((f) => {
+    const other = f.with === 'master' ? undefined : board.requests[f.with];
+    const who = f.with === 'master' ? 'master' : `request ${f.with}${other ? ` (${other.user}, "${safeLine(other.title)}")` : ''}`;
+    return `  CONFLICT with ${who}${f.files.length ? ` in ${f.files.map(safeLine).join(', ')}` : ''}`;
+  });
+}

@@ -1,0 +1,177 @@
+// Issue 2 end to end: the real git CLI against the real server, every intake behaviour and refusal.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
+
+let f: Fixture;
+let alice: string;
+let bob: string;
+
+beforeAll(async () => {
+  f = await startFixture();
+  alice = await f.clone('alice');
+  bob = await f.clone('bob');
+});
+afterAll(async () => f?.close());
+
+const board = () => f.client('alice').board(true);
+const requestByRef = async (ref: string) => (await board()).requests.find((r) => r.ref === ref && !['discarded', 'live'].includes(r.state));
+
+describe('intake over git', () => {
+  it('opens a request from a push with options, owned by the pusher, answering on remote: lines', async () => {
+    const sha = await f.commit(alice, 'fix-login', { 'login.txt': 'fixed\n' });
+    const r = await git(alice, ['push', 'origin', 'fix-login:refs/pushreq/fix-login', '-o', 'title=Fix login', '-o', 'tags=urgent,fix', '-o', 'watchers=bob', '-o', 'review=1234', '-o', 'ticket=WEB-42']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/remote: Pushmanager: request \d+ "Fix login" opened for alice/);
+    expect(r.stderr).toMatch(/remote: +state: requested/);
+    const req = await requestByRef('refs/pushreq/fix-login');
+    expect(req).toMatchObject({ user: 'alice', title: 'Fix login', sha, state: 'requested', review: '1234', ticket: 'WEB-42', watchers: ['bob'] });
+    expect(req!.tags).toEqual(expect.arrayContaining(['urgent', 'fix']));
+    expect(await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/fix-login'])).toContain(sha);
+  });
+
+  it('updates the SHA on a new push and on a force-push, and says so', async () => {
+    await gitOk(alice, ['checkout', '-q', 'fix-login']);
+    await gitOk(alice, ['commit', '-q', '--allow-empty', '-m', 'more']);
+    const newSha = await gitOk(alice, ['rev-parse', 'HEAD']);
+    const r = await git(alice, ['push', 'origin', 'fix-login:refs/pushreq/fix-login']);
+    expect(r.stderr).toMatch(/remote: Pushmanager: request \d+ "Fix login" updated [0-9a-f]{10} -> [0-9a-f]{10}/);
+    expect((await requestByRef('refs/pushreq/fix-login'))!.sha).toBe(newSha);
+    await gitOk(alice, ['commit', '-q', '--amend', '--allow-empty', '-m', 'rewritten']);
+    const forced = await git(alice, ['push', '--force', 'origin', 'fix-login:refs/pushreq/fix-login']);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toMatch(/\(forced\)/);
+    expect((await requestByRef('refs/pushreq/fix-login'))!.sha).toBe(await gitOk(alice, ['rev-parse', 'HEAD']));
+  });
+
+  it("refuses a push to another user's request ref, naming the owner, and records nothing", async () => {
+    const before = (await board()).version;
+    await f.commit(bob, 'bobs', { 'bob.txt': 'bob\n' });
+    const r = await git(bob, ['push', '--force', 'origin', 'bobs:refs/pushreq/fix-login']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\[remote rejected\].*belongs to alice's request/);
+    expect((await board()).version).toBe(before);
+  });
+
+  it.each([
+    ['refs/heads/master', /master is written only by pushmanager/],
+    ['refs/heads/deploy/push-1', /deploy branches are built only by pushmanager/],
+    ['refs/tags/v1', /tags are made only by pushmanager/],
+    ['refs/heads/pushmanager/meta', /metadata branch is written only by the pushmanager server/],
+    ['refs/heads/some-branch', /takes branches only as push requests/],
+  ])('refuses a client push to %s with a clear reason', async (ref, reason) => {
+    const before = (await board()).version;
+    const refBefore = (await git(bob, ['ls-remote', 'origin', ref])).stdout;
+    await f.commit(bob, 'prot', { 'p.txt': `${ref}\n` });
+    const r = await git(bob, ['push', '--force', 'origin', `prot:${ref}`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(reason);
+    expect(r.stderr).toMatch(/\[remote rejected\]/);
+    expect((await board()).version).toBe(before);
+    expect((await git(bob, ['ls-remote', 'origin', ref])).stdout).toBe(refBefore);
+  });
+
+  it.each([
+    [['-o', 'colour=red'], /push option "colour": unknown option/],
+    [['-o', 'tags=ok,bad tag'], /push option "tags": "bad tag" is not a tag/],
+    [['-o', 'tags=conflict-master'], /push option "tags": "conflict-master" is set only by the server/],
+    [['-o', 'watchers=nobody-here'], /push option "watchers": no user "nobody-here"/],
+    [['-o', 'review=abc'], /push option "review": "abc" is not a review number/],
+  ])('refuses malformed push options %j, naming the option, recording nothing', async (opts, reason) => {
+    const before = (await board()).version;
+    await f.commit(bob, 'opts', { 'o.txt': opts.join(' ') });
+    const r = await git(bob, ['push', 'origin', 'opts:refs/pushreq/opts', ...opts]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(reason);
+    expect((await board()).version).toBe(before);
+    expect((await git(bob, ['ls-remote', '--exit-code', 'origin', 'refs/pushreq/opts'])).code).not.toBe(0);
+  });
+
+  it('withdraws a request when its ref is deleted, recording the reason', async () => {
+    await f.commit(alice, 'temp', { 't.txt': 'temp\n' });
+    await gitOk(alice, ['push', '-q', 'origin', 'temp:refs/pushreq/temp']);
+    const id = (await requestByRef('refs/pushreq/temp'))!.id;
+    const r = await git(alice, ['push', 'origin', ':refs/pushreq/temp']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/withdrawn \(discarded: withdrawn by alice/);
+    const req = (await board()).requests.find((x) => x.id === id)!;
+    expect(req.state).toBe('discarded');
+    expect(req.reason).toMatch(/withdrawn by alice/);
+    expect((await git(alice, ['ls-remote', '--exit-code', 'origin', 'refs/pushreq/temp'])).code).not.toBe(0);
+  });
+
+  it('asks for credentials: no or wrong credentials cannot push or fetch', async () => {
+    const anon = f.remote('alice').replace('alice:alice@', '');
+    const r = await git(f.dir, ['ls-remote', anon]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Authentication failed|could not read Username|401/);
+    const wrong = await git(f.dir, ['ls-remote', f.remote('alice').replace('alice:alice@', 'alice:nope@')]);
+    expect(wrong.code).not.toBe(0);
+  });
+});
+
+describe('the board from the CLI and the metadata branch', () => {
+  it('status --json prints the SPEC §5 fields', async () => {
+    const r = await cli(f.server.url, 'alice', ['status', '--json']);
+    expect(r.code).toBe(0);
+    const v = JSON.parse(r.stdout) as { pushes: unknown[]; requests: Record<string, unknown>[] };
+    expect(Array.isArray(v.pushes)).toBe(true);
+    const req = v.requests.find((x) => x.ref === 'refs/pushreq/fix-login')!;
+    for (const k of ['id', 'user', 'title', 'ref', 'sha', 'state', 'push', 'tags', 'conflicts']) expect(req).toHaveProperty(k);
+  });
+
+  it('status prints the board for people; request show prints history from the metadata branch', async () => {
+    const s = await cli(f.server.url, 'bob', ['status']);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(/Fix login/);
+    const id = (await requestByRef('refs/pushreq/fix-login'))!.id;
+    const show = await cli(f.server.url, 'bob', ['request', 'show', String(id)]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/History \(metadata branch\):/);
+    expect(show.stdout).toMatch(/alice +Open request \d+: Fix login/);
+    expect(show.stdout).toMatch(/alice +Update refs\/pushreq\/fix-login/);
+  });
+
+  it('exit codes: 2 for usage errors, 1 for refusals with the reason on stderr', async () => {
+    expect((await cli(f.server.url, 'alice', ['request', 'show', 'abc'])).code).toBe(2);
+    expect((await cli(f.server.url, 'alice', ['frobnicate'])).code).toBe(2);
+    const refused = await cli(f.server.url, 'alice', ['push', 'open', '--title', 'mine']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/alice is not in the pushmaster group.*\[not-pushmaster\]/);
+    const anon = await cli(f.server.url, null, ['status']);
+    expect(anon.code).toBe(1);
+    expect(anon.stderr).toMatch(/authentication required/);
+  });
+
+  it('the metadata branch has one commit per command, with trailers and a schema version', async () => {
+    await gitOk(alice, ['fetch', '-q', 'origin', 'pushmanager/meta']);
+    const log = await gitOk(alice, ['log', '--format=%s%n%(trailers:only)%x00', 'FETCH_HEAD']);
+    const commits = log.split('\0').map((c) => c.trim()).filter(Boolean);
+    expect(commits.length).toBeGreaterThanOrEqual(4);
+    const open = commits.find((c) => c.startsWith('Open request'))!;
+    expect(open).toMatch(/Pushmanager-Command: OpenRequest/);
+    expect(open).toMatch(/Pushmanager-Actor: alice/);
+    expect(open).toMatch(/Pushmanager-Request: \d+/);
+    const schema = JSON.parse(await gitOk(alice, ['show', 'FETCH_HEAD:schema.json'])) as { schemaVersion: number };
+    expect(schema.schemaVersion).toBe(1);
+    // Linear history: every commit has at most one parent.
+    expect(await gitOk(alice, ['rev-list', '--min-parents=2', 'FETCH_HEAD'])).toBe('');
+  });
+});
+
+describe('concurrency', () => {
+  it('20 pushes to different refs at once, from separate clones: 20 requests, none lost or duplicated, linear history', async () => {
+    const clones = await Promise.all(Array.from({ length: 20 }, (_, i) => f.clone(['alice', 'bob', 'carol'][i % 3]!)));
+    await Promise.all(clones.map((c, i) => f.commit(c, `c${i}`, { [`c${i}.txt`]: `${i}\n` })));
+    const before = (await board()).version;
+    const results = await Promise.all(clones.map((c, i) => git(c, ['push', 'origin', `c${i}:refs/pushreq/concurrent-${i}`])));
+    expect(results.map((r) => r.code)).toEqual(Array(20).fill(0));
+    const reqs = (await board()).requests.filter((r) => r.ref.startsWith('refs/pushreq/concurrent-'));
+    expect(reqs).toHaveLength(20);
+    expect(new Set(reqs.map((r) => r.ref)).size).toBe(20);
+    expect(new Set(reqs.map((r) => r.id)).size).toBe(20);
+    await gitOk(alice, ['fetch', '-q', 'origin', 'pushmanager/meta']);
+    expect(await gitOk(alice, ['rev-list', '--min-parents=2', 'FETCH_HEAD'])).toBe('');
+    const opened = await gitOk(alice, ['log', '--format=%s', `${before}..FETCH_HEAD`, '--grep=^Open request']);
+    expect(opened.split('\n').filter(Boolean)).toHaveLength(20);
+  });
+});
