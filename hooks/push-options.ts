@@ -16,6 +16,7 @@ export type PushOptionsResult = { ok: true; value: ParsedPushOptions } | { ok: f
 export const PUSH_OPTION_KEYS = ['title', 'description', 'tags', 'watchers', 'review', 'ticket', 'pickme'] as const;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
 const TAG = /^[A-Za-z0-9_-]{1,40}$/;
 const USER = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/;
 const REVIEW = /^[0-9]{1,10}$/;
@@ -30,7 +31,7 @@ export function parsePushOptions(raw: readonly string[]): PushOptionsResult {
     const eq = opt.indexOf('=');
     const key = eq < 0 ? opt : opt.slice(0, eq);
     const value = eq < 0 ? '' : opt.slice(eq + 1);
-    const shown = key.replace(CONTROL, '?').slice(0, 40);
+    const shown = [...key.replace(CONTROL_ALL, '?')].slice(0, 40).join('');
     if (!(PUSH_OPTION_KEYS as readonly string[]).includes(key)) return fail(shown, `unknown option; known: ${PUSH_OPTION_KEYS.join(', ')}`);
     if (eq < 0) return fail(key, `needs a value: -o ${key}=...`);
     if (CONTROL.test(value)) return fail(key, 'contains control characters');

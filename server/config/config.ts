@@ -75,7 +75,12 @@ function zodIssues(err: z.ZodError, prefix = ''): { path: string; message: strin
 export function parseConfig(text: string, source: string): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) throw new ConfigError(source, doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0]! })));
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    throw new ConfigError(source, [{ path: '', message: `the YAML cannot be read: ${(e as Error).message}` }]);
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(source, [{ path: '', message: 'expected a mapping of sections (server, repository, auth, notifications)' }]);
   const base = configSchema.safeParse(raw);
   if (!base.success) throw new ConfigError(source, zodIssues(base.error));

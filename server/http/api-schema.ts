@@ -51,8 +51,9 @@ export function parseApiCommand(body: unknown): ParsedBody<Command> {
   const r = apiCommandSchema.safeParse(body);
   if (r.success) return { ok: true, value: r.data as Command };
   const issue = r.error.issues[0]!;
-  const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
-  const extra = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+  const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => JSON.stringify(k)).join(', ') : '';
+  const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? `unknown key ${keys}` : 'body');
+  const extra = issue.code === 'unrecognized_keys' && issue.path.length ? ` (${keys})` : '';
   return { ok: false, field, message: `${field}: ${issue.message}${extra}` };
 }
 export type ApiCommandInput = z.input<typeof apiCommandSchema>;

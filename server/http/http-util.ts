@@ -35,8 +35,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(new HttpError(413, 'body-too-large', `request body is larger than ${limit} bytes`));
-        req.destroy();
+        // Drain the rest instead of destroying the socket, so the client gets its 413.
+        chunks.length = 0;
+        if (size - c.length <= limit) reject(new HttpError(413, 'body-too-large', `request body is larger than ${limit} bytes`));
         return;
       }
       chunks.push(c);
@@ -64,6 +65,7 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
 export function checkRawPath(rawUrl: string): string | null {
   const path = rawUrl.split('?')[0] ?? '';
   if (!path.startsWith('/')) return 'the path must start with /';
+  if (path.startsWith('//')) return 'the path must not start with //';
   if (path.length > 2048) return 'the path is too long';
   if (/%(2e|2f|5c|00)/i.test(path)) return 'encoded dots, slashes and NULs are not allowed in paths';
   // eslint-disable-next-line no-control-regex
