@@ -1,13 +1,13 @@
 // Benchmarks (b) and (c): the full conflict matrix of 50 pickmes (1,225 pairs, ~10% touching a
 // common file) with ConflictChecker, against the original's method (a working copy: check out
 // master, `git merge` one pickme, then the other) timed on a sample of pairs and scaled to all of
-// them; and one new pickme against 50 others. Run alone: `npx tsx bench/train/conflicts.ts`.
+// them; and one new pickme against 50 others. Run alone: `npm run build && node dist/bench/train/conflicts.js`.
 import { join } from 'node:path';
 import { GitCli } from '../../server/git/git-cli.js';
 import { ConflictChecker, type Candidate } from '../../server/train/conflict-checker.js';
 import { fixedEnv, seededRandom } from '../../test/helpers/git-fixtures.js';
 import { makeBenchRepo, makeRequests } from './bench-repo.js';
-import { isMain, median, printRows, type BenchRow } from './bench-row.js';
+import { isMain, median, printRows, type BenchRow } from '../lib/bench-row.js';
 
 const PICKMES = 50;
 const SAMPLE_PAIRS = 20;

@@ -1,11 +1,11 @@
 // Benchmark (a): rebuilding a deploy branch of 50 accepted requests on a ~5,000-file, ~2,000-commit
 // repo with buildDeployBranch, against a plain bash loop of merge-tree + commit-tree over the same
-// SHAs. Target: at most 1.3× the loop. Run alone: `npx tsx bench/train/rebuild.ts`.
+// SHAs. Target: at most 1.3× the loop. Run alone: `npm run build && node dist/bench/train/rebuild.js`.
 import { spawn } from 'node:child_process';
 import { buildDeployBranch } from '../../server/train/deploy-builder.js';
 import { fixedEnv, FIXED_EPOCH, FIXTURE_IDENTITY, writeListFile } from '../../test/helpers/git-fixtures.js';
 import { benchFile, makeBenchRepo, makeRequests } from './bench-repo.js';
-import { isMain, median, printRows, type BenchRow } from './bench-row.js';
+import { isMain, median, printRows, type BenchRow } from '../lib/bench-row.js';
 
 const REQUESTS = 50;
 const ROUNDS = 3;

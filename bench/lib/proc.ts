@@ -1,0 +1,259 @@
+// Child processes for benchmarks and the simulation, all asynchronous: the Pushmanager server runs as
+// its own process (the built CLI, `serve`), so nothing here can block it, and git clients never run
+// synchronously beside a server that must answer them (that deadlocks: the server waits for its event
+// loop, the client waits for the server).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Wall time of the command, ms. */
+  readonly ms: number;
+}
+
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly input?: string;
+  /** Kill the command after this long (ms) and report code null. */
+  readonly timeoutMs?: number;
+}
+
+/** Runs a command asynchronously and times it; never throws for a non-zero exit. */
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const t = performance.now();
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : null;
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr, ms: performance.now() - t });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Like run, but throws with the command's stderr when it fails. */
+export async function runOk(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().slice(0, 2000)}`);
+  return r;
+}
+
+export const GIT_IDENTITY_ENV = (name = 'bench', email = `${name}@example.com`): NodeJS.ProcessEnv => ({
+  GIT_AUTHOR_NAME: name,
+  GIT_AUTHOR_EMAIL: email,
+  GIT_COMMITTER_NAME: name,
+  GIT_COMMITTER_EMAIL: email,
+});
+
+/** git with a fixed identity and no user config; returns trimmed stdout, throws on failure. */
+export async function git(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const r = await runOk('git', args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', ...GIT_IDENTITY_ENV(), ...env } });
+  return r.stdout.trim();
+}
+
+/** A free TCP port on loopback (the kernel picks it; released before returning). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolvePromise(port));
+    });
+  });
+}
+
+/** The package root (where dist/ and package.json are), from this module in src or in dist. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  return process.cwd();
+}
+
+export const cliPath = (): string => join(packageRoot(), 'dist', 'tui', 'cli', 'main.js');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Process facts from /proc: resident memory now and at peak (KiB), CPU time used (ms). */
+export function procStats(pid: number): { rssKb: number; hwmKb: number; cpuMs: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at ") ".
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15)
+    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: (ticks * 1000) / 100 };
+  } catch {
+    return null;
+  }
+}
+
+export interface ServerProcessOptions {
+  readonly dataDir: string;
+  readonly port?: number;
+  readonly config?: string;
+  /** Where the server's stderr (its log) goes; appended. */
+  readonly logFile?: string;
+}
+
+/** The Pushmanager server as a separate process (the built CLI), on a loopback port. */
+export class ServerProcess {
+  private child: ReturnType<typeof spawn> | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  port = 0;
+  log = '';
+
+  constructor(private readonly o: ServerProcessOptions) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** Starts the server and resolves when GET /healthz answers 200 (start-up includes reconcile). */
+  async start(timeoutMs = 30_000): Promise<number> {
+    if (!this.port) this.port = this.o.port ?? (await freePort());
+    const args = [cliPath(), 'serve', '--port', String(this.port), '--data', this.o.dataDir, '--host', '127.0.0.1'];
+    if (this.o.config) args.push('--config', this.o.config);
+    const t = performance.now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+    this.child = child;
+    child.stdout!.on('data', (d: Buffer) => this.append(d.toString()));
+    child.stderr!.on('data', (d: Buffer) => this.append(d.toString()));
+    this.exited = new Promise((r) => child.on('exit', () => r()));
+    void this.exited.then(() => {
+      if (this.child === child) this.child = null;
+    });
+    for (;;) {
+      if (this.child !== child) throw new Error(`the server exited during start-up:\n${this.log.slice(-3000)}`);
+      try {
+        const res = await fetch(`${this.url}/healthz`);
+        if (res.ok) {
+          await res.text();
+          return performance.now() - t;
+        }
+      } catch {
+        /* not listening yet */
+      }
+      if (performance.now() - t > timeoutMs) throw new Error(`the server did not answer /healthz within ${timeoutMs} ms:\n${this.log.slice(-3000)}`);
+      await sleep(25);
+    }
+  }
+
+  private append(s: string): void {
+    this.log = (this.log + s).slice(-200_000);
+  }
+
+  /** SIGKILL: no shutdown code runs, as in a crash. Resolves when the process is gone. */
+  async kill(): Promise<void> {
+    const c = this.child;
+    if (!c) return;
+    c.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM: the server's own clean shutdown. */
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c) return;
+    c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(t);
+  }
+
+  stats(): ReturnType<typeof procStats> {
+    return this.pid ? procStats(this.pid) : null;
+  }
+}
+
+/** Prometheus text → histogram series (name → { buckets le→count, sum, count }); null when absent. */
+export interface Histogram {
+  buckets: [number, number][];
+  sum: number;
+  count: number;
+}
+
+export async function scrapeMetrics(url: string): Promise<Map<string, Histogram> | null> {
+  let text: string;
+  try {
+    const res = await fetch(`${url}/metrics`);
+    if (!res.ok) {
+      await res.text();
+      return null;
+    }
+    text = await res.text();
+  } catch {
+    return null;
+  }
+  const out = new Map<string, Histogram>();
+  const get = (n: string) => {
+    let h = out.get(n);
+    if (!h) out.set(n, (h = { buckets: [], sum: 0, count: 0 }));
+    return h;
+  };
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    // Only unlabelled histograms (or the le label alone) are summed here.
+    const m = /^([a-z_:][a-z0-9_:]*)_(bucket|sum|count)(\{([^}]*)\})? (\S+)$/i.exec(line);
+    if (!m) continue;
+    const [, name, kind, , labels, value] = m;
+    const v = Number(value);
+    const h = get(name!);
+    if (kind === 'bucket') {
+      const le = /le="([^"]+)"/.exec(labels ?? '')?.[1];
+      const others = (labels ?? '').replace(/,?le="[^"]+"/, '');
+      if (le === undefined) continue;
+      const bound = le === '+Inf' ? Infinity : Number(le);
+      const existing = h.buckets.find((b) => b[0] === bound);
+      if (existing) existing[1] += v;
+      else h.buckets.push([bound, v]);
+      void others;
+    } else if (kind === 'sum') h.sum += v;
+    else h.count += v;
+  }
+  for (const h of out.values()) h.buckets.sort((a, b) => a[0] - b[0]);
+  return out;
+}
+
+/** Adds histogram b into a (same bucket bounds), for summing across server restarts. */
+export function addHistogram(a: Histogram | undefined, b: Histogram): Histogram {
+  if (!a) return { buckets: b.buckets.map(([le, c]) => [le, c]), sum: b.sum, count: b.count };
+  const buckets = a.buckets.map(([le, c]) => [le, c + (b.buckets.find((x) => x[0] === le)?.[1] ?? 0)] as [number, number]);
+  return { buckets, sum: a.sum + b.sum, count: a.count + b.count };
+}
+
+/** The upper bound of the bucket holding quantile q (0..1), in the histogram's unit. */
+export function histogramQuantile(h: Histogram, q: number): number {
+  if (!h.count) return NaN;
+  const want = q * h.count;
+  for (const [le, c] of h.buckets) if (c >= want) return le;
+  return Infinity;
+}
