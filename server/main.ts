@@ -12,6 +12,15 @@ import { systemClock, type Clock } from './app/clock.js';
 import { Dispatcher, type EffectPlanner } from './app/dispatcher.js';
 import { EventBus } from './app/event-bus.js';
 import { Train, conflictLines } from './train/train-service.js';
+import { evolveAll } from '../state/evolve.js';
+import { isDomainError } from '../state/errors.js';
+import { checklistEvents } from './app/checklist-planner.js';
+import { startNotifications, type Notifications } from './app/notifications.js';
+import { startIntegrationEffects } from './app/integration-effects.js';
+import { watchRef } from './app/metadata-watcher.js';
+import { createIntegrations, type Integrations } from './integrations/integrations-config.js';
+import { Metrics } from './http/metrics.js';
+import { accountRoutes } from './http/account-routes.js';
 import { reconcilePushreqRefs, type ReconcileReport } from './app/reconcile.js';
 import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
 import { GitStateStore } from './store/git-state-store.js';
@@ -42,6 +51,9 @@ export interface RunningServer {
   readonly bus: EventBus;
   readonly auth: AuthServices;
   readonly train: Train;
+  readonly notifications: Notifications;
+  readonly integrations: Integrations;
+  readonly metrics: Metrics;
   readonly reconciled: ReconcileReport;
   close(): Promise<void>;
 }
@@ -66,24 +78,65 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   await store.read(); // fail now, clearly, on an unreadable or newer metadata branch
   const bus = new EventBus();
   const clock = opts.clock ?? systemClock;
+  const metrics = new Metrics();
+  const integrations = await createIntegrations(config.integrations, { dataDir, git: repo.git });
+  const masterRef = `refs/heads/${config.repository.master}`;
   // The dispatcher and the train need each other: the planner is bound once both exist.
   let train: Train | null = null;
-  const planner: EffectPlanner = (input) => train!.planner(input);
+  const planner: EffectPlanner = async (input) => {
+    const planned = await train!.planner(input);
+    if (isDomainError(planned)) return planned;
+    const checklist = checklistEvents(evolveAll(input.after, planned.events), integrations.tagsConfig, input.ctx.now);
+    return { refs: planned.refs, events: [...planned.events, ...checklist] };
+  };
   const dispatcher = new Dispatcher(store, clock, planner, { singleAcceptingPush: config.repository.singleAcceptingPush });
+  const upstream = integrations.upstream;
   train = new Train({
+    onTimings: (kind, ms) => (kind === 'rebuild' ? metrics.observeRebuild(ms) : metrics.observeConflictCheck(ms)),
+    reviewUrl: integrations.reviewboard ? (id) => integrations.reviewboard!.reviewUrl(id) : undefined,
+    // With an upstream, master follows it: fetched before each build or check, pushed at certification.
+    refreshMaster: upstream
+      ? async () => {
+          const sha = await upstream.fetchMaster(repo.git, config.repository.master);
+          if ((await repo.git.refSha(masterRef)) !== sha) await repo.git.run(['update-ref', masterRef, sha]);
+        }
+      : undefined,
+    publishCertified: upstream
+      ? async (p) => {
+          const r = await upstream.pushCertified(repo.git, { master: { sha: p.masterSha, expectedOld: p.expectedOld, branch: config.repository.master }, tag: p.tag });
+          return r.ok ? null : `${r.code}: ${r.message}`;
+        }
+      : undefined,
     git: repo.git,
     dispatcher,
     bus,
-    masterRef: `refs/heads/${config.repository.master}`,
+    masterRef,
     tagTemplate: config.repository.tagTemplate,
     now: () => clock.now(),
     log,
   });
   const theTrain = train;
+  const notifications: Notifications = await startNotifications(config.notifications, { dataDir, store, bus, log });
+  const effects = await startIntegrationEffects(integrations, { dataDir, store, bus, log });
   dispatcher.onCommit((c) => {
     bus.publish({ kind: 'commit', version: c.version, command: c.command.type, actor: c.actor, events: c.events.map((e) => e.type) });
+    metrics.observeStateWrite(dispatcher.stats.lastWriteMs);
+    metrics.setBoard(c.board);
+    notifications.onCommit(c);
+    effects.onCommit(c);
     theTrain.afterCommit(c);
   });
+  metrics.registry.onCollect(() => {
+    metrics.setQueueDepth(dispatcher.pending);
+    metrics.setOutbox(notifications.outbox.list());
+  });
+  metrics.setBoard((await store.read()).board);
+  const timed = async <T>(type: string, f: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const r = await f();
+    metrics.observeCommand(type, isDomainError(r) ? r.code : 'ok', performance.now() - t);
+    return r;
+  };
 
   const lookupUser = async (name: string): Promise<Actor | null> => {
     const u = await auth.directory.lookup(name);
@@ -100,10 +153,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     store,
     bus,
     maxBodyBytes: config.server.maxBodyBytes,
-    execute: (cmd, actor) => theTrain.execute(cmd, actor),
+    execute: (cmd, actor) => timed(cmd.type, () => theTrain.execute(cmd, actor)),
     log,
+    metrics,
+    extraRoutes: accountRoutes({ tokens: auth.tokens, tokenTtlMs: auth.tokenTtlMs, outbox: notifications.outbox }),
     receive: {
-      dispatch: (cmd, actor) => dispatcher.dispatch(cmd, actor),
+      dispatch: (cmd, actor) => timed(cmd.type, () => dispatcher.dispatch(cmd, actor)),
       read: () => dispatcher.read(),
       isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
       lookupUser,
@@ -124,6 +179,19 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   }, SERVER_ACTOR);
   for (const [what, list] of Object.entries(reconciled)) if (list.length) log('warn', `reconcile: ${what} ${list.join(', ')}`);
 
+  // Commits made outside this process (an operator's repair, a mirror's fetch) reach the dashboards too.
+  const metaRef = `refs/heads/${config.repository.metadataBranch}`;
+  const watcher = watchRef(repo.gitDir, metaRef, (sha) => {
+    void (async () => {
+      const known = (await store.read()).version; // refreshes the cache when the ref moved
+      if (sha && sha === known && sha !== lastPublished) bus.publish({ kind: 'commit', version: sha, command: 'external', actor: 'git', events: [], external: true });
+    })().catch((e: unknown) => log('warn', `reading the metadata branch after an outside change failed: ${(e as Error).message}`));
+  });
+  let lastPublished: string | null = null;
+  bus.subscribe((m) => {
+    if (m.kind === 'commit') lastPublished = m.version;
+  });
+
   const server: Server = createServer(deps);
   server.listen(config.server.port, config.server.host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
@@ -142,8 +210,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     auth,
     train: theTrain,
     reconciled,
+    notifications,
+    integrations,
+    metrics,
     async close() {
+      await watcher.close();
       await theTrain.close();
+      await notifications.close();
+      await integrations.close();
       server.closeAllConnections?.();
       await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => hookServer.close(r))]);
       store.close();

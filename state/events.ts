@@ -1,5 +1,5 @@
 // Events: what happened, past tense. decide() produces them, evolve() applies them, notifications route them.
-import type { Comment, Conflict, MergedRequest, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
+import type { ChecklistItem, Comment, Conflict, MergedRequest, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
 
 interface Base {
   /** ISO time from the command's context (state/ reads no clock). */
@@ -35,6 +35,7 @@ export type DomainEvent = Base &
     | { readonly type: 'PingmeChanged'; readonly push: PushId; readonly user: UserName; readonly on: boolean }
     | { readonly type: 'PushTakenOver'; readonly push: PushId; readonly from: UserName; readonly to: UserName }
     | { readonly type: 'ChecklistTicked'; readonly push: PushId; readonly item: string; readonly done: boolean }
+    | { readonly type: 'ChecklistSet'; readonly push: PushId; readonly items: readonly ChecklistItem[] }
   );
 
 export type EventType = DomainEvent['type'];

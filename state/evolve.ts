@@ -97,6 +97,8 @@ export function evolve(b: Board, e: DomainEvent): Board {
       return setPush(b, e.push, (p) => ({ ...p, pingme: e.on ? [...p.pingme, e.user] : p.pingme.filter((u) => u !== e.user) }), e.at);
     case 'PushTakenOver':
       return setPush(b, e.push, (p) => ({ ...p, pushmaster: e.to }), e.at);
+    case 'ChecklistSet':
+      return setPush(b, e.push, (p) => ({ ...p, checklist: e.items }), e.at);
     case 'ChecklistTicked':
       return setPush(b, e.push, (p) => ({ ...p, checklist: p.checklist.map((i) => (i.id === e.item ? { ...i, done: e.done, doneBy: e.done ? e.actor : null } : i)) }), e.at);
   }

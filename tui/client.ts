@@ -2,6 +2,7 @@
 // URL, credentials, typed refusals and the event stream.
 import type { ApiCommandInput } from '../server/http/api-schema.js';
 import type { StatusView } from '../state/status-view.js';
+import { storedToken } from './credentials.js';
 
 export interface ClientOptions {
   readonly server: string;
@@ -27,13 +28,13 @@ export class ServerUnreachable extends Error {
   readonly code = 'server-unreachable' as const;
 }
 
+/** Credentials: PUSHMANAGER_TOKEN, else PUSHMANAGER_USER/PASSWORD, else the token `pushmanager login` stored. */
 export function clientOptionsFromEnv(env: NodeJS.ProcessEnv, server?: string): ClientOptions {
-  return {
-    server: server ?? env.PUSHMANAGER_SERVER ?? 'http://127.0.0.1:7080',
-    user: env.PUSHMANAGER_USER,
-    password: env.PUSHMANAGER_PASSWORD,
-    token: env.PUSHMANAGER_TOKEN,
-  };
+  const url = server ?? env.PUSHMANAGER_SERVER ?? 'http://127.0.0.1:7080';
+  if (env.PUSHMANAGER_TOKEN) return { server: url, token: env.PUSHMANAGER_TOKEN };
+  if (env.PUSHMANAGER_USER) return { server: url, user: env.PUSHMANAGER_USER, password: env.PUSHMANAGER_PASSWORD };
+  const stored = storedToken(url, env);
+  return stored ? { server: url, token: stored.token } : { server: url };
 }
 
 export class PushmanagerClient {
@@ -80,6 +81,12 @@ export class PushmanagerClient {
   }
   pushDetail(id: number): Promise<PushDetail> {
     return this.request('GET', `/api/pushes/${id}`);
+  }
+  login(label: string): Promise<{ token: string; id: string; expiresAt: string; user: string }> {
+    return this.request('POST', '/api/tokens', { label });
+  }
+  outbox(): Promise<{ entries: { delivery: { channel: string; to: string[]; text: string; key: string }; status: string; attempts: number; lastError: string | null; enqueuedAt: string; nextAttemptAt: string | null }[] }> {
+    return this.request('GET', '/api/outbox');
   }
   whoami(): Promise<{ user: { name: string; pushmaster: boolean; admin: boolean } }> {
     return this.request('GET', '/api/whoami');

@@ -1,9 +1,10 @@
 // The one door for every request: parses an HTTP Authorization header (Basic user:password, where
 // the password may be an API token, or Bearer token), applies the login rate limits, and answers
 // with an AuthResult. Bad input is a refusal with a clear message, never an exception.
+import { createHash } from 'node:crypto';
 import type { RateLimiter } from './rate-limiter.js';
 import { addressKey, userKey } from './rate-limiter.js';
-import { authFailure, DirectoryUnavailableError, type AuthResult, type Directory } from './directory.js';
+import { authFailure, DirectoryUnavailableError, type AuthResult, type Directory, type User } from './directory.js';
 import { normalizeRemoteAddress } from './net-address.js';
 import { TOKEN_PATTERN, type TokenStore } from './token-store.js';
 
@@ -64,6 +65,7 @@ export class Authenticator {
   private readonly directory: Directory;
   private readonly tokens: TokenStore;
   private readonly limiter: RateLimiter;
+  private readonly recent = new Map<string, { user: User; until: number }>();
 
   constructor(options: AuthenticatorOptions) {
     this.directory = options.directory;
@@ -95,7 +97,17 @@ export class Authenticator {
     if (TOKEN_PATTERN.test(password)) return this.guarded(keys, () => this.viaToken(password, name));
     return this.guarded(keys, async () => {
       if (password === '') return authFailure('bad-credentials', 'empty password');
-      return this.directory.authenticate(name, password);
+      // A git push is two HTTP requests, each with the password; scrypt costs ~100 ms of CPU. Remember a
+      // success briefly (by a hash of name and password, never the password) so a push pays it once.
+      const key = createHash('sha256').update(`${name}\0${password}`).digest('hex');
+      const hit = this.recent.get(key);
+      if (hit && hit.until > Date.now()) return { ok: true, user: hit.user };
+      const result = await this.directory.authenticate(name, password);
+      if (result.ok) {
+        if (this.recent.size >= 1000) this.recent.delete(this.recent.keys().next().value!);
+        this.recent.set(key, { user: result.user, until: Date.now() + 60_000 });
+      }
+      return result;
     });
   }
 

@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEMO_AUTH_CONFIG_INPUT, authConfigSchema } from '../auth/auth-config.js';
+import { notifyConfigSchema, type NotifyConfig } from '../notify/notify-config.js';
+import { integrationsConfigSchema, type IntegrationsConfig } from '../integrations/integrations-config.js';
 
 const refSafe = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
@@ -15,6 +17,8 @@ export const serverConfigSchema = z.strictObject({
   /** The URL users clone from, when the server sits behind a proxy. */
   publicUrl: z.url().optional(),
   /** Largest API body accepted (git pushes are streamed and not limited by this). */
+  /** Serve /metrics beyond loopback (it holds counts only, no names). */
+  metricsPublic: z.boolean().default(false),
   maxBodyBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
 });
@@ -35,6 +39,7 @@ export const configSchema = z.strictObject({
   repository: repositoryConfigSchema.default(repositoryConfigSchema.parse({})),
   auth: z.unknown().optional(),
   notifications: z.unknown().optional(),
+  integrations: z.unknown().optional(),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -43,7 +48,8 @@ export interface Config {
   readonly server: ServerConfig;
   readonly repository: RepositoryConfig;
   readonly auth: z.infer<typeof authConfigSchema>;
-  readonly notifications: unknown;
+  readonly notifications: NotifyConfig;
+  readonly integrations: IntegrationsConfig;
   /** Where the config came from, for messages. */
   readonly source: string;
 }
@@ -86,7 +92,11 @@ export function parseConfig(text: string, source: string): Config {
   if (!base.success) throw new ConfigError(source, zodIssues(base.error));
   const auth = authConfigSchema.safeParse((raw as { auth?: unknown }).auth ?? DEMO_AUTH_CONFIG_INPUT);
   if (!auth.success) throw new ConfigError(source, zodIssues(auth.error, 'auth'));
-  return { server: base.data.server, repository: base.data.repository, auth: auth.data, notifications: base.data.notifications ?? null, source };
+  const notifications = notifyConfigSchema.safeParse((raw as { notifications?: unknown }).notifications ?? {});
+  if (!notifications.success) throw new ConfigError(source, zodIssues(notifications.error, 'notifications'));
+  const integrations = integrationsConfigSchema.safeParse((raw as { integrations?: unknown }).integrations ?? {});
+  if (!integrations.success) throw new ConfigError(source, zodIssues(integrations.error, 'integrations'));
+  return { server: base.data.server, repository: base.data.repository, auth: auth.data, notifications: notifications.data, integrations: integrations.data, source };
 }
 
 export async function loadConfig(path: string): Promise<Config> {

@@ -19,6 +19,7 @@ export interface ApiDeps {
   /** Runs a client command; the train replaces plain dispatch for commands with git work. */
   readonly execute: (cmd: Command, actor: Actor) => Promise<Committed | DomainError>;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  readonly metrics?: import('./metrics.js').Metrics;
   readonly extraRoutes?: (actor: Actor, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 

@@ -13,6 +13,7 @@ import { isLoopbackHost, normalizeRemoteAddress } from '../auth/net-address.js';
 import type { Config } from '../config/config.js';
 import type { ManagedRepo } from '../repo/managed-repo.js';
 import { handleApi, type ApiDeps } from './api.js';
+import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { matchGitPath, serveGit } from './git-http.js';
 import { HttpError, checkRawPath, readJson, sendError, sendJson } from './http-util.js';
 
@@ -59,6 +60,16 @@ export async function route(deps: ServerDeps, req: IncomingMessage, res: ServerR
   if (path === '/healthz' && req.method === 'GET') {
     const snap = await deps.dispatcher.read();
     sendJson(res, 200, { ok: true, version: snap.version, pending: deps.dispatcher.pending });
+    return;
+  }
+
+  if (path === '/metrics' && req.method === 'GET' && deps.metrics) {
+    // Counts only, no names; still, only loopback scrapers unless the operator opens it up.
+    if (!deps.config.server.metricsPublic && !isLoopbackHost(normalizeRemoteAddress(req.socket.remoteAddress ?? '')))
+      throw new HttpError(403, 'forbidden', 'metrics are served to loopback only (set server.metricsPublic: true to open them)');
+    const text = deps.metrics.render();
+    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
     return;
   }
 

@@ -27,7 +27,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'RequestOpened', 'RequestUpdated', 'RequestEdited', 'RequestWithdrawn', 'RequestPicked', 'RequestUnpicked', 'RequestAccepted',
   'RequestRemoved', 'RequestVerified', 'AllVerified', 'RequestDelayed', 'RequestUndelayed', 'RequestDiscarded', 'CommentAdded',
   'ConflictsFound', 'PushOpened', 'DeployBranchBuilt', 'PushStaged', 'PushBlessed', 'CertifyRequested', 'PushCertified',
-  'PushDiscarded', 'PushMessageSent', 'PingmeChanged', 'PushTakenOver', 'ChecklistTicked',
+  'PushDiscarded', 'PushMessageSent', 'PingmeChanged', 'PushTakenOver', 'ChecklistTicked', 'ChecklistSet',
 ] as const satisfies readonly EventType[];
 // Fails to compile when an event type is added to state/events.ts and not here.
 const _allEventTypes: Exclude<EventType, (typeof WEBHOOK_EVENT_TYPES)[number]> extends never ? true : never = true;

@@ -45,6 +45,8 @@ export interface TrainOptions {
   /** Called before a build or a check, e.g. to fetch master from upstream; returns master's SHA. */
   readonly refreshMaster?: () => Promise<void>;
   readonly onTimings?: (kind: 'rebuild' | 'conflicts', ms: number) => void;
+  /** With an upstream: push master and the tag there first (atomically); a refusal text stops the certify. */
+  readonly publishCertified?: (p: { masterSha: string; expectedOld: string; tag: { name: string; objectSha: string } }) => Promise<string | null>;
 }
 
 export class Train {
@@ -146,6 +148,8 @@ export class Train {
       message: `Push ${push.id}: ${safeLine(push.title)} (${push.type}), pushmaster ${push.pushmaster}\n\n${blessed.map((r) => `- request ${r.id} ${safeLine(r.title)} (${r.user})`).join('\n')}\n`,
       tagger: this.identity(),
     });
+    const refused = await this.o.publishCertified?.({ masterSha: adv.sha, expectedOld: master, tag: { name, objectSha: tagObject } });
+    if (refused) return domainError('merge-conflict', `upstream refused the certification of push ${push.id}: ${refused}; rebuild (pushmanager push rebuild ${push.id}) and certify again`, { push: push.id });
     return this.o.dispatcher.dispatch(cmd, actor, {
       ctx: { certification: { tag: name, masterSha: adv.sha } },
       refs: [

@@ -173,5 +173,5 @@ describe('concurrency', () => {
     expect(await gitOk(alice, ['rev-list', '--min-parents=2', 'FETCH_HEAD'])).toBe('');
     const opened = await gitOk(alice, ['log', '--format=%s', `${before}..FETCH_HEAD`, '--grep=^Open request']);
     expect(opened.split('\n').filter(Boolean)).toHaveLength(20);
-  });
+  }, 120_000);
 });

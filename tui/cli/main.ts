@@ -72,6 +72,34 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     });
 
   program
+    .command('login')
+    .description('get an API token with your password (PUSHMANAGER_USER/PASSWORD) and store it for later commands')
+    .option('--label <text>', 'what the token is for', 'pushmanager CLI')
+    .option('--print', 'print the token instead of storing it')
+    .action(async (o: { label: string; print?: boolean }) => {
+      const c = client();
+      const t = await c.login(o.label);
+      if (o.print) io.out(`${t.token}\n`);
+      else {
+        const { storeToken } = await import('../credentials.js');
+        const file = storeToken(c.opts.server, t, io.env);
+        io.out(`logged in as ${t.user}; token stored in ${file} (expires ${t.expiresAt}). Git accepts it as the password too.\n`);
+      }
+    });
+
+  program
+    .command('outbox')
+    .description('notifications not yet delivered: pending and failed, with the last error (pushmasters)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const { entries } = await client().outbox();
+      if (o.json) return io.out(JSON.stringify(entries, null, 2) + '\n');
+      if (!entries.length) return io.out('outbox empty: every notification was delivered\n');
+      for (const e of entries)
+        io.out(`${e.status.padEnd(8)} ${e.delivery.channel.padEnd(6)} to ${e.delivery.to.join(', ')}  attempts ${e.attempts}${e.lastError ? `  last error: ${e.lastError}` : ''}\n    ${e.delivery.text.split('\n')[0]}\n`);
+    });
+
+  program
     .command('hash-password')
     .description('read a password on stdin and print its scrypt hash for auth.users[].passwordHash')
     .action(async () => {

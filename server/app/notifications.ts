@@ -1,0 +1,68 @@
+// Notifications wired to the state: after each metadata commit, its events become deliveries in the
+// durable outbox; at start-up, commits made while deliveries were not yet journaled are caught up from
+// the metadata branch (each commit carries its events), so a crash between commit and enqueue loses nothing.
+import { join } from 'node:path';
+import type { Board } from '../../state/model.js';
+import type { DomainEvent } from '../../state/events.js';
+import { describeFailure } from '../notify/notify-error.js';
+import { catchUp, FileCursorStore, notifyCommit } from '../notify/catch-up.js';
+import { createNotifiers, routingConfigFrom, type NotifyConfig } from '../notify/notify-config.js';
+import { Outbox } from '../notify/outbox.js';
+import type { StateStore } from '../store/state-store.js';
+import type { EventBus } from './event-bus.js';
+
+export interface Notifications {
+  readonly outbox: Outbox;
+  /** Call after every commit, in commit order. Never throws; failures are logged and caught up later. */
+  onCommit(c: { version: string; events: readonly DomainEvent[]; board: Board }): void;
+  /** Resolves when every commit seen so far is journaled in the outbox. */
+  flushed(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startNotifications(
+  cfg: NotifyConfig,
+  deps: { dataDir: string; store: StateStore; bus: EventBus; log: (level: 'info' | 'warn' | 'error', msg: string) => void },
+): Promise<Notifications> {
+  const dir = join(deps.dataDir, 'notify');
+  const notifiers = createNotifiers(cfg, { dataDir: deps.dataDir });
+  for (const n of notifiers) {
+    // A chat server that is down or refuses our login must not stop the train: say so, retry later.
+    await n.start?.().catch((e: unknown) => deps.log('error', `notifications: ${n.channel} did not start: ${describeFailure(e)}; messages wait in the outbox and are retried`));
+  }
+  const outbox = await Outbox.open({ dir, notifiers, retry: cfg.outbox.retry, sendTimeoutMs: cfg.outbox.sendTimeoutMs });
+  outbox.on('failed', (e: { delivery: { channel: string; key: string }; error: string; willRetry: boolean }) =>
+    deps.bus.publish({ kind: 'notice', text: `${e.delivery.channel} delivery ${e.willRetry ? 'failed, will retry' : 'gave up'}: ${e.error}` }),
+  );
+  const cursor = new FileCursorStore(dir);
+  const routing = routingConfigFrom(cfg, { cli: 'pushmanager' });
+
+  const start = await cursor.read();
+  const snap = await deps.store.read();
+  if (start === null) {
+    // A fresh install: do not announce the whole history.
+    if (snap.version) await cursor.write(snap.version);
+  } else {
+    const board = snap.board;
+    const commits = (async function* () {
+      for await (const c of deps.store.eventsSince(start)) yield { sha: c.version, events: c.events, board };
+    })();
+    const r = await catchUp({ outbox, cursor, routing, commits });
+    if (r.commits) deps.log('warn', `notifications: caught up ${r.commits} commit(s) made before the last stop, ${r.enqueued} delivery(ies) queued`);
+  }
+
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    outbox,
+    onCommit(c) {
+      chain = chain
+        .then(() => notifyCommit({ sha: c.version, events: c.events, board: c.board }, { outbox, cursor, routing }))
+        .catch((e: unknown) => deps.log('error', `notifications: could not queue deliveries for ${c.version}: ${describeFailure(e)} (caught up at next start)`));
+    },
+    flushed: () => chain.then(() => undefined),
+    async close() {
+      await chain.catch(() => undefined);
+      await outbox.close();
+    },
+  };
+}
