@@ -15,7 +15,9 @@ export type PushOptionsResult = { ok: true; value: ParsedPushOptions } | { ok: f
 
 export const PUSH_OPTION_KEYS = ['title', 'description', 'tags', 'watchers', 'review', 'ticket', 'pickme'] as const;
 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex -- as above, every occurrence
 const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
 const TAG = /^[A-Za-z0-9_-]{1,40}$/;
 const USER = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/;

@@ -26,7 +26,10 @@ export class MemoryStateStore implements StateStore {
     for (const r of req.refs ?? [])
       if (r.oldSha !== undefined && (this.refs.get(r.ref) ?? null) !== r.oldSha)
         return { ok: false, reason: 'conflict', detail: `${r.ref} moved` };
-    for (const r of req.refs ?? []) (r.newSha === null ? this.refs.delete(r.ref) : this.refs.set(r.ref, r.newSha));
+    for (const r of req.refs ?? []) {
+      if (r.newSha === null) this.refs.delete(r.ref);
+      else this.refs.set(r.ref, r.newSha);
+    }
     const version = `mem-${this.commits.length + 1}`;
     const get = (k: string) => req.message.trailers.filter(([key]) => key === k).map(([, v]) => v);
     this.commits.push({

@@ -3,7 +3,7 @@
 // (the pusher's own request at once, the rest of the push in the background), and certifies.
 // Git work happens here; decisions stay in state/decide. Refs move in the same transaction as the state.
 import type { Command } from '../../state/commands.js';
-import { SERVER_ACTOR, decide, type Actor, type DecideContext } from '../../state/decide.js';
+import { SERVER_ACTOR, decide, type Actor } from '../../state/decide.js';
 import { domainError, isDomainError, type DomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
 import { evolveAll } from '../../state/evolve.js';
