@@ -21,6 +21,7 @@ import { watchRef } from './app/metadata-watcher.js';
 import { createIntegrations, type Integrations } from './integrations/integrations-config.js';
 import { Metrics } from './http/metrics.js';
 import { accountRoutes } from './http/account-routes.js';
+import { watchConfig, type ConfigReloader } from './app/config-reload.js';
 import { reconcilePushreqRefs, type ReconcileReport } from './app/reconcile.js';
 import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
 import { GitStateStore } from './store/git-state-store.js';
@@ -54,6 +55,7 @@ export interface RunningServer {
   readonly notifications: Notifications;
   readonly integrations: Integrations;
   readonly metrics: Metrics;
+  readonly reloader: ConfigReloader | null;
   readonly reconciled: ReconcileReport;
   close(): Promise<void>;
 }
@@ -139,7 +141,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   };
 
   const lookupUser = async (name: string): Promise<Actor | null> => {
-    const u = await auth.directory.lookup(name);
+    const u = await auth.authenticator.currentDirectory.lookup(name);
     return u ? { name: u.name, pushmaster: u.pushmaster, admin: u.admin } : null;
   };
   const refs = { master: config.repository.master, metadata: config.repository.metadataBranch, deployPrefix: config.repository.deployBranchPrefix };
@@ -192,6 +194,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     if (m.kind === 'commit') lastPublished = m.version;
   });
 
+  const configPath = opts.config ? null : (opts.configPath ?? (await defaultConfigPath()));
+  const reloader = configPath ? watchConfig(configPath, config, { authenticator: auth.authenticator, setRouting: (c) => notifications.setRouting(c), bus, log }) : null;
+
   const server: Server = createServer(deps);
   server.listen(config.server.port, config.server.host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
@@ -213,8 +218,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     notifications,
     integrations,
     metrics,
+    reloader,
     async close() {
       await watcher.close();
+      await reloader?.close();
       await theTrain.close();
       await notifications.close();
       await integrations.close();

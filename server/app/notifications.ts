@@ -15,6 +15,8 @@ export interface Notifications {
   readonly outbox: Outbox;
   /** Call after every commit, in commit order. Never throws; failures are logged and caught up later. */
   onCommit(c: { version: string; events: readonly DomainEvent[]; board: Board }): void;
+  /** New routing (who hears what, aliases, notify-all) from a reloaded config; channels need a restart. */
+  setRouting(cfg: NotifyConfig): void;
   /** Resolves when every commit seen so far is journaled in the outbox. */
   flushed(): Promise<void>;
   close(): Promise<void>;
@@ -35,7 +37,7 @@ export async function startNotifications(
     deps.bus.publish({ kind: 'notice', text: `${e.delivery.channel} delivery ${e.willRetry ? 'failed, will retry' : 'gave up'}: ${e.error}` }),
   );
   const cursor = new FileCursorStore(dir);
-  const routing = routingConfigFrom(cfg, { cli: 'pushmanager' });
+  let routing = routingConfigFrom(cfg, { cli: 'pushmanager' });
 
   const start = await cursor.read();
   const snap = await deps.store.read();
@@ -58,6 +60,9 @@ export async function startNotifications(
       chain = chain
         .then(() => notifyCommit({ sha: c.version, events: c.events, board: c.board }, { outbox, cursor, routing }))
         .catch((e: unknown) => deps.log('error', `notifications: could not queue deliveries for ${c.version}: ${describeFailure(e)} (caught up at next start)`));
+    },
+    setRouting(next) {
+      routing = routingConfigFrom(next, { cli: 'pushmanager' });
     },
     flushed: () => chain.then(() => undefined),
     async close() {

@@ -62,7 +62,7 @@ export interface AuthenticatorOptions {
 }
 
 export class Authenticator {
-  private readonly directory: Directory;
+  private directory: Directory;
   private readonly tokens: TokenStore;
   private readonly limiter: RateLimiter;
   private readonly recent = new Map<string, { user: User; until: number }>();
@@ -71,6 +71,17 @@ export class Authenticator {
     this.directory = options.directory;
     this.tokens = options.tokens;
     this.limiter = options.rateLimiter;
+  }
+
+  /** The directory in use; replaced when the config is reloaded (users, groups). */
+  get currentDirectory(): Directory {
+    return this.directory;
+  }
+
+  /** Swaps the directory (a config reload); forgets remembered logins, since users or passwords changed. */
+  setDirectory(d: Directory): void {
+    this.directory = d;
+    this.recent.clear();
   }
 
   /**
