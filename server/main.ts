@@ -65,6 +65,19 @@ export async function defaultConfigPath(): Promise<string> {
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  try {
+    return await start(opts);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const dir = resolve(opts.dataDir ?? opts.config?.server.dataDir ?? './data');
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
+      throw Object.assign(new Error(`the data directory ${dir} is read-only or not writable (${code}): pushmanager keeps its repository and outbox there; make it writable or choose another with --data`), { code: 'data-dir-not-writable', cause: e });
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw Object.assign(new Error(`the disk holding ${dir} is full (${code}); free space and start again`), { code: 'data-dir-full', cause: e });
+    throw e;
+  }
+}
+
+async function start(opts: StartOptions): Promise<RunningServer> {
   const log = opts.log ?? stderrLog;
   const loaded = opts.config ?? (await loadConfig(opts.configPath ?? (await defaultConfigPath())));
   const config: Config = {

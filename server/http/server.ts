@@ -106,7 +106,14 @@ export function createHookServer(deps: ServerDeps): Server {
       if (req.url !== HOOK_PATH || req.method !== 'POST' || !isLoopbackHost(normalizeRemoteAddress(req.socket.remoteAddress ?? '')) || !secretMatches(req.headers[HOOK_SECRET_HEADER], deps.hookSecret))
         throw new HttpError(403, 'forbidden', 'not allowed');
       const body = (await readJson(req, 1024 * 1024)) as HookRequest;
-      sendJson(res, 200, await handleReceive(body, deps.receive));
+      try {
+        sendJson(res, 200, await handleReceive(body, deps.receive));
+      } catch (e) {
+        // The pusher sees why in git's own status line; the server stays up.
+        deps.log?.('error', `push could not be recorded: ${(e as Error).message}`);
+        const reason = (e as { code?: string }).code === 'store-write-failed' ? (e as Error).message : `the server failed to record the push (${(e as Error).message}); nothing was recorded`;
+        sendJson(res, 200, { results: body.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [reason] });
+      }
     })().catch((e: unknown) => {
       if (e instanceof HttpError) sendError(res, e);
       else {
@@ -125,6 +132,7 @@ export function createServer(deps: ServerDeps): Server {
         return;
       }
       if (e instanceof HttpError) sendError(res, e, authHeaders(e));
+      else if ((e as { code?: string }).code === 'store-write-failed') sendError(res, new HttpError(507, 'store-write-failed', (e as Error).message));
       else {
         deps.log?.('error', `request ${req.method} ${req.url?.slice(0, 200)} failed: ${(e as Error).stack ?? String(e)}`);
         sendError(res, new HttpError(500, 'internal-error', `internal error: ${(e as Error).message}`));

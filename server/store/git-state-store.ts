@@ -37,6 +37,17 @@ interface Cached {
   readonly trees: Map<string, string>;
 }
 
+const STORAGE_CODES: Record<string, string> = { ENOSPC: 'the disk is full', EDQUOT: 'the disk quota is used up', EROFS: 'the file system is read-only', EACCES: 'permission denied', EPERM: 'permission denied' };
+
+/** A write that failed for lack of space or permission becomes one clear error; nothing was committed. */
+function storageError(e: unknown, gitDir: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  const text = e instanceof GitError ? e.stderr : (e as Error).message ?? '';
+  const why = STORAGE_CODES[code] ?? (/No space left/i.test(text) ? STORAGE_CODES.ENOSPC : /Read-only file system/i.test(text) ? STORAGE_CODES.EROFS : null);
+  if (!why) return e;
+  return new StoreError('store-write-failed', `cannot record the change: ${why} (${gitDir}); nothing was recorded, the state is as before`, { gitDir, code: code || 'io' }, { cause: e });
+}
+
 const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
 const baseOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
@@ -179,6 +190,14 @@ export class GitStateStore implements StateStore {
   }
 
   async commit(req: CommitRequest): Promise<CommitResult> {
+    try {
+      return await this.commitUnguarded(req);
+    } catch (e) {
+      throw storageError(e, this.gitDir);
+    }
+  }
+
+  private async commitUnguarded(req: CommitRequest): Promise<CommitResult> {
     let base: Cached | null = this.cache;
     if (req.expected !== (base?.version ?? null)) {
       await this.read();
