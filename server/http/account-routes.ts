@@ -8,7 +8,7 @@ import type { Outbox } from '../notify/outbox.js';
 import { HttpError, readJson, sendJson } from './http-util.js';
 
 // eslint-disable-next-line no-control-regex
-const loginBody = z.strictObject({ label: z.string().max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'one line without control characters').optional() });
+const loginBody = z.strictObject({ label: z.string().max(200).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'one line without control characters').optional() });
 
 export function accountRoutes(deps: { tokens: TokenStore; tokenTtlMs: number; outbox: Outbox }) {
   return async (actor: Actor, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {

@@ -1,13 +1,15 @@
 // API bodies parsed at the edge: the commands a client may send, as zod schemas that name the bad field.
+// Control characters are C0, DEL and C1 (U+0080–U+009F: U+009B is an 8-bit CSI that terminals obey),
+// the same set the push options refuse.
 import { z } from 'zod';
 import type { Command } from '../../state/commands.js';
 import { PUSH_TYPES } from '../../state/model.js';
 
 const id = z.number().int().positive().max(1e9);
 // eslint-disable-next-line no-control-regex
-const line = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must be one line without control characters');
+const line = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must be one line without control characters');
 // eslint-disable-next-line no-control-regex
-const text = (max: number) => z.string().max(max).regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'must not contain control characters');
+const text = (max: number) => z.string().max(max).regex(/^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
 const tag = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'tags are letters, digits, "_" and "-"');
 const user = z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/, 'not a user name');
 const fields = {
