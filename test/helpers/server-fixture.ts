@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startServer, type RunningServer } from '../../server/main.js';
+import type { Config } from '../../server/config/config.js';
 import { PushmanagerClient } from '../../tui/client.js';
 
 const run = promisify(execFile);
@@ -43,9 +44,10 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(opts: { dataDir?: string } = {}): Promise<Fixture> {
+/** `config`: a parsed config (e.g. `parseConfig(yaml, 'test')`) instead of the embedded default; port and data dir still come from here. */
+export async function startFixture(opts: { dataDir?: string; config?: Config } = {}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'pm-e2e-'));
-  const server = await startServer({ port: 0, dataDir: opts.dataDir ?? join(dir, 'data'), log: () => undefined });
+  const server = await startServer({ port: 0, dataDir: opts.dataDir ?? join(dir, 'data'), log: () => undefined, ...(opts.config && { config: opts.config }) });
   let clones = 0;
   const f: Fixture = {
     server,
