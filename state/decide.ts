@@ -37,8 +37,11 @@ export const SERVER_ACTOR: Actor = { name: 'pushmanager', pushmaster: true, admi
 export interface DecideContext {
   readonly actor: Actor;
   readonly now: string;
-  /** Set by the server when the git work of a certify is done: the tag made and master's new SHA. */
-  readonly certification?: { readonly tag: string; readonly masterSha: string };
+  /**
+   * Set by the server when the git work of a certify is done: the tag made, master's new SHA, and the
+   * deploy branch tip that work started from (a rebuild meanwhile makes the certification stale).
+   */
+  readonly certification?: { readonly tag: string; readonly masterSha: string; readonly deploySha?: string };
   /** Default true (SPEC: one accepting push at a time per repository). */
   readonly singleAcceptingPush?: boolean;
 }
@@ -390,6 +393,8 @@ const HANDLERS: Handlers = {
     const open = push.checklist.filter((i) => (i.phase === 'after-bless' || i.phase === 'before-certify') && !i.done);
     if (open.length && !c.force) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')} (or certify with --force)`, { push: push.id, items: open.map((i) => i.id) });
     if (!buildIsCurrent(b, push)) return staleBuild(push);
+    // Master and the tag were made from the deploy branch as it was when certify started: if it was rebuilt since (a re-push), they are stale.
+    if (ctx.certification?.deploySha !== undefined && ctx.certification.deploySha !== push.deploySha) return staleBuild(push);
     const inPush = requestsInPush(b, push.id);
     const cert = ctx.certification ?? { tag: '', masterSha: '' };
     return [

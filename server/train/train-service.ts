@@ -148,10 +148,13 @@ export class Train {
       message: `Push ${push.id}: ${safeLine(push.title)} (${push.type}), pushmaster ${push.pushmaster}\n\n${blessed.map((r) => `- request ${r.id} ${safeLine(r.title)} (${r.user})`).join('\n')}\n`,
       tagger: this.identity(),
     });
+    // A re-push may have rebuilt the deploy branch while the git work ran: never publish the old build.
+    if ((await this.o.dispatcher.read()).board.pushes[push.id]?.deploySha !== push.deploySha)
+      return domainError('deploy-branch-stale', `the deploy branch of push ${push.id} was rebuilt while it was being certified (a request changed); check it and certify again`, { push: push.id });
     const refused = await this.o.publishCertified?.({ masterSha: adv.sha, expectedOld: master, tag: { name, objectSha: tagObject } });
     if (refused) return domainError('merge-conflict', `upstream refused the certification of push ${push.id}: ${refused}; rebuild (pushmanager push rebuild ${push.id}) and certify again`, { push: push.id });
     return this.o.dispatcher.dispatch(cmd, actor, {
-      ctx: { certification: { tag: name, masterSha: adv.sha } },
+      ctx: { certification: { tag: name, masterSha: adv.sha, deploySha: push.deploySha! } },
       refs: [
         { ref: this.o.masterRef, newSha: adv.sha, oldSha: master },
         { ref: `refs/tags/${name}`, newSha: tagObject, oldSha: null },

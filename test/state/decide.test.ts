@@ -260,6 +260,16 @@ describe('decide: push state × push command', () => {
     expect(b.requests[R2]).toMatchObject({ state: 'requested', push: null });
   });
 
+  it('certify whose git work started from an older deploy branch (rebuilt meanwhile) is stale', () => {
+    const b = pushBoard('blessed');
+    const current = b.pushes[P1]!.deploySha!;
+    const at = (deploySha: string) => decide(b, { type: 'CertifyPush', push: P1, force: false }, ctxFor(PM, { certification: { tag: 't', masterSha: sha('e'), deploySha } }));
+    const stale = at(sha('d'));
+    expect(isDomainError(stale) && stale.code).toBe('deploy-branch-stale');
+    const ok = at(current);
+    expect(isDomainError(ok) ? ok.code : ok.map((e) => e.type)).toEqual(['PushCertified']);
+  });
+
   it('discard: the push ends, every request in it waits again, the deploy branch is forgotten', () => {
     let b = step(pushBoard('accepting'), { type: 'AcceptRequests', push: P1, requests: [R2] }, PM);
     b = step(b, { type: 'DiscardPush', push: P1 }, PM);
