@@ -21,6 +21,7 @@ import { watchRef } from './app/metadata-watcher.js';
 import { createIntegrations, type Integrations } from './integrations/integrations-config.js';
 import { Metrics } from './http/metrics.js';
 import { accountRoutes } from './http/account-routes.js';
+import { boardLinks } from './app/board-links.js';
 import { watchConfig, type ConfigReloader } from './app/config-reload.js';
 import { reconcilePushreqRefs, type ReconcileReport } from './app/reconcile.js';
 import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
@@ -171,6 +172,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     execute: (cmd, actor) => timed(cmd.type, () => theTrain.execute(cmd, actor)),
     log,
     metrics,
+    decorateBoard: integrations.reviewboard || integrations.buildbot || integrations.tickets ? boardLinks(integrations) : undefined,
     extraRoutes: accountRoutes({ tokens: auth.tokens, tokenTtlMs: auth.tokenTtlMs, outbox: notifications.outbox }),
     receive: {
       dispatch: (cmd, actor) => timed(cmd.type, () => dispatcher.dispatch(cmd, actor)),

@@ -20,6 +20,8 @@ export interface ApiDeps {
   readonly execute: (cmd: Command, actor: Actor) => Promise<Committed | DomainError>;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   readonly metrics?: import('./metrics.js').Metrics;
+  /** Adds links and build results from the integrations, when configured. */
+  readonly decorateBoard?: (v: import('../../state/status-view.js').StatusView) => Promise<unknown>;
   readonly extraRoutes?: (actor: Actor, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 
@@ -44,7 +46,8 @@ export async function handleApi(deps: ApiDeps, actor: Actor, req: IncomingMessag
 
   if (method === 'GET' && head === 'board' && parts.length === 1) {
     const snap = await deps.dispatcher.read();
-    return sendJson(res, 200, statusView(snap.board, snap.version, { all: url.searchParams.get('all') === '1' }));
+    const view = statusView(snap.board, snap.version, { all: url.searchParams.get('all') === '1' });
+    return sendJson(res, 200, deps.decorateBoard ? await deps.decorateBoard(view) : view);
   }
 
   if (method === 'GET' && head === 'requests' && parts.length === 2) {

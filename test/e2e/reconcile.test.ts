@@ -1,0 +1,51 @@
+// Issue 2: on start the server makes refs and state agree again, so nothing is lost while it was down.
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
+import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
+
+let f: Fixture | undefined;
+afterAll(async () => {
+  await f?.close();
+  await removeTempDirs();
+});
+
+describe('reconcile at start-up', () => {
+  it('adopts an unknown refs/pushreq ref, withdraws a request whose ref is gone, follows a moved ref', async () => {
+    const data = join(await tempDir(), 'data');
+    f = await startFixture({ dataDir: data });
+    const alice = await f.clone('alice');
+    const keep = await f.commit(alice, 'keep', { 'keep.txt': 'keep\n' });
+    await gitOk(alice, ['push', '-q', 'origin', 'keep:refs/pushreq/keep']);
+    await f.commit(alice, 'gone', { 'gone.txt': 'gone\n' });
+    await gitOk(alice, ['push', '-q', 'origin', 'gone:refs/pushreq/gone']);
+    const moved = await f.commit(alice, 'moved', { 'moved.txt': 'moved\n' });
+    await gitOk(alice, ['push', '-q', 'origin', 'moved:refs/pushreq/tmp-moved']);
+    await f.server.train.idle();
+    const gitDir = f.server.repo.gitDir;
+    await f.close();
+
+    // While the server is down, refs move behind its back (an operator, a restore from backup).
+    await gitOk(gitDir, ['update-ref', '-d', 'refs/pushreq/gone']);
+    // A commit by alice that no request knows (the owner is taken from a known author).
+    const orphan = (await git(gitDir, ['commit-tree', 'master^{tree}', '-p', 'master', '-m', 'orphan'], { GIT_AUTHOR_NAME: 'alice' })).stdout.trim();
+    await gitOk(gitDir, ['update-ref', 'refs/pushreq/adopt-me', orphan]);
+    await gitOk(gitDir, ['update-ref', 'refs/pushreq/keep', moved]);
+
+    f = await startFixture({ dataDir: data });
+    expect(f.server.reconciled.withdrawn).toEqual(['refs/pushreq/gone']);
+    expect(f.server.reconciled.adopted).toEqual(['refs/pushreq/adopt-me']);
+    expect(f.server.reconciled.updated).toEqual(['refs/pushreq/keep']);
+    const board = await f.client('alice').board(true);
+    const byRef = (ref: string) => board.requests.filter((r) => r.ref === ref);
+    expect(byRef('refs/pushreq/gone')[0]).toMatchObject({ state: 'discarded', reason: expect.stringMatching(/deleted outside pushmanager/) });
+    expect(byRef('refs/pushreq/adopt-me')[0]).toMatchObject({ state: 'requested', sha: orphan, user: 'alice' });
+    expect(byRef('refs/pushreq/keep')[0]).toMatchObject({ sha: moved });
+    expect(keep).not.toBe(moved);
+    // A second start finds nothing to do.
+    await f.close();
+    f = await startFixture({ dataDir: data });
+    expect(f.server.reconciled).toEqual({ adopted: [], withdrawn: [], updated: [] });
+    expect((await git(gitDir, ['fsck', '--no-dangling'])).code).toBe(0);
+  });
+});
