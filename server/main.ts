@@ -117,6 +117,13 @@ async function start(opts: StartOptions): Promise<RunningServer> {
           if ((await repo.git.refSha(masterRef)) !== sha) await repo.git.run(['update-ref', masterRef, sha]);
         }
       : undefined,
+    deployBuildFailing:
+      integrations.buildbot && integrations.blockBlessOnBuildFailure
+        ? async (sha) => {
+            const s = await integrations.buildbot!.status(sha);
+            return s.state === 'fail' ? `failed builders: ${s.failedBuilders.join(', ')}; ${s.link}` : null;
+          }
+        : undefined,
     publishCertified: upstream
       ? async (p) => {
           const r = await upstream.pushCertified(repo.git, { master: { sha: p.masterSha, expectedOld: p.expectedOld, branch: config.repository.master }, tag: p.tag });

@@ -21,6 +21,7 @@ export const DOMAIN_ERROR_CODES = [
   'open-checklist',
   'merge-conflict',
   'deploy-branch-stale',
+  'builds-failing',
   'nothing-to-do',
   'invalid-field',
 ] as const;

@@ -45,6 +45,8 @@ export interface TrainOptions {
   /** Called before a build or a check, e.g. to fetch master from upstream; returns master's SHA. */
   readonly refreshMaster?: () => Promise<void>;
   readonly onTimings?: (kind: 'rebuild' | 'conflicts', ms: number) => void;
+  /** When set (Buildbot's blockBlessOnFailure): why the deploy SHA's builds fail, or null. */
+  readonly deployBuildFailing?: (sha: string) => Promise<string | null>;
   /** With an upstream: push master and the tag there first (atomically); a refusal text stops the certify. */
   readonly publishCertified?: (p: { masterSha: string; expectedOld: string; tag: { name: string; objectSha: string } }) => Promise<string | null>;
 }
@@ -125,6 +127,12 @@ export class Train {
 
   /** Client commands: certify needs its git work first; the rest go straight to the dispatcher. */
   async execute(cmd: Command, actor: Actor): Promise<Committed | DomainError> {
+    if (cmd.type === 'BlessPush' && !cmd.force && this.o.deployBuildFailing) {
+      const { board } = await this.o.dispatcher.read();
+      const push = board.pushes[cmd.push];
+      const failing = push?.deploySha ? await this.o.deployBuildFailing(push.deploySha) : null;
+      if (failing) return domainError('builds-failing', `the deploy branch of push ${cmd.push} fails its builds (${failing}); fix or remove the culprit, or bless with --force`, { push: cmd.push });
+    }
     if (cmd.type !== 'CertifyPush') return this.o.dispatcher.dispatch(cmd, actor);
     const snap = await this.o.dispatcher.read();
     const dry = decide(snap.board, cmd, { actor, now: this.o.now().toISOString() });
