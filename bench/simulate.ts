@@ -339,10 +339,12 @@ class Simulation {
   // ------------------------------------------------------------ engineer actions (shared lock + the story's lock)
 
   async openRequest(s: Story): Promise<void> {
-    await this.lock.read(() =>
-      s.lock.run(async () => {
-        const c = this.clones[s.clone]!;
-        await c.mutex.run(async () => {
+    // Lock order everywhere: the clone, then the shared lock, then the story. A pushmaster step (the
+    // exclusive lock) then waits only for pushes in flight, never for engineers queued on a clone.
+    const c = this.clones[s.clone]!;
+    await c.mutex.run(() =>
+      this.lock.read(() =>
+        s.lock.run(async () => {
           await this.up.wait();
           const master = await this.retryGit(() => this.masterIn(c));
           s.base = master;
@@ -384,8 +386,8 @@ class Simulation {
             this.count('pushes retried');
             await sleep(200 + this.rnd() * 500);
           }
-        });
-      }),
+        }),
+      ),
     );
   }
 
@@ -404,15 +406,15 @@ class Simulation {
 
   /** A new commit on the request: a fast-forward, or (force) the same change made again on its base. */
   async repush(s: Story, kind: 'repush' | 'rebase'): Promise<void> {
-    await this.lock.read(() =>
-      s.lock.run(async () => {
-        if (s.sha === null || !['requested', 'pickme', 'added', 'delayed'].includes(s.state)) {
-          s.log.push(`${kind} skipped (${s.state})`);
-          return;
-        }
-        if (kind === 'rebase' && !s.needsRebase) return;
-        const c = this.clones[s.clone]!;
-        await c.mutex.run(async () => {
+    const c = this.clones[s.clone]!;
+    await c.mutex.run(() =>
+      this.lock.read(() =>
+        s.lock.run(async () => {
+          if (s.sha === null || !['requested', 'pickme', 'added', 'delayed'].includes(s.state)) {
+            s.log.push(`${kind} skipped (${s.state})`);
+            return;
+          }
+          if (kind === 'rebase' && !s.needsRebase) return;
           await this.up.wait();
           let parent: string;
           if (kind === 'rebase') {
@@ -447,20 +449,20 @@ class Simulation {
             this.count('pushes retried');
             await sleep(200 + this.rnd() * 500);
           }
-        });
-      }),
+        }),
+      ),
     );
   }
 
   async withdraw(s: Story): Promise<void> {
-    await this.lock.read(() =>
-      s.lock.run(async () => {
-        if (s.sha === null || !['requested', 'pickme', 'added', 'delayed'].includes(s.state)) {
-          s.log.push(`withdraw skipped (${s.state})`);
-          return;
-        }
-        const c = this.clones[s.clone]!;
-        await c.mutex.run(async () => {
+    const c = this.clones[s.clone]!;
+    await c.mutex.run(() =>
+      this.lock.read(() =>
+        s.lock.run(async () => {
+          if (s.sha === null || !['requested', 'pickme', 'added', 'delayed'].includes(s.state)) {
+            s.log.push(`withdraw skipped (${s.state})`);
+            return;
+          }
           for (let attempt = 0; ; attempt++) {
             await this.up.wait();
             const r = await this.gitPush(s, c.dir, `:${s.ref}`, [], 'withdraw');
@@ -481,8 +483,8 @@ class Simulation {
             this.count('pushes retried');
             await sleep(200 + this.rnd() * 500);
           }
-        });
-      }),
+        }),
+      ),
     );
   }
 
@@ -716,19 +718,27 @@ class Simulation {
   }
 
   async sampler(): Promise<void> {
+    let tick = 0;
     while (!this.stopping) {
       const st = this.server.stats();
-      if (st) {
-        this.rssMaxKb = Math.max(this.rssMaxKb, st.rssKb);
-        this.hwmMaxKb = Math.max(this.hwmMaxKb, st.hwmKb);
-        this.cpuMsCurrent = st.cpuMs;
-      }
+      if (st) this.take(st);
       if (this.up.isOpen) {
         const m = await scrapeMetrics(this.server.url);
         if (m) this.lastScrape = m;
       }
+      if (++tick % 30 === 0)
+        process.stderr.write(
+          `simulate: ${this.simNow().toFixed(0)}/${this.dayMin} sim-min · ${this.counts['requests opened'] ?? 0} opened · ${this.counts['requests live'] ?? 0} live · ${this.counts['pushes certified'] ?? 0} pushes certified · ${this.kills} kills · p95 push ${percentile(this.pushMs, 95).toFixed(0)} ms · server ${this.up.isOpen ? 'up' : 'down'}\n`,
+        );
       await sleep(1000);
     }
+  }
+
+  /** One sample of the server process (a process on its way out may have no memory figures). */
+  take(st: { rssKb: number; hwmKb: number; cpuMs: number }): void {
+    if (Number.isFinite(st.rssKb)) this.rssMaxKb = Math.max(this.rssMaxKb, st.rssKb);
+    if (Number.isFinite(st.hwmKb)) this.hwmMaxKb = Math.max(this.hwmMaxKb, st.hwmKb);
+    if (Number.isFinite(st.cpuMs) && st.cpuMs >= this.cpuMsCurrent) this.cpuMsCurrent = st.cpuMs;
   }
 
   /** The end of one server process: keep its last figures. */
@@ -745,7 +755,7 @@ class Simulation {
       if (this.stopping) return;
       this.up.close();
       const st = this.server.stats();
-      if (st) this.cpuMsCurrent = st.cpuMs;
+      if (st) this.take(st);
       this.bank();
       await this.server.kill();
       this.kills++;
@@ -919,11 +929,7 @@ class Simulation {
     const board = await this.board();
     this.checkStories(board);
     const st = this.server.stats();
-    if (st) {
-      this.cpuMsCurrent = st.cpuMs;
-      this.rssMaxKb = Math.max(this.rssMaxKb, st.rssKb);
-      this.hwmMaxKb = Math.max(this.hwmMaxKb, st.hwmKb);
-    }
+    if (st) this.take(st);
     const m = await scrapeMetrics(this.server.url);
     if (m) this.lastScrape = m;
     this.bank();
