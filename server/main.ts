@@ -139,6 +139,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     log,
   });
   const theTrain = train;
+  // With an upstream, master starts as upstream's, so requests branch from the company's real master.
+  if (upstream) await theTrain.masterSha().catch((e: unknown) => log('error', `upstream: cannot fetch master at start-up: ${(e as Error).message}; builds retry it`));
   const notifications: Notifications = await startNotifications(config.notifications, { dataDir, store, bus, log });
   const effects = await startIntegrationEffects(integrations, { dataDir, store, bus, log });
   dispatcher.onCommit((c) => {
