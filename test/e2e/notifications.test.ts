@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../server/config/config.js';
+import { startServer } from '../../server/main.js';
 import { cli, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 import { findNgircd, ircObserver, startNgircd, type IrcObserver, type NgircdServer } from '../helpers/servers/ngircd.js';
 import { findProsody, startProsody, type ProsodyServer } from '../helpers/servers/prosody.js';
@@ -114,6 +115,18 @@ notifications:
     expect(own.subject).toMatch(/^\[pushmanager\] /);
     expect(own.decoded).toMatch(/Content-Type: text\/html/i); // plain text plus a clean HTML part
     await waitFor(() => alice.bodies.find((b) => /Notify me.*was accepted into push/.test(b)), 'the accepted XMPP message');
+  });
+
+  it('wrong XMPP credentials: the server still starts and says clearly why XMPP is not working', async () => {
+    const logs: string[] = [];
+    const yaml = `notifications:\n  xmpp: { service: "${prosody.service}", domain: ${prosody.domain}, username: pushmanager, password: wrong }\n`;
+    const s = await startServer({ config: parseConfig(yaml, 'bad-xmpp'), port: 0, dataDir: join(f.dir, 'bad-xmpp'), log: (level, msg) => logs.push(`${level} ${msg}`) });
+    try {
+      expect((await fetch(new URL('/healthz', s.url))).status).toBe(200);
+      expect(logs.join('\n')).toMatch(/error notifications: xmpp did not start: .*refused: wrong user name or password/);
+    } finally {
+      await s.close();
+    }
   });
 
   it('IRC down mid-train: the train goes on, `pushmanager outbox` shows the pending lines with the error; IRC back: each arrives once', async () => {
