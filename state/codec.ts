@@ -72,11 +72,19 @@ export function encodeBoard(b: Board): Map<string, string> {
 }
 
 export function decodeBoard(files: ReadonlyMap<string, string>): Board {
+  return applyFiles({ nextRequestId: 1, nextPushId: 1, requests: {}, pushes: {} }, files);
+}
+
+/**
+ * A board with some files read anew on top of `base` (all of them for a full read, the changed ones
+ * after another writer moved the tip). `schema.json` must be among them: a newer schema is refused.
+ */
+export function applyFiles(base: Board, files: ReadonlyMap<string, string>): Board {
   const schemaText = files.get(SCHEMA_PATH);
   if (schemaText === undefined) throw new SchemaError(undefined, SCHEMA_VERSION);
   const schema = decodeSchema(schemaText);
-  const requests: Record<number, PushRequest> = {};
-  const pushes: Record<number, Push> = {};
+  const requests: Record<number, PushRequest> = { ...base.requests };
+  const pushes: Record<number, Push> = { ...base.pushes };
   for (const [path, text] of files) {
     if (path.startsWith('requests/')) {
       const r = decodeRequest(text, schema.schemaVersion);

@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import {
   EVENTS_PATH,
   SCHEMA_PATH,
-  decodePush,
-  decodeRequest,
-  decodeSchema,
+  applyFiles,
   encodeEvents,
   encodePush,
   encodeRequest,
@@ -18,7 +16,7 @@ import {
 } from '../../state/codec.js';
 import { renderCommitMessage } from '../../state/describe.js';
 import type { DomainEvent } from '../../state/events.js';
-import { emptyBoard, type Board, type Push, type PushRequest } from '../../state/model.js';
+import { emptyBoard, type Board } from '../../state/model.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import { GitCli, GitError } from '../git/git-cli.js';
 import { ObjectWriter, type Identity, type TreeEntry } from '../git/object-writer.js';
@@ -172,21 +170,8 @@ export class GitStateStore implements StateStore {
 
   /** Applies changed files onto a board; the schema file is checked first so a newer format is refused. */
   private decode(texts: Map<string, string>, base: Board): Board {
-    const schemaText = texts.get(SCHEMA_PATH);
-    if (schemaText === undefined) throw new StoreError('store-corrupt', `the metadata branch ${this.ref} has no ${SCHEMA_PATH}`, { ref: this.ref });
-    const schema = decodeSchema(schemaText);
-    const requests: Record<number, PushRequest> = { ...base.requests };
-    const pushes: Record<number, Push> = { ...base.pushes };
-    for (const [path, text] of texts) {
-      if (path.startsWith('requests/')) {
-        const r = decodeRequest(text, schema.schemaVersion);
-        requests[r.id] = r;
-      } else if (path.startsWith('pushes/')) {
-        const p = decodePush(text, schema.schemaVersion);
-        pushes[p.id] = p;
-      }
-    }
-    return { nextRequestId: schema.nextRequestId, nextPushId: schema.nextPushId, requests, pushes };
+    if (!texts.has(SCHEMA_PATH)) throw new StoreError('store-corrupt', `the metadata branch ${this.ref} has no ${SCHEMA_PATH}`, { ref: this.ref });
+    return applyFiles(base, texts);
   }
 
   async commit(req: CommitRequest): Promise<CommitResult> {
