@@ -20,6 +20,9 @@ interface KeyState {
   blockedUntil: number;
 }
 
+/** How many times a user's failures an address may have before it is slowed down. */
+export const ADDRESS_ALLOWANCE = 10;
+
 export const userKey = (name: string): string => `user:${name.toLowerCase()}`;
 export const addressKey = (address: string): string => `addr:${address}`;
 
@@ -62,8 +65,11 @@ export class RateLimiter {
       const s = this.live(key, now) ?? { failures: 0, lastFailureAt: now, blockedUntil: 0 };
       s.failures += 1;
       s.lastFailureAt = now;
-      if (s.failures >= this.maxFailures) {
-        const doublings = Math.min(s.failures - this.maxFailures, 40);
+      // An address is shared (NAT, a proxy, a CI farm): five guesses there must not lock out everyone
+      // behind it, so an address gets ten times the allowance of a user name.
+      const limit = key.startsWith('addr:') ? this.maxFailures * ADDRESS_ALLOWANCE : this.maxFailures;
+      if (s.failures >= limit) {
+        const doublings = Math.min(s.failures - limit, 40);
         s.blockedUntil = now + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** doublings);
       }
       this.keys.delete(key);

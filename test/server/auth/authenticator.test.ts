@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Authenticator, parseAuthorization } from '../../../server/auth/authenticator.js';
 import { DirectoryUnavailableError, type AuthResult, type Directory, type User } from '../../../server/auth/directory.js';
 import { demoUsers, LocalDirectory } from '../../../server/auth/local-directory.js';
-import { RateLimiter } from '../../../server/auth/rate-limiter.js';
+import { RateLimiter, ADDRESS_ALLOWANCE } from '../../../server/auth/rate-limiter.js';
 import { TokenStore } from '../../../server/auth/token-store.js';
 
 const basic = (userPass: string) => `Basic ${Buffer.from(userPass, 'utf8').toString('base64')}`;
@@ -140,15 +140,18 @@ describe('Authenticator', () => {
   });
 
   it('rate-limits an address that guesses many users, and junk headers count too', async () => {
-    await auth.authenticateHeader(basic('alice:x'), `::ffff:${ADDR}`);
-    await auth.authenticateHeader(basic('bob:x'), ADDR);
-    await auth.authenticateHeader('Basic !!!', ADDR);
+    // An address is shared, so it gets ADDRESS_ALLOWANCE times a user's failures before it is slowed.
+    for (let i = 0; i < ADDRESS_ALLOWANCE; i++) {
+      await auth.authenticateHeader(basic(`alice${i}:x`), `::ffff:${ADDR}`);
+      await auth.authenticateHeader(basic(`bob${i}:x`), ADDR);
+      await auth.authenticateHeader('Basic !!!', ADDR);
+    }
     expect(await auth.authenticateHeader(basic('carol:carol'), ADDR)).toMatchObject({ ok: false, code: 'rate-limited' });
     expect(await auth.authenticateHeader(basic('carol:carol'), '192.0.2.1')).toMatchObject({ ok: true });
   });
 
   it('rate-limits token guessing per address', async () => {
-    for (let i = 0; i < 3; i++) await auth.authenticateHeader(`Bearer pmt_${String(i).repeat(43)}`, ADDR);
+    for (let i = 0; i < 3 * ADDRESS_ALLOWANCE; i++) await auth.authenticateHeader(`Bearer pmt_${String(i % 10).repeat(43)}`, ADDR);
     const t = await tokens.issue('alice', { ttlMs: 60_000 });
     expect(await auth.authenticateHeader(`Bearer ${t.token}`, ADDR)).toMatchObject({ ok: false, code: 'rate-limited' });
   });

@@ -1,7 +1,7 @@
 // RateLimiter: blocks a key after maxFailures, doubles the delay up to a cap, forgets after the
 // window, resets on success, and stays within maxKeys.
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../../server/auth/rate-limiter.js';
+import { RateLimiter, ADDRESS_ALLOWANCE } from '../../../server/auth/rate-limiter.js';
 
 const make = (over: Partial<ConstructorParameters<typeof RateLimiter>[0]> = {}) => {
   const clock = { now: 0 };
@@ -44,7 +44,7 @@ describe('RateLimiter', () => {
 
   it('reports the longest wait of several keys', () => {
     const { limiter } = make();
-    for (let i = 0; i < 4; i++) limiter.recordFailure(['addr:1.2.3.4']);
+    for (let i = 0; i < 3 * ADDRESS_ALLOWANCE + 1; i++) limiter.recordFailure(['addr:1.2.3.4']);
     for (let i = 0; i < 3; i++) limiter.recordFailure(['user:alice']);
     expect(limiter.check(['user:alice', 'addr:1.2.3.4'])).toEqual({ ok: false, retryAfterMs: 2000, key: 'addr:1.2.3.4' });
   });
@@ -78,8 +78,7 @@ describe('RateLimiter', () => {
     }
     expect(limiter.size).toBe(100);
     expect(limiter.check(['addr:9999'])).toEqual({ ok: true });
-    limiter.recordFailure(['addr:9999']);
-    limiter.recordFailure(['addr:9999']);
+    for (let i = 1; i < 3 * ADDRESS_ALLOWANCE; i++) limiter.recordFailure(['addr:9999']);
     expect(limiter.check(['addr:9999']).ok).toBe(false);
   });
 });
