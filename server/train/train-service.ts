@@ -127,6 +127,27 @@ export class Train {
 
   /** Client commands: certify needs its git work first; the rest go straight to the dispatcher. */
   async execute(cmd: Command, actor: Actor): Promise<Committed | DomainError> {
+    const out = await this.executeOnce(cmd, actor);
+    // "Being rebuilt" must be true: after a restart nothing else may be rebuilding a stale push.
+    if (isDomainError(out) && out.code === 'deploy-branch-stale' && typeof out.data.push === 'number') this.scheduleRebuild(out.data.push);
+    return out;
+  }
+
+  /**
+   * Background work a previous run left undone (killed between a re-push and its rebuild): rebuilds
+   * every open push whose deploy branch is stale and re-checks conflicts. Call once at startup.
+   */
+  async resume(): Promise<void> {
+    const { board } = await this.o.dispatcher.read();
+    for (const p of Object.values(board.pushes)) {
+      if (!isOpenPush(p)) continue;
+      if (!buildIsCurrent(board, p)) this.scheduleRebuild(p.id);
+      this.scheduleConflictCheck(p.id);
+    }
+    this.scheduleConflictCheck(0);
+  }
+
+  private async executeOnce(cmd: Command, actor: Actor): Promise<Committed | DomainError> {
     if (cmd.type === 'BlessPush' && !cmd.force && this.o.deployBuildFailing) {
       const { board } = await this.o.dispatcher.read();
       const push = board.pushes[cmd.push];

@@ -1,7 +1,7 @@
 // Crash safety of the train: the server runs as its own process (its own process group, so a kill takes its
 // git children too, as a crashed service's cgroup would), 30 pickmes are accepted in one command, and the
 // server is SIGKILLed while the deploy branch is being built, right after the accept is committed, and
-// while the background conflict check runs. After each restart the deploy branch ref and the recorded
+// between a re-push of an accepted request and its background rebuild. After each restart the deploy branch ref and the recorded
 // deploySha must agree (both old or both new), git fsck must find nothing but dangling objects, and a
 // `push rebuild` must complete and leave them agreeing again.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -195,9 +195,8 @@ describe('crash safety: SIGKILL while 30 accepted requests are built', () => {
   const ROUNDS: readonly { name: string; when: { merges: number } | { committed: true } | { ms: number } }[] = [
     { name: 'at the first merge of the build', when: { merges: 1 } },
     { name: 'half way through the build', when: { merges: N / 2 } },
-    { name: 'at the last merge (around the commit)', when: { merges: N } },
-    { name: 'right after the accept is committed', when: { committed: true } },
     { name: '40 ms after sending the accept', when: { ms: 40 } },
+    { name: 'right after the accept is committed', when: { committed: true } },
   ];
 
   const outcomes: string[] = [];
@@ -224,6 +223,66 @@ describe('crash safety: SIGKILL while 30 accepted requests are built', () => {
       }
     }, 60_000);
   }
+
+  it('killed after a re-push of an accepted request is recorded but before its rebuild: the push heals after restart', async () => {
+    // An accepting push with all 30 accepted (the last round usually left one), quiet.
+    let push = (await board()).pushes.find((p) => p.state === 'accepting')!.id;
+    if (!(await expectConsistent(push)).accepted) {
+      push = await freshPush();
+      const ids = (await board()).requests.filter((r) => r.push === push).map((r) => r.id);
+      await server.client('pm').command({ type: 'AcceptRequests', push, requests: ids });
+      await expectConsistent(push);
+    }
+    const first = (await board()).requests.find((r) => r.ref === 'refs/pushreq/crash-0')!;
+
+    // The server listens on a new port after every restart.
+    await gitOk(work, ['remote', 'set-url', 'origin', `${server.url.replace('://', '://alice:alice@')}/main.git`]);
+    const abort = new AbortController();
+    let fire: () => void = () => undefined;
+    const recorded = new Promise<void>((r) => (fire = r));
+    const events = server
+      .client('pm')
+      .events((kind, data) => {
+        if (kind === 'commit' && (data as { command?: string }).command === 'UpdateRequest') fire();
+      }, abort.signal)
+      .catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    await gitOk(work, ['checkout', '-q', 'b0']);
+    await gitOk(work, ['commit', '-q', '--allow-empty', '-m', 'a fix after acceptance']);
+    const newSha = await gitOk(work, ['rev-parse', 'HEAD']);
+    const pushing = git(work, ['push', 'origin', 'b0:refs/pushreq/crash-0']);
+    await Promise.race([recorded, pushing.then((r) => new Promise((res) => setTimeout(res, 2_000, r)))]);
+    await server.kill();
+    abort.abort();
+    await Promise.allSettled([events, pushing]);
+
+    await server.start();
+    const after = await board();
+    expect(after.requests.find((r) => r.id === first.id)!.sha).toBe(newSha);
+    const p = after.pushes.find((x) => x.id === push)!;
+    expect(await deployRef(push)).toBe(p.deploySha);
+    // The kill landed before the rebuild was recorded: ref and state agree on the old build.
+    expect(await gitOk(gitDir, ['log', '--merges', '--format=%P', p.deploySha!])).not.toContain(newSha);
+    // Nothing is rebuilding it any more; the pushmaster's next step must not be refused for ever.
+    const deadline = Date.now() + 30_000;
+    let staged = '';
+    while (Date.now() < deadline) {
+      try {
+        await server.client('pm').command({ type: 'StagePush', push, env: 'stage-a' });
+        staged = 'ok';
+        break;
+      } catch (e) {
+        staged = (e as { code?: string }).code ?? String(e);
+        if (staged !== 'deploy-branch-stale') break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(staged).toBe('ok');
+    const healed = (await board()).pushes.find((x) => x.id === push)!;
+    expect(await deployRef(push)).toBe(healed.deploySha);
+    expect(await gitOk(gitDir, ['rev-list', '--parents', '--merges', '-n', '1', '--grep', `^Request: ${first.id}$`, healed.deploySha!])).toContain(newSha);
+    await fsckClean();
+  }, 60_000);
 
   it('the kills landed both before and after the accept was committed', () => {
     expect(outcomes.join('\n')).toMatch(/first merge of the build: old/);
