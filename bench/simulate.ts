@@ -20,6 +20,7 @@ import type { StatusView } from '../state/status-view.js';
 import { PushmanagerClient, ServerRefusal } from '../tui/client.js';
 import { median, percentile } from './lib/bench-row.js';
 import { addHistogram, git, histogramQuantile, run, scrapeMetrics, ServerProcess, type Histogram } from './lib/proc.js';
+import { startPlainGitServer } from './lib/plain-git-server.js';
 import { Latch, Mutex, RwLock, Semaphore, seeded, sleep } from './lib/sync.js';
 
 // ---------------------------------------------------------------- options
@@ -134,6 +135,8 @@ class Simulation {
   stopping = false;
   // measurements
   readonly pushMs: number[] = [];
+  /** Plain `git push` to a bare repo behind plain http-backend, sampled through the run: the floor under the same load. */
+  readonly plainMs: number[] = [];
   readonly pushMsByKind: Record<string, number[]> = { open: [], repush: [], withdraw: [], rebase: [] };
   readonly acceptMs: number[] = [];
   readonly stageMs: number[] = [];
@@ -141,6 +144,8 @@ class Simulation {
   readonly certifyMs: number[] = [];
   readonly restartMs: number[] = [];
   readonly lagMs: number[] = [];
+  /** The server's write queue (commands waiting for the single state writer), sampled every second. */
+  readonly queueDepth: number[] = [];
   readonly counts: Record<string, number> = {};
   readonly violations: string[] = [];
   readonly notes: string[] = [];
@@ -708,6 +713,28 @@ class Simulation {
     this.spawn(this.until(at).then(() => this.repush(s, 'rebase')));
   }
 
+  // ------------------------------------------------------------ the baseline, under the same load
+
+  async baseline(): Promise<void> {
+    const bare = join(this.dir, 'plain', 'main.git');
+    await git(this.dir, ['clone', '-q', '--bare', this.gitDir, bare]);
+    const plain = await startPlainGitServer(bare);
+    const work = join(this.dir, 'plain-clone');
+    await git(this.dir, ['clone', '-q', '--no-checkout', plain.url, work]);
+    const head = await git(work, ['rev-parse', 'HEAD']);
+    const tree = await git(work, ['rev-parse', 'HEAD^{tree}']);
+    try {
+      for (let i = 0; !this.stopping; i++) {
+        const sha = await git(work, ['commit-tree', tree, '-p', head, '-m', `baseline ${i}`]);
+        const r = await run('git', ['push', '--porcelain', plain.url, `${sha}:refs/heads/b${i}`], { cwd: work, timeoutMs: 60_000 });
+        if (r.code === 0 && i >= 2) this.plainMs.push(r.ms);
+        await sleep(1500 + this.rnd() * 1000);
+      }
+    } finally {
+      await plain.close();
+    }
+  }
+
   // ------------------------------------------------------------ background work: sampling, kills
 
   private readonly tasks = new Set<Promise<unknown>>();
@@ -725,6 +752,12 @@ class Simulation {
       if (this.up.isOpen) {
         const m = await scrapeMetrics(this.server.url);
         if (m) this.lastScrape = m;
+        try {
+          const h = (await (await fetch(`${this.server.url}/healthz`)).json()) as { pending?: number };
+          if (typeof h.pending === 'number') this.queueDepth.push(h.pending);
+        } catch {
+          /* killed meanwhile */
+        }
       }
       if (++tick % 30 === 0)
         process.stderr.write(
@@ -889,6 +922,7 @@ class Simulation {
     );
     this.t0 = performance.now();
     const sampler = this.sampler();
+    const baseline = this.baseline().catch((e: unknown) => this.notes.push(`baseline pushes failed: ${(e as Error).message}`));
     const killTimes = Array.from({ length: this.o.kills }, () => realDayMs * (0.03 + this.rnd() * 0.92)).sort((a, b) => a - b);
     const killer = this.killer(killTimes);
     for (const s of this.stories) {
@@ -935,6 +969,7 @@ class Simulation {
     this.bank();
     this.stopping = true;
     await sampler;
+    await baseline;
     await this.server.stop();
     const finalBoard = await this.checkRepo('at the end (server stopped)');
     // master is the last certified tag.
@@ -976,21 +1011,23 @@ class Simulation {
     const cpuS = (this.cpuMsDone + this.cpuMsCurrent) / 1000;
     const rows: [string, string, string][] = [
       ['push-to-recorded (client `git push`, all kinds)', dist(this.pushMs), p95 <= 300 ? 'pass (p95 ≤ 300 ms)' : 'FAIL (p95 ≤ 300 ms)'],
+      ['  baseline: plain `git push` to bare http-backend, sampled every ~2 s in the same run', `${dist(this.plainMs)}; ratio of medians ${(median(this.pushMs) / median(this.plainMs)).toFixed(2)}, of p95 ${(p95 / percentile(this.plainMs, 95)).toFixed(2)}`, ''],
       ['  new requests', dist(this.pushMsByKind.open!), ''],
       ['  re-pushes', dist(this.pushMsByKind.repush!), ''],
       ['  rebases after removal (forced)', dist(this.pushMsByKind.rebase!), ''],
       ['  withdrawals (ref deleted)', dist(this.pushMsByKind.withdraw!), ''],
-      ['push-to-recorded inside the server', hist('pushmanager_push_to_recorded_seconds') ?? 'n/a (no /metrics)', ''],
+      ['push-to-recorded inside the server', hist('pushmanager_push_to_recorded_seconds') ?? 'n/a (the histogram is not observed by this build of the server)', ''],
       ['deploy-branch rebuild', hist('pushmanager_rebuild_seconds') ?? `accept command round trip (rebuild included): ${dist(this.acceptMs)}`, ''],
       ['  accept command round trip (25 requests at most, rebuild included)', dist(this.acceptMs), ''],
       ['conflict check', hist('pushmanager_conflict_check_seconds') ?? 'n/a (no /metrics in this build)', ''],
-      ['state write (one command committed)', hist('pushmanager_state_write_seconds') ?? `verify command round trip (HTTP + one commit): ${dist(this.verifyMs)}`, ''],
+      ['state write (one command committed; the server times read + decide + plan + commit, so accepts include their build)', hist('pushmanager_state_write_seconds') ?? `verify command round trip (HTTP + one commit): ${dist(this.verifyMs)}`, ''],
       ['  verify command round trip (as the owner, HTTP + one commit)', dist(this.verifyMs), ''],
       ['  stage / certify command round trip', `${dist(this.stageMs)} / ${dist(this.certifyMs)}`, ''],
       ['server RSS, peak (VmHWM, max over processes)', `${rssMb.toFixed(0)} MB (VmRSS max sampled ${(this.rssMaxKb / 1024).toFixed(0)} MB)`, rssMb <= 200 ? 'pass (≤ 200 MB)' : 'FAIL (≤ 200 MB)'],
       ['server CPU (utime + stime, all processes)', `${cpuS.toFixed(1)} s over ${(x.elapsed).toFixed(0)} s = ${((100 * cpuS) / x.elapsed).toFixed(0)}% of one core (hooks and git children not included)`, ''],
       ['server kills (SIGKILL) / restarts', `${this.kills} / ${this.incarnations - 1}; start-up incl. reconcile ${dist(this.restartMs.slice(1))}`, this.o.kills ? (this.kills >= this.o.kills ? 'pass' : 'FAIL') : ''],
       ['schedule lag (engineer action start vs plan)', dist(this.lagMs), ''],
+      ['server write queue depth (sampled each second)', this.queueDepth.length ? `p50 ${median(this.queueDepth)} · p95 ${percentile(this.queueDepth, 95)} · max ${Math.max(...this.queueDepth)}` : 'n/a', ''],
       ['lost / duplicated requests', `${this.counts['lost requests'] ?? 0} / ${this.counts['duplicated requests'] ?? 0}`, (this.counts['lost requests'] ?? 0) + (this.counts['duplicated requests'] ?? 0) === 0 ? 'pass' : 'FAIL'],
       ['requests not in their story\'s state / with no story', `${this.counts['requests in a state other than the story'] ?? 0} / ${this.counts['requests with no story'] ?? 0}`, (this.counts['requests in a state other than the story'] ?? 0) + (this.counts['requests with no story'] ?? 0) === 0 ? 'pass' : 'FAIL'],
       ['master = last certified tag', x.masterCheck, /≠/.test(x.masterCheck) ? 'FAIL' : 'pass'],
