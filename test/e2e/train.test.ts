@@ -293,6 +293,23 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
     }
   });
 
+  it('a re-push that no longer merges drops the request back to pickme, logged, and names what it conflicts with', async () => {
+    await commitOn(alice, 'x-same', { 'a.txt': 'not what alice had\n' });
+    const r = await git(alice, ['push', '--force', 'origin', 'x-same:refs/pushreq/x-same']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`CONFLICT with request ${ids.a} \\(alice, "Alice feature"\\) in a\\.txt`));
+    await h.idle();
+    const x = await h.req(ids.x!);
+    expect(x).toMatchObject({ state: 'pickme', push: 1 });
+    expect(x.conflicts).toEqual([{ with: ids.a, files: ['a.txt'] }]);
+    expect(x.tags).toContain('conflict-pickme');
+    const detail = await f.client('pm').pushDetail(1);
+    expect(detail.push.removals.at(-1)).toMatchObject({ request: ids.x, by: 'pushmanager', fromState: 'blessed', reason: 'no longer merges (a.txt)' });
+    expect(await h.deployRef(alice, 1)).toBe(detail.push.deploySha);
+    await gitOk(alice, ['fetch', '-q', 'origin', 'deploy/push-1']);
+    expect(await gitOk(alice, ['log', '--format=%B', 'FETCH_HEAD'])).not.toContain(`Request: ${ids.x}\n`);
+  });
+
   it('push discard: its requests wait again and its deploy branch is deleted', async () => {
     expect(await h.deployRef(alice, 1)).not.toBeNull();
     const r = await h.cli('pm', ['push', 'discard', '1', '--reason', 'ran out of time']);
@@ -395,20 +412,35 @@ describe('a clean train of 5 requests through certify', () => {
       ['alice', 'docs', { 'docs/guide.txt': 'guide\n' }],
       ['bob', 'db', { 'db/migration.txt': 'add column\n' }],
     ];
-    for (const [user, name, files] of plan) {
-      const r = await h.request(clones[user]!, name, files, ['-o', `title=${user}'s ${name}`]);
-      reqs.push({ id: r.id, user, sha: r.sha });
+    plan.push(['carol', 'later', { 'later.txt': 'later\n' }]);
+    // One git push per user, several refs each.
+    const shas = new Map<string, string>();
+    for (const [user, name, files] of plan) shas.set(name, await commitOn(clones[user]!, name, files));
+    await Promise.all(
+      ['alice', 'bob', 'carol'].map(async (user) => {
+        const names = plan.filter(([u]) => u === user).map(([, n]) => n);
+        const r = await git(clones[user]!, ['push', 'origin', ...names.map((n) => `${n}:refs/pushreq/${n}`)]);
+        expect(r.code, r.stderr).toBe(0);
+      }),
+    );
+    const waiting = (await h.board()).requests;
+    for (const [user, name] of plan) {
+      const r = waiting.find((q) => q.ref === `refs/pushreq/${name}`)!;
+      expect(r).toMatchObject({ user, state: 'requested', sha: shas.get(name) });
+      if (name === 'later') leftover = r.id;
+      else reqs.push({ id: r.id, user, sha: r.sha });
     }
-    leftover = (await h.request(clones.carol!, 'later', { 'later.txt': 'later\n' })).id;
+    reqs.sort((a, b) => a.id - b.id);
     expect((await h.cli('pm', ['push', 'open', '--title', 'Tue 14:00', '--type', 'regular'])).code).toBe(0);
-    expect((await h.push(1)).requests).toEqual([...reqs.map((r) => r.id), leftover]);
+    expect((await h.push(1)).requests).toEqual([...reqs.map((r) => r.id), leftover].sort((a, b) => a - b));
 
     const stage = await h.cli('pm', ['push', 'stage', '1', '--env', 'stage-a']);
     expect([stage.code, stage.stderr]).toEqual([1, expect.stringMatching(/push 1 has no accepted request to stage \[nothing-to-do\]/)]);
-    const bobAccepts = await h.cli('bob', ['push', 'accept', '1', String(reqs[1]!.id)]);
+    const bobs = reqs.find((r) => r.user === 'bob')!.id;
+    const bobAccepts = await h.cli('bob', ['push', 'accept', '1', String(bobs)]);
     expect(bobAccepts.code).toBe(1);
     expect(bobAccepts.stderr).toMatch(/bob is not the pushmaster of push 1 \(pm is\).*\[not-pushmaster-of-push\]/);
-    expect((await h.req(reqs[1]!.id)).state).toBe('pickme');
+    expect((await h.req(bobs)).state).toBe('pickme');
   });
 
   it('accept all five in one call, stage, each owner verifies, bless', async () => {
@@ -420,7 +452,7 @@ describe('a clean train of 5 requests through certify', () => {
     expect(await h.push(1)).toMatchObject({ state: 'staged', stageEnv: 'stage-a' });
     for (const r of reqs) expect((await h.req(r.id)).state).toBe('staged');
     // Nobody verifies someone else's change.
-    const other = await h.cli('carol', ['request', 'verify', String(reqs[0]!.id)]);
+    const other = await h.cli('carol', ['request', 'verify', String(reqs.find((r) => r.user !== 'carol')!.id)]);
     expect([other.code, /\[not-owner-or-watcher\]/.test(other.stderr)]).toEqual([1, true]);
     const verified = await Promise.all(reqs.map((r) => h.cli(r.user, ['request', 'verify', String(r.id)])));
     expect(verified.map((v) => v.code)).toEqual([0, 0, 0, 0, 0]);
