@@ -204,6 +204,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     return (await lookupUser(author)) ?? { name: author || 'unknown', pushmaster: false, admin: false };
   }, SERVER_ACTOR);
   for (const [what, list] of Object.entries(reconciled)) if (list.length) log('warn', `reconcile: ${what} ${list.join(', ')}`);
+  // Work a killed run left undone: stale deploy branches rebuild, conflicts are checked again.
+  await theTrain.resume();
 
   // Commits made outside this process (an operator's repair, a mirror's fetch) reach the dashboards too.
   const metaRef = `refs/heads/${config.repository.metadataBranch}`;
