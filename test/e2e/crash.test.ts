@@ -6,7 +6,7 @@
 // `push rebuild` must complete and leave them agreeing again.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,7 @@ describe('crash safety: SIGKILL while 30 accepted requests are built', () => {
 
   afterAll(async () => {
     await server?.kill();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const board = () => server.client('pm').board(true);
