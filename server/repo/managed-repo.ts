@@ -1,6 +1,6 @@
 // The managed repository: a bare repo under the data dir, created on first start with an initial commit
 // on master, configured so that every ref update goes through the proc-receive hook (the server decides).
-import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitCli, runGit } from '../git/git-cli.js';
@@ -12,6 +12,8 @@ export interface ManagedRepo {
   readonly gitDir: string;
   readonly git: GitCli;
   readonly created: boolean;
+  /** Stale lock files removed at start-up (left by a crash). */
+  readonly staleLocks: readonly string[];
 }
 
 /** Root of the installed package (where package.json is), found from this file's location. */
@@ -38,6 +40,37 @@ export async function hookScript(): Promise<string> {
   return path;
 }
 
+/**
+ * Lock files a killed `git update-ref` left behind. At start-up this server is the only writer of its
+ * refs, so any `*.lock` under refs/ (and packed-refs.lock) is stale; left there, it would refuse every
+ * later write to that ref ("File exists").
+ */
+export async function removeStaleLocks(gitDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('.lock')) {
+        await unlink(p);
+        removed.push(p.slice(gitDir.length + 1));
+      }
+    }
+  };
+  await walk(join(gitDir, 'refs'));
+  if (await exists(join(gitDir, 'packed-refs.lock'))) {
+    await unlink(join(gitDir, 'packed-refs.lock'));
+    removed.push('packed-refs.lock');
+  }
+  return removed;
+}
+
 export async function ensureRepository(dataDir: string, cfg: RepositoryConfig): Promise<ManagedRepo> {
   const reposDir = resolve(dataDir, 'repos');
   const gitDir = join(reposDir, `${cfg.name}.git`);
@@ -45,6 +78,7 @@ export async function ensureRepository(dataDir: string, cfg: RepositoryConfig): 
   await mkdir(reposDir, { recursive: true });
   if (created) await runGit(reposDir, ['init', '-q', '--bare', `--initial-branch=${cfg.master}`, gitDir]);
   const git = new GitCli(gitDir);
+  const staleLocks = created ? [] : await removeStaleLocks(gitDir);
 
   const hooksDir = resolve(dataDir, 'hooks');
   await mkdir(hooksDir, { recursive: true });
@@ -72,5 +106,5 @@ export async function ensureRepository(dataDir: string, cfg: RepositoryConfig): 
     const commit = await writer.commit({ tree, parents: [], author: who, message: 'Initial commit\n' });
     await git.run(['update-ref', `refs/heads/${cfg.master}`, commit, '0'.repeat(40)]);
   }
-  return { name: cfg.name, gitDir, git, created };
+  return { name: cfg.name, gitDir, git, created, staleLocks };
 }

@@ -1,5 +1,6 @@
 // Issue 2: on start the server makes refs and state agree again, so nothing is lost while it was down.
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
@@ -31,6 +32,8 @@ describe('reconcile at start-up', () => {
     const orphan = (await git(gitDir, ['commit-tree', 'master^{tree}', '-p', 'master', '-m', 'orphan'], { GIT_AUTHOR_NAME: 'alice' })).stdout.trim();
     await gitOk(gitDir, ['update-ref', 'refs/pushreq/adopt-me', orphan]);
     await gitOk(gitDir, ['update-ref', 'refs/pushreq/keep', moved]);
+    // A crash in the middle of git update-ref leaves its lock file; it must not block writes forever.
+    await writeFile(join(gitDir, 'refs', 'heads', 'pushmanager', 'meta.lock'), '');
 
     f = await startFixture({ dataDir: data });
     expect(f.server.reconciled.withdrawn).toEqual(['refs/pushreq/gone']);
@@ -41,6 +44,8 @@ describe('reconcile at start-up', () => {
     expect(byRef('refs/pushreq/gone')[0]).toMatchObject({ state: 'discarded', reason: expect.stringMatching(/deleted outside pushmanager/) });
     expect(byRef('refs/pushreq/adopt-me')[0]).toMatchObject({ state: 'requested', sha: orphan, user: 'alice' });
     expect(byRef('refs/pushreq/keep')[0]).toMatchObject({ sha: moved });
+    expect(f.server.repo.staleLocks).toEqual(['refs/heads/pushmanager/meta.lock']);
+    await f.client('alice').command({ type: 'CommentRequest', request: byRef('refs/pushreq/keep')[0]!.id, text: 'writes work again' });
     expect(keep).not.toBe(moved);
     // A second start finds nothing to do.
     await f.close();
