@@ -21,8 +21,10 @@ export interface ReceiveDeps {
   readonly refs: { readonly master: string; readonly metadata: string; readonly deployPrefix: string };
   /** How a pushee finds a request again, e.g. the CLI command. */
   readonly remoteName?: string;
-  /** Lines about a request after it was recorded (its conflicts, checked now), added by the train. */
-  readonly afterRecorded?: (r: PushRequest) => Promise<string[]>;
+  /** Starts work about a pushed SHA alongside its recording (the train's conflict check). */
+  readonly beforeRecord?: (sha: string, ref: string) => Promise<unknown>;
+  /** Lines about a request after it was recorded (its conflicts), added by the train. */
+  readonly afterRecorded?: (r: PushRequest, early: Promise<unknown> | undefined) => Promise<string[]>;
 }
 
 /** Why a client may not push to a ref outside refs/pushreq/*, in words the pusher can act on. */
@@ -102,6 +104,8 @@ async function handleOne(
   } else {
     cmd = { type: 'OpenRequest', ref: c.ref, sha: c.newSha, autoPickme: o.pickme ?? true, ...defined };
   }
+  const early = cmd.type !== 'WithdrawRequest' ? deps.beforeRecord?.(c.newSha, c.ref) : undefined;
+  early?.catch(() => undefined); // a refused push never awaits it
   const out = await deps.dispatch(cmd, actor);
   if (isDomainError(out)) return refuse(describeError(out));
   const req = Object.values(out.board.requests).find((r) => r.ref === c.ref && (cmd.type === 'WithdrawRequest' ? r.id === existing?.id : isActiveRequest(r)));
@@ -115,7 +119,7 @@ async function handleOne(
     else lines.push(`Pushmanager: request ${req.id} "${title}" withdrawn (discarded: ${safeLine(req.reason ?? '')})`);
     lines.push(`  state: ${req.state}${push ? ` of push ${push.id} "${safeLine(push.title)}" (pushmaster ${push.pushmaster})` : ''}`);
     if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push('  waiting for a push to open; it will be offered to the next one');
-    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req)));
+    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req, early)));
     if (cmd.type !== 'WithdrawRequest') lines.push(`  see it: pushmanager request show ${req.id}`);
   }
   const forced = cmd.type === 'UpdateRequest' && cmd.forced;

@@ -11,7 +11,7 @@ import { loadConfig, type Config } from './config/config.js';
 import { systemClock, type Clock } from './app/clock.js';
 import { Dispatcher, type EffectPlanner } from './app/dispatcher.js';
 import { EventBus } from './app/event-bus.js';
-import { Train, conflictLines } from './train/train-service.js';
+import { Train, conflictLines, type EarlyCheck } from './train/train-service.js';
 import { evolveAll } from '../state/evolve.js';
 import { isDomainError } from '../state/errors.js';
 import { checklistEvents } from './app/checklist-planner.js';
@@ -190,7 +190,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
       isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
       lookupUser,
       refs,
-      afterRecorded: async (r) => conflictLines(await theTrain.checkRequestNow(r.id), (await dispatcher.read()).board),
+      beforeRecord: (sha, ref) => theTrain.checkEarly(sha, ref),
+      afterRecorded: async (r, early) => conflictLines(await theTrain.checkRequestNow(r.id, early as Promise<EarlyCheck | null> | undefined), (await dispatcher.read()).board),
     },
   };
 

@@ -44,7 +44,8 @@ export interface DispatchOptions {
 export class Dispatcher {
   private readonly queue = new WriteQueue();
   private readonly listeners = new Set<Listener>();
-  readonly stats = { commits: 0, casRetries: 0, lastWriteMs: 0 };
+  /** lastWriteMs: the state commit alone; lastCommandMs: read, decide, git effects and commit. */
+  readonly stats = { commits: 0, casRetries: 0, lastWriteMs: 0, lastCommandMs: 0 };
 
   constructor(
     private readonly store: StateStore,
@@ -91,10 +92,12 @@ export class Dispatcher {
         }
       }
       if (!events.length && !refs.length) return { ok: true, version: snap.version ?? '', events, board, before: snap.board };
+      const writeStarted = performance.now();
       const result = await this.store.commit({ expected: snap.version, board, events, refs, message: commitMessage(command, events, actor.name), at: ctx.now });
       if (result.ok) {
         this.stats.commits++;
-        this.stats.lastWriteMs = performance.now() - started;
+        this.stats.lastWriteMs = performance.now() - writeStarted;
+        this.stats.lastCommandMs = performance.now() - started;
         const committed: Committed = { ok: true, version: result.version, events, board, before: snap.board };
         for (const l of this.listeners) {
           try {

@@ -107,7 +107,10 @@ export function createHookServer(deps: ServerDeps): Server {
         throw new HttpError(403, 'forbidden', 'not allowed');
       const body = (await readJson(req, 1024 * 1024)) as HookRequest;
       try {
-        sendJson(res, 200, await handleReceive(body, deps.receive));
+        const started = performance.now();
+        const answer = await handleReceive(body, deps.receive);
+        deps.metrics?.observePushToRecorded(performance.now() - started);
+        sendJson(res, 200, answer);
       } catch (e) {
         // The pusher sees why in git's own status line; the server stays up.
         deps.log?.('error', `push could not be recorded: ${(e as Error).message}`);

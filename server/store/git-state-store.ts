@@ -80,6 +80,14 @@ export class GitStateStore implements StateStore {
     return this.git.resolve(this.ref);
   }
 
+  /** A commit's root tree, from the long-lived cat-file process rather than one rev-parse each. */
+  private async treeOf(commit: string): Promise<string> {
+    const text = await this.cat.readText(commit);
+    const m = text ? /^tree ([0-9a-f]{40})$/m.exec(text) : null;
+    if (!m) throw new StoreError('store-corrupt', `metadata commit ${commit} cannot be read`, { commit });
+    return m[1]!;
+  }
+
   async read(): Promise<Snapshot> {
     const tip = await this.tip();
     if (tip === null) return { board: emptyBoard(), version: null };
@@ -108,7 +116,7 @@ export class GitStateStore implements StateStore {
         if (path !== EVENTS_PATH) blobs.push([path, sha]);
       }
     }
-    trees.set('', await this.git.out(['rev-parse', `${tip}^{tree}`]));
+    trees.set('', await this.treeOf(tip));
     const texts = new Map<string, string>();
     await Promise.all(blobs.map(async ([path, sha]) => texts.set(path, (await this.cat.readText(sha)) ?? '')));
     const board = this.decode(texts, emptyBoard());
@@ -144,7 +152,7 @@ export class GitStateStore implements StateStore {
       else files.get(dir)!.set(baseOf(path), newSha);
       if (path !== EVENTS_PATH) changed.set(path, status === 'D' ? null : newSha);
     }
-    trees.set('', await this.git.out(['rev-parse', `${tip}^{tree}`]));
+    trees.set('', await this.treeOf(tip));
     const texts = new Map<string, string>();
     const removed: string[] = [];
     await Promise.all(

@@ -192,14 +192,31 @@ export class Train {
   }
 
   /** Conflicts of one request, checked now and recorded; for the `remote:` answer of the push that made it. */
-  async checkRequestNow(id: RequestId): Promise<FoundConflict[] | null> {
+  /**
+   * The pusher's check, started before the request is recorded so it runs alongside the commit: against
+   * master and the push the request will be in (its own, or the accepting one it will join).
+   */
+  async checkEarly(sha: string, ref: string): Promise<EarlyCheck> {
+    const { board } = await this.o.dispatcher.read();
+    const existing = Object.values(board.requests).find((r) => r.ref === ref && isActiveRequest(r));
+    const push = existing ? existing.push : (Object.values(board.pushes).find((p) => p.state === 'accepting')?.id ?? null);
+    const master = await this.masterSha();
+    const others = push !== null ? requestsInPush(board, push).filter((x) => x.ref !== ref) : [];
+    const found = await this.checker.checkOne(master, { id: 0, sha }, others.map((x) => ({ id: x.id, sha: x.sha })));
+    return { sha, push, master, others: others.map((x) => `${x.id}:${x.sha}`).join(','), found };
+  }
+
+  async checkRequestNow(id: RequestId, early?: Promise<EarlyCheck | null>): Promise<FoundConflict[] | null> {
     const { board } = await this.o.dispatcher.read();
     const r = board.requests[id];
     if (!r || !isActiveRequest(r)) return null;
     const started = performance.now();
     const master = await this.masterSha();
     const others = r.push !== null ? requestsInPush(board, r.push).filter((x) => x.id !== r.id) : [];
-    const found = await this.checker.checkOne(master, { id: r.id, sha: r.sha }, others.map((x) => ({ id: x.id, sha: x.sha })));
+    const pre = await early?.catch(() => null);
+    // Reuse the early answer only when it checked exactly what the board now says.
+    const same = pre && pre.sha === r.sha && pre.push === r.push && pre.master === master && pre.others === others.map((x) => `${x.id}:${x.sha}`).join(',');
+    const found = same ? pre.found : await this.checker.checkOne(master, { id: r.id, sha: r.sha }, others.map((x) => ({ id: x.id, sha: x.sha })));
     this.o.onTimings?.('conflicts', performance.now() - started);
     // The pusher gets the answer now; recording it is the server's own next commit, off the push path.
     this.track(
@@ -314,6 +331,14 @@ export class Train {
     this.pendingCheck.clear();
     await Promise.allSettled([...this.inFlight]);
   }
+}
+
+export interface EarlyCheck {
+  readonly sha: string;
+  readonly push: number | null;
+  readonly master: string;
+  readonly others: string;
+  readonly found: FoundConflict[];
 }
 
 /** `remote:` lines about a request's conflicts, for the pusher. */
