@@ -4,7 +4,8 @@ import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServerRefusal } from '../../tui/client.js';
 import { Dashboard } from '../../tui/dashboard/app.js';
-import { FakeClient, bigBoard, now, sampleBoard, scrub, tick, waitFor } from './fixtures.js';
+import type { StatusView } from '../../state/status-view.js';
+import { FakeClient, bigBoard, checklistBoard, now, sampleBoard, scrub, tick, waitFor } from './fixtures.js';
 
 const FAST = { debounceMs: 5, settleMs: 20, backoffMs: 20, maxBackoffMs: 80 };
 const ENTER = '\r';
@@ -183,5 +184,41 @@ describe('live', () => {
     const back = await until((f) => f.includes('● live') && f.includes('Renamed while away'));
     expect(back).not.toContain('STALE');
     expect(client.streams).toBe(streams + 1);
+  });
+});
+
+describe('checklist', () => {
+  it('the pushmaster opens the checklist with t, ticks the open item, and sees who ticked it', async () => {
+    const client = new FakeClient(checklistBoard() as StatusView, undefined, (cmd, c) => {
+      if (cmd.type !== 'TickChecklist') return ['Nothing'];
+      const [p, ...rest] = c.view.pushes;
+      const checklist = p!.checklist.map((i) => (i.id === cmd.item ? { ...i, done: cmd.done, doneBy: cmd.done ? 'pm' : null } : i));
+      c.view = { ...c.view, pushes: [{ ...p!, checklist }, ...rest] };
+      setTimeout(() => c.send('commit', { kind: 'commit', version: 'v2', command: 'TickChecklist', actor: 'pm', events: ['ChecklistTicked'] }), 1);
+      return ['ChecklistTicked'];
+    });
+    const { until, type } = show(client);
+    const board = await until((f) => f.includes('● live') && f.includes('CHECKLIST'));
+    expect(board).toContain('CHECKLIST (2 open of 3)  t ticks');
+    expect(board).toMatch(/#1 .*✔2 build:fail\(builder-a\)/);
+    expect(board).toContain('build:pass');
+    await type('t');
+    expect(scrub(await until((f) => f.includes('Checklist of push #3')))).toMatchSnapshot();
+    await type(ENTER);
+    const f = await until((f) => f.includes('CHECKLIST (1 open of 3)'));
+    expect(client.sent).toEqual([{ type: 'TickChecklist', push: 3, item: 'db-migration-run', done: true }]);
+    expect(f).toMatch(/> \[x\] db-migration-run .*✓ pm/);
+    expect(f).toContain('tick db-migration-run on push #3: ChecklistTicked');
+    await type('\u001b');
+    await until((f) => f.includes('CHECKLIST (1 open of 3)  t ticks'));
+  });
+
+  it('a pushee sees the checklist but is told why t is not theirs', async () => {
+    const client = new FakeClient(checklistBoard() as StatusView, { name: 'alice', pushmaster: false });
+    const { until, type } = show(client);
+    await until((f) => f.includes('you: alice') && f.includes('CHECKLIST'));
+    await type('t');
+    await until((f) => f.includes('tick: pushmasters only; pm drives push #3'));
+    expect(client.sent).toEqual([]);
   });
 });

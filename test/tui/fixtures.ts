@@ -173,3 +173,23 @@ export async function waitFor(get: () => string | undefined, ok: (f: string) => 
     await tick(5);
   }
 }
+
+/** sampleBoard with a checklist on push 3 (one item ticked by pm) and integration links and builds. */
+export function checklistBoard(): StatusView & { links: Record<number, unknown>; builds: Record<number, unknown> } {
+  const b = sampleBoard();
+  const checklist = [
+    { id: 'db-migration-run', phase: 'before-stage', text: 'Run the migration for #4', requests: [4], done: false, doneBy: null },
+    { id: 'smoke', phase: 'after-stage', text: 'Smoke test \u001b[31mstage', requests: [], done: true, doneBy: 'pm' },
+    { id: 'announce', phase: 'before-certify', text: 'Announce in #ops', requests: [], done: false, doneBy: null },
+  ];
+  return {
+    ...b,
+    pushes: [{ ...b.pushes[0]!, checklist: checklist as never }, b.pushes[1]!],
+    links: {
+      1: { review: 'https://rb.example/r/1234/', ticket: 'https://jira.example/browse/WEB-42', shipIts: 2, build: { state: 'fail', failedBuilders: ['builder-a'], link: 'https://bb.example/b/1' } },
+      2: { shipIts: 0, build: { state: 'running', failedBuilders: [], link: 'https://bb.example/b/2' } },
+      5: { build: { state: 'unknown', failedBuilders: [], link: '', error: 'buildbot is slow to answer' } },
+    },
+    builds: { 3: { state: 'pass', failedBuilders: [], link: 'https://bb.example/deploy/3' } },
+  };
+}

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
 import { initialUi, type Me, type Mode, type UiState } from '../../tui/dashboard/ui-state.js';
 import { buildView } from '../../tui/dashboard/view-model.js';
-import { NOW, sampleBoard } from './fixtures.js';
+import { NOW, checklistBoard, sampleBoard } from './fixtures.js';
 
 const PM: Me = { name: 'pm', pushmaster: true };
 const ALICE: Me = { name: 'alice', pushmaster: false };
@@ -112,5 +112,35 @@ describe('prompts and confirmations', () => {
     const got = press(input, key, PM, over);
     expect(got).toMatchObject(want);
     if (!want.send) expect(got.send).toBeUndefined();
+  });
+});
+
+describe('the checklist pick list (t)', () => {
+  function pressOn(input: string, key: KeyPress = {}, me: Me = PM, over: Partial<UiState> = {}, pushState = 'accepting'): Effect {
+    const b = checklistBoard();
+    const board = { ...b, pushes: [{ ...b.pushes[0]!, state: pushState }, b.pushes[1]!] };
+    const s = { ...initialUi({ width: 120, height: 30 }, me), ...over };
+    return interpretKey(input, key, s, buildView(board, s, { now: NOW, color: false }));
+  }
+  const list = (index: number) => mode({ kind: 'checklist', push: 3, index });
+  const table: [string, string, KeyPress, Me, Partial<UiState>, Partial<Effect>][] = [
+    ['t opens the list on the first open item', 't', {}, PM, {}, { actions: [{ type: 'mode', mode: { kind: 'checklist', push: 3, index: 0 } }] }],
+    ['t refused for a pushee, with why', 't', {}, ALICE, {}, { actions: [{ type: 'status', status: { text: 'tick: pushmasters only; pm drives push #3', tone: 'error' } }] }],
+    ['j moves down', 'j', {}, PM, list(0), { actions: [{ type: 'mode', mode: { kind: 'checklist', push: 3, index: 1 } }] }],
+    ['j stops at the last item', 'j', {}, PM, list(2), { actions: [{ type: 'mode', mode: { kind: 'checklist', push: 3, index: 2 } }] }],
+    ['k stops at the first item', '', { upArrow: true }, PM, list(0), { actions: [{ type: 'mode', mode: { kind: 'checklist', push: 3, index: 0 } }] }],
+    ['enter ticks an open item', '', { return: true }, PM, list(0), { send: { label: 'tick db-migration-run on push #3', commands: [{ type: 'TickChecklist', push: 3, item: 'db-migration-run', done: true }] } }],
+    ['space unticks a ticked item', ' ', {}, PM, list(1), { send: { label: 'untick smoke on push #3', commands: [{ type: 'TickChecklist', push: 3, item: 'smoke', done: false }] } }],
+    ['esc closes', '', { escape: true }, PM, list(1), { actions: [{ type: 'mode', mode: { kind: 'board' } }] }],
+    ['other keys do nothing', 'a', {}, PM, list(1), { actions: [] }],
+  ];
+  it.each(table)('%s', (_n, input, key, me, over, want) => {
+    const got = pressOn(input, key, me, over);
+    expect(got).toMatchObject(want);
+    if (!want.send) expect(got.send).toBeUndefined();
+  });
+
+  it('t is off without a checklist', () => {
+    expect(press('t')).toMatchObject({ actions: [{ type: 'status', status: { text: 'tick: push #3 has no checklist', tone: 'error' } }] });
   });
 });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialUi, uiReducer, type Me, type UiState } from '../../tui/dashboard/ui-state.js';
 import { buildView, formatAge, matchesFilter, type KeyName } from '../../tui/dashboard/view-model.js';
-import { NOW, bigBoard, push, req, sampleBoard } from './fixtures.js';
+import { NOW, bigBoard, checklistBoard, push, req, sampleBoard } from './fixtures.js';
 import type { StatusView } from '../../state/status-view.js';
 
 const PM: Me = { name: 'pm', pushmaster: true };
@@ -207,5 +207,58 @@ describe('uiReducer', () => {
     expect(uiReducer(s, { type: 'detail-loaded', request: 2, detail: null, error: 'x' })).toBe(s);
     s = uiReducer(s, { type: 'progress', push: 3, progress: { task: 'rebuild', done: 1, total: 2 } });
     expect(uiReducer(s, { type: 'progress', push: 3, progress: null }).progress).toEqual({});
+  });
+});
+
+describe('checklist, links and builds', () => {
+  it('lists the checklist: open items marked, ticked ones with who ticked, user text made safe', () => {
+    const t = text(view(checklistBoard(), ui(PM)));
+    expect(t).toContain('CHECKLIST (2 open of 3)  t ticks');
+    expect(t).toMatch(/\[ \] db-migration-run {2}Run the migration for #4 {2}\(before-stage\) for #4/);
+    expect(t).toMatch(/\[x\] smoke {2}Smoke test \S*stage {2}\(after-stage\) ✓ pm/);
+    expect(t).not.toContain('\u001b');
+    expect(t).toContain('checklist 2 open');
+  });
+
+  it('does not offer t to a pushee but still shows the list', () => {
+    const v = view(checklistBoard(), ui(ALICE));
+    expect(v.keys.checklist).toMatchObject({ enabled: false, reason: 'pushmasters only; pm drives push #3' });
+    expect(text(v)).toContain('CHECKLIST (2 open of 3)');
+    expect(text(v)).not.toContain('t ticks');
+  });
+
+  it('holds back stage, bless and certify while an item of their phase is open', () => {
+    const b = checklistBoard();
+    const at = (state: string) => ({ ...b, pushes: [{ ...b.pushes[0]!, state }, b.pushes[1]!] });
+    expect(view(at('accepting'), ui(PM)).keys.stage).toMatchObject({ enabled: false, reason: 'tick the checklist first (t): db-migration-run' });
+    expect(view(at('staged'), ui(PM)).keys.bless.enabled).toBe(true);
+    expect(view(at('blessed'), ui(PM)).keys.certify).toMatchObject({ enabled: false, reason: 'tick the checklist first (t): announce' });
+    expect(view(at('blessed'), ui(PM)).keys.checklist.enabled).toBe(true);
+  });
+
+  it('shows Ship Its and build state per request and the deploy build in the header', () => {
+    const t = text(view(checklistBoard(), ui(PM)));
+    expect(t).toMatch(/#1 .*✔2 build:fail\(builder-a\)/);
+    expect(t).toMatch(/#2 .*✔0 build:running/);
+    expect(t).toMatch(/#5 .*build:\?/);
+    expect(t.split('\n')[1]).toContain('build:pass');
+    expect(text(view(sampleBoard(), ui(PM)))).not.toContain('build:');
+  });
+
+  it('the checklist overlay puts the cursor on the chosen item', () => {
+    const v = view(checklistBoard(), ui(PM, { mode: { kind: 'checklist', push: 3, index: 1 } }));
+    expect(text(v)).toContain('Checklist of push #3 "Wednesday train"');
+    expect(text(v)).toMatch(/^> \[x\] smoke/m);
+    expect(v.checklist.map((i) => i.id)).toEqual(['db-migration-run', 'smoke', 'announce']);
+  });
+
+  it('the request detail shows the review, ticket and build links', () => {
+    const b = checklistBoard();
+    const r = b.requests[0]!;
+    const d = { request: { ...r, comments: [] }, push: null, history: [] };
+    const t = text(view(b, ui(PM, { mode: { kind: 'detail', request: 1, detail: d as never, error: null, scroll: 0 } })));
+    expect(t).toContain('review link https://rb.example/r/1234/ · Ship It ✔2');
+    expect(t).toContain('ticket link https://jira.example/browse/WEB-42');
+    expect(t).toContain('build fail(builder-a) https://bb.example/b/1');
   });
 });

@@ -3,33 +3,83 @@ import type { StatusView } from '../../state/status-view.js';
 import { safeLine, safeText, shortSha } from '../../state/text.js';
 import type { PushDetail, RequestDetail } from '../client.js';
 
+/** A Buildbot result as GET /api/board sends it (server/app/board-links.ts); read defensively. */
+interface BuildSummary {
+  readonly state?: unknown;
+  readonly failedBuilders?: unknown;
+  readonly link?: unknown;
+  readonly error?: unknown;
+}
+interface RequestLinks {
+  readonly review?: string;
+  readonly ticket?: string;
+  readonly shipIts?: number | null;
+  readonly build?: BuildSummary;
+}
+/** `status`'s board: the status view plus, when integrations are configured, links and build results. */
+export type BoardView = StatusView & {
+  readonly links?: Readonly<Record<number, RequestLinks>>;
+  readonly builds?: Readonly<Record<number, BuildSummary>>;
+};
+
+/** `pass`, `running`, `fail (builder-a, builder-b)`, `unknown`, plus the link and any error. */
+export function buildText(b: unknown): string | null {
+  if (!b || typeof b !== 'object') return null;
+  const o = b as BuildSummary;
+  const state = typeof o.state === 'string' && ['pass', 'fail', 'running', 'unknown'].includes(o.state) ? o.state : 'unknown';
+  const failed = Array.isArray(o.failedBuilders) ? o.failedBuilders.filter((x): x is string => typeof x === 'string').map(safeLine) : [];
+  const link = typeof o.link === 'string' && o.link ? ` ${safeLine(o.link)}` : '';
+  const error = typeof o.error === 'string' && o.error ? ` (${safeLine(o.error)})` : '';
+  return `${state}${state === 'fail' && failed.length ? ` (${failed.join(', ')})` : ''}${link}${error}`;
+}
+
+function linksLine(l: RequestLinks | undefined): string {
+  if (!l) return '';
+  const parts: string[] = [];
+  if (typeof l.review === 'string') parts.push(`review ${safeLine(l.review)}${typeof l.shipIts === 'number' ? ` (Ship It ×${l.shipIts})` : ''}`);
+  else if (typeof l.shipIts === 'number') parts.push(`Ship It ×${l.shipIts}`);
+  if (typeof l.ticket === 'string') parts.push(`ticket ${safeLine(l.ticket)}`);
+  const build = buildText(l.build);
+  if (build) parts.push(`build ${build}`);
+  return parts.length ? `\n        ${parts.join('; ')}` : '';
+}
+
 const conflictsText = (r: StatusView['requests'][number]) =>
   r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${c.files.map(safeLine).join(', ')}`).join('; ');
 
-function requestLine(r: StatusView['requests'][number]): string {
+function requestLine(r: StatusView['requests'][number], extra?: RequestLinks): string {
   const tags = r.tags.length ? ` [${r.tags.map(safeLine).join(',')}]` : '';
   const links = [r.review ? `review ${safeLine(r.review)}` : '', r.ticket ? safeLine(r.ticket) : ''].filter(Boolean).join(' ');
   const conflicts = r.conflicts.length ? `\n        conflicts: ${conflictsText(r)}` : '';
-  return `  #${String(r.id).padEnd(4)} ${r.state.padEnd(9)} ${safeLine(r.user).padEnd(10)} ${safeLine(r.title)}${tags}${links ? `  (${links})` : ''}  ${shortSha(r.sha)}${conflicts}`;
+  return `  #${String(r.id).padEnd(4)} ${r.state.padEnd(9)} ${safeLine(r.user).padEnd(10)} ${safeLine(r.title)}${tags}${links ? `  (${links})` : ''}  ${shortSha(r.sha)}${conflicts}${linksLine(extra)}`;
 }
 
-export function renderStatus(v: StatusView): string {
+export function renderStatus(v: BoardView): string {
   const out: string[] = [];
+  const links = v.links ?? {};
   const byId = new Map<number, StatusView['requests'][number]>(v.requests.map((r) => [r.id, r]));
   const open = v.pushes.filter((p) => p.state !== 'live' && p.state !== 'discarded');
   if (!open.length) out.push('No open push. A pushmaster opens one with: pushmanager push open --title "..."');
   for (const p of open) {
     out.push(`Push ${p.id} "${safeLine(p.title)}"  ${p.type}, ${p.state}${p.stageEnv ? ` on ${safeLine(p.stageEnv)}` : ''}, pushmaster ${safeLine(p.pushmaster)}`);
-    out.push(`  deploy branch ${p.deployBranch} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}`);
+    const build = buildText(v.builds?.[p.id]);
+    out.push(`  deploy branch ${safeLine(p.deployBranch)} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}${build ? `; build ${build}` : ''}`);
     const items = p.requests.map((id) => byId.get(id)).filter((r) => r !== undefined);
     if (!items.length) out.push('  (no requests yet)');
-    for (const r of items) out.push(requestLine(r));
-    const open = p.checklist.filter((i) => !i.done);
-    if (open.length) out.push(`  checklist: ${open.map((i) => `[ ] ${safeLine(i.text)} (${i.phase})`).join('; ')}`);
+    for (const r of items) out.push(requestLine(r, links[r.id]));
+    const checklist = p.checklist ?? [];
+    if (checklist.length) {
+      out.push(`  checklist (${checklist.filter((i) => !i.done).length} open; tick with: pushmanager push tick ${p.id} ITEM):`);
+      for (const i of checklist) {
+        const who = i.done ? `, ticked by ${i.doneBy ? safeLine(i.doneBy) : '?'}` : '';
+        const reqs = i.requests?.length ? ` for ${i.requests.map((id) => `#${id}`).join(' ')}` : '';
+        out.push(`    [${i.done ? 'x' : ' '}] ${safeLine(i.id)}  ${safeLine(i.text)}  (${safeLine(String(i.phase))}${reqs}${who})`);
+      }
+    }
   }
   const waiting = v.requests.filter((r) => r.state === 'requested' || r.state === 'delayed');
   out.push('', waiting.length ? 'Waiting:' : 'Nothing waiting.');
-  for (const r of waiting) out.push(requestLine(r));
+  for (const r of waiting) out.push(requestLine(r, links[r.id]));
   const done = v.pushes.filter((p) => p.state === 'live' || p.state === 'discarded');
   if (done.length) {
     out.push('', 'Recent pushes:');

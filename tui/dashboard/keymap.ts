@@ -66,6 +66,8 @@ export function interpretKey(input: string, key: KeyPress, s: UiState, view: Das
     }
     case 'help':
       return key.escape || input === '?' || input === 'q' || key.return ? ui(toBoard) : NONE;
+    case 'checklist':
+      return checklistKey(input, key, s.mode.push, s.mode.index, view);
     case 'detail': {
       const m = s.mode;
       if (key.escape || key.return || input === 'q') return ui(toBoard);
@@ -102,6 +104,7 @@ export function keyNameOf(input: string, key: KeyPress): KeyName | null {
     v: 'verify',
     d: 'delay',
     C: 'comment',
+    t: 'checklist',
     O: 'open',
     '?': 'help',
     q: 'quit',
@@ -173,6 +176,11 @@ function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView)
       const verb = k.ids.every((id) => delayed.has(id)) ? 'undelay' : 'delay';
       return { actions: [done], send: { label: `${verb} ${ids(k.ids)}`, commands } };
     }
+    case 'checklist': {
+      // Start on the first open item: that is the one usually being ticked.
+      const first = view.checklist.findIndex((i) => !i.done);
+      return ui({ type: 'mode', mode: { kind: 'checklist', push: push!.id, index: Math.max(0, first) } });
+    }
     case 'open':
       return ui(prompt({ kind: 'open-push' }));
     case 'next-push':
@@ -182,6 +190,24 @@ function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView)
     case 'quit':
       return { actions: [], quit: true };
   }
+}
+
+/** The checklist pick list: move, tick or untick the item under the cursor (the list stays open), close. */
+function checklistKey(input: string, key: KeyPress, push: number, index: number, view: DashboardView): Effect {
+  if (key.escape || input === 'q') return ui(toBoard);
+  const items = view.checklist;
+  const at = (i: number): Effect => ui({ type: 'mode', mode: { kind: 'checklist', push, index: Math.max(0, Math.min(items.length - 1, i)) } });
+  if (input === 'j' || key.downArrow) return at(index + 1);
+  if (input === 'k' || key.upArrow) return at(index - 1);
+  if (input === 'g' || key.home) return at(0);
+  if (input === 'G' || key.end) return at(items.length - 1);
+  if (key.return || input === ' ' || input === 't' || input === 'x') {
+    const item = items[index];
+    if (!item) return ui(status('no checklist item here', 'error'));
+    const done = !item.done;
+    return { actions: [], send: { label: `${done ? 'tick' : 'untick'} ${item.id} on push #${push}`, commands: [{ type: 'TickChecklist', push, item: item.id, done }] } };
+  }
+  return NONE;
 }
 
 function promptKey(input: string, key: KeyPress, s: UiState, p: Prompt, text: string): Effect {

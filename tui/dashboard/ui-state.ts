@@ -37,6 +37,8 @@ export type Mode =
   | { readonly kind: 'help' }
   | { readonly kind: 'prompt'; readonly prompt: Prompt; readonly text: string }
   | { readonly kind: 'confirm'; readonly confirm: Confirm }
+  /** The pushmaster's pick list of a push's checklist items; `index` is the item under the cursor. */
+  | { readonly kind: 'checklist'; readonly push: number; readonly index: number }
   | { readonly kind: 'detail'; readonly request: number; readonly detail: RequestDetail | null; readonly error: string | null; readonly scroll: number };
 
 export interface Status {

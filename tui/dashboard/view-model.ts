@@ -8,6 +8,58 @@ import type { Me, Mode, UiState } from './ui-state.js';
 
 type StatusPush = StatusView['pushes'][number];
 type StatusRequest = StatusView['requests'][number];
+export type ChecklistItem = StatusPush['checklist'][number];
+
+/** A Buildbot result as GET /api/board sends it (server/app/board-links.ts); read defensively. */
+export interface BuildSummary {
+  readonly state: 'pass' | 'fail' | 'running' | 'unknown';
+  readonly failedBuilders: readonly string[];
+  readonly link: string;
+  readonly error?: string;
+}
+
+export interface RequestLinks {
+  readonly review?: string;
+  readonly ticket?: string;
+  readonly shipIts?: number | null;
+  readonly build?: BuildSummary;
+}
+
+/** GET /api/board: the status view plus, when integrations are configured, links and build results. */
+export interface BoardView extends StatusView {
+  readonly links?: Readonly<Record<number, RequestLinks>>;
+  readonly builds?: Readonly<Record<number, BuildSummary>>;
+}
+
+const BUILD_STATES = new Set(['pass', 'fail', 'running', 'unknown']);
+
+/** The build's state as one short word, with the failed builders: `fail(builder-a)`, `pass`, `running`, `?`. */
+export function buildWord(b: unknown): string | null {
+  if (!b || typeof b !== 'object') return null;
+  const o = b as { state?: unknown; failedBuilders?: unknown };
+  const state = typeof o.state === 'string' && BUILD_STATES.has(o.state) ? o.state : 'unknown';
+  if (state === 'unknown') return '?';
+  if (state !== 'fail') return state;
+  const failed = Array.isArray(o.failedBuilders) ? o.failedBuilders.filter((x): x is string => typeof x === 'string').map(safeLine) : [];
+  return failed.length ? `fail(${failed.join(',')})` : 'fail';
+}
+
+const buildTone = (b: unknown): Tone => {
+  const st = (b as { state?: unknown } | null)?.state;
+  return st === 'pass' ? 'ok' : st === 'fail' ? 'error' : st === 'running' ? 'warn' : 'dim';
+};
+
+/** Which checklist phases hold back each step of the train (mirrors state/decide.ts). */
+export const GATE_PHASES: Readonly<Record<'stage' | 'bless' | 'certify', readonly ChecklistItem['phase'][]>> = {
+  stage: ['before-stage'],
+  bless: ['after-stage', 'before-bless'],
+  certify: ['after-bless', 'before-certify'],
+};
+const openItems = (p: StatusPush, step: keyof typeof GATE_PHASES) => (p.checklist ?? []).filter((i) => !i.done && GATE_PHASES[step].includes(i.phase));
+const checklistGate = (p: StatusPush, step: keyof typeof GATE_PHASES) => () => {
+  const open = openItems(p, step);
+  return open.length ? `tick the checklist first (t): ${open.map((i) => safeLine(i.id)).join(', ')}` : null;
+};
 
 export type Tone = 'plain' | 'dim' | 'heading' | 'accent' | 'urgent' | 'conflict' | 'mine' | 'ok' | 'error' | 'warn';
 
@@ -42,6 +94,7 @@ export const KEY_NAMES = [
   'verify',
   'delay',
   'comment',
+  'checklist',
   'open',
   'next-push',
   'help',
@@ -75,6 +128,8 @@ export interface DashboardView {
   readonly bodyHeight: number;
   /** Lines of the open detail overlay (for scrolling bounds). */
   readonly detailLines: number;
+  /** The checklist the checklist overlay shows (its push's), in push order. */
+  readonly checklist: readonly ChecklistItem[];
 }
 
 export interface ViewOptions {
@@ -100,6 +155,7 @@ const KEY_DEFS: Record<KeyName, { keys: string; label: string; short: string }> 
   verify: { keys: 'v', label: 'verify a staged request', short: 'verify' },
   delay: { keys: 'd', label: 'delay a request (undelay a delayed one)', short: 'delay' },
   comment: { keys: 'C', label: 'comment on the request', short: 'comment' },
+  checklist: { keys: 't', label: "tick or untick an item of the push's checklist", short: 'tick' },
   open: { keys: 'O', label: 'open a new push (asks for a title)', short: 'open' },
   'next-push': { keys: 'tab', label: 'show the next open push', short: 'next push' },
   help: { keys: '?', label: 'show every key and why some are unavailable', short: 'keys' },
@@ -107,7 +163,7 @@ const KEY_DEFS: Record<KeyName, { keys: string; label: string; short: string }> 
 };
 
 /** Footer order: help and quit always fit, then the train, a pushee's keys, navigation. */
-const FOOTER_KEYS: readonly KeyName[] = ['help', 'quit', 'accept', 'remove', 'rebuild', 'stage', 'bless', 'certify', 'discard', 'message', 'pickme', 'unpickme', 'verify', 'delay', 'comment', 'open', 'detail', 'filter'];
+const FOOTER_KEYS: readonly KeyName[] = ['help', 'quit', 'accept', 'remove', 'rebuild', 'stage', 'bless', 'certify', 'discard', 'message', 'checklist', 'pickme', 'unpickme', 'verify', 'delay', 'comment', 'open', 'detail', 'filter'];
 
 const PUSH_SECTIONS = ['pickme', 'added', 'staged', 'verified', 'blessed'] as const;
 const IN_PUSH: readonly string[] = PUSH_SECTIONS;
@@ -253,9 +309,10 @@ export function keyStates(ctx: Ctx): Record<KeyName, KeyState> {
     })(),
     remove: pmGate((r) => inThisPush(r)),
     rebuild: pushStep(ctx, openStates),
-    stage: pushStep(ctx, ['accepting', 'staged'], () => (ctx.pushRequests.some((r) => r.state === 'added') ? null : 'nothing accepted to stage')),
-    bless: pushStep(ctx, ['staged']),
-    certify: pushStep(ctx, ['blessed']),
+    stage: pushStep(ctx, ['accepting', 'staged'], () => (ctx.pushRequests.some((r) => r.state === 'added') ? (p ? checklistGate(p, 'stage')() : null) : 'nothing accepted to stage')),
+    bless: pushStep(ctx, ['staged'], p ? checklistGate(p, 'bless') : undefined),
+    certify: pushStep(ctx, ['blessed'], p ? checklistGate(p, 'certify') : undefined),
+    checklist: pushStep(ctx, openStates, () => (p?.checklist?.length ? null : `push #${p?.id ?? '-'} has no checklist`)),
     discard: pushStep(ctx, openStates),
     message: pushStep(ctx, openStates, () => (ctx.pushRequests.length ? null : 'the push has no pushees yet')),
     pickme: perRequest(ctx, (r, me) => {
@@ -298,6 +355,7 @@ interface RowOpts {
   readonly now: Date;
   readonly color: boolean;
   readonly compact: boolean;
+  readonly links?: RequestLinks;
 }
 
 function requestRow(r: StatusRequest, o: RowOpts): Line {
@@ -316,6 +374,10 @@ function requestRow(r: StatusRequest, o: RowOpts): Line {
     const what = conflictWith.length ? conflictWith.join(',') : r.tags.includes('conflict-master') ? 'master' : 'pickme';
     right.push({ text: ` ✗conflict:${what}`, tone: 'conflict', bold: true });
   }
+  const l = o.links;
+  if (l && typeof l.shipIts === 'number') right.push({ text: ` ✔${l.shipIts}`, tone: l.shipIts > 0 ? 'ok' : 'dim', bold: l.shipIts > 0 });
+  const bw = l ? buildWord(l.build) : null;
+  if (bw) right.push({ text: ` build:${bw}`, tone: buildTone(l!.build), bold: bw.startsWith('fail') });
   for (const t of r.tags) {
     if (CONFLICT_TAGS.has(t)) continue;
     const u = t === 'urgent';
@@ -365,7 +427,7 @@ function windowAround(lines: readonly Line[], cursorKey: string | null, height: 
 // ---------------------------------------------------------------------------------------------
 // Overlays
 
-export function detailLines(detail: RequestDetail | null, error: string | null, request: number, width: number): Line[] {
+export function detailLines(detail: RequestDetail | null, error: string | null, request: number, width: number, links?: RequestLinks): Line[] {
   if (error) return [heading('d-h', `Request #${request}`), { key: 'd-e', segs: [{ text: safeLine(error), tone: 'error' }] }];
   if (!detail) return [heading('d-h', `Request #${request}`), dimLine('d-l', 'loading…')];
   const r = detail.request;
@@ -376,6 +438,15 @@ export function detailLines(detail: RequestDetail | null, error: string | null, 
   add(`ref ${safeLine(r.ref)} @ ${r.sha}`);
   add(`tags ${r.tags.map(safeLine).join(', ') || '-'} · watchers ${r.watchers.map(safeLine).join(', ') || '-'}`);
   add(`review ${r.review ? safeLine(r.review) : '-'} · ticket ${r.ticket ? safeLine(r.ticket) : '-'}`);
+  if (links) {
+    if (links.review) add(`review link ${safeLine(links.review)}${typeof links.shipIts === 'number' ? ` · Ship It ✔${links.shipIts}` : ''}`, 'accent');
+    if (links.ticket) add(`ticket link ${safeLine(links.ticket)}`, 'accent');
+    const bw = buildWord(links.build);
+    if (bw) {
+      const b = links.build as Partial<BuildSummary>;
+      add(`build ${bw}${typeof b.link === 'string' && b.link ? ` ${safeLine(b.link)}` : ''}${typeof b.error === 'string' && b.error ? ` (${safeLine(b.error)})` : ''}`, buildTone(b));
+    }
+  }
   if (r.reason) add(`reason: ${safeLine(r.reason)}`, 'warn');
   if (r.conflicts.length) {
     add('Conflicts:', 'conflict');
@@ -393,6 +464,37 @@ export function detailLines(detail: RequestDetail | null, error: string | null, 
   add('');
   add('History:', 'heading');
   for (const h of detail.history) add(`  ${h.at.slice(0, 16).replace('T', ' ')} ${pad(safeLine(h.actor), 10)} ${safeLine(h.subject)}`);
+  return out;
+}
+
+const phaseOf = (i: ChecklistItem) => (typeof i.phase === 'string' ? i.phase : '?');
+
+/** One checklist item: `[ ] id  text  (phase)` or `[x] id  text  (phase) ✓ who`. */
+function checklistRow(i: ChecklistItem, key: string, width: number, cursor: boolean): Line {
+  const segs: Seg[] = [
+    { text: cursor ? '>' : ' ', bold: true },
+    { text: i.done ? ' [x] ' : ' [ ] ', tone: i.done ? 'ok' : 'warn', bold: !i.done },
+    { text: `${safeLine(i.id)}  `, tone: i.done ? 'dim' : 'accent', bold: !i.done },
+    { text: safeLine(i.text), tone: i.done ? 'dim' : 'plain' },
+    { text: `  (${phaseOf(i)})`, tone: 'dim' },
+  ];
+  if (i.requests?.length) segs.push({ text: ` for ${i.requests.map((id) => `#${id}`).join(' ')}`, tone: 'dim' });
+  if (i.done) segs.push({ text: ` ✓ ${i.doneBy ? safeLine(i.doneBy) : '?'}`, tone: 'ok' });
+  const clipped = clip(segs, width, cursor);
+  return { key, segs: cursor ? clipped.map((s) => ({ ...s, inverse: true })) : clipped };
+}
+
+const checklistHeading = (key: string, items: readonly ChecklistItem[], hint: string): Line => {
+  const open = items.filter((i) => !i.done).length;
+  return { key, segs: [{ text: `CHECKLIST (${open} open of ${items.length})`, tone: 'heading', bold: true }, { text: hint, tone: 'dim' }] };
+};
+
+function checklistOverlay(p: StatusPush | null, push: number, index: number, width: number): Line[] {
+  const items = p?.checklist ?? [];
+  const out: Line[] = [heading('c-h', `Checklist of push #${push}${p ? ` "${safeLine(p.title)}"` : ''}`)];
+  if (!p) return [...out, dimLine('c-none', `push #${push} is no longer open`)];
+  out.push(checklistHeading('c-s', items, '  j/k choose · enter/space tick or untick · esc close'));
+  items.forEach((i, n) => out.push(checklistRow(i, `c${n}`, width, n === index)));
   return out;
 }
 
@@ -456,6 +558,7 @@ function statusLine(ui: UiState, width: number): Line {
 function footerLine(keys: Readonly<Record<KeyName, KeyState>>, ui: UiState, width: number, color: boolean): Line {
   if (ui.mode.kind === 'detail') return { key: 'footer', segs: clip([{ text: 'j/k scroll · esc/enter/q close · C comment', tone: 'dim' }], width) };
   if (ui.mode.kind === 'help') return { key: 'footer', segs: [{ text: 'esc/? close', tone: 'dim' }] };
+  if (ui.mode.kind === 'checklist') return { key: 'footer', segs: clip([{ text: 'j/k choose · enter/space tick or untick · esc/q close', tone: 'dim' }], width) };
   const on = FOOTER_KEYS.filter((n) => keys[n].enabled);
   const off = FOOTER_KEYS.filter((n) => !keys[n].enabled);
   const segs: Seg[] = [];
@@ -470,7 +573,7 @@ function footerLine(keys: Readonly<Record<KeyName, KeyState>>, ui: UiState, widt
 /** Rows of the body: the terminal minus header (3), status and footer (2), and one spare row so Ink never scrolls. */
 export const bodyHeightFor = (height: number): number => Math.max(3, height - 6);
 
-export function buildView(board: StatusView | null, ui: UiState, opts: ViewOptions): DashboardView {
+export function buildView(board: BoardView | null, ui: UiState, opts: ViewOptions): DashboardView {
   const width = Math.max(40, ui.width);
   const bodyHeight = bodyHeightFor(ui.height);
   const pushes = board?.pushes ?? [];
@@ -478,6 +581,8 @@ export function buildView(board: StatusView | null, ui: UiState, opts: ViewOptio
   const byId = new Map<number, StatusRequest>(requests.map((r) => [r.id, r]));
   const pushById = new Map(pushes.map((p) => [p.id, p]));
   const openPushes = pushes.filter(isOpen);
+  const links = board?.links ?? {};
+  const builds = board?.builds ?? {};
   const push = openPushes.length ? openPushes[((ui.pushIndex % openPushes.length) + openPushes.length) % openPushes.length]! : null;
   const acceptingPush = openPushes.find((p) => p.state === 'accepting') ?? null;
 
@@ -506,6 +611,7 @@ export function buildView(board: StatusView | null, ui: UiState, opts: ViewOptio
     now: opts.now,
     color: opts.color,
     compact,
+    links: links[r.id],
   });
 
   // Header
@@ -544,6 +650,14 @@ export function buildView(board: StatusView | null, ui: UiState, opts: ViewOptio
           { text: shortSha(push.deploySha), tone: 'accent', bold: true },
           { text: push.baseSha ? ` on master ${shortSha(push.baseSha)}` : '', tone: 'dim' },
           { text: progText, tone: 'warn', bold: true },
+          ...((): Seg[] => {
+            const bw = buildWord(builds[push.id]);
+            return bw ? [{ text: ` · build:${bw}`, tone: buildTone(builds[push.id]), bold: bw.startsWith('fail') }] : [];
+          })(),
+          ...((): Seg[] => {
+            const open = (push.checklist ?? []).filter((i) => !i.done).length;
+            return push.checklist?.length ? [{ text: ` · checklist ${open ? `${open} open` : 'done'}`, tone: open ? 'warn' : 'ok' }] : [];
+          })(),
           { text: ui.me ? `  · you: ${safeLine(ui.me.name)}${push.pushmaster === ui.me.name ? ' (pushmaster of this push)' : ui.me.pushmaster ? ' (pushmaster)' : ''}` : '', tone: 'dim' },
         ],
         width,
@@ -565,8 +679,12 @@ export function buildView(board: StatusView | null, ui: UiState, opts: ViewOptio
   let detailCount = 0;
   if (mode.kind === 'help') {
     body = helpLines(keys, width, bodyHeight, opts.color).slice(0, bodyHeight);
+  } else if (mode.kind === 'checklist') {
+    const all = checklistOverlay(pushById.get(mode.push) ?? null, mode.push, mode.index, width);
+    const at = all.findIndex((l) => l.key === `c${mode.index}`);
+    body = windowAround(all, at >= 0 ? all[at]!.key : null, bodyHeight);
   } else if (mode.kind === 'detail') {
-    const all = detailLines(mode.detail, mode.error, mode.request, width);
+    const all = detailLines(mode.detail, mode.error, mode.request, width, links[mode.request]);
     detailCount = all.length;
     const start = Math.min(mode.scroll, Math.max(0, all.length - bodyHeight));
     body = all.slice(start, start + bodyHeight);
@@ -580,6 +698,10 @@ export function buildView(board: StatusView | null, ui: UiState, opts: ViewOptio
       for (const r of s.rows) main.push(requestRow(r, rowOpts(r, mainWidth, mainWidth < 90)));
     }
     if (push && pushRequests.length && !sections.some((s) => s.rows.length)) main.push(dimLine('none', 'Nothing matches the filter.'));
+    if (push?.checklist?.length) {
+      main.push(checklistHeading('s-checklist', push.checklist, keys.checklist.enabled ? '  t ticks' : ''));
+      push.checklist.forEach((i, n) => main.push(checklistRow(i, `cl${n}`, mainWidth, false)));
+    }
     const side: Line[] = [];
     const sideRows = (title: string, key: string, rows: readonly StatusRequest[]) => {
       side.push(heading(key, `${title} (${rows.length})`));
@@ -613,5 +735,6 @@ export function buildView(board: StatusView | null, ui: UiState, opts: ViewOptio
   // The status line and keys stay at the bottom of the screen whatever the body holds.
   while (body.length < bodyHeight) body.push(blank(`pad${body.length}`));
   const lines = [...header, ...body, statusLine(ui, width), footerLine(keys, ui, width, opts.color)].map(mergeSegs);
-  return { lines, navigable, cursor, push, openPushes, targets, keys, layout, bodyHeight, detailLines: detailCount };
+  const checklist = mode.kind === 'checklist' ? (pushById.get(mode.push)?.checklist ?? []) : (push?.checklist ?? []);
+  return { lines, navigable, cursor, push, openPushes, targets, keys, layout, bodyHeight, detailLines: detailCount, checklist };
 }
