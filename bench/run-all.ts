@@ -19,7 +19,7 @@ const SUITES: readonly Suite[] = [
   { name: 'intake', what: 'intake (issue 2)', run: async () => (await import('./intake.js')).run() },
   { name: 'rebuild', what: 'train: deploy-branch rebuild', run: async () => (await import('./train/rebuild.js')).run() },
   { name: 'conflicts', what: 'train: conflict matrix and one new pickme', run: async () => (await import('./train/conflicts.js')).run() },
-  { name: 'render', what: 'dashboard render', run: async () => (await import('../tui/dashboard/render-bench.js')).run() as Promise<BenchRow[]> },
+  { name: 'render', what: 'dashboard render', run: async () => (await import('./dashboard-render.js')).run() },
 ];
 
 function machine(): Record<string, string> {

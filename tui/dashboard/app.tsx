@@ -9,7 +9,7 @@ import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js
 import { buildView, type DashboardView, type Line, type Tone } from './view-model.js';
 
 // SGR foreground codes per tone. Lines are sent to Ink as one pre-styled string each: one Text node
-// per line instead of one per segment keeps a full frame cheap (see render-bench.ts).
+// per line instead of one per segment keeps a full frame cheap (see bench/dashboard-render.ts).
 const TONE_SGR: Record<Tone, string | null> = {
   plain: null,
   dim: '90',

@@ -1,25 +1,16 @@
 // Benchmark of one dashboard frame with 200 requests (view-model + Ink render into a fake terminal),
 // against the CLI's plain-text board of the same data as the baseline. Budget: ≤ 50 ms per frame.
 // Cost grows with the terminal's cells (Ink rebuilds every cell per frame), not with the number of
-// requests: the view-model windows the board. Run alone: `npm run build && node -e "import('./dist/tui/dashboard/render-bench.js').then(m => m.run()).then(r => console.table(r))"`.
+// requests: the view-model windows the board. Run alone: `npm run build && node -e "import('./dist/bench/dashboard-render.js').then(m => m.run()).then(r => console.table(r))"`.
 import { createElement } from 'react';
-import type { StatusView } from '../../state/status-view.js';
-import { renderStatus } from '../cli/render.js';
-import { Screen } from './app.js';
-import { initialUi, type UiState } from './ui-state.js';
-import { buildView } from './view-model.js';
+import type { StatusView } from '../state/status-view.js';
+import { renderStatus } from '../tui/cli/render.js';
+import { Screen } from '../tui/dashboard/app.js';
+import { initialUi, type UiState } from '../tui/dashboard/ui-state.js';
+import { buildView } from '../tui/dashboard/view-model.js';
+import type { BenchRow } from './lib/bench-row.js';
 
 /** Same shape as the rows of bench/run-all (kept here so this module stands on its own). */
-export interface BenchRow {
-  figure: string;
-  value: number;
-  unit: string;
-  baselineName: string;
-  baseline: number | null;
-  ratio: number | null;
-  target: string;
-  pass: boolean;
-}
 
 function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
