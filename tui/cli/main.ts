@@ -67,6 +67,12 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .command('tui')
     .description("the pushmaster's live dashboard (prints the board once when not on a terminal)")
     .action(async () => {
+      // Ink renders only the last frame when it thinks it runs in CI (CI=true). A person at a real
+      // terminal wants the live board whatever their shell exports, so say "not CI" before Ink loads.
+      if (process.stdout.isTTY && process.stdin.isTTY) {
+        process.env.CI = 'false';
+        process.env.CONTINUOUS_INTEGRATION = 'false';
+      }
       const { runDashboard } = await import('../dashboard/run.js');
       await runDashboard(clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server), io);
     });
