@@ -40,8 +40,7 @@ export type Command =
   | { readonly type: 'TickChecklist'; readonly push: PushId; readonly item: string; readonly done: boolean }
   // The server's own findings
   | { readonly type: 'RecordConflicts'; readonly results: readonly ConflictResult[] }
-  | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[]; readonly dropped: readonly DroppedRequest[] }
-  | { readonly type: 'RecordCertified'; readonly push: PushId; readonly tag: string; readonly masterSha: string };
+  | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[]; readonly dropped: readonly DroppedRequest[] };
 
 export interface ConflictResult {
   readonly request: RequestId;

@@ -487,10 +487,6 @@ const HANDLERS: Handlers = {
     return events;
   },
 
-  RecordCertified(_b, _c, _ctx) {
-    // Certification is decided by CertifyPush with the git results in ctx; kept in the union for the API's typed refusal.
-    return domainError('invalid-field', 'use CertifyPush', {});
-  },
 };
 
 const staleBuild = (push: Push) =>

@@ -41,7 +41,6 @@ export function commandSubject(cmd: Command, events: readonly DomainEvent[]): st
     case 'TickChecklist': return `${cmd.done ? 'Tick' : 'Untick'} ${cmd.item} on push ${cmd.push}`;
     case 'RecordConflicts': return `Record conflict checks for request${cmd.results.length > 1 ? 's' : ''} ${n(cmd.results.map((r) => r.request))}`;
     case 'RecordBuild': return `Build deploy branch of push ${cmd.push} at ${cmd.deploySha?.slice(0, 12) ?? 'none'}`;
-    case 'RecordCertified': return `Certify push ${cmd.push}`;
   }
 }
 

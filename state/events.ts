@@ -28,7 +28,6 @@ export type DomainEvent = Base &
     | { readonly type: 'DeployBranchBuilt'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[] }
     | { readonly type: 'PushStaged'; readonly push: PushId; readonly env: string; readonly requests: readonly RequestId[] }
     | { readonly type: 'PushBlessed'; readonly push: PushId; readonly forced: boolean; readonly unverified: readonly RequestId[] }
-    | { readonly type: 'CertifyRequested'; readonly push: PushId; readonly forced: boolean }
     | { readonly type: 'PushCertified'; readonly push: PushId; readonly tag: string; readonly masterSha: string; readonly requests: readonly RequestId[]; readonly returned: readonly RequestId[] }
     | { readonly type: 'PushDiscarded'; readonly push: PushId; readonly reason: string; readonly returned: readonly RequestId[] }
     | { readonly type: 'PushMessageSent'; readonly push: PushId; readonly text: string; readonly state: string | null }

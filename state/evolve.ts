@@ -78,8 +78,6 @@ export function evolve(b: Board, e: DomainEvent): Board {
         if (r.push === e.push && (r.state === 'staged' || r.state === 'verified')) next = setRequest(next, r.id, (x) => ({ ...x, state: 'blessed' }), e.at);
       return next;
     }
-    case 'CertifyRequested':
-      return b;
     case 'PushCertified': {
       let next = setPush(b, e.push, (p) => ({ ...p, state: 'live', tag: e.tag }), e.at);
       for (const id of e.requests) next = setRequest(next, id, (r) => ({ ...r, state: 'live' }), e.at);

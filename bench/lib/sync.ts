@@ -93,16 +93,7 @@ export class Latch {
   }
 }
 
-/** mulberry32: small, fast, deterministic for a seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, deterministic for a seed: the same generator the git fixtures use. */
+export { seededRandom as seeded } from '../../test/helpers/git-fixtures.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));

@@ -1,7 +1,6 @@
 // What the company's other systems hear from the train, after each commit: webhooks (durable, caught up at
 // start-up like notifications), Reviewboard "submitted" and a JIRA comment when requests go live.
 // None of it blocks the train: failures are logged and shown; webhooks retry from their queue.
-import { join } from 'node:path';
 import type { DomainEvent } from '../../state/events.js';
 import type { Board } from '../../state/model.js';
 import { FileCursorStore } from '../notify/catch-up.js';
@@ -55,4 +54,3 @@ export async function startIntegrationEffects(i: Integrations, deps: { dataDir: 
   };
 }
 
-export const webhookDir = (dataDir: string) => join(dataDir, 'webhooks');

@@ -26,7 +26,7 @@ export const WEBHOOK_CURSOR_FILE = 'webhook-cursor.json';
 export const WEBHOOK_EVENT_TYPES = [
   'RequestOpened', 'RequestUpdated', 'RequestEdited', 'RequestWithdrawn', 'RequestPicked', 'RequestUnpicked', 'RequestAccepted',
   'RequestRemoved', 'RequestVerified', 'AllVerified', 'RequestDelayed', 'RequestUndelayed', 'RequestDiscarded', 'CommentAdded',
-  'ConflictsFound', 'PushOpened', 'DeployBranchBuilt', 'PushStaged', 'PushBlessed', 'CertifyRequested', 'PushCertified',
+  'ConflictsFound', 'PushOpened', 'DeployBranchBuilt', 'PushStaged', 'PushBlessed', 'PushCertified',
   'PushDiscarded', 'PushMessageSent', 'PingmeChanged', 'PushTakenOver', 'ChecklistTicked', 'ChecklistSet',
 ] as const satisfies readonly EventType[];
 // Fails to compile when an event type is added to state/events.ts and not here.
