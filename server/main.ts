@@ -152,6 +152,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     effects.onCommit(c);
     theTrain.afterCommit(c);
   });
+  dispatcher.onHeld = (type, ms) => metrics.observeWriterHeld(type, ms);
   metrics.registry.onCollect(() => {
     metrics.setQueueDepth(dispatcher.pending);
     metrics.setOutbox(notifications.outbox.list());

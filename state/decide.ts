@@ -5,6 +5,7 @@ import type { DomainEvent } from './events.js';
 import {
   CONFLICT_TAGS,
   accepting,
+  MERGED_STATES,
   isActiveRequest,
   buildIsCurrent,
   requestsInPush,
@@ -478,7 +479,8 @@ const HANDLERS: Handlers = {
     const events: DomainEvent[] = [];
     for (const d of c.dropped) {
       const req = b.requests[d.request];
-      if (!req || req.push !== push.id) continue;
+      // Only a request that is still merged is removed: a build that raced an earlier one may name it again.
+      if (!req || req.push !== push.id || !MERGED_STATES.includes(req.state)) continue;
       events.push(ev(ctx, { type: 'RequestRemoved', request: req.id, push: push.id, reason: `no longer merges (${d.files.join(', ')})`, fromState: req.state, toState: 'pickme' }));
       events.push(ev(ctx, { type: 'ConflictsFound', request: req.id, sha: req.sha, conflicts: [{ with: 'master', files: d.files }] }));
     }

@@ -68,8 +68,18 @@ export class Dispatcher {
   }
 
   dispatch(command: Command, actor: Actor, opts: DispatchOptions = {}): Promise<Committed | DomainError> {
-    return this.queue.run(() => this.attempt(command, actor, opts));
+    return this.queue.run(async () => {
+      const started = performance.now();
+      try {
+        return await this.attempt(command, actor, opts);
+      } finally {
+        this.onHeld?.(command.type, performance.now() - started);
+      }
+    });
   }
+
+  /** Called with how long each command held the writer: what the queue behind it waited for. */
+  onHeld: ((type: Command['type'], ms: number) => void) | null = null;
 
   private async attempt(command: Command, actor: Actor, opts: DispatchOptions): Promise<Committed | DomainError> {
     const maxAttempts = this.options.maxAttempts ?? 8;

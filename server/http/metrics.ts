@@ -149,7 +149,7 @@ export class Registry {
 }
 
 /** Buckets in seconds: a command or a write is milliseconds; a rebuild of a big push may take a minute. */
-const FAST = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const FAST = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10];
 const SLOW = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /** The minimal outbox entry shape the gauges need (the Outbox's own list() entries fit). */
@@ -172,6 +172,7 @@ export class Metrics {
   readonly conflictCheck = this.registry.register(new Histogram('pushmanager_conflict_check_seconds', 'Time to re-check conflicts after a change.', SLOW));
   readonly requests = this.registry.register(new Gauge('pushmanager_requests', 'Push requests on the board, by state.', ['state']));
   readonly pushes = this.registry.register(new Gauge('pushmanager_pushes', 'Pushes on the board, by state.', ['state']));
+  readonly writerHeld = this.registry.register(new Histogram('pushmanager_writer_held_seconds', 'How long one command held the single state writer (read, decide, git effects, commit), by command type.', FAST, ['command']));
   readonly writeQueueDepth = this.registry.register(new Gauge('pushmanager_write_queue_depth', 'Commands waiting for the single state writer.'));
   readonly outboxPending = this.registry.register(new Gauge('pushmanager_outbox_pending', 'Notifications journaled and not yet delivered, by channel.', ['channel']));
   readonly outboxFailed = this.registry.register(new Gauge('pushmanager_outbox_failed', 'Notifications the outbox gave up on, by channel.', ['channel']));
@@ -201,6 +202,9 @@ export class Metrics {
   observeCommand(type: string, result: string, ms: number): void {
     this.commands.inc({ command: type, result });
     this.commandDuration.observe({ command: type }, ms / 1000);
+  }
+  observeWriterHeld(type: string, ms: number): void {
+    this.writerHeld.observe({ command: type }, ms / 1000);
   }
   observeStateWrite(ms: number): void {
     this.stateWrite.observe({}, ms / 1000);

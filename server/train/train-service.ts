@@ -29,6 +29,12 @@ import { advanceMaster, createAnnotatedTag, tagName } from './certify.js';
 import { ConflictChecker, type FoundConflict } from './conflict-checker.js';
 import { buildDeployBranch, type BuildOutcome } from './deploy-builder.js';
 
+/** At most one RecordConflicts commit per this many ms (findings in between are batched). */
+const RECORD_CONFLICTS_INTERVAL_MS = 250;
+
+type ConflictResult = { request: RequestId; sha: string; conflicts: { with: 'master' | RequestId; files: string[] }[] };
+const toConflicts = (fs: readonly FoundConflict[]): ConflictResult['conflicts'] => fs.map((f) => ({ with: f.with === 'master' ? ('master' as const) : (f.with as RequestId), files: [...f.files] }));
+
 /** Commands whose caller waits for the deploy branch: the pushmaster's own steps. */
 const SYNC_BUILD: ReadonlySet<Command['type']> = new Set(['OpenPush', 'AcceptRequests', 'RemoveRequest', 'RebuildPush', 'TakeOverPush']);
 
@@ -56,6 +62,9 @@ export class Train {
   private readonly pendingRebuild = new Map<number, Promise<void>>();
   private readonly pendingCheck = new Map<number, ReturnType<typeof setTimeout>>();
   private closed = false;
+  private readonly conflictBatch = new Map<RequestId, ConflictResult>();
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastFlush = 0;
   /** Background work in flight, so tests and shutdown can wait for quiet. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -105,6 +114,12 @@ export class Train {
       const was = before.pushes[p.id];
       // A push that ended gives up its deploy branch: a live one's commits are on master and its tag.
       if (was && isOpenPush(was) && !isOpenPush(p) && was.deploySha) refs.push({ ref: p.deployBranch, newSha: null, oldSha: was.deploySha });
+    }
+    if (command.type === 'RecordBuild') {
+      // The deploy ref moves from what this board says it is: a retry after another build re-reads it,
+      // where a fixed old value would fail the compare-and-swap on every attempt.
+      const was = before.pushes[command.push];
+      if (was && was.deploySha !== command.deploySha) refs.push({ ref: was.deployBranch, newSha: command.deploySha, oldSha: was.deploySha });
     }
     if (!SYNC_BUILD.has(command.type)) return { refs, events };
     for (const p of Object.values(after.pushes)) {
@@ -218,14 +233,35 @@ export class Train {
     const same = pre && pre.sha === r.sha && pre.push === r.push && pre.master === master && pre.others === others.map((x) => `${x.id}:${x.sha}`).join(',');
     const found = same ? pre.found : await this.checker.checkOne(master, { id: r.id, sha: r.sha }, others.map((x) => ({ id: x.id, sha: x.sha })));
     this.o.onTimings?.('conflicts', performance.now() - started);
-    // The pusher gets the answer now; recording it is the server's own next commit, off the push path.
-    this.track(
-      this.o.dispatcher
-        .dispatch({ type: 'RecordConflicts', results: [{ request: r.id, sha: r.sha, conflicts: found.map((f) => ({ with: f.with === 'master' ? 'master' : (f.with as RequestId), files: f.files })) }] }, SERVER_ACTOR)
-        .then(() => (r.push !== null ? this.scheduleConflictCheck(r.push) : undefined))
-        .catch((e: unknown) => this.o.log('error', `recording conflicts of request ${r.id} failed: ${(e as Error).message}`)),
-    );
+    // The pusher gets the answer now; recording it joins the server's next batched commit, off the push path.
+    this.recordConflicts([{ request: r.id, sha: r.sha, conflicts: toConflicts(found) }]);
+    if (r.push !== null) this.scheduleConflictCheck(r.push);
     return found;
+  }
+
+  /**
+   * Conflict findings wait here and are committed together, at most one commit per interval: on a busy
+   * day each push used to add a commit of its own to the single writer's queue. A finding that is lost
+   * to a crash is found again, since resume() re-checks every push at start.
+   */
+  private recordConflicts(results: readonly ConflictResult[]): void {
+    for (const r of results) this.conflictBatch.set(r.request, r);
+    if (this.flushTimer || this.closed) return;
+    const wait = Math.max(20, RECORD_CONFLICTS_INTERVAL_MS - (performance.now() - this.lastFlush));
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.track(this.flushConflicts());
+    }, wait);
+  }
+
+  private async flushConflicts(): Promise<void> {
+    if (!this.conflictBatch.size) return;
+    const results = [...this.conflictBatch.values()];
+    this.conflictBatch.clear();
+    this.lastFlush = performance.now();
+    await this.o.dispatcher
+      .dispatch({ type: 'RecordConflicts', results }, SERVER_ACTOR)
+      .catch((e: unknown) => this.o.log('error', `recording conflicts of ${results.length} request(s) failed: ${(e as Error).message}`));
   }
 
   /** After every commit: background rebuilds and conflict checks that the commit calls for. */
@@ -255,7 +291,7 @@ export class Train {
 
   /** Resolves when no background build or check is running or scheduled. */
   async idle(): Promise<void> {
-    while (this.inFlight.size || this.pendingCheck.size || this.pendingRebuild.size) await Promise.allSettled([...this.inFlight, new Promise((r) => setTimeout(r, 20))]);
+    while (this.inFlight.size || this.pendingCheck.size || this.pendingRebuild.size || this.flushTimer) await Promise.allSettled([...this.inFlight, new Promise((r) => setTimeout(r, 20))]);
   }
 
   scheduleRebuild(push: number): void {
@@ -283,7 +319,6 @@ export class Train {
       const out = await this.o.dispatcher.dispatch(
         { type: 'RecordBuild', push: id, deploySha: outcome.sha, baseSha: base, merges: outcome.merges.map((m) => ({ request: m.id as RequestId, sha: m.sha, commit: m.commit })), dropped: outcome.dropped.map((d) => ({ request: d.id as RequestId, files: d.files })) },
         SERVER_ACTOR,
-        { refs: outcome.sha !== push.deploySha ? [{ ref: push.deployBranch, newSha: outcome.sha, oldSha: push.deploySha }] : [] },
       );
       if (!isDomainError(out)) return;
       if (out.code !== 'deploy-branch-stale') {
@@ -309,8 +344,7 @@ export class Train {
     const { board } = await this.o.dispatcher.read();
     const master = await this.masterSha();
     const started = performance.now();
-    const results: { request: RequestId; sha: string; conflicts: { with: 'master' | RequestId; files: string[] }[] }[] = [];
-    const toConflicts = (fs: readonly FoundConflict[]) => fs.map((f) => ({ with: f.with === 'master' ? ('master' as const) : (f.with as RequestId), files: f.files }));
+    const results: ConflictResult[] = [];
     if (push === 0) {
       for (const r of Object.values(board.requests).filter((x) => (x.state === 'requested' || x.state === 'delayed') && isActiveRequest(x)))
         results.push({ request: r.id, sha: r.sha, conflicts: toConflicts(await this.checker.checkOne(master, { id: r.id, sha: r.sha }, [])) });
@@ -322,14 +356,17 @@ export class Train {
       for (const r of candidates) results.push({ request: r.id, sha: r.sha, conflicts: toConflicts(all.get(r.id) ?? []) });
     }
     this.o.onTimings?.('conflicts', performance.now() - started);
-    if (results.length) await this.o.dispatcher.dispatch({ type: 'RecordConflicts', results }, SERVER_ACTOR);
+    if (results.length) this.recordConflicts(results);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.pendingCheck.values()) clearTimeout(t);
     this.pendingCheck.clear();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     await Promise.allSettled([...this.inFlight]);
+    await this.flushConflicts();
   }
 }
 

@@ -311,4 +311,12 @@ describe('decide: push state × push command', () => {
     const edited = step(b, { type: 'EditRequest', request: R1, tags: ['fix', 'no-conflicts'] }, ALICE).requests[R1]!;
     expect([...edited.tags].sort()).toEqual(['conflict-master', 'fix']);
   });
+  it('a build that names a request as dropped removes it once: a second, racing build does not remove it again', () => {
+    const b = requestBoard('added');
+    const drop = { type: 'RecordBuild' as const, push: P1, deploySha: sha('0'), baseSha: sha('f'), merges: [], dropped: [{ request: R1, files: ['a.txt'] }] };
+    const once = step(b, drop, SERVER_ACTOR);
+    expect(once.requests[R1]).toMatchObject({ state: 'pickme', push: P1 });
+    const again = decide(once, drop, ctxFor(SERVER_ACTOR));
+    expect(isDomainError(again) ? again.code : again.filter((e) => e.type === 'RequestRemoved')).toEqual([]);
+  });
 });
