@@ -2,7 +2,7 @@
 // two-parent merge commits made with `git merge-tree --write-tree`, without a work tree. Writes
 // objects only, never refs: the caller moves the branch and the state in one transaction.
 import type { GitCli } from '../git/git-cli.js';
-import { mergeTree } from './merge-tree.js';
+import { MergeTreeStream } from './merge-tree.js';
 import { CommitWriter, commitObject, resolveIdents, type Identity } from './object-writer.js';
 
 export interface MergeInput {
@@ -49,8 +49,8 @@ function reusablePrefix(baseSha: string, items: readonly MergeInput[], previous?
 }
 
 /**
- * Merges `items` one by one onto `baseSha`. Per request: one `merge-tree` process, and one line
- * to a shared `hash-object` process for the commit (instead of a `commit-tree` process each).
+ * Merges `items` one by one onto `baseSha`: one line each to a shared `merge-tree --stdin` process
+ * and to a shared `hash-object` process for the commit (instead of two process starts per request).
  * Note that a reused prefix keeps the messages and identity it was built with.
  */
 export async function buildDeployBranch(git: GitCli, baseSha: string, items: readonly MergeInput[], opts: BuildOptions = {}): Promise<BuildOutcome> {
@@ -70,11 +70,12 @@ export async function buildDeployBranch(git: GitCli, baseSha: string, items: rea
   if (reused === total) return { ok: true, sha: tip, baseSha, merges, dropped, reused };
 
   const writer = new CommitWriter(git);
+  const merger = new MergeTreeStream(git);
   try {
     const idents = await resolveIdents(git, opts.identity);
     for (let i = reused; i < total; i++) {
       const item = items[i]!;
-      const merged = await mergeTree(git, tip, item.sha);
+      const merged = await merger.merge(tip, item.sha);
       if (!merged.clean) {
         const failed = { id: item.id, files: [...merged.files] };
         if (onConflict === 'stop') return { ok: false, failed };
@@ -86,7 +87,7 @@ export async function buildDeployBranch(git: GitCli, baseSha: string, items: rea
       opts.onProgress?.(i + 1, total, item.id);
     }
   } finally {
-    await writer.close();
+    await Promise.all([writer.close(), merger.close()]);
   }
   return { ok: true, sha: tip, baseSha, merges, dropped, reused };
 }

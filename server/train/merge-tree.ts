@@ -1,7 +1,9 @@
 // Trial merges with `git merge-tree --write-tree` (no work tree, no index, no refs), one at a time
 // or many in one process with `--stdin`, and the parser for its `-z --name-only` output.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { GitCli } from '../git/git-cli.js';
 import { TrainError } from './errors.js';
+import { gitEnv } from './object-writer.js';
 
 /** The outcome of merging two commits: the merged tree (with conflict markers when not clean). */
 export interface MergeTreeResult {
@@ -65,4 +67,109 @@ export async function mergeTreeBatch(git: GitCli, pairs: readonly (readonly [str
     i = next;
   }
   return out;
+}
+
+/**
+ * One `git merge-tree --stdin` process for a sequence of dependent merges (a deploy branch: each merge
+ * starts from the commit the previous one made), instead of one process start per merge, which on a
+ * busy 2-core machine is most of a rebuild's time. git buffers its output when writing to a pipe, so the
+ * process runs under coreutils' `stdbuf -o0`; where stdbuf is missing, each merge falls back to its own
+ * `merge-tree` process. Merges are answered in order; always `close()`.
+ */
+export class MergeTreeStream {
+  private static stdbuf: Promise<boolean> | null = null;
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private starting: Promise<boolean> | null = null;
+  private buffered = '';
+  private stderr = '';
+  private failure: Error | null = null;
+  private readonly waiting: { resolve: (r: MergeTreeResult) => void; reject: (e: unknown) => void }[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly git: GitCli,
+    /** false: one process per merge, as where stdbuf is missing (tests use it to cover that path). */
+    private readonly streamIfPossible = true,
+  ) {}
+
+  /** Whether `stdbuf` runs here (checked once per process). */
+  static streaming(): Promise<boolean> {
+    MergeTreeStream.stdbuf ??= new Promise<boolean>((resolve) => {
+      const c = spawn('stdbuf', ['-o0', 'true'], { stdio: 'ignore' });
+      c.on('error', () => resolve(false));
+      c.on('close', (code) => resolve(code === 0));
+    });
+    return MergeTreeStream.stdbuf;
+  }
+
+  private start(): Promise<boolean> {
+    this.starting ??= (async () => {
+      if (!this.streamIfPossible || !(await MergeTreeStream.streaming())) return false;
+      const args = ['merge-tree', '--write-tree', '--stdin', '-z', '--name-only', '--no-messages'];
+      const child = spawn('stdbuf', ['-o0', 'git', '-C', this.git.dir, ...args], { env: gitEnv(this.git), stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdout.setEncoding('utf8');
+      child.stderr.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => this.onData(d));
+      child.stderr.on('data', (d: string) => (this.stderr += d));
+      child.stdin.on('error', () => {
+        /* the close handler reports why git stopped reading */
+      });
+      child.on('error', (e) => this.fail(e));
+      child.on('close', (code) => {
+        if (!this.closed || this.waiting.length) this.fail(new TrainError('unexpected-git-output', `merge-tree --stdin stopped (exit ${code}): ${this.stderr.trim().slice(0, 500)}`));
+      });
+      this.child = child;
+      return true;
+    })();
+    return this.starting;
+  }
+
+  /** Complete records (status, tree, conflicted paths, empty token) are answered as they arrive. */
+  private onData(d: string): void {
+    this.buffered += d;
+    for (;;) {
+      const tokens = this.buffered.split('\0');
+      // Only NUL-terminated tokens count: the last element is whatever has not ended yet.
+      const end = tokens.indexOf('', 2);
+      if (end < 0 || end >= tokens.length - 1) return;
+      const status = tokens[0];
+      const w = this.waiting.shift();
+      try {
+        if (status !== '0' && status !== '1') throw new TrainError('unexpected-git-output', `merge-tree --stdin: bad status ${JSON.stringify(status)}`);
+        const [res] = parseOne(tokens, 1, status === '0');
+        w?.resolve(res);
+      } catch (e) {
+        w?.reject(e);
+      }
+      this.buffered = tokens.slice(end + 1).join('\0');
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+  }
+
+  /** Merges `a` and `b` (full object ids). */
+  async merge(a: string, b: string): Promise<MergeTreeResult> {
+    if (!OID.test(a) || !OID.test(b)) throw new TypeError(`MergeTreeStream takes full object ids, got ${a} ${b}`);
+    if (!(await this.start())) return mergeTree(this.git, a, b);
+    if (this.failure) throw this.failure;
+    return new Promise<MergeTreeResult>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.child!.stdin.write(`${a} ${b}\n`);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('close', () => resolve());
+        child.stdin.end();
+      });
+    }
+  }
 }
