@@ -20,9 +20,8 @@ import { emptyBoard, type Board } from '../../state/model.js';
 import { CatFileBatch } from '../git/cat-file.js';
 import { GitCli, GitError } from '../git/git-cli.js';
 import { ObjectWriter, type Identity, type TreeEntry } from '../git/object-writer.js';
+import { RefSession } from '../git/ref-session.js';
 import { StoreError, type CommitRequest, type CommitResult, type HistoryEntry, type RefUpdate, type Snapshot, type StateStore } from './state-store.js';
-
-const ZERO = '0'.repeat(40);
 
 /** The tree of one metadata commit, by directory: dir ('' is the root) → name → blob SHA. */
 type Files = Map<string, Map<string, string>>;
@@ -53,6 +52,7 @@ export class GitStateStore implements StateStore {
   private cache: Cached | null = null;
   private readonly writer: ObjectWriter;
   private readonly cat: CatFileBatch;
+  private readonly refSession: RefSession;
 
   constructor(
     private readonly git: GitCli,
@@ -63,10 +63,12 @@ export class GitStateStore implements StateStore {
   ) {
     this.writer = new ObjectWriter(gitDir);
     this.cat = new CatFileBatch(gitDir);
+    this.refSession = new RefSession(gitDir, git.env);
   }
 
   close(): void {
     this.cat.close();
+    void this.refSession.close();
   }
 
   /** The ref's SHA, read from the ref file when loose (fast path) and from git otherwise. */
@@ -237,24 +239,18 @@ export class GitStateStore implements StateStore {
     const who: Identity = { ...this.identity, date: req.at };
     const version = await this.writer.commit({ tree: trees.get('')!, parents: base ? [base.version] : [], author: who, message: renderCommitMessage(req.message) });
 
-    const moved = await this.updateRefs([{ ref: this.ref, newSha: version, oldSha: base?.version ?? null }, ...(req.refs ?? [])], req.message.subject);
+    const moved = await this.updateRefs([{ ref: this.ref, newSha: version, oldSha: base?.version ?? null }, ...(req.refs ?? [])]);
     if (!moved.ok) return moved;
     this.cache = { version, board: req.board, files, trees };
     return { ok: true, version };
   }
 
   /** One atomic transaction: every ref moves or none does. A stale old value is a conflict, not an error. */
-  private async updateRefs(updates: readonly RefUpdate[], reason: string): Promise<CommitResult> {
-    const lines = updates.map((u) => {
-      const old = u.oldSha === undefined ? '' : ` ${u.oldSha ?? ZERO}`;
-      return u.newSha === null ? `delete ${u.ref}${old}` : `update ${u.ref} ${u.newSha}${old}`;
-    });
+  private async updateRefs(updates: readonly RefUpdate[]): Promise<CommitResult> {
     try {
-      await this.git.run(['update-ref', '-m', reason.slice(0, 200), '--stdin'], { input: lines.join('\n') + '\n' });
-      return { ok: true, version: '' };
+      const r = await this.refSession.transaction(updates);
+      return r.ok ? { ok: true, version: '' } : { ok: false, reason: 'conflict', detail: r.detail };
     } catch (e) {
-      if (e instanceof GitError && /but expected|already exists|cannot lock ref|unable to resolve reference|reference is missing/i.test(e.stderr))
-        return { ok: false, reason: 'conflict', detail: e.stderr.trim() };
       throw new StoreError('store-write-failed', `could not move ${updates.map((u) => u.ref).join(', ')}: ${(e as Error).message}`, { refs: updates.map((u) => u.ref) }, { cause: e });
     }
   }
