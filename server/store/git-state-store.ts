@@ -125,36 +125,62 @@ export class GitStateStore implements StateStore {
     return { version: tip, board, files, trees };
   }
 
+  /** A tree object's entries (binary format: `<mode> <name>\0<20-byte id>`), or null when it is missing. */
+  private async readTree(sha: string): Promise<{ mode: string; name: string; sha: string }[] | null> {
+    const buf = await this.cat.read(sha);
+    if (!buf) return null;
+    const out: { mode: string; name: string; sha: string }[] = [];
+    for (let i = 0; i < buf.length; ) {
+      const sp = buf.indexOf(32, i);
+      const nul = buf.indexOf(0, sp);
+      if (sp < 0 || nul < 0 || nul + 21 > buf.length) throw new StoreError('store-corrupt', `metadata tree ${sha} cannot be parsed`, { tree: sha });
+      out.push({ mode: buf.toString('latin1', i, sp), name: buf.toString('utf8', sp + 1, nul), sha: buf.toString('hex', nul + 1, nul + 21) });
+      i = nul + 21;
+    }
+    return out;
+  }
+
+  /**
+   * Another writer moved the tip: walk the new tree from the root through the long-lived cat-file,
+   * descending only into directories whose tree id changed (one shard of requests for a typical commit),
+   * instead of a `diff-tree` process. Falls back to a full load when an object is missing.
+   */
   private async loadIncremental(base: Cached, tip: string): Promise<Cached> {
-    const r = await this.git.run(['diff-tree', '-r', '-t', '-z', '--no-renames', base.version, tip], { okCodes: [128] });
-    if (r.exitCode !== 0) return this.loadFull(tip); // history rewritten or object missing: start over
     const files: Files = new Map([...base.files].map(([d, m]) => [d, new Map(m)]));
     const trees = new Map(base.trees);
-    const parts = r.stdout.split('\0');
     const changed = new Map<string, string | null>();
-    for (let i = 0; i + 1 < parts.length; i += 2) {
-      const meta = parts[i]!;
-      const path = parts[i + 1]!;
-      if (!meta.startsWith(':')) break;
-      const [oldMode, newMode, , newSha, status] = meta.slice(1).split(' ') as [string, string, string, string, string];
-      const isTree = oldMode === '040000' || newMode === '040000';
-      if (isTree) {
-        if (status === 'D') {
-          trees.delete(path);
-          files.delete(path);
+    const forget = (dir: string) => {
+      for (const [name] of files.get(dir) ?? []) changed.set(dir ? `${dir}/${name}` : name, null);
+      files.delete(dir);
+      trees.delete(dir);
+      for (const d of [...trees.keys()]) if (d.startsWith(`${dir}/`)) forget(d);
+    };
+    const walk = async (dir: string, sha: string): Promise<boolean> => {
+      if (trees.get(dir) === sha && files.has(dir)) return true;
+      const entries = await this.readTree(sha);
+      if (!entries) return false;
+      trees.set(dir, sha);
+      const prefix = dir ? `${dir}/` : '';
+      const old = files.get(dir) ?? new Map<string, string>();
+      const now = new Map<string, string>();
+      const subdirs = new Set<string>();
+      const descents: Promise<boolean>[] = [];
+      for (const e of entries) {
+        if (e.mode === '40000') {
+          subdirs.add(prefix + e.name);
+          descents.push(walk(prefix + e.name, e.sha));
         } else {
-          trees.set(path, newSha);
-          if (!files.has(path)) files.set(path, new Map());
+          now.set(e.name, e.sha);
+          if (old.get(e.name) !== e.sha) changed.set(prefix + e.name, e.sha);
         }
-        continue;
       }
-      const dir = dirOf(path);
-      if (!files.has(dir)) files.set(dir, new Map());
-      if (status === 'D') files.get(dir)!.delete(baseOf(path));
-      else files.get(dir)!.set(baseOf(path), newSha);
-      if (path !== EVENTS_PATH) changed.set(path, status === 'D' ? null : newSha);
-    }
-    trees.set('', await this.treeOf(tip));
+      for (const [name] of old) if (!now.has(name)) changed.set(prefix + name, null);
+      files.set(dir, now);
+      for (const d of [...trees.keys()]) if (d && dirOf(d) === dir && !subdirs.has(d)) forget(d);
+      return (await Promise.all(descents)).every(Boolean);
+    };
+    if (!(await walk('', await this.treeOf(tip)))) return this.loadFull(tip); // history rewritten or object missing: start over
+    changed.delete(EVENTS_PATH);
     const texts = new Map<string, string>();
     const removed: string[] = [];
     await Promise.all(

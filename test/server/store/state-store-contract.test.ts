@@ -121,6 +121,31 @@ describe('GitStateStore specifics', () => {
     expect(board.requests[1]!.comments[0]!.text).toBe('hi');
   });
 
+  it('an incremental refresh across many shards, and a file removed by another writer, equals a full load of the same tip', async () => {
+    const dir = await tempDir();
+    execFileSync('git', ['init', '-q', '--bare', dir]);
+    const writer = new GitStateStore(new GitCli(dir), dir);
+    const reader = new GitStateStore(new GitCli(dir), dir);
+    const full = async () => (await new GitStateStore(new GitCli(dir), dir).read()).board;
+    for (let n = 1; n <= 230; n++) {
+      await apply(writer, { type: 'OpenRequest', ref: `refs/pushreq/r${n}`, sha: n.toString(16).padStart(40, '0'), autoPickme: true });
+      if (n % 37 === 0) await apply(writer, { type: 'CommentRequest', request: (n - 30) as RequestId, text: `on ${n - 30}` });
+      if (n % 23 === 0) expect((await reader.read()).board).toEqual(await full());
+    }
+    expect(Object.keys((await reader.read()).board.requests)).toHaveLength(230);
+    // Another writer removes request 5's file and a whole shard (200-230): both disappear from the board.
+    const work = await tempDir();
+    execFileSync('git', ['clone', '-q', '-b', 'pushmanager/meta', dir, work]);
+    execFileSync('git', ['-C', work, 'rm', '-q', '-r', 'requests/0000/5.json', 'requests/0002']);
+    execFileSync('git', ['-C', work, '-c', 'user.name=x', '-c', 'user.email=x@x', 'commit', '-qm', 'prune']);
+    execFileSync('git', ['-C', work, 'push', '-q', 'origin', 'pushmanager/meta']);
+    const after = (await reader.read()).board;
+    expect(after).toEqual(await full());
+    expect(after.requests[5]).toBeUndefined();
+    expect(after.requests[200]).toBeUndefined();
+    expect(Object.keys(after.requests)).toHaveLength(198);
+  });
+
   it('refuses clearly to read a metadata branch written by a newer schema', async () => {
     const dir = await tempDir();
     execFileSync('git', ['init', '-q', '--bare', dir]);
