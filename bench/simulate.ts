@@ -8,7 +8,8 @@
 //                       [--report FILE] [--keep]
 //
 // The server is a separate process (the built CLI, `serve`) with a generated config: users e1..eN and pm
-// (pushmaster), plaintext passwords on loopback. Engineers share a few working clones; commits are made
+// (pushmaster), plaintext passwords on loopback. Engineers share a few working clones; their git clients run
+// under `nice` (--client-nice, default 10): in real life they run on laptops, not on the server's cores. Commits are made
 // with plumbing (no checkout), pushed with the real `git push` to a per-user URL.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -35,10 +36,12 @@ interface Options {
   report: string | null;
   keep: boolean;
   quick: boolean;
+  /** Niceness of the engineers' git clients (and the baseline's client): in real life they run on laptops. */
+  clientNice: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { engineers: 50, hours: 2, speedup: 60, kills: 0, seed: 1, clones: 8, report: null, keep: false, quick: false };
+  const o: Options = { engineers: 50, hours: 2, speedup: 60, kills: 0, seed: 1, clones: 8, report: null, keep: false, quick: false, clientNice: 10 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -55,11 +58,12 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--kills') o.kills = Math.floor(num());
     else if (a === '--seed') o.seed = Math.floor(num());
     else if (a === '--clones') o.clones = Math.max(1, Math.floor(num()));
+    else if (a === '--client-nice') o.clientNice = Math.min(19, Math.floor(num()));
     else if (a === '--report') o.report = argv[++i] ?? null;
     else if (a === '--keep') o.keep = true;
     else if (a === '--quick') o.quick = true;
     else {
-      console.error(`simulate: unknown option ${a}\nusage: simulate [--engineers N] [--hours H] [--speedup X] [--kills N] [--seed N] [--clones N] [--quick] [--report FILE] [--keep]`);
+      console.error(`simulate: unknown option ${a}\nusage: simulate [--engineers N] [--hours H] [--speedup X] [--kills N] [--seed N] [--clones N] [--client-nice N] [--quick] [--report FILE] [--keep]`);
       process.exit(2);
     }
   }
@@ -277,28 +281,28 @@ class Simulation {
   async makeCommit(s: Story, parent: string, clone: string): Promise<string> {
     s.version++;
     const env = { GIT_INDEX_FILE: join(clone, `.git`, `index-sim-${s.n}`), GIT_AUTHOR_NAME: s.user, GIT_AUTHOR_EMAIL: `${s.user}@example.com`, GIT_COMMITTER_NAME: s.user, GIT_COMMITTER_EMAIL: `${s.user}@example.com` };
-    const ownBlob = (await run('git', ['hash-object', '-w', '--stdin'], { cwd: clone, input: `${s.ref} version ${s.version}\nby ${s.user}\n` })).stdout.trim();
+    const ownBlob = (await run('git', ['hash-object', '-w', '--stdin'], { cwd: clone, nice: this.o.clientNice, input: `${s.ref} version ${s.version}\nby ${s.user}\n` })).stdout.trim();
     const entries = [`100644,${ownBlob},${s.ownPath}`];
     if (s.hot) {
-      const current = (await run('git', ['cat-file', 'blob', `${parent}:${s.hot.file}`], { cwd: clone })).stdout;
+      const current = (await run('git', ['cat-file', 'blob', `${parent}:${s.hot.file}`], { cwd: clone, nice: this.o.clientNice })).stdout;
       const lines = current.split('\n');
       lines[s.hot.line] = `${s.ref}: edited by ${s.user}`;
-      const hotBlob = (await run('git', ['hash-object', '-w', '--stdin'], { cwd: clone, input: lines.join('\n') })).stdout.trim();
+      const hotBlob = (await run('git', ['hash-object', '-w', '--stdin'], { cwd: clone, nice: this.o.clientNice, input: lines.join('\n') })).stdout.trim();
       entries.push(`100644,${hotBlob},${s.hot.file}`);
     }
-    await git(clone, ['read-tree', parent], env);
-    await git(clone, ['update-index', '--add', ...entries.flatMap((e) => ['--cacheinfo', e])], env);
-    const tree = await git(clone, ['write-tree'], env);
+    await git(clone, ['read-tree', parent], env, this.o.clientNice);
+    await git(clone, ['update-index', '--add', ...entries.flatMap((e) => ['--cacheinfo', e])], env, this.o.clientNice);
+    const tree = await git(clone, ['write-tree'], env, this.o.clientNice);
     rmSync(env.GIT_INDEX_FILE, { force: true });
     const title = `${s.urgent ? 'Urgent: ' : ''}change ${s.ref.slice(13)} v${s.version}`;
-    return git(clone, ['commit-tree', tree, '-p', parent, '-m', title], env);
+    return git(clone, ['commit-tree', tree, '-p', parent, '-m', title], env, this.o.clientNice);
   }
 
   async masterIn(c: { dir: string; epoch: number; master: string }): Promise<string> {
     if (c.epoch === this.masterEpoch) return c.master;
     const epoch = this.masterEpoch;
-    await git(c.dir, ['fetch', '-q', this.remote('pm'), '+refs/heads/master:refs/remotes/origin/master']);
-    c.master = await git(c.dir, ['rev-parse', 'refs/remotes/origin/master']);
+    await git(c.dir, ['fetch', '-q', this.remote('pm'), '+refs/heads/master:refs/remotes/origin/master'], {}, this.o.clientNice);
+    c.master = await git(c.dir, ['rev-parse', 'refs/remotes/origin/master'], {}, this.o.clientNice);
     c.epoch = epoch;
     return c.master;
   }
@@ -306,7 +310,7 @@ class Simulation {
   /** One `git push` as the story's owner: ok, refused by the server (with its reason), or failed (no answer). */
   async gitPush(s: Story, clone: string, spec: string, opts: string[], kind: string): Promise<{ outcome: 'ok' | 'refused' | 'failed'; text: string }> {
     const args = ['push', '--porcelain', ...opts.flatMap((x) => ['-o', x]), this.remote(s.user), spec];
-    const r = await this.gitClients.run(() => run('git', args, { cwd: clone, timeoutMs: 120_000 }));
+    const r = await this.gitClients.run(() => run('git', args, { cwd: clone, timeoutMs: 120_000, nice: this.o.clientNice }));
     this.count('git pushes');
     const text = r.stdout + r.stderr;
     if (r.code === 0) {
@@ -725,8 +729,8 @@ class Simulation {
     const tree = await git(work, ['rev-parse', 'HEAD^{tree}']);
     try {
       for (let i = 0; !this.stopping; i++) {
-        const sha = await git(work, ['commit-tree', tree, '-p', head, '-m', `baseline ${i}`]);
-        const r = await run('git', ['push', '--porcelain', plain.url, `${sha}:refs/heads/b${i}`], { cwd: work, timeoutMs: 60_000 });
+        const sha = await git(work, ['commit-tree', tree, '-p', head, '-m', `baseline ${i}`], {}, this.o.clientNice);
+        const r = await run('git', ['push', '--porcelain', plain.url, `${sha}:refs/heads/b${i}`], { cwd: work, timeoutMs: 60_000, nice: this.o.clientNice });
         if (r.code === 0 && i >= 2) this.plainMs.push(r.ms);
         await sleep(1500 + this.rnd() * 1000);
       }
@@ -1044,7 +1048,7 @@ class Simulation {
     return [
       '# Day-in-the-life simulation (`npm run simulate`)',
       '',
-      `Run ${x.started.toISOString()}: ${this.o.engineers} engineers, ${this.o.hours} h compressed ${this.o.speedup}× (${((this.dayMin * 60) / this.o.speedup).toFixed(0)} s), ${x.pushCount} pushes, ${this.o.kills} kills asked, seed ${this.o.seed}, ${this.o.clones} working clones.`,
+      `Run ${x.started.toISOString()}: ${this.o.engineers} engineers, ${this.o.hours} h compressed ${this.o.speedup}× (${((this.dayMin * 60) / this.o.speedup).toFixed(0)} s), ${x.pushCount} pushes, ${this.o.kills} kills asked, seed ${this.o.seed}, ${this.o.clones} working clones; the engineers' git clients run under \`nice -n ${this.o.clientNice}\` (on laptops in real life, here they share the server's 2 cores).`,
       `Wall time ${x.elapsed.toFixed(0)} s (the simulated day took ${(x.dayMs / 1000).toFixed(0)} s). Machine: ${cpus().length} cores, node ${process.version}, load average at start ${x.load0}; the machine may have been loaded by other work.`,
       `Metrics from the server's /metrics: ${hasMetrics ? 'yes (summed over every server process)' : 'not available in this build; client-side timings instead'}.`,
       '',

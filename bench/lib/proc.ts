@@ -22,13 +22,16 @@ export interface RunOptions {
   readonly input?: string;
   /** Kill the command after this long (ms) and report code null. */
   readonly timeoutMs?: number;
+  /** Run under `nice -n N` (coreutils): work that would run elsewhere in real life, e.g. engineers' git clients. */
+  readonly nice?: number;
 }
 
 /** Runs a command asynchronously and times it; never throws for a non-zero exit. */
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const t = performance.now();
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, argv] = opts.nice ? ['nice', ['-n', String(opts.nice), cmd, ...args]] : [cmd, args];
+    const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -62,8 +65,8 @@ export const GIT_IDENTITY_ENV = (name = 'bench', email = `${name}@example.com`):
 });
 
 /** git with a fixed identity and no user config; returns trimmed stdout, throws on failure. */
-export async function git(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const r = await runOk('git', args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', ...GIT_IDENTITY_ENV(), ...env } });
+export async function git(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, nice?: number): Promise<string> {
+  const r = await runOk('git', args, { cwd, nice, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', ...GIT_IDENTITY_ENV(), ...env } });
   return r.stdout.trim();
 }
 
