@@ -24,3 +24,12 @@ export interface HookResponse {
 
 export const HOOK_PATH = '/_internal/hooks/proc-receive';
 export const HOOK_SECRET_HEADER = 'x-pushmanager-hook-secret';
+
+/**
+ * Ask for the answer as bytes ready to write (`accept: application/x-pushmanager-hook-report`) instead
+ * of JSON, so a hook without a JSON parser (the Perl one) can pass it straight through. The body is
+ * `<decimal byte length of the stderr part>\n`, then that many bytes for stderr (the `remote:` lines),
+ * then everything else for stdout (the ok/ng pkt-lines and the flush). See `encodeHookReport`.
+ * Without that accept header the server answers a `HookResponse` as JSON.
+ */
+export const HOOK_REPORT_TYPE = 'application/x-pushmanager-hook-report';

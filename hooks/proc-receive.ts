@@ -2,10 +2,12 @@
 // git's proc-receive hook for the managed repository: the thinnest possible bridge. It reads the pushed
 // ref updates and push options (pkt-line on stdin), asks the running server what they mean, prints the
 // server's answer as `remote:` lines (stderr) and reports ok/ng per ref (pkt-line on stdout).
-// It never writes state: the server holds the only writer. No dependencies, so it starts fast.
+// It never writes state: the server holds the only writer. No dependencies, so it starts fast; where
+// perl is installed, managed-repo.ts runs the same hook in Perl (proc-receive.pl), which starts faster still.
 import http from 'node:http';
 import { FLUSH, PacketReader, encodePacket, type Packet } from './pkt-line.js';
-import { HOOK_PATH, HOOK_SECRET_HEADER, type HookRequest, type HookResponse, type RefCommand } from './hook-protocol.js';
+import { HOOK_PATH, HOOK_REPORT_TYPE, HOOK_SECRET_HEADER, type HookRequest, type RefCommand } from './hook-protocol.js';
+import { decodeHookReport, renderHookOutput, unreachableAnswer } from './hook-report.js';
 
 const reader = new PacketReader();
 const waiting: ((p: Packet) => void)[] = [];
@@ -33,20 +35,21 @@ async function readUntilFlush(): Promise<string[]> {
   return lines;
 }
 
-function ask(body: HookRequest): Promise<HookResponse> {
+// Asks for the byte report (HOOK_REPORT_TYPE): the server renders it, the hook only copies it out.
+function ask(body: HookRequest): Promise<{ stderr: Buffer; stdout: Buffer }> {
   const url = new URL(HOOK_PATH, process.env.PUSHMANAGER_HOOK_URL);
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), [HOOK_SECRET_HEADER]: process.env.PUSHMANAGER_HOOK_SECRET ?? '' } },
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), accept: HOOK_REPORT_TYPE, [HOOK_SECRET_HEADER]: process.env.PUSHMANAGER_HOOK_SECRET ?? '' } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           try {
             if (res.statusCode !== 200) throw new Error(`server answered ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`);
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as HookResponse);
+            resolve(decodeHookReport(Buffer.concat(chunks)));
           } catch (e) {
             reject(e);
           }
@@ -70,22 +73,14 @@ async function main(): Promise<void> {
   });
   const options = wantsOptions ? await readUntilFlush() : [];
 
-  let answer: HookResponse;
+  let out: { stderr: Buffer | string; stdout: Buffer | string };
   try {
-    answer = await ask({ user: process.env.REMOTE_USER ?? '', commands, options });
+    out = await ask({ user: process.env.REMOTE_USER ?? '', commands, options });
   } catch (e) {
-    const why = `pushmanager server unreachable (${(e as Error).message}); nothing was recorded, try again`;
-    answer = { results: commands.map((c) => ({ ref: c.ref, ok: false, reason: why })), messages: [why] };
+    out = renderHookOutput(unreachableAnswer(commands, (e as Error).message));
   }
-  for (const m of answer.messages) process.stderr.write(`${m}\n`);
-  let out = '';
-  for (const r of answer.results) {
-    if (r.ok) {
-      out += encodePacket(`ok ${r.ref}`);
-      if (r.forcedUpdate) out += encodePacket('option forced-update');
-    } else out += encodePacket(`ng ${r.ref} ${r.reason.replace(/[\r\n]+/g, ' ')}`);
-  }
-  process.stdout.write(out + FLUSH);
+  process.stderr.write(out.stderr);
+  process.stdout.write(out.stdout);
 }
 
 main().catch((e: unknown) => {

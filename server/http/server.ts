@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Actor } from '../../state/decide.js';
 import { handleReceive, type ReceiveDeps } from '../../hooks/receive-handler.js';
-import { HOOK_PATH, HOOK_SECRET_HEADER, type HookRequest } from '../../hooks/hook-protocol.js';
+import { HOOK_PATH, HOOK_REPORT_TYPE, HOOK_SECRET_HEADER, type HookRequest, type HookResponse } from '../../hooks/hook-protocol.js';
+import { encodeHookReport } from '../../hooks/hook-report.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { isLoopbackHost, normalizeRemoteAddress } from '../auth/net-address.js';
 import type { Config } from '../config/config.js';
@@ -106,16 +107,24 @@ export function createHookServer(deps: ServerDeps): Server {
       if (req.url !== HOOK_PATH || req.method !== 'POST' || !isLoopbackHost(normalizeRemoteAddress(req.socket.remoteAddress ?? '')) || !secretMatches(req.headers[HOOK_SECRET_HEADER], deps.hookSecret))
         throw new HttpError(403, 'forbidden', 'not allowed');
       const body = (await readJson(req, 1024 * 1024)) as HookRequest;
+      // The Perl hook has no JSON parser: it asks for the bytes it will write, rendered here.
+      const wantsReport = String(req.headers.accept ?? '').includes(HOOK_REPORT_TYPE);
+      const answerWith = (answer: HookResponse) => {
+        if (!wantsReport) return sendJson(res, 200, answer);
+        const report = encodeHookReport(answer);
+        res.writeHead(200, { 'content-type': HOOK_REPORT_TYPE, 'content-length': report.length });
+        res.end(report);
+      };
       try {
         const started = performance.now();
         const answer = await handleReceive(body, deps.receive);
         deps.metrics?.observePushToRecorded(performance.now() - started);
-        sendJson(res, 200, answer);
+        answerWith(answer);
       } catch (e) {
         // The pusher sees why in git's own status line; the server stays up.
         deps.log?.('error', `push could not be recorded: ${(e as Error).message}`);
         const reason = (e as { code?: string }).code === 'store-write-failed' ? (e as Error).message : `the server failed to record the push (${(e as Error).message}); nothing was recorded`;
-        sendJson(res, 200, { results: body.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [reason] });
+        answerWith({ results: body.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [reason] });
       }
     })().catch((e: unknown) => {
       if (e instanceof HttpError) sendError(res, e);
