@@ -1,11 +1,10 @@
-// Writes commit objects without one `git commit-tree` process each: a single long-lived
-// `git hash-object -t commit -w --stdin-paths` answers one object id per path, and git itself
-// checks the object's format. Also: author/committer lines resolved by git once per batch.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Commit objects for the train (merge commits, conflict-check helpers) written without a process each:
+// loose objects from this process, through the same writer as the state store. Also: author/committer
+// lines resolved by git once per batch, and the env for long-lived git children.
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitError, type GitCli } from '../git/git-cli.js';
+import type { GitCli } from '../git/git-cli.js';
+import { ObjectWriter } from '../git/object-writer.js';
 import { TrainError } from './errors.js';
 
 /** Who makes a commit or tag. `date` is anything git accepts (e.g. `1700000000 +0000`, ISO 8601). */
@@ -62,90 +61,46 @@ export function commitObject(c: { tree: string; parents: readonly string[]; auth
   return `${s}author ${c.author}\ncommitter ${c.committer}\n\n${normalizeMessage(c.message)}`;
 }
 
+/** The repository's git directory for a GitCli: its own dir when that is a bare repository (no process). */
+const gitDirs = new WeakMap<GitCli, Promise<string>>();
+function gitDirOf(git: GitCli): Promise<string> {
+  let dir = gitDirs.get(git);
+  if (!dir) {
+    dir = (async () => {
+      const bare = await Promise.all([stat(join(git.dir, 'objects')), stat(join(git.dir, 'HEAD'))]).then(
+        () => true,
+        () => false,
+      );
+      return bare ? git.dir : git.out(['rev-parse', '--absolute-git-dir']);
+    })();
+    gitDirs.set(git, dir);
+  }
+  return dir;
+}
+
 /**
- * A long-lived `git hash-object -t commit -w --stdin-paths --no-filters`. Each `write` puts the
- * object text in a temp file and reads back its id; git flushes one id per path, so writes can be
- * pipelined. Always `close()` (it removes the temp dir).
+ * Writes commit objects as loose objects from this process (zlib + SHA-1, as the state store does),
+ * instead of a `git commit-tree` process each: a build or a conflict check writes many. The text comes
+ * from `commitObject`, which checks identities and messages; `close()` is kept for callers' symmetry.
  */
 export class CommitWriter {
-  private dir: string | null = null;
-  private readonly waiting: { resolve: (sha: string) => void; reject: (e: unknown) => void; file: string }[] = [];
-  private buffered = '';
-  private stderr = '';
-  private failure: Error | null = null;
-  private counter = 0;
+  private writer: Promise<ObjectWriter> | null = null;
   private closed = false;
 
   constructor(private readonly git: GitCli) {}
 
-  private starting: Promise<ChildProcessWithoutNullStreams> | null = null;
-
-  /** One child and one temp dir per writer, however many writes race to start them. */
-  private start(): Promise<ChildProcessWithoutNullStreams> {
-    this.starting ??= this.spawnChild();
-    return this.starting;
-  }
-
-  private async spawnChild(): Promise<ChildProcessWithoutNullStreams> {
-    this.dir = await mkdtemp(join(tmpdir(), 'pm-objects-'));
-    const args = ['hash-object', '-t', 'commit', '-w', '--stdin-paths', '--no-filters'];
-    const child = spawn('git', ['-C', this.git.dir, ...args], { env: gitEnv(this.git), stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => this.onData(d));
-    child.stderr.on('data', (d: string) => (this.stderr += d));
-    child.stdin.on('error', () => {
-      /* the exit handler reports why git stopped reading */
-    });
-    child.on('error', (e) => this.fail(e));
-    child.on('close', (code) => {
-      if (!this.closed || this.waiting.length > 0) this.fail(new GitError(args, code, this.stderr));
-    });
-    return child;
-  }
-
-  private onData(d: string): void {
-    this.buffered += d;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      const w = this.waiting.shift();
-      if (!w) continue;
-      // The temp file is no longer needed once git has answered for it.
-      void rm(w.file, { force: true });
-      w.resolve(line);
-    }
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= new TrainError('object-writer-failed', `writing commit objects failed: ${e.message}`, {}, { cause: e });
-    for (const w of this.waiting.splice(0)) w.reject(this.failure);
-  }
-
   /** Writes one commit object (its raw text, see `commitObject`) and resolves to its id. */
   async write(objectText: string): Promise<string> {
     if (this.closed) throw new TrainError('object-writer-failed', 'CommitWriter is closed');
-    const child = await this.start();
-    if (this.failure) throw this.failure;
-    const file = join(this.dir!, String(this.counter++));
-    await writeFile(file, objectText);
-    return new Promise<string>((resolve, reject) => {
-      this.waiting.push({ resolve, reject, file });
-      child.stdin.write(`${file}\n`);
-    });
+    this.writer ??= gitDirOf(this.git).then((dir) => new ObjectWriter(dir));
+    try {
+      return await (await this.writer).write('commit', objectText);
+    } catch (e) {
+      throw new TrainError('object-writer-failed', `writing a commit object failed: ${(e as Error).message}`, {}, { cause: e });
+    }
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
     this.closed = true;
-    const child = this.starting ? await this.starting.catch(() => null) : null;
-    if (child && child.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        child.once('close', () => resolve());
-        child.stdin.end();
-      });
-    }
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }
