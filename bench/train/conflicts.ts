@@ -64,6 +64,7 @@ export async function run(): Promise<BenchRow[]> {
     t = performance.now();
     await checker.checkOne(b.master, newcomer, candidates);
     const warm = performance.now() - t;
+    await checker.close();
     // The same with nothing cached (a freshly started server), for reference.
     const colds: number[] = [];
     for (let r = 0; r < 3; r++) {
@@ -71,6 +72,7 @@ export async function run(): Promise<BenchRow[]> {
       t = performance.now();
       await fresh.checkOne(b.master, newcomer, candidates);
       colds.push(performance.now() - t);
+      await fresh.close();
     }
     return [
       {

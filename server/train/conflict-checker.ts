@@ -3,7 +3,7 @@
 // cached, so a re-push or a new pickme costs a handful of merges rather than the whole matrix.
 import type { GitCli } from '../git/git-cli.js';
 import { LruCache, mapLimit } from './lru-cache.js';
-import { mergeTreeBatch, type MergeTreeResult } from './merge-tree.js';
+import { MergeTreeStream, mergeTreeBatch, type MergeTreeResult } from './merge-tree.js';
 import { CommitWriter, commitObject } from './object-writer.js';
 import { TrainError } from './errors.js';
 
@@ -192,8 +192,35 @@ export class ConflictChecker {
     return out;
   }
 
-  /** Many merges split into chunks over two `merge-tree --stdin` processes. */
+  /** A push's few merges (a new pickme against its overlapping peers) go through one long-lived process. */
+  private stream: MergeTreeStream | null = null;
+
+  private async streamed(pairs: readonly (readonly [string, string])[]): Promise<MergeTreeResult[]> {
+    const stream = (this.stream ??= new MergeTreeStream(this.git));
+    try {
+      return await Promise.all(pairs.map(([a, b]) => stream.merge(a, b)));
+    } catch (e) {
+      // git ends the session on an error: the next check starts a new one.
+      if (this.stream === stream) this.stream = null;
+      void stream.close();
+      throw e;
+    }
+  }
+
+  /** Ends the long-lived merge process, if any. */
+  async close(): Promise<void> {
+    const s = this.stream;
+    this.stream = null;
+    await s?.close();
+  }
+
+  /** Many merges split into chunks over two `merge-tree --stdin` processes; a few through the long-lived one. */
   private async mergeChunks(pairs: readonly (readonly [string, string])[], onChunk?: (n: number) => void): Promise<MergeTreeResult[]> {
+    if (pairs.length > 0 && pairs.length <= CHUNK) {
+      const r = await this.streamed(pairs);
+      onChunk?.(pairs.length);
+      return r;
+    }
     const chunks: (readonly (readonly [string, string])[])[] = [];
     for (let i = 0; i < pairs.length; i += CHUNK) chunks.push(pairs.slice(i, i + CHUNK));
     const results = await mapLimit(chunks, WORKERS, async (chunk) => {

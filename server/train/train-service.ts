@@ -367,6 +367,7 @@ export class Train {
     this.flushTimer = null;
     await Promise.allSettled([...this.inFlight]);
     await this.flushConflicts();
+    await this.checker.close();
   }
 }
 

@@ -25,7 +25,17 @@ beforeEach(async () => {
   // Master moves on after the requests branched: it rewrote line 1 of d.txt.
   master = await commitFiles(repo.git, { parents: [base], files: { 'd.txt': edited('d.txt', 1, 'master was here') }, message: 'master', ref: 'refs/heads/master' });
 });
-afterEach(() => repo.cleanup());
+const checkers: ConflictChecker[] = [];
+/** A checker closed after the test (it keeps a merge process for small checks). */
+const newChecker = () => {
+  const c = new ConflictChecker(repo.git);
+  checkers.push(c);
+  return c;
+};
+afterEach(async () => {
+  await Promise.all(checkers.splice(0).map((c) => c.close()));
+  await repo.cleanup();
+});
 
 const req = async (id: number, files: Record<string, string | null | { submodule: string }>, parent = base): Promise<Candidate> => ({
   id,
@@ -35,7 +45,7 @@ const req = async (id: number, files: Record<string, string | null | { submodule
 describe('ConflictChecker', () => {
   it('finds a conflict with master, naming the file', async () => {
     const r = await req(1, { 'd.txt': edited('d.txt', 1, 'request 1 was here'), 'a.txt': edited('a.txt', 5, 'x') });
-    const checker = new ConflictChecker(repo.git);
+    const checker = newChecker();
     expect(await checker.checkOne(master, r, [])).toEqual([{ with: 'master', files: ['d.txt'] }]);
   });
 
@@ -44,7 +54,7 @@ describe('ConflictChecker', () => {
     const r1 = await req(1, { [file]: edited(file, 3, 'one') });
     const r2 = await req(2, { [file]: edited(file, 3, 'two') });
     const r3 = await req(3, { 'b.txt': edited('b.txt', 3, 'three') });
-    const checker = new ConflictChecker(repo.git);
+    const checker = newChecker();
     const all = await checker.checkAll(master, [r1, r2, r3]);
     expect(all.get(1)).toEqual([{ with: 2, files: [file] }]);
     expect(all.get(2)).toEqual([{ with: 1, files: [file] }]);
@@ -59,7 +69,7 @@ describe('ConflictChecker', () => {
       req(3, { 'c.txt': edited('c.txt', 2, 'three') }),
       req(4, { 'a.txt': edited('a.txt', 8, 'four') }), // same file as 1, other line: merges cleanly
     ]);
-    const checker = new ConflictChecker(repo.git);
+    const checker = newChecker();
     const progress: [number, number][] = [];
     const all = await checker.checkAll(master, rs, (d, t) => progress.push([d, t]));
     expect([...all.values()].every((c) => c.length === 0)).toBe(true);
@@ -72,7 +82,7 @@ describe('ConflictChecker', () => {
   it('answers a re-check from its caches without merging again', async () => {
     const r1 = await req(1, { 'a.txt': edited('a.txt', 2, 'one') });
     const r2 = await req(2, { 'a.txt': edited('a.txt', 2, 'two') });
-    const checker = new ConflictChecker(repo.git);
+    const checker = newChecker();
     const first = await checker.checkOne(master, r1, [r2]);
     const merges = { ...checker.stats };
     // The same pair asked from the other side is the same cached result.
@@ -94,7 +104,7 @@ describe('ConflictChecker', () => {
     const r1 = await req(1, { 'a.txt': edited('a.txt', 2, 'one') });
     const r2 = await req(2, { 'a.txt': edited('a.txt', 2, 'two') });
     const merged = await commitFiles(repo.git, { parents: [master, r1.sha], files: { 'a.txt': edited('a.txt', 2, 'one') }, message: 'merged 1' });
-    const checker = new ConflictChecker(repo.git);
+    const checker = newChecker();
     expect(await checker.checkOne(merged, r1, [r2])).toEqual([]);
     // …and it does not count as a conflict for the others (r2 now conflicts with master instead).
     expect(await checker.checkOne(merged, r2, [r1])).toEqual([{ with: 'master', files: ['a.txt'] }]);
@@ -104,7 +114,7 @@ describe('ConflictChecker', () => {
   it('always trial-merges renames, even when the paths look disjoint', async () => {
     const r1 = await req(1, { 'a.txt': null, 'moved/a.txt': numberedLines('a.txt', 10) });
     const r2 = await req(2, { 'c.txt': edited('c.txt', 1, 'two') });
-    const checker = new ConflictChecker(repo.git);
+    const checker = newChecker();
     expect(await checker.checkOne(master, r1, [r2])).toEqual([]);
     expect(checker.stats.trialMerges).toBe(1);
     expect(checker.stats.prunedPairs).toBe(0);
@@ -115,7 +125,7 @@ describe('ConflictChecker', () => {
     const r2 = await req(2, { 'b.txt': null });
     const sub1 = await req(3, { vendor: { submodule: '1111111111111111111111111111111111111111' } });
     const sub2 = await req(4, { vendor: { submodule: '2222222222222222222222222222222222222222' } });
-    const checker = new ConflictChecker(repo.git);
+    const checker = newChecker();
     const all = await checker.checkAll(master, [r1, r2, sub1, sub2]);
     expect(all.get(1)).toEqual([{ with: 2, files: ['renamed/b.txt'] }]);
     expect(all.get(3)).toEqual([{ with: 4, files: ['vendor'] }]);
@@ -126,7 +136,7 @@ describe('ConflictChecker', () => {
     const rs: Candidate[] = [];
     for (const [k, w] of WEIRD.entries()) rs.push(await req(10 + k, { [w]: edited(w, 4, `first ${k}`) }));
     for (const [k, w] of WEIRD.entries()) rs.push(await req(20 + k, { [w]: edited(w, 4, `second ${k}`) }));
-    const checker = new ConflictChecker(repo.git);
+    const checker = newChecker();
     const all = await checker.checkAll(master, rs);
     for (const [k, w] of WEIRD.entries()) {
       expect(all.get(10 + k)).toEqual([{ with: 20 + k, files: [w] }]);
