@@ -13,12 +13,21 @@ const reader = new PacketReader();
 const waiting: ((p: Packet) => void)[] = [];
 const ready: Packet[] = [];
 
+function fail(e: unknown): never {
+  process.stderr.write(`pushmanager hook failed: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+
 process.stdin.on('data', (chunk: Buffer) => {
   reader.push(chunk);
-  for (let p = reader.next(); p; p = reader.next()) {
-    const w = waiting.shift();
-    if (w) w(p);
-    else ready.push(p);
+  try {
+    for (let p = reader.next(); p; p = reader.next()) {
+      const w = waiting.shift();
+      if (w) w(p);
+      else ready.push(p);
+    }
+  } catch (e) {
+    fail(e); // a broken pkt-line from git: say so, as main() does, rather than die with a stack trace
   }
 });
 
@@ -83,7 +92,4 @@ async function main(): Promise<void> {
   process.stdout.write(out.stdout);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`pushmanager hook failed: ${(e as Error).message}\n`);
-  process.exit(1);
-});
+main().catch(fail);

@@ -1,7 +1,9 @@
 // The managed repository: a bare repo under the data dir, created on first start with an initial commit
 // on master, configured so that every ref update goes through the proc-receive hook (the server decides).
-import { chmod, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitCli, runGit } from '../git/git-cli.js';
 import { ObjectWriter } from '../git/object-writer.js';
@@ -14,6 +16,18 @@ export interface ManagedRepo {
   readonly created: boolean;
   /** Stale lock files removed at start-up (left by a crash). */
   readonly staleLocks: readonly string[];
+  /** What runs the proc-receive hook, and why that one (for the start-up log). */
+  readonly hookRuntime: HookRuntime;
+  readonly hookRuntimeReason: string;
+}
+
+/** `perl` runs hooks/proc-receive.pl (starts in ~10-30 ms), `node` the compiled proc-receive.js (~200 ms). */
+export type HookRuntime = 'node' | 'perl';
+
+export interface EnsureRepositoryOptions {
+  /** Forces the hook runtime; by default PUSHMANAGER_HOOK_RUNTIME, else perl when it can run the hook. */
+  readonly hookRuntime?: HookRuntime;
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
 }
 
 /** Root of the installed package (where package.json is), found from this file's location. */
@@ -38,6 +52,70 @@ export async function hookScript(): Promise<string> {
   const path = join(await packageRoot(), 'dist', 'hooks', 'proc-receive.js');
   if (!(await exists(path))) throw new Error(`${path} is missing: run \`npm run build\` first`);
   return path;
+}
+
+/** The Perl hook, read from the package's own hooks/ folder: it needs no build step. */
+export async function perlHookScript(): Promise<string> {
+  return join(await packageRoot(), 'hooks', 'proc-receive.pl');
+}
+
+async function findOnPath(name: string): Promise<string | null> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = resolve(dir, name);
+    if ((await stat(p).then((s) => s.isFile(), () => false)) && (await access(p, constants.X_OK).then(() => true, () => false))) return p;
+  }
+  return null;
+}
+
+type PerlProbe = { readonly ok: true; readonly perl: string } | { readonly ok: false; readonly why: string };
+const perlProbes = new Map<string, Promise<PerlProbe>>();
+
+/**
+ * Can this machine's perl run the hook? `perl -c` compiles the script, which loads every module it uses
+ * (Socket included), without running it. Checked once per process; the absolute path goes into the
+ * wrapper so the hook does not depend on the PATH git-http-backend passes on.
+ */
+export function probePerl(script: string): Promise<PerlProbe> {
+  let probe = perlProbes.get(script);
+  if (!probe) {
+    probe = (async (): Promise<PerlProbe> => {
+      const perl = await findOnPath('perl');
+      if (!perl) return { ok: false, why: 'perl is not on PATH' };
+      return new Promise((done) => {
+        execFile(perl, ['-c', script], { timeout: 10_000 }, (err, _out, stderr) => {
+          if (err) done({ ok: false, why: `${perl} -c ${script} failed: ${(stderr || err.message).trim().slice(0, 500)}` });
+          else done({ ok: true, perl });
+        });
+      });
+    })();
+    perlProbes.set(script, probe);
+  }
+  return probe;
+}
+
+function parseRuntime(value: string | undefined): HookRuntime | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'node' || value === 'perl') return value;
+  throw Object.assign(new Error(`PUSHMANAGER_HOOK_RUNTIME must be "node" or "perl", not ${JSON.stringify(value)}`), { code: 'bad-hook-runtime', data: { value } });
+}
+
+const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The sh wrapper git runs as proc-receive: perl and the Perl hook when perl can run it (or when forced),
+ * else the same node binary as the server, whatever PATH says. Paths are single-quoted for sh.
+ */
+async function hookWrapper(opts: EnsureRepositoryOptions): Promise<{ runtime: HookRuntime; reason: string; text: string }> {
+  const forced = opts.hookRuntime ?? parseRuntime(process.env.PUSHMANAGER_HOOK_RUNTIME);
+  const forcedBy = opts.hookRuntime ? 'forced by the caller' : 'forced by PUSHMANAGER_HOOK_RUNTIME';
+  const node = async (reason: string) => ({ runtime: 'node' as const, reason, text: `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(await hookScript())}\n` });
+  if (forced === 'node') return node(forcedBy);
+  const script = await perlHookScript();
+  const probe = await probePerl(script);
+  if (probe.ok) return { runtime: 'perl', reason: forced ? forcedBy : `${probe.perl} can run it`, text: `#!/bin/sh\nexec ${shQuote(probe.perl)} ${shQuote(script)}\n` };
+  if (forced === 'perl') throw Object.assign(new Error(`the hook runtime is ${forcedBy.replace('forced by ', 'set to perl by ')}, but perl cannot run the hook: ${probe.why}`), { code: 'hook-runtime-unavailable', data: { runtime: 'perl', why: probe.why } });
+  return node(`perl cannot run the hook (${probe.why})`);
 }
 
 /**
@@ -71,7 +149,7 @@ export async function removeStaleLocks(gitDir: string): Promise<string[]> {
   return removed;
 }
 
-export async function ensureRepository(dataDir: string, cfg: RepositoryConfig): Promise<ManagedRepo> {
+export async function ensureRepository(dataDir: string, cfg: RepositoryConfig, opts: EnsureRepositoryOptions = {}): Promise<ManagedRepo> {
   const reposDir = resolve(dataDir, 'repos');
   const gitDir = join(reposDir, `${cfg.name}.git`);
   const created = !(await exists(join(gitDir, 'HEAD')));
@@ -83,9 +161,10 @@ export async function ensureRepository(dataDir: string, cfg: RepositoryConfig): 
   const hooksDir = resolve(dataDir, 'hooks');
   await mkdir(hooksDir, { recursive: true });
   const hook = join(hooksDir, 'proc-receive');
-  // A tiny sh wrapper so the hook runs the same node binary as the server, whatever PATH says.
-  await writeFile(hook, `#!/bin/sh\nexec '${process.execPath.replace(/'/g, `'\\''`)}' '${(await hookScript()).replace(/'/g, `'\\''`)}'\n`);
+  const wrapper = await hookWrapper(opts);
+  await writeFile(hook, wrapper.text);
   await chmod(hook, 0o755);
+  opts.log?.('info', `proc-receive hook runs on ${wrapper.runtime}: ${wrapper.reason}`);
 
   const settings: [string, string][] = [
     ['core.hooksPath', hooksDir],
@@ -106,5 +185,5 @@ export async function ensureRepository(dataDir: string, cfg: RepositoryConfig): 
     const commit = await writer.commit({ tree, parents: [], author: who, message: 'Initial commit\n' });
     await git.run(['update-ref', `refs/heads/${cfg.master}`, commit, '0'.repeat(40)]);
   }
-  return { name: cfg.name, gitDir, git, created, staleLocks };
+  return { name: cfg.name, gitDir, git, created, staleLocks, hookRuntime: wrapper.runtime, hookRuntimeReason: wrapper.reason };
 }
