@@ -25,6 +25,8 @@ export interface ReceiveDeps {
   readonly beforeRecord?: (sha: string, ref: string) => Promise<unknown>;
   /** Lines about a request after it was recorded (its conflicts), added by the train. */
   readonly afterRecorded?: (r: PushRequest, early: Promise<unknown> | undefined) => Promise<string[]>;
+  /** Told, per ref, how long after the hook call its command was committed (push-to-recorded). */
+  readonly onRecorded?: (ms: number) => void;
 }
 
 /** Why a client may not push to a ref outside refs/pushreq/*, in words the pusher can act on. */
@@ -48,7 +50,8 @@ function validPushreqName(ref: string): string | null {
   return null;
 }
 
-export async function handleReceive(req: HookRequest, deps: ReceiveDeps): Promise<HookResponse> {
+/** `started`: when the hook call arrived (performance.now()), for the push-to-recorded time. */
+export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started = performance.now()): Promise<HookResponse> {
   const messages: string[] = [];
   const results: RefResult[] = [];
   const actor = await deps.lookupUser(req.user);
@@ -67,7 +70,7 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps): Promis
   }
 
   for (const c of req.commands) {
-    const r = await handleOne(c, actor, options.value, deps);
+    const r = await handleOne(c, actor, options.value, deps, started);
     results.push(r.result);
     messages.push(...r.messages);
   }
@@ -84,6 +87,7 @@ async function handleOne(
   actor: Actor,
   o: import('./push-options.js').ParsedPushOptions,
   deps: ReceiveDeps,
+  started: number,
 ): Promise<{ result: RefResult; messages: string[] }> {
   const refuse = (reason: string) => ({ result: { ref: c.ref, ok: false as const, reason }, messages: [`${c.ref}: refused: ${reason}`] });
   if (!c.ref.startsWith(PUSHREQ_PREFIX)) return refuse(protectedRefReason(c.ref, deps.refs));
@@ -108,6 +112,7 @@ async function handleOne(
   early?.catch(() => undefined); // a refused push never awaits it
   const out = await deps.dispatch(cmd, actor);
   if (isDomainError(out)) return refuse(describeError(out));
+  deps.onRecorded?.(performance.now() - started);
   const req = Object.values(out.board.requests).find((r) => r.ref === c.ref && (cmd.type === 'WithdrawRequest' ? r.id === existing?.id : isActiveRequest(r)));
   const lines: string[] = [];
   if (req) {

@@ -191,6 +191,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
       isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
       lookupUser,
       refs,
+      onRecorded: (ms) => metrics.observePushToRecorded(ms),
       beforeRecord: (sha, ref) => theTrain.checkEarly(sha, ref),
       afterRecorded: async (r, early) => conflictLines(await theTrain.checkRequestNow(r.id, early as Promise<EarlyCheck | null> | undefined), (await dispatcher.read()).board),
     },

@@ -167,7 +167,8 @@ export class Metrics {
   readonly commands = this.registry.register(new Counter('pushmanager_commands_total', 'Commands handled, by command type and result (ok, or the refusal code).', ['command', 'result']));
   readonly commandDuration = this.registry.register(new Histogram('pushmanager_command_duration_seconds', 'Time to handle one command: load, decide, commit with compare-and-swap, publish.', FAST, ['command']));
   readonly stateWrite = this.registry.register(new Histogram('pushmanager_state_write_seconds', 'Time to commit one state change to the metadata branch.', FAST));
-  readonly pushToRecorded = this.registry.register(new Histogram('pushmanager_push_to_recorded_seconds', 'From the proc-receive hook call to the request recorded on the metadata branch.', FAST));
+  readonly pushToRecorded = this.registry.register(new Histogram('pushmanager_push_to_recorded_seconds', 'From the proc-receive hook call to the request recorded on the metadata branch (per ref).', FAST));
+  readonly pushAnswered = this.registry.register(new Histogram('pushmanager_push_answered_seconds', 'From the proc-receive hook call to the answer sent back to git, conflict lines included.', FAST));
   readonly rebuild = this.registry.register(new Histogram('pushmanager_rebuild_seconds', 'Time to rebuild a deploy branch from its accepted requests.', SLOW));
   readonly conflictCheck = this.registry.register(new Histogram('pushmanager_conflict_check_seconds', 'Time to re-check conflicts after a change.', SLOW));
   readonly requests = this.registry.register(new Gauge('pushmanager_requests', 'Push requests on the board, by state.', ['state']));
@@ -211,6 +212,9 @@ export class Metrics {
   }
   observePushToRecorded(ms: number): void {
     this.pushToRecorded.observe({}, ms / 1000);
+  }
+  observePushAnswered(ms: number): void {
+    this.pushAnswered.observe({}, ms / 1000);
   }
   observeRebuild(ms: number): void {
     this.rebuild.observe({}, ms / 1000);

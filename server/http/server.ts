@@ -117,8 +117,8 @@ export function createHookServer(deps: ServerDeps): Server {
       };
       try {
         const started = performance.now();
-        const answer = await handleReceive(body, deps.receive);
-        deps.metrics?.observePushToRecorded(performance.now() - started);
+        const answer = await handleReceive(body, deps.receive, started);
+        deps.metrics?.observePushAnswered(performance.now() - started);
         answerWith(answer);
       } catch (e) {
         // The pusher sees why in git's own status line; the server stays up.

@@ -156,6 +156,21 @@ describe('the board from the CLI and the metadata branch', () => {
     // Linear history: every commit has at most one parent.
     expect(await gitOk(alice, ['rev-list', '--min-parents=2', 'FETCH_HEAD'])).toBe('');
   });
+
+  it('/metrics times each recorded ref (push-to-recorded) and each hook answer, and not refused refs', async () => {
+    const count = async (name: string) => {
+      const text = await (await fetch(`${f.server.url}/metrics`)).text();
+      return Number(new RegExp(`^${name}_count (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    };
+    const [recorded, answered] = [await count('pushmanager_push_to_recorded_seconds'), await count('pushmanager_push_answered_seconds')];
+    await f.commit(bob, 'metrics-a', { 'metrics-a.txt': 'a\n' });
+    await f.commit(bob, 'metrics-b', { 'metrics-b.txt': 'b\n' });
+    // One push, two request refs: two recorded, one answer.
+    expect((await git(bob, ['push', 'origin', 'metrics-a:refs/pushreq/metrics-a', 'metrics-b:refs/pushreq/metrics-b'])).code).toBe(0);
+    // A refused push is answered, never recorded.
+    expect((await git(bob, ['push', 'origin', 'metrics-a:refs/heads/master'])).code).not.toBe(0);
+    expect([(await count('pushmanager_push_to_recorded_seconds')) - recorded, (await count('pushmanager_push_answered_seconds')) - answered]).toEqual([2, 2]);
+  });
 });
 
 describe('concurrency', () => {

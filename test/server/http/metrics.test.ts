@@ -132,6 +132,8 @@ describe('Metrics', () => {
       pushmanager_command_duration_seconds: 'histogram',
       pushmanager_state_write_seconds: 'histogram',
       pushmanager_push_to_recorded_seconds: 'histogram',
+      pushmanager_push_answered_seconds: 'histogram',
+      pushmanager_writer_held_seconds: 'histogram',
       pushmanager_requests: 'gauge',
       pushmanager_pushes: 'gauge',
       pushmanager_write_queue_depth: 'gauge',
