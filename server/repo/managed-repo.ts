@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitCli, runGit } from '../git/git-cli.js';
 import { ObjectWriter } from '../git/object-writer.js';
@@ -61,7 +61,7 @@ export async function perlHookScript(): Promise<string> {
 
 async function findOnPath(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
+    if (!isAbsolute(dir)) continue; // an empty or relative entry would pick up a `perl` from the current directory
     const p = resolve(dir, name);
     if ((await stat(p).then((s) => s.isFile(), () => false)) && (await access(p, constants.X_OK).then(() => true, () => false))) return p;
   }
