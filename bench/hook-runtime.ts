@@ -89,7 +89,9 @@ export async function run(opts: { pushes?: number } = {}): Promise<BenchRow[]> {
       if (i >= WARMUP) times.plain.push(p.ms);
     }
     for (const rt of RUNTIMES) {
-      const inside = (await scrapeMetrics(servers.get(rt)!.url))?.get('pushmanager_push_to_recorded_seconds');
+      // The server's whole answer to the hook (conflict lines included); older builds had only push_to_recorded.
+      const metrics = await scrapeMetrics(servers.get(rt)!.url);
+      const inside = metrics?.get('pushmanager_push_answered_seconds') ?? metrics?.get('pushmanager_push_to_recorded_seconds');
       const mean = inside?.count ? (inside.sum / inside.count) * 1000 : NaN;
       rows.push(
         { figure: `git push of a new request, ${rt} hook, median of ${n}`, value: round(median(times[rt])), unit: 'ms', baselineName: 'inside the server (hook call → answer), mean', baseline: round(mean), ratio: null, target: 'reported only', pass: true },
