@@ -44,6 +44,8 @@ describe('intake over git', () => {
   });
 
   it("refuses a push to another user's request ref, naming the owner, and records nothing", async () => {
+    // The earlier pushes' conflict findings are committed after their answers: let them land first.
+    await f.server.train.idle();
     const before = (await board()).version;
     await f.commit(bob, 'bobs', { 'bob.txt': 'bob\n' });
     const r = await git(bob, ['push', '--force', 'origin', 'bobs:refs/pushreq/fix-login']);
