@@ -89,7 +89,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   await mkdir(dataDir, { recursive: true });
 
   const auth = createAuth(config.auth, { dataDir, host: config.server.host });
-  const repo = await ensureRepository(dataDir, config.repository);
+  const repo = await ensureRepository(dataDir, config.repository, { log });
   if (repo.staleLocks.length) log('warn', `removed lock files a crash left behind: ${repo.staleLocks.join(', ')}`);
   const store = new GitStateStore(repo.git, repo.gitDir, `refs/heads/${config.repository.metadataBranch}`);
   await store.read(); // fail now, clearly, on an unreadable or newer metadata branch
