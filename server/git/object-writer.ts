@@ -3,7 +3,7 @@
 // needs several, and the push path is measured against a bare `git push`. The loose-object format is
 // git's stable on-disk format (zlib of "<type> <size>\0<content>", named by its SHA-1).
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 
@@ -35,20 +35,24 @@ export class ObjectWriter {
     const file = join(dir, sha.slice(2));
     // Fewer file-system calls per object (each state commit writes several): the fan-out directories
     // made once per process, and no existence check; rewriting an object that exists puts the same bytes.
+    // Synchronous on purpose: a few small writes take microseconds each, while every trip through
+    // libuv's thread pool waits for a core, which on a busy 2-core server was most of a state write.
     if (!this.dirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true });
       this.dirs.add(dir);
     }
     // Write under a temporary name and rename, so a reader never sees half an object.
     const tmp = join(dir, `tmp_obj_pm_${process.pid}_${this.tmpCounter++}`);
     const data = deflateSync(raw, { level: 1 });
-    await writeFile(tmp, data, { mode: 0o444 }).catch(async (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
+    try {
+      writeFileSync(tmp, data, { mode: 0o444 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       // `git prune` removes empty fan-out directories: make it again.
-      await mkdir(dir, { recursive: true });
-      await writeFile(tmp, data, { mode: 0o444 });
-    });
-    await rename(tmp, file);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(tmp, data, { mode: 0o444 });
+    }
+    renameSync(tmp, file);
     this.known.add(sha);
     if (this.known.size > 50_000) this.known.clear();
     return sha;
