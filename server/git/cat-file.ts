@@ -77,3 +77,16 @@ export class CatFileBatch {
     this.child = null;
   }
 }
+
+/** A tree object's entries, from its raw (binary) content: `<mode> <name>\0<20-byte id>` each. */
+export function parseTreeObject(buf: Buffer): { mode: string; name: string; sha: string }[] {
+  const out: { mode: string; name: string; sha: string }[] = [];
+  for (let i = 0; i < buf.length; ) {
+    const sp = buf.indexOf(32, i);
+    const nul = sp < 0 ? -1 : buf.indexOf(0, sp);
+    if (sp < 0 || nul < 0 || nul + 21 > buf.length) throw new Error('a tree object cannot be parsed');
+    out.push({ mode: buf.toString('latin1', i, sp), name: buf.toString('utf8', sp + 1, nul), sha: buf.toString('hex', nul + 1, nul + 21) });
+    i = nul + 21;
+  }
+  return out;
+}

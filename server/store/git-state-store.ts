@@ -17,7 +17,7 @@ import {
 import { renderCommitMessage } from '../../state/describe.js';
 import type { DomainEvent } from '../../state/events.js';
 import { emptyBoard, type Board } from '../../state/model.js';
-import { CatFileBatch } from '../git/cat-file.js';
+import { CatFileBatch, parseTreeObject } from '../git/cat-file.js';
 import { GitCli, GitError } from '../git/git-cli.js';
 import { ObjectWriter, type Identity, type TreeEntry } from '../git/object-writer.js';
 import { RefSession } from '../git/ref-session.js';
@@ -126,19 +126,15 @@ export class GitStateStore implements StateStore {
     return { version: tip, board, files, trees };
   }
 
-  /** A tree object's entries (binary format: `<mode> <name>\0<20-byte id>`), or null when it is missing. */
+  /** A tree object's entries, or null when it is missing. */
   private async readTree(sha: string): Promise<{ mode: string; name: string; sha: string }[] | null> {
     const buf = await this.cat.read(sha);
     if (!buf) return null;
-    const out: { mode: string; name: string; sha: string }[] = [];
-    for (let i = 0; i < buf.length; ) {
-      const sp = buf.indexOf(32, i);
-      const nul = buf.indexOf(0, sp);
-      if (sp < 0 || nul < 0 || nul + 21 > buf.length) throw new StoreError('store-corrupt', `metadata tree ${sha} cannot be parsed`, { tree: sha });
-      out.push({ mode: buf.toString('latin1', i, sp), name: buf.toString('utf8', sp + 1, nul), sha: buf.toString('hex', nul + 1, nul + 21) });
-      i = nul + 21;
+    try {
+      return parseTreeObject(buf);
+    } catch {
+      throw new StoreError('store-corrupt', `metadata tree ${sha} cannot be parsed`, { tree: sha });
     }
-    return out;
   }
 
   /**
