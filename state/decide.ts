@@ -476,6 +476,9 @@ const HANDLERS: Handlers = {
     const wanted = wantedMerges(b, push.id).filter((w) => !dropped.has(w.request));
     const matches = wanted.length === c.merges.length && wanted.every((w, i) => c.merges[i]!.request === w.request && c.merges[i]!.sha === w.sha);
     if (!matches) return domainError('deploy-branch-stale', `push ${push.id} changed while its deploy branch was built; building again`, { push: push.id });
+    // A second build of what is already built (two rebuilds raced, or one outlived a restart) changes
+    // nothing: replacing the branch with an equal one would move a staged push's deploy SHA under it.
+    if (c.dropped.length === 0 && buildIsCurrent(b, push) && push.baseSha === c.baseSha) return [];
     const events: DomainEvent[] = [];
     for (const d of c.dropped) {
       const req = b.requests[d.request];

@@ -60,6 +60,8 @@ export interface TrainOptions {
 export class Train {
   readonly checker: ConflictChecker;
   private readonly pendingRebuild = new Map<number, Promise<void>>();
+  private readonly runningRebuild = new Set<number>();
+  private readonly rerunRebuild = new Set<number>();
   private readonly pendingCheck = new Map<number, ReturnType<typeof setTimeout>>();
   private closed = false;
   private readonly conflictBatch = new Map<RequestId, ConflictResult>();
@@ -106,7 +108,7 @@ export class Train {
   }
 
   /** The planner for every command: pushreq refs follow the board; deploy branches follow the pushmaster. */
-  readonly planner: EffectPlanner = async ({ command, before, after, ctx }) => {
+  readonly planner: EffectPlanner = async ({ command, before, after, events: decided, ctx }) => {
     const refs: RefUpdate[] = pushreqRefUpdates(before, after);
     const events: DomainEvent[] = [];
     let board = after;
@@ -116,10 +118,11 @@ export class Train {
       if (was && isOpenPush(was) && !isOpenPush(p) && was.deploySha) refs.push({ ref: p.deployBranch, newSha: null, oldSha: was.deploySha });
     }
     if (command.type === 'RecordBuild') {
-      // The deploy ref moves from what this board says it is: a retry after another build re-reads it,
-      // where a fixed old value would fail the compare-and-swap on every attempt.
+      // The deploy ref moves when the build is recorded, from what this board says it is: a retry after
+      // another build re-reads it, where a fixed old value would fail the compare-and-swap on every attempt.
       const was = before.pushes[command.push];
-      if (was && was.deploySha !== command.deploySha) refs.push({ ref: was.deployBranch, newSha: command.deploySha, oldSha: was.deploySha });
+      const recorded = decided.some((e) => e.type === 'DeployBranchBuilt' && e.push === command.push);
+      if (recorded && was && was.deploySha !== command.deploySha) refs.push({ ref: was.deployBranch, newSha: command.deploySha, oldSha: was.deploySha });
     }
     if (!SYNC_BUILD.has(command.type)) return { refs, events };
     for (const p of Object.values(after.pushes)) {
@@ -296,11 +299,22 @@ export class Train {
 
   scheduleRebuild(push: number): void {
     if (this.pendingRebuild.has(push) || this.closed) return;
+    // One build of a push at a time: asked again while one runs, it runs once more afterwards.
+    if (this.runningRebuild.has(push)) {
+      this.rerunRebuild.add(push);
+      return;
+    }
     const job = this.track(
       (async () => {
         await new Promise((r) => setTimeout(r, 10)); // coalesce a burst of re-pushes
         this.pendingRebuild.delete(push);
-        await this.rebuildInBackground(push as PushId);
+        this.runningRebuild.add(push);
+        try {
+          await this.rebuildInBackground(push as PushId);
+        } finally {
+          this.runningRebuild.delete(push);
+          if (this.rerunRebuild.delete(push)) this.scheduleRebuild(push);
+        }
       })().catch((e: unknown) => this.o.log('error', `background rebuild of push ${push} failed: ${(e as Error).message}`)),
     );
     this.pendingRebuild.set(push, job);

@@ -121,6 +121,7 @@ describe('the running server under random input', () => {
           const json = JSON.stringify(body) ?? 'null';
           const payload = how.kind === 'garbage' ? how.junk : how.kind === 'truncated' ? json.slice(0, Math.max(0, json.length - 1)) : json;
           const contentType = how.kind === 'wrong-type' ? 'text/plain' : how.kind === 'no-type' ? undefined : 'application/json';
+          await server.train.idle(); // background work of an earlier accepted command commits on its own
           const before = await version();
           const a = await send('POST', '/api/commands', { user, body: payload, ...(contentType && { contentType }) });
           if (process.env.FUZZ_STATS) process.stderr.write(`STAT ${a.status} ${(a.json as { error?: { code?: string } } | null)?.error?.code ?? "-"}\n`);
@@ -184,6 +185,8 @@ describe('the running server under random input', () => {
           expect(c.status, c.stderr).toBe(0);
           const sha = (await git(['rev-parse', 'HEAD'])).stdout.trim();
           const ref = `refs/pushreq/${name}`;
+          // An accepted push's conflict findings are committed after its answer: let them land first.
+          await server.train.idle();
           const before = await version();
           const p = await git(['push', '--porcelain', 'origin', `HEAD:${ref}`, ...options.flatMap((o) => ['-o', o])]);
           const shown = `git push ${ref} ${JSON.stringify(options)} → exit ${p.status}\n${p.stdout}${p.stderr}`;

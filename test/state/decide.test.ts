@@ -319,4 +319,12 @@ describe('decide: push state × push command', () => {
     const again = decide(once, drop, ctxFor(SERVER_ACTOR));
     expect(isDomainError(again) ? again.code : again.filter((e) => e.type === 'RequestRemoved')).toEqual([]);
   });
+  it('a second build of what is already built records nothing, so a staged push keeps its deploy SHA', () => {
+    const b = step(requestBoard('added'), { type: 'StagePush', push: P1, env: 'stage-a' }, PM);
+    const merges = wantedMerges(b, P1).map((w) => ({ ...w, commit: sha('9') }));
+    const again = decide(b, { type: 'RecordBuild', push: P1, deploySha: sha('9'), baseSha: sha('f'), merges, dropped: [] }, ctxFor(SERVER_ACTOR));
+    expect(again).toEqual([]);
+    const onNewBase = decide(b, { type: 'RecordBuild', push: P1, deploySha: sha('8'), baseSha: sha('e'), merges, dropped: [] }, ctxFor(SERVER_ACTOR));
+    expect(isDomainError(onNewBase) ? onNewBase.code : onNewBase.map((e) => e.type)).toEqual(['DeployBranchBuilt']);
+  });
 });
