@@ -14,6 +14,11 @@ beforeAll(async () => {
 afterAll(async () => f?.close());
 
 const board = () => f.client('alice').board(true);
+/** The board's version once the train's background commits (conflict findings, rebuilds) have landed. */
+const settledVersion = async () => {
+  await f.server.train.idle();
+  return (await board()).version;
+};
 const requestByRef = async (ref: string) => (await board()).requests.find((r) => r.ref === ref && !['discarded', 'live'].includes(r.state));
 
 describe('intake over git', () => {
@@ -44,14 +49,12 @@ describe('intake over git', () => {
   });
 
   it("refuses a push to another user's request ref, naming the owner, and records nothing", async () => {
-    // The earlier pushes' conflict findings are committed after their answers: let them land first.
-    await f.server.train.idle();
-    const before = (await board()).version;
+    const before = await settledVersion();
     await f.commit(bob, 'bobs', { 'bob.txt': 'bob\n' });
     const r = await git(bob, ['push', '--force', 'origin', 'bobs:refs/pushreq/fix-login']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/\[remote rejected\].*belongs to alice's request/);
-    expect((await board()).version).toBe(before);
+    expect(await settledVersion()).toBe(before);
   });
 
   it.each([
@@ -61,14 +64,14 @@ describe('intake over git', () => {
     ['refs/heads/pushmanager/meta', /metadata branch is written only by the pushmanager server/],
     ['refs/heads/some-branch', /takes branches only as push requests/],
   ])('refuses a client push to %s with a clear reason', async (ref, reason) => {
-    const before = (await board()).version;
+    const before = await settledVersion();
     const refBefore = (await git(bob, ['ls-remote', 'origin', ref])).stdout;
     await f.commit(bob, 'prot', { 'p.txt': `${ref}\n` });
     const r = await git(bob, ['push', '--force', 'origin', `prot:${ref}`]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(reason);
     expect(r.stderr).toMatch(/\[remote rejected\]/);
-    expect((await board()).version).toBe(before);
+    expect(await settledVersion()).toBe(before);
     expect((await git(bob, ['ls-remote', 'origin', ref])).stdout).toBe(refBefore);
   });
 
@@ -79,12 +82,12 @@ describe('intake over git', () => {
     [['-o', 'watchers=nobody-here'], /push option "watchers": no user "nobody-here"/],
     [['-o', 'review=abc'], /push option "review": "abc" is not a review number/],
   ])('refuses malformed push options %j, naming the option, recording nothing', async (opts, reason) => {
-    const before = (await board()).version;
+    const before = await settledVersion();
     await f.commit(bob, 'opts', { 'o.txt': opts.join(' ') });
     const r = await git(bob, ['push', 'origin', 'opts:refs/pushreq/opts', ...opts]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(reason);
-    expect((await board()).version).toBe(before);
+    expect(await settledVersion()).toBe(before);
     expect((await git(bob, ['ls-remote', '--exit-code', 'origin', 'refs/pushreq/opts'])).code).not.toBe(0);
   });
 
@@ -179,7 +182,7 @@ describe('concurrency', () => {
   it('20 pushes to different refs at once, from separate clones: 20 requests, none lost or duplicated, linear history', async () => {
     const clones = await Promise.all(Array.from({ length: 20 }, (_, i) => f.clone(['alice', 'bob', 'carol'][i % 3]!)));
     await Promise.all(clones.map((c, i) => f.commit(c, `c${i}`, { [`c${i}.txt`]: `${i}\n` })));
-    const before = (await board()).version;
+    const before = await settledVersion();
     const results = await Promise.all(clones.map((c, i) => git(c, ['push', 'origin', `c${i}:refs/pushreq/concurrent-${i}`])));
     expect(results.map((r) => r.code)).toEqual(Array(20).fill(0));
     const reqs = (await board()).requests.filter((r) => r.ref.startsWith('refs/pushreq/concurrent-'));

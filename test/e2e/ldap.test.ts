@@ -25,7 +25,11 @@ const command = async (auth: string, body: Record<string, unknown>) => {
   return { status: r.status, body: (await r.json()) as { ok?: boolean; error?: { code: string; message: string } } };
 };
 const remote = (user: keyof typeof PASSWORD) => `${f.server.url.replace('://', `://${user}:${PASSWORD[user]}@`)}/main.git`;
-const version = async () => (await f.server.dispatcher.read()).version;
+/** The board's version once the train's background commits (conflict findings, rebuilds) have landed. */
+const version = async () => {
+  await f.server.train.idle();
+  return (await f.server.dispatcher.read()).version;
+};
 
 describe.skipIf(!slapdAvailable.ok)(`LDAP login against a real slapd${slapdAvailable.ok ? '' : ` (skipped: ${slapdAvailable.reason})`}`, () => {
   beforeAll(async () => {

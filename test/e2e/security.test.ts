@@ -22,7 +22,11 @@ let requestId: number;
 let masterSha: string;
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const version = async () => (await f.server.dispatcher.read()).version;
+/** The board's version once the train's background commits (conflict findings, rebuilds) have landed. */
+const version = async () => {
+  await f.server.train.idle();
+  return (await f.server.dispatcher.read()).version;
+};
 const hostPort = () => new URL(f.server.url);
 
 /** One raw HTTP/1.1 exchange: the path goes out byte for byte (fetch and URL would normalise it). */
