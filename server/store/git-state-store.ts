@@ -143,7 +143,8 @@ export class GitStateStore implements StateStore {
    * instead of a `diff-tree` process. Falls back to a full load when an object is missing.
    */
   private async loadIncremental(base: Cached, tip: string): Promise<Cached> {
-    const files: Files = new Map([...base.files].map(([d, m]) => [d, new Map(m)]));
+    // Shallow: a walked directory gets a new map of its own, the others are shared and never written.
+    const files: Files = new Map(base.files);
     const trees = new Map(base.trees);
     const changed = new Map<string, string | null>();
     const forget = (dir: string) => {
