@@ -108,3 +108,8 @@ export function runGit(dir: string, args: readonly string[], opts: GitRunOptions
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/** The env a long-lived git child must run with: exactly what `git.run` would use (identity, isolation…). */
+export function gitEnv(git: GitCli, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C', ...git.env, ...extra };
+}

@@ -4,7 +4,7 @@
 // git ends the session on a failed transaction (a compare-and-swap that lost, a lock held elsewhere);
 // the next transaction starts a new one.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { GitError } from './git-cli.js';
+import { GitError, gitEnv, type GitCli } from './git-cli.js';
 
 export interface RefChange {
   readonly ref: string;
@@ -33,10 +33,7 @@ export class RefSession {
   /** Transactions run one at a time: their answers share one stdout. */
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly gitDir: string,
-    private readonly env: Readonly<Record<string, string>> = {},
-  ) {}
+  constructor(private readonly git: GitCli) {}
 
   /** Moves every ref or none. Refs and SHAs come from the server (never from user input without checks). */
   transaction(changes: readonly RefChange[]): Promise<TransactionResult> {
@@ -46,10 +43,7 @@ export class RefSession {
   }
 
   private open(): Session {
-    const child = spawn('git', ['-C', this.gitDir, ...ARGS], {
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...this.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn('git', ['-C', this.git.dir, ...ARGS], { env: gitEnv(this.git), stdio: ['pipe', 'pipe', 'pipe'] });
     const s: Session = { child, stdout: '', stderr: '', exited: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');

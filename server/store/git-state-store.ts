@@ -63,7 +63,7 @@ export class GitStateStore implements StateStore {
   ) {
     this.writer = new ObjectWriter(gitDir);
     this.cat = new CatFileBatch(gitDir);
-    this.refSession = new RefSession(gitDir, git.env);
+    this.refSession = new RefSession(git);
   }
 
   close(): void {

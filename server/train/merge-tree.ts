@@ -1,9 +1,8 @@
 // Trial merges with `git merge-tree --write-tree` (no work tree, no index, no refs), one at a time
 // or many in one process with `--stdin`, and the parser for its `-z --name-only` output.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import type { GitCli } from '../git/git-cli.js';
+import { gitEnv, type GitCli } from '../git/git-cli.js';
 import { TrainError } from './errors.js';
-import { gitEnv } from './object-writer.js';
 
 /** The outcome of merging two commits: the merged tree (with conflict markers when not clean). */
 export interface MergeTreeResult {

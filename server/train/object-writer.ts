@@ -1,6 +1,6 @@
 // Commit objects for the train (merge commits, conflict-check helpers) written without a process each:
 // loose objects from this process, through the same writer as the state store. Also: author/committer
-// lines resolved by git once per batch, and the env for long-lived git children.
+// lines resolved by git once per batch.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitCli } from '../git/git-cli.js';
@@ -12,16 +12,6 @@ export interface Identity {
   readonly name: string;
   readonly email: string;
   readonly date?: string;
-}
-
-/**
- * GitCli keeps its base env private, but a streaming child must run with exactly the env that
- * `git.run` would use (identity, config isolation, GIT_DIR…). Integrator: a public accessor or a
- * `spawn` method on GitCli would make this cast unnecessary.
- */
-export function gitEnv(git: GitCli, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const base = git.env;
-  return { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C', ...base, ...extra };
 }
 
 function checkIdentity(who: Identity): void {

@@ -2,7 +2,6 @@
 // configured in `notifications:`; pushees hear about their request on each channel; an IRC outage
 // mid-train does not stop the train and the queued lines arrive once each; a server killed with
 // emails pending delivers them, once, after a restart on the same data dir.
-import { client, xml, type Client } from '@xmpp/client';
 import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { parseConfig } from '../../server/config/config.js';
 import { startServer } from '../../server/main.js';
 import { cli, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 import { findNgircd, ircObserver, startNgircd, type IrcObserver, type NgircdServer } from '../helpers/servers/ngircd.js';
-import { findProsody, startProsody, type ProsodyServer } from '../helpers/servers/prosody.js';
+import { findProsody, startProsody, xmppInbox, type ProsodyServer } from '../helpers/servers/prosody.js';
 import { freePort, spawnUntilReady, waitFor } from '../helpers/servers/server-process.js';
 import { startSmtpServer, type ReceivedMail, type SmtpTestServer } from '../helpers/servers/smtp.js';
 
@@ -34,22 +33,6 @@ async function until<T>(check: () => Promise<T | undefined | null | false>, what
 }
 
 const count = <T>(xs: readonly T[], p: (x: T) => boolean) => xs.filter(p).length;
-
-/** An XMPP account that records the chat messages it receives. */
-async function xmppInbox(server: ProsodyServer, username: string, password: string): Promise<{ bodies: string[]; stop: () => Promise<void> }> {
-  const x: Client = client({ service: server.service, domain: server.domain, username, password, resource: 'test' });
-  const bodies: string[] = [];
-  x.on('error', () => undefined);
-  x.on('stanza', (s) => {
-    if (s.is('message') && s.attrs.type === 'chat') {
-      const body = s.getChildText('body');
-      if (body) bodies.push(body);
-    }
-  });
-  await x.start();
-  await x.send(xml('presence'));
-  return { bodies, stop: () => x.stop().then(() => undefined) };
-}
 
 describe.skipIf(missing.length > 0)(`notifications through the running server${missing.length ? ` (skipped: ${missing.join('; ')})` : ''}`, () => {
   let irc: NgircdServer;

@@ -2,27 +2,17 @@
 // answered in the push, accept/remove/rebuild moving the deploy branch, a clean train through certify,
 // refusals for out-of-order steps and the wrong people, and ref names that try to reach a shell.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
 import type { StatusView } from '../../state/status-view.js';
 import { ServerRefusal } from '../../tui/client.js';
-import { cli, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
+import { cli, commitOnBranch, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 
 type Req = StatusView['requests'][number];
 
 /** Commits `files` on a new branch from origin/master as last fetched (the fixture's commit fetches first, slower). */
-async function commitOn(work: string, branch: string, files: Record<string, string>, message = `change ${branch}`): Promise<string> {
-  await gitOk(work, ['checkout', '-q', '-B', branch, 'origin/master']);
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(work, path)), { recursive: true });
-    await writeFile(join(work, path), content);
-  }
-  await gitOk(work, ['add', '-A']);
-  await gitOk(work, ['commit', '-q', '-m', message]);
-  return gitOk(work, ['rev-parse', 'HEAD']);
-}
+const commitOn = commitOnBranch;
 
 /** Helpers bound to one fixture: a request pushed over git, the board, the remote deploy branch. */
 function helpers(fx: () => Fixture) {

@@ -1,8 +1,8 @@
 // A real Pushmanager server on a free port with a temp data dir, and real git clones that talk to it.
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { startServer, type RunningServer } from '../../server/main.js';
 import type { Config } from '../../server/config/config.js';
@@ -61,16 +61,7 @@ export async function startFixture(opts: { dataDir?: string; config?: Config } =
     client: (user) => new PushmanagerClient({ server: server.url, user, password: user }),
     async commit(work, branch, files, message = `change ${branch}`) {
       await gitOk(work, ['fetch', '-q', 'origin']);
-      await gitOk(work, ['checkout', '-q', '-B', branch, 'origin/master']);
-      const { writeFile, mkdir } = await import('node:fs/promises');
-      const { dirname } = await import('node:path');
-      for (const [path, content] of Object.entries(files)) {
-        await mkdir(dirname(join(work, path)), { recursive: true });
-        await writeFile(join(work, path), content);
-      }
-      await gitOk(work, ['add', '-A']);
-      await gitOk(work, ['commit', '-q', '-m', message]);
-      return gitOk(work, ['rev-parse', 'HEAD']);
+      return commitOnBranch(work, branch, files, message);
     },
     async close() {
       await server.close();
@@ -92,4 +83,16 @@ export async function cli(server: string, user: string | null, args: readonly st
     const err = e as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
   }
+}
+
+/** Commits `files` on `branch`, made afresh from origin/master as last fetched; returns the SHA. */
+export async function commitOnBranch(work: string, branch: string, files: Record<string, string>, message = `change ${branch}`): Promise<string> {
+  await gitOk(work, ['checkout', '-q', '-B', branch, 'origin/master']);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(work, path)), { recursive: true });
+    await writeFile(join(work, path), content);
+  }
+  await gitOk(work, ['add', '-A']);
+  await gitOk(work, ['commit', '-q', '-m', message]);
+  return gitOk(work, ['rev-parse', 'HEAD']);
 }

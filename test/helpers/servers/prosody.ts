@@ -1,5 +1,6 @@
 // Test helper: a real Prosody (XMPP) on a free loopback c2s port with accounts registered through
 // prosodyctl; no s2s, no HTTP, no TLS, a fast password hash (4096 iterations) so logins are quick.
+import { client, xml, type Client } from '@xmpp/client';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -116,4 +117,20 @@ export async function startProsody(opts: { domain?: string; users?: readonly { u
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An XMPP account logged in to `server` that records the bodies of the chat messages it receives. */
+export async function xmppInbox(server: ProsodyServer, username: string, password: string): Promise<{ bodies: string[]; stop: () => Promise<void> }> {
+  const x: Client = client({ service: server.service, domain: server.domain, username, password, resource: 'test' });
+  const bodies: string[] = [];
+  x.on('error', () => undefined);
+  x.on('stanza', (s) => {
+    if (s.is('message') && s.attrs.type === 'chat') {
+      const body = s.getChildText('body');
+      if (body) bodies.push(body);
+    }
+  });
+  await x.start();
+  await x.send(xml('presence'));
+  return { bodies, stop: () => x.stop().then(() => undefined) };
 }

@@ -14,7 +14,7 @@ beforeEach(async () => {
   repo = await initRepo();
   a = await commitFiles(repo.git, { files: { 'x.txt': 'a\n' }, message: 'a' });
   b = await commitFiles(repo.git, { files: { 'x.txt': 'b\n' }, message: 'b' });
-  session = new RefSession(repo.git.dir, repo.git.env);
+  session = new RefSession(repo.git);
 });
 afterEach(async () => {
   await session.close();

@@ -1,6 +1,5 @@
 // XmppNotifier against a real Prosody: a test account receives accepted, staged and conflict
 // messages; a wrong password is a typed error from start(), not a crash.
-import { client, xml, type Client } from '@xmpp/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../server/notify/outbox.js';
 import { XmppNotifier } from '../../../server/notify/xmpp-notifier.js';
@@ -8,7 +7,7 @@ import type { DomainEvent } from '../../../state/events.js';
 import type { Board, Push, PushId, PushRequest, RequestId } from '../../../state/model.js';
 import type { RoutingConfig } from '../../../state/notify/delivery.js';
 import { routeCommit } from '../../../state/notify/routing.js';
-import { findProsody, startProsody, type ProsodyServer } from '../../helpers/servers/prosody.js';
+import { findProsody, startProsody, xmppInbox, type ProsodyServer } from '../../helpers/servers/prosody.js';
 import { waitFor } from '../../helpers/servers/server-process.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp-dir.js';
 
@@ -33,20 +32,8 @@ describe.skipIf(!prosody.ok)(`XmppNotifier with prosody${prosody.ok ? '' : ` (sk
   });
 
   /** Logs alice in and records the bodies of the chat messages she receives. */
-  async function alice(): Promise<{ bodies: string[]; stop: () => Promise<void> }> {
-    const x: Client = client({ service: server.service, domain: server.domain, username: 'alice', password: 'alice-secret', resource: 'test' });
-    const bodies: string[] = [];
-    x.on('error', () => undefined);
-    x.on('stanza', (s) => {
-      if (s.is('message') && s.attrs.type === 'chat') {
-        const body = s.getChildText('body');
-        if (body) bodies.push(body);
-      }
-    });
-    await x.start();
-    await x.send(xml('presence'));
-    return { bodies, stop: () => x.stop().then(() => undefined) };
-  }
+  const alice = () => xmppInbox(server, 'alice', 'alice-secret');
+
 
   it('delivers accepted, staged and conflict messages to the account', async () => {
     const a = await alice();
