@@ -1,0 +1,66 @@
+// What one `git push` costs the server in processes. On a small machine every process start is
+// 10-40 ms of CPU, so the repository is set up to skip two that git would otherwise start on every
+// push for nothing: receive-pack's `gc --auto` and the connectivity check's `for-each-ref` over the
+// quarantine's alternate (the same repository). Seen through git's own trace2 events, which git
+// writes when the global config (under HOME) names a target directory; the connectivity check
+// itself must still run.
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { git, startFixture, type Fixture } from '../helpers/server-fixture.js';
+
+interface Traced {
+  readonly sid: string;
+  readonly argv: readonly string[];
+}
+
+/** Every git process that wrote a `start` event: its session id (parent ids first, `/`-joined) and argv. */
+async function traced(dir: string): Promise<Traced[]> {
+  const out: Traced[] = [];
+  for (const name of await readdir(dir)) {
+    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n')) {
+      if (!line.includes('"event":"start"')) continue;
+      const e = JSON.parse(line) as { sid: string; argv: string[] };
+      out.push({ sid: e.sid, argv: e.argv });
+      break;
+    }
+  }
+  return out;
+}
+
+describe('processes one push costs the server', () => {
+  const home = process.env.HOME;
+  let f: Fixture;
+  let traceDir: string;
+  let work: string;
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pm-trace-'));
+    traceDir = await mkdtemp(join(dir, 'events-'));
+    // git-http-backend passes HOME on, so receive-pack and its children read this global config too.
+    await writeFile(join(dir, '.gitconfig'), `[trace2]\n\teventTarget = ${traceDir}\n`);
+    process.env.HOME = dir;
+    f = await startFixture();
+    work = await f.clone('alice');
+  });
+  afterAll(async () => {
+    process.env.HOME = home;
+    await f?.close();
+  });
+
+  it('starts no gc and no for-each-ref under receive-pack, and still checks connectivity', async () => {
+    const sha = await f.commit(work, 'topic', { 'topic.txt': 'one\n' });
+    const before = new Set((await traced(traceDir)).map((t) => t.sid));
+    const r = await git(work, ['push', '-q', 'origin', `${sha}:refs/pushreq/topic`, '-o', 'title=Traced push']);
+    expect(r.code, r.stderr).toBe(0);
+
+    const fresh = (await traced(traceDir)).filter((t) => !before.has(t.sid));
+    const receive = fresh.filter((t) => t.argv.includes('receive-pack') && t.argv.includes('--stateless-rpc'));
+    expect(receive).toHaveLength(1);
+    const under = fresh.filter((t) => t.sid.startsWith(`${receive[0]!.sid}/`)).map((t) => t.argv.slice(1).filter((a) => !a.startsWith('--git-dir')).join(' '));
+    expect(under.some((a) => a.startsWith('rev-list --objects --stdin --not'))).toBe(true);
+    expect(under.filter((a) => /^(gc|maintenance)\b/.test(a))).toEqual([]);
+    expect(under.filter((a) => a.includes('for-each-ref'))).toEqual([]);
+  });
+});
