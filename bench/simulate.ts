@@ -9,7 +9,7 @@
 //
 // The server is a separate process (the built CLI, `serve`) with a generated config: users e1..eN and pm
 // (pushmaster), plaintext passwords on loopback. Engineers share a few working clones; their git clients run
-// under `nice` (--client-nice, default 10): in real life they run on laptops, not on the server's cores. Commits are made
+// at a lower priority (--client-nice, default 10): in real life they run on laptops, not on the server's cores. Commits are made
 // with plumbing (no checkout), pushed with the real `git push` to a per-user URL.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -1088,7 +1088,7 @@ class Simulation {
     return [
       '# Day-in-the-life simulation (`npm run simulate`)',
       '',
-      `Run ${x.started.toISOString()}: ${this.o.engineers} engineers, ${this.o.hours} h compressed ${this.o.speedup}× (${((this.dayMin * 60) / this.o.speedup).toFixed(0)} s), ${x.pushCount} pushes, ${this.o.kills} kills asked, seed ${this.o.seed}, ${this.o.clones} working clones; the engineers' git clients run under \`nice -n ${this.o.clientNice}\` (on laptops in real life, here they share the server's 2 cores).`,
+      `Run ${x.started.toISOString()}: ${this.o.engineers} engineers, ${this.o.hours} h compressed ${this.o.speedup}× (${((this.dayMin * 60) / this.o.speedup).toFixed(0)} s), ${x.pushCount} pushes, ${this.o.kills} kills asked, seed ${this.o.seed}, ${this.o.clones} working clones; the engineers' git clients run at nice ${this.o.clientNice} (on laptops in real life, here they share the server's 2 cores).`,
       `Wall time ${x.elapsed.toFixed(0)} s (the simulated day took ${(x.dayMs / 1000).toFixed(0)} s). Machine: ${cpus().length} cores, node ${process.version}, load average at start ${x.load0}; the machine may have been loaded by other work.`,
       `Arrival rate the server saw: ${((this.counts['git pushes'] ?? 0) / x.elapsed).toFixed(2)} pushes/s over the run; the plan asks ${((this.stories.length + this.stories.filter((s) => s.repushAt !== null).length + this.stories.filter((s) => s.withdrawAt !== null).length) / ((this.dayMin * 60) / this.o.speedup)).toFixed(2)}/s over ${((this.dayMin * 60) / this.o.speedup).toFixed(0)} s. When the run took longer than the day, the engineers' side (shared clones, git clients on the same cores) set the pace, not the server.`,
       `Metrics from the server's /metrics: ${hasMetrics ? 'yes (summed over every server process)' : 'not available in this build; client-side timings instead'}.`,
