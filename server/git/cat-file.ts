@@ -1,9 +1,15 @@
 // A long-lived `git cat-file --batch` process: reading many blobs costs one process, not one each.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
+/** An object as `--batch` prints it: its type from the header line, then its raw content. */
+export interface RawObject {
+  readonly type: string;
+  readonly body: Buffer;
+}
+
 interface Pending {
   readonly name: string;
-  readonly resolve: (v: Buffer | null) => void;
+  readonly resolve: (v: RawObject | null) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -12,11 +18,15 @@ export class CatFileBatch {
   private queue: Pending[] = [];
   private buf: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly gitDir: string) {}
+  /** `env`: the environment git runs with (e.g. `gitEnv(git)`, so it sees what `git.run` would); default: this process's, with LC_ALL=C. */
+  constructor(
+    private readonly gitDir: string,
+    private readonly env?: NodeJS.ProcessEnv,
+  ) {}
 
   private start(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    const child = spawn('git', ['-C', this.gitDir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn('git', ['-C', this.gitDir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'], env: this.env ?? { ...process.env, LC_ALL: 'C' } });
     child.stdout.on('data', (d: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
       this.drain();
@@ -48,17 +58,23 @@ export class CatFileBatch {
         head.resolve(null);
         continue;
       }
-      const size = Number(header.split(' ')[2]);
+      const [, type = '', sizeText] = header.split(' ');
+      const size = Number(sizeText);
       if (this.buf.length < nl + 1 + size + 1) return;
       const body = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
       this.buf = this.buf.subarray(nl + 1 + size + 1);
       this.queue.shift();
-      head.resolve(body);
+      head.resolve({ type, body });
     }
   }
 
   /** The object's content, or null when it does not exist. `name` is a SHA or `<rev>:<path>`. */
-  read(name: string): Promise<Buffer | null> {
+  async read(name: string): Promise<Buffer | null> {
+    return (await this.readObject(name))?.body ?? null;
+  }
+
+  /** The object's type and content, or null when it does not exist: for callers that must not mistake a tag for a commit. */
+  readObject(name: string): Promise<RawObject | null> {
     if (/[\n\r]/.test(name)) return Promise.reject(new Error('object name contains a newline'));
     const child = this.start();
     return new Promise((resolve, reject) => {
