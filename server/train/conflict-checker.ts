@@ -1,6 +1,8 @@
 // Conflict detection for a push's requests, incremental and pruned: each SHA's changed paths are
 // computed once per master, only pairs that could conflict get a trial merge, and every result is
 // cached, so a re-push or a new pickme costs a handful of merges rather than the whole matrix.
+import type { CatFileBatch } from '../git/cat-file.js';
+import { CommitWalk, type ChangedPaths } from '../git/commit-walk.js';
 import type { GitCli } from '../git/git-cli.js';
 import { LruCache, mapLimit } from './lru-cache.js';
 import { MergeTreeStream, mergeTreeBatch, type MergeTreeResult } from './merge-tree.js';
@@ -26,6 +28,20 @@ export interface ConflictCheckerStats {
   pairCacheHits: number;
   /** (sha, master) facts served from cache. */
   shaCacheHits: number;
+  /** Merge bases found in-process (cat-file walk) vs by a `git merge-base` process. */
+  fastMergeBases: number;
+  gitMergeBases: number;
+  /** Changed-path sets diffed in-process vs by `git diff-tree` (counted per SHA). */
+  fastDiffs: number;
+  gitDiffs: number;
+}
+
+export interface ConflictCheckerOptions {
+  readonly cacheSize?: number;
+  /** Merge bases and changed paths in-process where exact (default); false: always ask git. */
+  readonly fastPaths?: boolean;
+  /** A cat-file process to share (its owner closes it); by default the checker starts its own on first use. */
+  readonly catFile?: CatFileBatch;
 }
 
 /** What one SHA looks like from one master: computed once, then cached. */
@@ -59,17 +75,30 @@ const CLEAN: PairResult = { clean: true, files: [] };
 const pairKey = (a: string, b: string, master: string) => (a < b ? `${a}:${b}:${master}` : `${b}:${a}:${master}`);
 
 export class ConflictChecker {
-  readonly stats: ConflictCheckerStats = { trialMerges: 0, masterMerges: 0, prunedPairs: 0, pairCacheHits: 0, shaCacheHits: 0 };
+  readonly stats: ConflictCheckerStats = {
+    trialMerges: 0,
+    masterMerges: 0,
+    prunedPairs: 0,
+    pairCacheHits: 0,
+    shaCacheHits: 0,
+    fastMergeBases: 0,
+    gitMergeBases: 0,
+    fastDiffs: 0,
+    gitDiffs: 0,
+  };
   private readonly facts: LruCache<string, ShaFacts>;
   private readonly pairs: LruCache<string, PairResult>;
+  /** In-process merge bases and diffs; starts no process until first used. */
+  private readonly walk: CommitWalk | null;
 
   constructor(
     private readonly git: GitCli,
-    opts: { cacheSize?: number } = {},
+    opts: ConflictCheckerOptions = {},
   ) {
     const size = opts.cacheSize ?? 20_000;
     this.facts = new LruCache(size);
     this.pairs = new LruCache(size);
+    this.walk = opts.fastPaths === false ? null : new CommitWalk(git, { catFile: opts.catFile });
   }
 
   /** Conflicts of `target` with master and with each of `others` (pickmes and accepted requests of the same push). */
@@ -129,16 +158,12 @@ export class ConflictChecker {
     }
     if (missing.length === 0) return out;
 
-    // Merge bases: one small process each (git has no batch form), two at a time.
-    const bases = await mapLimit(missing, WORKERS, async (sha) => {
-      const r = await this.git.run(['merge-base', '--all', master, sha], { okCodes: [1] });
-      return r.stdout.split('\n').filter(Boolean);
-    });
+    const bases = await this.mergeBases(master, missing);
     const live = missing.filter((sha, k) => !bases[k]!.includes(sha));
     const related = live.filter((sha) => bases[missing.indexOf(sha)]!.length > 0);
-    // Changed paths of every SHA in one `diff-tree --stdin` while master merges run beside it.
+    // Changed paths of every SHA while master merges run beside them.
     const [changes, masterMerges] = await Promise.all([
-      this.changedPaths(related.flatMap((sha) => bases[missing.indexOf(sha)]!.map((b) => [sha, b] as const))),
+      this.changesOf(related.map((sha) => [sha, bases[missing.indexOf(sha)]!] as const)),
       this.mergeChunks(related.map((sha) => [master, sha] as const)),
     ]);
     this.stats.masterMerges += related.length;
@@ -156,6 +181,41 @@ export class ConflictChecker {
       this.facts.set(`${sha}:${master}`, f);
       out.set(sha, f);
     });
+    return out;
+  }
+
+  /**
+   * `git merge-base --all master sha` for each SHA: in-process where the walk can decide exactly,
+   * else one small process each (git has no batch form), two at a time.
+   */
+  private async mergeBases(master: string, shas: readonly string[]): Promise<string[][]> {
+    const fast = this.walk ? await Promise.all(shas.map((sha) => this.walk!.mergeBaseFast(master, sha))) : shas.map(() => null);
+    const ask = shas.filter((_, k) => fast[k] === null);
+    this.stats.fastMergeBases += shas.length - ask.length;
+    this.stats.gitMergeBases += ask.length;
+    const asked = await mapLimit(ask, WORKERS, async (sha) => {
+      const r = await this.git.run(['merge-base', '--all', master, sha], { okCodes: [1] });
+      return r.stdout.split('\n').filter(Boolean);
+    });
+    return shas.map((sha, k) => fast[k] ?? asked[ask.indexOf(sha)]!);
+  }
+
+  /**
+   * Changed paths of each SHA since its merge base(s): in-process for a single base (the common case),
+   * else, and whenever the in-process diff gives up, from one `diff-tree --stdin` for all the rest.
+   */
+  private async changesOf(items: readonly (readonly [string, readonly string[]])[]): Promise<Map<string, ChangedPaths>> {
+    const out = new Map<string, ChangedPaths>();
+    const fast = await Promise.all(items.map(([sha, b]) => (this.walk && b.length === 1 ? this.walk.changedPathsFast(b[0]!, sha) : Promise.resolve(null))));
+    const rest: (readonly [string, string])[] = [];
+    items.forEach(([sha, b], k) => {
+      const f = fast[k];
+      if (f) out.set(sha, f);
+      else for (const base of b) rest.push([sha, base]);
+    });
+    this.stats.fastDiffs += out.size;
+    this.stats.gitDiffs += items.length - out.size;
+    for (const [sha, c] of await this.changedPaths(rest)) out.set(sha, c);
     return out;
   }
 
@@ -207,10 +267,11 @@ export class ConflictChecker {
     }
   }
 
-  /** Ends the long-lived merge process, if any. */
+  /** Ends the long-lived merge and cat-file processes, if any (a later check starts them again). */
   async close(): Promise<void> {
     const s = this.stream;
     this.stream = null;
+    this.walk?.close();
     await s?.close();
   }
 

@@ -27,8 +27,8 @@ beforeEach(async () => {
 });
 const checkers: ConflictChecker[] = [];
 /** A checker closed after the test (it keeps a merge process for small checks). */
-const newChecker = () => {
-  const c = new ConflictChecker(repo.git);
+const newChecker = (opts: ConstructorParameters<typeof ConflictChecker>[1] = {}) => {
+  const c = new ConflictChecker(repo.git, opts);
   checkers.push(c);
   return c;
 };
@@ -149,10 +149,59 @@ describe('ConflictChecker', () => {
     const r1 = await req(1, { 'a.txt': edited('a.txt', 2, 'one') });
     const r2 = await req(2, { 'a.txt': edited('a.txt', 2, 'two') });
     const r3 = await req(3, { 'a.txt': edited('a.txt', 2, 'three') });
-    const checker = new ConflictChecker(repo.git, { cacheSize: 2 });
+    const checker = newChecker({ cacheSize: 2 });
     await checker.checkAll(master, [r1, r2, r3]);
     const before = checker.stats.masterMerges;
     await checker.checkOne(master, r1, []);
     expect(checker.stats.masterMerges).toBe(before + 1);
+  });
+
+  it('finds merge bases and changed paths in-process, with the same results as asking git', async () => {
+    const rs = [
+      await req(1, { 'd.txt': edited('d.txt', 1, 'one'), 'a.txt': edited('a.txt', 2, 'one') }), // conflicts with master
+      await req(2, { 'a.txt': edited('a.txt', 2, 'two') }), // pickme conflict with 1
+      await req(3, { 'b.txt': edited('b.txt', 5, 'three') }),
+      await req(4, { 'c.txt': null, 'moved/c.txt': numberedLines('c.txt', 10) }), // a rename: risky
+      await req(5, { vendor: { submodule: '3'.repeat(40) } }),
+    ];
+    // One branch merged master in (its base is master itself), one is already in master.
+    rs.push({ id: 6, sha: await commitFiles(repo.git, { parents: [rs[2]!.sha, master], files: { 'b.txt': edited('b.txt', 5, 'six') }, message: 'merged master' }) });
+    rs.push({ id: 7, sha: base });
+    const fast = newChecker();
+    const slow = newChecker({ fastPaths: false });
+    const a = await fast.checkAll(master, rs);
+    const b = await slow.checkAll(master, rs);
+    expect(a).toEqual(b);
+    expect(a.get(1)).toEqual([
+      { with: 'master', files: ['d.txt'] },
+      { with: 2, files: ['a.txt'] },
+    ]);
+    expect(fast.stats).toMatchObject({ fastMergeBases: 7, gitMergeBases: 0, fastDiffs: 6, gitDiffs: 0 });
+    expect(slow.stats).toMatchObject({ fastMergeBases: 0, gitMergeBases: 7, fastDiffs: 0, gitDiffs: 6 });
+    // Same pruning: the in-process diff's risky flags and path sets agree with diff-tree's here.
+    expect({ ...fast.stats, fastMergeBases: 0, gitMergeBases: 0, fastDiffs: 0, gitDiffs: 0 }).toEqual({ ...slow.stats, fastMergeBases: 0, gitMergeBases: 0, fastDiffs: 0, gitDiffs: 0 });
+    // A checker used again after close() starts its processes again.
+    await fast.close();
+    const r8 = await req(8, { 'c.txt': edited('c.txt', 3, 'eight') });
+    expect(await fast.checkOne(master, r8, rs)).toEqual(await slow.checkOne(master, r8, rs));
+    expect(fast.stats.fastMergeBases).toBe(8);
+  });
+
+  it('matches git on a criss-cross (two bases: changed paths from diff-tree) and on unrelated history', async () => {
+    const x1 = await commitFiles(repo.git, { parents: [base], files: { 'a.txt': edited('a.txt', 3, 'x1') }, message: 'x1' });
+    const y1 = await commitFiles(repo.git, { parents: [base], files: { 'b.txt': edited('b.txt', 3, 'y1') }, message: 'y1' });
+    const x2 = await commitFiles(repo.git, { parents: [x1, y1], files: { 'c.txt': edited('c.txt', 3, 'x2') }, message: 'x2' });
+    const y2 = await commitFiles(repo.git, { parents: [y1, x1], files: { 'c.txt': edited('c.txt', 3, 'y2') }, message: 'y2' });
+    const rs: Candidate[] = [{ id: 1, sha: y2 }, await req(3, { 'c.txt': edited('c.txt', 3, 'three') })];
+    const fast = newChecker();
+    const slow = newChecker({ fastPaths: false });
+    expect(await fast.checkAll(x2, rs)).toEqual(await slow.checkAll(x2, rs));
+    expect(fast.stats).toMatchObject({ fastMergeBases: 2, gitMergeBases: 0, fastDiffs: 1, gitDiffs: 1 });
+    // Unrelated history is a conflict with master, found without any merge-base process. (Alone: a pair
+    // with an unrelated SHA makes merge-tree refuse, on either path.)
+    const unrelated: Candidate = { id: 2, sha: await commitFiles(repo.git, { files: { 'a.txt': 'other\n' }, message: 'unrelated root' }) };
+    expect(await fast.checkOne(x2, unrelated, [])).toEqual(await slow.checkOne(x2, unrelated, []));
+    expect(await fast.checkOne(x2, unrelated, [])).toEqual([{ with: 'master', files: [] }]);
+    expect(fast.stats.fastMergeBases).toBe(3);
   });
 });
