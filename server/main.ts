@@ -25,6 +25,7 @@ import { boardLinks } from './app/board-links.js';
 import { watchConfig, type ConfigReloader } from './app/config-reload.js';
 import { reconcilePushreqRefs, type ReconcileReport } from './app/reconcile.js';
 import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
+import { RepoMaintenance } from './repo/maintenance.js';
 import { GitStateStore } from './store/git-state-store.js';
 import { createHookServer, createServer, type ServerDeps } from './http/server.js';
 
@@ -56,6 +57,7 @@ export interface RunningServer {
   readonly notifications: Notifications;
   readonly integrations: Integrations;
   readonly metrics: Metrics;
+  readonly maintenance: RepoMaintenance;
   readonly reloader: ConfigReloader | null;
   readonly reconciled: ReconcileReport;
   close(): Promise<void>;
@@ -211,6 +213,19 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   // Work a killed run left undone: stale deploy branches rebuild, conflicts are checked again.
   await theTrain.resume();
 
+  // Packs what pushes and commits leave loose, in the background (see server/repo/maintenance.ts).
+  const maintenance = new RepoMaintenance({
+    git: repo.git,
+    log,
+    onRun: (run) => {
+      metrics.observeMaintenance(run.ok, run.ms);
+      // Trial merges name unreachable objects the run may have pruned.
+      theTrain.checker.forget();
+    },
+  });
+  maintenance.start();
+  metrics.registry.onCollect(() => metrics.setRepoObjects(maintenance.counts()));
+
   // Commits made outside this process (an operator's repair, a mirror's fetch) reach the dashboards too.
   const metaRef = `refs/heads/${config.repository.metadataBranch}`;
   const watcher = watchRef(repo.gitDir, metaRef, (sha) => {
@@ -248,8 +263,10 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     notifications,
     integrations,
     metrics,
+    maintenance,
     reloader,
     async close() {
+      await maintenance.close();
       await watcher.close();
       await reloader?.close();
       await theTrain.close();

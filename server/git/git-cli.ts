@@ -1,6 +1,7 @@
 // Runs the real git CLI with argument arrays (never a shell), with typed failures.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 
 export class GitError extends Error {
@@ -31,6 +32,8 @@ export interface GitRunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Exit codes that are answers rather than failures (e.g. merge-tree's 1 for "conflicts"). */
   readonly okCodes?: readonly number[];
+  /** Lower the process's priority to this nice level: background work must not slow the push path. */
+  readonly nice?: number;
 }
 
 /** A repository reached through the git CLI. Every call is `git -C dir ...args`. */
@@ -91,6 +94,14 @@ export function runGit(dir: string, args: readonly string[], opts: GitRunOptions
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    if (opts.nice && child.pid) {
+      try {
+        // Right after the spawn: git's children (repack starts pack-objects) inherit it.
+        setPriority(child.pid, opts.nice);
+      } catch {
+        /* already exited */
+      }
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -15,8 +15,18 @@ export interface TreeEntry {
   readonly sha: string;
 }
 
+/**
+ * How long "this object is on disk" may be trusted without writing it again. Repository maintenance
+ * (server/repo/maintenance.ts) prunes unreachable loose objects older than PRUNE_EXPIRE; an object
+ * this writer skipped could be such a one (a state write whose compare-and-swap lost, a conflict
+ * check's helper commit). Writing it again renames a fresh copy into place, which also freshens its
+ * time, so nothing trusted here is ever older than this, far below the prune expiry.
+ */
+export const KNOWN_OBJECT_TTL_MS = 60 * 60 * 1000;
+
 export class ObjectWriter {
   private readonly known = new Set<string>();
+  private knownSince = Date.now();
   private readonly dirs = new Set<string>();
   private tmpCounter = 0;
 
@@ -30,6 +40,10 @@ export class ObjectWriter {
 
   async write(type: ObjectType, content: Buffer | string): Promise<string> {
     const { sha, raw } = ObjectWriter.hash(type, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+    if (Date.now() - this.knownSince > KNOWN_OBJECT_TTL_MS) {
+      this.known.clear();
+      this.knownSince = Date.now();
+    }
     if (this.known.has(sha)) return sha;
     const dir = join(this.gitDir, 'objects', sha.slice(0, 2));
     const file = join(dir, sha.slice(2));

@@ -177,6 +177,9 @@ export class Metrics {
   readonly writeQueueDepth = this.registry.register(new Gauge('pushmanager_write_queue_depth', 'Commands waiting for the single state writer.'));
   readonly outboxPending = this.registry.register(new Gauge('pushmanager_outbox_pending', 'Notifications journaled and not yet delivered, by channel.', ['channel']));
   readonly outboxFailed = this.registry.register(new Gauge('pushmanager_outbox_failed', 'Notifications the outbox gave up on, by channel.', ['channel']));
+  readonly maintenance = this.registry.register(new Histogram('pushmanager_repo_maintenance_seconds', 'One run of repository maintenance (pack-refs, repack, prune), by result.', SLOW, ['result']));
+  readonly looseObjects = this.registry.register(new Gauge('pushmanager_repo_loose_objects', 'Loose objects in the managed repository (estimated from a sample of fan-out directories).'));
+  readonly packs = this.registry.register(new Gauge('pushmanager_repo_packs', 'Pack files in the managed repository.'));
   readonly rss = this.registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory of the server process.'));
   readonly heap = this.registry.register(new Gauge('nodejs_heap_used_bytes', 'V8 heap in use.'));
   readonly startTime = this.registry.register(new Gauge('process_start_time_seconds', 'When the server process started, in seconds since the epoch.'));
@@ -218,6 +221,13 @@ export class Metrics {
   }
   observeRebuild(ms: number): void {
     this.rebuild.observe({}, ms / 1000);
+  }
+  observeMaintenance(ok: boolean, ms: number): void {
+    this.maintenance.observe({ result: ok ? 'ok' : 'failed' }, ms / 1000);
+  }
+  setRepoObjects(c: { readonly loose: number; readonly packs: number }): void {
+    this.looseObjects.set({}, c.loose);
+    this.packs.set({}, c.packs);
   }
   observeConflictCheck(ms: number): void {
     this.conflictCheck.observe({}, ms / 1000);

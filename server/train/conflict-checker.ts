@@ -267,6 +267,15 @@ export class ConflictChecker {
     }
   }
 
+  /**
+   * Forgets every cached fact and trial merge. They name unreachable objects (merged trees, helper
+   * commits) that repository maintenance may prune; the next check computes them again.
+   */
+  forget(): void {
+    this.facts.clear();
+    this.pairs.clear();
+  }
+
   /** Ends the long-lived merge and cat-file processes, if any (a later check starts them again). */
   async close(): Promise<void> {
     const s = this.stream;
