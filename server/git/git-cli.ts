@@ -1,8 +1,7 @@
 // Runs the real git CLI with argument arrays (never a shell), with typed failures.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
-import { join } from 'node:path';
+import { readRefSync } from './ref-reader.js';
 
 export class GitError extends Error {
   readonly code = 'git-failed' as const;
@@ -59,19 +58,12 @@ export class GitCli {
   }
 
   /**
-   * A full ref's SHA, read from the loose ref file of a bare repository when there is one (no process:
-   * this is on the push path), else from git (packed refs, symbolic refs).
+   * A full ref's SHA, read from the repository's ref files (loose, then packed-refs) with no process:
+   * this is on the push path. git answers what the files cannot (symbolic refs).
    */
   async refSha(ref: string): Promise<string | null> {
-    if (/^refs\/[A-Za-z0-9._/-]+$/.test(ref) && !ref.includes('..')) {
-      try {
-        const text = (await readFile(join(this.dir, ref), 'utf8')).trim();
-        if (/^[0-9a-f]{40}$/.test(text)) return text;
-      } catch {
-        /* packed or absent */
-      }
-    }
-    return this.resolve(ref);
+    const sha = readRefSync(this.dir, ref);
+    return sha !== undefined ? sha : this.resolve(ref);
   }
 
   /** A ref's SHA, or null when it does not exist. */

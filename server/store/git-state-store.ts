@@ -1,8 +1,7 @@
 // The StateStore on a git metadata branch: one commit per command, compare-and-swap on the ref,
 // other refs (deploy branch, pushreq refs, master, tags) moved in the same `update-ref --stdin` transaction.
 // Reads come from the tip (never a replay): cached in memory, refreshed incrementally with `diff-tree`.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readRefSync } from '../git/ref-reader.js';
 import {
   EVENTS_PATH,
   SCHEMA_PATH,
@@ -73,14 +72,10 @@ export class GitStateStore implements StateStore {
 
   /** The ref's SHA, read from the ref file when loose (fast path) and from git otherwise. */
   async tip(): Promise<string | null> {
-    try {
-      // Synchronous: 41 bytes, read before every command; a thread-pool trip costs more under load.
-      const text = readFileSync(join(this.gitDir, this.ref), 'utf8').trim();
-      if (/^[0-9a-f]{40}$/.test(text)) return text;
-    } catch {
-      /* packed or absent: ask git */
-    }
-    return this.git.resolve(this.ref);
+    // From the ref files (41 bytes, or the cached packed-refs), read before every command; git only
+    // when they cannot say.
+    const sha = readRefSync(this.gitDir, this.ref);
+    return sha !== undefined ? sha : this.git.resolve(this.ref);
   }
 
   /** A commit's root tree, from the long-lived cat-file process rather than one rev-parse each. */
