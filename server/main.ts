@@ -188,7 +188,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     decorateBoard: integrations.reviewboard || integrations.buildbot || integrations.tickets ? boardLinks(integrations) : undefined,
     extraRoutes: accountRoutes({ tokens: auth.tokens, tokenTtlMs: auth.tokenTtlMs, outbox: notifications.outbox }),
     receive: {
-      dispatch: (cmd, actor) => timed(cmd.type, () => dispatcher.dispatch(cmd, actor)),
+      dispatch: (cmd, actor) => timed(cmd.type, () => dispatcher.dispatch(cmd, actor, { lane: 'push' })),
       read: () => dispatcher.read(),
       isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
       lookupUser,

@@ -9,7 +9,7 @@ import { evolveAll } from '../../state/evolve.js';
 import type { Board } from '../../state/model.js';
 import type { RefUpdate, Snapshot, StateStore } from '../store/state-store.js';
 import type { Clock } from './clock.js';
-import { WriteQueue } from './write-queue.js';
+import { WriteQueue, type Lane } from './write-queue.js';
 
 export interface Committed {
   readonly ok: true;
@@ -39,6 +39,8 @@ export interface DispatchOptions {
   readonly ctx?: Partial<Pick<DecideContext, 'certification'>>;
   /** Refs to move with this command, besides those the planner adds. */
   readonly refs?: readonly RefUpdate[];
+  /** Which waiting commands go first (see write-queue.ts): a git push's, a person's, the server's own. */
+  readonly lane?: Lane;
 }
 
 export class Dispatcher {
@@ -75,7 +77,7 @@ export class Dispatcher {
       } finally {
         this.onHeld?.(command.type, performance.now() - started);
       }
-    });
+    }, opts.lane);
   }
 
   /** Called with how long each command held the writer: what the queue behind it waited for. */

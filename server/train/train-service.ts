@@ -263,7 +263,7 @@ export class Train {
     this.conflictBatch.clear();
     this.lastFlush = performance.now();
     await this.o.dispatcher
-      .dispatch({ type: 'RecordConflicts', results }, SERVER_ACTOR)
+      .dispatch({ type: 'RecordConflicts', results }, SERVER_ACTOR, { lane: 'background' })
       .catch((e: unknown) => this.o.log('error', `recording conflicts of ${results.length} request(s) failed: ${(e as Error).message}`));
   }
 
@@ -333,6 +333,7 @@ export class Train {
       const out = await this.o.dispatcher.dispatch(
         { type: 'RecordBuild', push: id, deploySha: outcome.sha, baseSha: base, merges: outcome.merges.map((m) => ({ request: m.id as RequestId, sha: m.sha, commit: m.commit })), dropped: outcome.dropped.map((d) => ({ request: d.id as RequestId, files: d.files })) },
         SERVER_ACTOR,
+        { lane: 'background' },
       );
       if (!isDomainError(out)) return;
       if (out.code !== 'deploy-branch-stale') {
