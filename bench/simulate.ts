@@ -1047,6 +1047,16 @@ class Simulation {
       return `mean ${ms((h.sum / h.count) * 1000)} · p95 ≤ ${ms(histogramQuantile(h, 0.95) * 1000)} · p99 ≤ ${ms(histogramQuantile(h, 0.99) * 1000)} (n=${h.count}, bucket bounds, server's /metrics)`;
     };
     const hasMetrics = this.metrics.size > 0;
+    // The five command types that held the writer longest in all, each with its count, mean and p95.
+    const writerHeld = () => {
+      const prefix = 'pushmanager_writer_held_seconds{command="';
+      const rows = [...this.metrics].filter(([k, h]) => k.startsWith(prefix) && h.count > 0).sort((a, b) => b[1].sum - a[1].sum);
+      if (!rows.length) return null;
+      return rows
+        .slice(0, 5)
+        .map(([k, h]) => `${k.slice(prefix.length, -2)} n=${h.count} mean ${ms((h.sum / h.count) * 1000)} p95 ≤ ${ms(histogramQuantile(h, 0.95) * 1000)}`)
+        .join(' · ');
+    };
     const p95 = percentile(this.pushMs, 95);
     const recorded = this.metrics.get('pushmanager_push_to_recorded_seconds');
     const serverP95 = recorded?.count ? histogramQuantile(recorded, 0.95) : null;
@@ -1066,6 +1076,8 @@ class Simulation {
       ['conflict check', hist('pushmanager_conflict_check_seconds') ?? 'n/a (no /metrics in this build)', ''],
       ['state write (one command committed; the server times read + decide + plan + commit, so accepts include their build)', hist('pushmanager_state_write_seconds') ?? `verify command round trip (HTTP + one commit): ${dist(this.verifyMs)}`, ''],
       ['  verify command round trip (as the owner, HTTP + one commit)', dist(this.verifyMs), ''],
+      ['  the single writer held, by command (what a push queued behind)', writerHeld() ?? 'n/a', ''],
+      ['repository maintenance (pack-refs, repack, prune; in the background)', hist('pushmanager_repo_maintenance_seconds') ?? 'no run', ''],
       ['  stage / certify command round trip', `${dist(this.stageMs)} / ${dist(this.certifyMs)}`, ''],
       ['server RSS, peak (VmHWM, max over processes)', `${rssMb.toFixed(0)} MB (VmRSS max sampled ${(this.rssMaxKb / 1024).toFixed(0)} MB)`, rssMb <= 200 ? 'pass (≤ 200 MB)' : 'FAIL (≤ 200 MB)'],
       ['server CPU (utime + stime, all processes)', `${cpuS.toFixed(1)} s over ${(x.elapsed).toFixed(0)} s = ${((100 * cpuS) / x.elapsed).toFixed(0)}% of one core (hooks and git children not included)`, ''],

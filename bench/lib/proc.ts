@@ -234,23 +234,24 @@ export async function scrapeMetrics(url: string): Promise<Map<string, Histogram>
   };
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
-    // Only unlabelled histograms (or the le label alone) are summed here.
+    // Each histogram summed over its labels under its name, and each labelled series also under
+    // `name{labels}` (e.g. pushmanager_writer_held_seconds{command="OpenRequest"}).
     const m = /^([a-z_:][a-z0-9_:]*)_(bucket|sum|count)(\{([^}]*)\})? (\S+)$/i.exec(line);
     if (!m) continue;
     const [, name, kind, , labels, value] = m;
     const v = Number(value);
-    const h = get(name!);
-    if (kind === 'bucket') {
-      const le = /le="([^"]+)"/.exec(labels ?? '')?.[1];
-      const others = (labels ?? '').replace(/,?le="[^"]+"/, '');
-      if (le === undefined) continue;
-      const bound = le === '+Inf' ? Infinity : Number(le);
-      const existing = h.buckets.find((b) => b[0] === bound);
-      if (existing) existing[1] += v;
-      else h.buckets.push([bound, v]);
-      void others;
-    } else if (kind === 'sum') h.sum += v;
-    else h.count += v;
+    const others = (labels ?? '').replace(/,?le="[^"]+"/, '').replace(/^,/, '');
+    for (const h of others ? [get(name!), get(`${name}{${others}}`)] : [get(name!)]) {
+      if (kind === 'bucket') {
+        const le = /le="([^"]+)"/.exec(labels ?? '')?.[1];
+        if (le === undefined) continue;
+        const bound = le === '+Inf' ? Infinity : Number(le);
+        const existing = h.buckets.find((b) => b[0] === bound);
+        if (existing) existing[1] += v;
+        else h.buckets.push([bound, v]);
+      } else if (kind === 'sum') h.sum += v;
+      else h.count += v;
+    }
   }
   for (const h of out.values()) h.buckets.sort((a, b) => a[0] - b[0]);
   return out;
