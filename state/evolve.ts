@@ -3,13 +3,36 @@
 import type { DomainEvent } from './events.js';
 import { CONFLICT_TAGS, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId } from './model.js';
 
+// The request and push maps are copied when an event changes them, so every board stays as it was.
+// evolveAll applies many events (50 conflict findings, a push's 98 acceptances) to a board that holds
+// thousands of requests: copying the whole map for each one made megabytes of garbage per command. So
+// while evolveAll runs, the maps it has already copied are its own (`owned`) and later events write
+// into them; the board it returns owns nothing, and a lone evolve() always copies.
+let batching = false;
+const owned = new WeakSet<object>();
+function writable<T extends object>(map: T): T {
+  if (batching && owned.has(map)) return map;
+  const copy = { ...map };
+  if (batching) owned.add(copy);
+  return copy;
+}
+const withRequest = (b: Board, r: PushRequest): Board => {
+  const requests = writable(b.requests) as Record<number, PushRequest>;
+  requests[r.id] = r;
+  return { ...b, requests };
+};
+const withPush = (b: Board, p: Push): Board => {
+  const pushes = writable(b.pushes) as Record<number, Push>;
+  pushes[p.id] = p;
+  return { ...b, pushes };
+};
 const setRequest = (b: Board, id: RequestId, f: (r: PushRequest) => PushRequest, at: string): Board => {
   const r = b.requests[id];
-  return r ? { ...b, requests: { ...b.requests, [id]: { ...f(r), updatedAt: at } } } : b;
+  return r ? withRequest(b, { ...f(r), updatedAt: at }) : b;
 };
 const setPush = (b: Board, id: PushId, f: (p: Push) => Push, at: string): Board => {
   const p = b.pushes[id];
-  return p ? { ...b, pushes: { ...b.pushes, [id]: { ...f(p), updatedAt: at } } } : b;
+  return p ? withPush(b, { ...f(p), updatedAt: at }) : b;
 };
 const leavePush = (r: PushRequest): PushRequest => ({ ...r, push: null, pickedAt: null, acceptedAt: null });
 
@@ -26,7 +49,7 @@ const withConflictTag = (tags: readonly string[], tag: string | null) => [
 export function evolve(b: Board, e: DomainEvent): Board {
   switch (e.type) {
     case 'RequestOpened':
-      return { ...b, nextRequestId: Math.max(b.nextRequestId, e.request.id + 1), requests: { ...b.requests, [e.request.id]: e.request } };
+      return { ...withRequest(b, e.request), nextRequestId: Math.max(b.nextRequestId, e.request.id + 1) };
     case 'RequestUpdated':
       // A new SHA invalidates the last conflict check.
       return setRequest(b, e.request, (r) => ({ ...r, sha: e.sha, conflicts: [], tags: withConflictTag(r.tags, null) }), e.at);
@@ -64,7 +87,7 @@ export function evolve(b: Board, e: DomainEvent): Board {
     case 'ConflictsFound':
       return setRequest(b, e.request, (r) => ({ ...r, conflicts: e.conflicts, tags: withConflictTag(r.tags, conflictTag(e.conflicts)) }), e.at);
     case 'PushOpened':
-      return { ...b, nextPushId: Math.max(b.nextPushId, e.push.id + 1), pushes: { ...b.pushes, [e.push.id]: e.push } };
+      return { ...withPush(b, e.push), nextPushId: Math.max(b.nextPushId, e.push.id + 1) };
     case 'DeployBranchBuilt':
       return setPush(b, e.push, (p) => ({ ...p, deploySha: e.deploySha, baseSha: e.baseSha, merges: e.merges }), e.at);
     case 'PushStaged': {
@@ -102,4 +125,15 @@ export function evolve(b: Board, e: DomainEvent): Board {
   }
 }
 
-export const evolveAll = (b: Board, events: readonly DomainEvent[]): Board => events.reduce(evolve, b);
+export function evolveAll(b: Board, events: readonly DomainEvent[]): Board {
+  if (batching) return events.reduce(evolve, b); // never nested today; if it were, the outer call owns the maps
+  batching = true;
+  try {
+    const out = events.reduce(evolve, b);
+    owned.delete(out.requests);
+    owned.delete(out.pushes);
+    return out;
+  } finally {
+    batching = false;
+  }
+}
