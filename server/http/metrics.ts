@@ -182,9 +182,11 @@ export class Metrics {
   readonly packs = this.registry.register(new Gauge('pushmanager_repo_packs', 'Pack files in the managed repository.'));
   readonly rss = this.registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory of the server process.'));
   readonly heap = this.registry.register(new Gauge('nodejs_heap_used_bytes', 'V8 heap in use.'));
+  readonly heapTotal = this.registry.register(new Gauge('nodejs_heap_total_bytes', 'V8 heap reserved (in use, free, and the young generation).'));
+  readonly external = this.registry.register(new Gauge('nodejs_external_memory_bytes', 'Memory outside the V8 heap held by JavaScript objects (Buffers, zlib).'));
   readonly startTime = this.registry.register(new Gauge('process_start_time_seconds', 'When the server process started, in seconds since the epoch.'));
 
-  constructor(opts: { readonly memory?: () => { rss: number; heapUsed: number }; readonly startedAt?: number } = {}) {
+  constructor(opts: { readonly memory?: () => { rss: number; heapUsed: number; heapTotal?: number; external?: number }; readonly startedAt?: number } = {}) {
     const memory = opts.memory ?? (() => process.memoryUsage());
     this.startTime.set({}, Math.round((opts.startedAt ?? Date.now() - process.uptime() * 1000) / 1000));
     // Every state and channel is present from the first scrape, so dashboards see zeros, not gaps.
@@ -199,6 +201,8 @@ export class Metrics {
       const m = memory();
       this.rss.set({}, m.rss);
       this.heap.set({}, m.heapUsed);
+      this.heapTotal.set({}, m.heapTotal ?? 0);
+      this.external.set({}, m.external ?? 0);
     });
   }
 
