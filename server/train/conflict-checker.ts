@@ -4,7 +4,8 @@
 import type { CatFileBatch } from '../git/cat-file.js';
 import { CommitWalk, type ChangedPaths } from '../git/commit-walk.js';
 import type { GitCli } from '../git/git-cli.js';
-import { LruCache, mapLimit } from './lru-cache.js';
+import { mapLimit } from './map-limit.js';
+import { PairCache, PerMaster } from './check-caches.js';
 import { MergeTreeStream, mergeTreeBatch, type MergeTreeResult } from './merge-tree.js';
 import { CommitWriter, commitObject } from './object-writer.js';
 import { TrainError } from './errors.js';
@@ -72,7 +73,6 @@ interface PairResult {
 }
 const CLEAN: PairResult = { clean: true, files: [] };
 
-const pairKey = (a: string, b: string, master: string) => (a < b ? `${a}:${b}:${master}` : `${b}:${a}:${master}`);
 
 export class ConflictChecker {
   readonly stats: ConflictCheckerStats = {
@@ -86,8 +86,8 @@ export class ConflictChecker {
     fastDiffs: 0,
     gitDiffs: 0,
   };
-  private readonly facts: LruCache<string, ShaFacts>;
-  private readonly pairs: LruCache<string, PairResult>;
+  private readonly facts: PerMaster<ShaFacts>;
+  private readonly pairs: PairCache<PairResult>;
   /** In-process merge bases and diffs; starts no process until first used. */
   private readonly walk: CommitWalk | null;
 
@@ -96,8 +96,8 @@ export class ConflictChecker {
     opts: ConflictCheckerOptions = {},
   ) {
     const size = opts.cacheSize ?? 20_000;
-    this.facts = new LruCache(size);
-    this.pairs = new LruCache(size);
+    this.facts = new PerMaster(size);
+    this.pairs = new PairCache(size);
     this.walk = opts.fastPaths === false ? null : new CommitWalk(git, { catFile: opts.catFile });
   }
 
@@ -109,13 +109,15 @@ export class ConflictChecker {
     return this.conflictsOf(target, facts, list.map((o, k) => [o.id, pairFiles[k]!] as const));
   }
 
-  /** The whole matrix for a push: every candidate against master and every pair. */
+  /**
+   * The whole matrix for a push: every candidate against master and every pair. It runs again after
+   * every change to the push, when nearly every pair is settled from facts or cache: those are settled
+   * in place, and only the pairs left to merge are listed.
+   */
   async checkAll(masterSha: string, candidates: readonly Candidate[], onProgress?: (done: number, total: number) => void): Promise<Map<number, FoundConflict[]>> {
     const n = candidates.length;
-    const pairList: (readonly [number, number])[] = [];
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) pairList.push([i, j]);
     // Progress: one step per candidate (its changed paths and master merge), one per pair.
-    const total = n + pairList.length;
+    const total = n + (n * (n - 1)) / 2;
     let done = 0;
     const step = (k: number) => {
       done += k;
@@ -123,17 +125,59 @@ export class ConflictChecker {
     };
     const facts = await this.factsFor(masterSha, candidates.map((c) => c.sha));
     step(n);
-    const files = await this.pairsFor(masterSha, pairList.map(([i, j]) => [candidates[i]!.sha, candidates[j]!.sha] as const), facts, step);
-    const withOthers = new Map<number, [number, PairResult][]>(candidates.map((c) => [c.id, []]));
-    pairList.forEach(([i, j], k) => {
-      const a = candidates[i]!;
-      const b = candidates[j]!;
-      withOthers.get(a.id)!.push([b.id, files[k]!]);
-      withOthers.get(b.id)!.push([a.id, files[k]!]);
-    });
+    // Conflicting pairs only, by candidate, with the other's position so each list keeps candidate order.
+    const conflicted = new Map<number, [number, number, PairResult][]>();
+    const note = (i: number, j: number, r: PairResult) => {
+      if (r.clean) return;
+      for (const [x, y] of [[i, j], [j, i]] as const) {
+        const list = conflicted.get(x) ?? [];
+        list.push([y, candidates[y]!.id, r]);
+        conflicted.set(x, list);
+      }
+    };
+    const left: [number, number][] = [];
+    let settled = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const r = this.settle(masterSha, candidates[i]!.sha, candidates[j]!.sha, facts);
+        if (r) {
+          settled++;
+          note(i, j, r);
+        } else left.push([i, j]);
+      }
+    }
+    step(settled);
+    if (left.length) {
+      const results = await this.pairsFor(masterSha, left.map(([i, j]) => [candidates[i]!.sha, candidates[j]!.sha] as const), facts, step);
+      left.forEach(([i, j], k) => note(i, j, results[k]!));
+    }
     const out = new Map<number, FoundConflict[]>();
-    for (const c of candidates) out.set(c.id, this.conflictsOf(c, facts, withOthers.get(c.id)!));
+    candidates.forEach((c, i) => {
+      const pairs = (conflicted.get(i) ?? []).sort((x, y) => x[0] - y[0]).map(([, id, r]) => [id, r] as const);
+      out.set(c.id, this.conflictsOf(c, facts, pairs));
+    });
     return out;
+  }
+
+  /**
+   * A pair's result when it needs no merge: the same SHA or one already in master (clean), a cached
+   * result, or disjoint changed paths with no renames or submodules (clean, and cached). Else null.
+   */
+  private settle(master: string, a: string, b: string, facts: Map<string, ShaFacts>): PairResult | null {
+    const fa = facts.get(a)!;
+    const fb = facts.get(b)!;
+    if (a === b || fa.inMaster || fb.inMaster) return CLEAN;
+    const hit = this.pairs.get(master, a, b);
+    if (hit) {
+      this.stats.pairCacheHits++;
+      return hit;
+    }
+    if (!fa.risky && !fb.risky && !overlaps(fa.paths, fb.paths)) {
+      this.stats.prunedPairs++;
+      this.pairs.set(master, a, b, CLEAN);
+      return CLEAN;
+    }
+    return null;
   }
 
   private conflictsOf(target: Candidate, facts: Map<string, ShaFacts>, pairs: readonly (readonly [number, PairResult])[]): FoundConflict[] {
@@ -150,7 +194,7 @@ export class ConflictChecker {
     const out = new Map<string, ShaFacts>();
     const missing: string[] = [];
     for (const sha of new Set(shas)) {
-      const hit = this.facts.get(`${sha}:${master}`);
+      const hit = this.facts.get(master, sha);
       if (hit) {
         this.stats.shaCacheHits++;
         out.set(sha, hit);
@@ -178,7 +222,7 @@ export class ConflictChecker {
         const ch = changes.get(sha)!;
         f = { inMaster: false, paths: ch.paths, risky: ch.risky, master: masterMerges[related.indexOf(sha)]!, mergedCommit: null };
       }
-      this.facts.set(`${sha}:${master}`, f);
+      this.facts.set(master, sha, f);
       out.set(sha, f);
     });
     return out;
@@ -318,28 +362,14 @@ export class ConflictChecker {
     const todo = new Map<string, { a: string; b: string; slots: number[] }>();
     let settled = 0;
     pairs.forEach(([a, b], k) => {
-      const fa = facts.get(a)!;
-      const fb = facts.get(b)!;
-      if (a === b || fa.inMaster || fb.inMaster) {
-        out[k] = CLEAN;
+      const r = this.settle(master, a, b, facts);
+      if (r) {
+        out[k] = r;
         settled++;
         return;
       }
-      const key = pairKey(a, b, master);
-      const hit = this.pairs.get(key);
-      if (hit) {
-        this.stats.pairCacheHits++;
-        out[k] = hit;
-        settled++;
-        return;
-      }
-      if (!fa.risky && !fb.risky && !overlaps(fa.paths, fb.paths)) {
-        this.stats.prunedPairs++;
-        this.pairs.set(key, CLEAN);
-        out[k] = CLEAN;
-        settled++;
-        return;
-      }
+      // Asked twice in one call (the same two SHAs under two ids): merged once.
+      const key = a < b ? `${a}${b}` : `${b}${a}`;
       const t = todo.get(key);
       if (t) t.slots.push(k);
       else todo.set(key, { a: a < b ? a : b, b: a < b ? b : a, slots: [k] });
@@ -348,12 +378,12 @@ export class ConflictChecker {
     if (todo.size === 0) return out;
 
     // Base side of each pair: the lower SHA that merges cleanly with master, so the result is the same whichever way the pair is asked.
-    const jobs = [...todo.entries()].map(([key, t]) => {
+    const jobs = [...todo.values()].map((t) => {
       const fa = facts.get(t.a)!;
       const fb = facts.get(t.b)!;
       const aOk = fa.master?.clean === true;
       const bOk = fb.master?.clean === true;
-      return { key, slots: t.slots, a: t.a, b: t.b, onMaster: aOk && bOk };
+      return { slots: t.slots, a: t.a, b: t.b, onMaster: aOk && bOk };
     });
     await this.ensureMergedCommits(master, [...new Set(jobs.filter((j) => j.onMaster).map((j) => j.a))], facts);
     const merges = await this.mergeChunks(
@@ -366,7 +396,7 @@ export class ConflictChecker {
     jobs.forEach((j, k) => {
       const m = merges[k]!;
       const r: PairResult = m.clean ? CLEAN : { clean: false, files: m.files };
-      this.pairs.set(j.key, r);
+      this.pairs.set(master, j.a, j.b, r);
       for (const slot of j.slots) out[slot] = r;
     });
     return out;

@@ -31,6 +31,10 @@ import { buildDeployBranch, type BuildOutcome } from './deploy-builder.js';
 
 /** At most one RecordConflicts commit per this many ms (findings in between are batched). */
 const RECORD_CONFLICTS_INTERVAL_MS = 250;
+// A push's whole matrix is checked again after each change to it; on a busy day changes come several
+// a second, and each pusher already got their own answer in the push. At most one full check per push
+// this often: the ones asked for meanwhile are folded into the next.
+const PUSH_CHECK_INTERVAL_MS = 500;
 
 type ConflictResult = { request: RequestId; sha: string; conflicts: { with: 'master' | RequestId; files: string[] }[] };
 const toConflicts = (fs: readonly FoundConflict[]): ConflictResult['conflicts'] => fs.map((f) => ({ with: f.with === 'master' ? ('master' as const) : (f.with as RequestId), files: [...f.files] }));
@@ -63,6 +67,7 @@ export class Train {
   private readonly runningRebuild = new Set<number>();
   private readonly rerunRebuild = new Set<number>();
   private readonly pendingCheck = new Map<number, ReturnType<typeof setTimeout>>();
+  private readonly lastCheck = new Map<number, number>();
   private closed = false;
   private readonly conflictBatch = new Map<RequestId, ConflictResult>();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
@@ -346,12 +351,17 @@ export class Train {
   /** Debounced full check of a push's candidates (0: the waiting requests, against master only). */
   scheduleConflictCheck(push: number): void {
     if (this.pendingCheck.has(push) || this.closed) return;
+    const since = performance.now() - (this.lastCheck.get(push) ?? -Infinity);
     this.pendingCheck.set(
       push,
-      setTimeout(() => {
-        this.pendingCheck.delete(push);
-        this.track(this.checkPush(push).catch((e: unknown) => this.o.log('error', `conflict check of push ${push} failed: ${(e as Error).message}`)));
-      }, 30),
+      setTimeout(
+        () => {
+          this.pendingCheck.delete(push);
+          this.lastCheck.set(push, performance.now());
+          this.track(this.checkPush(push).catch((e: unknown) => this.o.log('error', `conflict check of push ${push} failed: ${(e as Error).message}`)));
+        },
+        Math.max(30, PUSH_CHECK_INTERVAL_MS - since),
+      ),
     );
   }
 

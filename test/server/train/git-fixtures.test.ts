@@ -1,6 +1,5 @@
 // The fixture helpers other tests rely on: deterministic SHAs, awkward paths, bulk import, LRU bounds.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LruCache } from '../../../server/train/lru-cache.js';
 import { commitFiles, importCommits, initRepo, readFiles, type FixtureRepo } from '../../helpers/git-fixtures.js';
 
 const PATHS = ['a file with spaces.txt', 'quo"te\'s.txt', '$(touch pwned).sh', 'semi;colon.txt', 'ünïcødé/日本語.txt', 'back\\slash'];
@@ -39,16 +38,5 @@ describe('git fixtures', () => {
     expect(await r.git.out(['ls-tree', '--name-only', c2!])).toBe('keep\nsub');
     expect(await r.git.out(['ls-tree', c2!, 'sub'])).toBe(`160000 commit ${'1'.repeat(40)}\tsub`);
     expect(await r.git.resolve('refs/heads/master')).toBe(c2);
-  });
-});
-
-describe('LruCache', () => {
-  it('drops the least recently used entry first', () => {
-    const c = new LruCache<string, number>(2);
-    c.set('a', 1);
-    c.set('b', 2);
-    c.get('a');
-    c.set('c', 3);
-    expect([c.has('a'), c.has('b'), c.has('c'), c.size]).toEqual([true, false, true, 2]);
   });
 });
