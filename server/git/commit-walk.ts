@@ -7,6 +7,8 @@ import { CatFileBatch, parseTreeObject } from './cat-file.js';
 import { gitEnv, type GitCli } from './git-cli.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
+/** Parsed trees kept: a few master bases' directories, a few MB at most. */
+const TREE_CACHE = 64;
 
 /** The header fields of a commit object that history walks need. */
 export interface CommitHeader {
@@ -91,6 +93,8 @@ export class CommitWalk {
   private readonly ownsCat: boolean;
   /** The last two masters' windows: master moves rarely, and a check may still be running on the previous one. */
   private readonly windows = new Map<string, Promise<MasterWindow | null>>();
+  /** Parsed trees by id (objects never change); emptied when full. */
+  private readonly trees = new Map<string, Map<string, Entry>>();
   /** Where shallow/grafts files would be, and whether replace refs existed when the walk started. */
   private repoFacts: Promise<{ commonDir: string; replaced: boolean }> | null = null;
 
@@ -211,13 +215,14 @@ export class CommitWalk {
       }
     };
     for (const [name, a] of ea) {
-      const path = prefix + name;
       const b = eb.get(name);
+      // Most entries are unchanged: no path string for them.
+      if (b && a.sha === b.sha && a.mode === b.mode) continue;
+      const path = prefix + name;
       if (!b) {
         only(a, path, 'deleted');
         continue;
       }
-      if (a.sha === b.sha && a.mode === b.mode) continue;
       if (isTree(a.mode) && isTree(b.mode)) subdiffs.push(this.diffTrees(a.sha, b.sha, `${path}/`, acc));
       else if (isTree(a.mode) || isTree(b.mode)) {
         // A tree on one side, a file on the other: `diff-tree -r` shows every file under the tree and the file.
@@ -254,6 +259,10 @@ export class CommitWalk {
 
   private async readTree(sha: string, acc: { trees: number }): Promise<Map<string, Entry>> {
     if (++acc.trees > this.treeLimit) throw new GiveUp('tree limit');
+    // Most pushes branch from the same few master commits, so the base side's trees (a directory of
+    // hundreds of entries each) are the same for every request: parsed once, not once per request.
+    const cached = this.trees.get(sha);
+    if (cached) return cached;
     const o = await this.catFile().readObject(sha);
     if (!o || o.type !== 'tree') throw new GiveUp(`tree ${sha} unreadable`);
     const out = new Map<string, Entry>();
@@ -262,6 +271,8 @@ export class CommitWalk {
       if (e.name.includes('\uFFFD') || out.has(e.name)) throw new GiveUp('a name that is not plain UTF-8');
       out.set(e.name, { mode: canonMode(e.mode), sha: e.sha });
     }
+    if (this.trees.size >= TREE_CACHE) this.trees.clear();
+    this.trees.set(sha, out);
     return out;
   }
 
