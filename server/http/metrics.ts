@@ -117,11 +117,24 @@ export class Histogram extends Family<HistogramData> {
     const d = this.slot(labels, () => ({ counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
     return { count: d.count, sum: d.sum };
   }
+  /** Each series' line heads (name and labels, `le` included), made once: a scrape writes only the numbers. */
+  private readonly heads = new WeakMap<readonly string[], { buckets: string[]; sum: string; count: string }>();
+
   protected renderSeries(values: readonly string[], d: HistogramData): string[] {
-    const lines = this.buckets.map((le, i) => `${this.name}_bucket${formatLabels(this.labelNames, values, ['le', formatValue(le)])} ${d.counts[i]}`);
-    lines.push(`${this.name}_bucket${formatLabels(this.labelNames, values, ['le', '+Inf'])} ${d.count}`);
-    lines.push(`${this.name}_sum${formatLabels(this.labelNames, values)} ${formatValue(d.sum)}`);
-    lines.push(`${this.name}_count${formatLabels(this.labelNames, values)} ${d.count}`);
+    let h = this.heads.get(values);
+    if (!h) {
+      h = {
+        buckets: [...this.buckets.map((le) => formatValue(le)), '+Inf'].map((le) => `${this.name}_bucket${formatLabels(this.labelNames, values, ['le', le])} `),
+        sum: `${this.name}_sum${formatLabels(this.labelNames, values)} `,
+        count: `${this.name}_count${formatLabels(this.labelNames, values)} `,
+      };
+      this.heads.set(values, h);
+    }
+    const heads = h;
+    const lines = this.buckets.map((_, i) => `${heads.buckets[i]}${d.counts[i]}`);
+    lines.push(`${heads.buckets[this.buckets.length]}${d.count}`);
+    lines.push(`${heads.sum}${formatValue(d.sum)}`);
+    lines.push(`${heads.count}${d.count}`);
     return lines;
   }
 }
