@@ -790,8 +790,9 @@ class Simulation {
       const st = this.server.stats();
       if (st) this.take(st);
       if (this.up.isOpen) {
-        const m = await scrapeMetrics(this.server.url);
-        if (m) this.lastScrape = m;
+        // /metrics every 5 s (rendering it is work the server would not do every second in production,
+        // where Prometheus scrapes every 15-60 s), and just before each kill; the queue depth every second.
+        if (tick % 5 === 0) await this.scrape();
         try {
           const h = (await (await fetch(`${this.server.url}/healthz`)).json()) as { pending?: number };
           if (typeof h.pending === 'number') this.queueDepth.push(h.pending);
@@ -805,6 +806,12 @@ class Simulation {
         );
       await sleep(1000);
     }
+  }
+
+  /** The server's histograms so far, kept until the process ends (bank). */
+  async scrape(): Promise<void> {
+    const m = await scrapeMetrics(this.server.url);
+    if (m) this.lastScrape = m;
   }
 
   /** One sample of the server process (a process on its way out may have no memory figures). */
@@ -827,6 +834,7 @@ class Simulation {
       await sleep(this.t0 + at - performance.now());
       if (this.stopping) return;
       this.up.close();
+      await this.scrape();
       const st = this.server.stats();
       if (st) this.take(st);
       this.bank();
