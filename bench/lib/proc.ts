@@ -123,6 +123,12 @@ export function procStats(pid: number): { rssKb: number; hwmKb: number; cpuMs: n
   }
 }
 
+/**
+ * Node flags the server runs with in production, as `npm start` and docs/pushmanager.service give
+ * them (keep the three alike): measured here as the server users get.
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
 export interface ServerProcessOptions {
   readonly dataDir: string;
   readonly port?: number;
@@ -153,7 +159,7 @@ export class ServerProcess {
   /** Starts the server and resolves when GET /healthz answers 200 (start-up includes reconcile). */
   async start(timeoutMs = 30_000): Promise<number> {
     if (!this.port) this.port = this.o.port ?? (await freePort());
-    const args = [cliPath(), 'serve', '--port', String(this.port), '--data', this.o.dataDir, '--host', '127.0.0.1'];
+    const args = [...SERVER_NODE_FLAGS, cliPath(), 'serve', '--port', String(this.port), '--data', this.o.dataDir, '--host', '127.0.0.1'];
     if (this.o.config) args.push('--config', this.o.config);
     const t = performance.now();
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
