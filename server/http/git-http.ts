@@ -46,7 +46,10 @@ export function serveGit(
   };
   if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
   if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
-  if (req.headers['content-length']) env.CONTENT_LENGTH = String(req.headers['content-length']);
+  // No CONTENT_LENGTH, on purpose: http-backend then lets the service read the body to its end, as for
+  // a chunked request. With it, git 2.39's http-backend copies exactly that many bytes and, if the body
+  // ends early (this server killed mid-push, so the pipe closes), reads EOF forever at full CPU: two
+  // such orphans ran for minutes in the simulation. Node ends the pipe when the body ends.
 
   const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   req.pipe(child.stdin);

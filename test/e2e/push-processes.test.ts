@@ -4,11 +4,15 @@
 // quarantine's alternate (the same repository). Seen through git's own trace2 events, which git
 // writes when the global config (under HOME) names a target directory; the connectivity check
 // itself must still run.
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git, startFixture, type Fixture } from '../helpers/server-fixture.js';
+import { ServerProcess } from '../../bench/lib/proc.js';
 
 interface Traced {
   readonly sid: string;
@@ -80,5 +84,63 @@ describe('processes one push costs the server', () => {
     const metrics = await (await fetch(`${f.server.url}/metrics`)).text();
     expect(metrics).toMatch(/^pushmanager_repo_maintenance_seconds_count\{result="ok"\} [1-9]/m);
     expect(metrics).toMatch(/^pushmanager_repo_packs [1-9]/m);
+  });
+});
+
+describe('a server killed in the middle of a push', () => {
+  let dir: string;
+  let server: ServerProcess;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pm-cutoff-'));
+    server = new ServerProcess({ dataDir: join(dir, 'data') });
+    await server.start();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    for (const pid of gitProcessesUnder(dir)) process.kill(pid, 'SIGKILL');
+  });
+
+  /** Live git processes whose repository is under `root` (from their environment). */
+  function gitProcessesUnder(root: string): number[] {
+    const out: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (!readFileSync(`/proc/${name}/cmdline`, 'latin1').includes('git')) continue;
+        if (readFileSync(`/proc/${name}/environ`, 'latin1').includes(`GIT_PROJECT_ROOT=${root}`)) out.push(Number(name));
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return out;
+  }
+
+  it('leaves no git process behind once its request body is cut off', async () => {
+    const root = join(dir, 'data', 'repos');
+    // A receive-pack request that announces 100 kB and sends 4 bytes, then waits.
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      [
+        'POST /main.git/git-receive-pack HTTP/1.1',
+        'Host: 127.0.0.1',
+        `Authorization: Basic ${Buffer.from('alice:alice').toString('base64')}`,
+        'Content-Type: application/x-git-receive-pack-request',
+        'Content-Length: 100000',
+        '',
+        '0098',
+      ].join('\r\n'),
+    );
+    const deadline = Date.now() + 10_000;
+    while (gitProcessesUnder(root).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(gitProcessesUnder(root).length).toBeGreaterThan(0);
+
+    await server.kill(); // SIGKILL: no shutdown code runs, the children's pipes just close
+    socket.destroy();
+    const gone = Date.now() + 5_000;
+    while (gitProcessesUnder(root).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+    // git 2.39's http-backend, given CONTENT_LENGTH, would still be here, reading EOF at full CPU.
+    expect(gitProcessesUnder(root)).toEqual([]);
+    await server.start(); // and the repository is fine to serve again
   });
 });
