@@ -49,6 +49,8 @@ export interface ConflictCheckerOptions {
 interface ShaFacts {
   /** Already merged into master: it can conflict with nothing. */
   readonly inMaster: boolean;
+  /** No history in common with master: it conflicts with master, and git refuses to merge it with anything. */
+  readonly unrelated: boolean;
   /** Paths changed since the merge base(s) with master (old and new names of renames). */
   readonly paths: ReadonlySet<string>;
   /** Renames, copies, submodules or no merge base: path sets prove nothing, always trial-merge. */
@@ -166,7 +168,9 @@ export class ConflictChecker {
   private settle(master: string, a: string, b: string, facts: Map<string, ShaFacts>): PairResult | null {
     const fa = facts.get(a)!;
     const fb = facts.get(b)!;
-    if (a === b || fa.inMaster || fb.inMaster) return CLEAN;
+    // An unrelated history's only conflict is with master (reported there); git would refuse the
+    // pair's trial merge outright, which used to fail the whole check.
+    if (a === b || fa.inMaster || fb.inMaster || fa.unrelated || fb.unrelated) return CLEAN;
     const hit = this.pairs.get(master, a, b);
     if (hit) {
       this.stats.pairCacheHits++;
@@ -214,13 +218,13 @@ export class ConflictChecker {
     missing.forEach((sha, k) => {
       const b = bases[k]!;
       let f: ShaFacts;
-      if (b.includes(sha)) f = { inMaster: true, paths: new Set(), risky: false, master: null, mergedCommit: null };
+      if (b.includes(sha)) f = { inMaster: true, unrelated: false, paths: new Set(), risky: false, master: null, mergedCommit: null };
       else if (b.length === 0) {
         // Unrelated history: it cannot be merged at all, which is a conflict with master.
-        f = { inMaster: false, paths: new Set(), risky: true, master: { clean: false, tree: '', files: [] }, mergedCommit: null };
+        f = { inMaster: false, unrelated: true, paths: new Set(), risky: true, master: { clean: false, tree: '', files: [] }, mergedCommit: null };
       } else {
         const ch = changes.get(sha)!;
-        f = { inMaster: false, paths: ch.paths, risky: ch.risky, master: masterMerges[related.indexOf(sha)]!, mergedCommit: null };
+        f = { inMaster: false, unrelated: false, paths: ch.paths, risky: ch.risky, master: masterMerges[related.indexOf(sha)]!, mergedCommit: null };
       }
       this.facts.set(master, sha, f);
       out.set(sha, f);

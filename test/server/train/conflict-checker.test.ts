@@ -197,11 +197,19 @@ describe('ConflictChecker', () => {
     const slow = newChecker({ fastPaths: false });
     expect(await fast.checkAll(x2, rs)).toEqual(await slow.checkAll(x2, rs));
     expect(fast.stats).toMatchObject({ fastMergeBases: 2, gitMergeBases: 0, fastDiffs: 1, gitDiffs: 1 });
-    // Unrelated history is a conflict with master, found without any merge-base process. (Alone: a pair
-    // with an unrelated SHA makes merge-tree refuse, on either path.)
+    // Unrelated history is a conflict with master, found without any merge-base process.
     const unrelated: Candidate = { id: 2, sha: await commitFiles(repo.git, { files: { 'a.txt': 'other\n' }, message: 'unrelated root' }) };
     expect(await fast.checkOne(x2, unrelated, [])).toEqual(await slow.checkOne(x2, unrelated, []));
     expect(await fast.checkOne(x2, unrelated, [])).toEqual([{ with: 'master', files: [] }]);
     expect(fast.stats.fastMergeBases).toBe(3);
+    // Beside others (git refuses to merge unrelated histories at all): its conflict is with master only,
+    // and the others' checks go through.
+    const other: Candidate = { id: 3, sha: await commitFiles(repo.git, { parents: [x2], files: { 'a.txt': 'other\n' }, message: 'a request on master' }) };
+    for (const c of [fast, slow]) {
+      expect(await c.checkOne(x2, unrelated, [other])).toEqual([{ with: 'master', files: [] }]);
+      expect(await c.checkOne(x2, other, [unrelated])).toEqual([]);
+      const all = await c.checkAll(x2, [other, unrelated]);
+      expect([all.get(3), all.get(2)]).toEqual([[], [{ with: 'master', files: [] }]]);
+    }
   });
 });
