@@ -75,17 +75,7 @@ export class GitCli {
 
 export function runGit(dir: string, args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-C', dir, ...args], {
-      env: {
-        ...process.env,
-        // Deterministic and non-interactive: no pager, no prompts, no user config surprises.
-        GIT_TERMINAL_PROMPT: '0',
-        GIT_PAGER: 'cat',
-        LC_ALL: 'C',
-        ...opts.env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn('git', ['-C', dir, ...args], { env: { ...quietEnv(), ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     if (opts.nice && child.pid) {
       try {
         // Right after the spawn: git's children (repack starts pack-objects) inherit it.
@@ -112,7 +102,10 @@ export function runGit(dir: string, args: readonly string[], opts: GitRunOptions
   });
 }
 
+/** Deterministic and non-interactive: no pager, no prompts, no user config surprises. */
+const quietEnv = (): NodeJS.ProcessEnv => ({ ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C' });
+
 /** The env a long-lived git child must run with: exactly what `git.run` would use (identity, isolation…). */
 export function gitEnv(git: GitCli, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C', ...git.env, ...extra };
+  return { ...quietEnv(), ...git.env, ...extra };
 }

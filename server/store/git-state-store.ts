@@ -17,7 +17,7 @@ import { renderCommitMessage } from '../../state/describe.js';
 import type { DomainEvent } from '../../state/events.js';
 import { emptyBoard, type Board } from '../../state/model.js';
 import { CatFileBatch, parseTreeObject } from '../git/cat-file.js';
-import { GitCli, GitError } from '../git/git-cli.js';
+import { GitCli, GitError, gitEnv } from '../git/git-cli.js';
 import { ObjectWriter, type Identity, type TreeEntry } from '../git/object-writer.js';
 import { RefSession } from '../git/ref-session.js';
 import { StoreError, type CommitRequest, type CommitResult, type HistoryEntry, type RefUpdate, type Snapshot, type StateStore } from './state-store.js';
@@ -61,7 +61,7 @@ export class GitStateStore implements StateStore {
     private readonly identity: { name: string; email: string } = { name: 'Pushmanager', email: 'pushmanager@localhost' },
   ) {
     this.writer = new ObjectWriter(gitDir);
-    this.cat = new CatFileBatch(gitDir);
+    this.cat = new CatFileBatch(gitDir, gitEnv(git));
     this.refSession = new RefSession(git);
   }
 

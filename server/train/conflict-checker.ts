@@ -75,7 +75,6 @@ interface PairResult {
 }
 const CLEAN: PairResult = { clean: true, files: [] };
 
-
 export class ConflictChecker {
   readonly stats: ConflictCheckerStats = {
     trialMerges: 0,
@@ -268,7 +267,7 @@ export class ConflictChecker {
   }
 
   /** Changed paths of each `[sha, base]` (several bases of one SHA are united), with rename and submodule flags. */
-  private async changedPaths(lines: readonly (readonly [string, string])[]): Promise<Map<string, { paths: Set<string>; risky: boolean }>> {
+  private async changedPaths(lines: readonly (readonly [string, string])[]): Promise<Map<string, ChangedPaths>> {
     const out = new Map<string, { paths: Set<string>; risky: boolean }>();
     if (lines.length === 0) return out;
     const input = lines.map(([sha, base]) => `${sha} ${base}\n`).join('');
