@@ -6,7 +6,7 @@ import type { Command } from '../../state/commands.js';
 import { SERVER_ACTOR, decide, type Actor, type DecideContext } from '../../state/decide.js';
 import { isDomainError, type DomainErrorCode } from '../../state/errors.js';
 import { evolveAll } from '../../state/evolve.js';
-import { emptyBoard, wantedMerges, type Board, type PushId, type PushState, type RequestId, type RequestState } from '../../state/model.js';
+import { emptyBoard, requestsOfPush, wantedMerges, type Board, type PushId, type PushState, type RequestId, type RequestState } from '../../state/model.js';
 
 const actor = (name: string, pushmaster = false, admin = false): Actor => ({ name, pushmaster, admin });
 const ALICE = actor('alice'); // owner of request 1
@@ -275,6 +275,17 @@ describe('decide: push state × push command', () => {
     b = step(b, { type: 'DiscardPush', push: P1 }, PM);
     expect(b.pushes[P1]).toMatchObject({ state: 'discarded', deploySha: null, merges: [] });
     expect([b.requests[R1]!.state, b.requests[R2]!.state]).toEqual(['requested', 'requested']);
+    // The push keeps the list of what it held, though the requests no longer name it.
+    expect(b.pushes[P1]!.heldWhenDiscarded).toEqual([R1, R2]);
+    expect(requestsOfPush(b, b.pushes[P1]!).map((r) => r.id)).toEqual([R1, R2]);
+  });
+
+  it('a live push lists the requests certified in it; a pickme that went back to waiting is not among them', () => {
+    const blessed = pushBoard('blessed'); // bob's request 2 is still only a pickme
+    expect(blessed.requests[R2]).toMatchObject({ state: 'pickme', push: P1 });
+    const b = step(blessed, { type: 'CertifyPush', push: P1, force: false }, PM, { certification: { tag: 't', masterSha: sha('9') } });
+    expect(b.pushes[P1]!.state).toBe('live');
+    expect(requestsOfPush(b, b.pushes[P1]!).map((r) => r.id)).toEqual([R1]);
   });
 
   it('verify of the last staged request says AllVerified; of one of two it does not', () => {
