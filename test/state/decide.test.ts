@@ -316,6 +316,20 @@ describe('decide: push state × push command', () => {
     expect(isDomainError(urgent) ? urgent.code : urgent.filter((e) => e.type === 'RequestPicked').map((e) => (e as { request: number }).request)).toEqual([3]);
   });
 
+  it('watchers must be users the directory knows, on open, re-push and edit alike; names already watching are not asked again', () => {
+    const known = { knownUsers: new Set(['carol', 'bob']) };
+    const opened = decide(emptyBoard(), { type: 'OpenRequest', ref: REF, sha: sha('1'), autoPickme: true, watchers: ['carol', 'ghost'] }, ctxFor(ALICE, known));
+    expect(isDomainError(opened) && [opened.code, opened.message, opened.data]).toEqual(['invalid-field', '"watchers": no user "ghost"', { field: 'watchers', user: 'ghost' }]);
+    const b = requestBoard('requested'); // carol watches request 1
+    const edit = decide(b, { type: 'EditRequest', request: R1, watchers: ['carol', 'nobody'] }, ctxFor(ALICE, known));
+    expect(isDomainError(edit) && edit.message).toBe('"watchers": no user "nobody"');
+    const repush = decide(b, { type: 'UpdateRequest', ref: REF, sha: sha('2'), forced: false, watchers: ['nobody'] }, ctxFor(ALICE, known));
+    expect(isDomainError(repush) && repush.code).toBe('invalid-field');
+    // carol has left the directory: keeping her while adding bob is still allowed.
+    const kept = decide(b, { type: 'EditRequest', request: R1, watchers: ['carol', 'bob'] }, ctxFor(ALICE, { knownUsers: new Set(['bob']) }));
+    expect(isDomainError(kept) ? kept.code : kept.map((e) => e.type)).toEqual(['RequestEdited']);
+  });
+
   it('user tags never carry conflict tags; the server alone sets them', () => {
     const b = step(requestBoard('pickme'), { type: 'RecordConflicts', results: [{ request: R1, sha: sha('1'), conflicts: [{ with: 'master', files: ['a.txt'] }] }] }, SERVER_ACTOR);
     expect(b.requests[R1]!.tags).toContain('conflict-master');
