@@ -43,6 +43,17 @@ export interface DispatchOptions {
   readonly lane?: Lane;
 }
 
+/**
+ * Ids of the requests whose record differs between two boards. evolve keeps an unchanged request's
+ * object, so identity says it: one pass over the map, no comparison of contents.
+ */
+function changedRequests(before: Board, after: Board): number[] {
+  if (before.requests === after.requests) return [];
+  const out: number[] = [];
+  for (const id in after.requests) if (after.requests[id] !== before.requests[id]) out.push(Number(id));
+  return out;
+}
+
 export class Dispatcher {
   private readonly queue = new WriteQueue();
   private readonly listeners = new Set<Listener>();
@@ -121,7 +132,7 @@ export class Dispatcher {
       }
       if (!events.length && !refs.length) return { ok: true, version: snap.version ?? '', events, board, before: snap.board };
       const writeStarted = performance.now();
-      const result = await this.store.commit({ expected: snap.version, board, events, refs, message: commitMessage(command, events, actor.name), at: ctx.now });
+      const result = await this.store.commit({ expected: snap.version, board, events, refs, message: commitMessage(command, events, actor.name, changedRequests(snap.board, board)), at: ctx.now });
       if (result.ok) {
         this.stats.commits++;
         this.stats.lastWriteMs = performance.now() - writeStarted;
