@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../server/config/config.js';
 import { GitCli } from '../../server/git/git-cli.js';
 import { GitStateStore } from '../../server/store/git-state-store.js';
 import type { Command } from '../../state/commands.js';
@@ -17,6 +18,7 @@ import { evolveAll } from '../../state/evolve.js';
 import type { PushId, RequestId } from '../../state/model.js';
 import type { StatusView } from '../../state/status-view.js';
 import { cli, commitOnBranch, git, startFixture, type Fixture } from '../helpers/server-fixture.js';
+import { findSlapd, startSlapd, type SlapdServer } from '../helpers/servers/slapd.js';
 
 interface LogLine {
   readonly key: string;
@@ -161,6 +163,11 @@ describe('the board: finished pushes, watchers, push messages, request history',
     expect(body.history[0]!.subject).toBe('Discard push 2');
     expect(body.history.map((h) => h.subject)).toContain('Certify push 1'); // returned to waiting by push 1's certify
     expect(body.history.map((h) => h.subject)).not.toContain('Stage push 1'); // a pickme is not staged
+
+    // With plain git too: each push-wide step names every request it changed in a trailer.
+    await git(alice, ['fetch', '-q', 'origin', 'pushmanager/meta']);
+    const log = await git(alice, ['log', '--format=%s', `--grep=^Pushmanager-Request: ${ids.a}$`, 'FETCH_HEAD']);
+    for (const step of ['Stage push 1 to stage-a', 'Bless push 1', 'Certify push 1']) expect(log.stdout.split('\n')).toContain(step);
   });
 });
 
@@ -203,5 +210,56 @@ describe('request history on a metadata branch written before every changed requ
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// In CI a missing slapd throws here (a failure, not a skip); elsewhere the reason names the skip.
+const slapd = findSlapd();
+
+describe.skipIf(!slapd.ok)(`watchers checked against an LDAP directory (real slapd)${slapd.ok ? '' : ` (skipped: ${slapd.reason})`}`, () => {
+  let ldap: SlapdServer;
+  let f: Fixture;
+  const auth = (user: string) => `Basic ${Buffer.from(`${user}:${user}-secret`).toString('base64')}`;
+  beforeAll(async () => {
+    ldap = await startSlapd();
+    const yaml = [
+      'auth:',
+      '  strategy: ldap',
+      '  ldap:',
+      `    url: ${ldap.url}`,
+      `    bindDn: ${JSON.stringify(ldap.bindDn)}`,
+      `    bindPassword: ${JSON.stringify(ldap.bindPassword)}`,
+      `    userBase: ${JSON.stringify(ldap.userBase)}`,
+      `    groupBase: ${JSON.stringify(ldap.groupBase)}`,
+      '    pushmasterGroup: pushmasters',
+      '    timeoutMs: 2000',
+      '',
+    ].join('\n');
+    f = await startFixture({ config: parseConfig(yaml, 'board-ldap.test') });
+  }, 60_000);
+  afterAll(async () => {
+    await f?.close();
+    await ldap?.dispose();
+  });
+
+  it('push options and request edit alike: an LDAP user is a watcher, a name LDAP does not know is refused, naming it', async () => {
+    const work = join(f.dir, 'ldap-clone');
+    const remote = `${f.server.url.replace('://', '://alice:alice-secret@')}/main.git`;
+    await git(f.dir, ['clone', '-q', remote, work]);
+    await commitOnBranch(work, 'ldap-w', { 'w.txt': 'w\n' });
+    const refused = await git(work, ['push', 'origin', 'ldap-w:refs/pushreq/ldap-w', '-o', 'watchers=bob,ghost']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/push option "watchers": no user "ghost"/);
+    const pushed = await git(work, ['push', 'origin', 'ldap-w:refs/pushreq/ldap-w', '-o', 'watchers=bob']);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const id = Number(/request (\d+) ".*" opened/.exec(pushed.stderr)![1]);
+
+    const edit = (watchers: string[]) =>
+      fetch(new URL('/api/commands', f.server.url), { method: 'POST', headers: { authorization: auth('alice'), 'content-type': 'application/json' }, body: JSON.stringify({ type: 'EditRequest', request: id, watchers }) });
+    const bad = await edit(['bob', 'ghost']);
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/no user "ghost"/);
+    expect((await edit(['bob', 'pm'])).status).toBe(200);
+    expect((await f.server.dispatcher.read()).board.requests[id]!.watchers).toEqual(['bob', 'pm']);
   });
 });
