@@ -7,7 +7,7 @@ import { describeError, isDomainError } from '../state/errors.js';
 import { isActiveRequest, type Board, type PushRequest } from '../state/model.js';
 import { safeLine, shortSha } from '../state/text.js';
 import type { HookRequest, HookResponse, RefCommand, RefResult } from './hook-protocol.js';
-import { parsePushOptions } from './push-options.js';
+import { PUSH_OPTION_KEYS, parsePushOptions } from './push-options.js';
 
 export const PUSHREQ_PREFIX = 'refs/pushreq/';
 const ZERO = /^0{40}$/;
@@ -63,11 +63,7 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
   if (!options.ok) {
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason: options.message })), messages: [`refused: ${options.message}; nothing was recorded`] };
   }
-  const unknownWatcher = await firstUnknown(options.value.watchers ?? [], deps.lookupUser);
-  if (unknownWatcher) {
-    const reason = `push option "watchers": no user "${unknownWatcher}"`;
-    return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [`refused: ${reason}; nothing was recorded`] };
-  }
+  // Watchers are checked against the directory where every door's are: in decide, through the dispatcher.
 
   for (const c of req.commands) {
     const r = await handleOne(c, actor, options.value, deps, started);
@@ -75,11 +71,6 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
     messages.push(...r.messages);
   }
   return { results, messages };
-}
-
-async function firstUnknown(users: readonly string[], lookup: ReceiveDeps['lookupUser']): Promise<string | null> {
-  for (const u of users) if (!(await lookup(u))) return u;
-  return null;
 }
 
 async function handleOne(
@@ -111,7 +102,11 @@ async function handleOne(
   const early = cmd.type !== 'WithdrawRequest' ? deps.beforeRecord?.(c.newSha, c.ref) : undefined;
   early?.catch(() => undefined); // a refused push never awaits it
   const out = await deps.dispatch(cmd, actor);
-  if (isDomainError(out)) return refuse(describeError(out));
+  if (isDomainError(out)) {
+    // A bad field here came from a push option: say so, in the pusher's terms.
+    const option = out.code === 'invalid-field' && (PUSH_OPTION_KEYS as readonly unknown[]).includes(out.data.field);
+    return refuse(option ? `push option ${describeError(out)}` : describeError(out));
+  }
   deps.onRecorded?.(performance.now() - started);
   const req = Object.values(out.board.requests).find((r) => r.ref === c.ref && (cmd.type === 'WithdrawRequest' ? r.id === existing?.id : isActiveRequest(r)));
   const lines: string[] = [];

@@ -108,7 +108,10 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     const checklist = checklistEvents(evolveAll(input.after, planned.events), integrations.tagsConfig, input.ctx.now);
     return { refs: planned.refs, events: [...planned.events, ...checklist] };
   };
-  const dispatcher = new Dispatcher(store, clock, planner, { singleAcceptingPush: config.repository.singleAcceptingPush });
+  const dispatcher = new Dispatcher(store, clock, planner, {
+    singleAcceptingPush: config.repository.singleAcceptingPush,
+    knowsUser: async (name) => (await auth.authenticator.currentDirectory.lookup(name)) !== null,
+  });
   const upstream = integrations.upstream;
   train = new Train({
     onTimings: (kind, ms) => (kind === 'rebuild' ? metrics.observeRebuild(ms) : metrics.observeConflictCheck(ms)),

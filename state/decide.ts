@@ -17,6 +17,7 @@ import {
   type PushRequest,
   type RequestId,
   type RequestState,
+  type UserName,
 } from './model.js';
 import {
   PUSH_TRANSITIONS,
@@ -45,6 +46,12 @@ export interface DecideContext {
   readonly certification?: { readonly tag: string; readonly masterSha: string; readonly deploySha?: string };
   /** Default true (SPEC: one accepting push at a time per repository). */
   readonly singleAcceptingPush?: boolean;
+  /**
+   * The user names the directory knows, among those the command names as watchers. The directory may
+   * be LDAP, so the server looks them up before deciding (see Dispatcher); decide only reads the
+   * answer. Absent: watchers are not checked (pure tests and tools that have no directory).
+   */
+  readonly knownUsers?: ReadonlySet<UserName>;
 }
 
 type Result = DomainEvent[] | DomainError;
@@ -111,6 +118,17 @@ function mergeUserTags(current: readonly string[], userTags: readonly string[]):
   return [...new Set([...own, ...conflictTag])];
 }
 
+/**
+ * The one check that watchers are users, for every door (push options, `request edit`, the API): a
+ * name the directory does not know is refused, naming it. Names already on the request are not asked
+ * again, so a watcher who left the directory does not block an unrelated edit.
+ */
+function unknownWatcher(current: readonly UserName[], f: RequestFields, ctx: DecideContext): DomainError | null {
+  if (f.watchers === undefined || ctx.knownUsers === undefined) return null;
+  const unknown = f.watchers.find((u) => !current.includes(u) && !ctx.knownUsers!.has(u));
+  return unknown === undefined ? null : domainError('invalid-field', `"watchers": no user "${unknown}"`, { field: 'watchers', user: unknown });
+}
+
 function fieldChanges(req: PushRequest, f: RequestFields) {
   const changes: Record<string, unknown> = {};
   if (f.title !== undefined && f.title !== req.title) changes.title = f.title;
@@ -145,6 +163,8 @@ const HANDLERS: Handlers = {
     const shaUser = requestsOf(b).find((r) => r.sha === c.sha && isActiveRequest(r));
     if (shaUser)
       return domainError('sha-in-use', `commit ${c.sha.slice(0, 12)} is already request ${shaUser.id} (${shaUser.ref}); push a new commit or update that request`, { sha: c.sha, request: shaUser.id });
+    const badWatcher = unknownWatcher([], c, ctx);
+    if (badWatcher) return badWatcher;
     const id = b.nextRequestId as RequestId;
     const request: PushRequest = {
       id,
@@ -184,6 +204,8 @@ const HANDLERS: Handlers = {
         ? domainError('ref-owned-by-other', `${c.ref} belongs to ${req.user}'s request ${req.id}; pick another ref name`, { ref: c.ref, owner: req.user, request: req.id })
         : refusal;
     }
+    const badWatcher = unknownWatcher(req.watchers, c, ctx);
+    if (badWatcher) return badWatcher;
     const events: DomainEvent[] = [];
     if (c.sha !== req.sha) events.push(ev(ctx, { type: 'RequestUpdated', request: req.id, sha: c.sha, previousSha: req.sha, forced: c.forced }));
     const changes = fieldChanges(req, c);
@@ -274,7 +296,7 @@ const HANDLERS: Handlers = {
     const req = getRequest(b, c.request);
     if (err(req)) return req;
     const push = req.push !== null ? b.pushes[req.push] : undefined;
-    const refusal = checkRequest('edit', ctx.actor, req, push, `edit request ${req.id}`);
+    const refusal = checkRequest('edit', ctx.actor, req, push, `edit request ${req.id}`) ?? unknownWatcher(req.watchers, c, ctx);
     if (refusal) return refusal;
     const changes = fieldChanges(req, c);
     if (!Object.keys(changes).length) return domainError('nothing-to-do', `request ${req.id} already has those values`, { request: req.id });

@@ -57,8 +57,15 @@ function ids(events: readonly DomainEvent[]) {
   return { requests: [...requests].sort((a, b) => a - b), pushes: [...pushes].sort((a, b) => a - b) };
 }
 
-export function commitMessage(cmd: Command, events: readonly DomainEvent[], actor: string): CommitMessage {
-  const { requests, pushes } = ids(events);
+/**
+ * `changedRequests`: every request the commit changed, besides those its events name: a push-wide
+ * step (stage, bless, certify, discard) changes all the requests of its push, and each gets its own
+ * `Pushmanager-Request` trailer, so `git log --grep` finds that step in each request's history.
+ */
+export function commitMessage(cmd: Command, events: readonly DomainEvent[], actor: string, changedRequests: readonly number[] = []): CommitMessage {
+  const named = ids(events);
+  const requests = [...new Set([...named.requests, ...changedRequests])].sort((a, b) => a - b);
+  const pushes = named.pushes;
   const trailers: [string, string][] = [
     ['Pushmanager-Command', cmd.type],
     ['Pushmanager-Actor', actor],

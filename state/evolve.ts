@@ -108,7 +108,7 @@ export function evolve(b: Board, e: DomainEvent): Board {
       return next;
     }
     case 'PushDiscarded': {
-      let next = setPush(b, e.push, (p) => ({ ...p, state: 'discarded', deploySha: null, merges: [] }), e.at);
+      let next = setPush(b, e.push, (p) => ({ ...p, state: 'discarded', deploySha: null, merges: [], heldWhenDiscarded: e.returned }), e.at);
       for (const id of e.returned) next = setRequest(next, id, (r) => ({ ...leavePush(r), state: 'requested' }), e.at);
       return next;
     }

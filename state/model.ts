@@ -115,6 +115,12 @@ export interface Push {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly forced: readonly { readonly step: string; readonly by: UserName; readonly at: string }[];
+  /**
+   * Set when the push is discarded: the requests it held then (pickmes and accepted, in queue order).
+   * They went back to requested and no longer name the push, so the push keeps the list. Absent on
+   * pushes discarded before it was recorded, and on every other push.
+   */
+  readonly heldWhenDiscarded?: readonly RequestId[];
 }
 
 export interface Board {
@@ -171,6 +177,18 @@ export const requestsInPush = (board: Board, push: PushId): PushRequest[] =>
   requestsOf(board)
     .filter((r) => r.push === push && IN_PUSH_STATES.includes(r.state))
     .sort(queueOrder);
+
+/**
+ * The requests a push lists, in every state of the push: while open, those in it (pickme to blessed);
+ * once live, those certified in it (the others went back to requested at certification: they never
+ * reached production with it); once discarded, those it held when it was discarded, whatever they
+ * have become since (requested again, picked into a later push…), because that is what the push was.
+ */
+export function requestsOfPush(board: Board, push: Push): PushRequest[] {
+  if (push.state === 'live') return requestsOf(board).filter((r) => r.push === push.id && r.state === 'live').sort(queueOrder);
+  if (push.state === 'discarded') return (push.heldWhenDiscarded ?? []).map((id) => board.requests[id]).filter((r): r is PushRequest => r !== undefined);
+  return requestsInPush(board, push.id);
+}
 
 export const mergedRequests = (board: Board, push: PushId): PushRequest[] =>
   requestsOf(board)

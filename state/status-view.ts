@@ -1,5 +1,5 @@
 // The board as clients see it (`pushmanager status --json`, GET /api/board): SPEC §5 fields and more.
-import { isOpenPush, queueOrder, requestsInPush, type Board, type Push, type PushRequest } from './model.js';
+import { isOpenPush, queueOrder, requestsOfPush, type Board, type Push, type PushRequest } from './model.js';
 
 export interface StatusPush {
   readonly id: number;
@@ -12,7 +12,11 @@ export interface StatusPush {
   readonly baseSha: string | null;
   readonly stageEnv: string | null;
   readonly tag: string | null;
-  /** Request ids in queue order (urgent first, then pick order). */
+  /**
+   * Request ids in queue order (urgent first, then pick order), in every state of the push: a live
+   * push lists the requests certified in it, a discarded one those it held when discarded (see
+   * requestsOfPush).
+   */
   readonly requests: readonly number[];
   readonly pingme: readonly string[];
   readonly checklist: Push['checklist'];
@@ -41,7 +45,7 @@ export function pushView(board: Board, p: Push): StatusPush {
     baseSha: p.baseSha,
     stageEnv: p.stageEnv,
     tag: p.tag,
-    requests: requestsInPush(board, p.id).map((r) => r.id),
+    requests: requestsOfPush(board, p).map((r) => r.id),
     pingme: p.pingme,
     checklist: p.checklist,
     createdAt: p.createdAt,
@@ -54,8 +58,11 @@ export const requestView = (r: PushRequest): StatusRequest => ({ ...r, comments:
 export function statusView(board: Board, version: string | null, opts: { all?: boolean; recentPushes?: number } = {}): StatusView {
   const pushes = Object.values(board.pushes).sort((a, b) => Number(isOpenPush(b)) - Number(isOpenPush(a)) || b.id - a.id);
   const shown = opts.all ? pushes : pushes.filter((p, i) => isOpenPush(p) || i < pushes.filter(isOpenPush).length + (opts.recentPushes ?? 5));
+  const views = shown.map((p) => pushView(board, p));
+  // Every request a shown push lists is shown too, so `pushes[].requests` always resolves.
+  const listed = new Set(views.flatMap((p) => p.requests));
   const requests = Object.values(board.requests)
-    .filter((r) => opts.all || !['live', 'discarded'].includes(r.state) || shown.some((p) => p.id === r.push))
+    .filter((r) => opts.all || !['live', 'discarded'].includes(r.state) || listed.has(r.id))
     .sort((a, b) => (a.push === b.push && a.push !== null ? queueOrder(a, b) : a.id - b.id));
-  return { version, pushes: shown.map((p) => pushView(board, p)), requests: requests.map(requestView) };
+  return { version, pushes: views, requests: requests.map(requestView) };
 }

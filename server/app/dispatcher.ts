@@ -43,6 +43,17 @@ export interface DispatchOptions {
   readonly lane?: Lane;
 }
 
+/**
+ * Ids of the requests whose record differs between two boards. evolve keeps an unchanged request's
+ * object, so identity says it: one pass over the map, no comparison of contents.
+ */
+function changedRequests(before: Board, after: Board): number[] {
+  if (before.requests === after.requests) return [];
+  const out: number[] = [];
+  for (const id in after.requests) if (after.requests[id] !== before.requests[id]) out.push(Number(id));
+  return out;
+}
+
 export class Dispatcher {
   private readonly queue = new WriteQueue();
   private readonly listeners = new Set<Listener>();
@@ -53,7 +64,12 @@ export class Dispatcher {
     private readonly store: StateStore,
     private readonly clock: Clock,
     private readonly planner: EffectPlanner | null = null,
-    private readonly options: { singleAcceptingPush?: boolean; maxAttempts?: number } = {},
+    private readonly options: {
+      singleAcceptingPush?: boolean;
+      maxAttempts?: number;
+      /** Whether the directory knows a user: asked for the watchers a command names (decide checks them). */
+      knowsUser?: (name: string) => Promise<boolean>;
+    } = {},
   ) {}
 
   onCommit(l: Listener): () => void {
@@ -70,10 +86,21 @@ export class Dispatcher {
   }
 
   dispatch(command: Command, actor: Actor, opts: DispatchOptions = {}): Promise<Committed | DomainError> {
+    // Directory look-ups are I/O (LDAP): done before taking the writer, their answers handed to decide.
+    // A command that names no watcher is queued at once, so commands keep the order they came in.
+    const names = 'watchers' in command && command.watchers ? [...new Set(command.watchers)] : [];
+    const knows = this.options.knowsUser;
+    if (!knows || !names.length) return this.enqueue(command, actor, opts, knows ? new Set() : undefined);
+    return Promise.all(names.map(async (n) => ((await knows(n)) ? n : null))).then((known) =>
+      this.enqueue(command, actor, opts, new Set(known.filter((n): n is string => n !== null))),
+    );
+  }
+
+  private enqueue(command: Command, actor: Actor, opts: DispatchOptions, knownUsers: ReadonlySet<string> | undefined): Promise<Committed | DomainError> {
     return this.queue.run(async () => {
       const started = performance.now();
       try {
-        return await this.attempt(command, actor, opts);
+        return await this.attempt(command, actor, opts, knownUsers);
       } finally {
         this.onHeld?.(command.type, performance.now() - started);
       }
@@ -83,12 +110,12 @@ export class Dispatcher {
   /** Called with how long each command held the writer: what the queue behind it waited for. */
   onHeld: ((type: Command['type'], ms: number) => void) | null = null;
 
-  private async attempt(command: Command, actor: Actor, opts: DispatchOptions): Promise<Committed | DomainError> {
+  private async attempt(command: Command, actor: Actor, opts: DispatchOptions, knownUsers: ReadonlySet<string> | undefined): Promise<Committed | DomainError> {
     const maxAttempts = this.options.maxAttempts ?? 8;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       const snap = await this.store.read();
-      const ctx: DecideContext = { actor, now: this.clock.now().toISOString(), singleAcceptingPush: this.options.singleAcceptingPush ?? true, ...opts.ctx };
+      const ctx: DecideContext = { actor, now: this.clock.now().toISOString(), singleAcceptingPush: this.options.singleAcceptingPush ?? true, ...(knownUsers && { knownUsers }), ...opts.ctx };
       const decided = decide(snap.board, command, ctx);
       if (isDomainError(decided)) return decided;
       let events = decided;
@@ -105,7 +132,7 @@ export class Dispatcher {
       }
       if (!events.length && !refs.length) return { ok: true, version: snap.version ?? '', events, board, before: snap.board };
       const writeStarted = performance.now();
-      const result = await this.store.commit({ expected: snap.version, board, events, refs, message: commitMessage(command, events, actor.name), at: ctx.now });
+      const result = await this.store.commit({ expected: snap.version, board, events, refs, message: commitMessage(command, events, actor.name, changedRequests(snap.board, board)), at: ctx.now });
       if (result.ok) {
         this.stats.commits++;
         this.stats.lastWriteMs = performance.now() - writeStarted;

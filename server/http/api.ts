@@ -55,7 +55,7 @@ export async function handleApi(deps: ApiDeps, actor: Actor, req: IncomingMessag
     const snap = await deps.dispatcher.read();
     const r = snap.board.requests[id];
     if (!r) throw new HttpError(404, 'unknown-request', `no request ${id}`);
-    const history = await deps.store.history({ request: id, limit: 100 });
+    const history = await deps.store.history({ request: id, limit: 100, since: r.createdAt });
     const push = r.push !== null ? snap.board.pushes[r.push] : undefined;
     return sendJson(res, 200, { request: { ...requestView(r), comments: r.comments }, push: push ? pushView(snap.board, push) : null, history });
   }

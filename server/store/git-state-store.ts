@@ -20,7 +20,7 @@ import { CatFileBatch, parseTreeObject } from '../git/cat-file.js';
 import { GitCli, GitError, gitEnv } from '../git/git-cli.js';
 import { ObjectWriter, type Identity, type TreeEntry } from '../git/object-writer.js';
 import { RefSession } from '../git/ref-session.js';
-import { StoreError, type CommitRequest, type CommitResult, type HistoryEntry, type RefUpdate, type Snapshot, type StateStore } from './state-store.js';
+import { StoreError, type CommitRequest, type CommitResult, type HistoryEntry, type HistoryFilter, type RefUpdate, type Snapshot, type StateStore } from './state-store.js';
 
 /** The tree of one metadata commit, by directory: dir ('' is the root) → name → blob SHA. */
 type Files = Map<string, Map<string, string>>;
@@ -43,6 +43,9 @@ function storageError(e: unknown, gitDir: string): unknown {
   if (!why) return e;
   return new StoreError('store-write-failed', `cannot record the change: ${why} (${gitDir}); nothing was recorded, the state is as before`, { gitDir, code: code || 'io' }, { cause: e });
 }
+
+/** How far before `since` a history walk still looks: commit dates come from the server's clock, which may be stepped back. */
+const HISTORY_SLACK_S = 24 * 3600;
 
 const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
 const baseOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
@@ -274,13 +277,26 @@ export class GitStateStore implements StateStore {
     }
   }
 
-  async history(filter: { request?: number; push?: number; limit?: number }): Promise<HistoryEntry[]> {
+  /**
+   * A request's history is every commit that changed its file (`git log -- requests/<shard>/<id>.json`),
+   * not only the commits whose trailers name it: a push-wide step (stage, bless, certify, discard)
+   * rewrites every request of the push, and commits made before those got their own trailers named
+   * only the push. One `git log` walk, as the trailer grep was: git compares the tree entries on the
+   * path (root, requests/, the shard) per commit, and skips them with changed-path Bloom filters when
+   * a commit-graph holds them. With `since` (the request's creation) the walk stops at the first
+   * commit older than a day before it (`git log --since` stops there; the day is slack for a clock
+   * stepped back), so a request's history costs the commits made since it was opened, not the board's
+   * whole history. A push's history is still the commits that name it.
+   */
+  async history(filter: HistoryFilter): Promise<HistoryEntry[]> {
     const tip = await this.tip();
     if (!tip) return [];
     const args = ['log', '--format=%H%x1f%cI%x1f%s%x1f%(trailers:only,unfold)%x1e', `-n${filter.limit ?? 200}`];
-    if (filter.request !== undefined) args.push(`--grep=^Pushmanager-Request: ${filter.request}$`);
+    const since = filter.since === undefined ? NaN : Date.parse(filter.since);
+    if (Number.isFinite(since)) args.push(`--since=@${Math.floor(since / 1000) - HISTORY_SLACK_S}`);
     if (filter.push !== undefined) args.push(`--grep=^Pushmanager-Push: ${filter.push}$`);
-    args.push('--all-match', tip, '--');
+    args.push(tip, '--');
+    if (filter.request !== undefined) args.push(requestPath(filter.request));
     const out = await this.git.out(args);
     return out
       .split('\x1e')

@@ -1,7 +1,7 @@
 // An in-memory StateStore for fast domain tests; it passes the same contract suite as the git store.
 import type { DomainEvent } from '../../state/events.js';
 import { emptyBoard } from '../../state/model.js';
-import type { CommitRequest, CommitResult, HistoryEntry, Snapshot, StateStore } from './state-store.js';
+import type { CommitRequest, CommitResult, HistoryEntry, HistoryFilter, Snapshot, StateStore } from './state-store.js';
 
 interface MemoryCommit {
   readonly version: string;
@@ -50,7 +50,7 @@ export class MemoryStateStore implements StateStore {
     return { ok: true, version };
   }
 
-  async history(filter: { request?: number; push?: number; limit?: number }): Promise<HistoryEntry[]> {
+  async history(filter: HistoryFilter): Promise<HistoryEntry[]> {
     return this.commits
       .filter((c) => (filter.request === undefined || c.requests.has(filter.request)) && (filter.push === undefined || c.pushes.has(filter.push)))
       .map((c) => c.entry)

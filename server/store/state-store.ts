@@ -39,11 +39,22 @@ export interface HistoryEntry {
   readonly events: readonly string[];
 }
 
+export interface HistoryFilter {
+  readonly request?: number;
+  readonly push?: number;
+  readonly limit?: number;
+  /**
+   * A hint: no commit before this ISO time concerns the query (a request's `createdAt`), so a store
+   * may stop looking there instead of reading the whole history.
+   */
+  readonly since?: string;
+}
+
 export interface StateStore {
   read(): Promise<Snapshot>;
   commit(req: CommitRequest): Promise<CommitResult>;
   /** Commits touching one request or push, newest first. */
-  history(filter: { request?: number; push?: number; limit?: number }): Promise<HistoryEntry[]>;
+  history(filter: HistoryFilter): Promise<HistoryEntry[]>;
   /** Commits after `since` (exclusive), oldest first, with their events: for the outbox catch-up. */
   eventsSince(since: string | null): AsyncIterable<{ version: string; events: DomainEvent[] }>;
 }

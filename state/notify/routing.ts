@@ -223,7 +223,9 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
     case 'PushMessageSent': {
       const p = push(b, e.push);
       if (!p) return [];
-      const targets = requestsInPush(b, p.id).filter((r) => e.state === null || r.state === e.state);
+      // The pushees are the people of the requests accepted into the push (added to blessed): a
+      // pickme is only offered to it, and hears a message only when it names that state (--state pickme).
+      const targets = requestsInPush(b, p.id).filter((r) => (e.state === null ? MERGED_STATES.includes(r.state) : r.state === e.state));
       const users = unique(targets.flatMap(people));
       const prefix = `[[pushmaster ${cleanText(p.pushmaster, 64)}]] `;
       const text = cleanText(e.text);

@@ -6,7 +6,7 @@ import type { Command } from '../../state/commands.js';
 import { SERVER_ACTOR, decide, type Actor, type DecideContext } from '../../state/decide.js';
 import { isDomainError, type DomainErrorCode } from '../../state/errors.js';
 import { evolveAll } from '../../state/evolve.js';
-import { emptyBoard, wantedMerges, type Board, type PushId, type PushState, type RequestId, type RequestState } from '../../state/model.js';
+import { emptyBoard, requestsOfPush, wantedMerges, type Board, type PushId, type PushState, type RequestId, type RequestState } from '../../state/model.js';
 
 const actor = (name: string, pushmaster = false, admin = false): Actor => ({ name, pushmaster, admin });
 const ALICE = actor('alice'); // owner of request 1
@@ -275,6 +275,17 @@ describe('decide: push state × push command', () => {
     b = step(b, { type: 'DiscardPush', push: P1 }, PM);
     expect(b.pushes[P1]).toMatchObject({ state: 'discarded', deploySha: null, merges: [] });
     expect([b.requests[R1]!.state, b.requests[R2]!.state]).toEqual(['requested', 'requested']);
+    // The push keeps the list of what it held, though the requests no longer name it.
+    expect(b.pushes[P1]!.heldWhenDiscarded).toEqual([R1, R2]);
+    expect(requestsOfPush(b, b.pushes[P1]!).map((r) => r.id)).toEqual([R1, R2]);
+  });
+
+  it('a live push lists the requests certified in it; a pickme that went back to waiting is not among them', () => {
+    const blessed = pushBoard('blessed'); // bob's request 2 is still only a pickme
+    expect(blessed.requests[R2]).toMatchObject({ state: 'pickme', push: P1 });
+    const b = step(blessed, { type: 'CertifyPush', push: P1, force: false }, PM, { certification: { tag: 't', masterSha: sha('9') } });
+    expect(b.pushes[P1]!.state).toBe('live');
+    expect(requestsOfPush(b, b.pushes[P1]!).map((r) => r.id)).toEqual([R1]);
   });
 
   it('verify of the last staged request says AllVerified; of one of two it does not', () => {
@@ -303,6 +314,20 @@ describe('decide: push state × push command', () => {
     expect(isDomainError(regular) ? regular.code : regular.filter((e) => e.type === 'RequestPicked').map((e) => (e as { request: number }).request)).toEqual([1, 3]);
     const urgent = decide(b, { type: 'OpenPush', title: 'x', pushType: 'urgent' }, ctxFor(PM));
     expect(isDomainError(urgent) ? urgent.code : urgent.filter((e) => e.type === 'RequestPicked').map((e) => (e as { request: number }).request)).toEqual([3]);
+  });
+
+  it('watchers must be users the directory knows, on open, re-push and edit alike; names already watching are not asked again', () => {
+    const known = { knownUsers: new Set(['carol', 'bob']) };
+    const opened = decide(emptyBoard(), { type: 'OpenRequest', ref: REF, sha: sha('1'), autoPickme: true, watchers: ['carol', 'ghost'] }, ctxFor(ALICE, known));
+    expect(isDomainError(opened) && [opened.code, opened.message, opened.data]).toEqual(['invalid-field', '"watchers": no user "ghost"', { field: 'watchers', user: 'ghost' }]);
+    const b = requestBoard('requested'); // carol watches request 1
+    const edit = decide(b, { type: 'EditRequest', request: R1, watchers: ['carol', 'nobody'] }, ctxFor(ALICE, known));
+    expect(isDomainError(edit) && edit.message).toBe('"watchers": no user "nobody"');
+    const repush = decide(b, { type: 'UpdateRequest', ref: REF, sha: sha('2'), forced: false, watchers: ['nobody'] }, ctxFor(ALICE, known));
+    expect(isDomainError(repush) && repush.code).toBe('invalid-field');
+    // carol has left the directory: keeping her while adding bob is still allowed.
+    const kept = decide(b, { type: 'EditRequest', request: R1, watchers: ['carol', 'bob'] }, ctxFor(ALICE, { knownUsers: new Set(['bob']) }));
+    expect(isDomainError(kept) ? kept.code : kept.map((e) => e.type)).toEqual(['RequestEdited']);
   });
 
   it('user tags never carry conflict tags; the server alone sets them', () => {

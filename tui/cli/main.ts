@@ -158,8 +158,8 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .action(async (p: string, o: { reason?: string }) => done('discarded')(await client().command({ type: 'DiscardPush', push: positiveId('push')(p), ...(o.reason && { reason: o.reason }) })));
   push
     .command('message <push> <text...>')
-    .description('message the pushees (owners and watchers) of the push')
-    .addOption(new Option('--state <state>', 'only requests in this state').choices(['pickme', 'added', 'staged', 'verified', 'blessed']))
+    .description('message the pushees of the push: owners and watchers of the requests accepted into it (added to blessed); pickmes only with --state pickme')
+    .addOption(new Option('--state <state>', 'only requests in this state (--state pickme: the pickmes, which a plain message does not reach)').choices(['pickme', 'added', 'staged', 'verified', 'blessed']))
     .action(async (p: string, text: string[], o: { state?: string }) =>
       done('sent')(await client().command({ type: 'MessagePushees', push: positiveId('push')(p), text: text.join(' '), ...(o.state && { state: o.state as 'staged' }) })),
     );

@@ -161,6 +161,18 @@ const rows: Row[] = [
     expect: ['irc #deploys'],
     texts: ['[[pushmaster pm]] alice, frank, bobby: verify now please'],
   },
+  {
+    name: 'pushmaster message to the whole push: the pushees of accepted requests, not the pickme owners',
+    event: ev({ type: 'PushMessageSent', push: pid(1), text: 'deploying at 3', state: null }),
+    expect: ['irc #deploys'],
+    texts: ['[[pushmaster pm]] alice, frank, bobby: deploying at 3'],
+  },
+  {
+    name: 'pushmaster message to the pickmes: only their owners',
+    event: ev({ type: 'PushMessageSent', push: pid(1), text: 'pick again', state: 'pickme' }),
+    expect: ['irc #deploys'],
+    texts: ['[[pushmaster pm]] dave: pick again'],
+  },
   { name: 'picks and verifications stay quiet', event: ev({ type: 'RequestVerified', request: rid(4), push: pid(1) }), expect: [] },
 ];
 
@@ -180,7 +192,7 @@ describe('routeEvent: the original notification table', () => {
 
   it('sends IRC names with aliases, and the bob alias in the message lines', () => {
     const ds = routeEvent(ev({ type: 'PushMessageSent', push: pid(1), text: 'hi', state: null }), board, cfg, 'k');
-    expect(ds[0]?.text).toBe('[[pushmaster pm]] dave, alice, frank, bobby: hi');
+    expect(ds[0]?.text).toBe('[[pushmaster pm]] alice, frank, bobby: hi'); // dave's request is only a pickme
     expect(ds[0]?.pushmaster).toBe('pm');
   });
 
