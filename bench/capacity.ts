@@ -6,7 +6,8 @@
 // same machine, interleaved step by step: that is the ceiling of the machinery Pushmanager stands on.
 //
 //   npm run capacity -- [--steps 1,2,4,8,16,32] [--step-seconds 60] [--settle-seconds 10] [--pool 100]
-//                       [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--report FILE] [--keep]
+//                       [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128]
+//                       [--report FILE] [--keep]
 //
 // The pushes are the day's kinds: new requests (a quarter of them editing a line of a shared file, so the
 // conflict check has real merges to do), fast-forward re-pushes and withdrawals, mixed so that the number
@@ -44,10 +45,10 @@ interface Options {
   p95Ms: number;
 }
 
-const USAGE = 'usage: capacity [--steps 1,2,4,8,16,32] [--step-seconds 60] [--settle-seconds N] [--pool 100] [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 512] [--report FILE] [--keep]';
+const USAGE = 'usage: capacity [--steps 1,2,4,8,16,32] [--step-seconds 60] [--settle-seconds N] [--pool 100] [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128] [--report FILE] [--keep]';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { steps: [1, 2, 4, 8, 16, 32], stepSeconds: 60, settleSeconds: NaN, pool: 100, users: 50, seed: 1, openPush: true, targets: ['pushmanager', 'plain'], maxInFlight: 512, report: null, keep: false, p95Ms: 300 };
+  const o: Options = { steps: [1, 2, 4, 8, 16, 32], stepSeconds: 60, settleSeconds: NaN, pool: 100, users: 50, seed: 1, openPush: true, targets: ['pushmanager', 'plain'], maxInFlight: 128, report: null, keep: false, p95Ms: 300 };
   const die = (msg: string): never => {
     console.error(`capacity: ${msg}\n${USAGE}`);
     process.exit(2);
