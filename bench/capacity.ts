@@ -440,7 +440,7 @@ function report(results: StepResult[], o: Options, x: { started: Date; load0: st
     '',
     table,
     '',
-    `Knee (highest offered load at which it and every lower step kept client p95 ≤ ${o.p95Ms} ms, achieved ≥ 90% of offered, no failed push): **Pushmanager ${pmKnee ?? 'below the first step'} pushes/s; plain git http-backend ${plainKnee ?? 'below the first step'} pushes/s; ratio ${ratio === null ? 'n/a' : ratio.toFixed(2)}** (target ≥ 0.70: ${ratio === null ? 'not measured' : ratio >= 0.7 ? 'pass' : 'FAIL'}).`,
+    `Knee (highest offered load at which it and every lower step kept client p95 ≤ ${o.p95Ms} ms, finished ≥ 90% of the pushes that arrived in the window, no failed or dropped push; only as fine as the steps): **Pushmanager ${pmKnee ?? 'below the first step'} pushes/s; plain git http-backend ${plainKnee ?? 'below the first step'} pushes/s; ratio ${ratio === null ? 'n/a' : ratio.toFixed(2)}** (target ≥ 0.70: ${ratio === null ? 'not measured' : ratio >= 0.7 ? 'pass' : 'FAIL'}).`,
     `By the server's own push-to-recorded p95 (bucket bounds): Pushmanager's knee ${serverKnee ?? 'below the first step'} pushes/s.`,
     '',
     '```',
