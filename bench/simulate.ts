@@ -5,12 +5,16 @@
 // certified tag.
 //
 //   npm run simulate -- [--engineers 50] [--hours 2] [--speedup 60] [--kills 0] [--seed 1] [--quick]
-//                       [--report FILE] [--keep]
+//                       [--generator git|protocol] [--git-sample 0.1] [--report FILE] [--keep]
 //
 // The server is a separate process (the built CLI, `serve`) with a generated config: users e1..eN and pm
 // (pushmaster), plaintext passwords on loopback. Engineers share a few working clones; their git clients run
 // at a lower priority (--client-nice, default 10): in real life they run on laptops, not on the server's cores. Commits are made
-// with plumbing (no checkout), pushed with the real `git push` to a per-user URL.
+// with plumbing (no checkout), pushed with the real `git push` to a per-user URL. With `--generator protocol`
+// most pushes go through the load generator (bench/load/: git's receive-pack protocol spoken from this
+// process, the pack built from the clone's objects, no process per push), so the engineers' side no longer
+// sets the pace; a sample of stories (--git-sample, default 1 in 10) still pushes with real `git push`,
+// for the engineer's-eye latency.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +29,8 @@ import { median, percentile } from './lib/bench-row.js';
 import { addHistogram, git, histogramQuantile, run, scrapeMetrics, ServerProcess, type Histogram } from './lib/proc.js';
 import { startPlainGitServer } from './lib/plain-git-server.js';
 import { Latch, Mutex, RwLock, Semaphore, seeded, sleep } from './lib/sync.js';
+import { buildPack, objectsAddedByCommit } from './load/pack.js';
+import { porcelainText, ReceivePackClient, ZERO_SHA } from './load/receive-pack-client.js';
 
 // ---------------------------------------------------------------- options
 
@@ -40,10 +46,14 @@ interface Options {
   quick: boolean;
   /** Niceness of the engineers' git clients (and the baseline's client): in real life they run on laptops. */
   clientNice: number;
+  /** Who makes the engineers' pushes: real `git push` for all, or the protocol generator with a sample of real git. */
+  generator: 'git' | 'protocol';
+  /** With the protocol generator: the share of stories whose pushes stay real `git push`. */
+  gitSample: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { engineers: 50, hours: 2, speedup: 60, kills: 0, seed: 1, clones: 8, report: null, keep: false, quick: false, clientNice: 10 };
+  const o: Options = { engineers: 50, hours: 2, speedup: 60, kills: 0, seed: 1, clones: 8, report: null, keep: false, quick: false, clientNice: 10, generator: 'git', gitSample: 0.1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -61,11 +71,19 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--seed') o.seed = Math.floor(num());
     else if (a === '--clones') o.clones = Math.max(1, Math.floor(num()));
     else if (a === '--client-nice') o.clientNice = Math.min(19, Math.floor(num()));
+    else if (a === '--generator') {
+      const g = argv[++i];
+      if (g !== 'git' && g !== 'protocol') {
+        console.error('simulate: --generator takes git or protocol');
+        process.exit(2);
+      }
+      o.generator = g;
+    } else if (a === '--git-sample') o.gitSample = Math.min(1, num());
     else if (a === '--report') o.report = argv[++i] ?? null;
     else if (a === '--keep') o.keep = true;
     else if (a === '--quick') o.quick = true;
     else {
-      console.error(`simulate: unknown option ${a}\nusage: simulate [--engineers N] [--hours H] [--speedup X] [--kills N] [--seed N] [--clones N] [--client-nice N] [--quick] [--report FILE] [--keep]`);
+      console.error(`simulate: unknown option ${a}\nusage: simulate [--engineers N] [--hours H] [--speedup X] [--kills N] [--seed N] [--clones N] [--client-nice N] [--generator git|protocol] [--git-sample F] [--quick] [--report FILE] [--keep]`);
       process.exit(2);
     }
   }
@@ -144,6 +162,8 @@ class Simulation {
   /** Plain `git push` to a bare repo behind plain http-backend, sampled through the run: the floor under the same load. */
   readonly plainMs: number[] = [];
   readonly pushMsByKind: Record<string, number[]> = { open: [], repush: [], withdraw: [], rebase: [] };
+  /** Pushes made by the protocol generator (GET + POST wall time), when it is on. */
+  readonly protoMs: number[] = [];
   readonly acceptMs: number[] = [];
   readonly stageMs: number[] = [];
   readonly verifyMs: number[] = [];
@@ -345,6 +365,7 @@ class Simulation {
 
   /** One `git push` as the story's owner: ok, refused by the server (with its reason), or failed (no answer). */
   async gitPush(s: Story, clone: string, spec: string, opts: string[], kind: string): Promise<{ outcome: 'ok' | 'refused' | 'failed'; text: string }> {
+    if (this.o.generator === 'protocol' && !this.realGitStory(s)) return this.protocolPush(s, clone, spec, opts);
     const args = ['push', '--porcelain', ...opts.flatMap((x) => ['-o', x]), this.remote(s.user), spec];
     const r = await this.gitClients.run(() => run('git', args, { cwd: clone, timeoutMs: 120_000, nice: this.o.clientNice }));
     this.count('git pushes');
@@ -355,6 +376,34 @@ class Simulation {
       return { outcome: 'ok', text };
     }
     if (/\[remote rejected\]/.test(text) && this.up.isOpen && !/hook|declined|failed to/i.test(/\[remote rejected\][^\n]*/.exec(text)?.[0] ?? '')) return { outcome: 'refused', text };
+    this.count('git pushes failed (no answer)');
+    return { outcome: 'failed', text };
+  }
+
+  /** With the protocol generator, every n-th story keeps real `git push` (n = 1 / --git-sample). */
+  realGitStory(s: Story): boolean {
+    return this.o.gitSample > 0 && s.n % Math.max(1, Math.round(1 / this.o.gitSample)) === 0;
+  }
+
+  /**
+   * The same push through the load generator: the pack is what the commit adds to its parent (which the
+   * server has: master, or the request's previous commit), and the answer is rendered as `git push
+   * --porcelain` prints it, so the callers read it exactly as they read git's.
+   */
+  async protocolPush(s: Story, clone: string, spec: string, opts: string[]): Promise<{ outcome: 'ok' | 'refused' | 'failed'; text: string }> {
+    const force = spec.startsWith('+');
+    const [src = '', ref = ''] = spec.replace(/^\+/, '').split(':');
+    const pack = src ? buildPack(await objectsAddedByCommit(this.objectsOf(clone).cat, src)) : null;
+    const url = this.remote(s.user);
+    const a = await new ReceivePackClient({ url, timeoutMs: 120_000 }).push({ updates: [{ ref, new: src || ZERO_SHA }], options: opts, pack });
+    this.count('git pushes');
+    this.count('pushes by the protocol generator');
+    const text = porcelainText(a, url, force);
+    if (a.outcome === 'ok') {
+      this.protoMs.push(a.ms);
+      return { outcome: 'ok', text };
+    }
+    if (a.outcome === 'refused' && this.up.isOpen && !/hook|declined|failed to/i.test(/\[remote rejected\][^\n]*/.exec(text)?.[0] ?? '')) return { outcome: 'refused', text };
     this.count('git pushes failed (no answer)');
     return { outcome: 'failed', text };
   }
@@ -1074,6 +1123,7 @@ class Simulation {
       ['push-to-recorded inside the server (hook call → request committed; the target applies here)', hist('pushmanager_push_to_recorded_seconds') ?? 'n/a (the histogram is not observed by this build of the server)', serverP95 === null ? '' : serverP95 <= 0.3 ? 'pass (p95 ≤ 300 ms)' : 'FAIL (p95 ≤ 300 ms)'],
       ['  push answered inside the server (hook call → answer to git, conflict lines included)', hist('pushmanager_push_answered_seconds') ?? 'n/a', ''],
       ['push as the engineer sees it (client `git push` wall time, all kinds; includes the client\'s own git work)', dist(this.pushMs), 'reported (see baseline)'],
+      ...(this.o.generator === 'protocol' ? [['pushes by the protocol load generator (GET + POST wall time, all kinds; the engineer\'s-eye figure above is the real `git push` sample)', dist(this.protoMs), ''] as [string, string, string]] : []),
       ['  baseline: plain `git push` to bare http-backend, sampled every ~2 s in the same run', `${dist(this.plainMs)}; ratio of medians ${(median(this.pushMs) / median(this.plainMs)).toFixed(2)}, of p95 ${(p95 / percentile(this.plainMs, 95)).toFixed(2)}`, ''],
       ['  new requests', dist(this.pushMsByKind.open!), ''],
       ['  re-pushes', dist(this.pushMsByKind.repush!), ''],
@@ -1108,7 +1158,7 @@ class Simulation {
     return [
       '# Day-in-the-life simulation (`npm run simulate`)',
       '',
-      `Run ${x.started.toISOString()}: ${this.o.engineers} engineers, ${this.o.hours} h compressed ${this.o.speedup}× (${((this.dayMin * 60) / this.o.speedup).toFixed(0)} s), ${x.pushCount} pushes, ${this.o.kills} kills asked, seed ${this.o.seed}, ${this.o.clones} working clones; the engineers' git clients run at nice ${this.o.clientNice} (on laptops in real life, here they share the server's 2 cores).`,
+      `Run ${x.started.toISOString()}: ${this.o.engineers} engineers, ${this.o.hours} h compressed ${this.o.speedup}× (${((this.dayMin * 60) / this.o.speedup).toFixed(0)} s), ${x.pushCount} pushes, ${this.o.kills} kills asked, seed ${this.o.seed}, ${this.o.clones} working clones; the engineers' git clients run at nice ${this.o.clientNice} (on laptops in real life, here they share the server's 2 cores). Pushes by ${this.o.generator === 'protocol' ? `the protocol load generator (bench/load/), ${this.o.gitSample > 0 ? `with real \`git push\` for 1 story in ${Math.max(1, Math.round(1 / this.o.gitSample))}` : 'with no real `git push` sample'}` : 'real `git push` only'}.`,
       `Wall time ${x.elapsed.toFixed(0)} s (the simulated day took ${(x.dayMs / 1000).toFixed(0)} s). Machine: ${cpus().length} cores, node ${process.version}, load average at start ${x.load0}; the machine may have been loaded by other work.`,
       `Arrival rate the server saw: ${((this.counts['git pushes'] ?? 0) / x.elapsed).toFixed(2)} pushes/s over the run; the plan asks ${((this.stories.length + this.stories.filter((s) => s.repushAt !== null).length + this.stories.filter((s) => s.withdrawAt !== null).length) / ((this.dayMin * 60) / this.o.speedup)).toFixed(2)}/s over ${((this.dayMin * 60) / this.o.speedup).toFixed(0)} s. When the run took longer than the day, the engineers' side (shared clones, git clients on the same cores) set the pace, not the server.`,
       `Metrics from the server's /metrics: ${hasMetrics ? 'yes (summed over every server process)' : 'not available in this build; client-side timings instead'}.`,

@@ -108,8 +108,12 @@ export const cliPath = (): string => join(packageRoot(), 'dist', 'tui', 'cli', '
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Process facts from /proc: resident memory now and at peak (KiB), CPU time used (ms). */
-export function procStats(pid: number): { rssKb: number; hwmKb: number; cpuMs: number } | null {
+/**
+ * Process facts from /proc: resident memory now and at peak (KiB), CPU time used (ms), and the CPU time
+ * of its children that have ended and been waited for (git http-backend and, through it, receive-pack
+ * and the hooks: most of a push's work).
+ */
+export function procStats(pid: number): { rssKb: number; hwmKb: number; cpuMs: number; childCpuMs: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
@@ -117,7 +121,8 @@ export function procStats(pid: number): { rssKb: number; hwmKb: number; cpuMs: n
     // Fields after the command name (which may hold spaces) start at ") ".
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15)
-    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: (ticks * 1000) / 100 };
+    const childTicks = Number(f[13]) + Number(f[14]); // cutime + cstime (fields 16 and 17)
+    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: (ticks * 1000) / 100, childCpuMs: (childTicks * 1000) / 100 };
   } catch {
     return null;
   }
