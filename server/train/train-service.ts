@@ -22,7 +22,7 @@ import {
   type PushRequest,
   type RequestId,
 } from '../../state/model.js';
-import { safeLine } from '../../state/text.js';
+import { safeLine, safeText } from '../../state/text.js';
 import type { Committed, Dispatcher, EffectPlanner } from '../app/dispatcher.js';
 import type { EventBus } from '../app/event-bus.js';
 import { pushreqRefUpdates } from '../app/pushreq-refs.js';
@@ -108,8 +108,15 @@ export class Train {
     return sha;
   }
 
+  /**
+   * A request's merge commit message: the title line, the request's description (the original's whole
+   * merge message was the description, so `git log` of the deploy branch explains each change), then
+   * the links and the machine-readable lines, last so they stay the message's trailer block.
+   */
   mergeMessage(r: PushRequest, push: Push): string {
     const lines = [`Merge request ${r.id} "${safeLine(r.title)}" (${r.user}) into push ${push.id}`, ''];
+    const description = messageBody(r.description);
+    if (description) lines.push(description, '');
     if (r.review) lines.push(`Review: ${this.o.reviewUrl ? this.o.reviewUrl(r.review) : r.review}`);
     if (r.ticket) lines.push(`Ticket: ${r.ticket}`);
     lines.push(`Request: ${r.id}`, `Owner: ${r.user}`, `Ref: ${r.ref}`, `Push: ${push.id} ${safeLine(push.title)}`);
@@ -424,6 +431,16 @@ export interface EarlyCheck {
   readonly master: string;
   readonly others: string;
   readonly found: FoundConflict[];
+}
+
+/**
+ * A description as a commit message body: line breaks kept (CRLF read as one), terminal escapes and
+ * control characters dropped (NUL would not even fit a commit object), blank lines at either end gone.
+ */
+export function messageBody(description: string): string {
+  return safeText(description.replace(/\r\n?/g, '\n'))
+    .replace(/[ \t]+$/gm, '')
+    .replace(/^\n+|\n+$/g, '');
 }
 
 /** `remote:` lines about a request's conflicts, for the pusher. */

@@ -43,7 +43,7 @@ function helpers(fx: () => Fixture) {
   return h;
 }
 
-describe('the request already in the deploy branch wins a pair conflict', () => {
+describe('the request already in the deploy branch wins a pair conflict; descriptions go into merge commits', () => {
   let f: Fixture;
   let alice: string;
   let bob: string;
@@ -72,6 +72,62 @@ describe('the request already in the deploy branch wins a pair conflict', () => 
     const notices = await h.conflictNotices();
     expect(notices.filter(([to]) => to.some((t) => t.startsWith('alice')))).toEqual([]);
     expect(notices.filter(([to]) => to.some((t) => t.startsWith('bob'))).map(([, text]) => text)).toEqual([expect.stringContaining(`conflicts with request #${a.id} "Fix login" by alice (shared.txt)`)]);
+  });
+
+  it("the description follows the title line in the request's merge commit, multi-line and odd characters intact", async () => {
+    const description = [
+      '',
+      'Fixes the login form when the password has a "quote" or a \'tick\'.',
+      '',
+      '  - $(touch /tmp/pwned) `backticks`; semicolons & ampersands | pipes',
+      '\tünïcødé 日本語 ✓, trailing spaces   ',
+      '# not a comment',
+      'Request: 999 (looks like ours, but is the description)',
+      '',
+      '',
+    ].join('\n');
+    const c = await h.request(alice, 'c-form', { 'form.txt': 'form\n' }, ['-o', 'title=Login form']);
+    await f.client('alice').command({ type: 'EditRequest', request: c.id, description });
+    // A one-line description as a push option.
+    const d = await h.request(bob, 'd-colour', { 'colour.txt': 'red\n' }, ['-o', 'title=Colours', '-o', 'description=Makes it "red" ($(echo red); `red`) — rouge, 赤']);
+    await f.client('pm').command({ type: 'AcceptRequests', push: 1, requests: [c.id, d.id] });
+    await gitOk(alice, ['fetch', '-q', 'origin', 'deploy/push-1']);
+    // Exactly what git log prints, untrimmed: each message, NUL, then log's own newline.
+    const log = (await git(alice, ['log', '--first-parent', '--merges', '--format=%B%x00', 'FETCH_HEAD'])).stdout;
+    expect(log.split('\0\n')).toEqual([
+      [
+        `Merge request ${d.id} "Colours" (bob) into push 1`,
+        '',
+        'Makes it "red" ($(echo red); `red`) — rouge, 赤',
+        '',
+        `Request: ${d.id}`,
+        'Owner: bob',
+        'Ref: refs/pushreq/d-colour',
+        'Push: 1 Tue 14:00',
+        '',
+      ].join('\n'),
+      [
+        `Merge request ${c.id} "Login form" (alice) into push 1`,
+        '',
+        'Fixes the login form when the password has a "quote" or a \'tick\'.',
+        '',
+        '  - $(touch /tmp/pwned) `backticks`; semicolons & ampersands | pipes',
+        '\tünïcødé 日本語 ✓, trailing spaces',
+        '# not a comment',
+        'Request: 999 (looks like ours, but is the description)',
+        '',
+        `Request: ${c.id}`,
+        'Owner: alice',
+        'Ref: refs/pushreq/c-form',
+        'Push: 1 Tue 14:00',
+        '',
+      ].join('\n'),
+      // No description: the title line, then the machine-readable lines as before.
+      ['Merge request 1 "Fix login" (alice) into push 1', '', 'Request: 1', 'Owner: alice', 'Ref: refs/pushreq/a-login', 'Push: 1 Tue 14:00', ''].join('\n'),
+      '',
+    ]);
+    // The trailer block is still ours: git reads the request id from it, not the description's look-alike.
+    expect(await gitOk(alice, ['log', '--first-parent', '--merges', '--format=%(trailers:key=Request,valueonly)', 'FETCH_HEAD'])).toBe(`${d.id}\n\n${c.id}\n\n1`);
   });
 });
 
