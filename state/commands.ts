@@ -1,5 +1,5 @@
 // Commands: what a user (or the server itself) asks for, imperative and not yet validated against the board.
-import type { MergedRequest, PushId, PushType, RequestId, UserName } from './model.js';
+import type { Conflict, MergedRequest, PushId, PushType, RequestId, UserName } from './model.js';
 
 export interface RequestFields {
   readonly title?: string;
@@ -46,7 +46,7 @@ export interface ConflictResult {
   readonly request: RequestId;
   /** The SHA that was checked: a result for an older SHA is ignored. */
   readonly sha: string;
-  readonly conflicts: readonly { readonly with: 'master' | RequestId; readonly files: readonly string[] }[];
+  readonly conflicts: readonly Conflict[];
 }
 
 /** A request that no longer merged while the deploy branch was rebuilt: it goes back to pickme. */

@@ -1,5 +1,6 @@
 // decide(board, command, ctx) → events | DomainError. Pure: the clock and the actor come in ctx.
 import type { Command, CommandOf, RequestFields } from './commands.js';
+import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
 import type { DomainEvent } from './events.js';
 import {
@@ -12,6 +13,7 @@ import {
   requestsOf,
   wantedMerges,
   type Board,
+  type Conflict,
   type Push,
   type PushId,
   type PushRequest,
@@ -481,11 +483,14 @@ const HANDLERS: Handlers = {
   RecordConflicts(b, c, ctx) {
     if (!isServer(ctx.actor)) return domainError('not-pushmaster', 'only the server records conflict checks', {});
     const events: DomainEvent[] = [];
+    // The check ran on an earlier board: who is in the deploy branch now decides who a pair conflict is charged to.
+    const positions = new Map<PushId, ReadonlyMap<RequestId, number>>();
     for (const r of c.results) {
       const req = b.requests[r.request];
       if (!req || req.sha !== r.sha || !isActiveRequest(req)) continue; // stale finding: the request moved on
-      const same = JSON.stringify(req.conflicts) === JSON.stringify(r.conflicts) && req.tags.some((t) => (CONFLICT_TAGS as readonly string[]).includes(t));
-      if (!same) events.push(ev(ctx, { type: 'ConflictsFound', request: req.id, sha: r.sha, conflicts: r.conflicts }));
+      const conflicts = recordedConflicts(b, req, r.conflicts, positions);
+      const same = JSON.stringify(req.conflicts) === JSON.stringify(conflicts) && req.tags.some((t) => (CONFLICT_TAGS as readonly string[]).includes(t));
+      if (!same) events.push(ev(ctx, { type: 'ConflictsFound', request: req.id, sha: r.sha, conflicts }));
     }
     return events;
   },
@@ -515,6 +520,21 @@ const HANDLERS: Handlers = {
   },
 
 };
+
+/**
+ * What is recorded of a check's findings: a request in conflict with master is judged against master
+ * only (as the original did), and a merged request is not charged with a pickme's conflict with it.
+ */
+function recordedConflicts(b: Board, req: PushRequest, found: readonly Conflict[], positions: Map<PushId, ReadonlyMap<RequestId, number>>): readonly Conflict[] {
+  if (found.some((f) => f.with === 'master')) {
+    const master = found.filter((f) => f.with === 'master');
+    return master.length === found.length ? found : master;
+  }
+  if (req.push === null || !MERGED_STATES.includes(req.state) || found.length === 0) return found;
+  let pos = positions.get(req.push);
+  if (!pos) positions.set(req.push, (pos = mergePositions(b, req.push)));
+  return chargedConflicts(req.id, found, pos);
+}
 
 const staleBuild = (push: Push) =>
   domainError('deploy-branch-stale', `the deploy branch of push ${push.id} is being rebuilt (a request changed); try again in a moment or run \`pushmanager push rebuild ${push.id}\``, { push: push.id });

@@ -31,6 +31,8 @@ export type ConflictTag = (typeof CONFLICT_TAGS)[number];
 export interface Conflict {
   readonly with: 'master' | RequestId;
   readonly files: readonly string[];
+  /** Why, when the files alone do not say it (a submodule moved to a commit that is not a fast-forward). */
+  readonly reason?: string;
 }
 
 export interface Comment {

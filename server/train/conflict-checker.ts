@@ -1,9 +1,12 @@
 // Conflict detection for a push's requests, incremental and pruned: each SHA's changed paths are
 // computed once per master, only pairs that could conflict get a trial merge, and every result is
 // cached, so a re-push or a new pickme costs a handful of merges rather than the whole matrix.
+// Who a conflict is charged to follows the original: a request in conflict with master is judged
+// against master only, and of a pair, the request already in the deploy branch wins (state/conflict-blame).
 import type { CatFileBatch } from '../git/cat-file.js';
 import { CommitWalk, type ChangedPaths } from '../git/commit-walk.js';
 import type { GitCli } from '../git/git-cli.js';
+import { chargedWithPair, type MergePosition } from '../../state/conflict-blame.js';
 import { mapLimit } from './map-limit.js';
 import { PairCache, PerMaster } from './check-caches.js';
 import { MergeTreeStream, mergeTreeBatch, type MergeTreeResult } from './merge-tree.js';
@@ -13,10 +16,14 @@ import { TrainError } from './errors.js';
 export interface Candidate {
   readonly id: number;
   readonly sha: string;
+  /** Its position in the deploy branch's merge order when it is merged (accepted); absent or null for a pickme. */
+  readonly merged?: MergePosition;
 }
 export interface FoundConflict {
   readonly with: 'master' | number;
   readonly files: string[];
+  /** Why, when the files do not say it (the submodule guard). */
+  readonly reason?: string;
 }
 
 export interface ConflictCheckerStats {
@@ -49,13 +56,16 @@ export interface ConflictCheckerOptions {
 interface ShaFacts {
   /** Already merged into master: it can conflict with nothing. */
   readonly inMaster: boolean;
-  /** No history in common with master: it conflicts with master, and git refuses to merge it with anything. */
-  readonly unrelated: boolean;
   /** Paths changed since the merge base(s) with master (old and new names of renames). */
   readonly paths: ReadonlySet<string>;
   /** Renames, copies, submodules or no merge base: path sets prove nothing, always trial-merge. */
   readonly risky: boolean;
   readonly master: MergeTreeResult | null;
+  /**
+   * Its conflict with master (the merge's files, or a submodule moved to a commit that is not a
+   * fast-forward), or null. A SHA with one is judged against master only: its pairs are not merged.
+   */
+  readonly masterConflict: FoundConflict | null;
   /** master + this SHA as a commit, the base for this SHA's pair merges; made on demand. */
   mergedCommit: string | null;
 }
@@ -104,7 +114,9 @@ export class ConflictChecker {
 
   /** Conflicts of `target` with master and with each of `others` (pickmes and accepted requests of the same push). */
   async checkOne(masterSha: string, target: Candidate, others: readonly Candidate[]): Promise<FoundConflict[]> {
-    const list = others.filter((o) => o.id !== target.id);
+    // Only pairs the target is charged with are merged: a pickme's conflict with an accepted request is the pickme's.
+    const mine = target.merged ?? null;
+    const list = others.filter((o) => o.id !== target.id && chargedWithPair(mine, o.merged ?? null));
     const facts = await this.factsFor(masterSha, [target.sha, ...list.map((o) => o.sha)]);
     const pairFiles = await this.pairsFor(masterSha, list.map((o) => [target.sha, o.sha] as const), facts);
     return this.conflictsOf(target, facts, list.map((o, k) => [o.id, pairFiles[k]!] as const));
@@ -126,11 +138,12 @@ export class ConflictChecker {
     };
     const facts = await this.factsFor(masterSha, candidates.map((c) => c.sha));
     step(n);
-    // Conflicting pairs only, by candidate, with the other's position so each list keeps candidate order.
+    // Conflicting pairs only, by candidate charged, with the other's position so each list keeps candidate order.
     const conflicted = new Map<number, [number, number, PairResult][]>();
     const note = (i: number, j: number, r: PairResult) => {
       if (r.clean) return;
       for (const [x, y] of [[i, j], [j, i]] as const) {
+        if (!chargedWithPair(candidates[x]!.merged ?? null, candidates[y]!.merged ?? null)) continue;
         const list = conflicted.get(x) ?? [];
         list.push([y, candidates[y]!.id, r]);
         conflicted.set(x, list);
@@ -161,15 +174,18 @@ export class ConflictChecker {
   }
 
   /**
-   * A pair's result when it needs no merge: the same SHA or one already in master (clean), a cached
-   * result, or disjoint changed paths with no renames or submodules (clean, and cached). Else null.
+   * A pair's result when it needs no merge: the same SHA or one already in master (clean), one in
+   * conflict with master (judged against master only: not charged to the pair), a cached result, or
+   * disjoint changed paths with no renames or submodules (clean, and cached). Else null.
    */
   private settle(master: string, a: string, b: string, facts: Map<string, ShaFacts>): PairResult | null {
     const fa = facts.get(a)!;
     const fb = facts.get(b)!;
-    // An unrelated history's only conflict is with master (reported there); git would refuse the
-    // pair's trial merge outright, which used to fail the whole check.
-    if (a === b || fa.inMaster || fb.inMaster || fa.unrelated || fb.unrelated) return CLEAN;
+    // A conflict with master is reported there, and only there: merging such a pair on the two
+    // requests' own merge base charged one side's conflict with master to the other (a rename-only
+    // pickme was told it conflicts in a file it never touched). An unrelated history is one of these
+    // (git would refuse its trial merge outright).
+    if (a === b || fa.inMaster || fb.inMaster || fa.masterConflict || fb.masterConflict) return CLEAN;
     const hit = this.pairs.get(master, a, b);
     if (hit) {
       this.stats.pairCacheHits++;
@@ -186,8 +202,9 @@ export class ConflictChecker {
   private conflictsOf(target: Candidate, facts: Map<string, ShaFacts>, pairs: readonly (readonly [number, PairResult])[]): FoundConflict[] {
     const mine = facts.get(target.sha)!;
     if (mine.inMaster) return [];
+    const m = mine.masterConflict;
+    if (m) return [{ with: 'master', files: [...m.files], ...(m.reason !== undefined && { reason: m.reason }) }];
     const out: FoundConflict[] = [];
-    if (mine.master && !mine.master.clean) out.push({ with: 'master', files: [...mine.master.files] });
     for (const [id, r] of pairs) if (!r.clean) out.push({ with: id, files: [...r.files] });
     return out;
   }
@@ -214,16 +231,20 @@ export class ConflictChecker {
       this.mergeChunks(related.map((sha) => [master, sha] as const)),
     ]);
     this.stats.masterMerges += related.length;
+    // Submodules can only move in a risky SHA (the changed-path sets flag every gitlink).
+    const risky = related.filter((sha) => changes.get(sha)!.risky);
+    const submodules = risky.length ? await this.submoduleGuard(master, risky.map((sha) => [sha, bases[missing.indexOf(sha)]!] as const)) : NO_PROBLEMS;
     missing.forEach((sha, k) => {
       const b = bases[k]!;
       let f: ShaFacts;
-      if (b.includes(sha)) f = { inMaster: true, unrelated: false, paths: new Set(), risky: false, master: null, mergedCommit: null };
+      if (b.includes(sha)) f = { inMaster: true, paths: new Set(), risky: false, master: null, masterConflict: null, mergedCommit: null };
       else if (b.length === 0) {
         // Unrelated history: it cannot be merged at all, which is a conflict with master.
-        f = { inMaster: false, unrelated: true, paths: new Set(), risky: true, master: { clean: false, tree: '', files: [] }, mergedCommit: null };
+        f = { inMaster: false, paths: new Set(), risky: true, master: { clean: false, tree: '', files: [] }, masterConflict: { with: 'master', files: [] }, mergedCommit: null };
       } else {
         const ch = changes.get(sha)!;
-        f = { inMaster: false, unrelated: false, paths: ch.paths, risky: ch.risky, master: masterMerges[related.indexOf(sha)]!, mergedCommit: null };
+        const merged = masterMerges[related.indexOf(sha)]!;
+        f = { inMaster: false, paths: ch.paths, risky: ch.risky, master: merged, masterConflict: masterConflictOf(merged, submodules.get(sha)), mergedCommit: null };
       }
       this.facts.set(master, sha, f);
       out.set(sha, f);
@@ -299,6 +320,99 @@ export class ConflictChecker {
     return out;
   }
 
+  /**
+   * The submodule guard (the original's): a SHA that moves a submodule (gitlink) to a commit that is not
+   * a fast-forward of master's commit for that path conflicts with master. "Fast-forward" is decided in
+   * the managed repository, which holds a submodule's commits only when someone put them there (on the
+   * request's history, or under a ref of their own such as an operator's mirror). When the request's
+   * commit is not there, nothing shows that it fast-forwards master's, so it counts as not one — the
+   * original likewise refused a commit not yet on the submodule's master (docs/decisions.md). When only
+   * master's commit is missing, it is not in the request's commit's history: not a fast-forward either.
+   * A submodule master does not have (new) or has as something else is left to the trial merge.
+   */
+  private async submoduleGuard(master: string, items: readonly (readonly [string, readonly string[]])[]): Promise<ReadonlyMap<string, readonly SubmoduleProblem[]>> {
+    const moves = await this.gitlinksSet(items);
+    const paths = [...new Set([...moves.values()].flatMap((m) => [...m.keys()]))];
+    if (paths.length === 0) return NO_PROBLEMS;
+    const onMaster = await this.gitlinksAt(master, paths);
+    const checks: { sha: string; path: string; from: string; to: string }[] = [];
+    for (const [sha, m] of moves) {
+      for (const [path, to] of m) {
+        const from = onMaster.get(path);
+        if (from !== undefined && from !== to) checks.push({ sha, path, from, to });
+      }
+    }
+    if (checks.length === 0) return NO_PROBLEMS;
+    const held = await this.commitsHeld([...new Set(checks.flatMap((c) => [c.from, c.to]))]);
+    const verdicts = await mapLimit(checks, WORKERS, async (c): Promise<SubmoduleProblem | null> => {
+      const [from, to] = [abbrev(c.from), abbrev(c.to)];
+      if (!held.has(c.to)) return { path: c.path, reason: `Submodule ${c.path} moves to ${to}, which the managed repository does not hold: it cannot be shown to be a fast-forward of ${from} (master's commit)` };
+      const ff = held.has(c.from) && (await this.git.run(['merge-base', '--is-ancestor', c.from, c.to], { okCodes: [1] })).exitCode === 0;
+      return ff ? null : { path: c.path, reason: `Submodule ${c.path} is not a fast-forward of ${from} (master's commit): the request moves it to ${to}` };
+    });
+    const out = new Map<string, SubmoduleProblem[]>();
+    checks.forEach((c, k) => {
+      const v = verdicts[k];
+      if (!v) return;
+      const list = out.get(c.sha) ?? [];
+      list.push(v);
+      out.set(c.sha, list);
+    });
+    return out;
+  }
+
+  /** The gitlinks each SHA sets since its merge base(s): path → the commit it points at, from one `diff-tree --stdin`. */
+  private async gitlinksSet(items: readonly (readonly [string, readonly string[]])[]): Promise<Map<string, Map<string, string>>> {
+    const lines = items.flatMap(([sha, bases]) => bases.map((base) => `${sha} ${base}\n`));
+    // --always keeps one header per input line; no rename detection: only where each gitlink ends up matters.
+    const r = await this.git.run(['diff-tree', '--stdin', '--always', '-r', '-z', '--raw', '--no-renames', '--no-ext-diff'], { input: lines.join('') });
+    const out = new Map<string, Map<string, string>>();
+    const tokens = r.stdout.split('\0');
+    let current: Map<string, string> | null = null;
+    for (let i = 0; i < tokens.length; ) {
+      const t = tokens[i++]!;
+      if (t === '') continue;
+      if (!t.startsWith(':')) {
+        if (!/^[0-9a-f]{40}$/.test(t)) throw new TrainError('unexpected-git-output', 'diff-tree --stdin: a record header is not a commit id', { got: t });
+        current = out.get(t) ?? new Map<string, string>();
+        out.set(t, current);
+        continue;
+      }
+      if (!current) throw new TrainError('unexpected-git-output', 'diff-tree: entry before header');
+      // ":<old mode> <new mode> <old id> <new id> <status>" then the path.
+      const [, newMode, , newId] = t.slice(1).split(' ');
+      const path = tokens[i++]!;
+      if (newMode === '160000' && newId) current.set(path, newId);
+    }
+    return out;
+  }
+
+  /** Master's gitlinks at `paths` (path → commit); paths that are absent or not gitlinks are left out. */
+  private async gitlinksAt(master: string, paths: readonly string[]): Promise<Map<string, string>> {
+    // Literal pathspecs: a path named `*` or `:(top)` means itself.
+    const r = await this.git.run(['--literal-pathspecs', 'ls-tree', '-z', master, '--', ...paths]);
+    const out = new Map<string, string>();
+    for (const entry of r.stdout.split('\0')) {
+      // "<mode> <type> <id>\t<path>"
+      const tab = entry.indexOf('\t');
+      if (tab < 0) continue;
+      const [mode, , id] = entry.slice(0, tab).split(' ');
+      if (mode === '160000' && id) out.set(entry.slice(tab + 1), id);
+    }
+    return out;
+  }
+
+  /** Which of `ids` are commits in the managed repository, from one `cat-file --batch-check`. */
+  private async commitsHeld(ids: readonly string[]): Promise<Set<string>> {
+    const r = await this.git.run(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { input: ids.map((id) => `${id}\n`).join('') });
+    const held = new Set<string>();
+    for (const line of r.stdout.split('\n')) {
+      const [id, type] = line.split(' ');
+      if (id && type === 'commit') held.add(id);
+    }
+    return held;
+  }
+
   /** A push's few merges (a new pickme against its overlapping peers) go through one long-lived process. */
   private stream: MergeTreeStream | null = null;
 
@@ -350,10 +464,10 @@ export class ConflictChecker {
 
   /**
    * The trial-merge result of each pair. Pairs whose changed paths are disjoint
-   * (and carry no renames or submodules) cannot conflict and are not merged. The others: the
-   * second request merged onto (master + the first) — what the deploy branch would do — so a
-   * conflict that only one of them has with master is not blamed on the pair. When either one
-   * does not merge with master, the pair is merged on its own merge base instead.
+   * (and carry no renames or submodules) cannot conflict and are not merged, nor are pairs with a
+   * request in conflict with master (see settle). The others: the second request merged onto
+   * (master + the first) — what the deploy branch would do — so a conflict is one between the two
+   * changes, never one of them against master.
    */
   private async pairsFor(
     master: string,
@@ -380,17 +494,12 @@ export class ConflictChecker {
     step?.(settled);
     if (todo.size === 0) return out;
 
-    // Base side of each pair: the lower SHA that merges cleanly with master, so the result is the same whichever way the pair is asked.
-    const jobs = [...todo.values()].map((t) => {
-      const fa = facts.get(t.a)!;
-      const fb = facts.get(t.b)!;
-      const aOk = fa.master?.clean === true;
-      const bOk = fb.master?.clean === true;
-      return { slots: t.slots, a: t.a, b: t.b, onMaster: aOk && bOk };
-    });
-    await this.ensureMergedCommits(master, [...new Set(jobs.filter((j) => j.onMaster).map((j) => j.a))], facts);
+    // Base side of each pair: master + the lower SHA (both merge cleanly with master, or settle would
+    // have answered), so the result is the same whichever way the pair is asked.
+    const jobs = [...todo.values()];
+    await this.ensureMergedCommits(master, [...new Set(jobs.map((j) => j.a))], facts);
     const merges = await this.mergeChunks(
-      jobs.map((j) => [j.onMaster ? facts.get(j.a)!.mergedCommit! : j.a, j.b] as const),
+      jobs.map((j) => [facts.get(j.a)!.mergedCommit!, j.b] as const),
       (n) => step?.(n),
     );
     this.stats.trialMerges += jobs.length;
@@ -421,6 +530,24 @@ export class ConflictChecker {
       await writer.close();
     }
   }
+}
+
+/** A submodule moved to a commit that is not (or cannot be shown to be) a fast-forward of master's. */
+interface SubmoduleProblem {
+  readonly path: string;
+  readonly reason: string;
+}
+const NO_PROBLEMS: ReadonlyMap<string, readonly SubmoduleProblem[]> = new Map();
+
+/** Enough of a SHA for people to find it (`git show` takes it). */
+const abbrev = (sha: string) => sha.slice(0, 12);
+
+/** A SHA's conflict with master: its merge's conflicted files and the submodule guard's findings, or null. */
+function masterConflictOf(merged: MergeTreeResult, problems: readonly SubmoduleProblem[] | undefined): FoundConflict | null {
+  if (merged.clean && !problems?.length) return null;
+  const files = merged.clean ? [] : [...merged.files];
+  for (const p of problems ?? []) if (!files.includes(p.path)) files.push(p.path);
+  return problems?.length ? { with: 'master', files, reason: problems.map((p) => p.reason).join('; ') } : { with: 'master', files };
 }
 
 function overlaps(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -7,26 +7,29 @@ import { SERVER_ACTOR, decide, type Actor } from '../../state/decide.js';
 import { domainError, isDomainError, type DomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
 import { evolveAll } from '../../state/evolve.js';
+import { mergePositions, type MergePosition } from '../../state/conflict-blame.js';
 import {
+  MERGED_STATES,
   buildIsCurrent,
   isActiveRequest,
   isOpenPush,
   mergedRequests,
   requestsInPush,
   type Board,
+  type Conflict,
   type Push,
   type PushId,
   type PushRequest,
   type RequestId,
 } from '../../state/model.js';
-import { safeLine } from '../../state/text.js';
+import { safeLine, safeText } from '../../state/text.js';
 import type { Committed, Dispatcher, EffectPlanner } from '../app/dispatcher.js';
 import type { EventBus } from '../app/event-bus.js';
 import { pushreqRefUpdates } from '../app/pushreq-refs.js';
 import type { GitCli } from '../git/git-cli.js';
 import type { RefUpdate } from '../store/state-store.js';
 import { advanceMaster, createAnnotatedTag, tagName } from './certify.js';
-import { ConflictChecker, type FoundConflict } from './conflict-checker.js';
+import { ConflictChecker, type Candidate, type FoundConflict } from './conflict-checker.js';
 import { buildDeployBranch, type BuildOutcome } from './deploy-builder.js';
 
 /** At most one RecordConflicts commit per this many ms (findings in between are batched). */
@@ -36,8 +39,23 @@ const RECORD_CONFLICTS_INTERVAL_MS = 250;
 // this often: the ones asked for meanwhile are folded into the next.
 const PUSH_CHECK_INTERVAL_MS = 500;
 
-type ConflictResult = { request: RequestId; sha: string; conflicts: { with: 'master' | RequestId; files: string[] }[] };
-const toConflicts = (fs: readonly FoundConflict[]): ConflictResult['conflicts'] => fs.map((f) => ({ with: f.with === 'master' ? ('master' as const) : (f.with as RequestId), files: [...f.files] }));
+type ConflictResult = { request: RequestId; sha: string; conflicts: Conflict[] };
+const toConflicts = (fs: readonly FoundConflict[]): ConflictResult['conflicts'] =>
+  fs.map((f) => ({ with: f.with === 'master' ? ('master' as const) : (f.with as RequestId), files: [...f.files], ...(f.reason !== undefined && { reason: f.reason }) }));
+
+/** A push's requests as the conflict checker sees them: merged ones carry their place in the deploy branch (it wins a pair conflict). */
+function candidatesOf(board: Board, requests: readonly PushRequest[]): Candidate[] {
+  const positions = new Map<number, ReadonlyMap<RequestId, number>>();
+  return requests.map((r) => ({ id: r.id, sha: r.sha, merged: positionOf(board, r, positions) }));
+}
+function positionOf(board: Board, r: PushRequest, cache: Map<number, ReadonlyMap<RequestId, number>>): MergePosition {
+  if (r.push === null || !MERGED_STATES.includes(r.state)) return null;
+  let pos = cache.get(r.push);
+  if (!pos) cache.set(r.push, (pos = mergePositions(board, r.push)));
+  return pos.get(r.id) ?? null;
+}
+/** What an early check was asked, to tell whether it still answers the board's question. */
+const checkKey = (target: MergePosition, others: readonly Candidate[]) => `${target}|${others.map((x) => `${x.id}:${x.sha}:${x.merged}`).join(',')}`;
 
 /** Commands whose caller waits for the deploy branch: the pushmaster's own steps. */
 const SYNC_BUILD: ReadonlySet<Command['type']> = new Set(['OpenPush', 'AcceptRequests', 'RemoveRequest', 'RebuildPush', 'TakeOverPush']);
@@ -90,8 +108,15 @@ export class Train {
     return sha;
   }
 
+  /**
+   * A request's merge commit message: the title line, the request's description (the original's whole
+   * merge message was the description, so `git log` of the deploy branch explains each change), then
+   * the links and the machine-readable lines, last so they stay the message's trailer block.
+   */
   mergeMessage(r: PushRequest, push: Push): string {
     const lines = [`Merge request ${r.id} "${safeLine(r.title)}" (${r.user}) into push ${push.id}`, ''];
+    const description = messageBody(r.description);
+    if (description) lines.push(description, '');
     if (r.review) lines.push(`Review: ${this.o.reviewUrl ? this.o.reviewUrl(r.review) : r.review}`);
     if (r.ticket) lines.push(`Ticket: ${r.ticket}`);
     lines.push(`Request: ${r.id}`, `Owner: ${r.user}`, `Ref: ${r.ref}`, `Push: ${push.id} ${safeLine(push.title)}`);
@@ -224,9 +249,11 @@ export class Train {
     const existing = Object.values(board.requests).find((r) => r.ref === ref && isActiveRequest(r));
     const push = existing ? existing.push : (Object.values(board.pushes).find((p) => p.state === 'accepting')?.id ?? null);
     const master = await this.masterSha();
-    const others = push !== null ? requestsInPush(board, push).filter((x) => x.ref !== ref) : [];
-    const found = await this.checker.checkOne(master, { id: 0, sha }, others.map((x) => ({ id: x.id, sha: x.sha })));
-    return { sha, push, master, others: others.map((x) => `${x.id}:${x.sha}`).join(','), found };
+    const all = push !== null ? candidatesOf(board, requestsInPush(board, push)) : [];
+    const others = all.filter((x) => x.id !== existing?.id);
+    const merged = (existing && all.find((x) => x.id === existing.id)?.merged) ?? null;
+    const found = await this.checker.checkOne(master, { id: 0, sha, merged }, others);
+    return { sha, push, master, others: checkKey(merged, others), found };
   }
 
   async checkRequestNow(id: RequestId, early?: Promise<EarlyCheck | null>): Promise<FoundConflict[] | null> {
@@ -235,11 +262,13 @@ export class Train {
     if (!r || !isActiveRequest(r)) return null;
     const started = performance.now();
     const master = await this.masterSha();
-    const others = r.push !== null ? requestsInPush(board, r.push).filter((x) => x.id !== r.id) : [];
+    const all = r.push !== null ? candidatesOf(board, requestsInPush(board, r.push)) : [];
+    const others = all.filter((x) => x.id !== r.id);
+    const merged = all.find((x) => x.id === r.id)?.merged ?? null;
     const pre = await early?.catch(() => null);
     // Reuse the early answer only when it checked exactly what the board now says.
-    const same = pre && pre.sha === r.sha && pre.push === r.push && pre.master === master && pre.others === others.map((x) => `${x.id}:${x.sha}`).join(',');
-    const found = same ? pre.found : await this.checker.checkOne(master, { id: r.id, sha: r.sha }, others.map((x) => ({ id: x.id, sha: x.sha })));
+    const same = pre && pre.sha === r.sha && pre.push === r.push && pre.master === master && pre.others === checkKey(merged, others);
+    const found = same ? pre.found : await this.checker.checkOne(master, { id: r.id, sha: r.sha, merged }, others);
     this.o.onTimings?.('conflicts', performance.now() - started);
     // The pusher gets the answer now; recording it joins the server's next batched commit, off the push path.
     this.recordConflicts([{ request: r.id, sha: r.sha, conflicts: toConflicts(found) }]);
@@ -377,7 +406,7 @@ export class Train {
       const p = board.pushes[push];
       if (!p || !isOpenPush(p)) return;
       const candidates = requestsInPush(board, p.id);
-      const all = await this.checker.checkAll(master, candidates.map((r) => ({ id: r.id, sha: r.sha })), (done, total) => this.o.bus.publish({ kind: 'progress', push: p.id, task: 'conflicts', done, total }));
+      const all = await this.checker.checkAll(master, candidatesOf(board, candidates), (done, total) => this.o.bus.publish({ kind: 'progress', push: p.id, task: 'conflicts', done, total }));
       for (const r of candidates) results.push({ request: r.id, sha: r.sha, conflicts: toConflicts(all.get(r.id) ?? []) });
     }
     this.o.onTimings?.('conflicts', performance.now() - started);
@@ -404,6 +433,16 @@ export interface EarlyCheck {
   readonly found: FoundConflict[];
 }
 
+/**
+ * A description as a commit message body: line breaks kept (CRLF read as one), terminal escapes and
+ * control characters dropped (NUL would not even fit a commit object), blank lines at either end gone.
+ */
+export function messageBody(description: string): string {
+  return safeText(description.replace(/\r\n?/g, '\n'))
+    .replace(/[ \t]+$/gm, '')
+    .replace(/^\n+|\n+$/g, '');
+}
+
 /** `remote:` lines about a request's conflicts, for the pusher. */
 export function conflictLines(found: readonly FoundConflict[] | null, board: Board): string[] {
   if (found === null) return [];
@@ -411,6 +450,6 @@ export function conflictLines(found: readonly FoundConflict[] | null, board: Boa
   return found.map((f) => {
     const other = f.with === 'master' ? undefined : board.requests[f.with];
     const who = f.with === 'master' ? 'master' : `request ${f.with}${other ? ` (${other.user}, "${safeLine(other.title)}")` : ''}`;
-    return `  CONFLICT with ${who}${f.files.length ? ` in ${f.files.map(safeLine).join(', ')}` : ''}`;
+    return `  CONFLICT with ${who}${f.files.length ? ` in ${f.files.map(safeLine).join(', ')}` : ''}${f.reason ? `: ${safeLine(f.reason)}` : ''}`;
   });
 }

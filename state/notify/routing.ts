@@ -71,7 +71,7 @@ const req = (b: Board, id: RequestId): PushRequest | undefined => b.requests[id]
 const push = (b: Board, id: PushId): Push | undefined => b.pushes[id];
 
 function describeConflict(c: Conflict, b: Board): string {
-  if (c.with === 'master') return `master (${files(c.files)})`;
+  if (c.with === 'master') return `master (${files(c.files)})${c.reason ? `: ${cleanText(c.reason)}` : ''}`;
   const other = req(b, c.with);
   const who = other ? `${title(other)} by ${cleanText(other.user, 64)}` : `#${c.with}`;
   return `request ${who} (${files(c.files)})`;

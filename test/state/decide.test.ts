@@ -336,6 +336,23 @@ describe('decide: push state × push command', () => {
     const edited = step(b, { type: 'EditRequest', request: R1, tags: ['fix', 'no-conflicts'] }, ALICE).requests[R1]!;
     expect([...edited.tags].sort()).toEqual(['conflict-master', 'fix']);
   });
+  it('records a pair conflict against the pickme only: the request already in the deploy branch wins', () => {
+    // Request 1 is accepted into push 1, request 2 (bob's) is a pickme of it, and they clash.
+    let b = open(requestBoard('added'), 'bob', 'refs/pushreq/bobs', '2');
+    expect(b.requests[R2]).toMatchObject({ state: 'pickme', push: P1 });
+    const clash = { type: 'RecordConflicts' as const, results: [{ request: R1, sha: sha('1'), conflicts: [{ with: R2, files: ['a.txt'] }] }, { request: R2, sha: sha('2'), conflicts: [{ with: R1, files: ['a.txt'] }] }] };
+    const events = decide(b, clash, ctxFor(SERVER_ACTOR));
+    b = step(b, clash, SERVER_ACTOR);
+    expect([b.requests[R1]!.conflicts, b.requests[R1]!.tags]).toEqual([[], ['no-conflicts']]);
+    expect([b.requests[R2]!.conflicts, b.requests[R2]!.tags]).toEqual([[{ with: R1, files: ['a.txt'] }], ['conflict-pickme']]);
+    // Only the pickme hears about it (ConflictsFound tells the owner to rebase).
+    expect(isDomainError(events) ? events : events.map((e) => [e.type, (e as { conflicts: unknown[] }).conflicts.length])).toEqual([['ConflictsFound', 0], ['ConflictsFound', 1]]);
+  });
+  it('records a request in conflict with master against master only', () => {
+    const b = step(open(requestBoard('pickme'), 'bob', 'refs/pushreq/bobs', '2'), { type: 'RecordConflicts', results: [{ request: R2, sha: sha('2'), conflicts: [{ with: 'master', files: ['d.txt'], reason: 'why' }, { with: R1, files: ['d.txt'] }] }] }, SERVER_ACTOR);
+    expect(b.requests[R2]!.conflicts).toEqual([{ with: 'master', files: ['d.txt'], reason: 'why' }]);
+    expect(b.requests[R2]!.tags).toEqual(['conflict-master']);
+  });
   it('a build that names a request as dropped removes it once: a second, racing build does not remove it again', () => {
     const b = requestBoard('added');
     const drop = { type: 'RecordBuild' as const, push: P1, deploySha: sha('0'), baseSha: sha('f'), merges: [], dropped: [{ request: R1, files: ['a.txt'] }] };

@@ -1,5 +1,7 @@
 // Conflict checks on real repos: master and pickme conflicts, pruning of unrelated pairs, caches,
-// requests already in master, renames and submodules, awkward file names.
+// requests already in master, renames and submodules, awkward file names; who a pair conflict is
+// charged to (the request already in the deploy branch wins; a request in conflict with master is
+// judged against master only); the submodule fast-forward guard.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictChecker, type Candidate } from '../../../server/train/conflict-checker.js';
 import { commitFiles, initRepo, numberedLines, type FixtureRepo } from '../../helpers/git-fixtures.js';
@@ -172,10 +174,9 @@ describe('ConflictChecker', () => {
     const a = await fast.checkAll(master, rs);
     const b = await slow.checkAll(master, rs);
     expect(a).toEqual(b);
-    expect(a.get(1)).toEqual([
-      { with: 'master', files: ['d.txt'] },
-      { with: 2, files: ['a.txt'] },
-    ]);
+    // 1 conflicts with master: it is judged against master only, and 2 is not charged with it.
+    expect(a.get(1)).toEqual([{ with: 'master', files: ['d.txt'] }]);
+    expect(a.get(2)).toEqual([]);
     expect(fast.stats).toMatchObject({ fastMergeBases: 7, gitMergeBases: 0, fastDiffs: 6, gitDiffs: 0 });
     expect(slow.stats).toMatchObject({ fastMergeBases: 0, gitMergeBases: 7, fastDiffs: 0, gitDiffs: 6 });
     // Same pruning: the in-process diff's risky flags and path sets agree with diff-tree's here.
@@ -211,5 +212,97 @@ describe('ConflictChecker', () => {
       const all = await c.checkAll(x2, [other, unrelated]);
       expect([all.get(3), all.get(2)]).toEqual([[], [{ with: 'master', files: [] }]]);
     }
+  });
+
+  it('charges a pair conflict to the pickme, not to the request already in the deploy branch (both merged: the later one)', async () => {
+    const r1 = await req(1, { 'a.txt': edited('a.txt', 2, 'one') });
+    const r2 = await req(2, { 'a.txt': edited('a.txt', 2, 'two') });
+    const r3 = await req(3, { 'a.txt': edited('a.txt', 2, 'three') });
+    const checker = newChecker();
+    // 1 is accepted (first in the deploy branch), 2 and 3 are pickmes: both are told, naming 1 and each other; 1 is not.
+    const accepted1 = { ...r1, merged: 0 };
+    const all = await checker.checkAll(master, [accepted1, r2, r3]);
+    expect(all.get(1)).toEqual([]);
+    expect(all.get(2)).toEqual([{ with: 1, files: ['a.txt'] }, { with: 3, files: ['a.txt'] }]);
+    expect(all.get(3)).toEqual([{ with: 1, files: ['a.txt'] }, { with: 2, files: ['a.txt'] }]);
+    // The pusher's own check says the same from either side.
+    expect(await checker.checkOne(master, accepted1, [r2, r3])).toEqual([]);
+    expect(await checker.checkOne(master, r2, [accepted1, r3])).toEqual([{ with: 1, files: ['a.txt'] }, { with: 3, files: ['a.txt'] }]);
+    // Two in the deploy branch (a re-push made them clash): the later one in merge order is charged.
+    const both = await checker.checkAll(master, [{ ...r2, merged: 1 }, accepted1]);
+    expect([both.get(1), both.get(2)]).toEqual([[], [{ with: 1, files: ['a.txt'] }]]);
+    expect(await checker.checkOne(master, accepted1, [{ ...r2, merged: 1 }])).toEqual([]);
+  });
+
+  it('does not charge a rename-only or submodule-only pickme with a partner\'s own conflict with master', async () => {
+    // q branched before master rewrote d.txt's first line and rewrites it too: its conflict is with master.
+    const q = await req(1, { 'd.txt': edited('d.txt', 1, 'request 1 was here') });
+    // p and s branched from today's master and touch nothing of q's: one renames a file, one adds a submodule.
+    const p = await req(2, { 'c.txt': null, 'moved/c.txt': numberedLines('c.txt', 10) }, master);
+    const s = await req(3, { vendor: { submodule: '4'.repeat(40) } }, master);
+    // r really conflicts with q, but q is judged against master only (as the original did): r stays clean.
+    const r = await req(4, { 'd.txt': edited('d.txt', 1, 'request 4 was here') }, master);
+    for (const checker of [newChecker(), newChecker({ fastPaths: false })]) {
+      const all = await checker.checkAll(master, [q, p, s, r]);
+      expect(all.get(1)).toEqual([{ with: 'master', files: ['d.txt'] }]);
+      expect(all.get(2)).toEqual([]);
+      expect(all.get(3)).toEqual([]);
+      expect(all.get(4)).toEqual([]);
+      expect(await checker.checkOne(master, p, [q, s, r])).toEqual([]);
+      expect(await checker.checkOne(master, q, [p, s, r])).toEqual([{ with: 'master', files: ['d.txt'] }]);
+    }
+  });
+
+  describe('submodule guard', () => {
+    // The submodule's history, made available in the checked repo under a ref of its own (as an
+    // operator's mirror would): s0 - m - ff, and a side branch s0 - side.
+    let s0: string;
+    let m: string;
+    let ff: string;
+    let side: string;
+    let withSub: string;
+    const sub = (sha: string) => ({ 'lib/sub': { submodule: sha } });
+    beforeEach(async () => {
+      s0 = await commitFiles(repo.git, { files: { 'x.c': 'zero\n' }, message: 'sub: zero' });
+      m = await commitFiles(repo.git, { parents: [s0], files: { 'x.c': 'master\n' }, message: 'sub: master' });
+      ff = await commitFiles(repo.git, { parents: [m], files: { 'x.c': 'forward\n' }, message: 'sub: forward', ref: 'refs/submodules/sub/forward' });
+      side = await commitFiles(repo.git, { parents: [s0], files: { 'x.c': 'side\n' }, message: 'sub: side', ref: 'refs/submodules/sub/side' });
+      // Master points lib/sub at m.
+      withSub = await commitFiles(repo.git, { parents: [master], files: sub(m), message: 'add submodule', ref: 'refs/heads/master' });
+    });
+    const short = (sha: string) => sha.slice(0, 12);
+
+    it('passes a fast-forward bump; a sideways move or a rewind is a conflict with master naming the path and both SHAs', async () => {
+      const bump = await req(1, sub(ff), withSub);
+      const sideways = await req(2, sub(side), withSub);
+      const rewind = await req(3, { ...sub(s0), 'a.txt': edited('a.txt', 1, 'three') }, withSub);
+      const same = await req(4, { 'b.txt': edited('b.txt', 1, 'four') }, withSub);
+      for (const checker of [newChecker(), newChecker({ fastPaths: false })]) {
+        const all = await checker.checkAll(withSub, [bump, sideways, rewind, same]);
+        expect(all.get(1)).toEqual([]);
+        expect(all.get(2)).toEqual([{ with: 'master', files: ['lib/sub'], reason: `Submodule lib/sub is not a fast-forward of ${short(m)} (master's commit): the request moves it to ${short(side)}` }]);
+        expect(all.get(3)).toEqual([{ with: 'master', files: ['lib/sub'], reason: `Submodule lib/sub is not a fast-forward of ${short(m)} (master's commit): the request moves it to ${short(s0)}` }]);
+        expect(all.get(4)).toEqual([]);
+        expect(await checker.checkOne(withSub, sideways, [])).toEqual(all.get(2));
+      }
+    });
+
+    it('counts a move to a commit the repository does not hold as a conflict with master (it cannot be shown to be a fast-forward)', async () => {
+      const missing = 'e'.repeat(40);
+      const r = await req(1, sub(missing), withSub);
+      // Master's own commit missing while the request's is there: m is not in ff's history, so not a fast-forward.
+      const gone = 'd'.repeat(40);
+      const onGone = await commitFiles(repo.git, { parents: [withSub], files: sub(gone), message: 'master moves lib/sub to a commit it does not hold' });
+      const r2 = await req(2, sub(ff), onGone);
+      const checker = newChecker();
+      expect(await checker.checkOne(withSub, r, [])).toEqual([
+        { with: 'master', files: ['lib/sub'], reason: `Submodule lib/sub moves to ${short(missing)}, which the managed repository does not hold: it cannot be shown to be a fast-forward of ${short(m)} (master's commit)` },
+      ]);
+      expect(await checker.checkOne(onGone, r2, [])).toEqual([
+        { with: 'master', files: ['lib/sub'], reason: `Submodule lib/sub is not a fast-forward of ${short(gone)} (master's commit): the request moves it to ${short(ff)}` },
+      ]);
+      // A submodule that master does not have yet is new, not moved: nothing to fast-forward.
+      expect(await checker.checkOne(master, await req(3, { vendor: { submodule: missing } }, master), [])).toEqual([]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 // Deploy-branch builds on real repos: clean merges, conflicts (stop and skip), prefix reuse, no items.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildDeployBranch, type MergeInput } from '../../../server/train/deploy-builder.js';
+import { messageBody } from '../../../server/train/train-service.js';
 import { commitFiles, initRepo, numberedLines, readBlob, type FixtureRepo } from '../../helpers/git-fixtures.js';
 
 const identity = { name: 'Push Master', email: 'pm@example.test', date: '1700000100 +0000' };
@@ -140,5 +141,28 @@ describe('buildDeployBranch', () => {
     const moved = await commitFiles(repo.git, { parents: [base], files: { 'other.txt': 'x' }, message: 'master moved' });
     const rebuilt = await buildDeployBranch(repo.git, moved, items, { identity, previous: first });
     expect(rebuilt.ok && rebuilt.reused).toBe(0);
+  });
+
+  it('keeps a multi-line message with odd characters byte for byte, as git commit-tree would store it', async () => {
+    const r1 = await request(1, { 'shared.txt': 1 });
+    const message = [
+      'Merge request 1 "Quo\'tes" (alice) into push 1',
+      '',
+      messageBody('\r\n\r\nFirst line\u001b[31m red\u001b[0m\r\n\r\n  indented $(touch x) `y`; z & | <>\r\n\tü 日本語 ✓   \r\n# not a comment\n---\nnul:\u0000 bell:\u0007\n\n\n'),
+      '',
+      'Request: 1',
+    ].join('\n');
+    const out = await buildDeployBranch(repo.git, base, [{ id: 1, sha: r1, message }], { identity });
+    if (!out.ok) throw new Error('expected a build');
+    const expected = 'Merge request 1 "Quo\'tes" (alice) into push 1\n\nFirst line red\n\n  indented $(touch x) `y`; z & | <>\n\tü 日本語 ✓\n# not a comment\n---\nnul: bell:\n\nRequest: 1\n';
+    expect((await repo.git.run(['log', '-1', '--format=%B', out.sha])).stdout).toBe(`${expected}\n`);
+    const tree = await repo.git.out(['rev-parse', `${out.sha}^{tree}`]);
+    const viaCommitTree = await repo.git.out(['commit-tree', tree, '-p', base, '-p', r1, '-F', '-'], {
+      input: expected,
+      env: { GIT_AUTHOR_NAME: identity.name, GIT_AUTHOR_EMAIL: identity.email, GIT_AUTHOR_DATE: identity.date, GIT_COMMITTER_NAME: identity.name, GIT_COMMITTER_EMAIL: identity.email, GIT_COMMITTER_DATE: identity.date },
+    });
+    expect(out.sha).toBe(viaCommitTree);
+    expect(messageBody('')).toBe('');
+    expect(messageBody(' \n\t\n')).toBe('');
   });
 });
