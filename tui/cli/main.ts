@@ -237,6 +237,8 @@ export async function main(argv: string[], io = { out: (s: string) => void proce
 const invoked = process.argv[1] ? new URL(`file://${process.argv[1]}`).pathname : '';
 if (invoked.endsWith('/tui/cli/main.js') || invoked.endsWith('/tui/cli/main.ts') || invoked.endsWith('/pushmanager')) {
   main(process.argv.slice(2)).then((code) => {
+    // A `serve` that failed to start may have left a timer or watcher behind: exit, never hang.
+    if (code !== EXIT_OK && process.argv.includes('serve')) process.exit(code);
     if (code !== EXIT_OK || !process.argv.includes('serve')) process.exitCode = code;
   });
 }
