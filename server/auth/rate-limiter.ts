@@ -94,6 +94,11 @@ export class RateLimiter {
     this.keys.delete(key);
   }
 
+  /** Failures counted for a key now (0 once forgotten): what operators and tests can see. */
+  failures(key: string): number {
+    return this.live(key, this.now())?.failures ?? 0;
+  }
+
   get size(): number {
     return this.keys.size;
   }
