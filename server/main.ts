@@ -1,7 +1,7 @@
 // The composition root: config → adapters → app → listen. Everything else receives what it needs.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -67,6 +67,44 @@ export async function defaultConfigPath(): Promise<string> {
   return join(await packageRoot(), 'pushmanager.config.yaml');
 }
 
+/** Why the server cannot listen on host:port, said so that the next step is clear. Code `port-in-use` or `listen-failed`. */
+export function describeListenError(e: unknown, host: string, port: number): Error & { code: string } {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  const fail = (message: string, ours = 'listen-failed') => Object.assign(new Error(message), { code: ours, cause: e });
+  switch (code) {
+    case 'EADDRINUSE':
+      return fail(`port ${port} is already in use on ${host} (another pushmanager? choose one with --port)`, 'port-in-use');
+    case 'EACCES':
+      return fail(`port ${port} on ${host} needs privileges this user does not have (EACCES): choose a port above 1023 with --port, or let a proxy or systemd socket hand it over`);
+    case 'EADDRNOTAVAIL':
+      return fail(`address ${host} is not an address of this machine (EADDRNOTAVAIL): choose another with --host`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return fail(`cannot listen on ${host}: no such host name (${code}); choose another with --host`);
+    default:
+      return fail(`cannot listen on ${host} port ${port}: ${(e as Error).message}${code ? ` (${code})` : ''}`);
+  }
+}
+
+/**
+ * Binds host:port and lets go again, so a taken port stops the start before the data directory,
+ * the repository or any background work exists. Another process may still take the port in the
+ * moment between; then the real listen fails the same way and start() undoes what it started.
+ */
+async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return; // the kernel picks a free one
+  const probe = createNetServer();
+  try {
+    await new Promise<void>((ok, fail) => {
+      probe.once('error', fail);
+      probe.listen({ port, host, exclusive: true }, ok);
+    });
+  } catch (e) {
+    throw describeListenError(e, host, port);
+  }
+  await new Promise((r) => probe.close(r));
+}
+
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   try {
     return await start(opts);
@@ -88,9 +126,11 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     server: { ...loaded.server, ...(opts.port !== undefined && { port: opts.port }), ...(opts.host && { host: opts.host }), ...(opts.dataDir && { dataDir: opts.dataDir }) },
   };
   const dataDir = resolve(config.server.dataDir);
-  await mkdir(dataDir, { recursive: true });
-
+  // Everything that can refuse the start without touching the disk comes first: an unsafe auth setup,
+  // a port already taken (a second `npm start`) must leave no data directory behind.
   const auth = createAuth(config.auth, { dataDir, host: config.server.host });
+  await checkPortFree(config.server.host, config.server.port);
+  await mkdir(dataDir, { recursive: true });
   const repo = await ensureRepository(dataDir, config.repository, { log });
   if (repo.staleLocks.length) log('warn', `removed lock files a crash left behind: ${repo.staleLocks.join(', ')}`);
   const store = new GitStateStore(repo.git, repo.gitDir, `refs/heads/${config.repository.metadataBranch}`);
@@ -246,8 +286,25 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   const reloader = configPath ? watchConfig(configPath, config, { authenticator: auth.authenticator, setRouting: (c) => notifications.setRouting(c), bus, log }) : null;
 
   const server: Server = createServer(deps);
+  const stopBackground = async () => {
+    await maintenance.close();
+    await watcher.close();
+    await reloader?.close();
+    await theTrain.close();
+    await notifications.close();
+    await integrations.close();
+  };
   server.listen(config.server.port, config.server.host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
+  } catch (e) {
+    // Lost the port after checkPortFree: stop what runs, or its timers and watchers keep the process alive.
+    await stopBackground().catch(() => undefined);
+    await new Promise((r) => hookServer.close(r));
+    store.close();
+    await auth.close();
+    throw describeListenError(e, config.server.host, config.server.port);
+  }
   const port = (server.address() as AddressInfo).port;
   const scheme = config.server.tls ? 'https' : 'http';
   const url = config.server.publicUrl ?? `${scheme}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
@@ -269,12 +326,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     maintenance,
     reloader,
     async close() {
-      await maintenance.close();
-      await watcher.close();
-      await reloader?.close();
-      await theTrain.close();
-      await notifications.close();
-      await integrations.close();
+      await stopBackground();
       server.closeAllConnections?.();
       await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => hookServer.close(r))]);
       store.close();

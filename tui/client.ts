@@ -25,16 +25,26 @@ export class ServerRefusal extends Error {
   }
 }
 
+/**
+ * The server refused the credentials themselves (401): retrying them can only fail again and counts
+ * against the login throttle, so every client stops here (or asks the person at the terminal).
+ */
+export class CredentialsRefused extends ServerRefusal {}
+
 /** The server could not be reached at all. */
 export class ServerUnreachable extends Error {
   readonly code = 'server-unreachable' as const;
 }
 
-/** Credentials: PUSHMANAGER_TOKEN, else PUSHMANAGER_USER/PASSWORD, else the token `pushmanager login` stored. */
-export function clientOptionsFromEnv(env: NodeJS.ProcessEnv, server?: string): ClientOptions {
+/**
+ * Credentials: PUSHMANAGER_TOKEN, else PUSHMANAGER_USER/PASSWORD, else the token `pushmanager login`
+ * stored (unless `stored` is false: `login` itself asks for a password rather than renew a token).
+ */
+export function clientOptionsFromEnv(env: NodeJS.ProcessEnv, server?: string, { stored: useStored = true } = {}): ClientOptions {
   const url = server ?? env.PUSHMANAGER_SERVER ?? 'http://127.0.0.1:7080';
   if (env.PUSHMANAGER_TOKEN) return { server: url, token: env.PUSHMANAGER_TOKEN };
-  if (env.PUSHMANAGER_USER) return { server: url, user: env.PUSHMANAGER_USER, password: env.PUSHMANAGER_PASSWORD };
+  if (env.PUSHMANAGER_USER) return { server: url, user: env.PUSHMANAGER_USER, ...(env.PUSHMANAGER_PASSWORD !== undefined && { password: env.PUSHMANAGER_PASSWORD }) };
+  if (!useStored) return { server: url };
   const stored = storedToken(url, env);
   return stored ? { server: url, token: stored.token } : { server: url };
 }
@@ -84,12 +94,20 @@ export class PushmanagerClient {
     } catch {
       throw new ServerRefusal(res.status, 'bad-response', `the server answered ${res.status} with something that is not JSON`);
     }
-    if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string; data?: Record<string, unknown> } }).error ?? {};
-      const hint = res.status === 401 && this.opts.user === undefined && !this.opts.token ? ' (set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD, or PUSHMANAGER_TOKEN)' : '';
-      throw new ServerRefusal(res.status, err.code ?? `http-${res.status}`, `${err.message ?? res.statusText}${hint}`, err.data ?? {});
-    }
+    if (!res.ok) throw this.refusal(res.status, res.statusText, json);
     return json as T;
+  }
+
+  /** The typed refusal for a non-2xx answer; a 401 says whose credentials, at which server. */
+  private refusal(status: number, statusText: string, json: unknown): ServerRefusal {
+    const err = (json as { error?: { code?: string; message?: string; data?: Record<string, unknown> } } | null)?.error ?? {};
+    const code = err.code ?? `http-${status}`;
+    const message = err.message ?? statusText;
+    if (status !== 401) return new ServerRefusal(status, code, message, err.data ?? {});
+    const server = this.opts.server.replace(/\/+$/, '');
+    if (this.opts.token) return new CredentialsRefused(status, code, `API token refused by ${server}: ${message}`, err.data ?? {});
+    if (this.opts.user !== undefined) return new CredentialsRefused(status, code, `wrong user or password for ${this.opts.user} at ${server}`, err.data ?? {});
+    return new CredentialsRefused(status, code, `${server} needs credentials: set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD or PUSHMANAGER_TOKEN, or run \`pushmanager login\``, err.data ?? {});
   }
 
   board(all = false): Promise<StatusView> {
@@ -122,7 +140,11 @@ export class PushmanagerClient {
     } catch (e) {
       throw new ServerUnreachable(`event stream: ${(e as Error).message}`);
     }
-    if (!res.ok || !res.body) throw new ServerRefusal(res.status, `http-${res.status}`, 'the event stream was refused');
+    if (!res.ok || !res.body) {
+      const json: unknown = await res.json().catch(() => null);
+      if (res.status === 401) throw this.refusal(res.status, res.statusText, json);
+      throw new ServerRefusal(res.status, `http-${res.status}`, 'the event stream was refused');
+    }
     const decoder = new TextDecoder();
     let buf = '';
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {

@@ -3,9 +3,9 @@
 // with an AuthResult. Bad input is a refusal with a clear message, never an exception.
 import { createHash } from 'node:crypto';
 import type { RateLimiter } from './rate-limiter.js';
-import { addressKey, userKey } from './rate-limiter.js';
+import { addressKey, pairKey } from './rate-limiter.js';
 import { authFailure, DirectoryUnavailableError, type AuthResult, type Directory, type User } from './directory.js';
-import { normalizeRemoteAddress } from './net-address.js';
+import { throttleAddress } from './net-address.js';
 import { TOKEN_PATTERN, type TokenStore } from './token-store.js';
 
 /** Longer headers are refused before any decoding (real ones are well under 1 KiB). */
@@ -92,21 +92,21 @@ export class Authenticator {
     if (authorizationHeader === undefined || authorizationHeader.trim() === '') {
       return authFailure('bad-credentials', 'authentication required');
     }
-    const address = addressKey(normalizeRemoteAddress(remoteAddress));
+    const address = throttleAddress(remoteAddress);
     const parsed = parseAuthorization(authorizationHeader);
     if (!parsed.ok) {
       // Junk costs the sender like a wrong password: otherwise it is a free probe.
-      return this.guarded([address], async () => authFailure('bad-credentials', parsed.message));
+      return this.guarded(address, null, async () => authFailure('bad-credentials', parsed.message));
     }
-    if (parsed.scheme === 'bearer') return this.guarded([address], () => this.viaToken(parsed.token, null));
+    if (parsed.scheme === 'bearer') return this.guarded(address, null, () => this.viaToken(parsed.token, null));
     return this.authenticatePassword(parsed.user, parsed.password, remoteAddress);
   }
 
   /** User name + password (or an API token in the password's place, as git over HTTP sends it). */
   async authenticatePassword(name: string, password: string, remoteAddress: string): Promise<AuthResult> {
-    const keys = [userKey(name), addressKey(normalizeRemoteAddress(remoteAddress))];
-    if (TOKEN_PATTERN.test(password)) return this.guarded(keys, () => this.viaToken(password, name));
-    return this.guarded(keys, async () => {
+    const address = throttleAddress(remoteAddress);
+    if (TOKEN_PATTERN.test(password)) return this.guarded(address, name, () => this.viaToken(password, name));
+    return this.guarded(address, name, async () => {
       if (password === '') return authFailure('bad-credentials', 'empty password');
       // A git push is two HTTP requests, each with the password; scrypt costs ~100 ms of CPU. Remember a
       // success briefly (by a hash of name and password, never the password) so a push pays it once.
@@ -122,12 +122,19 @@ export class Authenticator {
     });
   }
 
-  /** Runs an attempt behind the rate limiter and records how it went. Never throws. */
-  private async guarded(keys: string[], attempt: () => Promise<AuthResult>): Promise<AuthResult> {
+  /**
+   * Runs an attempt behind the login throttle and records how it went. Never throws. Failures count
+   * for the user name at this address and for the address; nothing counts for the name alone, so
+   * wrong passwords elsewhere never refuse a right one from here (issue 13).
+   */
+  private async guarded(address: string, name: string | null, attempt: () => Promise<AuthResult>): Promise<AuthResult> {
+    const keys = name === null ? [addressKey(address)] : [pairKey(address, name), addressKey(address)];
     const gate = this.limiter.check(keys);
     if (!gate.ok) {
       const seconds = Math.ceil(gate.retryAfterMs / 1000);
-      return authFailure('rate-limited', `too many failed logins; try again in ${seconds} s`, gate.retryAfterMs);
+      // The client's own address, as the server saw it: behind a proxy or NAT that explains a lot.
+      const who = name !== null && gate.key === keys[0] ? `for ${name} from ${address}` : `from ${address}`;
+      return authFailure('rate-limited', `too many failed logins ${who}; try again in ${seconds} s`, gate.retryAfterMs);
     }
     let result: AuthResult;
     try {
@@ -136,9 +143,9 @@ export class Authenticator {
       result = authFailure('directory-unavailable', e instanceof Error ? `authentication failed: ${e.message}` : 'authentication failed');
     }
     if (result.ok) {
-      const user = keys.find((k) => k.startsWith('user:'));
-      if (user !== undefined) this.limiter.recordSuccess(user);
-      this.limiter.recordSuccess(userKey(result.user.name));
+      // The address key keeps counting: one good account must not launder an address's guesses.
+      if (name !== null) this.limiter.recordSuccess(pairKey(address, name));
+      this.limiter.recordSuccess(pairKey(address, result.user.name));
     } else if (result.code === 'bad-credentials' || result.code === 'unknown-user') {
       // An outage is nobody's failed guess: only refusals count.
       this.limiter.recordFailure(keys);

@@ -1,5 +1,5 @@
 // What counts as a loopback address (for "demo passwords only on loopback" and "no cleartext LDAP
-// off this machine"), and one spelling of a client's address for rate-limit keys.
+// off this machine"), and one spelling of a client's address (or network) for rate-limit keys.
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** 127.0.0.0/8, ::1 (any spelling, bracketed or not), IPv4-mapped 127.x, and the name localhost. */
@@ -32,4 +32,17 @@ export function normalizeRemoteAddress(address: string): string {
   const a = address.trim().toLowerCase();
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
   return m?.[1] ?? a;
+}
+
+/**
+ * The client as the login throttle counts it: an IPv4 address as such, an IPv6 address by its /64
+ * (one host or home router is usually given a whole /64, so counting single IPv6 addresses would let
+ * one machine take 2^64 fresh allowances). Unparseable input is kept as given, lower-cased.
+ */
+export function throttleAddress(address: string): string {
+  const a = normalizeRemoteAddress(address);
+  if (!isIPv6(a)) return a;
+  if (a === '::1') return a;
+  const full = expandIPv6(a.replace(/%.*$/, ''));
+  return full ? `${full.split(':').slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64` : a;
 }

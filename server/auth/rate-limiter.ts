@@ -1,6 +1,9 @@
-// Slows down password guessing: failed logins are counted per key (a user name, a client address);
-// after maxFailures a key is refused for a delay that doubles with each further failure, up to a
-// cap. In memory only (a restart forgives everyone), bounded, with an injected clock.
+// Slows down password guessing: failed logins are counted per key (a user name at a client address,
+// a client address); after its allowance a key is refused for a delay that doubles with each further
+// failure, up to a cap. In memory only (a restart forgives everyone), bounded, with an injected clock.
+// There is deliberately no key for a user name alone: then anyone anywhere could lock a user out
+// (the pushmaster, say) with a few wrong passwords. See docs/decisions.md, "Login throttle".
+import { createHash } from 'node:crypto';
 
 export interface RateLimiterOptions {
   readonly maxFailures?: number;
@@ -23,7 +26,15 @@ interface KeyState {
 /** How many times a user's failures an address may have before it is slowed down. */
 export const ADDRESS_ALLOWANCE = 10;
 
-export const userKey = (name: string): string => `user:${name.toLowerCase()}`;
+/**
+ * One user name at one client address (see throttleAddress): maxFailures allowed. A long name (up to
+ * 256 characters get this far) is kept as a 22-character hash, so maxKeys bounds the memory tightly.
+ */
+export function pairKey(address: string, name: string): string {
+  const n = name.toLowerCase();
+  return `pair:${address} ${n.length > 32 ? `#${createHash('sha256').update(n).digest('base64url').slice(0, 22)}` : n}`;
+}
+/** Every attempt from one client address, whatever the user name: maxFailures x ADDRESS_ALLOWANCE. */
 export const addressKey = (address: string): string => `addr:${address}`;
 
 export class RateLimiter {
@@ -78,9 +89,14 @@ export class RateLimiter {
     this.evict();
   }
 
-  /** A successful login forgives that key (the user's); callers keep the address key counting. */
+  /** A successful login forgives that key (its user at its address); callers keep the address key counting. */
   recordSuccess(key: string): void {
     this.keys.delete(key);
+  }
+
+  /** Failures counted for a key now (0 once forgotten): what operators and tests can see. */
+  failures(key: string): number {
+    return this.live(key, this.now())?.failures ?? 0;
   }
 
   get size(): number {

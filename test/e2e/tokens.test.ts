@@ -40,7 +40,7 @@ describe('pushmanager login', () => {
   it('a wrong password stores nothing and exits 1', async () => {
     const r = await pm(['login'], { PUSHMANAGER_USER: 'alice', PUSHMANAGER_PASSWORD: 'wrong' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/invalid user name or password/);
+    expect(r.stderr).toMatch(/wrong user or password for alice at http:/);
     await expect(stat(join(xdg, 'pushmanager', 'credentials.json'))).rejects.toThrow(/ENOENT/);
   });
 

@@ -1,14 +1,16 @@
 // The dashboard in a real terminal (tmux) against the real server: a request pushed with the real git
 // CLI appears live, the pushmaster accepts it with keys, the server going away is shown as stale and
-// healed by reconnecting, q quits with 0, and without a terminal the board is printed once.
+// healed by reconnecting, q quits with 0, and without a terminal the board is printed once. Refused
+// credentials (issue 13): `login` asks for the password unseen, the dashboard asks again, neither resends.
 // Needs `dist/` (npx tsc -p tsconfig.json) and tmux; without tmux it skips, except under CI where it fails.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pairKey } from '../../server/auth/rate-limiter.js';
 import { startServer, type RunningServer } from '../../server/main.js';
 import { PushmanagerClient } from '../../tui/client.js';
 
@@ -22,13 +24,13 @@ if (reason && process.env.CI === 'true') throw new Error(reason);
 // Our own tmux server (its own socket), so nothing of the user's tmux is touched.
 const SOCKET = `pm-e2e-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', 'dash');
+const screen = (target = 'dash') => tmux('capture-pane', '-p', '-t', target);
 const keys = (...k: string[]) => tmux('send-keys', '-t', 'dash', ...k);
 
-async function until(ok: (s: string) => boolean, ms = 10_000): Promise<string> {
+async function until(ok: (s: string) => boolean, ms = 10_000, target = 'dash'): Promise<string> {
   const end = Date.now() + ms;
   for (;;) {
-    const s = screen();
+    const s = screen(target);
     if (ok(s)) return s;
     if (Date.now() > end) throw new Error(`timed out; screen:\n${s}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -110,6 +112,61 @@ describe.skipIf(reason !== null)(`dashboard in a real terminal${reason ? ` (skip
 
     keys('q');
     await until((s) => s.includes('EXITED:0'));
+  });
+
+  it('`pushmanager login` with no credentials set asks for them, the password unseen, and again after a refusal', async () => {
+    const config = join(dir, 'xdg');
+    const env = { PUSHMANAGER_SERVER: server.url, XDG_CONFIG_HOME: config };
+    tmux('new-session', '-d', '-s', 'login', '-x', '120', '-y', '20', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), `node ${CLI} login; echo "EXITED:$?"; sleep 60`);
+    const send = (...k: string[]) => tmux('send-keys', '-t', 'login', ...k);
+    await until((s) => /user \[[^\]]*\]:\s*$/m.test(s), 10_000, 'login');
+    send('pm', 'Enter');
+    await until((s) => s.includes(`password for pm at ${server.url}:`), 10_000, 'login');
+    send('hunter2-wrong', 'Enter');
+    const refused = await until((s) => s.split(`password for pm at ${server.url}:`).length === 3, 10_000, 'login');
+    expect(refused).toContain(`wrong user or password for pm at ${server.url}`);
+    expect(server.auth.rateLimiter.failures(pairKey('127.0.0.1', 'pm'))).toBe(1);
+    send('pm', 'Enter');
+    const done = await until((s) => s.includes('EXITED:'), 10_000, 'login');
+    expect(done).toContain('EXITED:0');
+    expect(done).toMatch(/logged in as pm; token stored in /);
+    // Typed, never shown (capture-pane drops trailing blanks, so a bare prompt ends its line).
+    expect(done).not.toContain('hunter2-wrong');
+    const passwordLines = done.split('\n').filter((l) => l.startsWith('password for pm at'));
+    expect(passwordLines).toEqual([`password for pm at ${server.url}:`, `password for pm at ${server.url}:`]);
+    expect(done).toMatch(/^user \[[^\]]*\]: pm$/m);
+    const stored = JSON.parse(await readFile(join(config, 'pushmanager', 'credentials.json'), 'utf8')) as Record<string, { user: string; token: string }>;
+    expect(stored[server.url]).toMatchObject({ user: 'pm', token: expect.stringMatching(/^pmt_/) });
+    tmux('kill-session', '-t', 'login');
+  });
+
+  it('the dashboard with a wrong password says so and asks again on the terminal, without resending it', async () => {
+    const env = { PUSHMANAGER_SERVER: server.url, PUSHMANAGER_USER: 'pm', PUSHMANAGER_PASSWORD: 'mistyped', NO_COLOR: '' };
+    tmux('new-session', '-d', '-s', 'dash2', '-x', '120', '-y', '40', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), `node ${CLI} tui; echo "EXITED:$?"; sleep 60`);
+    const asked = await until((s) => s.includes(`password for pm at ${server.url}:`), 10_000, 'dash2');
+    expect(asked).toContain(`wrong user or password for pm at ${server.url}`);
+    // Waiting at the prompt sends nothing: the old dashboard resent the password every few seconds.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(server.auth.rateLimiter.failures(pairKey('127.0.0.1', 'pm'))).toBe(1);
+    tmux('send-keys', '-t', 'dash2', 'pm', 'Enter');
+    await until((s) => s.includes('● live') && s.includes('you: pm'), 10_000, 'dash2');
+    tmux('send-keys', '-t', 'dash2', 'q');
+    await until((s) => s.includes('EXITED:0'), 10_000, 'dash2');
+    tmux('kill-session', '-t', 'dash2');
+  });
+
+  it('the dashboard ends with the reason, exit 1, when its token is revoked while it runs', async () => {
+    const t = await server.auth.tokens.issue('pm', { ttlMs: 3_600_000 });
+    const env = { PUSHMANAGER_SERVER: server.url, PUSHMANAGER_TOKEN: t.token, NO_COLOR: '' };
+    tmux('new-session', '-d', '-s', 'dash3', '-x', '120', '-y', '40', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), `node ${CLI} tui; echo "EXITED:$?"; sleep 60`);
+    await until((s) => s.includes('● live') && s.includes('you: pm'), 10_000, 'dash3');
+    await server.auth.tokens.revoke(t.id);
+    // A commit makes the dashboard fetch the board, with the revoked token.
+    await new PushmanagerClient({ server: server.url, user: 'pm', password: 'pm' }).command({ type: 'CommentRequest', request: 1, text: 'after the revoke' });
+    const end = await until((s) => s.includes('EXITED:'), 10_000, 'dash3');
+    expect(end).toContain(`pushmanager: API token refused by ${server.url}: API token was revoked`);
+    expect(end).toContain('EXITED:1');
+    tmux('kill-session', '-t', 'dash3');
   });
 
   it('without a terminal prints the board once and exits 0', async () => {

@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PUSH_TYPES } from '../../state/model.js';
-import { PushmanagerClient, ServerRefusal, ServerUnreachable, clientOptionsFromEnv } from '../client.js';
+import { CredentialsRefused, PushmanagerClient, ServerRefusal, ServerUnreachable, clientOptionsFromEnv } from '../client.js';
 import { renderPush, renderRequest, renderStatus } from './render.js';
 
 const EXIT_OK = 0;
@@ -79,16 +79,21 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
 
   program
     .command('login')
-    .description('get an API token with your password (PUSHMANAGER_USER/PASSWORD) and store it for later commands')
+    .description('get an API token with your password and store it for later commands (asks on a terminal, else PUSHMANAGER_USER/PASSWORD)')
     .option('--label <text>', 'what the token is for', 'pushmanager CLI')
     .option('--print', 'print the token instead of storing it')
     .action(async (o: { label: string; print?: boolean }) => {
-      const c = client();
-      const t = await c.login(o.label);
+      const { terminalPrompt, withCredentials } = await import('../credential-prompt.js');
+      // Not the stored token: logging in again (another user, a token about to expire) asks for a password.
+      const opts = clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server, { stored: false });
+      const prompt = terminalPrompt();
+      if (!prompt && opts.token === undefined && opts.user === undefined)
+        throw Object.assign(new Error('no credentials: set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD, or run `pushmanager login` on a terminal (it asks)'), { code: 'no-credentials' });
+      const { result: t, options } = await withCredentials(opts, prompt, (c) => new PushmanagerClient(c).login(o.label));
       if (o.print) io.out(`${t.token}\n`);
       else {
         const { storeToken } = await import('../credentials.js');
-        const file = storeToken(c.opts.server, t, io.env);
+        const file = storeToken(options.server, t, io.env);
         io.out(`logged in as ${t.user}; token stored in ${file} (expires ${t.expiresAt}). Git accepts it as the password too.\n`);
       }
     });
@@ -219,6 +224,11 @@ export async function main(argv: string[], io = { out: (s: string) => void proce
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (e instanceof CredentialsRefused) {
+      // Said once, as is: the same credentials would be refused again (and count as guesses).
+      io.err(`pushmanager: ${e.message}\n`);
+      return EXIT_REFUSED;
+    }
     if (e instanceof ServerRefusal) {
       io.err(`pushmanager: refused: ${e.message} [${e.code}]\n`);
       return EXIT_REFUSED;
@@ -237,6 +247,8 @@ export async function main(argv: string[], io = { out: (s: string) => void proce
 const invoked = process.argv[1] ? new URL(`file://${process.argv[1]}`).pathname : '';
 if (invoked.endsWith('/tui/cli/main.js') || invoked.endsWith('/tui/cli/main.ts') || invoked.endsWith('/pushmanager')) {
   main(process.argv.slice(2)).then((code) => {
+    // A `serve` that failed to start may have left a timer or watcher behind: exit, never hang.
+    if (code !== EXIT_OK && process.argv.includes('serve')) process.exit(code);
     if (code !== EXIT_OK || !process.argv.includes('serve')) process.exitCode = code;
   });
 }

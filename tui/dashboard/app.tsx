@@ -109,6 +109,8 @@ export function Dashboard(props: DashboardProps): ReactElement {
         connection: (connection) => apply({ type: 'connection', connection }),
         progress: (push, progress) => apply({ type: 'progress', push, progress }),
         notice: (text) => apply({ type: 'status', status: { text, tone: 'info' } }),
+        // The dashboard ends with the reason (runDashboard rethrows it): retrying could only fail again.
+        refused: (refusal) => exit(refusal),
       },
       { ...DEFAULT_TIMING, ...props.timing },
     );

@@ -1,9 +1,10 @@
 // Keeps the dashboard's board fresh: fetch once, then re-fetch on every `commit` event of the server's
 // event stream (bursts coalesced into one fetch, never two in flight), report progress and notices,
 // and when the server goes away say so, keep the last board, and reconnect with exponential backoff.
+// Refused credentials end it instead: sending them again can only fail (and counts as a guess).
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
 import type { StatusView } from '../../state/status-view.js';
-import { ServerRefusal, type RequestDetail } from '../client.js';
+import { CredentialsRefused, ServerRefusal, type RequestDetail } from '../client.js';
 import type { Connection, Me, Progress } from './ui-state.js';
 
 /** What the dashboard needs from PushmanagerClient; tests pass a fake with the same methods. */
@@ -35,6 +36,8 @@ export interface LiveListener {
   connection(c: Connection): void;
   progress(push: number, p: Progress | null): void;
   notice(text: string): void;
+  /** The server refused the credentials; the live board has stopped. Without it, the board just goes stale. */
+  refused?(refusal: CredentialsRefused): void;
 }
 
 export interface LiveBoard {
@@ -68,6 +71,15 @@ export function startLiveBoard(client: DashboardClient, listener: LiveListener, 
     listener.connection({ state: 'stale', since: staleSince, reason, retryInMs });
   };
 
+  const refuse = (e: CredentialsRefused) => {
+    if (stopped) return;
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    ctl.abort();
+    if (listener.refused) listener.refused(e);
+    else listener.connection({ state: 'stale', since: staleSince ?? now().toISOString(), reason: e.message, retryInMs: 0 });
+  };
+
   const fetchNow = async (): Promise<void> => {
     if (inFlight) {
       again = true;
@@ -80,7 +92,8 @@ export function startLiveBoard(client: DashboardClient, listener: LiveListener, 
       listener.board(view);
       if (streamOpen) markLive();
     } catch (e) {
-      if (!stopped) markStale(describeFailure(e));
+      if (e instanceof CredentialsRefused) refuse(e);
+      else if (!stopped) markStale(describeFailure(e));
     } finally {
       inFlight = false;
       if (again && !stopped) {
@@ -136,6 +149,7 @@ export function startLiveBoard(client: DashboardClient, listener: LiveListener, 
         await client.events(onMessage, ctl.signal);
         reason = 'the server closed the event stream';
       } catch (e) {
+        if (e instanceof CredentialsRefused) refuse(e);
         reason = describeFailure(e);
       }
       clearTimeout(settle);

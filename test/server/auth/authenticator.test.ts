@@ -1,5 +1,5 @@
 // Authenticator: strict Authorization header parsing (Basic with password or token, Bearer), rate
-// limits per user and per address, and never an exception for bad input.
+// limits per (user, address) and per address, never per user alone, and never an exception for bad input.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,16 +127,36 @@ describe('Authenticator', () => {
     expect(await auth.authenticateHeader(`Bearer ${t.token}`, ADDR)).toMatchObject({ ok: false, code: 'unknown-user' });
   });
 
-  it('rate-limits a user after repeated failures, from any address, and success resets it', async () => {
-    for (let i = 0; i < 3; i++) await auth.authenticateHeader(basic('alice:wrong'), `198.51.100.${i}`);
-    const blocked = await auth.authenticateHeader(basic('alice:alice'), '198.51.100.99');
-    expect(blocked).toMatchObject({ ok: false, code: 'rate-limited', retryAfterMs: 1000 });
+  it('rate-limits a user at one address with backoff, and success there resets it', async () => {
+    for (let i = 0; i < 3; i++) await auth.authenticateHeader(basic('alice:wrong'), ADDR);
+    const blocked = await auth.authenticateHeader(basic('alice:alice'), ADDR);
+    expect(blocked).toMatchObject({ ok: false, code: 'rate-limited', retryAfterMs: 1000, message: `too many failed logins for alice from ${ADDR}; try again in 1 s` });
     now += 1000;
-    expect(await auth.authenticateHeader(basic('alice:alice'), '198.51.100.99')).toMatchObject({ ok: true });
-    // The success forgave alice: two more failures do not block her yet.
-    await auth.authenticateHeader(basic('alice:wrong'), '198.51.100.50');
-    await auth.authenticateHeader(basic('alice:wrong'), '198.51.100.51');
-    expect(await auth.authenticateHeader(basic('alice:alice'), '198.51.100.52')).toMatchObject({ ok: true });
+    // One more failure doubles the wait.
+    await auth.authenticateHeader(basic('alice:wrong'), ADDR);
+    expect(await auth.authenticateHeader(basic('alice:alice'), ADDR)).toMatchObject({ ok: false, code: 'rate-limited', retryAfterMs: 2000 });
+    now += 2000;
+    expect(await auth.authenticateHeader(basic('alice:alice'), ADDR)).toMatchObject({ ok: true });
+    // The success forgave alice at this address: two more failures do not block her yet.
+    await auth.authenticateHeader(basic('alice:wrong'), ADDR);
+    await auth.authenticateHeader(basic('alice:wrong'), ADDR);
+    expect(await auth.authenticateHeader(basic('alice:alice'), ADDR)).toMatchObject({ ok: true });
+  });
+
+  it("never refuses a right password because of another address's failures (issue 13: the pushmaster locked out)", async () => {
+    // Many addresses each guess pm's password until they are throttled.
+    for (let a = 0; a < 20; a++) for (let i = 0; i < 6; i++) await auth.authenticateHeader(basic('pm:wrong'), `198.51.100.${a}`);
+    expect(await auth.authenticateHeader(basic('pm:pm'), '198.51.100.0')).toMatchObject({ ok: false, code: 'rate-limited' });
+    expect(await auth.authenticateHeader(basic('pm:pm'), ADDR)).toMatchObject({ ok: true, user: { name: 'pm' } });
+    expect(await auth.authenticateHeader(basic('PM:pm'), '192.0.2.1')).toMatchObject({ ok: true });
+  });
+
+  it('counts an IPv6 client by its /64, and an IPv4-mapped one as its IPv4 address', async () => {
+    for (let i = 0; i < 3; i++) await auth.authenticateHeader(basic('alice:wrong'), `2001:db8:1:2::${i + 1}`);
+    expect(await auth.authenticateHeader(basic('alice:alice'), '2001:db8:1:2:ffff::9')).toMatchObject({ ok: false, message: expect.stringContaining('from 2001:db8:1:2::/64') });
+    expect(await auth.authenticateHeader(basic('alice:alice'), '2001:db8:1:3::1')).toMatchObject({ ok: true });
+    for (let i = 0; i < 3; i++) await auth.authenticateHeader(basic('bob:wrong'), `::ffff:${ADDR}`);
+    expect(await auth.authenticateHeader(basic('bob:bob'), ADDR)).toMatchObject({ ok: false, code: 'rate-limited' });
   });
 
   it('rate-limits an address that guesses many users, and junk headers count too', async () => {
@@ -146,7 +166,7 @@ describe('Authenticator', () => {
       await auth.authenticateHeader(basic(`bob${i}:x`), ADDR);
       await auth.authenticateHeader('Basic !!!', ADDR);
     }
-    expect(await auth.authenticateHeader(basic('carol:carol'), ADDR)).toMatchObject({ ok: false, code: 'rate-limited' });
+    expect(await auth.authenticateHeader(basic('carol:carol'), ADDR)).toMatchObject({ ok: false, code: 'rate-limited', message: expect.stringMatching(new RegExp(`^too many failed logins from ${ADDR}; `)) });
     expect(await auth.authenticateHeader(basic('carol:carol'), '192.0.2.1')).toMatchObject({ ok: true });
   });
 

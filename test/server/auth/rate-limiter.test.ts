@@ -1,7 +1,7 @@
 // RateLimiter: blocks a key after maxFailures, doubles the delay up to a cap, forgets after the
 // window, resets on success, and stays within maxKeys.
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, ADDRESS_ALLOWANCE } from '../../../server/auth/rate-limiter.js';
+import { RateLimiter, ADDRESS_ALLOWANCE, addressKey, pairKey } from '../../../server/auth/rate-limiter.js';
 
 const make = (over: Partial<ConstructorParameters<typeof RateLimiter>[0]> = {}) => {
   const clock = { now: 0 };
@@ -80,5 +80,14 @@ describe('RateLimiter', () => {
     expect(limiter.check(['addr:9999'])).toEqual({ ok: true });
     for (let i = 1; i < 3 * ADDRESS_ALLOWANCE; i++) limiter.recordFailure(['addr:9999']);
     expect(limiter.check(['addr:9999']).ok).toBe(false);
+  });
+
+  it('spells a (user, address) key case-insensitively and keeps long names short', () => {
+    expect(pairKey('127.0.0.2', 'PM')).toBe('pair:127.0.0.2 pm');
+    const long = pairKey('127.0.0.2', 'x'.repeat(256));
+    expect(long).toMatch(/^pair:127\.0\.0\.2 #[A-Za-z0-9_-]{22}$/);
+    expect(pairKey('127.0.0.2', 'X'.repeat(256))).toBe(long);
+    expect(pairKey('127.0.0.2', 'x'.repeat(255))).not.toBe(long);
+    expect(addressKey('127.0.0.2')).toBe('addr:127.0.0.2');
   });
 });

@@ -1,0 +1,84 @@
+// Issue 13 item 11: `pushmanager serve` on a port that is taken exits 1 at once with a message that says
+// what to do, and creates nothing first (it used to print EADDRINUSE and hang, with a fresh data dir).
+// Runs the built CLI (dist/: npx tsc -p tsconfig.json) as a real second process.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeListenError } from '../../server/main.js';
+
+const CLI = resolve(import.meta.dirname, '../../dist/tui/cli/main.js');
+
+/** Runs `pushmanager ARGS`; kills it (by PID) if it has not exited after `limitMs`. */
+function runCli(args: string[], limitMs: number): Promise<{ code: number | null; stderr: string; stdout: string; ms: number; killed: boolean }> {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PUSHMANAGER_')));
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      killed = true;
+      process.kill(child.pid!, 'SIGKILL');
+    }, limitMs);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stderr, stdout, ms: performance.now() - t0, killed });
+    });
+  });
+}
+
+describe('serve start-up', () => {
+  let dir: string;
+  let taker: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pm-serve-'));
+    // Whatever holds the port (another pushmanager, say): a plain listener on the same address.
+    taker = createServer();
+    await new Promise<void>((r) => taker.listen(0, '127.0.0.1', r));
+    port = (taker.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise((r) => taker?.close(r));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('on a taken port exits 1 within seconds, says so and what to do, and creates no data dir', async () => {
+    const data = join(dir, 'second-data');
+    // The bound is generous on purpose: the point is that it ends at all (it used to hang).
+    const r = await runCli(['serve', '--port', String(port), '--data', data], 15_000);
+    expect(r.killed, `still running after 15 s; stderr:\n${r.stderr}`).toBe(false);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`port ${port} is already in use on 127.0.0.1 (another pushmanager? choose one with --port)`);
+    expect(r.ms).toBeLessThan(5_000);
+    expect(existsSync(data)).toBe(false);
+    console.log(`serve on a taken port exited in ${r.ms.toFixed(0)} ms`);
+  });
+});
+
+describe('describeListenError', () => {
+  it.each([
+    ['EADDRINUSE', '127.0.0.1', 7080, 'port 7080 is already in use on 127.0.0.1 (another pushmanager? choose one with --port)'],
+    ['EACCES', '0.0.0.0', 80, 'port 80 on 0.0.0.0 needs privileges this user does not have (EACCES): choose a port above 1023 with --port, or let a proxy or systemd socket hand it over'],
+    ['EADDRNOTAVAIL', '192.0.2.1', 7080, 'address 192.0.2.1 is not an address of this machine (EADDRNOTAVAIL): choose another with --host'],
+    ['ENOTFOUND', 'no-such-host.invalid', 7080, 'cannot listen on no-such-host.invalid: no such host name (ENOTFOUND); choose another with --host'],
+  ])('%s on %s:%d', (code, host, port, message) => {
+    expect(describeListenError(Object.assign(new Error('x'), { code }), host, port).message).toBe(message);
+  });
+
+  it('keeps the code of an unknown error', () => {
+    const e = describeListenError(Object.assign(new Error('boom'), { code: 'EWHATEVER' }), '127.0.0.1', 1);
+    expect(e.message).toBe('cannot listen on 127.0.0.1 port 1: boom (EWHATEVER)');
+    expect(e.code).toBe('listen-failed');
+  });
+});
