@@ -7,13 +7,15 @@ import { describeError, isDomainError } from '../state/errors.js';
 import { isActiveRequest, type Board, type PushRequest } from '../state/model.js';
 import { safeLine, shortSha } from '../state/text.js';
 import type { HookRequest, HookResponse, RefCommand, RefResult } from './hook-protocol.js';
-import { parsePushOptions } from './push-options.js';
+import { parsePushOptions, type ParsedPushOptions } from './push-options.js';
 
 export const PUSHREQ_PREFIX = 'refs/pushreq/';
 const ZERO = /^0{40}$/;
 
 export interface ReceiveDeps {
   readonly dispatch: (cmd: Command, actor: Actor) => Promise<{ ok: true; board: Board; events: readonly { type: string }[] } | import('../state/errors.js').DomainError>;
+  /** Several commands in one state commit, or none (`git push --atomic`); `index`: the one refused. */
+  readonly dispatchAll: (cmds: readonly Command[], actor: Actor) => Promise<{ ok: true; board: Board } | { ok: false; index: number; error: import('../state/errors.js').DomainError }>;
   readonly read: () => Promise<{ board: Board }>;
   /** True when `ancestor` is an ancestor of `descendant`: a re-push that is not is a force-push. */
   readonly isAncestor: (ancestor: string, descendant: string) => Promise<boolean>;
@@ -50,25 +52,28 @@ function validPushreqName(ref: string): string | null {
   return null;
 }
 
+/** What every other ref of a refused atomic push is told. */
+export const NOT_APPLIED = 'not applied: another ref of this atomic push was refused';
+
 /** `started`: when the hook call arrived (performance.now()), for the push-to-recorded time. */
 export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started = performance.now()): Promise<HookResponse> {
-  const messages: string[] = [];
-  const results: RefResult[] = [];
   const actor = await deps.lookupUser(req.user);
   if (!actor) {
     const reason = `unknown user "${safeLine(req.user)}"`;
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [reason] };
   }
   const options = parsePushOptions(req.options);
-  if (!options.ok) {
-    return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason: options.message })), messages: [`refused: ${options.message}; nothing was recorded`] };
-  }
-  const unknownWatcher = await firstUnknown(options.value.watchers ?? [], deps.lookupUser);
-  if (unknownWatcher) {
-    const reason = `push option "watchers": no user "${unknownWatcher}"`;
+  // Every bad option at once, the unknown watchers among them: one push to fix them all.
+  const unknownWatchers = await unknownUsers(options.value.watchers ?? [], deps.lookupUser);
+  const problems = [...(options.ok ? [] : options.problems), ...unknownWatchers.map((u) => `push option "watchers": no user "${u}"`)];
+  if (problems.length) {
+    const reason = problems.join('; ');
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [`refused: ${reason}; nothing was recorded`] };
   }
+  if (req.atomic && req.commands.length > 1) return handleAtomic(req.commands, actor, options.value, deps, started);
 
+  const messages: string[] = [];
+  const results: RefResult[] = [];
   for (const c of req.commands) {
     const r = await handleOne(c, actor, options.value, deps, started);
     results.push(r.result);
@@ -77,30 +82,28 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
   return { results, messages };
 }
 
-async function firstUnknown(users: readonly string[], lookup: ReceiveDeps['lookupUser']): Promise<string | null> {
-  for (const u of users) if (!(await lookup(u))) return u;
-  return null;
+async function unknownUsers(users: readonly string[], lookup: ReceiveDeps['lookupUser']): Promise<string[]> {
+  const unknown: string[] = [];
+  for (const u of users) if (!(await lookup(u))) unknown.push(u);
+  return unknown;
 }
 
-async function handleOne(
-  c: RefCommand,
-  actor: Actor,
-  o: import('./push-options.js').ParsedPushOptions,
-  deps: ReceiveDeps,
-  started: number,
-): Promise<{ result: RefResult; messages: string[] }> {
-  const refuse = (reason: string) => ({ result: { ref: c.ref, ok: false as const, reason }, messages: [`${c.ref}: refused: ${reason}`] });
-  if (!c.ref.startsWith(PUSHREQ_PREFIX)) return refuse(protectedRefReason(c.ref, deps.refs));
-  const bad = validPushreqName(c.ref);
-  if (bad) return refuse(bad);
+type Outcome = { result: RefResult; messages: string[] };
+/** A ref's command, ready to dispatch, with what its answer needs; or the refusal. */
+type Prepared = { readonly ok: true; readonly c: RefCommand; readonly cmd: Command; readonly existing: PushRequest | undefined; readonly early: Promise<unknown> | undefined } | { readonly ok: false; readonly reason: string };
 
-  const { board } = await deps.read();
+const refusal = (c: RefCommand, reason: string): Outcome => ({ result: { ref: c.ref, ok: false, reason }, messages: [`${c.ref}: refused: ${reason}`] });
+
+async function prepare(c: RefCommand, board: Board, o: ParsedPushOptions, deps: ReceiveDeps): Promise<Prepared> {
+  if (!c.ref.startsWith(PUSHREQ_PREFIX)) return { ok: false, reason: protectedRefReason(c.ref, deps.refs) };
+  const bad = validPushreqName(c.ref);
+  if (bad) return { ok: false, reason: bad };
   const existing = Object.values(board.requests).find((r) => r.ref === c.ref && isActiveRequest(r));
   const fields = { title: o.title, description: o.description, tags: o.tags, watchers: o.watchers, review: o.review, ticket: o.ticket };
   const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
   let cmd: Command;
   if (ZERO.test(c.newSha)) {
-    if (!existing) return refuse(`no active request for ${c.ref}`);
+    if (!existing) return { ok: false, reason: `no active request for ${c.ref}` };
     cmd = { type: 'WithdrawRequest', ref: c.ref };
   } else if (existing) {
     const forced = existing.sha !== c.newSha && !(await deps.isAncestor(existing.sha, c.newSha));
@@ -110,13 +113,58 @@ async function handleOne(
   }
   const early = cmd.type !== 'WithdrawRequest' ? deps.beforeRecord?.(c.newSha, c.ref) : undefined;
   early?.catch(() => undefined); // a refused push never awaits it
-  const out = await deps.dispatch(cmd, actor);
-  if (isDomainError(out)) return refuse(describeError(out));
+  return { ok: true, c, cmd, existing, early };
+}
+
+async function handleOne(c: RefCommand, actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number): Promise<Outcome> {
+  const p = await prepare(c, (await deps.read()).board, o, deps);
+  if (!p.ok) return refusal(c, p.reason);
+  const out = await deps.dispatch(p.cmd, actor);
+  if (isDomainError(out)) return refusal(c, describeError(out));
   deps.onRecorded?.(performance.now() - started);
-  const req = Object.values(out.board.requests).find((r) => r.ref === c.ref && (cmd.type === 'WithdrawRequest' ? r.id === existing?.id : isActiveRequest(r)));
+  return answer(p, out.board, deps);
+}
+
+/**
+ * `git push --atomic`: every ref is accepted and recorded in one state commit, or none is. A refused
+ * ref says why; every other one says it was not applied because of it.
+ */
+async function handleAtomic(commands: readonly RefCommand[], actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number): Promise<HookResponse> {
+  const refuseAll = (failed: ReadonlyMap<string, string>): HookResponse => {
+    const messages: string[] = [];
+    const results: RefResult[] = commands.map((c) => {
+      const own = failed.get(c.ref);
+      if (own !== undefined) messages.push(`${c.ref}: refused: ${own}`);
+      return { ref: c.ref, ok: false, reason: own ?? NOT_APPLIED };
+    });
+    messages.push(`refused: atomic push, ${failed.size} of ${commands.length} refs refused; nothing was recorded`);
+    return { results, messages };
+  };
+  const { board } = await deps.read();
+  const prepared = await Promise.all(commands.map((c) => prepare(c, board, o, deps)));
+  const failed = new Map(prepared.flatMap((p, i) => (p.ok ? [] : [[commands[i]!.ref, p.reason] as const])));
+  if (failed.size) return refuseAll(failed);
+  const ready = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
+  const out = await deps.dispatchAll(ready.map((p) => p.cmd), actor);
+  if (!out.ok) return refuseAll(new Map([[ready[out.index]!.c.ref, describeError(out.error)]]));
+  const messages: string[] = [];
+  const results: RefResult[] = [];
+  for (const p of ready) {
+    deps.onRecorded?.(performance.now() - started);
+    const r = await answer(p, out.board, deps);
+    results.push(r.result);
+    messages.push(...r.messages);
+  }
+  return { results, messages };
+}
+
+/** The `remote:` answer for one recorded ref, from the board its command left. */
+async function answer(p: Extract<Prepared, { ok: true }>, board: Board, deps: ReceiveDeps): Promise<Outcome> {
+  const { c, cmd, existing, early } = p;
+  const req = Object.values(board.requests).find((r) => r.ref === c.ref && (cmd.type === 'WithdrawRequest' ? r.id === existing?.id : isActiveRequest(r)));
   const lines: string[] = [];
   if (req) {
-    const push = req.push !== null ? out.board.pushes[req.push] : undefined;
+    const push = req.push !== null ? board.pushes[req.push] : undefined;
     const title = safeLine(req.title);
     if (cmd.type === 'OpenRequest') lines.push(`Pushmanager: request ${req.id} "${title}" opened for ${req.user} at ${shortSha(req.sha)}`);
     else if (cmd.type === 'UpdateRequest')

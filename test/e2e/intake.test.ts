@@ -91,6 +91,30 @@ describe('intake over git', () => {
     expect((await git(bob, ['ls-remote', '--exit-code', 'origin', 'refs/pushreq/opts'])).code).not.toBe(0);
   });
 
+  it('reports every bad push option in one refusal, not only the first', async () => {
+    const before = await settledVersion();
+    await f.commit(bob, 'opts-many', { 'om.txt': 'many\n' });
+    const r = await git(bob, ['push', 'origin', 'opts-many:refs/pushreq/opts-many', '-o', 'colour=red', '-o', 'review=abc', '-o', 'title=fine', '-o', 'watchers=nobody-here', '-o', 'ticket=??']);
+    expect(r.code).not.toBe(0);
+    const line = r.stderr.split('\n').find((l) => l.includes('[remote rejected]')) ?? '';
+    for (const why of [/push option "colour": unknown option/, /push option "review": "abc" is not a review number/, /push option "watchers": no user "nobody-here"/, /push option "ticket": "\?\?" is not a ticket key/]) expect(line).toMatch(why);
+    expect(line).not.toMatch(/"title"/);
+    expect(await settledVersion()).toBe(before);
+  });
+
+  it.each([
+    [['-o', 'title=a', '-o', 'title=b'], /push option "title": given more than once; give it once/],
+    [['-o', 'tags=x', '-o', 'tags=y'], /push option "tags": given more than once; give it once, several values comma-separated: -o tags=a,b/],
+  ])('refuses a repeated push option %j, naming it', async (opts, reason) => {
+    const before = await settledVersion();
+    await f.commit(bob, 'opts-twice', { 'ot.txt': opts.join(' ') });
+    const r = await git(bob, ['push', 'origin', 'opts-twice:refs/pushreq/opts-twice', ...opts]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(reason);
+    expect(await settledVersion()).toBe(before);
+    expect((await git(bob, ['ls-remote', '--exit-code', 'origin', 'refs/pushreq/opts-twice'])).code).not.toBe(0);
+  });
+
   it('withdraws a request when its ref is deleted, recording the reason', async () => {
     await f.commit(alice, 'temp', { 't.txt': 'temp\n' });
     await gitOk(alice, ['push', '-q', 'origin', 'temp:refs/pushreq/temp']);
@@ -175,6 +199,77 @@ describe('the board from the CLI and the metadata branch', () => {
     // A refused push is answered, never recorded.
     expect((await git(bob, ['push', 'origin', 'metrics-a:refs/heads/master'])).code).not.toBe(0);
     expect([(await count('pushmanager_push_to_recorded_seconds')) - recorded, (await count('pushmanager_push_answered_seconds')) - answered]).toEqual([2, 2]);
+  });
+});
+
+describe('git push --atomic', () => {
+  /** The metadata commits since `since`, oldest first: subject and trailers. */
+  const commitsSince = async (since: string) => {
+    await gitOk(alice, ['fetch', '-q', 'origin', 'pushmanager/meta']);
+    const log = await gitOk(alice, ['log', '--reverse', '--format=%s%n%(trailers:only)%x00', `${since}..FETCH_HEAD`]);
+    return log.split('\0').map((c) => c.trim()).filter(Boolean);
+  };
+  const exists = async (ref: string) => (await git(bob, ['ls-remote', '--exit-code', 'origin', ref])).code === 0;
+  // A request of alice's that bob may not push to.
+  beforeAll(async () => {
+    await f.commit(alice, 'alices-atomic', { 'alices-atomic.txt': 'alice\n' });
+    await gitOk(alice, ['push', '-q', 'origin', 'alices-atomic:refs/pushreq/alices-atomic']);
+  });
+
+  it("records nothing when one ref is refused (another user's request): each ref's status line says why", async () => {
+    const before = await settledVersion();
+    await f.commit(bob, 'atomic-a', { 'atomic-a.txt': 'a\n' });
+    await f.commit(bob, 'atomic-b', { 'atomic-b.txt': 'b\n' });
+    const r = await git(bob, ['push', '--atomic', '--force', 'origin', 'atomic-a:refs/pushreq/atomic-a', 'atomic-b:refs/pushreq/alices-atomic']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\[remote rejected\] +atomic-b -> refs\/pushreq\/alices-atomic \(refs\/pushreq\/alices-atomic belongs to alice's request \d+/);
+    expect(r.stderr).toMatch(/\[remote rejected\] +atomic-a -> refs\/pushreq\/atomic-a \(not applied: another ref of this atomic push was refused\)/);
+    expect(await settledVersion()).toBe(before);
+    expect(await exists('refs/pushreq/atomic-a')).toBe(false);
+    expect(await requestByRef('refs/pushreq/atomic-a')).toBeUndefined();
+  });
+
+  it('records nothing when a request ref is pushed together with a refused master', async () => {
+    const before = await settledVersion();
+    const masterBefore = (await git(bob, ['ls-remote', 'origin', 'refs/heads/master'])).stdout;
+    const r = await git(bob, ['push', '--atomic', 'origin', 'atomic-a:refs/pushreq/atomic-a', 'atomic-b:refs/heads/master']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\[remote rejected\] +atomic-b -> master \(master is written only by pushmanager/);
+    expect(r.stderr).toMatch(/\[remote rejected\] +atomic-a -> refs\/pushreq\/atomic-a \(not applied: another ref of this atomic push was refused\)/);
+    expect(await settledVersion()).toBe(before);
+    expect(await exists('refs/pushreq/atomic-a')).toBe(false);
+    expect((await git(bob, ['ls-remote', 'origin', 'refs/heads/master'])).stdout).toBe(masterBefore);
+  });
+
+  it('accepts every ref together and records them in one state commit', async () => {
+    const before = await settledVersion();
+    const r = await git(bob, ['push', '--atomic', 'origin', 'atomic-a:refs/pushreq/atomic-a', 'atomic-b:refs/pushreq/atomic-b', '-o', 'tags=pair']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/remote: Pushmanager: request \d+ "atomic-a" opened for bob/);
+    expect(r.stderr).toMatch(/remote: Pushmanager: request \d+ "atomic-b" opened for bob/);
+    const [a, b] = [await requestByRef('refs/pushreq/atomic-a'), await requestByRef('refs/pushreq/atomic-b')];
+    expect(a).toMatchObject({ user: 'bob', tags: expect.arrayContaining(['pair']) });
+    expect(b).toMatchObject({ user: 'bob', tags: expect.arrayContaining(['pair']) });
+    expect(await exists('refs/pushreq/atomic-a')).toBe(true);
+    expect(await exists('refs/pushreq/atomic-b')).toBe(true);
+    // One commit for both requests (the train's background conflict findings may follow it).
+    const opened = (await commitsSince(before)).filter((c) => /Pushmanager-Command: OpenRequest/.test(c));
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatch(new RegExp(`Pushmanager-Request: ${a!.id}\\b`));
+    expect(opened[0]).toMatch(new RegExp(`Pushmanager-Request: ${b!.id}\\b`));
+    // Each request's history still finds it.
+    const show = await cli(f.server.url, 'bob', ['request', 'show', String(b!.id)]);
+    expect(show.stdout).toMatch(/bob +Open request \d+: atomic-a/);
+  });
+
+  it('without --atomic the refs stay independent: the good one is recorded, the refused one is not', async () => {
+    await f.commit(bob, 'loose-a', { 'loose-a.txt': 'a\n' });
+    await f.commit(bob, 'loose-b', { 'loose-b.txt': 'b\n' });
+    const r = await git(bob, ['push', '--force', 'origin', 'loose-a:refs/pushreq/loose-a', 'loose-b:refs/pushreq/alices-atomic']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\[remote rejected\] +loose-b -> refs\/pushreq\/alices-atomic \(refs\/pushreq\/alices-atomic belongs to alice's request/);
+    expect(r.stderr).toMatch(/\* \[new reference\] +loose-a -> refs\/pushreq\/loose-a/);
+    expect(await requestByRef('refs/pushreq/loose-a')).toMatchObject({ user: 'bob' });
   });
 });
 
