@@ -160,6 +160,21 @@ describe('the board from the CLI and the metadata branch', () => {
     expect(show.stdout).toMatch(/alice +Update refs\/pushreq\/fix-login/);
   });
 
+  it('new options on an unchanged ref never reach the server; request show says how to change details instead', async () => {
+    const sha = await f.commit(alice, 'details', { 'details.txt': 'd\n' });
+    await gitOk(alice, ['push', '-q', 'origin', 'details:refs/pushreq/details', '-o', 'title=First title']);
+    const id = (await requestByRef('refs/pushreq/details'))!.id;
+    const again = await git(alice, ['push', 'origin', 'details:refs/pushreq/details', '-o', 'title=Second title']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/Everything up-to-date/);
+    expect(again.stderr).not.toMatch(/remote:/);
+    expect(await requestByRef('refs/pushreq/details')).toMatchObject({ sha, title: 'First title' });
+    const show = await cli(f.server.url, 'alice', ['request', 'show', String(id)]);
+    expect(show.stdout).toMatch(new RegExp(`change details: pushmanager request edit ${id} --title`));
+    expect((await cli(f.server.url, 'alice', ['request', 'edit', String(id), '--title', 'Second title'])).code).toBe(0);
+    expect((await requestByRef('refs/pushreq/details'))!.title).toBe('Second title');
+  });
+
   it('exit codes: 2 for usage errors, 1 for refusals with the reason on stderr', async () => {
     expect((await cli(f.server.url, 'alice', ['request', 'show', 'abc'])).code).toBe(2);
     expect((await cli(f.server.url, 'alice', ['frobnicate'])).code).toBe(2);
