@@ -4,7 +4,7 @@
 import type { Command } from '../state/commands.js';
 import type { Actor } from '../state/decide.js';
 import { describeError, isDomainError } from '../state/errors.js';
-import { isActiveRequest, type Board, type PushRequest } from '../state/model.js';
+import { accepting, isActiveRequest, isOpenPush, pushesOf, type Board, type PushRequest } from '../state/model.js';
 import { safeLine, shortSha } from '../state/text.js';
 import type { HookRequest, HookResponse, RefCommand, RefResult } from './hook-protocol.js';
 import { parsePushOptions, type ParsedPushOptions } from './push-options.js';
@@ -171,10 +171,23 @@ async function answer(p: Extract<Prepared, { ok: true }>, board: Board, deps: Re
       lines.push(existing && existing.sha !== req.sha ? `Pushmanager: request ${req.id} "${title}" updated ${shortSha(existing.sha)} -> ${shortSha(req.sha)}${cmd.forced ? ' (forced)' : ''}` : `Pushmanager: request ${req.id} "${title}" details updated`);
     else lines.push(`Pushmanager: request ${req.id} "${title}" withdrawn (discarded: ${safeLine(req.reason ?? '')})`);
     lines.push(`  state: ${req.state}${push ? ` of push ${push.id} "${safeLine(push.title)}" (pushmaster ${push.pushmaster})` : ''}`);
-    if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push('  waiting for a push to open; it will be offered to the next one');
+    if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push(`  ${whyWaiting(req, board)}`);
     if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req, early)));
     if (cmd.type !== 'WithdrawRequest') lines.push(`  see it: pushmanager request show ${req.id}`);
   }
   const forced = cmd.type === 'UpdateRequest' && cmd.forced;
   return { result: { ref: c.ref, ok: true, forcedUpdate: forced }, messages: lines };
+}
+
+/** Why a just-opened request is not a pickme: which push exists and why the request is not in it. */
+function whyWaiting(req: PushRequest, board: Board): string {
+  const named = (p: { id: number; title: string }) => `push ${p.id} "${safeLine(p.title)}"`;
+  const open = accepting(board);
+  if (open && !req.autoPickme) return `${named(open)} is accepting, but -o pickme=no kept the request out; to join it: pushmanager request pickme ${req.id}`;
+  if (open && open.type === 'urgent') return `${named(open)} is urgent and takes only requests tagged urgent; the request will be offered to the next push`;
+  if (open) return `${named(open)} is accepting; offer the request to it: pushmanager request pickme ${req.id}`;
+  const optedOut = req.autoPickme ? '' : ` (-o pickme=no: not automatically; then pushmanager request pickme ${req.id})`;
+  const others = pushesOf(board).filter(isOpenPush);
+  if (others.length) return `${others.map((p) => `${named(p)} is ${p.state}`).join(', ')}; the request will be offered to the next push${optedOut}`;
+  return `no push is open; the request will be offered to the next one${optedOut}`;
 }

@@ -305,3 +305,58 @@ describe('concurrency', () => {
     expect(opened.split('\n').filter(Boolean)).toHaveLength(20);
   }, 120_000);
 });
+
+// Last in the file: these open and stage a push, which changes how every later request is answered.
+describe('why a new request waits, on its remote: lines', () => {
+  const PM = { name: 'pm', pushmaster: true, admin: false };
+  const run = async (cmd: Parameters<typeof f.server.train.execute>[0]) => {
+    const out = await f.server.train.execute(cmd, PM);
+    if (!('ok' in out)) throw new Error(`${cmd.type}: ${out.message}`);
+    await f.server.train.idle();
+  };
+  const pushNew = async (name: string, opts: string[] = []) => {
+    await f.commit(carol, name, { [`${name}.txt`]: `${name}\n` });
+    const r = await git(carol, ['push', 'origin', `${name}:refs/pushreq/${name}`, ...opts]);
+    expect(r.code, r.stderr).toBe(0);
+    return { stderr: r.stderr, id: (await requestByRef(`refs/pushreq/${name}`))!.id };
+  };
+  let carol: string;
+  beforeAll(async () => {
+    carol = await f.clone('carol');
+    // Whatever an earlier test left open: this block starts with no push.
+    for (const p of (await board()).pushes) if (!['live', 'discarded'].includes(p.state)) await run({ type: 'DiscardPush', push: p.id as never });
+  });
+
+  it('no push open: says so', async () => {
+    const { stderr } = await pushNew('wait-none');
+    expect(stderr).toMatch(/remote: +no push is open; the request will be offered to the next one/);
+  });
+
+  it('a push accepting, but -o pickme=no: names the push and how to join it', async () => {
+    await run({ type: 'OpenPush', title: 'Tue 14:00', pushType: 'regular' });
+    const push = (await board()).pushes.find((p) => p.state === 'accepting')!;
+    const { stderr, id } = await pushNew('wait-nopick', ['-o', 'pickme=no']);
+    expect(stderr).toMatch(/remote: +state: requested/);
+    expect(stderr).toMatch(new RegExp(`remote: +push ${push.id} "Tue 14:00" is accepting, but -o pickme=no kept the request out; to join it: pushmanager request pickme ${id}`));
+    expect(stderr).not.toMatch(/waiting for a push to open/);
+  });
+
+  it('a push open but staged: names it and why the request is not in it', async () => {
+    const push = (await board()).pushes.find((p) => p.state === 'accepting')!;
+    const picked = (await board()).requests.filter((r) => r.push === push.id && r.state === 'pickme').slice(0, 1).map((r) => r.id);
+    await run({ type: 'AcceptRequests', push: push.id as never, requests: picked as never });
+    await run({ type: 'StagePush', push: push.id as never, env: 'stage-a' });
+    expect((await board()).pushes.find((p) => p.id === push.id)!.state).toBe('staged');
+    const { stderr } = await pushNew('wait-staged');
+    expect(stderr).toMatch(new RegExp(`remote: +push ${push.id} "Tue 14:00" is staged; the request will be offered to the next push`));
+    expect(stderr).not.toMatch(/waiting for a push to open/);
+  });
+
+  it('an urgent push accepting: says it takes only urgent requests', async () => {
+    await run({ type: 'OpenPush', title: 'Hotfix', pushType: 'urgent' });
+    const push = (await board()).pushes.find((p) => p.state === 'accepting')!;
+    const { stderr } = await pushNew('wait-urgent');
+    expect(stderr).toMatch(new RegExp(`remote: +push ${push.id} "Hotfix" is urgent and takes only requests tagged urgent; the request will be offered to the next push`));
+    expect((await pushNew('is-urgent', ['-o', 'tags=urgent'])).stderr).toMatch(new RegExp(`state: pickme of push ${push.id} "Hotfix"`));
+  });
+});
