@@ -10,6 +10,12 @@ export interface HookRequest {
   readonly user: string;
   readonly commands: readonly RefCommand[];
   readonly options: readonly string[];
+  /**
+   * git offered the `atomic` capability (`git push --atomic`): every ref is accepted or none is. git's
+   * receive-pack leaves this to the hook for the refs it hands over (all of them here), so the server
+   * must refuse them all itself. Absent (an older hook): false.
+   */
+  readonly atomic?: boolean;
 }
 
 export type RefResult =

@@ -136,8 +136,11 @@ sub ask {
 }
 
 sub main {
-  # Version negotiation: take git's capabilities, answer that we want push options.
-  my $wants_options = grep { index($_, 'push-options') >= 0 } until_flush();
+  # Version negotiation: git sends "version=1\0<capabilities>" ("atomic" for `git push --atomic`,
+  # "push-options" when the client may send them); we answer that we want the push options.
+  my %caps = map { $_ => 1 } map { my (undef, $c) = split /\0/, $_, 2; split / /, defined $c ? $c : '' } until_flush();
+  my $wants_options = $caps{'push-options'};
+  my $atomic = $caps{atomic} ? 'true' : 'false';
   write_all(\*STDOUT, pkt("version=1\0" . ($wants_options ? 'push-options' : '')) . '0000');
 
   my @commands = map { [map { defined $_ ? $_ : '' } (split / /, $_, -1)[0 .. 2]] } until_flush();
@@ -146,7 +149,7 @@ sub main {
   my $user = defined $ENV{REMOTE_USER} ? $ENV{REMOTE_USER} : '';
   my $body = '{"user":' . json_str($user)
     . ',"commands":' . json_list(map { '{"oldSha":' . json_str($_->[0]) . ',"newSha":' . json_str($_->[1]) . ',"ref":' . json_str($_->[2]) . '}' } @commands)
-    . ',"options":' . json_list(map { json_str($_) } @options) . '}';
+    . ',"options":' . json_list(map { json_str($_) } @options) . ',"atomic":' . $atomic . '}';
 
   my ($stderr, $stdout, $failure);
   my $report = eval { ask($body) };

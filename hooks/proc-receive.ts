@@ -71,9 +71,11 @@ function ask(body: HookRequest): Promise<{ stderr: Buffer; stdout: Buffer }> {
 }
 
 async function main(): Promise<void> {
-  // Version negotiation: take git's capabilities, answer that we want push options.
-  const hello = await readUntilFlush();
-  const wantsOptions = hello.some((l) => l.includes('push-options'));
+  // Version negotiation: git sends "version=1\0<capabilities>" ("atomic" for `git push --atomic`,
+  // "push-options" when the client may send them); we answer that we want the push options.
+  const capabilities = (await readUntilFlush()).flatMap((l) => (l.split('\0')[1] ?? '').split(' '));
+  const wantsOptions = capabilities.includes('push-options');
+  const atomic = capabilities.includes('atomic');
   process.stdout.write(encodePacket(`version=1\0${wantsOptions ? 'push-options' : ''}`) + FLUSH);
 
   const commands: RefCommand[] = (await readUntilFlush()).map((l) => {
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
 
   let out: { stderr: Buffer | string; stdout: Buffer | string };
   try {
-    out = await ask({ user: process.env.REMOTE_USER ?? '', commands, options });
+    out = await ask({ user: process.env.REMOTE_USER ?? '', commands, options, atomic });
   } catch (e) {
     out = renderHookOutput(unreachableAnswer(commands, (e as Error).message));
   }

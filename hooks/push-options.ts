@@ -1,4 +1,5 @@
-// Parses `git push -o key=value` options into typed request fields. Every refusal names the option.
+// Parses `git push -o key=value` options into typed request fields. Every refusal names the option, and
+// every bad option of a push is reported at once, so one more push fixes them all.
 import { CONFLICT_TAGS } from '../state/model.js';
 
 export interface ParsedPushOptions {
@@ -11,7 +12,13 @@ export interface ParsedPushOptions {
   pickme?: boolean;
 }
 
-export type PushOptionsResult = { ok: true; value: ParsedPushOptions } | { ok: false; option: string; message: string };
+/**
+ * A refusal names the first bad option (`option`) and lists every problem (`problems`, joined in
+ * `message`). `value` holds what did parse, either way: the caller checks the watchers it names too.
+ */
+export type PushOptionsResult =
+  | { ok: true; value: ParsedPushOptions }
+  | { ok: false; option: string; message: string; problems: string[]; value: ParsedPushOptions };
 
 export const PUSH_OPTION_KEYS = ['title', 'description', 'tags', 'watchers', 'review', 'ticket', 'pickme'] as const;
 
@@ -28,57 +35,72 @@ const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export function parsePushOptions(raw: readonly string[]): PushOptionsResult {
   const out: ParsedPushOptions = {};
-  const fail = (option: string, message: string): PushOptionsResult => ({ ok: false, option, message: `push option "${option}": ${message}` });
+  const bad: { option: string; message: string }[] = [];
+  const seen = new Map<string, number>();
   for (const opt of raw) {
     const eq = opt.indexOf('=');
     const key = eq < 0 ? opt : opt.slice(0, eq);
-    const value = eq < 0 ? '' : opt.slice(eq + 1);
-    const shown = [...key.replace(CONTROL_ALL, '?')].slice(0, 40).join('');
-    if (!(PUSH_OPTION_KEYS as readonly string[]).includes(key)) return fail(shown, `unknown option; known: ${PUSH_OPTION_KEYS.join(', ')}`);
-    if (eq < 0) return fail(key, `needs a value: -o ${key}=...`);
-    if (CONTROL.test(value)) return fail(key, 'contains control characters');
-    switch (key) {
-      case 'title':
-        if (!value.trim()) return fail(key, 'is empty');
-        if (value.length > 200) return fail(key, `is ${value.length} characters; at most 200`);
-        out.title = value.trim();
-        break;
-      case 'description':
-        if (value.length > 4000) return fail(key, 'is longer than 4000 characters');
-        out.description = value;
-        break;
-      case 'tags': {
-        const tags = list(value);
-        const bad = tags.find((t) => !TAG.test(t));
-        if (bad !== undefined) return fail(key, `"${bad}" is not a tag (letters, digits, "_" and "-", at most 40)`);
-        const reserved = tags.find((t) => (CONFLICT_TAGS as readonly string[]).includes(t));
-        if (reserved) return fail(key, `"${reserved}" is set only by the server`);
-        out.tags = [...new Set([...(out.tags ?? []), ...tags])];
-        break;
-      }
-      case 'watchers': {
-        const users = list(value);
-        const bad = users.find((u) => !USER.test(u));
-        if (bad !== undefined) return fail(key, `"${bad}" is not a user name`);
-        out.watchers = [...new Set([...(out.watchers ?? []), ...users])];
-        break;
-      }
-      case 'review':
-        if (value === '' || value === 'none') out.review = null;
-        else if (!REVIEW.test(value)) return fail(key, `"${value}" is not a review number`);
-        else out.review = value;
-        break;
-      case 'ticket':
-        if (value === '' || value === 'none') out.ticket = null;
-        else if (!TICKET.test(value)) return fail(key, `"${value}" is not a ticket key (e.g. WEB-42 or 1234)`);
-        else out.ticket = value;
-        break;
-      case 'pickme':
-        if (/^(yes|true|1|on)$/i.test(value)) out.pickme = true;
-        else if (/^(no|false|0|off)$/i.test(value)) out.pickme = false;
-        else return fail(key, `"${value}" is not yes or no`);
-        break;
-    }
+    const problem = parseOne(out, key, eq < 0 ? null : opt.slice(eq + 1), seen);
+    if (problem) bad.push(problem);
   }
-  return { ok: true, value: out };
+  const first = bad[0];
+  if (!first) return { ok: true, value: out };
+  const problems = bad.map((b) => `push option "${b.option}": ${b.message}`);
+  return { ok: false, option: first.option, message: problems.join('; '), problems, value: out };
+}
+
+/** Parses one option into `out`; returns its problem, if any. `seen`: how often each option was given so far. */
+function parseOne(out: ParsedPushOptions, key: string, value: string | null, seen: Map<string, number>): { option: string; message: string } | null {
+  const fail = (message: string) => ({ option: key, message });
+  if (!(PUSH_OPTION_KEYS as readonly string[]).includes(key)) return { option: [...key.replace(CONTROL_ALL, '?')].slice(0, 40).join(''), message: `unknown option; known: ${PUSH_OPTION_KEYS.join(', ')}` };
+  // A second value would silently win (or merge): say so instead. Reported once per option.
+  const times = (seen.get(key) ?? 0) + 1;
+  seen.set(key, times);
+  if (times === 2) return fail(`given more than once; give it once${key === 'tags' || key === 'watchers' ? `, several values comma-separated: -o ${key}=a,b` : ''}`);
+  if (times > 2) return null;
+  if (value === null) return fail(`needs a value: -o ${key}=...`);
+  if (CONTROL.test(value)) return fail('contains control characters');
+  switch (key) {
+    case 'title':
+      if (!value.trim()) return fail('is empty');
+      if (value.length > 200) return fail(`is ${value.length} characters; at most 200`);
+      out.title = value.trim();
+      break;
+    case 'description':
+      if (value.length > 4000) return fail('is longer than 4000 characters');
+      out.description = value;
+      break;
+    case 'tags': {
+      const tags = list(value);
+      const badTag = tags.find((t) => !TAG.test(t));
+      if (badTag !== undefined) return fail(`"${badTag}" is not a tag (letters, digits, "_" and "-", at most 40)`);
+      const reserved = tags.find((t) => (CONFLICT_TAGS as readonly string[]).includes(t));
+      if (reserved) return fail(`"${reserved}" is set only by the server`);
+      out.tags = [...new Set(tags)];
+      break;
+    }
+    case 'watchers': {
+      const users = list(value);
+      const badUser = users.find((u) => !USER.test(u));
+      if (badUser !== undefined) return fail(`"${badUser}" is not a user name`);
+      out.watchers = [...new Set(users)];
+      break;
+    }
+    case 'review':
+      if (value === '' || value === 'none') out.review = null;
+      else if (!REVIEW.test(value)) return fail(`"${value}" is not a review number`);
+      else out.review = value;
+      break;
+    case 'ticket':
+      if (value === '' || value === 'none') out.ticket = null;
+      else if (!TICKET.test(value)) return fail(`"${value}" is not a ticket key (e.g. WEB-42 or 1234)`);
+      else out.ticket = value;
+      break;
+    case 'pickme':
+      if (/^(yes|true|1|on)$/i.test(value)) out.pickme = true;
+      else if (/^(no|false|0|off)$/i.test(value)) out.pickme = false;
+      else return fail(`"${value}" is not yes or no`);
+      break;
+  }
+  return null;
 }

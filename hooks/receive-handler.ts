@@ -3,17 +3,19 @@
 // command, dispatches it, and composes the `remote:` answer. Every other ref is the server's alone.
 import type { Command } from '../state/commands.js';
 import type { Actor } from '../state/decide.js';
-import { describeError, isDomainError } from '../state/errors.js';
-import { isActiveRequest, type Board, type PushRequest } from '../state/model.js';
+import { describeError, isDomainError, type DomainError } from '../state/errors.js';
+import { accepting, isActiveRequest, isOpenPush, pushesOf, type Board, type PushRequest } from '../state/model.js';
 import { safeLine, shortSha } from '../state/text.js';
 import type { HookRequest, HookResponse, RefCommand, RefResult } from './hook-protocol.js';
-import { PUSH_OPTION_KEYS, parsePushOptions } from './push-options.js';
+import { PUSH_OPTION_KEYS, parsePushOptions, type ParsedPushOptions } from './push-options.js';
 
 export const PUSHREQ_PREFIX = 'refs/pushreq/';
 const ZERO = /^0{40}$/;
 
 export interface ReceiveDeps {
   readonly dispatch: (cmd: Command, actor: Actor) => Promise<{ ok: true; board: Board; events: readonly { type: string }[] } | import('../state/errors.js').DomainError>;
+  /** Several commands in one state commit, or none (`git push --atomic`); `index`: the one refused. */
+  readonly dispatchAll: (cmds: readonly Command[], actor: Actor) => Promise<{ ok: true; board: Board } | { ok: false; index: number; error: import('../state/errors.js').DomainError }>;
   readonly read: () => Promise<{ board: Board }>;
   /** True when `ancestor` is an ancestor of `descendant`: a re-push that is not is a force-push. */
   readonly isAncestor: (ancestor: string, descendant: string) => Promise<boolean>;
@@ -50,21 +52,35 @@ function validPushreqName(ref: string): string | null {
   return null;
 }
 
+/** A refusal from decide, in the pusher's terms: a bad field there came from a push option. */
+function describeRefusal(e: DomainError): string {
+  const option = e.code === 'invalid-field' && (PUSH_OPTION_KEYS as readonly unknown[]).includes(e.data.field);
+  return option ? `push option ${describeError(e)}` : describeError(e);
+}
+
+/** What every other ref of a refused atomic push is told. */
+export const NOT_APPLIED = 'not applied: another ref of this atomic push was refused';
+
 /** `started`: when the hook call arrived (performance.now()), for the push-to-recorded time. */
 export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started = performance.now()): Promise<HookResponse> {
-  const messages: string[] = [];
-  const results: RefResult[] = [];
   const actor = await deps.lookupUser(req.user);
   if (!actor) {
     const reason = `unknown user "${safeLine(req.user)}"`;
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [reason] };
   }
   const options = parsePushOptions(req.options);
+  // Every bad option at once. Watchers are checked where every door's are (decide, through the
+  // dispatcher); only when the push is refused anyway are they looked up here, so that one refusal
+  // names every problem.
   if (!options.ok) {
-    return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason: options.message })), messages: [`refused: ${options.message}; nothing was recorded`] };
+    const unknownWatchers = await unknownUsers(options.value.watchers ?? [], deps.lookupUser);
+    const reason = [...options.problems, ...unknownWatchers.map((u) => `push option "watchers": no user "${u}"`)].join('; ');
+    return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [`refused: ${reason}; nothing was recorded`] };
   }
-  // Watchers are checked against the directory where every door's are: in decide, through the dispatcher.
+  if (req.atomic && req.commands.length > 1) return handleAtomic(req.commands, actor, options.value, deps, started);
 
+  const messages: string[] = [];
+  const results: RefResult[] = [];
   for (const c of req.commands) {
     const r = await handleOne(c, actor, options.value, deps, started);
     results.push(r.result);
@@ -73,25 +89,28 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
   return { results, messages };
 }
 
-async function handleOne(
-  c: RefCommand,
-  actor: Actor,
-  o: import('./push-options.js').ParsedPushOptions,
-  deps: ReceiveDeps,
-  started: number,
-): Promise<{ result: RefResult; messages: string[] }> {
-  const refuse = (reason: string) => ({ result: { ref: c.ref, ok: false as const, reason }, messages: [`${c.ref}: refused: ${reason}`] });
-  if (!c.ref.startsWith(PUSHREQ_PREFIX)) return refuse(protectedRefReason(c.ref, deps.refs));
-  const bad = validPushreqName(c.ref);
-  if (bad) return refuse(bad);
+async function unknownUsers(users: readonly string[], lookup: ReceiveDeps['lookupUser']): Promise<string[]> {
+  const unknown: string[] = [];
+  for (const u of users) if (!(await lookup(u))) unknown.push(u);
+  return unknown;
+}
 
-  const { board } = await deps.read();
+type Outcome = { result: RefResult; messages: string[] };
+/** A ref's command, ready to dispatch, with what its answer needs; or the refusal. */
+type Prepared = { readonly ok: true; readonly c: RefCommand; readonly cmd: Command; readonly existing: PushRequest | undefined; readonly early: Promise<unknown> | undefined } | { readonly ok: false; readonly reason: string };
+
+const refusal = (c: RefCommand, reason: string): Outcome => ({ result: { ref: c.ref, ok: false, reason }, messages: [`${c.ref}: refused: ${reason}`] });
+
+async function prepare(c: RefCommand, board: Board, o: ParsedPushOptions, deps: ReceiveDeps): Promise<Prepared> {
+  if (!c.ref.startsWith(PUSHREQ_PREFIX)) return { ok: false, reason: protectedRefReason(c.ref, deps.refs) };
+  const bad = validPushreqName(c.ref);
+  if (bad) return { ok: false, reason: bad };
   const existing = Object.values(board.requests).find((r) => r.ref === c.ref && isActiveRequest(r));
   const fields = { title: o.title, description: o.description, tags: o.tags, watchers: o.watchers, review: o.review, ticket: o.ticket };
   const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
   let cmd: Command;
   if (ZERO.test(c.newSha)) {
-    if (!existing) return refuse(`no active request for ${c.ref}`);
+    if (!existing) return { ok: false, reason: `no active request for ${c.ref}` };
     cmd = { type: 'WithdrawRequest', ref: c.ref };
   } else if (existing) {
     const forced = existing.sha !== c.newSha && !(await deps.isAncestor(existing.sha, c.newSha));
@@ -101,27 +120,81 @@ async function handleOne(
   }
   const early = cmd.type !== 'WithdrawRequest' ? deps.beforeRecord?.(c.newSha, c.ref) : undefined;
   early?.catch(() => undefined); // a refused push never awaits it
-  const out = await deps.dispatch(cmd, actor);
-  if (isDomainError(out)) {
-    // A bad field here came from a push option: say so, in the pusher's terms.
-    const option = out.code === 'invalid-field' && (PUSH_OPTION_KEYS as readonly unknown[]).includes(out.data.field);
-    return refuse(option ? `push option ${describeError(out)}` : describeError(out));
-  }
+  return { ok: true, c, cmd, existing, early };
+}
+
+async function handleOne(c: RefCommand, actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number): Promise<Outcome> {
+  const p = await prepare(c, (await deps.read()).board, o, deps);
+  if (!p.ok) return refusal(c, p.reason);
+  const out = await deps.dispatch(p.cmd, actor);
+  if (isDomainError(out)) return refusal(c, describeRefusal(out));
   deps.onRecorded?.(performance.now() - started);
-  const req = Object.values(out.board.requests).find((r) => r.ref === c.ref && (cmd.type === 'WithdrawRequest' ? r.id === existing?.id : isActiveRequest(r)));
+  return answer(p, out.board, deps);
+}
+
+/**
+ * `git push --atomic`: every ref is accepted and recorded in one state commit, or none is. A refused
+ * ref says why; every other one says it was not applied because of it.
+ */
+async function handleAtomic(commands: readonly RefCommand[], actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number): Promise<HookResponse> {
+  const refuseAll = (failed: ReadonlyMap<string, string>): HookResponse => {
+    const messages: string[] = [];
+    const results: RefResult[] = commands.map((c) => {
+      const own = failed.get(c.ref);
+      if (own !== undefined) messages.push(`${c.ref}: refused: ${own}`);
+      return { ref: c.ref, ok: false, reason: own ?? NOT_APPLIED };
+    });
+    messages.push(`refused: atomic push, ${failed.size} of ${commands.length} refs refused; nothing was recorded`);
+    return { results, messages };
+  };
+  const { board } = await deps.read();
+  const prepared = await Promise.all(commands.map((c) => prepare(c, board, o, deps)));
+  const failed = new Map(prepared.flatMap((p, i) => (p.ok ? [] : [[commands[i]!.ref, p.reason] as const])));
+  if (failed.size) return refuseAll(failed);
+  const ready = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
+  const out = await deps.dispatchAll(ready.map((p) => p.cmd), actor);
+  if (!out.ok) return refuseAll(new Map([[ready[out.index]!.c.ref, describeRefusal(out.error)]]));
+  const messages: string[] = [];
+  const results: RefResult[] = [];
+  for (const p of ready) {
+    deps.onRecorded?.(performance.now() - started);
+    const r = await answer(p, out.board, deps);
+    results.push(r.result);
+    messages.push(...r.messages);
+  }
+  return { results, messages };
+}
+
+/** The `remote:` answer for one recorded ref, from the board its command left. */
+async function answer(p: Extract<Prepared, { ok: true }>, board: Board, deps: ReceiveDeps): Promise<Outcome> {
+  const { c, cmd, existing, early } = p;
+  const req = Object.values(board.requests).find((r) => r.ref === c.ref && (cmd.type === 'WithdrawRequest' ? r.id === existing?.id : isActiveRequest(r)));
   const lines: string[] = [];
   if (req) {
-    const push = req.push !== null ? out.board.pushes[req.push] : undefined;
+    const push = req.push !== null ? board.pushes[req.push] : undefined;
     const title = safeLine(req.title);
     if (cmd.type === 'OpenRequest') lines.push(`Pushmanager: request ${req.id} "${title}" opened for ${req.user} at ${shortSha(req.sha)}`);
     else if (cmd.type === 'UpdateRequest')
       lines.push(existing && existing.sha !== req.sha ? `Pushmanager: request ${req.id} "${title}" updated ${shortSha(existing.sha)} -> ${shortSha(req.sha)}${cmd.forced ? ' (forced)' : ''}` : `Pushmanager: request ${req.id} "${title}" details updated`);
     else lines.push(`Pushmanager: request ${req.id} "${title}" withdrawn (discarded: ${safeLine(req.reason ?? '')})`);
     lines.push(`  state: ${req.state}${push ? ` of push ${push.id} "${safeLine(push.title)}" (pushmaster ${push.pushmaster})` : ''}`);
-    if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push('  waiting for a push to open; it will be offered to the next one');
+    if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push(`  ${whyWaiting(req, board)}`);
     if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req, early)));
     if (cmd.type !== 'WithdrawRequest') lines.push(`  see it: pushmanager request show ${req.id}`);
   }
   const forced = cmd.type === 'UpdateRequest' && cmd.forced;
   return { result: { ref: c.ref, ok: true, forcedUpdate: forced }, messages: lines };
+}
+
+/** Why a just-opened request is not a pickme: which push exists and why the request is not in it. */
+function whyWaiting(req: PushRequest, board: Board): string {
+  const named = (p: { id: number; title: string }) => `push ${p.id} "${safeLine(p.title)}"`;
+  const open = accepting(board);
+  if (open && !req.autoPickme) return `${named(open)} is accepting, but -o pickme=no kept the request out; to join it: pushmanager request pickme ${req.id}`;
+  if (open && open.type === 'urgent') return `${named(open)} is urgent and takes only requests tagged urgent; the request will be offered to the next push`;
+  if (open) return `${named(open)} is accepting; offer the request to it: pushmanager request pickme ${req.id}`;
+  const optedOut = req.autoPickme ? '' : ` (-o pickme=no: not automatically; then pushmanager request pickme ${req.id})`;
+  const others = pushesOf(board).filter(isOpenPush);
+  if (others.length) return `${others.map((p) => `${named(p)} is ${p.state}`).join(', ')}; the request will be offered to the next push${optedOut}`;
+  return `no push is open; the request will be offered to the next one${optedOut}`;
 }

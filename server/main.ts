@@ -232,6 +232,12 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     extraRoutes: accountRoutes({ tokens: auth.tokens, tokenTtlMs: auth.tokenTtlMs, outbox: notifications.outbox }),
     receive: {
       dispatch: (cmd, actor) => timed(cmd.type, () => dispatcher.dispatch(cmd, actor, { lane: 'push' })),
+      dispatchAll: async (cmds, actor) => {
+        const t = performance.now();
+        const r = await dispatcher.dispatchAll(cmds, actor, { lane: 'push' });
+        metrics.observeCommand('AtomicPush', r.ok ? 'ok' : r.error.code, performance.now() - t);
+        return r;
+      },
       read: () => dispatcher.read(),
       isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
       lookupUser,

@@ -24,9 +24,13 @@ const pkt = (data: Buffer | string) => {
 };
 const FLUSH = Buffer.from('0000');
 
-/** What git sends: capabilities, commands, then (if push-options were offered) the options. */
-function gitInput(commands: string[], options: (string | Buffer)[] | null): Buffer {
-  const parts = [pkt(`version=1\0${options ? 'push-options atomic' : 'atomic'}\n`), FLUSH, ...commands.map((c) => pkt(`${c}\n`)), FLUSH];
+/**
+ * What git sends: capabilities, commands, then (if push-options were offered) the options. git 2.39's
+ * receive-pack writes "atomic" first, then "push-options"; "atomic" only for `git push --atomic`.
+ */
+function gitInput(commands: string[], options: (string | Buffer)[] | null, atomic = true): Buffer {
+  const caps = [...(atomic ? ['atomic'] : []), ...(options ? ['push-options'] : [])].join(' ');
+  const parts = [pkt(caps ? `version=1\0${caps}\n` : 'version=1\n'), FLUSH, ...commands.map((c) => pkt(`${c}\n`)), FLUSH];
   if (options) parts.push(...options.map((o) => pkt(Buffer.concat([Buffer.from(o), Buffer.from('\n')]))), FLUSH);
   return Buffer.concat(parts);
 }
@@ -139,9 +143,23 @@ describe('both hook runtimes speak the same protocol', () => {
     answer = (body) => ({ messages: [], results: body.commands.map((c) => ({ ref: c.ref, ok: true })) });
     const { node, perl } = await both(gitInput([`${B} ${A} refs/pushreq/gone`], null), envFor(url));
     expect(perl.request!.body).toEqual(node.request!.body);
-    expect(node.request!.body).toEqual({ user: 'alice', commands: [{ oldSha: B, newSha: A, ref: 'refs/pushreq/gone' }], options: [] });
+    expect(node.request!.body).toEqual({ user: 'alice', commands: [{ oldSha: B, newSha: A, ref: 'refs/pushreq/gone' }], options: [], atomic: true });
     expect(perl.stdout.toString()).toBe(node.stdout.toString());
     expect(perl.stdout.toString()).toBe(Buffer.concat([pkt('version=1\0'), FLUSH, pkt('ok refs/pushreq/gone'), FLUSH]).toString());
+  });
+
+  it.each([
+    ['atomic and push-options', true, ['title=x']],
+    ['atomic alone', true, null],
+    ['push-options alone', false, ['title=x']],
+    ['no capabilities', false, null],
+  ] as const)('tell the server whether git asked for an atomic push (%s), the same way', async (_, atomic, options) => {
+    answer = (body) => ({ messages: [], results: body.commands.map((c) => ({ ref: c.ref, ok: true })) });
+    const { node, perl } = await both(gitInput([`${A} ${B} refs/pushreq/a`, `${A} ${C} refs/pushreq/b`], options ? [...options] : null, atomic), envFor(url));
+    expect(node.request!.body.atomic).toBe(atomic);
+    expect(perl.request!.body).toEqual(node.request!.body);
+    expect(node.request!.body.options).toEqual(options ? [...options] : []);
+    expect(perl.stdout.equals(node.stdout)).toBe(true);
   });
 
   it.each(['node', 'perl'] as const)('%s: refuses every ref, clearly, when nothing listens on the hook port', async (rt) => {

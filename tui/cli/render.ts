@@ -97,6 +97,8 @@ export function renderRequest(d: RequestDetail): string {
     `  tags ${r.tags.map(safeLine).join(', ') || '-'}; watchers ${r.watchers.map(safeLine).join(', ') || '-'}`,
     `  review ${r.review ?? '-'}; ticket ${r.ticket ?? '-'}`,
   ];
+  // Re-pushing with new -o options but no new commit never reaches the server (git: "Everything up-to-date").
+  if (r.state !== 'live' && r.state !== 'discarded') lines.push(`  change details: pushmanager request edit ${r.id} --title/--description/--tags/--watchers/--review/--ticket`);
   if (r.conflicts.length) lines.push(`  conflicts: ${conflictsText(r)}`);
   if (r.reason) lines.push(`  reason: ${safeLine(r.reason)}`);
   if (r.description) lines.push('', ...safeText(r.description).split('\n').map((l) => `  ${l}`));
