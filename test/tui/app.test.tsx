@@ -181,7 +181,7 @@ describe('key flows', () => {
     await until((f) => f.includes('● live'));
     await type('b');
     const asked = await until((f) => f.includes('Bless push #3 anyway'));
-    expect(asked).toContain('Bless push #3 anyway (forced, logged)? y/n — not verified on stage: #1 (bob), #4 (carol)');
+    expect(asked).toContain('Bless push #3 anyway (forced, logged)? y/n\n  not verified on stage: #1 (bob), #4 (carol)\n');
     // The dashboard has no flags: it does not tell the pushmaster to pass one.
     expect(asked).not.toContain('--force');
     await type('y');

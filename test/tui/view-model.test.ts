@@ -177,7 +177,10 @@ describe('screen', () => {
   it('says when the server is away and keeps the board', () => {
     const v = view(sampleBoard(), ui(PM, { connection: { state: 'stale', since: '2024-05-01T11:58:00.000Z', reason: 'cannot reach the server', retryInMs: 2000 } }));
     const t = text(v);
-    expect(t).toContain('STALE since 11:58:00: cannot reach the server; retrying in 2s');
+    expect(v.lines[0]!.segs.map((s) => s.text).join('')).toMatch(/^✗ STALE since 11:58:00 Push #3/);
+    // The status line says why and when the next try is, even over an older answer.
+    const withStatus = view(sampleBoard(), ui(PM, { status: { text: 'accepted 1 into push 3', tone: 'ok' }, connection: { state: 'stale', since: '2024-05-01T11:58:00.000Z', reason: 'cannot reach http://127.0.0.1:7080 (ECONNREFUSED)', retryInMs: 2000 } }));
+    expect(withStatus.lines.at(-2)!.segs.map((s) => s.text).join('')).toBe('cannot reach http://127.0.0.1:7080 (ECONNREFUSED); retrying in 2s (board as of 11:58:00)');
     expect(t).toContain('Fix login redirect');
   });
 
@@ -314,6 +317,15 @@ describe('80×24 (issue 13): nothing is cut mid-word', () => {
   it('the help says that space selects and moves down', () => {
     const v = view(sampleBoard(), { ...ui(PM), mode: { kind: 'help', scroll: 0 } });
     expect(text(v)).toContain('space    select or unselect the request, then move down (space space space picks a run)');
+  });
+
+  it("a long refusal takes two rows instead of losing its reason; the screen keeps its height", () => {
+    const refusal = "accept #2: refused: request 2 (alice) does not merge onto push 3's deploy branch: conflicts in same.txt; nothing changed [merge-conflict]";
+    const v = view(boardIn('accepting'), { ...ui(PM), connection: { state: 'live' }, width: 80, height: 24, status: { text: refusal, tone: 'error' } });
+    const lines = v.lines.map((l) => l.segs.map((s) => s.text).join(''));
+    expect(lines).toHaveLength(23);
+    expect(lines.slice(-3, -1).map((l) => l.trim()).join(' ')).toBe(refusal);
+    expect(lines.every((l) => stringWidth(l) <= 80)).toBe(true);
   });
 
   it('the footer and the header hold whole entries only', () => {

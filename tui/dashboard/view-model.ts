@@ -577,7 +577,7 @@ const PROMPT_LABELS: Record<string, string> = {
   filter: 'Filter (text, owner:NAME, tag:TAG, #ID)',
 };
 
-function statusLine(ui: UiState, width: number): Line {
+function statusLine(ui: UiState, width: number, hasBoard: boolean): Line | [Line, Line] {
   const m: Mode = ui.mode;
   if (m.kind === 'prompt') {
     const what = m.prompt.kind === 'remove' ? ` ${m.prompt.requests.map((id) => `#${id}`).join(' ')}` : m.prompt.kind === 'comment' ? ` on #${m.prompt.request}` : '';
@@ -587,15 +587,16 @@ function statusLine(ui: UiState, width: number): Line {
   if (m.kind === 'confirm') {
     const c = m.confirm;
     if (c.kind === 'bless-force') {
-      // The question and its keys first, so they stay on screen; then as many of the requests as fit.
+      // Two rows: the question and its keys (with why, for failing builds), then the unverified requests,
+      // as many as fit, so the pushmaster knows whom they are overriding.
       const q = `Bless push #${c.push} anyway (forced, logged)? y/n`;
       const why = c.why ? ` — ${safeLine(c.why)}` : '';
       const all = c.unverified.map((r) => `#${r.id} (${safeLine(r.user)})`);
+      const listText = (n: number) => `  not verified on stage: ${all.slice(0, n).join(', ')}${n < all.length ? `${n ? ', ' : ''}+${all.length - n} more` : ''}`;
       let shown = all.length;
-      const listText = (n: number) => (all.length ? ` — not verified on stage: ${all.slice(0, n).join(', ')}${n < all.length ? `${n ? ', ' : ''}+${all.length - n} more` : ''}` : '');
-      while (shown > 0 && displayWidth(q + why + listText(shown)) > width) shown--;
-      const list = listText(shown);
-      return { key: 'status', segs: clip([{ text: q, tone: 'warn', bold: true }, { text: `${why}${list}`, tone: 'warn' }], width) };
+      while (shown > 0 && displayWidth(listText(shown)) > width) shown--;
+      const first: Line = { key: 'status', segs: [{ text: q, tone: 'warn', bold: true }, { text: cutAtWord(why, Math.max(0, width - displayWidth(q))), tone: 'warn' }] };
+      return all.length ? [first, { key: 'status-2', segs: [{ text: listText(shown), tone: 'warn' }] }] : first;
     }
     const q =
       c.kind === 'certify'
@@ -603,9 +604,22 @@ function statusLine(ui: UiState, width: number): Line {
         : `Discard push #${c.push}? Its requests go back to waiting. y/n`;
     return { key: 'status', segs: clip([{ text: q, tone: 'warn', bold: true }], width) };
   }
+  if (ui.connection.state === 'stale') {
+    const c = ui.connection;
+    const asOf = hasBoard ? ` (board as of ${c.since.slice(11, 19)})` : '';
+    return { key: 'status', segs: [{ text: cutAtWord(`${safeLine(c.reason)}; retrying in ${Math.ceil(c.retryInMs / 1000)}s${asOf}`, width), tone: 'error', bold: true }] };
+  }
   if (ui.status) {
     const tone: Tone = ui.status.tone === 'error' ? 'error' : ui.status.tone === 'ok' ? 'ok' : 'plain';
-    return { key: 'status', segs: [{ text: cutAtWord(safeLine(ui.status.text), width), tone }] };
+    // A refusal's reason is what the pushmaster needs (which files conflict): it may take two rows.
+    const [first = [], second] = wrapSegs([{ text: safeLine(ui.status.text), tone }], width, 2);
+    if (!second) return { key: 'status', segs: first };
+    const rest = second.map((x) => x.text).join('');
+    const more = wrapSegs([{ text: safeLine(ui.status.text), tone }], width, 2).length > 2;
+    return [
+      { key: 'status', segs: first },
+      { key: 'status-2', segs: [{ text: more ? cutAtWord(rest + ' …', width) : rest, tone }] },
+    ];
   }
   return { key: 'status', segs: [{ text: 'Press ? for every key.', tone: 'dim' }] };
 }
@@ -647,7 +661,9 @@ export const bodyHeightFor = (height: number): number => Math.max(3, height - 6)
 
 export function buildView(board: BoardView | null, ui: UiState, opts: ViewOptions): DashboardView {
   const width = Math.max(40, ui.width);
-  const bodyHeight = bodyHeightFor(ui.height);
+  const status = statusLine(ui, width, board !== null);
+  const statusRows = Array.isArray(status) ? status : [status];
+  const bodyHeight = bodyHeightFor(ui.height) - (statusRows.length - 1);
   const pushes = board?.pushes ?? [];
   const requests = board?.requests ?? [];
   const byId = new Map<number, StatusRequest>(requests.map((r) => [r.id, r]));
@@ -694,7 +710,8 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
       ? { text: '● live ', tone: 'ok' }
       : conn.state === 'connecting'
         ? { text: '○ connecting… ', tone: 'warn' }
-        : { text: `✗ STALE since ${conn.since.slice(11, 19)}: ${safeLine(conn.reason)}; retrying in ${Math.ceil(conn.retryInMs / 1000)}s `, tone: 'error', bold: true };
+        : // Short, so the push stays in view; the status line says why and when the next try is.
+          { text: `✗ STALE since ${conn.since.slice(11, 19)} `, tone: 'error', bold: true };
   if (push) {
     header.push({
       key: 'h0',
@@ -811,7 +828,7 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
 
   // The status line and keys stay at the bottom of the screen whatever the body holds.
   while (body.length < bodyHeight) body.push(blank(`pad${body.length}`));
-  const lines = [...header, ...body, statusLine(ui, width), footerLine(keys, ui, width, opts.color, detailCount > bodyHeight)].map(mergeSegs);
+  const lines = [...header, ...body, ...statusRows, footerLine(keys, ui, width, opts.color, detailCount > bodyHeight)].map(mergeSegs);
   const checklist = mode.kind === 'checklist' ? (pushById.get(mode.push)?.checklist ?? []) : (push?.checklist ?? []);
   return { lines, navigable, cursor, push, openPushes, targets, keys, layout, bodyHeight, detailLines: detailCount, checklist };
 }
