@@ -177,13 +177,25 @@ const isOpen = (p: StatusPush) => p.state !== 'live' && p.state !== 'discarded';
 
 const ASCII = /^[\x20-\x7e]*$/;
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// The same texts (titles, rules, marks) come back every frame; string-width is slow next to a lookup.
+const widths = new Map<string, number>();
 /** Columns `s` takes on a terminal. */
-export const displayWidth = (s: string): number => (ASCII.test(s) ? s.length : stringWidth(s));
+export function displayWidth(s: string): number {
+  if (ASCII.test(s)) return s.length;
+  let w = widths.get(s);
+  if (w === undefined) {
+    if (widths.size >= 20_000) widths.clear();
+    w = stringWidth(s);
+    widths.set(s, w);
+  }
+  return w;
+}
 
 /** Cut to at most n columns, marking the cut with an ellipsis; a wide character that would straddle the edge goes. */
 export function cut(s: string, n: number): string {
   if (n <= 0) return '';
   if (displayWidth(s) <= n) return s;
+  if (ASCII.test(s)) return `${s.slice(0, n - 1)}…`;
   let out = '';
   let used = 0;
   for (const { segment } of graphemes.segment(s)) {
