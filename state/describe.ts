@@ -117,6 +117,8 @@ const quoted = (s: string) => `"${safeLine(s)}"`;
 
 /** One sentence (clauses joined by "; ") saying what the command did, from the API's answer. */
 export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
+  // A server from before these fields answers only with event names: say it worked, without guessing.
+  if (!Array.isArray(o.changes) || !Array.isArray(o.pushes) || !Array.isArray(o.requests)) return 'done (this server sends no details of what changed)';
   const events = o.changes;
   const pushOf = (id: number | undefined) => o.pushes.find((p) => p.id === id);
   const reqOf = (id: number) => o.requests.find((r) => r.id === id);
