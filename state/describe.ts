@@ -2,6 +2,9 @@
 import type { Command } from './commands.js';
 import type { DomainEvent } from './events.js';
 import { SCHEMA_VERSION } from './codec.js';
+import { requestsInPush, type Board } from './model.js';
+import { pushView, requestView, type StatusPush, type StatusRequest } from './status-view.js';
+import { safeLine, shortSha } from './text.js';
 
 export interface CommitMessage {
   readonly subject: string;
@@ -80,4 +83,168 @@ export function commitMessage(cmd: Command, events: readonly DomainEvent[], acto
 
 export function renderCommitMessage(m: CommitMessage): string {
   return `${m.subject}\n\n${m.body ? m.body + '\n\n' : ''}${m.trailers.map(([k, v]) => `${k}: ${v}`).join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers to people: what a command did, said with the facts needed next (ids, SHAs, what to run).
+// The CLI prints them and the dashboard's status line shows them: one rendering for both.
+
+/** What the API answers for an accepted command: its events, and the pushes and requests they touched, as they are after it. */
+export interface CommandOutcome {
+  readonly changes: readonly DomainEvent[];
+  readonly pushes: readonly StatusPush[];
+  readonly requests: readonly StatusRequest[];
+}
+
+/** The parts of a command the answer needs when its events alone do not say (nothing changed). */
+export interface CommandRef {
+  readonly type: string;
+  readonly push?: number;
+  readonly request?: number;
+}
+
+/** The outcome of `cmd` from the board after it: touched pushes (with all their requests) and touched requests. */
+export function commandOutcome(board: Board, cmd: CommandRef, events: readonly DomainEvent[]): CommandOutcome {
+  const touched = ids(events);
+  const pushIds = new Set<number>(touched.pushes);
+  const requestIds = new Set<number>(touched.requests);
+  if (typeof cmd.push === 'number') pushIds.add(cmd.push);
+  if (typeof cmd.request === 'number') requestIds.add(cmd.request);
+  for (const e of events) if ('requests' in e && Array.isArray(e.requests)) for (const id of e.requests as readonly number[]) requestIds.add(id);
+  for (const e of events) if ('returned' in e) for (const id of e.returned) requestIds.add(id);
+  const pushes = [...pushIds].map((id) => board.pushes[id]).filter((p) => p !== undefined);
+  for (const p of pushes) for (const r of requestsInPush(board, p.id)) requestIds.add(r.id);
+  const requests = [...requestIds].sort((a, b) => a - b).map((id) => board.requests[id]).filter((r) => r !== undefined);
+  return { changes: events, pushes: pushes.map((p) => pushView(board, p)), requests: requests.map(requestView) };
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const idList = (xs: readonly number[]) => xs.join(', ');
+const quoted = (s: string) => `"${safeLine(s)}"`;
+
+/** One sentence (clauses joined by "; ") saying what the command did, from the API's answer. */
+export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
+  // A server from before these fields answers only with event names: say it worked, without guessing.
+  if (!Array.isArray(o.changes) || !Array.isArray(o.pushes) || !Array.isArray(o.requests)) return 'done (this server sends no details of what changed)';
+  const events = o.changes;
+  const pushOf = (id: number | undefined) => o.pushes.find((p) => p.id === id);
+  const reqOf = (id: number) => o.requests.find((r) => r.id === id);
+  const of = <T extends DomainEvent['type']>(t: T) => events.filter((e): e is Extract<DomainEvent, { type: T }> => e.type === t);
+  const push = pushOf(cmd.push ?? events.map((e) => ('push' in e ? (typeof e.push === 'number' ? e.push : e.push.id) : undefined)).find((x) => x !== undefined));
+  const deploy = (p: StatusPush | undefined) => (!p ? '' : p.deploySha ? `${p.deployBranch} at ${shortSha(p.deploySha)}` : `${p.deployBranch} not built yet`);
+  const inPush = (p: StatusPush, state: string) => p.requests.map(reqOf).filter((r) => r !== undefined && r.state === state) as StatusRequest[];
+  const who = (rs: readonly StatusRequest[]) => rs.map((r) => `${r.id} (${safeLine(r.user)})`).join(', ');
+  const clauses: string[] = [];
+
+  if (!events.length) {
+    if (cmd.type === 'RebuildPush' && push) return `push ${push.id} rebuilt: ${deploy(push)}, already current`;
+    return `nothing changed${push ? ` on push ${push.id}` : cmd.request !== undefined ? ` on request ${cmd.request}` : ''}`;
+  }
+  const main = (): string => {
+    switch (cmd.type) {
+      case 'OpenPush': {
+        const opened = of('PushOpened')[0];
+        if (!opened) break;
+        const p = pushOf(opened.push.id);
+        const picked = of('RequestPicked').length;
+        return `push ${opened.push.id} ${quoted(opened.push.title)} opened (${opened.push.type}); ${picked ? plural(picked, 'pickme') : 'no pickmes yet'}${p ? `; ${deploy(p)}` : ''}`;
+      }
+      case 'AcceptRequests': {
+        const acc = of('RequestAccepted').map((e) => e.request);
+        return `accepted ${idList(acc)} into push ${push?.id ?? cmd.push}${push ? `; ${deploy(push)}` : ''}`;
+      }
+      case 'RemoveRequest': {
+        const rm = of('RequestRemoved')[0];
+        return rm ? `removed ${rm.request} from push ${rm.push} (back to ${rm.toState})${push ? `; ${deploy(push)}` : ''}` : '';
+      }
+      case 'RebuildPush':
+        return push ? `push ${push.id} rebuilt: ${deploy(push)}${push.baseSha ? ` on master ${shortSha(push.baseSha)}` : ''}` : '';
+      case 'StagePush': {
+        const st = of('PushStaged')[0];
+        if (!st || !push) break;
+        return `staged push ${st.push} on ${safeLine(st.env)}: ${deploy(push)}; ${plural(st.requests.length, 'request')} to verify (${idList(st.requests)})`;
+      }
+      case 'VerifyRequest':
+      case 'VerifyPush': {
+        const v = of('RequestVerified').map((e) => e.request);
+        if (!push) return `verified ${idList(v)}`;
+        const left = inPush(push, 'staged');
+        return `verified ${idList(v)} in push ${push.id}; ${of('AllVerified').length || !left.length ? `every request is verified: the pushmaster may bless (pushmanager push bless ${push.id})` : `still to verify: ${who(left)}`}`;
+      }
+      case 'BlessPush': {
+        const b = of('PushBlessed')[0];
+        if (!b || !push) break;
+        return `blessed push ${b.push}: ${deploy(push)} goes to production${b.forced && b.unverified.length ? ` (forced; unverified: ${idList(b.unverified)})` : b.forced ? ' (forced)' : ''}; certify with: pushmanager push certify ${b.push}`;
+      }
+      case 'CertifyPush': {
+        const c = of('PushCertified')[0];
+        if (!c) break;
+        return `certified push ${c.push}: master at ${shortSha(c.masterSha)}, tag ${safeLine(c.tag)}; ${plural(c.requests.length, 'request')} live${c.returned.length ? `; ${idList(c.returned)} back to waiting` : ''}`;
+      }
+      case 'DiscardPush': {
+        const d = of('PushDiscarded')[0];
+        if (!d) break;
+        return `discarded push ${d.push}; ${d.returned.length ? `${plural(d.returned.length, 'request')} wait${d.returned.length === 1 ? 's' : ''} again (${idList(d.returned)})` : 'it had no requests'}`;
+      }
+      case 'MessagePushees': {
+        const m = of('PushMessageSent')[0];
+        return m ? `message sent to the pushees of push ${m.push}${m.state ? ` (${m.state} requests only)` : ''}` : '';
+      }
+      case 'PingmePush': {
+        const p = of('PingmeChanged')[0];
+        return p ? (p.on ? `${safeLine(p.user)} will be pinged when push ${p.push} is staged and blessed` : `${safeLine(p.user)} is no longer pinged for push ${p.push}`) : '';
+      }
+      case 'TakeOverPush': {
+        const t = of('PushTakenOver')[0];
+        return t ? `push ${t.push} is driven by ${safeLine(t.to)} now (was ${safeLine(t.from)})${push ? `; ${deploy(push)}` : ''}` : '';
+      }
+      case 'TickChecklist': {
+        const t = of('ChecklistTicked')[0];
+        if (!t) break;
+        const open = (push?.checklist ?? []).filter((i) => !i.done);
+        return `${t.done ? 'ticked' : 'unticked'} ${safeLine(t.item)} on push ${t.push}; ${open.length ? `open: ${open.map((i) => safeLine(i.id)).join(', ')}` : 'checklist done'}`;
+      }
+      case 'PickmeRequest': {
+        const p = of('RequestPicked')[0];
+        const r = p && reqOf(p.request);
+        return p ? `request ${p.request}${r ? ` ${quoted(r.title)}` : ''} is a pickme of push ${p.push}${push ? ` ${quoted(push.title)} (pushmaster ${safeLine(push.pushmaster)})` : ''}` : '';
+      }
+      case 'UnpickmeRequest': {
+        const u = of('RequestUnpicked')[0];
+        return u ? `request ${u.request} is out of push ${u.push}, waiting (${reqOf(u.request)?.state ?? 'requested'})` : '';
+      }
+      case 'DelayRequest': {
+        const d = of('RequestDelayed')[0];
+        return d ? `request ${d.request} delayed; undelay with: pushmanager request undelay ${d.request}` : '';
+      }
+      case 'UndelayRequest': {
+        const u = of('RequestUndelayed')[0];
+        const r = u && reqOf(u.request);
+        return u ? `request ${u.request} ${r?.state === 'pickme' ? `is a pickme of push ${r.push} again` : 'waits for a push again (requested)'}` : '';
+      }
+      case 'DiscardRequest': {
+        const d = of('RequestDiscarded')[0];
+        return d ? `request ${d.request} discarded` : '';
+      }
+      case 'CommentRequest': {
+        const c = of('CommentAdded')[0];
+        const r = c && reqOf(c.request);
+        return c ? `commented on request ${c.request}${r ? ` (${plural(r.comments, 'comment')})` : ''}` : '';
+      }
+      case 'EditRequest': {
+        const e = of('RequestEdited')[0];
+        return e ? `request ${e.request} edited: ${Object.keys(e.changes).join(', ')}` : '';
+      }
+    }
+    return '';
+  };
+  const first = main();
+  clauses.push(first || events.map((e) => e.type).join(', '));
+  // What the server did besides: requests its build dropped or removed, requests picked up again.
+  for (const e of of('RequestRemoved')) if (cmd.type !== 'RemoveRequest') clauses.push(`removed ${e.request} from push ${e.push}: ${safeLine(e.reason)}`);
+  if (cmd.type !== 'OpenPush' && cmd.type !== 'PickmeRequest' && cmd.type !== 'UndelayRequest') {
+    const picked = of('RequestPicked').map((e) => e.request);
+    if (picked.length) clauses.push(`${idList(picked)} picked into push ${of('RequestPicked')[0]!.push}`);
+  }
+  return clauses.join('; ');
 }

@@ -1,6 +1,7 @@
 // The HTTP client every terminal front end uses (CLI verbs and the dashboard): one place for the server
 // URL, credentials, typed refusals and the event stream.
 import type { ApiCommandInput } from '../server/http/api-schema.js';
+import type { CommandOutcome } from '../state/describe.js';
 import type { StatusView } from '../state/status-view.js';
 import http from 'node:http';
 import https from 'node:https';
@@ -35,6 +36,13 @@ export class CredentialsRefused extends ServerRefusal {}
 export class ServerUnreachable extends Error {
   readonly code = 'server-unreachable' as const;
 }
+
+/** Why a connection failed, in the system's words: ECONNREFUSED, ENOTFOUND, or the message. */
+const unreachableWhy = (e: unknown): string => {
+  const err = e as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  for (const c of [err.code, err.cause?.code, err.cause?.message, err.message]) if (typeof c === 'string' && c) return c;
+  return String(e);
+};
 
 /**
  * Credentials: PUSHMANAGER_TOKEN, else PUSHMANAGER_USER/PASSWORD, else the token `pushmanager login`
@@ -85,7 +93,7 @@ export class PushmanagerClient {
     try {
       res = await send(new URL(path, this.opts.server), method, { ...this.headers(), ...(body !== undefined && { 'content-type': 'application/json' }) }, body === undefined ? undefined : JSON.stringify(body));
     } catch (e) {
-      throw new ServerUnreachable(`cannot reach the pushmanager server at ${this.opts.server}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+      throw new ServerUnreachable(`cannot reach ${this.opts.server} (${unreachableWhy(e)})`);
     }
     const text = res.text;
     let json: unknown;
@@ -128,7 +136,7 @@ export class PushmanagerClient {
   whoami(): Promise<{ user: { name: string; pushmaster: boolean; admin: boolean } }> {
     return this.request('GET', '/api/whoami');
   }
-  command(cmd: ApiCommandInput): Promise<{ ok: true; version: string; events: string[] }> {
+  command(cmd: ApiCommandInput): Promise<CommandAnswer> {
     return this.request('POST', '/api/commands', cmd);
   }
 
@@ -138,7 +146,8 @@ export class PushmanagerClient {
     try {
       res = await fetch(new URL('/api/events', this.opts.server), { headers: { ...this.headers(), accept: 'text/event-stream' }, signal });
     } catch (e) {
-      throw new ServerUnreachable(`event stream: ${(e as Error).message}`);
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED…) is its cause.
+      throw new ServerUnreachable(`cannot reach ${this.opts.server} (${unreachableWhy(e)})`);
     }
     if (!res.ok || !res.body) {
       const json: unknown = await res.json().catch(() => null);
@@ -163,6 +172,13 @@ export class PushmanagerClient {
       }
     }
   }
+}
+
+/** POST /api/commands: the new metadata version, the event names, and the outcome (events, touched pushes and requests). */
+export interface CommandAnswer extends CommandOutcome {
+  readonly ok: true;
+  readonly version: string;
+  readonly events: readonly string[];
 }
 
 export interface HistoryItem {

@@ -5,6 +5,7 @@ import type { Actor } from '../../state/decide.js';
 import { isDomainError, type DomainError } from '../../state/errors.js';
 import { pushView, requestView, statusView } from '../../state/status-view.js';
 import type { Command } from '../../state/commands.js';
+import { commandOutcome } from '../../state/describe.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
 import type { EventBus } from '../app/event-bus.js';
 import type { StateStore } from '../store/state-store.js';
@@ -75,7 +76,9 @@ export async function handleApi(deps: ApiDeps, actor: Actor, req: IncomingMessag
     if (!parsed.ok) throw new HttpError(422, 'invalid-field', parsed.message, { field: parsed.field });
     const out = await deps.execute(parsed.value, actor);
     if (isDomainError(out)) return sendJson(res, domainStatus(out), { error: { code: out.code, message: out.message, data: out.data } });
-    return sendJson(res, 200, { ok: true, version: out.version, events: out.events.map((e) => e.type) });
+    // Event names for scripts that read them, plus the events and what they touched as the board is now:
+    // what a client needs to say what happened (ids, SHAs, states) without fetching the board again.
+    return sendJson(res, 200, { ok: true, version: out.version, events: out.events.map((e) => e.type), ...commandOutcome(out.board, parsed.value, out.events) });
   }
 
   if (method === 'GET' && head === 'events' && parts.length === 1) return streamEvents(deps, req, res);

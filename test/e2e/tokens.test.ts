@@ -103,6 +103,6 @@ describe('pushmanager login', () => {
   it('PUSHMANAGER_USER/PASSWORD win over a stored token', async () => {
     const r = await pm(['push', 'open', '--title', 'pm by password'], { PUSHMANAGER_USER: 'pm', PUSHMANAGER_PASSWORD: 'pm' });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/push opened/);
+    expect(r.stdout).toMatch(/^push \d+ "pm by password" opened/);
   });
 });

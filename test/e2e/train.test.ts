@@ -75,7 +75,8 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
 
     const opened = await h.cli('pm', ['push', 'open', '--title', 'Tue 14:00', '--type', 'regular']);
     expect(opened.code).toBe(0);
-    expect(opened.stdout).toBe('push opened (PushOpened, RequestPicked, DeployBranchBuilt)\n');
+    // The answer names the push and its deploy branch (issue 13: it used to list event names).
+    expect(opened.stdout).toMatch(/^push 1 "Tue 14:00" opened \(regular\); 1 pickme; deploy\/push-1 at [0-9a-f]{10}\n$/);
     const status = JSON.parse((await h.cli('alice', ['status', '--json'])).stdout) as StatusView;
     expect(status.pushes[0]).toMatchObject({ id: 1, title: 'Tue 14:00', type: 'regular', state: 'accepting', pushmaster: 'pm', deployBranch: 'deploy/push-1', requests: [ids.a] });
     expect(status.requests.find((r) => r.id === ids.a)).toMatchObject({ state: 'pickme', push: 1 });
@@ -204,7 +205,7 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
     const c = ids.c!;
     expect(await outcome('bob', { type: 'DelayRequest', request: c })).toBe('not-owner'); // a watcher may not delay
     const delay = await h.cli('carol', ['request', 'delay', String(c), '--reason', 'after the freeze']);
-    expect([delay.code, delay.stdout]).toEqual([0, 'delayed (RequestDelayed)\n']);
+    expect([delay.code, delay.stdout]).toEqual([0, `request ${c} delayed; undelay with: pushmanager request undelay ${c}\n`]);
     expect(await h.req(c)).toMatchObject({ state: 'delayed', reason: 'after the freeze' });
     expect(await outcome('pm', { type: 'UndelayRequest', request: c })).toBe('not-owner');
     expect(await outcome('carol', { type: 'UndelayRequest', request: c })).toBe('ok');
@@ -224,7 +225,7 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
 
   it('push message and pingme: the pushmaster messages, anyone asks to be pinged', async () => {
     const msg = await h.cli('pm', ['push', 'message', '1', 'staging', 'in', '5']);
-    expect([msg.code, msg.stdout]).toEqual([0, 'sent (PushMessageSent)\n']);
+    expect([msg.code, msg.stdout]).toEqual([0, 'message sent to the pushees of push 1\n']);
     expect(await outcome('alice', { type: 'MessagePushees', push: 1, text: 'hi' })).toBe('not-pushmaster-of-push');
     expect(await outcome('alice', { type: 'PingmePush', push: 1, on: true })).toBe('ok');
     expect((await h.push(1)).pingme).toEqual(['alice']);

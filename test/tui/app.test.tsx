@@ -49,6 +49,15 @@ describe('frames', () => {
     expect(scrub(await until((f) => f.includes('Keys (')))).toMatchSnapshot();
   });
 
+  it('a pushee at 80×24: the keys wrap at words and scroll', async () => {
+    const { until, type } = show(new FakeClient(sampleBoard(), { name: 'alice', pushmaster: false }), { width: 80, height: 24 });
+    await until((f) => f.includes('you: alice'));
+    await type('?');
+    expect(scrub(await until((f) => f.includes('Keys (')))).toMatchSnapshot();
+    await type('j', 'j', 'j');
+    expect(await until((f) => f.includes('↑ 4 more lines'))).toContain('j/k/space scroll · esc/? close');
+  });
+
   it('a request detail with description, conflicts, comments and history', async () => {
     const { until, type } = show(new FakeClient(sampleBoard()));
     await until((f) => f.includes('● live'));
@@ -71,9 +80,9 @@ describe('key flows', () => {
   it('selects two pickmes and accepts them in one command; the board follows the commit event', async () => {
     const client = new FakeClient(sampleBoard(), undefined, (cmd, c) => {
       if (cmd.type !== 'AcceptRequests') return ['Nothing'];
-      c.view = { ...c.view, requests: c.view.requests.map((r) => (cmd.requests.includes(r.id) ? { ...r, state: 'added' as const } : r)) };
+      c.view = { ...c.view, pushes: c.view.pushes.map((p) => (p.id === 3 ? { ...p, deploySha: 'abcdef0123456789abcdef0123456789abcdef01' } : p)), requests: c.view.requests.map((r) => (cmd.requests.includes(r.id) ? { ...r, state: 'added' as const } : r)) };
       setTimeout(() => c.send('commit', { kind: 'commit', version: 'v2', command: 'AcceptRequests', actor: 'pm', events: ['RequestAccepted'] }), 1);
-      return ['RequestAccepted', 'RequestAccepted'];
+      return cmd.requests.map((request) => ({ type: 'RequestAccepted', request, push: 3 }));
     });
     const { until, type } = show(client);
     await until((f) => f.includes('● live'));
@@ -82,7 +91,9 @@ describe('key flows', () => {
     await type('a');
     expect(client.sent).toEqual([{ type: 'AcceptRequests', push: 3, requests: [1, 2] }]);
     const f = await until((f) => f.includes('ADDED (3)'));
-    expect(f).toContain('accept #1 #2: RequestAccepted, RequestAccepted');
+    // The sentence the CLI prints for the same answer: ids and the deploy branch's new SHA.
+    expect(f).toContain('accepted 1, 2 into push 3; deploy/push-3 at abcdef0123');
+    expect(f).not.toContain('RequestAccepted');
     expect(f).not.toContain('PICKME');
     expect(f).not.toContain('selected');
   });
@@ -97,19 +108,21 @@ describe('key flows', () => {
   });
 
   it('removes with a typed reason', async () => {
-    const client = new FakeClient(sampleBoard());
+    const client = new FakeClient(sampleBoard(), undefined, (cmd) => (cmd.type === 'RemoveRequest' ? [{ type: 'RequestRemoved', request: cmd.request, push: cmd.push, reason: cmd.reason, fromState: 'pickme', toState: 'requested' }] : ['Done']));
     const { until, type } = show(client);
     await until((f) => f.includes('● live'));
     await type('x');
     await until((f) => f.includes('Why remove #1:'));
     await type('b', 'r', 'o', 'k', 'e', 'n', ENTER);
-    await until((f) => f.includes('remove #1: Done'));
+    await until((f) => f.includes('removed 1 from push 3 (back to requested); deploy/push-3 not built yet'));
     expect(client.sent).toEqual([{ type: 'RemoveRequest', push: 3, request: 1, reason: 'broken' }]);
   });
 
   it('asks before certifying, showing what master will become', async () => {
     const b = sampleBoard();
-    const client = new FakeClient({ ...b, pushes: [{ ...b.pushes[0]!, state: 'blessed', deploySha: 'abcdef0123456789abcdef0123456789abcdef01' }, b.pushes[1]!] });
+    const client = new FakeClient({ ...b, pushes: [{ ...b.pushes[0]!, state: 'blessed', deploySha: 'abcdef0123456789abcdef0123456789abcdef01' }, b.pushes[1]!] }, undefined, () => [
+      { type: 'PushCertified', push: 3, tag: 'push-20240501-3', masterSha: 'abcdef0123456789abcdef0123456789abcdef01', requests: [1, 2, 4], returned: [] },
+    ]);
     const { until, type, frame } = show(client);
     await until((f) => f.includes('● live'));
     await type('c');
@@ -118,13 +131,13 @@ describe('key flows', () => {
     await until((f) => f.includes('certify cancelled'));
     expect(client.sent).toEqual([]);
     await type('c', 'y');
-    await until((f) => f.includes('certify push #3: Done'));
+    await until((f) => f.includes('certified push 3: master at abcdef0123, tag push-20240501-3; 3 requests live'));
     expect(client.sent).toEqual([{ type: 'CertifyPush', push: 3, force: false }]);
     expect(frame()).not.toContain('Certify push #3?');
   });
 
   it('a pushee picks their waiting request and is told why accept is not theirs', async () => {
-    const client = new FakeClient(sampleBoard(), { name: 'alice', pushmaster: false });
+    const client = new FakeClient(sampleBoard(), { name: 'alice', pushmaster: false }, (cmd) => (cmd.type === 'PickmeRequest' ? [{ type: 'RequestPicked', request: cmd.request, push: 3 }] : ['Done']));
     const { until, type } = show(client);
     await until((f) => f.includes('you: alice'));
     await type('a');
@@ -132,8 +145,64 @@ describe('key flows', () => {
     await type('/', 'W', 'a', 'i', 't', ENTER);
     await until((f) => f.includes('filter "Wait": 1 of 6'));
     await type('p');
-    await until((f) => f.includes('pickme #5: Done'));
+    await until((f) => f.includes('request 5 "Waiting for a push" is a pickme of push 3 "Wednesday train" (pushmaster pm)'));
     expect(client.sent).toEqual([{ type: 'PickmeRequest', request: 5 }]);
+  });
+
+  it('a refused accept clears the rebuild progress it reported (issue 13)', async () => {
+    // The server reports merges as it goes; a conflict stops the build before the last report.
+    const client = new FakeClient(sampleBoard(), undefined, (cmd, c) => {
+      if (cmd.type !== 'AcceptRequests') return ['Done'];
+      c.send('progress', { kind: 'progress', push: 3, task: 'rebuild', done: 2, total: 3 });
+      return new ServerRefusal(409, 'merge-conflict', "request 2 (alice) does not merge onto push 3's deploy branch: conflicts in search.ts; nothing changed", { request: 2, push: 3 });
+    });
+    const { until, type, frame } = show(client);
+    await until((f) => f.includes('● live'));
+    await type(' ', ' ', 'a');
+    await until((f) => f.includes('refused'));
+    await tick(30);
+    expect(frame()).toContain('accept #1 #2: refused: request 2 (alice) does not merge');
+    expect(frame()).not.toContain('rebuilding');
+  });
+
+  it('a bless refused for unverified requests offers to force it, naming them; y forces (issue 13)', async () => {
+    const b = sampleBoard();
+    const board: StatusView = {
+      ...b,
+      pushes: [{ ...b.pushes[0]!, state: 'staged', deploySha: 'abcdef0123456789abcdef0123456789abcdef01', requests: [1, 4] as never }, b.pushes[1]!],
+      requests: b.requests.map((r) => (r.id === 1 || r.id === 4 ? { ...r, state: 'staged' as const } : r.id === 2 ? { ...r, state: 'requested' as const, push: null } : r)),
+    };
+    const client = new FakeClient(board, undefined, (cmd) => {
+      if (cmd.type !== 'BlessPush') return ['Done'];
+      if (!cmd.force) return new ServerRefusal(409, 'unverified-requests', 'requests 1 (bob), 4 (carol) are not verified on stage; wait, remove them, or bless with --force', { push: 3, requests: [1, 4] });
+      return [{ type: 'PushBlessed', push: 3, forced: true, unverified: [1, 4] }];
+    });
+    const { until, type, frame } = show(client, { width: 160, height: 30 });
+    await until((f) => f.includes('● live'));
+    await type('b');
+    const asked = await until((f) => f.includes('Bless push #3 anyway'));
+    expect(asked).toContain('Bless push #3 anyway (forced, logged)? y/n\n  not verified on stage: #1 (bob), #4 (carol)\n');
+    // The dashboard has no flags: it does not tell the pushmaster to pass one.
+    expect(asked).not.toContain('--force');
+    await type('y');
+    await until((f) => f.includes('blessed push 3'));
+    expect(client.sent).toEqual([
+      { type: 'BlessPush', push: 3, force: false },
+      { type: 'BlessPush', push: 3, force: true },
+    ]);
+    expect(frame()).toContain('blessed push 3: deploy/push-3 at abcdef0123 goes to production (forced; unverified: 1, 4); certify with: pushmanager push certify 3');
+  });
+
+  it('n keeps a refused bless refused', async () => {
+    const b = sampleBoard();
+    const client = new FakeClient({ ...b, pushes: [{ ...b.pushes[0]!, state: 'staged' }, b.pushes[1]!] }, undefined, () => new ServerRefusal(409, 'unverified-requests', 'requests 4 (carol) are not verified on stage; wait, remove them, or bless with --force', { push: 3, requests: [4] }));
+    const { until, type } = show(client);
+    await until((f) => f.includes('● live'));
+    await type('b');
+    await until((f) => f.includes('not verified on stage: #4 (carol)'));
+    await type('n');
+    await until((f) => f.includes('bless cancelled'));
+    expect(client.sent).toEqual([{ type: 'BlessPush', push: 3, force: false }]);
   });
 
   it('q quits', async () => {
@@ -195,7 +264,7 @@ describe('checklist', () => {
       const checklist = p!.checklist.map((i) => (i.id === cmd.item ? { ...i, done: cmd.done, doneBy: cmd.done ? 'pm' : null } : i));
       c.view = { ...c.view, pushes: [{ ...p!, checklist }, ...rest] };
       setTimeout(() => c.send('commit', { kind: 'commit', version: 'v2', command: 'TickChecklist', actor: 'pm', events: ['ChecklistTicked'] }), 1);
-      return ['ChecklistTicked'];
+      return [{ type: 'ChecklistTicked', push: 3, item: cmd.item, done: cmd.done }];
     });
     const { until, type } = show(client);
     const board = await until((f) => f.includes('● live') && f.includes('CHECKLIST'));
@@ -208,7 +277,7 @@ describe('checklist', () => {
     const f = await until((f) => f.includes('CHECKLIST (1 open of 3)'));
     expect(client.sent).toEqual([{ type: 'TickChecklist', push: 3, item: 'db-migration-run', done: true }]);
     expect(f).toMatch(/> \[x\] db-migration-run .*✓ pm/);
-    expect(f).toContain('tick db-migration-run on push #3: ChecklistTicked');
+    expect(f).toContain('ticked db-migration-run on push 3; open: announce');
     await type('\u001b');
     await until((f) => f.includes('CHECKLIST (1 open of 3)  t ticks'));
   });

@@ -2,7 +2,7 @@
 // NOW), fixed SHAs, and a client object with PushmanagerClient's methods that records what was sent.
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
 import type { StatusView } from '../../state/status-view.js';
-import { ServerRefusal, type RequestDetail } from '../../tui/client.js';
+import { ServerRefusal, type CommandAnswer, type RequestDetail } from '../../tui/client.js';
 import type { DashboardClient } from '../../tui/dashboard/live-board.js';
 
 type Req = StatusView['requests'][number];
@@ -95,7 +95,8 @@ export function detailOf(r: Req): RequestDetail {
   };
 }
 
-type Handler = (cmd: ApiCommandInput, client: FakeClient) => string[] | ServerRefusal;
+/** Events by name (`'Done'`) or as objects with the fields the answer's sentence reads. */
+type Handler = (cmd: ApiCommandInput, client: FakeClient) => (string | { readonly type: string; readonly [k: string]: unknown })[] | ServerRefusal;
 
 /** Same methods as PushmanagerClient; `onCommand` decides the answer and may change the board. */
 export class FakeClient implements DashboardClient {
@@ -128,7 +129,9 @@ export class FakeClient implements DashboardClient {
     this.sent.push(cmd);
     const out = this.onCommand(cmd, this);
     if (out instanceof ServerRefusal) throw out;
-    return { ok: true as const, version: 'v', events: out };
+    // As the server answers: the events, and the pushes and requests as they are after the command.
+    const changes = out.map((e) => ({ at: NOW.toISOString(), actor: this.me.name, ...(typeof e === 'string' ? { type: e } : e) })) as unknown as CommandAnswer['changes'];
+    return { ok: true as const, version: 'v', events: changes.map((e) => e.type), changes, pushes: this.view.pushes, requests: this.view.requests };
   }
   events(onMessage: (kind: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
     if (this.down) return Promise.reject(new Error('event stream: fetch failed'));

@@ -1,7 +1,7 @@
 // The keymap as a pure function: each key in each mode → UI actions, API commands (the API's shapes),
 // detail loads or quitting; unavailable keys answer with the reason instead of a command.
 import { describe, expect, it } from 'vitest';
-import { interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
+import { afterRefusal, interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
 import { initialUi, type Me, type Mode, type UiState } from '../../tui/dashboard/ui-state.js';
 import { buildView } from '../../tui/dashboard/view-model.js';
 import { NOW, checklistBoard, sampleBoard } from './fixtures.js';
@@ -59,7 +59,7 @@ describe('board keys', () => {
     ['d delays', 'd', {}, ALICE, { cursor: 5 }, 'accepting', { send: { label: 'delay #5', commands: [{ type: 'DelayRequest', request: 5 }] } }],
     ['d undelays a delayed one', 'd', {}, BOB, { cursor: 7 }, 'accepting', { send: { label: 'undelay #7', commands: [{ type: 'UndelayRequest', request: 7 }] } }],
     ['v refused with why', 'v', {}, ALICE, { cursor: 2 }, 'accepting', { actions: [{ type: 'status', status: { text: 'verify: #2 is pickme, not staged', tone: 'error' } }] }],
-    ['? shows help', '?', {}, BOB, {}, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'help' } }] }],
+    ['? shows help', '?', {}, BOB, {}, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'help', scroll: 0 } }] }],
     ['q quits', 'q', {}, BOB, {}, 'accepting', { quit: true }],
     ['ctrl-c quits', 'c', { ctrl: true }, BOB, {}, 'accepting', { quit: true }],
     ['esc clears the selection first', '', { escape: true }, PM, { selected: [1], filter: 'x' }, 'accepting', { actions: [{ type: 'select', ids: [] }, { type: 'status', status: { text: 'selection cleared', tone: 'info' } }] }],
@@ -106,7 +106,9 @@ describe('prompts and confirmations', () => {
     ['other keys wait for y/n', 'a', {}, mode({ kind: 'confirm', confirm: { kind: 'discard-push', push: 3 } }), { actions: [] }],
     ['detail scrolls', 'j', {}, mode({ kind: 'detail', request: 2, detail: null, error: null, scroll: 0 }), { actions: [{ type: 'detail-scroll', scroll: 0 }] }],
     ['detail closes with esc', '', { escape: true }, mode({ kind: 'detail', request: 2, detail: null, error: null, scroll: 0 }), { actions: [{ type: 'mode', mode: { kind: 'board' } }] }],
-    ['help closes with ?', '?', {}, mode({ kind: 'help' }), { actions: [{ type: 'mode', mode: { kind: 'board' } }] }],
+    ['help closes with ?', '?', {}, mode({ kind: 'help', scroll: 0 }), { actions: [{ type: 'mode', mode: { kind: 'board' } }] }],
+    ['y forces a refused bless', 'y', {}, mode({ kind: 'confirm', confirm: { kind: 'bless-force', push: 3, unverified: [{ id: 4, user: 'carol' }], why: null } }), { send: { label: 'bless push #3 (forced)', commands: [{ type: 'BlessPush', push: 3, force: true }] } }],
+    ['n keeps it refused', 'n', {}, mode({ kind: 'confirm', confirm: { kind: 'bless-force', push: 3, unverified: [], why: null } }), { actions: [{ type: 'mode', mode: { kind: 'board' } }, { type: 'status', status: { text: 'bless cancelled', tone: 'info' } }] }],
   ];
   it.each(table)('%s', (_n, input, key, over, want) => {
     const got = press(input, key, PM, over);
@@ -142,5 +144,36 @@ describe('the checklist pick list (t)', () => {
 
   it('t is off without a checklist', () => {
     expect(press('t')).toMatchObject({ actions: [{ type: 'status', status: { text: 'tick: push #3 has no checklist', tone: 'error' } }] });
+  });
+});
+
+describe('after a refusal', () => {
+  const board = sampleBoard();
+  it('a bless refused for unverified requests asks to force it, with who owns them', () => {
+    const got = afterRefusal({ type: 'BlessPush', push: 3, force: false }, { code: 'unverified-requests', message: 'requests 1 (bob), 4 (carol) are not verified on stage; wait, remove them, or bless with --force', data: { push: 3, requests: [1, 4] } }, board);
+    expect(got).toEqual([{ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'bless-force', push: 3, unverified: [{ id: 1, user: 'bob' }, { id: 4, user: 'carol' }], why: null } } }]);
+  });
+  it('a bless refused for failing builds asks too, with the reason and without the --force advice', () => {
+    const got = afterRefusal({ type: 'BlessPush', push: 3 }, { code: 'builds-failing', message: 'the deploy branch of push 3 fails its builds (test); fix or remove the culprit, or bless with --force', data: { push: 3 } }, board);
+    expect(got).toEqual([{ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'bless-force', push: 3, unverified: [], why: 'the deploy branch of push 3 fails its builds (test)' } } }]);
+  });
+  it('other refusals, and a forced bless refused again, are only shown', () => {
+    expect(afterRefusal({ type: 'BlessPush', push: 3, force: true }, { code: 'unverified-requests', message: '', data: {} }, board)).toBeNull();
+    expect(afterRefusal({ type: 'BlessPush', push: 3 }, { code: 'open-checklist', message: '', data: {} }, board)).toBeNull();
+    expect(afterRefusal({ type: 'AcceptRequests', push: 3, requests: [1] }, { code: 'merge-conflict', message: '', data: {} }, board)).toBeNull();
+  });
+});
+
+describe('help scrolls when the keys need more rows than the terminal has', () => {
+  const small = (scroll: number): Partial<UiState> => ({ mode: { kind: 'help', scroll }, width: 80, height: 24 });
+  function pressSmall(input: string, key: KeyPress, over: Partial<UiState>): Effect {
+    const s = { ...initialUi({ width: 80, height: 24 }, ALICE), ...over };
+    return interpretKey(input, key, s, buildView(sampleBoard(), s, { now: NOW, color: false }));
+  }
+  it('j scrolls down, k up, and scrolling stops at the end', () => {
+    expect(pressSmall('j', {}, small(0))).toEqual({ actions: [{ type: 'detail-scroll', scroll: 1 }] });
+    expect(pressSmall('k', {}, small(3))).toEqual({ actions: [{ type: 'detail-scroll', scroll: 2 }] });
+    const end = pressSmall(' ', {}, small(0)).actions[0] as { scroll: number };
+    expect(pressSmall('j', {}, small(end.scroll))).toEqual({ actions: [{ type: 'detail-scroll', scroll: end.scroll }] });
   });
 });

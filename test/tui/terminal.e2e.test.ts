@@ -90,7 +90,8 @@ describe.skipIf(reason !== null)(`dashboard in a real terminal${reason ? ` (skip
     // The pushmaster accepts it: the row moves to ADDED.
     keys('a');
     const s2 = await until((s) => /ADDED \(1\)/.test(s) && !/PICKME/.test(s));
-    expect(s2).toContain('accept #1:');
+    // The status line says what the CLI would print: the request, the push, the deploy branch's SHA.
+    expect(s2).toMatch(/accepted 1 into push 1; deploy\/push-1 at [0-9a-f]{10}/);
     const sha = /deploy \S+ @ ([0-9a-f]{10}|-)/.exec(s2)?.[1];
     console.log(`deploy branch after accept: ${sha === '-' ? 'not built yet (train builder not wired)' : sha}`);
 
@@ -102,11 +103,21 @@ describe.skipIf(reason !== null)(`dashboard in a real terminal${reason ? ` (skip
     tmux('resize-window', '-t', 'dash', '-x', '80', '-y', '24');
     const small = await until((s) => s.includes('WAITING (0)') && s.split('\n')[0]!.length <= 80 && !s.includes(' │ '));
     expect(small.split('\n').every((l) => l.length <= 80)).toBe(true);
+    // The keys at 80×24: wrapped at words, none cut, the rest a scroll away.
+    keys('?');
+    const help = await until((s) => s.includes('Keys (unavailable ones say why)') && s.includes('more lines'));
+    expect(help.split('\n').every((l) => l.length <= 80)).toBe(true);
+    expect(help).not.toContain('…');
+    expect(help).toContain('space    select or unselect the request, then move down');
+    keys('G', 'Escape');
+    await until((s) => s.includes('WAITING (0)'));
 
     // The server goes away: the last board stays, marked stale; it comes back on the same port and data.
     await server.close();
-    const stale = await until((s) => s.includes('STALE'));
+    const stale = await until((s) => s.includes('STALE') && s.includes('cannot reach'));
     expect(stale).toContain('Terminal end-to-end change');
+    expect(stale).toContain(`cannot reach http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(stale).not.toContain('fetch failed');
     server = await startServer({ port, dataDir, log: () => undefined });
     await until((s) => s.includes('● live') && !s.includes('STALE'), 20_000);
 

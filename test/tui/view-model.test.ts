@@ -1,5 +1,6 @@
 // The dashboard's view-model as a pure function: who may use which key and why not, filters, ages,
 // layout by terminal size, scrolling that keeps the cursor visible, and sanitised user text.
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { initialUi, uiReducer, type Me, type UiState } from '../../tui/dashboard/ui-state.js';
 import { buildView, formatAge, matchesFilter, type KeyName } from '../../tui/dashboard/view-model.js';
@@ -176,7 +177,10 @@ describe('screen', () => {
   it('says when the server is away and keeps the board', () => {
     const v = view(sampleBoard(), ui(PM, { connection: { state: 'stale', since: '2024-05-01T11:58:00.000Z', reason: 'cannot reach the server', retryInMs: 2000 } }));
     const t = text(v);
-    expect(t).toContain('STALE since 11:58:00: cannot reach the server; retrying in 2s');
+    expect(v.lines[0]!.segs.map((s) => s.text).join('')).toMatch(/^✗ STALE since 11:58:00 Push #3/);
+    // The status line says why and when the next try is, even over an older answer.
+    const withStatus = view(sampleBoard(), ui(PM, { status: { text: 'accepted 1 into push 3', tone: 'ok' }, connection: { state: 'stale', since: '2024-05-01T11:58:00.000Z', reason: 'cannot reach http://127.0.0.1:7080 (ECONNREFUSED)', retryInMs: 2000 } }));
+    expect(withStatus.lines.at(-2)!.segs.map((s) => s.text).join('')).toBe('cannot reach http://127.0.0.1:7080 (ECONNREFUSED); retrying in 2s (board as of 11:58:00)');
     expect(t).toContain('Fix login redirect');
   });
 
@@ -260,5 +264,79 @@ describe('checklist, links and builds', () => {
     expect(t).toContain('review link https://rb.example/r/1234/ · Ship It ✔2');
     expect(t).toContain('ticket link https://jira.example/browse/WEB-42');
     expect(t).toContain('build fail(builder-a) https://bb.example/b/1');
+  });
+});
+
+describe('terminal columns (issue 13)', () => {
+  const cols = (l: { segs: readonly { text: string }[] }) => stringWidth(l.segs.map((s) => s.text).join(''));
+
+  it('a title with an emoji or wide characters takes its columns: the row is as wide as the others', () => {
+    const b = sampleBoard();
+    const board = { ...b, requests: b.requests.map((r) => (r.id === 1 ? { ...r, title: 'Ship it 🚀 now' } : r.id === 2 ? { ...r, title: '検索を速く' } : r)) };
+    // Stacked (80): every request row is padded to the terminal's width.
+    const stacked = view(board, { ...ui(PM), width: 80, height: 30 });
+    expect(['r1', 'r2', 'r4', 'r5'].map((k) => cols(stacked.lines.find((l) => l.key === k)!))).toEqual([80, 80, 80, 80]);
+    // Columns (120): the divider between the push and the waiting list stays in one column.
+    const columns = view(board, { ...ui(PM), width: 120, height: 30 });
+    const rows = columns.lines.filter((l) => l.key.startsWith('b')).map((l) => l.segs.map((s) => s.text).join(''));
+    const divider = new Set(rows.map((r) => stringWidth(r.slice(0, r.indexOf(' │ ')))));
+    expect(rows.length).toBeGreaterThan(3);
+    expect([...divider]).toHaveLength(1);
+  });
+
+  it('cuts a wide title at a character boundary, never past the edge', () => {
+    const b = sampleBoard();
+    const board = { ...b, requests: b.requests.map((r) => (r.id === 1 ? { ...r, title: '🚀'.repeat(60) } : r)) };
+    const v = view(board, { ...ui(PM), width: 80, height: 24 });
+    expect(v.lines.every((l) => cols(l) <= 80)).toBe(true);
+    expect(cols(v.lines.find((l) => l.key === 'r1')!)).toBe(80);
+  });
+});
+
+describe('80×24 (issue 13): nothing is cut mid-word', () => {
+  const small = (me: Me, mode?: UiState['mode']) => view(boardIn('accepting'), { ...ui(me), connection: { state: 'live' }, width: 80, height: 24, ...(mode && { mode }) });
+
+  it('the help wraps each reason at a word, and scrolls to show every key', () => {
+    const first = small(ALICE, { kind: 'help', scroll: 0 });
+    const all: string[] = [];
+    for (let scroll = 0; scroll <= first.detailLines; scroll++) {
+      const v = small(ALICE, { kind: 'help', scroll });
+      const lines = v.lines.map((l) => l.segs.map((s) => s.text).join(''));
+      expect(lines.every((l) => stringWidth(l) <= 80)).toBe(true);
+      expect(lines.join('\n')).not.toContain('…');
+      all.push(...lines);
+    }
+    const seen = all.join('\n');
+    // Every key is there, and a long reason is whole (wrapped, not cut).
+    for (const k of ['j/k ↑/↓', 'space', 'enter', 'accept pickmes', 'quit']) expect(seen).toContain(k);
+    expect(seen).toMatch(/remove from the push \(asks for a reason\) — n\/a: pushmasters only; pm\n {9}drives push #3\n/);
+    expect(first.lines.at(-1)!.segs.map((s) => s.text).join('')).toBe('j/k/space scroll · esc/? close');
+    expect(first.lines.at(-3)!.segs.map((s) => s.text).join('')).toMatch(/↓ \d+ more lines \(j or space scrolls down\)/);
+  });
+
+  it('the help says that space selects and moves down', () => {
+    const v = view(sampleBoard(), { ...ui(PM), mode: { kind: 'help', scroll: 0 } });
+    expect(text(v)).toContain('space    select or unselect the request, then move down (space space space picks a run)');
+  });
+
+  it("a long refusal takes two rows instead of losing its reason; the screen keeps its height", () => {
+    const refusal = "accept #2: refused: request 2 (alice) does not merge onto push 3's deploy branch: conflicts in same.txt; nothing changed [merge-conflict]";
+    const v = view(boardIn('accepting'), { ...ui(PM), connection: { state: 'live' }, width: 80, height: 24, status: { text: refusal, tone: 'error' } });
+    const lines = v.lines.map((l) => l.segs.map((s) => s.text).join(''));
+    expect(lines).toHaveLength(23);
+    expect(lines.slice(-3, -1).map((l) => l.trim()).join(' ')).toBe(refusal);
+    expect(lines.every((l) => stringWidth(l) <= 80)).toBe(true);
+  });
+
+  it('the footer and the header hold whole entries only', () => {
+    for (const me of [PM, ALICE]) {
+      const v = small(me);
+      const header = v.lines[1]!.segs.map((s) => s.text).join('');
+      const footer = v.lines.at(-1)!.segs.map((s) => s.text).join('');
+      expect(footer).not.toContain('…');
+      expect(header).not.toContain('…');
+      expect(stringWidth(footer)).toBeLessThanOrEqual(80);
+      expect(footer.startsWith('? keys  q quit')).toBe(true);
+    }
   });
 });

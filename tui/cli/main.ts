@@ -5,6 +5,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { PUSH_TYPES } from '../../state/model.js';
 import { CredentialsRefused, PushmanagerClient, ServerRefusal, ServerUnreachable, clientOptionsFromEnv } from '../client.js';
+import type { ApiCommandInput } from '../../server/http/api-schema.js';
+import { answerSentence } from '../../state/describe.js';
 import { renderPush, renderRequest, renderStatus } from './render.js';
 
 const EXIT_OK = 0;
@@ -12,9 +14,12 @@ const EXIT_REFUSED = 1;
 const EXIT_USAGE = 2;
 
 const positiveId = (what: string) => (v: string) => {
-  if (!/^[0-9]{1,9}$/.test(v) || Number(v) === 0) throw new InvalidArgumentError(`${what} must be a positive number, got "${v}"`);
+  if (!/^[0-9]{1,9}$/.test(v) || Number(v) === 0) throw new InvalidArgumentError(`A ${what} id is a positive number.`);
   return Number(v);
 };
+interface Json {
+  readonly json?: boolean;
+}
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 function version(): string {
@@ -35,7 +40,11 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .exitOverride();
 
   const client = () => new PushmanagerClient(clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server));
-  const done = (what: string) => (r: { events: string[] }) => io.out(`${what}${r.events.length ? ` (${r.events.join(', ')})` : ' (nothing changed)'}\n`);
+  /** Sends a command and prints what it did: a sentence with the ids and SHAs needed next, or the JSON answer. */
+  const answer = async (cmd: ApiCommandInput, o: Json): Promise<void> => {
+    const a = await client().command(cmd);
+    io.out(o.json ? JSON.stringify(a, null, 2) + '\n' : `${answerSentence(cmd, a)}\n`);
+  };
 
   program
     .command('serve')
@@ -119,111 +128,105 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     });
 
   // ---- push verbs (pushmasters) ----
-  const push = program.command('push').description('drive a push: open, accept, remove, rebuild, stage, verify, bless, certify, discard, message, pingme');
-  push
-    .command('open')
-    .description('open a push (pushmasters)')
+  // Ids are parsed by commander, so a bad one is a usage error printed with the command's usage line.
+  const pushArg = (c: Command) => c.argument('<push>', 'push id', positiveId('push'));
+  const requestArg = (c: Command) => c.argument('<request>', 'request id', positiveId('request'));
+  const push = program.command('push').description('drive a push: open, accept, remove, rebuild, stage, verify, bless, certify, discard, message, pingme, takeover, tick, show');
+  const verb = (parent: Command, name: string, description: string) => parent.command(name).description(description).option('--json', 'print the result as JSON: events, and the pushes and requests as they are now');
+
+  verb(push, 'open', 'open a push (pushmasters)')
     .requiredOption('--title <title>', 'e.g. "Tue 14:00"')
     .addOption(new Option('--type <type>', 'push type').choices([...PUSH_TYPES]).default('regular'))
-    .action(async (o: { title: string; type: string }) => done('push opened')(await client().command({ type: 'OpenPush', title: o.title, pushType: o.type as (typeof PUSH_TYPES)[number] })));
-  push
-    .command('accept <push> <requests...>')
-    .description('accept pickmes into the push; rebuilds its deploy branch')
-    .action(async (p: string, rs: string[]) =>
-      done('accepted')(await client().command({ type: 'AcceptRequests', push: positiveId('push')(p), requests: rs.map(positiveId('request')) })),
-    );
-  push
-    .command('remove <push> <request>')
-    .description('take a request out of the push (logged with the reason); rebuilds')
+    .action((o: Json & { title: string; type: string }) => answer({ type: 'OpenPush', title: o.title, pushType: o.type as (typeof PUSH_TYPES)[number] }, o));
+  pushArg(verb(push, 'accept', 'accept pickmes into the push; rebuilds its deploy branch'))
+    .argument('<requests...>', 'request ids', (v: string, prev: number[] = []) => [...prev, positiveId('request')(v)])
+    .action((p: number, requests: number[], o: Json) => answer({ type: 'AcceptRequests', push: p, requests }, o));
+  requestArg(pushArg(verb(push, 'remove', 'take a request out of the push (logged with the reason); rebuilds')))
     .requiredOption('--reason <text>', 'why, for the owner and the log')
-    .action(async (p: string, r: string, o: { reason: string }) =>
-      done('removed')(await client().command({ type: 'RemoveRequest', push: positiveId('push')(p), request: positiveId('request')(r), reason: o.reason })),
-    );
-  push.command('rebuild <push>').description('rebuild the deploy branch and re-run conflict checks').action(async (p: string) => done('rebuilt')(await client().command({ type: 'RebuildPush', push: positiveId('push')(p) })));
-  push
-    .command('stage <push>')
-    .description('mark the accepted requests staged on a stage environment')
+    .action((p: number, r: number, o: Json & { reason: string }) => answer({ type: 'RemoveRequest', push: p, request: r, reason: o.reason }, o));
+  pushArg(verb(push, 'rebuild', 'rebuild the deploy branch and re-run conflict checks')).action((p: number, o: Json) => answer({ type: 'RebuildPush', push: p }, o));
+  pushArg(verb(push, 'stage', 'mark the accepted requests staged on a stage environment'))
     .requiredOption('--env <name>', 'stage environment, e.g. stage-a')
-    .action(async (p: string, o: { env: string }) => done('staged')(await client().command({ type: 'StagePush', push: positiveId('push')(p), env: o.env })));
-  push.command('verify <push>').description('verify every staged request of the push you own or watch').action(async (p: string) => done('verified')(await client().command({ type: 'VerifyPush', push: positiveId('push')(p) })));
-  push
-    .command('bless <push>')
-    .description('send the push to production (refused while a staged request is unverified)')
+    .action((p: number, o: Json & { env: string }) => answer({ type: 'StagePush', push: p, env: o.env }, o));
+  pushArg(verb(push, 'verify', 'verify every staged request of the push you own or watch')).action((p: number, o: Json) => answer({ type: 'VerifyPush', push: p }, o));
+  pushArg(verb(push, 'bless', 'send the push to production (refused while a staged request is unverified)'))
     .option('--force', 'bless even with unverified requests (logged)')
-    .action(async (p: string, o: { force?: boolean }) => done('blessed')(await client().command({ type: 'BlessPush', push: positiveId('push')(p), force: !!o.force })));
-  push
-    .command('certify <push>')
-    .description('master := deploy branch, tag it, requests go live')
+    .action((p: number, o: Json & { force?: boolean }) => answer({ type: 'BlessPush', push: p, force: !!o.force }, o));
+  pushArg(verb(push, 'certify', 'master := deploy branch, tag it, requests go live'))
     .option('--force', 'certify with open checklist items (logged)')
-    .action(async (p: string, o: { force?: boolean }) => done('certified')(await client().command({ type: 'CertifyPush', push: positiveId('push')(p), force: !!o.force })));
-  push
-    .command('discard <push>')
-    .description('discard the push; its requests wait again')
+    .action((p: number, o: Json & { force?: boolean }) => answer({ type: 'CertifyPush', push: p, force: !!o.force }, o));
+  pushArg(verb(push, 'discard', 'discard the push; its requests wait again'))
     .option('--reason <text>')
-    .action(async (p: string, o: { reason?: string }) => done('discarded')(await client().command({ type: 'DiscardPush', push: positiveId('push')(p), ...(o.reason && { reason: o.reason }) })));
-  push
-    .command('message <push> <text...>')
-    .description('message the pushees of the push: owners and watchers of the requests accepted into it (added to blessed); pickmes only with --state pickme')
+    .action((p: number, o: Json & { reason?: string }) => answer({ type: 'DiscardPush', push: p, ...(o.reason && { reason: o.reason }) }, o));
+  pushArg(verb(push, 'message', 'message the pushees of the push: owners and watchers of the requests accepted into it (added to blessed); pickmes only with --state pickme'))
+    .argument('<text...>', 'the message')
     .addOption(new Option('--state <state>', 'only requests in this state (--state pickme: the pickmes, which a plain message does not reach)').choices(['pickme', 'added', 'staged', 'verified', 'blessed']))
-    .action(async (p: string, text: string[], o: { state?: string }) =>
-      done('sent')(await client().command({ type: 'MessagePushees', push: positiveId('push')(p), text: text.join(' '), ...(o.state && { state: o.state as 'staged' }) })),
-    );
-  push
-    .command('pingme <push>')
-    .description('be notified when the push is staged and blessed')
+    .action((p: number, text: string[], o: Json & { state?: string }) => answer({ type: 'MessagePushees', push: p, text: text.join(' '), ...(o.state && { state: o.state as 'staged' }) }, o));
+  pushArg(verb(push, 'pingme', 'be notified when the push is staged and blessed'))
     .option('--off', 'stop being notified')
-    .action(async (p: string, o: { off?: boolean }) => done('ping list updated')(await client().command({ type: 'PingmePush', push: positiveId('push')(p), on: !o.off })));
-  push.command('takeover <push>').description('become the pushmaster of the push').action(async (p: string) => done('taken over')(await client().command({ type: 'TakeOverPush', push: positiveId('push')(p) })));
-  push
-    .command('tick <push> <item>')
-    .description('tick a checklist item of the push')
+    .action((p: number, o: Json & { off?: boolean }) => answer({ type: 'PingmePush', push: p, on: !o.off }, o));
+  pushArg(verb(push, 'takeover', 'become the pushmaster of the push')).action((p: number, o: Json) => answer({ type: 'TakeOverPush', push: p }, o));
+  pushArg(verb(push, 'tick', 'tick a checklist item of the push'))
+    .argument('<item>', 'checklist item id (pushmanager status lists them)')
     .option('--undo', 'untick it')
-    .action(async (p: string, item: string, o: { undo?: boolean }) => done('checklist updated')(await client().command({ type: 'TickChecklist', push: positiveId('push')(p), item, done: !o.undo })));
-  push.command('show <push>').description('one push with its removals and history').action(async (p: string) => io.out(renderPush(await client().pushDetail(positiveId('push')(p)))));
+    .action((p: number, item: string, o: Json & { undo?: boolean }) => answer({ type: 'TickChecklist', push: p, item, done: !o.undo }, o));
+  pushArg(push.command('show').description('one push with its removals and history')).action(async (p: number) => io.out(renderPush(await client().pushDetail(p))));
 
   // ---- request verbs (pushees) ----
   const request = program.command('request').description('one push request: show, pickme, unpickme, verify, delay, undelay, discard, comment, edit');
-  request.command('show <id>').description('one request with its history (from the metadata branch)').action(async (id: string) => io.out(renderRequest(await client().requestDetail(positiveId('request')(id)))));
-  request
-    .command('pickme <id>')
-    .description('offer the request to the accepting push')
+  const idArg = (c: Command) => c.argument('<id>', 'request id', positiveId('request'));
+  idArg(request.command('show').description('one request with its history (from the metadata branch)')).action(async (id: number) => io.out(renderRequest(await client().requestDetail(id))));
+  idArg(verb(request, 'pickme', 'offer the request to the accepting push'))
     .option('--push <id>', 'a specific push', positiveId('push'))
-    .action(async (id: string, o: { push?: number }) => done('picked')(await client().command({ type: 'PickmeRequest', request: positiveId('request')(id), ...(o.push && { push: o.push }) })));
-  request.command('unpickme <id>').description('take the request back out of the push').action(async (id: string) => done('unpicked')(await client().command({ type: 'UnpickmeRequest', request: positiveId('request')(id) })));
-  request.command('verify <id>').description('confirm the change works on stage').action(async (id: string) => done('verified')(await client().command({ type: 'VerifyRequest', request: positiveId('request')(id) })));
-  request
-    .command('delay <id>')
-    .description('hold the request back from pushes')
+    .action((id: number, o: Json & { push?: number }) => answer({ type: 'PickmeRequest', request: id, ...(o.push && { push: o.push }) }, o));
+  idArg(verb(request, 'unpickme', 'take the request back out of the push')).action((id: number, o: Json) => answer({ type: 'UnpickmeRequest', request: id }, o));
+  idArg(verb(request, 'verify', 'confirm the change works on stage')).action((id: number, o: Json) => answer({ type: 'VerifyRequest', request: id }, o));
+  idArg(verb(request, 'delay', 'hold the request back from pushes'))
     .option('--reason <text>')
-    .action(async (id: string, o: { reason?: string }) => done('delayed')(await client().command({ type: 'DelayRequest', request: positiveId('request')(id), ...(o.reason && { reason: o.reason }) })));
-  request.command('undelay <id>').description('let the request wait for a push again').action(async (id: string) => done('undelayed')(await client().command({ type: 'UndelayRequest', request: positiveId('request')(id) })));
-  request
-    .command('discard <id>')
-    .description('drop the request for good')
+    .action((id: number, o: Json & { reason?: string }) => answer({ type: 'DelayRequest', request: id, ...(o.reason && { reason: o.reason }) }, o));
+  idArg(verb(request, 'undelay', 'let the request wait for a push again')).action((id: number, o: Json) => answer({ type: 'UndelayRequest', request: id }, o));
+  idArg(verb(request, 'discard', 'drop the request for good'))
     .option('--reason <text>')
-    .action(async (id: string, o: { reason?: string }) => done('discarded')(await client().command({ type: 'DiscardRequest', request: positiveId('request')(id), ...(o.reason && { reason: o.reason }) })));
-  request.command('comment <id> <text...>').description('comment on the request').action(async (id: string, text: string[]) => done('commented')(await client().command({ type: 'CommentRequest', request: positiveId('request')(id), text: text.join(' ') })));
-  request
-    .command('edit <id>')
-    .description('change title, description, tags, watchers, review or ticket')
+    .action((id: number, o: Json & { reason?: string }) => answer({ type: 'DiscardRequest', request: id, ...(o.reason && { reason: o.reason }) }, o));
+  idArg(verb(request, 'comment', 'comment on the request'))
+    .argument('<text...>', 'the comment')
+    .action((id: number, text: string[], o: Json) => answer({ type: 'CommentRequest', request: id, text: text.join(' ') }, o));
+  idArg(verb(request, 'edit', 'change title, description, tags, watchers, review or ticket'))
     .option('--title <text>')
     .option('--description <text>')
     .option('--tags <list>', 'comma-separated; replaces your tags', list)
     .option('--watchers <list>', 'comma-separated user names', list)
     .option('--review <id>')
     .option('--ticket <key>')
-    .action(async (id: string, o: Record<string, unknown>) => done('edited')(await client().command({ type: 'EditRequest', request: positiveId('request')(id), ...(o as { title?: string }) })));
+    .action((id: number, o: Json & Record<string, unknown>) => {
+      const { json, ...fields } = o;
+      return answer({ type: 'EditRequest', request: id, ...(fields as { title?: string }) }, { json: json as boolean | undefined });
+    });
+
+  // A usage error prints commander's message, then this command's usage line and where to read more (as gh does).
+  const withUsage = (c: Command, path: string[]): void => {
+    const name = [...path, c.name()].join(' ');
+    c.showHelpAfterError(`Usage: ${name} ${c.usage()}\nRun "${name} --help" for more.`);
+    for (const sub of c.commands) withUsage(sub, [...path, c.name()]);
+  };
+  withUsage(program, []);
 
   return program;
 }
 
 export async function main(argv: string[], io = { out: (s: string) => void process.stdout.write(s), err: (s: string) => void process.stderr.write(s), env: process.env }): Promise<number> {
-  const program = buildProgram(io);
+  // Commander prints its own usage errors; one raised where it does not (inside an action) must not end silently.
+  let wroteErr = false;
+  const program = buildProgram({ ...io, err: (s) => ((wroteErr = true), io.err(s)) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return EXIT_OK;
+      if (!wroteErr) io.err(`${e.message}\n(run with --help for usage)\n`);
+      return EXIT_USAGE;
+    }
     if (e instanceof CredentialsRefused) {
       // Said once, as is: the same credentials would be refused again (and count as guesses).
       io.err(`pushmanager: ${e.message}\n`);

@@ -3,7 +3,9 @@
 import { Box, Text, useApp, useInput, useStdin, useStdout, type Key } from 'ink';
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
 import type { StatusView } from '../../state/status-view.js';
-import { interpretKey, type Effect, type Send } from './keymap.js';
+import { answerSentence } from '../../state/describe.js';
+import { ServerRefusal } from '../client.js';
+import { afterRefusal, interpretKey, type Effect, type Send } from './keymap.js';
 import { DEFAULT_TIMING, describeFailure, startLiveBoard, type DashboardClient, type LiveBoard, type LiveTiming } from './live-board.js';
 import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js';
 import { buildView, type DashboardView, type Line, type Tone } from './view-model.js';
@@ -136,17 +138,23 @@ export function Dashboard(props: DashboardProps): ReactElement {
   const send = useCallback(
     async (s: Send) => {
       apply({ type: 'status', status: { text: `${s.label}…`, tone: 'info' } });
-      const events: string[] = [];
+      // The same sentences the CLI prints, from each command's answer.
+      const said: string[] = [];
       for (const cmd of s.commands) {
         try {
-          events.push(...(await client.command(cmd)).events);
+          said.push(answerSentence(cmd, await client.command(cmd)));
         } catch (e) {
-          apply({ type: 'status', status: { text: `${s.label}: refused: ${describeFailure(e)}`, tone: 'error' } });
+          const follow = e instanceof ServerRefusal ? afterRefusal(cmd, e, boardRef.current) : null;
+          if (follow) for (const a of follow) apply(a);
+          else apply({ type: 'status', status: { text: `${said.length ? `${said.join('; ')}; then ` : ''}${s.label}: refused: ${describeFailure(e)}`, tone: 'error' } });
           liveRef.current?.refresh();
           return;
+        } finally {
+          // The command's build is over, finished or refused: a refused one never reports its last step.
+          if ('push' in cmd && typeof cmd.push === 'number') apply({ type: 'progress', push: cmd.push, progress: null });
         }
       }
-      apply({ type: 'status', status: { text: `${s.label}: ${events.length ? events.join(', ') : 'nothing changed'}`, tone: 'ok' } });
+      apply({ type: 'status', status: { text: said.join('; '), tone: 'ok' } });
       liveRef.current?.refresh();
     },
     [client, apply],

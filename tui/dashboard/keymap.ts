@@ -2,6 +2,7 @@
 // (the same shapes the CLI sends), a detail to load, or quitting. Pure, so every key is table-tested;
 // a key that is not available now answers with the reason in the status line instead of a command.
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
+import type { StatusView } from '../../state/status-view.js';
 import type { DashboardView, KeyName } from './view-model.js';
 import type { Prompt, UiAction, UiState } from './ui-state.js';
 
@@ -58,14 +59,26 @@ export function interpretKey(input: string, key: KeyPress, s: UiState, view: Das
         const send: Send =
           c.kind === 'certify'
             ? { label: `certify push #${c.push}`, commands: [{ type: 'CertifyPush', push: c.push, force: false }] }
-            : { label: `discard push #${c.push}`, commands: [{ type: 'DiscardPush', push: c.push }] };
+            : c.kind === 'bless-force'
+              ? { label: `bless push #${c.push} (forced)`, commands: [{ type: 'BlessPush', push: c.push, force: true }] }
+              : { label: `discard push #${c.push}`, commands: [{ type: 'DiscardPush', push: c.push }] };
         return { actions: [toBoard], send };
       }
-      if (input === 'n' || input === 'N' || key.escape || input === 'q') return ui(toBoard, status(`${c.kind === 'certify' ? 'certify' : 'discard'} cancelled`));
+      const what = c.kind === 'certify' ? 'certify' : c.kind === 'bless-force' ? 'bless' : 'discard';
+      if (input === 'n' || input === 'N' || key.escape || input === 'q') return ui(toBoard, status(`${what} cancelled`));
       return NONE;
     }
-    case 'help':
-      return key.escape || input === '?' || input === 'q' || key.return ? ui(toBoard) : NONE;
+    case 'help': {
+      const m = s.mode;
+      if (key.escape || input === '?' || input === 'q' || key.return) return ui(toBoard);
+      // view.detailLines counts the help's lines too: scrolling stops when the last one is on screen.
+      const last = Math.max(0, view.detailLines - view.bodyHeight);
+      if (input === 'j' || key.downArrow) return ui({ type: 'detail-scroll', scroll: Math.min(m.scroll + 1, last) });
+      if (input === 'k' || key.upArrow) return ui({ type: 'detail-scroll', scroll: m.scroll - 1 });
+      if (key.pageDown || input === ' ') return ui({ type: 'detail-scroll', scroll: Math.min(m.scroll + view.bodyHeight, last) });
+      if (key.pageUp) return ui({ type: 'detail-scroll', scroll: m.scroll - view.bodyHeight });
+      return NONE;
+    }
     case 'checklist':
       return checklistKey(input, key, s.mode.push, s.mode.index, view);
     case 'detail': {
@@ -186,7 +199,7 @@ function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView)
     case 'next-push':
       return ui({ type: 'push-index', index: s.pushIndex + 1 });
     case 'help':
-      return ui({ type: 'mode', mode: { kind: 'help' } });
+      return ui({ type: 'mode', mode: { kind: 'help', scroll: 0 } });
     case 'quit':
       return { actions: [], quit: true };
   }
@@ -239,4 +252,21 @@ function submit(p: Prompt, text: string): Effect {
     case 'open-push':
       return send(`open push "${text}"`, [{ type: 'OpenPush', title: text, pushType: 'regular' }], { type: 'push-index', index: 0 });
   }
+}
+
+/** Refusals whose message says "--force": bless is refused while requests are unverified or builds fail. */
+const FORCEABLE_BLESS = new Set(['unverified-requests', 'builds-failing']);
+
+/**
+ * What to do when the server refuses a command, beyond showing why: a bless that `--force` would let
+ * through asks whether to force it (naming the unverified requests), since the dashboard has no flags.
+ * Null: just show the refusal.
+ */
+export function afterRefusal(cmd: ApiCommandInput, refusal: { code: string; message: string; data: Record<string, unknown> }, board: StatusView | null): UiAction[] | null {
+  if (cmd.type !== 'BlessPush' || cmd.force || !FORCEABLE_BLESS.has(refusal.code)) return null;
+  const listed = Array.isArray(refusal.data.requests) ? refusal.data.requests.filter((x): x is number => typeof x === 'number') : [];
+  const unverified = listed.map((id) => ({ id, user: board?.requests.find((r) => r.id === id)?.user ?? '?' }));
+  // The server's text ends with "or bless with --force": the question replaces that advice.
+  const why = refusal.code === 'builds-failing' ? refusal.message.replace(/;[^;]*--force\s*$/, '') : null;
+  return [{ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'bless-force', push: cmd.push, unverified, why } } }];
 }

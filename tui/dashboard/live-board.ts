@@ -4,7 +4,7 @@
 // Refused credentials end it instead: sending them again can only fail (and counts as a guess).
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
 import type { StatusView } from '../../state/status-view.js';
-import { CredentialsRefused, ServerRefusal, type RequestDetail } from '../client.js';
+import { CredentialsRefused, ServerRefusal, type CommandAnswer, type RequestDetail } from '../client.js';
 import type { Connection, Me, Progress } from './ui-state.js';
 
 /** What the dashboard needs from PushmanagerClient; tests pass a fake with the same methods. */
@@ -12,7 +12,7 @@ export interface DashboardClient {
   board(): Promise<StatusView>;
   requestDetail(id: number): Promise<RequestDetail>;
   whoami(): Promise<{ user: { name: string; pushmaster: boolean; admin?: boolean } }>;
-  command(cmd: ApiCommandInput): Promise<{ ok: true; version: string; events: string[] }>;
+  command(cmd: ApiCommandInput): Promise<CommandAnswer>;
   events(onMessage: (kind: string, data: unknown) => void, signal: AbortSignal): Promise<void>;
 }
 

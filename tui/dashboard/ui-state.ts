@@ -30,11 +30,14 @@ export type Prompt =
 /** Questions answered with y/n because the step cannot be undone. */
 export type Confirm =
   | { readonly kind: 'certify'; readonly push: number; readonly deploySha: string | null; readonly master: string | null }
-  | { readonly kind: 'discard-push'; readonly push: number };
+  | { readonly kind: 'discard-push'; readonly push: number }
+  /** After bless was refused for what --force overrides: bless anyway, knowing which requests are unverified. */
+  | { readonly kind: 'bless-force'; readonly push: number; readonly unverified: readonly { readonly id: number; readonly user: string }[]; readonly why: string | null };
 
 export type Mode =
   | { readonly kind: 'board' }
-  | { readonly kind: 'help' }
+  /** `scroll`: first help line shown, when the keys need more rows than the terminal has. */
+  | { readonly kind: 'help'; readonly scroll: number }
   | { readonly kind: 'prompt'; readonly prompt: Prompt; readonly text: string }
   | { readonly kind: 'confirm'; readonly confirm: Confirm }
   /** The pushmaster's pick list of a push's checklist items; `index` is the item under the cursor. */
@@ -114,7 +117,7 @@ export function uiReducer(s: UiState, a: UiAction): UiState {
       // A late answer for a detail the user already closed is dropped.
       return s.mode.kind === 'detail' && s.mode.request === a.request ? { ...s, mode: { ...s.mode, detail: a.detail, error: a.error } } : s;
     case 'detail-scroll':
-      return s.mode.kind === 'detail' ? { ...s, mode: { ...s.mode, scroll: Math.max(0, a.scroll) } } : s;
+      return s.mode.kind === 'detail' || s.mode.kind === 'help' ? { ...s, mode: { ...s.mode, scroll: Math.max(0, a.scroll) } } : s;
     case 'status':
       return { ...s, status: a.status };
     case 'connection':

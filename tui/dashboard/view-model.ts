@@ -1,6 +1,7 @@
 // The dashboard as data: board (StatusView) + UI state → the lines of the screen, which rows the cursor
 // can visit, and for every key whether it may be used now and why not. Pure and synchronous so it can be
 // table-tested and so a frame with hundreds of requests costs well under a millisecond.
+import stringWidth from 'string-width';
 import type { StatusView } from '../../state/status-view.js';
 import { safeLine, safeText, shortSha } from '../../state/text.js';
 import type { RequestDetail } from '../client.js';
@@ -139,7 +140,7 @@ export interface ViewOptions {
 
 const KEY_DEFS: Record<KeyName, { keys: string; label: string; short: string }> = {
   move: { keys: 'j/k ↑/↓', label: 'move the cursor (PgUp/PgDn, g/G)', short: 'move' },
-  select: { keys: 'space', label: 'select several requests', short: 'select' },
+  select: { keys: 'space', label: 'select or unselect the request, then move down (space space space picks a run)', short: 'select' },
   detail: { keys: 'enter', label: 'open the request: description, history, conflicts, links', short: 'detail' },
   filter: { keys: '/', label: 'filter by text, owner:NAME, tag:TAG, #ID (esc clears)', short: 'filter' },
   accept: { keys: 'a', label: 'accept pickmes into the deploy branch', short: 'accept' },
@@ -171,19 +172,45 @@ const CONFLICT_TAGS = new Set(['conflict-master', 'conflict-pickme', 'no-conflic
 const isOpen = (p: StatusPush) => p.state !== 'live' && p.state !== 'discarded';
 
 // ---------------------------------------------------------------------------------------------
-// Text helpers: every width is in characters; Ink's truncate wrap is the last guard for wide glyphs.
+// Text helpers: every width is in terminal columns (an emoji or a CJK character takes two), measured as
+// Ink measures it (string-width), so rows padded here line up with what the terminal draws.
 
-/** Cut to at most n characters, marking the cut with an ellipsis. */
+const ASCII = /^[\x20-\x7e]*$/;
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// The same texts (titles, rules, marks) come back every frame; string-width is slow next to a lookup.
+const widths = new Map<string, number>();
+/** Columns `s` takes on a terminal. */
+export function displayWidth(s: string): number {
+  if (ASCII.test(s)) return s.length;
+  let w = widths.get(s);
+  if (w === undefined) {
+    if (widths.size >= 20_000) widths.clear();
+    w = stringWidth(s);
+    widths.set(s, w);
+  }
+  return w;
+}
+
+/** Cut to at most n columns, marking the cut with an ellipsis; a wide character that would straddle the edge goes. */
 export function cut(s: string, n: number): string {
   if (n <= 0) return '';
-  const chars = [...s];
-  return chars.length <= n ? s : chars.slice(0, n - 1).join('') + '…';
+  if (displayWidth(s) <= n) return s;
+  if (ASCII.test(s)) return `${s.slice(0, n - 1)}…`;
+  let out = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(s)) {
+    const w = displayWidth(segment);
+    if (used + w > n - 1) break;
+    out += segment;
+    used += w;
+  }
+  return out + '…';
 }
 const pad = (s: string, n: number) => {
   const c = cut(s, n);
-  return c + ' '.repeat(Math.max(0, n - [...c].length));
+  return c + ' '.repeat(Math.max(0, n - displayWidth(c)));
 };
-const segLen = (segs: readonly Seg[]) => segs.reduce((n, s) => n + [...s.text].length, 0);
+const segLen = (segs: readonly Seg[]) => segs.reduce((n, s) => n + displayWidth(s.text), 0);
 
 /** Segments clipped to width; padded to exactly width when `fill`. */
 export function clip(segs: readonly Seg[], width: number, fill = false): Seg[] {
@@ -191,17 +218,56 @@ export function clip(segs: readonly Seg[], width: number, fill = false): Seg[] {
   let left = width;
   for (const s of segs) {
     if (left <= 0) break;
-    const len = [...s.text].length;
+    const len = displayWidth(s.text);
     if (len <= left) {
       out.push(s);
       left -= len;
     } else {
-      out.push({ ...s, text: cut(s.text, left) });
-      left = 0;
+      const c = cut(s.text, left);
+      out.push({ ...s, text: c });
+      left -= displayWidth(c);
+      break;
     }
   }
   if (fill && left > 0) out.push({ text: ' '.repeat(left) });
   return out;
+}
+
+/** Cut to at most n columns at the last space that fits (mid-word only for a single long word), marked with an ellipsis. */
+export function cutAtWord(s: string, n: number): string {
+  if (displayWidth(s) <= n) return s;
+  const c = cut(s, n);
+  const at = c.lastIndexOf(' ');
+  return at > n / 2 ? `${c.slice(0, at).replace(/[ ;,:·—-]+$/, '')}…` : c;
+}
+
+/**
+ * Segments wrapped at spaces into lines of at most `width` columns, continuation lines indented by
+ * `indent` columns; a word longer than a line is cut. Styles follow the words.
+ */
+export function wrapSegs(segs: readonly Seg[], width: number, indent: number): Seg[][] {
+  const lines: Seg[][] = [[]];
+  let used = 0;
+  const push = (seg: Seg) => {
+    const line = lines[lines.length - 1]!;
+    line.push(seg);
+    used += displayWidth(seg.text);
+  };
+  for (const s of segs) {
+    for (const word of s.text.split(/(?<= )/)) {
+      if (!word) continue;
+      const w = displayWidth(word.trimEnd());
+      if (used > indent && used + w > width) {
+        const done = lines[lines.length - 1]!;
+        const last = done[done.length - 1];
+        if (last) done[done.length - 1] = { ...last, text: last.text.trimEnd() };
+        lines.push([{ text: ' '.repeat(indent) }]);
+        used = indent;
+      }
+      push({ ...s, text: used + displayWidth(word) > width ? cut(word.trimEnd(), width - used) : word });
+    }
+  }
+  return lines;
 }
 
 const sameStyle = (a: Seg, b: Seg) => (a.tone ?? 'plain') === (b.tone ?? 'plain') && !a.bold === !b.bold && !a.inverse === !b.inverse;
@@ -498,28 +564,18 @@ function checklistOverlay(p: StatusPush | null, push: number, index: number, wid
   return out;
 }
 
-function helpLines(keys: Readonly<Record<KeyName, KeyState>>, width: number, height: number, color: boolean): Line[] {
-  const items = KEY_NAMES.map((n) => keys[n]);
-  // Too many keys for the rows: two columns with short labels, the reasons still shown.
-  const cols = items.length + 1 > height ? 2 : 1;
-  const colWidth = Math.floor(width / cols) - 1;
-  const perCol = Math.ceil(items.length / cols);
-  const cell = (k: KeyState): Seg[] => {
-    const segs: Seg[] = [
-      { text: pad(k.keys, cols > 1 ? 8 : 9), bold: k.enabled, tone: k.enabled ? 'accent' : 'dim' },
-      { text: cols > 1 ? k.short : k.label, tone: k.enabled ? 'plain' : 'dim' },
-    ];
-    if (!k.enabled) segs.push({ text: ` — ${color ? '' : 'n/a: '}${k.reason}`, tone: 'warn' });
-    return segs;
-  };
+/** Every key, one per entry, with why it is unavailable; long entries wrap at a word under their label. */
+export function helpLines(keys: Readonly<Record<KeyName, KeyState>>, width: number, color: boolean): Line[] {
   const out: Line[] = [heading('k-h', 'Keys (unavailable ones say why)')];
-  for (let i = 0; i < perCol; i++) {
-    const segs: Seg[] = [];
-    for (let c = 0; c < cols; c++) {
-      const k = items[c * perCol + i];
-      if (k) segs.push(...clip(cell(k), colWidth, c < cols - 1), ...(c < cols - 1 ? [{ text: ' ' }] : []));
-    }
-    out.push({ key: `k${i}`, segs });
+  const KEY_COL = 9;
+  for (const name of KEY_NAMES) {
+    const k = keys[name];
+    const segs: Seg[] = [
+      { text: pad(k.keys, KEY_COL), bold: k.enabled, tone: k.enabled ? 'accent' : 'dim' },
+      { text: k.label, tone: k.enabled ? 'plain' : 'dim' },
+    ];
+    if (!k.enabled) segs.push({ text: ` — ${color ? '' : 'n/a: '}${k.reason ?? ''}`, tone: 'warn' });
+    wrapSegs(segs, width, KEY_COL).forEach((l, i) => out.push({ key: `k-${name}-${i}`, segs: l }));
   }
   return out;
 }
@@ -533,7 +589,7 @@ const PROMPT_LABELS: Record<string, string> = {
   filter: 'Filter (text, owner:NAME, tag:TAG, #ID)',
 };
 
-function statusLine(ui: UiState, width: number): Line {
+function statusLine(ui: UiState, width: number, hasBoard: boolean): Line | [Line, Line] {
   const m: Mode = ui.mode;
   if (m.kind === 'prompt') {
     const what = m.prompt.kind === 'remove' ? ` ${m.prompt.requests.map((id) => `#${id}`).join(' ')}` : m.prompt.kind === 'comment' ? ` on #${m.prompt.request}` : '';
@@ -542,28 +598,70 @@ function statusLine(ui: UiState, width: number): Line {
   }
   if (m.kind === 'confirm') {
     const c = m.confirm;
+    if (c.kind === 'bless-force') {
+      // Two rows: the question and its keys (with why, for failing builds), then the unverified requests,
+      // as many as fit, so the pushmaster knows whom they are overriding.
+      const q = `Bless push #${c.push} anyway (forced, logged)? y/n`;
+      const why = c.why ? ` — ${safeLine(c.why)}` : '';
+      const all = c.unverified.map((r) => `#${r.id} (${safeLine(r.user)})`);
+      const listText = (n: number) => `  not verified on stage: ${all.slice(0, n).join(', ')}${n < all.length ? `${n ? ', ' : ''}+${all.length - n} more` : ''}`;
+      let shown = all.length;
+      while (shown > 0 && displayWidth(listText(shown)) > width) shown--;
+      const first: Line = { key: 'status', segs: [{ text: q, tone: 'warn', bold: true }, { text: cutAtWord(why, Math.max(0, width - displayWidth(q))), tone: 'warn' }] };
+      return all.length ? [first, { key: 'status-2', segs: [{ text: listText(shown), tone: 'warn' }] }] : first;
+    }
     const q =
       c.kind === 'certify'
         ? `Certify push #${c.push}? master ${shortSha(c.master)} becomes ${shortSha(c.deploySha)} (the deploy branch) and is tagged. y/n`
         : `Discard push #${c.push}? Its requests go back to waiting. y/n`;
     return { key: 'status', segs: clip([{ text: q, tone: 'warn', bold: true }], width) };
   }
+  if (ui.connection.state === 'stale') {
+    const c = ui.connection;
+    const asOf = hasBoard ? ` (board as of ${c.since.slice(11, 19)})` : '';
+    return { key: 'status', segs: [{ text: cutAtWord(`${safeLine(c.reason)}; retrying in ${Math.ceil(c.retryInMs / 1000)}s${asOf}`, width), tone: 'error', bold: true }] };
+  }
   if (ui.status) {
     const tone: Tone = ui.status.tone === 'error' ? 'error' : ui.status.tone === 'ok' ? 'ok' : 'plain';
-    return { key: 'status', segs: clip([{ text: safeLine(ui.status.text), tone }], width) };
+    // A refusal's reason is what the pushmaster needs (which files conflict): it may take two rows.
+    const [first = [], second] = wrapSegs([{ text: safeLine(ui.status.text), tone }], width, 2);
+    if (!second) return { key: 'status', segs: first };
+    const rest = second.map((x) => x.text).join('');
+    const more = wrapSegs([{ text: safeLine(ui.status.text), tone }], width, 2).length > 2;
+    return [
+      { key: 'status', segs: first },
+      { key: 'status-2', segs: [{ text: more ? cutAtWord(rest + ' …', width) : rest, tone }] },
+    ];
   }
   return { key: 'status', segs: [{ text: 'Press ? for every key.', tone: 'dim' }] };
 }
 
-function footerLine(keys: Readonly<Record<KeyName, KeyState>>, ui: UiState, width: number, color: boolean): Line {
+function footerLine(keys: Readonly<Record<KeyName, KeyState>>, ui: UiState, width: number, color: boolean, helpScrolls: boolean): Line {
   if (ui.mode.kind === 'detail') return { key: 'footer', segs: clip([{ text: 'j/k scroll · esc/enter/q close · C comment', tone: 'dim' }], width) };
-  if (ui.mode.kind === 'help') return { key: 'footer', segs: [{ text: 'esc/? close', tone: 'dim' }] };
+  if (ui.mode.kind === 'help') return { key: 'footer', segs: clip([{ text: helpScrolls ? 'j/k/space scroll · esc/? close' : 'esc/? close', tone: 'dim' }], width) };
   if (ui.mode.kind === 'checklist') return { key: 'footer', segs: clip([{ text: 'j/k choose · enter/space tick or untick · esc/q close', tone: 'dim' }], width) };
   const on = FOOTER_KEYS.filter((n) => keys[n].enabled);
   const off = FOOTER_KEYS.filter((n) => !keys[n].enabled);
+  // Whole entries only, in priority order: a key never appears cut in half (? lists them all).
   const segs: Seg[] = [];
-  for (const n of on) segs.push({ text: keys[n].keys === 'enter' ? '⏎' : keys[n].keys, tone: 'accent', bold: true }, { text: ` ${keys[n].short}  ` });
-  if (off.length) segs.push({ text: `${color ? '' : 'n/a: '}${off.map((n) => keys[n].keys).join(' ')}`, tone: 'dim' });
+  let used = 0;
+  for (const n of on) {
+    const entry: Seg[] = [{ text: keys[n].keys === 'enter' ? '⏎' : keys[n].keys, tone: 'accent', bold: true }, { text: ` ${keys[n].short}  ` }];
+    const w = displayWidth(entry[0]!.text) + displayWidth(entry[1]!.text.trimEnd());
+    if (used + w > width) break;
+    segs.push(...entry);
+    used += w + 2;
+  }
+  if (off.length) {
+    const prefix = color ? '' : 'n/a: ';
+    let text = '';
+    for (const n of off) {
+      const next = `${text ? `${text} ` : prefix}${keys[n].keys}`;
+      if (used + displayWidth(next) > width) break;
+      text = next;
+    }
+    if (text) segs.push({ text, tone: 'dim' });
+  }
   return { key: 'footer', segs: clip(segs, width) };
 }
 
@@ -575,7 +673,9 @@ export const bodyHeightFor = (height: number): number => Math.max(3, height - 6)
 
 export function buildView(board: BoardView | null, ui: UiState, opts: ViewOptions): DashboardView {
   const width = Math.max(40, ui.width);
-  const bodyHeight = bodyHeightFor(ui.height);
+  const status = statusLine(ui, width, board !== null);
+  const statusRows = Array.isArray(status) ? status : [status];
+  const bodyHeight = bodyHeightFor(ui.height) - (statusRows.length - 1);
   const pushes = board?.pushes ?? [];
   const requests = board?.requests ?? [];
   const byId = new Map<number, StatusRequest>(requests.map((r) => [r.id, r]));
@@ -622,7 +722,8 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
       ? { text: '● live ', tone: 'ok' }
       : conn.state === 'connecting'
         ? { text: '○ connecting… ', tone: 'warn' }
-        : { text: `✗ STALE since ${conn.since.slice(11, 19)}: ${safeLine(conn.reason)}; retrying in ${Math.ceil(conn.retryInMs / 1000)}s `, tone: 'error', bold: true };
+        : // Short, so the push stays in view; the status line says why and when the next try is.
+          { text: `✗ STALE since ${conn.since.slice(11, 19)} `, tone: 'error', bold: true };
   if (push) {
     header.push({
       key: 'h0',
@@ -642,27 +743,25 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
     });
     const prog = ui.progress[push.id];
     const progText = prog ? ` ${prog.task === 'rebuild' ? 'rebuilding' : 'checking conflicts'} ${prog.done}/${prog.total}` : '';
-    header.push({
-      key: 'h1',
-      segs: clip(
-        [
-          { text: `deploy ${safeLine(push.deployBranch)} @ ` },
-          { text: shortSha(push.deploySha), tone: 'accent', bold: true },
-          { text: push.baseSha ? ` on master ${shortSha(push.baseSha)}` : '', tone: 'dim' },
-          { text: progText, tone: 'warn', bold: true },
-          ...((): Seg[] => {
-            const bw = buildWord(builds[push.id]);
-            return bw ? [{ text: ` · build:${bw}`, tone: buildTone(builds[push.id]), bold: bw.startsWith('fail') }] : [];
-          })(),
-          ...((): Seg[] => {
-            const open = (push.checklist ?? []).filter((i) => !i.done).length;
-            return push.checklist?.length ? [{ text: ` · checklist ${open ? `${open} open` : 'done'}`, tone: open ? 'warn' : 'ok' }] : [];
-          })(),
-          { text: ui.me ? `  · you: ${safeLine(ui.me.name)}${push.pushmaster === ui.me.name ? ' (pushmaster of this push)' : ui.me.pushmaster ? ' (pushmaster)' : ''}` : '', tone: 'dim' },
-        ],
-        width,
-      ),
-    });
+    const role = ui.me ? (push.pushmaster === ui.me.name ? ' (pushmaster of this push)' : ui.me.pushmaster ? ' (pushmaster)' : '') : '';
+    const h1 = (you: string): Seg[] => [
+      { text: `deploy ${safeLine(push.deployBranch)} @ ` },
+      { text: shortSha(push.deploySha), tone: 'accent', bold: true },
+      { text: push.baseSha ? ` on master ${shortSha(push.baseSha)}` : '', tone: 'dim' },
+      { text: progText, tone: 'warn', bold: true },
+      ...((): Seg[] => {
+        const bw = buildWord(builds[push.id]);
+        return bw ? [{ text: ` · build:${bw}`, tone: buildTone(builds[push.id]), bold: bw.startsWith('fail') }] : [];
+      })(),
+      ...((): Seg[] => {
+        const open = (push.checklist ?? []).filter((i) => !i.done).length;
+        return push.checklist?.length ? [{ text: ` · checklist ${open ? `${open} open` : 'done'}`, tone: open ? 'warn' : 'ok' }] : [];
+      })(),
+      { text: ui.me ? `  · you: ${safeLine(ui.me.name)}${you}` : '', tone: 'dim' },
+    ];
+    // On a narrow terminal the role goes rather than being cut mid-word.
+    const full = h1(role);
+    header.push({ key: 'h1', segs: clip(segLen(full) <= width ? full : h1(''), width) });
   } else {
     header.push({ key: 'h0', segs: clip([badge, { text: board ? 'No open push.' : 'Loading the board…', bold: true }, { text: ui.me?.pushmaster ? '  O opens one.' : '', tone: 'dim' }], width) });
     header.push({ key: 'h1', segs: clip([{ text: ui.me ? `you: ${safeLine(ui.me.name)}${ui.me.pushmaster ? ' (pushmaster)' : ''}` : '', tone: 'dim' }], width) });
@@ -670,7 +769,7 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
   const total = pushRequests.length + requests.filter((r) => r.state === 'requested' || r.state === 'delayed').length;
   const filterText = ui.filter ? ` filter "${safeLine(ui.filter)}": ${navigable.length} of ${total} ` : '';
   const selText = ui.selected.length ? ` ${ui.selected.length} selected ` : '';
-  const rule = Math.max(0, width - 2 - [...filterText].length - [...selText].length);
+  const rule = Math.max(0, width - 2 - displayWidth(filterText) - displayWidth(selText));
   header.push({ key: 'h2', segs: clip([{ text: '──', tone: 'dim' }, { text: filterText, tone: 'accent' }, { text: selText, tone: 'accent', bold: true }, { text: '─'.repeat(rule), tone: 'dim' }], width) });
 
   // Body
@@ -678,7 +777,14 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
   const mode = ui.mode;
   let detailCount = 0;
   if (mode.kind === 'help') {
-    body = helpLines(keys, width, bodyHeight, opts.color).slice(0, bodyHeight);
+    const all = helpLines(keys, width, opts.color);
+    detailCount = all.length;
+    const start = Math.min(mode.scroll, Math.max(0, all.length - bodyHeight));
+    body = all.slice(start, start + bodyHeight);
+    // More keys than rows (80×24): say so where the cut is, and how to see the rest.
+    const below = all.length - (start + bodyHeight);
+    if (start > 0) body[0] = dimLine('more-above', `  ↑ ${start + 1} more lines (k scrolls up)`);
+    if (below > 0) body[body.length - 1] = dimLine('more-below', `  ↓ ${below + 1} more lines (j or space scrolls down)`);
   } else if (mode.kind === 'checklist') {
     const all = checklistOverlay(pushById.get(mode.push) ?? null, mode.push, mode.index, width);
     const at = all.findIndex((l) => l.key === `c${mode.index}`);
@@ -734,7 +840,7 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
 
   // The status line and keys stay at the bottom of the screen whatever the body holds.
   while (body.length < bodyHeight) body.push(blank(`pad${body.length}`));
-  const lines = [...header, ...body, statusLine(ui, width), footerLine(keys, ui, width, opts.color)].map(mergeSegs);
+  const lines = [...header, ...body, ...statusRows, footerLine(keys, ui, width, opts.color, detailCount > bodyHeight)].map(mergeSegs);
   const checklist = mode.kind === 'checklist' ? (pushById.get(mode.push)?.checklist ?? []) : (push?.checklist ?? []);
   return { lines, navigable, cursor, push, openPushes, targets, keys, layout, bodyHeight, detailLines: detailCount, checklist };
 }
