@@ -144,7 +144,7 @@ describe('the board: finished pushes, watchers, push messages, request history',
     const b = await status();
     const p2 = b.pushes.find((p) => p.id === 2)!;
     expect(p2.state).toBe('discarded');
-    expect([...p2.requests].sort((x, y) => x - y)).toEqual([ids.c, ids.d].sort((x, y) => x - y));
+    expect([...p2.requests].sort((x, y) => x - y)).toEqual([ids.c!, ids.d!].sort((x, y) => x - y));
     for (const id of [ids.c, ids.d]) expect(b.requests.find((r) => r.id === id)).toMatchObject({ state: 'requested', push: null });
   });
 

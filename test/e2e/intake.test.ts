@@ -219,9 +219,9 @@ describe('the board from the CLI and the metadata branch', () => {
 
 describe('git push --atomic', () => {
   /** The metadata commits since `since`, oldest first: subject and trailers. */
-  const commitsSince = async (since: string) => {
+  const commitsSince = async (since: string | null) => {
     await gitOk(alice, ['fetch', '-q', 'origin', 'pushmanager/meta']);
-    const log = await gitOk(alice, ['log', '--reverse', '--format=%s%n%(trailers:only)%x00', `${since}..FETCH_HEAD`]);
+    const log = await gitOk(alice, ['log', '--reverse', '--format=%s%n%(trailers:only)%x00', since ? `${since}..FETCH_HEAD` : 'FETCH_HEAD']);
     return log.split('\0').map((c) => c.trim()).filter(Boolean);
   };
   const exists = async (ref: string) => (await git(bob, ['ls-remote', '--exit-code', 'origin', ref])).code === 0;

@@ -65,9 +65,9 @@ const pkt = (s: string | Buffer) => {
 };
 const FLUSH = Buffer.from('0000');
 /** A pack with no objects: enough for a ref update whose object the server already has. */
-function emptyPack(): Buffer {
+function emptyPack(): Buffer<ArrayBuffer> {
   const head = Buffer.concat([Buffer.from('PACK'), Buffer.from([0, 0, 0, 2, 0, 0, 0, 0])]);
-  return Buffer.concat([head, createHash('sha1').update(head).digest()]);
+  return Buffer.concat([head, createHash('sha1').update(head).digest() as Buffer<ArrayBuffer>]);
 }
 /** A receive-pack request as git would send it, but with whatever ref name and push options we like. */
 function receivePackBody(ref: string, newSha: string, options: readonly string[]): Buffer {

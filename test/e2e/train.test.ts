@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
+import type { PushId } from '../../state/model.js';
 import type { StatusView } from '../../state/status-view.js';
 import { ServerRefusal } from '../../tui/client.js';
 import { cli, commitOnBranch, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
@@ -144,14 +145,14 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`request ${ids.y} \\(bob\\) does not merge onto push 1's deploy branch: conflicts in shared\\.txt; nothing changed \\[merge-conflict\\]`));
     expect(await h.deployRef(alice, 1)).toBe(before);
-    expect((await h.req(ids.y)).state).toBe('pickme');
+    expect((await h.req(ids.y!)).state).toBe('pickme');
     expect((await h.push(1)).deploySha).toBe(before);
   });
 
   it('remove with a reason: logged with who, why and the state it left; the deploy branch is rebuilt without it', async () => {
     const r = await h.cli('pm', ['push', 'remove', '1', String(ids.c), '--reason', 'breaks the search page']);
     expect(r.code).toBe(0);
-    expect((await h.req(ids.c))).toMatchObject({ state: 'requested', push: null, reason: 'breaks the search page' });
+    expect((await h.req(ids.c!))).toMatchObject({ state: 'requested', push: null, reason: 'breaks the search page' });
     const detail = await f.client('alice').pushDetail(1);
     expect(detail.push.removals).toEqual([expect.objectContaining({ request: ids.c, by: 'pm', reason: 'breaks the search page', fromState: 'added' })]);
     const show = await h.cli('alice', ['push', 'show', '1']);
@@ -263,7 +264,7 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
     };
     try {
       const masterBefore = await h.deployRef(alice, 1).then(() => gitOk(alice, ['ls-remote', 'origin', 'refs/heads/master']));
-      const certify = f.server.train.execute({ type: 'CertifyPush', push: 1, force: false }, { name: 'pm', pushmaster: true, admin: false });
+      const certify = f.server.train.execute({ type: 'CertifyPush', push: 1 as PushId, force: false }, { name: 'pm', pushmaster: true, admin: false });
       await inCertify;
       const built = (await h.push(1)).deploySha;
       await gitOk(alice, ['checkout', '-q', 'a-feature']);

@@ -346,7 +346,7 @@ describe('decide: push state × push command', () => {
     expect([b.requests[R1]!.conflicts, b.requests[R1]!.tags]).toEqual([[], ['no-conflicts']]);
     expect([b.requests[R2]!.conflicts, b.requests[R2]!.tags]).toEqual([[{ with: R1, files: ['a.txt'] }], ['conflict-pickme']]);
     // Only the pickme hears about it (ConflictsFound tells the owner to rebase).
-    expect(isDomainError(events) ? events : events.map((e) => [e.type, (e as { conflicts: unknown[] }).conflicts.length])).toEqual([['ConflictsFound', 0], ['ConflictsFound', 1]]);
+    expect(isDomainError(events) ? events : events.map((e) => [e.type, (e as unknown as { conflicts: unknown[] }).conflicts.length])).toEqual([['ConflictsFound', 0], ['ConflictsFound', 1]]);
   });
   it('records a request in conflict with master against master only', () => {
     const b = step(open(requestBoard('pickme'), 'bob', 'refs/pushreq/bobs', '2'), { type: 'RecordConflicts', results: [{ request: R2, sha: sha('2'), conflicts: [{ with: 'master', files: ['d.txt'], reason: 'why' }, { with: R1, files: ['d.txt'] }] }] }, SERVER_ACTOR);

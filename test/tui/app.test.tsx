@@ -261,7 +261,7 @@ describe('checklist', () => {
     const client = new FakeClient(checklistBoard() as StatusView, undefined, (cmd, c) => {
       if (cmd.type !== 'TickChecklist') return ['Nothing'];
       const [p, ...rest] = c.view.pushes;
-      const checklist = p!.checklist.map((i) => (i.id === cmd.item ? { ...i, done: cmd.done, doneBy: cmd.done ? 'pm' : null } : i));
+      const checklist = p!.checklist.map((i) => (i.id === cmd.item ? { ...i, done: cmd.done ?? false, doneBy: cmd.done ? 'pm' : null } : i));
       c.view = { ...c.view, pushes: [{ ...p!, checklist }, ...rest] };
       setTimeout(() => c.send('commit', { kind: 'commit', version: 'v2', command: 'TickChecklist', actor: 'pm', events: ['ChecklistTicked'] }), 1);
       return [{ type: 'ChecklistTicked', push: 3, item: cmd.item, done: cmd.done }];

@@ -89,7 +89,7 @@ export function bigBoard(n: number): StatusView {
 
 export function detailOf(r: Req): RequestDetail {
   return {
-    request: { ...r, description: 'Line one of the description.\nSecond line.', comments: [{ at: '2024-05-01T11:00:00Z', user: 'pm', text: 'looks good' }] },
+    request: { ...r, description: 'Line one of the description.\nSecond line.', comments: [{ at: '2024-05-01T11:00:00Z', user: 'pm', text: 'looks good' }] } as RequestDetail['request'],
     push: null,
     history: [{ version: sha(50), at: '2024-05-01T10:00:00Z', actor: r.user, command: 'OpenRequest', subject: `Open request #${r.id}`, events: ['RequestOpened'] }],
   };

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { afterRefusal, interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
 import { initialUi, type Me, type Mode, type UiState } from '../../tui/dashboard/ui-state.js';
-import { buildView } from '../../tui/dashboard/view-model.js';
+import { buildView, type BoardView } from '../../tui/dashboard/view-model.js';
 import { NOW, checklistBoard, sampleBoard } from './fixtures.js';
 
 const PM: Me = { name: 'pm', pushmaster: true };
@@ -120,7 +120,7 @@ describe('prompts and confirmations', () => {
 describe('the checklist pick list (t)', () => {
   function pressOn(input: string, key: KeyPress = {}, me: Me = PM, over: Partial<UiState> = {}, pushState = 'accepting'): Effect {
     const b = checklistBoard();
-    const board = { ...b, pushes: [{ ...b.pushes[0]!, state: pushState }, b.pushes[1]!] };
+    const board = { ...b, pushes: [{ ...b.pushes[0]!, state: pushState }, b.pushes[1]!] } as BoardView;
     const s = { ...initialUi({ width: 120, height: 30 }, me), ...over };
     return interpretKey(input, key, s, buildView(board, s, { now: NOW, color: false }));
   }

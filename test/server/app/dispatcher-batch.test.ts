@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../state/commands.js';
 import type { Actor } from '../../../state/decide.js';
+import { isDomainError } from '../../../state/errors.js';
 import { Dispatcher, mergeRefUpdates } from '../../../server/app/dispatcher.js';
 import { pushreqRefUpdates } from '../../../server/app/pushreq-refs.js';
 import { MemoryStateStore } from '../../../server/store/memory-state-store.js';
@@ -37,7 +38,7 @@ describe('Dispatcher.dispatchAll', () => {
 
   it('records nothing when any command is refused, and names which', async () => {
     const { store, d, heard } = setup();
-    expect((await d.dispatch(open('alices', 'c'), ALICE)).ok).toBe(true);
+    expect(isDomainError(await d.dispatch(open('alices', 'c'), ALICE))).toBe(false);
     const before = await store.read();
     const out = await d.dispatchAll([open('mine', 'd'), { type: 'UpdateRequest', ref: 'refs/pushreq/alices', sha: 'e'.repeat(40), forced: true }], BOB);
     expect(out).toMatchObject({ ok: false, index: 1, error: { code: 'ref-owned-by-other' } });

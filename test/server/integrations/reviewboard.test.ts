@@ -61,7 +61,7 @@ describe('ReviewboardClient', () => {
     expect(e).toBeInstanceOf(IntegrationError);
     expect((e as IntegrationError).code).toBe(code);
     expect((e as IntegrationError).service).toBe('reviewboard');
-    if (opts.user) expect((e as IntegrationError).message).toContain('pushbot');
+    if ('user' in opts) expect((e as IntegrationError).message).toContain('pushbot');
   });
 
   it('times out and reports a server that is down', async () => {

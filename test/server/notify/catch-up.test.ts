@@ -21,7 +21,7 @@ const req = (id: number, user: string): PushRequest => ({
 const board: Board = {
   ...emptyBoard(),
   requests: { 1: req(1, 'alice'), 2: req(2, 'bob') },
-  pushes: { 1: { id: 1 as PushId, title: 'P', type: 'regular', state: 'accepting', pushmaster: 'pm', deployBranch: 'refs/heads/deploy/push-1', deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: AT, updatedAt: AT, forced: [] } },
+  pushes: { 1: { id: 1 as PushId, title: 'P', type: 'regular', state: 'accepting', pushmaster: 'pm', deployBranch: 'refs/heads/deploy/push-1', deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: AT, updatedAt: AT, forced: [], merges: [] } },
 };
 const accepted = (n: number): DomainEvent => ({ type: 'RequestAccepted', request: n as RequestId, push: 1 as PushId, at: AT, actor: 'pm' });
 const commits: MetadataCommit[] = [

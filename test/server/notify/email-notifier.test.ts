@@ -15,7 +15,7 @@ const req = (id: number, user: string, over: Partial<PushRequest> = {}): PushReq
   id: id as RequestId, user, title: `Change ${id}`, description: '', ref: `refs/pushreq/c${id}`, sha: 'a'.repeat(40), state: 'added', push: 1 as PushId,
   tags: [], conflicts: [], review: null, ticket: null, watchers: [], comments: [], autoPickme: true, createdAt: AT, updatedAt: AT, pickedAt: null, acceptedAt: null, reason: null, ...over,
 });
-const push: Push = { id: 1 as PushId, title: 'Tuesday', type: 'regular', state: 'accepting', pushmaster: 'pm', deployBranch: 'refs/heads/deploy/push-1', deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: AT, updatedAt: AT, forced: [] };
+const push: Push = { id: 1 as PushId, title: 'Tuesday', type: 'regular', state: 'accepting', pushmaster: 'pm', deployBranch: 'refs/heads/deploy/push-1', deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: AT, updatedAt: AT, forced: [], merges: [] };
 const board: Board = { nextRequestId: 2, nextPushId: 2, requests: { 1: req(1, 'alice', { title: 'Fix <login> ünïcode', watchers: ['bob', 'carol'] }) }, pushes: { 1: push } };
 const accepted: DomainEvent = { type: 'RequestAccepted', request: 1 as RequestId, push: 1 as PushId, at: AT, actor: 'pm' };
 const base: RoutingConfig = { channels: ['email'], mailDomain: 'example.com', aliases: { carol: { email: 'carol@elsewhere.org' } } };

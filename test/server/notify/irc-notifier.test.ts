@@ -19,7 +19,7 @@ const req = (id: number, user: string, state: PushRequest['state'], push: number
   id: id as RequestId, user, title: `Change ${id}`, description: '', ref: `refs/pushreq/c${id}`, sha: 'a'.repeat(40), state, push: push as PushId | null,
   tags: [], conflicts: [], review: null, ticket: null, watchers: [], comments: [], autoPickme: true, createdAt: AT, updatedAt: AT, pickedAt: null, acceptedAt: null, reason: null,
 });
-const push: Push = { id: 1 as PushId, title: 'Tuesday', type: 'regular', state: 'accepting', pushmaster: 'pm', deployBranch: 'refs/heads/deploy/push-1', deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: AT, updatedAt: AT, forced: [] };
+const push: Push = { id: 1 as PushId, title: 'Tuesday', type: 'regular', state: 'accepting', pushmaster: 'pm', deployBranch: 'refs/heads/deploy/push-1', deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: AT, updatedAt: AT, forced: [], merges: [] };
 const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7'];
 const waiting: Board = { nextRequestId: 8, nextPushId: 2, requests: Object.fromEntries(users.map((u, i) => [i + 1, req(i + 1, u, 'requested', null)])), pushes: { 1: push } };
 const staged: Board = { ...waiting, requests: Object.fromEntries(users.map((u, i) => [i + 1, req(i + 1, u, 'staged', 1)])) };

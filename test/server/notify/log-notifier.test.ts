@@ -18,7 +18,7 @@ describe('LogNotifier', () => {
     const log = new LogNotifier({ file, now: () => new Date('2024-05-01T10:00:00Z') });
     await log.start();
     const outbox = await Outbox.open({ dir, notifiers: [log] });
-    const board = { ...emptyBoard(), pushes: { 1: { id: 1 as PushId, title: 'P', type: 'morning' as const, state: 'accepting' as const, pushmaster: 'pm', deployBranch: 'd', deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: '', updatedAt: '', forced: [] } } };
+    const board = { ...emptyBoard(), pushes: { 1: { id: 1 as PushId, title: 'P', type: 'morning' as const, state: 'accepting' as const, pushmaster: 'pm', deployBranch: 'd', deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: '', updatedAt: '', forced: [], merges: [] } } };
     const events: DomainEvent[] = [
       { type: 'PushOpened', push: board.pushes[1], at: '2024-05-01T10:00:00Z', actor: 'pm' },
       { type: 'AllVerified', push: 1 as PushId, at: '2024-05-01T10:00:00Z', actor: 'pm' },

@@ -20,7 +20,7 @@ function request(id: number, user: string, over: Partial<PushRequest> = {}): Pus
 function pushOf(id: number, over: Partial<Push> = {}): Push {
   return {
     id: pid(id), title: `Push ${id}`, type: 'regular', state: 'accepting', pushmaster: 'pm', deployBranch: `refs/heads/deploy/push-${id}`,
-    deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: AT, updatedAt: AT, forced: [], ...over,
+    deploySha: null, baseSha: null, stageEnv: null, pingme: [], removals: [], checklist: [], tag: null, createdAt: AT, updatedAt: AT, forced: [], merges: [], ...over,
   };
 }
 
