@@ -1,0 +1,150 @@
+// handleReceive driven directly: a memory store, the real Dispatcher (with the server's pushreq-ref planner),
+// ancestry from a real temp repo. What a push means, what is recorded, and the `remote:` answer.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Actor } from '../../state/decide.js';
+import { handleReceive, NOT_APPLIED, type ReceiveDeps } from '../../hooks/receive-handler.js';
+import type { HookRequest, HookResponse, RefCommand } from '../../hooks/hook-protocol.js';
+import { Dispatcher } from '../../server/app/dispatcher.js';
+import { pushreqRefUpdates } from '../../server/app/pushreq-refs.js';
+import { MemoryStateStore } from '../../server/store/memory-state-store.js';
+import { commitFiles, initRepo, type FixtureRepo } from '../helpers/git-fixtures.js';
+
+const ZERO = '0'.repeat(40);
+const USERS: Record<string, Actor> = {
+  alice: { name: 'alice', pushmaster: false, admin: false },
+  bob: { name: 'bob', pushmaster: false, admin: false },
+};
+const clock = { now: () => new Date(Date.UTC(2026, 0, 1)) };
+
+let repo: FixtureRepo;
+/** base ← first ← second (a fast-forward of first); other: from base, not a descendant of first. */
+let first: string, second: string, other: string;
+
+beforeAll(async () => {
+  repo = await initRepo();
+  const base = await commitFiles(repo.git, { files: { 'a.txt': 'a\n' }, message: 'base', ref: 'refs/heads/master' });
+  first = await commitFiles(repo.git, { parents: [base], files: { 'a.txt': 'first\n' }, message: 'first', epoch: 1_700_000_001 });
+  second = await commitFiles(repo.git, { parents: [first], files: { 'a.txt': 'second\n' }, message: 'second', epoch: 1_700_000_002 });
+  other = await commitFiles(repo.git, { parents: [base], files: { 'a.txt': 'other\n' }, message: 'other', epoch: 1_700_000_003 });
+});
+afterAll(() => repo.cleanup());
+
+let store: MemoryStateStore;
+let deps: ReceiveDeps;
+beforeEach(() => {
+  store = new MemoryStateStore();
+  const dispatcher = new Dispatcher(store, clock, async ({ before, after }) => ({ refs: pushreqRefUpdates(before, after), events: [] }), {
+    knowsUser: async (name) => name in USERS,
+  });
+  deps = {
+    dispatch: (cmd, actor) => dispatcher.dispatch(cmd, actor, { lane: 'push' }),
+    dispatchAll: (cmds, actor) => dispatcher.dispatchAll(cmds, actor, { lane: 'push' }),
+    read: () => dispatcher.read(),
+    isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
+    lookupUser: async (name) => USERS[name] ?? null,
+    refs: { master: 'master', metadata: 'pushmanager/meta', deployPrefix: 'deploy/' },
+  };
+});
+
+const push = (user: string, commands: RefCommand[], options: string[] = [], atomic = false): Promise<HookResponse> =>
+  handleReceive({ user, commands, options, atomic } satisfies HookRequest, deps);
+const create = (ref: string, sha: string): RefCommand => ({ oldSha: ZERO, newSha: sha, ref });
+const short = (sha: string) => sha.slice(0, 10);
+
+describe('handleReceive', () => {
+  it('opens a request for a new refs/pushreq/* ref, moves the ref with the state, and says how to find it', async () => {
+    const out = await push('alice', [create('refs/pushreq/fix-login', first)], ['title=Fix login', 'tags=urgent']);
+    expect(out.results).toEqual([{ ref: 'refs/pushreq/fix-login', ok: true, forcedUpdate: false }]);
+    expect(out.messages).toEqual([
+      `Pushmanager: request 1 "Fix login" opened for alice at ${short(first)}`,
+      '  state: requested',
+      '  no push is open; the request will be offered to the next one',
+      '  see it: pushmanager request show 1',
+    ]);
+    const { board, version } = await store.read();
+    expect(version).toBe('mem-1');
+    expect(board.requests[1]).toMatchObject({ user: 'alice', ref: 'refs/pushreq/fix-login', sha: first, title: 'Fix login', tags: ['urgent'], state: 'requested' });
+    expect(store.refs.get('refs/pushreq/fix-login')).toBe(first);
+  });
+
+  it('a fast-forward re-push updates the request; one that is not is a forced update, and says so', async () => {
+    await push('alice', [create('refs/pushreq/x', first)]);
+    const ff = await push('alice', [{ oldSha: first, newSha: second, ref: 'refs/pushreq/x' }]);
+    expect(ff.results).toEqual([{ ref: 'refs/pushreq/x', ok: true, forcedUpdate: false }]);
+    expect(ff.messages[0]).toBe(`Pushmanager: request 1 "x" updated ${short(first)} -> ${short(second)}`);
+    const forced = await push('alice', [{ oldSha: second, newSha: other, ref: 'refs/pushreq/x' }]);
+    expect(forced.results).toEqual([{ ref: 'refs/pushreq/x', ok: true, forcedUpdate: true }]);
+    expect(forced.messages[0]).toBe(`Pushmanager: request 1 "x" updated ${short(second)} -> ${short(other)} (forced)`);
+    expect((await store.read()).board.requests[1]?.sha).toBe(other);
+    expect(store.refs.get('refs/pushreq/x')).toBe(other);
+  });
+
+  it('deleting the ref withdraws the request and deletes the ref', async () => {
+    await push('alice', [create('refs/pushreq/x', first)]);
+    const out = await push('alice', [{ oldSha: first, newSha: ZERO, ref: 'refs/pushreq/x' }]);
+    expect(out.results).toEqual([{ ref: 'refs/pushreq/x', ok: true, forcedUpdate: false }]);
+    expect(out.messages[0]).toMatch(/^Pushmanager: request 1 "x" withdrawn \(discarded: .+\)$/);
+    expect((await store.read()).board.requests[1]?.state).toBe('discarded');
+    expect(store.refs.has('refs/pushreq/x')).toBe(false);
+  });
+
+  it("refuses a push to someone else's request ref with decide's reason, and records nothing", async () => {
+    await push('alice', [create('refs/pushreq/x', first)]);
+    const out = await push('bob', [{ oldSha: first, newSha: second, ref: 'refs/pushreq/x' }]);
+    expect(out.results).toEqual([{ ref: 'refs/pushreq/x', ok: false, reason: expect.stringMatching(/\[ref-owned-by-other\]$/) }]);
+    expect(out.messages).toEqual([expect.stringMatching(/^refs\/pushreq\/x: refused: .*\[ref-owned-by-other\]$/)]);
+    expect((await store.read()).version).toBe('mem-1');
+    expect(store.refs.get('refs/pushreq/x')).toBe(first);
+  });
+
+  it('refuses every ref outside refs/pushreq/ with what to do instead, and records nothing', async () => {
+    const out = await push('alice', [create('refs/heads/master', first), create('refs/heads/topic', first), create('refs/tags/v1', first), create('refs/heads/deploy/push-1', first)]);
+    expect(out.results.map((r) => r.ok)).toEqual([false, false, false, false]);
+    const reasons = out.results.map((r) => (r.ok ? '' : r.reason));
+    expect(reasons[0]).toBe('master is written only by pushmanager when a push is certified; open a push request instead: git push origin HEAD:refs/pushreq/<name>');
+    expect(reasons[1]).toBe('pushmanager takes branches only as push requests; open a push request instead: git push origin topic:refs/pushreq/<name>');
+    expect(reasons[2]).toBe('tags are made only by pushmanager when a push is certified');
+    expect(reasons[3]).toBe('deploy branches are built only by pushmanager from accepted requests');
+    expect((await store.read()).version).toBeNull();
+  });
+
+  it('refuses an unknown pusher, every bad push option at once, and an unknown watcher, naming each; nothing is recorded', async () => {
+    const who = await push('mallory', [create('refs/pushreq/x', first)]);
+    expect(who).toEqual({ results: [{ ref: 'refs/pushreq/x', ok: false, reason: 'unknown user "mallory"' }], messages: ['unknown user "mallory"'] });
+
+    const bad = await push('alice', [create('refs/pushreq/x', first)], ['colour=blue', 'pickme=perhaps', 'watchers=nobody']);
+    const reason = bad.results[0]!.ok ? '' : bad.results[0]!.reason;
+    expect(reason).toMatch(/push option "colour": unknown option/);
+    expect(reason).toMatch(/"pickme"/);
+    expect(reason).toMatch(/push option "watchers": no user "nobody"$/);
+    expect(bad.messages).toEqual([`refused: ${reason}; nothing was recorded`]);
+
+    // Options alone valid: the watcher is checked where every door's are (decide, through the dispatcher).
+    const watcher = await push('alice', [create('refs/pushreq/x', first)], ['watchers=nobody']);
+    expect(watcher.results).toEqual([{ ref: 'refs/pushreq/x', ok: false, reason: 'push option "watchers": no user "nobody" [invalid-field]' }]);
+    expect((await store.read()).version).toBeNull();
+  });
+
+  it('without --atomic, each ref stands alone: the good one is recorded, the bad one refused', async () => {
+    const out = await push('alice', [create('refs/pushreq/a', first), create('refs/heads/master', second)]);
+    expect(out.results.map((r) => [r.ref, r.ok])).toEqual([['refs/pushreq/a', true], ['refs/heads/master', false]]);
+    expect(Object.keys((await store.read()).board.requests)).toEqual(['1']);
+  });
+
+  it('--atomic: one refused ref refuses all, the others told why; all good refs are one state commit', async () => {
+    const refused = await push('alice', [create('refs/pushreq/a', first), create('refs/heads/master', second)], [], true);
+    expect(refused.results).toEqual([
+      { ref: 'refs/pushreq/a', ok: false, reason: NOT_APPLIED },
+      { ref: 'refs/heads/master', ok: false, reason: expect.stringMatching(/^master is written only by pushmanager/) },
+    ]);
+    expect(refused.messages.at(-1)).toBe('refused: atomic push, 1 of 2 refs refused; nothing was recorded');
+    expect((await store.read()).version).toBeNull();
+
+    const ok = await push('alice', [create('refs/pushreq/a', first), create('refs/pushreq/b', other)], [], true);
+    expect(ok.results.map((r) => r.ok)).toEqual([true, true]);
+    expect((await store.read()).version).toBe('mem-1');
+    expect([...store.refs.entries()].sort()).toEqual([['refs/pushreq/a', first], ['refs/pushreq/b', other]]);
+    const [entry] = await store.history({});
+    expect(entry?.subject).toMatch(/\(one atomic push\)$/);
+  });
+});
