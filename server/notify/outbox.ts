@@ -2,21 +2,21 @@
 // by one worker per channel with exponential backoff and jitter, and recorded as sent so that a
 // key goes out once, across crashes and restarts. The original kept these queues in memory and
 // lost them on restart; here a restart replays the journal and carries on.
+// This file is the outbox's public face and its workers (one send loop per channel, pause, retry
+// now, idle, close). The parts it is made of: the journal's format (state/notify/outbox-journal.ts),
+// what the journal means and how it compacts (state/notify/outbox-replay.ts), when to retry
+// (state/notify/retry-policy.ts), and the file I/O (outbox-file.ts).
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CHANNELS, type Channel, type Delivery } from '../../state/notify/delivery.js';
+import type { Channel, Delivery } from '../../state/notify/delivery.js';
+import { isDelivery, type OutboxRecord } from '../../state/notify/outbox-journal.js';
+import { compactedRecords, expiredSentKeys, liveRecordCount, replayRecords, shouldCompact, type PendingDelivery } from '../../state/notify/outbox-replay.js';
+import { DEFAULT_RETRY_POLICY, givesUp, retryDelayMs, type RetryPolicy } from '../../state/notify/retry-policy.js';
 import type { Notifier } from './notifier.js';
 import { describeFailure, isNotifyError, NotifyError } from './notify-error.js';
+import { OutboxFile } from './outbox-file.js';
 
-export interface RetryPolicy {
-  /** First retry delay. */
-  readonly baseMs: number;
-  /** Cap of the exponential delay. */
-  readonly maxMs: number;
-  /** Give up after this many attempts (the delivery stays in list() as failed); 0: never give up. */
-  readonly maxAttempts: number;
-}
+export type { RetryPolicy } from '../../state/notify/retry-policy.js';
+export { JOURNAL_FILE } from './outbox-file.js';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -76,40 +76,13 @@ export interface OutboxEvents {
   'journal-error': [NotifyError];
 }
 
-type Rec =
-  | { readonly t: 'enq'; readonly at: number; readonly d: Delivery }
-  | { readonly t: 'sent'; readonly at: number; readonly k: string }
-  | { readonly t: 'fail'; readonly at: number; readonly k: string; readonly n: number; readonly e: string; readonly next: number | null }
-  | { readonly t: 'retry'; readonly at: number; readonly k: string };
-
-interface Entry {
-  readonly d: Delivery;
-  readonly enqueuedAt: number;
-  attempts: number;
-  lastError: string | null;
-  /** null: given up. */
-  nextAt: number | null;
-}
-
-export const JOURNAL_FILE = 'outbox.jsonl';
-const DEFAULT_RETRY: RetryPolicy = { baseMs: 1_000, maxMs: 5 * 60_000, maxAttempts: 0 };
 const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-function isDelivery(x: unknown): x is Delivery {
-  const d = x as Partial<Delivery> | null;
-  return (
-    typeof d === 'object' && d !== null && typeof d.key === 'string' && d.key.length > 0 &&
-    typeof d.channel === 'string' && (CHANNELS as readonly string[]).includes(d.channel) &&
-    Array.isArray(d.to) && d.to.every((t) => typeof t === 'string') && typeof d.text === 'string'
-  );
-}
-
 export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly dir: string;
-  private readonly file: string;
   private readonly notifiers: Map<Channel, Notifier>;
   private readonly retry: RetryPolicy;
   private readonly sendTimeoutMs: number;
@@ -122,9 +95,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly timers: Timers;
 
   /** Pending and failed entries, in enqueue order. */
-  private readonly entries = new Map<string, Entry>();
+  private entries = new Map<string, PendingDelivery>();
   /** Sent keys and when. */
-  private readonly sent = new Map<string, number>();
+  private sent = new Map<string, number>();
   /** Keys accepted by enqueue() whose journal write is in progress: a second enqueue ignores them. */
   private readonly reserved = new Set<string>();
   private readonly paused = new Set<Channel>();
@@ -132,18 +105,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly inFlight = new Map<Channel, Promise<void>>();
   private readonly workers: Promise<void>[] = [];
   private readonly idleWaiters = new Set<() => void>();
-  private fh: FileHandle | null = null;
-  private journalLines = 0;
-  private writeChain: Promise<void> = Promise.resolve();
+  /** Set by load(), before anything can append. */
+  private journal!: OutboxFile;
   private closing = false;
   private skippedLines = 0;
 
   private constructor(opts: OutboxOptions) {
     super();
     this.dir = opts.dir;
-    this.file = join(opts.dir, JOURNAL_FILE);
     this.notifiers = new Map(opts.notifiers.map((n) => [n.channel, n]));
-    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 60_000;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 5_000;
     this.compactAfter = opts.compactAfter ?? 1_000;
@@ -244,10 +215,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.closing = true;
     for (const ch of this.notifiers.keys()) this.wake(ch);
     await this.within(Promise.all(this.workers).then(() => undefined), this.closeTimeoutMs);
-    await this.writeChain;
-    const fh = this.fh;
-    this.fh = null;
-    await fh?.close();
+    await this.journal.close();
     if (this.closeNotifiers) await Promise.allSettled([...this.notifiers.values()].map((n) => n.close()));
     for (const w of this.idleWaiters) w();
     this.idleWaiters.clear();
@@ -286,7 +254,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     });
   }
 
-  private head(ch: Channel): Entry | undefined {
+  private head(ch: Channel): PendingDelivery | undefined {
     // Per-channel FIFO: IRC lines keep their order; a failing head is retried before later ones.
     for (const e of this.entries.values()) if (e.d.channel === ch && e.nextAt !== null) return e;
     return undefined;
@@ -312,16 +280,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
   }
 
-  private async attempt(e: Entry, n: Notifier): Promise<void> {
+  private async attempt(e: PendingDelivery, n: Notifier): Promise<void> {
     const d = e.d;
     try {
       await this.within(n.send(d), this.sendTimeoutMs, () => new NotifyError('send-timeout', `${d.channel} send took longer than ${this.sendTimeoutMs} ms`));
     } catch (err) {
       e.attempts++;
       e.lastError = describeFailure(err);
-      const giveUp = (isNotifyError(err) && err.permanent) || (this.retry.maxAttempts > 0 && e.attempts >= this.retry.maxAttempts);
+      const giveUp = givesUp(this.retry, e.attempts, isNotifyError(err) && err.permanent);
       const at = this.now();
-      e.nextAt = giveUp ? null : at + this.backoff(e.attempts);
+      e.nextAt = giveUp ? null : at + retryDelayMs(this.retry, e.attempts, this.random());
       await this.appendQuietly([{ t: 'fail', at, k: d.key, n: e.attempts, e: e.lastError, next: e.nextAt }]);
       this.emit('failed', { delivery: d, attempts: e.attempts, error: e.lastError, willRetry: !giveUp, nextAttemptAt: e.nextAt === null ? null : new Date(e.nextAt).toISOString() });
       this.checkIdle();
@@ -334,13 +302,6 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     await this.appendQuietly([{ t: 'sent', at, k: d.key }]);
     this.emit('delivered', { delivery: d, attempts: e.attempts });
     this.checkIdle();
-  }
-
-  /** Exponential, capped, with jitter (half fixed, half random) so retries of many servers spread out. */
-  private backoff(attempts: number): number {
-    const { baseMs, maxMs } = this.retry;
-    const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempts - 1, 30));
-    return Math.round(cap / 2 + (cap / 2) * this.random());
   }
 
   private within<T>(p: Promise<T>, ms: number, onTimeout?: () => Error): Promise<T | undefined> {
@@ -362,128 +323,32 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   // ---- journal ----
 
   private async load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    // A compaction that crashed before its rename leaves a temp file: the journal is still whole.
-    let text = '';
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new NotifyError('outbox-journal-failed', `cannot read ${this.file}`, { cause: e, data: { file: this.file } });
-      }
-    }
-    const lines = text.split('\n').filter((l) => l.length > 0);
-    for (const line of lines) {
-      let r: Rec;
-      try {
-        r = JSON.parse(line) as Rec;
-      } catch {
-        this.skippedLines++;
-        continue;
-      }
-      this.replay(r);
-    }
-    this.journalLines = lines.length;
-    this.fh = await open(this.file, 'a');
-    if (this.shouldCompact()) await this.compact();
+    const { file, journal } = await OutboxFile.open(this.dir, (lines) => this.compactionPlan(lines));
+    const replayed = replayRecords(journal.records);
+    this.entries = replayed.pending;
+    this.sent = replayed.sent;
+    this.skippedLines = journal.unreadable + replayed.unknown;
+    this.journal = file;
+    await file.compactIfDue();
   }
 
-  private replay(r: Rec): void {
-    switch (r.t) {
-      case 'enq':
-        if (isDelivery(r.d) && !this.sent.has(r.d.key) && !this.entries.has(r.d.key)) {
-          this.entries.set(r.d.key, { d: r.d, enqueuedAt: r.at, attempts: 0, lastError: null, nextAt: r.at });
-        }
-        break;
-      case 'sent':
-        this.entries.delete(r.k);
-        this.sent.set(r.k, r.at);
-        break;
-      case 'fail': {
-        const e = this.entries.get(r.k);
-        if (e) {
-          e.attempts = r.n;
-          e.lastError = r.e;
-          e.nextAt = r.next;
-        }
-        break;
-      }
-      case 'retry': {
-        const e = this.entries.get(r.k);
-        if (e) e.nextAt = r.at;
-        break;
-      }
-      default:
-        this.skippedLines++;
-    }
+  /** Compaction is due when the garbage outweighs the live records; it forgets keys sent before the retention horizon. */
+  private compactionPlan(journalLines: number): OutboxRecord[] | null {
+    if (!shouldCompact(journalLines, liveRecordCount(this.entries, this.sent), this.compactAfter)) return null;
+    for (const k of expiredSentKeys(this.sent, this.now() - this.retainSentMs)) this.sent.delete(k);
+    return compactedRecords(this.entries, this.sent);
   }
 
-  private liveRecords(): number {
-    let n = this.sent.size;
-    for (const e of this.entries.values()) n += e.attempts > 0 ? 2 : 1;
-    return n;
-  }
-
-  private shouldCompact(): boolean {
-    const live = this.liveRecords();
-    // Garbage beyond max(compactAfter, half the live size): amortised, each record is rewritten O(1) times.
-    return this.journalLines - live > Math.max(this.compactAfter, live / 2);
-  }
-
-  /** Appends records and fsyncs; writes are chained so lines never interleave with a compaction. */
-  private append(recs: readonly Rec[]): Promise<void> {
-    const run = this.writeChain.then(async () => {
-      const fh = this.fh;
-      if (!fh) throw new NotifyError('outbox-closed', 'outbox journal is closed');
-      try {
-        await fh.write(recs.map((r) => `${JSON.stringify(r)}\n`).join(''));
-        await fh.datasync();
-      } catch (e) {
-        throw new NotifyError('outbox-journal-failed', `cannot write ${this.file}`, { cause: e, data: { file: this.file } });
-      }
-      this.journalLines += recs.length;
-      if (this.shouldCompact()) await this.compact();
-    });
-    this.writeChain = run.catch(() => undefined);
-    return run;
+  private append(recs: readonly OutboxRecord[]): Promise<void> {
+    return this.journal.append(recs);
   }
 
   /** For status records after a send: a failed write must not stop the worker, but must be seen. */
-  private async appendQuietly(recs: readonly Rec[]): Promise<void> {
+  private async appendQuietly(recs: readonly OutboxRecord[]): Promise<void> {
     try {
       await this.append(recs);
     } catch (e) {
       this.emit('journal-error', isNotifyError(e) ? e : new NotifyError('outbox-journal-failed', describeFailure(e), { cause: e }));
     }
-  }
-
-  /** Rewrites the journal with only live records: temp file, fsync, rename, fsync the directory. */
-  private async compact(): Promise<void> {
-    const horizon = this.now() - this.retainSentMs;
-    for (const [k, at] of this.sent) if (at < horizon) this.sent.delete(k);
-    const recs: Rec[] = [];
-    for (const [k, at] of this.sent) recs.push({ t: 'sent', at, k });
-    for (const e of this.entries.values()) {
-      recs.push({ t: 'enq', at: e.enqueuedAt, d: e.d });
-      if (e.attempts > 0) recs.push({ t: 'fail', at: e.enqueuedAt, k: e.d.key, n: e.attempts, e: e.lastError ?? '', next: e.nextAt });
-    }
-    const tmp = `${this.file}.tmp`;
-    const out = await open(tmp, 'w');
-    try {
-      await out.write(recs.map((r) => `${JSON.stringify(r)}\n`).join(''));
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    await this.fh?.close();
-    await rename(tmp, this.file);
-    const dirHandle = await open(this.dir, 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
-    this.fh = await open(this.file, 'a');
-    this.journalLines = recs.length;
   }
 }

@@ -3,7 +3,8 @@
 // server is SIGKILLed while the deploy branch is being built, right after the accept is committed, and
 // between a re-push of an accepted request and its background rebuild. After each restart the deploy branch ref and the recorded
 // deploySha must agree (both old or both new), git fsck must find nothing but dangling objects, and a
-// `push rebuild` must complete and leave them agreeing again.
+// `push rebuild` must complete and leave them agreeing again. The ref and fsck checks are the
+// simulation's invariants (bench/simulation/invariants.ts), shared so that both check the same thing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fsckProblems, readSnapshot, refProblems } from '../../bench/simulation/invariants.js';
 import type { StatusView } from '../../state/status-view.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { git, gitOk, type GitOutput } from '../helpers/server-fixture.js';
@@ -122,13 +124,22 @@ describe('crash safety: SIGKILL while 30 accepted requests are built', () => {
     return r.code === 0 ? r.stdout.trim() : null;
   };
 
+  /**
+   * The simulation's invariant after a crash (bench/simulation/invariants.ts): the state on the
+   * metadata branch, the request refs and the deploy branches agree, read straight from the repository.
+   */
+  async function expectRefsAgree(): Promise<void> {
+    const snap = await readSnapshot(gitDir);
+    expect(snap, 'the metadata branch kept moving').not.toBeNull();
+    expect(refProblems(snap!.board, snap!.refs)).toEqual([]);
+  }
+
   /** Ref and state agree, and the recorded merges are exactly the added requests. */
   async function expectConsistent(push: number): Promise<{ accepted: boolean; deploySha: string }> {
+    await expectRefsAgree();
     const b = await board();
     const p = b.pushes.find((x) => x.id === push)!;
-    const ref = await deployRef(push);
     expect(p.deploySha).not.toBeNull();
-    expect(ref).toBe(p.deploySha);
     const added = b.requests.filter((r) => r.push === push && r.state === 'added').map((r) => r.id).sort((x, y) => x - y);
     const pickmes = b.requests.filter((r) => r.push === push && r.state === 'pickme');
     expect(added.length + pickmes.length).toBe(N);
@@ -139,9 +150,7 @@ describe('crash safety: SIGKILL while 30 accepted requests are built', () => {
   }
 
   async function fsckClean(): Promise<void> {
-    const r = await git(gitDir, ['fsck', '--no-progress', '--strict']);
-    const problems = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() && !l.startsWith('dangling '));
-    expect({ code: r.code, problems }).toEqual({ code: 0, problems: [] });
+    expect(await fsckProblems(gitDir, { full: true })).toEqual([]);
   }
 
   /** An accepting push with all 30 as pickmes, checked for conflicts, nothing else in flight. */
@@ -261,7 +270,7 @@ describe('crash safety: SIGKILL while 30 accepted requests are built', () => {
     const after = await board();
     expect(after.requests.find((r) => r.id === first.id)!.sha).toBe(newSha);
     const p = after.pushes.find((x) => x.id === push)!;
-    expect(await deployRef(push)).toBe(p.deploySha);
+    await expectRefsAgree();
     // The kill landed before the rebuild was recorded: ref and state agree on the old build.
     expect(await gitOk(gitDir, ['log', '--merges', '--format=%P', p.deploySha!])).not.toContain(newSha);
     // Nothing is rebuilding it any more; the pushmaster's next step must not be refused for ever.
@@ -280,7 +289,7 @@ describe('crash safety: SIGKILL while 30 accepted requests are built', () => {
     }
     expect(staged).toBe('ok');
     const healed = (await board()).pushes.find((x) => x.id === push)!;
-    expect(await deployRef(push)).toBe(healed.deploySha);
+    await expectRefsAgree();
     expect(await gitOk(gitDir, ['rev-list', '--parents', '--merges', '-n', '1', '--grep', `^Request: ${first.id}$`, healed.deploySha!])).toContain(newSha);
     await fsckClean();
   }, 60_000);
