@@ -4,6 +4,7 @@
 // the expected board becomes the migrated one: that is the migration test.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../../state/decide.js';
+import { isDomainError } from '../../../state/errors.js';
 import type { Board, Push, PushRequest } from '../../../state/model.js';
 import { Dispatcher } from '../../../server/app/dispatcher.js';
 import { GitStateStore } from '../../../server/store/git-state-store.js';
@@ -87,7 +88,7 @@ describe('schema 1 on disk, read through the git state store', () => {
     const d = new Dispatcher(store, { now: () => new Date('2026-01-01T00:00:00Z') });
     const bobActor: Actor = { name: 'bob', pushmaster: false, admin: false };
     const out = await d.dispatch({ type: 'CommentRequest', request: 2 as PushRequest['id'], text: 'rebased' }, bobActor);
-    expect(out.ok).toBe(true);
+    expect(isDomainError(out)).toBe(false);
     expect(await repo.git.out(['rev-parse', `${META}^`])).toBe(base);
     expect(await repo.git.out(['diff-tree', '-r', '--name-only', base, META])).toBe('events.json\nrequests/0000/2.json');
     const fresh = new GitStateStore(repo.git, repo.dir, META);
