@@ -13,7 +13,7 @@ import { systemClock } from '../server/app/clock.js';
 import { Dispatcher } from '../server/app/dispatcher.js';
 import { GitCli } from '../server/git/git-cli.js';
 import { GitStateStore } from '../server/store/git-state-store.js';
-import { SERVER_ACTOR } from '../state/decide.js';
+import { userActor } from '../state/decide.js';
 import { emptyBoard, type Board, type PushRequest, type RequestId } from '../state/model.js';
 import { isMain, median, percentile, printRows, round, type BenchRow } from './lib/bench-row.js';
 import { startPlainGitServer } from './lib/plain-git-server.js';
@@ -103,7 +103,7 @@ export async function run(opts: { pushes?: number } = {}): Promise<BenchRow[]> {
     const writes: number[] = [];
     for (let i = 0; i < 60; i++) {
       const t = performance.now();
-      const out = await dispatcher.dispatch({ type: 'CommentRequest', request: 1 as RequestId, text: `bench ${i}` }, SERVER_ACTOR);
+      const out = await dispatcher.dispatch({ type: 'CommentRequest', request: 1 as RequestId, text: `bench ${i}` }, userActor('pm', { pushmaster: true }));
       if (!('ok' in out)) throw new Error(`state write refused: ${out.message}`);
       if (i >= 5) writes.push(performance.now() - t);
     }

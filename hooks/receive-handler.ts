@@ -2,7 +2,7 @@
 // ref updates: validates (nothing is recorded for a refused ref), turns each refs/pushreq/* update into a
 // command, dispatches it, and composes the `remote:` answer. Every other ref is the server's alone.
 import type { Command } from '../state/commands.js';
-import type { Actor } from '../state/decide.js';
+import type { Actor, UserActor } from '../state/decide.js';
 import { describeError, isDomainError, type DomainError } from '../state/errors.js';
 import { accepting, isActiveRequest, isOpenPush, pushesOf, type Board, type PushRequest } from '../state/model.js';
 import { safeLine, shortSha } from '../state/text.js';
@@ -19,7 +19,8 @@ export interface ReceiveDeps {
   readonly read: () => Promise<{ board: Board }>;
   /** True when `ancestor` is an ancestor of `descendant`: a re-push that is not is a force-push. */
   readonly isAncestor: (ancestor: string, descendant: string) => Promise<boolean>;
-  readonly lookupUser: (name: string) => Promise<Actor | null>;
+  /** The pusher as the directory knows them: always a user (the system never pushes), whatever the name. */
+  readonly lookupUser: (name: string) => Promise<UserActor | null>;
   readonly refs: { readonly master: string; readonly metadata: string; readonly deployPrefix: string };
   /** How a pushee finds a request again, e.g. the CLI command. */
   readonly remoteName?: string;

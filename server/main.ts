@@ -5,7 +5,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { SERVER_ACTOR, type Actor } from '../state/decide.js';
+import { userActor, type UserActor } from '../state/decide.js';
 import { createAuth, type AuthServices } from './auth/create-auth.js';
 import { loadConfig, type Config } from './config/config.js';
 import { systemClock, type Clock } from './app/clock.js';
@@ -210,9 +210,9 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     return r;
   };
 
-  const lookupUser = async (name: string): Promise<Actor | null> => {
+  const lookupUser = async (name: string): Promise<UserActor | null> => {
     const u = await auth.authenticator.currentDirectory.lookup(name);
-    return u ? { name: u.name, pushmaster: u.pushmaster, admin: u.admin } : null;
+    return u ? userActor(u.name, u) : null;
   };
   const refs = { master: config.repository.master, metadata: config.repository.metadataBranch, deployPrefix: config.repository.deployBranchPrefix };
   const deps: ServerDeps = {
@@ -254,10 +254,11 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   deps.hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}`;
 
   // Refs and state may have drifted while we were down; fix before taking pushes.
+  // An adopted ref's owner is a guess: its commit's author, as the directory spells the name.
   const reconciled = await reconcilePushreqRefs(repo.git, dispatcher, async (_ref, sha) => {
     const author = (await repo.git.out(['log', '-1', '--format=%an', sha]).catch(() => '')).trim();
-    return (await lookupUser(author)) ?? { name: author || 'unknown', pushmaster: false, admin: false };
-  }, SERVER_ACTOR);
+    return (await lookupUser(author))?.name ?? (author || 'unknown');
+  });
   for (const [what, list] of Object.entries(reconciled)) if (list.length) log('warn', `reconcile: ${what} ${list.join(', ')}`);
   // Work a killed run left undone: stale deploy branches rebuild, conflicts are checked again.
   await theTrain.resume();

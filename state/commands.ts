@@ -12,7 +12,8 @@ export interface RequestFields {
 
 export type Command =
   // Intake, from git pushes to refs/pushreq/*
-  | ({ readonly type: 'OpenRequest'; readonly ref: string; readonly sha: string; readonly autoPickme: boolean } & RequestFields)
+  // `owner`: set only by the system when it adopts a ref nobody opened (reconcile); users open their own.
+  | ({ readonly type: 'OpenRequest'; readonly ref: string; readonly sha: string; readonly autoPickme: boolean; readonly owner?: { readonly name: UserName; readonly inferredFrom: 'commit-author' } } & RequestFields)
   | ({ readonly type: 'UpdateRequest'; readonly ref: string; readonly sha: string; readonly forced: boolean } & RequestFields)
   | { readonly type: 'WithdrawRequest'; readonly ref: string; readonly reason?: string }
   // Pushees

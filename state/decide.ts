@@ -1,4 +1,5 @@
 // decide(board, command, ctx) → events | DomainError. Pure: the clock and the actor come in ctx.
+import { actorName, hasRole, isSystem, type Actor } from './actor.js';
 import type { Command, CommandOf, RequestFields } from './commands.js';
 import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
@@ -29,14 +30,7 @@ import {
   type Role,
 } from './transitions.js';
 
-export interface Actor {
-  readonly name: string;
-  readonly pushmaster: boolean;
-  readonly admin: boolean;
-}
-
-/** The server itself, for findings that are not anyone's request (conflicts, builds). */
-export const SERVER_ACTOR: Actor = { name: 'pushmanager', pushmaster: true, admin: true };
+export { SYSTEM_NAME, actorName, hasRole, isSystem, systemActor, userActor, type Actor, type SystemCause, type UserActor, type UserRole } from './actor.js';
 
 export interface DecideContext {
   readonly actor: Actor;
@@ -58,26 +52,25 @@ export interface DecideContext {
 
 type Result = DomainEvent[] | DomainError;
 
-const isServer = (a: Actor) => a.name === SERVER_ACTOR.name;
-
 function holdsRole(role: Role, actor: Actor, req: PushRequest | undefined, push: Push | undefined): boolean {
   switch (role) {
     case 'anyone':
       return true;
     case 'owner':
-      return req?.user === actor.name;
+      return actor.kind === 'user' && req?.user === actor.name;
     case 'watcher':
-      return req?.watchers.includes(actor.name) ?? false;
+      return actor.kind === 'user' && (req?.watchers.includes(actor.name) ?? false);
     case 'pushmaster':
-      return actor.pushmaster || actor.admin;
+      return hasRole(actor, 'pushmaster') || hasRole(actor, 'admin');
     case 'pushmaster-of-push':
-      return push !== undefined && (push.pushmaster === actor.name || actor.admin);
+      return actor.kind === 'user' && push !== undefined && (push.pushmaster === actor.name || hasRole(actor, 'admin'));
     case 'server':
-      return isServer(actor);
+      return isSystem(actor);
   }
 }
 
-function refusalFor(roles: readonly Role[], actor: Actor, what: string, push: Push | undefined): DomainError {
+function refusalFor(roles: readonly Role[], who: Actor, what: string, push: Push | undefined): DomainError {
+  const actor = { name: actorName(who) };
   if (roles.includes('pushmaster-of-push') && !roles.includes('owner'))
     return domainError('not-pushmaster-of-push', `${actor.name} is not the pushmaster of push ${push?.id ?? '?'} (${push?.pushmaster ?? 'nobody'} is) and cannot ${what}`, { actor: actor.name, push: push?.id, pushmaster: push?.pushmaster });
   if (roles.includes('pushmaster') && roles.length === 1)
@@ -90,7 +83,7 @@ function refusalFor(roles: readonly Role[], actor: Actor, what: string, push: Pu
 /** Checks the table for a request action: the role, then the from-state. */
 function checkRequest(action: RequestAction, actor: Actor, req: PushRequest, push: Push | undefined, what: string): DomainError | null {
   const t = REQUEST_TRANSITIONS[action];
-  if (!isServer(actor) && !t.who.some((r) => holdsRole(r, actor, req, push))) return refusalFor(t.who, actor, what, push);
+  if (!isSystem(actor) && !t.who.some((r) => holdsRole(r, actor, req, push))) return refusalFor(t.who, actor, what, push);
   if (!(t.from as readonly RequestState[]).includes(req.state))
     return domainError('illegal-transition', `request ${req.id} is ${req.state}; cannot ${what} (allowed from: ${t.from.join(', ')})`, { request: req.id, state: req.state, action });
   return null;
@@ -98,7 +91,7 @@ function checkRequest(action: RequestAction, actor: Actor, req: PushRequest, pus
 
 function checkPush(action: PushAction, actor: Actor, push: Push, what: string): DomainError | null {
   const t = PUSH_TRANSITIONS[action];
-  if (!isServer(actor) && !t.who.some((r) => holdsRole(r, actor, undefined, push))) return refusalFor(t.who, actor, what, push);
+  if (!isSystem(actor) && !t.who.some((r) => holdsRole(r, actor, undefined, push))) return refusalFor(t.who, actor, what, push);
   if (!(t.from as readonly string[]).includes(push.state))
     return domainError('illegal-transition', `push ${push.id} is ${push.state}; cannot ${what} (allowed from: ${t.from.join(', ')})`, { push: push.id, state: push.state, action });
   return null;
@@ -112,6 +105,16 @@ const err = (x: unknown): x is DomainError => (x as DomainError)?.kind === 'doma
 
 const activeByRef = (b: Board, ref: string): PushRequest | undefined =>
   requestsOf(b).find((r) => r.ref === ref && isActiveRequest(r));
+
+/**
+ * Whose request an OpenRequest makes: the pusher's own, or, when the system adopts a ref nobody
+ * opened (reconcile), the owner it names, marked as inferred. Only the system opens for someone else.
+ */
+function ownerOf(c: CommandOf<'OpenRequest'>, actor: Actor): { readonly name: UserName; readonly inferredFrom?: 'commit-author' } | DomainError {
+  if (actor.kind === 'user')
+    return c.owner === undefined || c.owner.name === actor.name ? { name: actor.name } : domainError('not-owner', `${actor.name} cannot open a request for ${c.owner.name}`, { actor: actor.name, field: 'owner' });
+  return c.owner ?? domainError('invalid-field', 'the server opens a request only for a named owner', { field: 'owner' });
+}
 
 /** User tags never carry the server's conflict tags; the current conflict tag is kept. */
 function mergeUserTags(current: readonly string[], userTags: readonly string[]): string[] {
@@ -152,14 +155,17 @@ export function decide(board: Board, cmd: Command, ctx: DecideContext): Result {
 
 type Handlers = { [K in Command['type']]: (b: Board, c: CommandOf<K>, x: DecideContext) => Result };
 
-const ev = <T extends DomainEvent['type']>(ctx: DecideContext, e: Omit<Extract<DomainEvent, { type: T }>, 'at' | 'actor'> & { type: T }): DomainEvent =>
-  ({ at: ctx.now, actor: ctx.actor.name, ...e }) as unknown as DomainEvent;
+/** Every event names its actor; the system's also say why it acted (a user's never carry a cause). */
+const ev = <T extends DomainEvent['type']>(ctx: DecideContext, e: Omit<Extract<DomainEvent, { type: T }>, 'at' | 'actor' | 'cause'> & { type: T }): DomainEvent =>
+  ({ at: ctx.now, actor: actorName(ctx.actor), ...(isSystem(ctx.actor) && { cause: ctx.actor.cause }), ...e }) as unknown as DomainEvent;
 
 const HANDLERS: Handlers = {
   OpenRequest(b, c, ctx) {
+    const owner = ownerOf(c, ctx.actor);
+    if (err(owner)) return owner;
     const existing = activeByRef(b, c.ref);
     if (existing)
-      return existing.user === ctx.actor.name
+      return existing.user === owner.name
         ? domainError('invalid-field', `${c.ref} is already request ${existing.id}; push again to update it`, { ref: c.ref })
         : domainError('ref-owned-by-other', `${c.ref} belongs to ${existing.user}'s request ${existing.id}; pick another ref name`, { ref: c.ref, owner: existing.user, request: existing.id });
     const shaUser = requestsOf(b).find((r) => r.sha === c.sha && isActiveRequest(r));
@@ -170,7 +176,8 @@ const HANDLERS: Handlers = {
     const id = b.nextRequestId as RequestId;
     const request: PushRequest = {
       id,
-      user: ctx.actor.name,
+      user: owner.name,
+      ...(owner.inferredFrom && { ownerInferredFrom: owner.inferredFrom }),
       title: c.title?.trim() || c.ref.replace(/^refs\/pushreq\//, ''),
       description: c.description ?? '',
       ref: c.ref,
@@ -221,7 +228,7 @@ const HANDLERS: Handlers = {
     const push = req.push !== null ? b.pushes[req.push] : undefined;
     const refusal = checkRequest('withdraw', ctx.actor, req, push, `withdraw ${c.ref}`);
     if (refusal) return refusal.code === 'not-owner' ? domainError('ref-owned-by-other', `${c.ref} belongs to ${req.user}'s request ${req.id}`, { ref: c.ref, owner: req.user, request: req.id }) : refusal;
-    return [ev(ctx, { type: 'RequestWithdrawn', request: req.id, reason: c.reason ?? `withdrawn by ${ctx.actor.name} (ref deleted)`, fromState: req.state })];
+    return [ev(ctx, { type: 'RequestWithdrawn', request: req.id, reason: c.reason ?? `withdrawn by ${actorName(ctx.actor)} (ref deleted)`, fromState: req.state })];
   },
 
   PickmeRequest(b, c, ctx) {
@@ -258,7 +265,7 @@ const HANDLERS: Handlers = {
     const mine = requestsInPush(b, push.id).filter(
       (r) => r.state === 'staged' && REQUEST_TRANSITIONS.verify.who.some((role) => holdsRole(role, ctx.actor, r, push)),
     );
-    if (!mine.length) return domainError('nothing-to-do', `push ${push.id} has no staged request that ${ctx.actor.name} may verify`, { push: push.id });
+    if (!mine.length) return domainError('nothing-to-do', `push ${push.id} has no staged request that ${actorName(ctx.actor)} may verify`, { push: push.id });
     return withAllVerified(b, push, mine.map((r) => r.id), ctx);
   },
 
@@ -284,14 +291,14 @@ const HANDLERS: Handlers = {
     if (err(req)) return req;
     const refusal = checkRequest('discard', ctx.actor, req, undefined, `discard request ${req.id}`);
     if (refusal) return refusal;
-    return [ev(ctx, { type: 'RequestDiscarded', request: req.id, reason: c.reason ?? `discarded by ${ctx.actor.name}` })];
+    return [ev(ctx, { type: 'RequestDiscarded', request: req.id, reason: c.reason ?? `discarded by ${actorName(ctx.actor)}` })];
   },
 
   CommentRequest(b, c, ctx) {
     const req = getRequest(b, c.request);
     if (err(req)) return req;
     if (!c.text.trim()) return domainError('invalid-field', 'comment text is empty', { field: 'text' });
-    return [ev(ctx, { type: 'CommentAdded', request: req.id, comment: { at: ctx.now, user: ctx.actor.name, text: c.text } })];
+    return [ev(ctx, { type: 'CommentAdded', request: req.id, comment: { at: ctx.now, user: actorName(ctx.actor), text: c.text } })];
   },
 
   EditRequest(b, c, ctx) {
@@ -318,7 +325,7 @@ const HANDLERS: Handlers = {
       title: c.title.trim(),
       type: c.pushType,
       state: 'accepting',
-      pushmaster: ctx.actor.name,
+      pushmaster: actorName(ctx.actor),
       deployBranch: `refs/heads/deploy/push-${id}`,
       deploySha: null,
       baseSha: null,
@@ -456,8 +463,8 @@ const HANDLERS: Handlers = {
     if (err(push)) return push;
     const p = checkPush('pingme', ctx.actor, push, `be pinged for push ${push.id}`);
     if (p) return p;
-    if (push.pingme.includes(ctx.actor.name) === c.on) return domainError('nothing-to-do', `${ctx.actor.name} is already ${c.on ? 'on' : 'off'} the ping list of push ${push.id}`, { push: push.id });
-    return [ev(ctx, { type: 'PingmeChanged', push: push.id, user: ctx.actor.name, on: c.on })];
+    if (push.pingme.includes(actorName(ctx.actor)) === c.on) return domainError('nothing-to-do', `${actorName(ctx.actor)} is already ${c.on ? 'on' : 'off'} the ping list of push ${push.id}`, { push: push.id });
+    return [ev(ctx, { type: 'PingmeChanged', push: push.id, user: actorName(ctx.actor), on: c.on })];
   },
 
   TakeOverPush(b, c, ctx) {
@@ -465,8 +472,8 @@ const HANDLERS: Handlers = {
     if (err(push)) return push;
     const p = checkPush('takeOver', ctx.actor, push, `take over push ${push.id}`);
     if (p) return p;
-    if (push.pushmaster === ctx.actor.name) return domainError('nothing-to-do', `${ctx.actor.name} already drives push ${push.id}`, { push: push.id });
-    return [ev(ctx, { type: 'PushTakenOver', push: push.id, from: push.pushmaster, to: ctx.actor.name })];
+    if (push.pushmaster === actorName(ctx.actor)) return domainError('nothing-to-do', `${actorName(ctx.actor)} already drives push ${push.id}`, { push: push.id });
+    return [ev(ctx, { type: 'PushTakenOver', push: push.id, from: push.pushmaster, to: actorName(ctx.actor) })];
   },
 
   TickChecklist(b, c, ctx) {
@@ -481,7 +488,7 @@ const HANDLERS: Handlers = {
   },
 
   RecordConflicts(b, c, ctx) {
-    if (!isServer(ctx.actor)) return domainError('not-pushmaster', 'only the server records conflict checks', {});
+    if (!isSystem(ctx.actor)) return domainError('not-pushmaster', 'only the server records conflict checks', {});
     const events: DomainEvent[] = [];
     // The check ran on an earlier board: who is in the deploy branch now decides who a pair conflict is charged to.
     const positions = new Map<PushId, ReadonlyMap<RequestId, number>>();
@@ -496,7 +503,7 @@ const HANDLERS: Handlers = {
   },
 
   RecordBuild(b, c, ctx) {
-    if (!isServer(ctx.actor)) return domainError('not-pushmaster', 'only the server records builds', {});
+    if (!isSystem(ctx.actor)) return domainError('not-pushmaster', 'only the server records builds', {});
     const push = getPush(b, c.push);
     if (err(push)) return push;
     const dropped = new Set<number>(c.dropped.map((d) => d.request));

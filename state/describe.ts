@@ -1,4 +1,5 @@
 // Human subjects and machine-readable trailers for metadata commits: `git log` is the audit trail.
+import { actorName, type Actor } from './actor.js';
 import type { Command } from './commands.js';
 import type { DomainEvent } from './events.js';
 import { SCHEMA_VERSION } from './codec.js';
@@ -65,13 +66,16 @@ function ids(events: readonly DomainEvent[]) {
  * step (stage, bless, certify, discard) changes all the requests of its push, and each gets its own
  * `Pushmanager-Request` trailer, so `git log --grep` finds that step in each request's history.
  */
-export function commitMessage(cmd: Command, events: readonly DomainEvent[], actor: string, changedRequests: readonly number[] = []): CommitMessage {
+export function commitMessage(cmd: Command, events: readonly DomainEvent[], actor: Actor, changedRequests: readonly number[] = []): CommitMessage {
   const named = ids(events);
   const requests = [...new Set([...named.requests, ...changedRequests])].sort((a, b) => a - b);
   const pushes = named.pushes;
   const trailers: [string, string][] = [
     ['Pushmanager-Command', cmd.type],
-    ['Pushmanager-Actor', actor],
+    // A user's name, as tools have always read it; the system's work also says why it ran, and that
+    // Cause trailer, not the name, is what tells it from a user who happens to be called `pushmanager`.
+    ['Pushmanager-Actor', actorName(actor)],
+    ...(actor.kind === 'system' ? [['Pushmanager-Cause', actor.cause] as [string, string]] : []),
     ...requests.map((id) => ['Pushmanager-Request', String(id)] as [string, string]),
     ...pushes.map((id) => ['Pushmanager-Push', String(id)] as [string, string]),
     ['Pushmanager-Events', events.map((e) => e.type).join(' ') || 'none'],

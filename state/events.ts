@@ -1,10 +1,14 @@
 // Events: what happened, past tense. decide() produces them, evolve() applies them, notifications route them.
+import type { SystemCause } from './actor.js';
 import type { ChecklistItem, Comment, Conflict, MergedRequest, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
 
 interface Base {
   /** ISO time from the command's context (state/ reads no clock). */
   readonly at: string;
+  /** Who acted: a user's name, or `pushmanager` for the server's own work (then `cause` says why). */
   readonly actor: UserName;
+  /** Only on the system's events: which bookkeeping made them. Absent on users' and on older boards' events. */
+  readonly cause?: SystemCause;
 }
 
 export type DomainEvent = Base &

@@ -44,6 +44,11 @@ export interface Comment {
 export interface PushRequest {
   readonly id: RequestId;
   readonly user: UserName;
+  /**
+   * Set when the server adopted the ref and guessed the owner (the commit's author) rather than the
+   * owner pushing it; absent on every request its owner opened, and on boards from before it existed.
+   */
+  readonly ownerInferredFrom?: 'commit-author';
   readonly title: string;
   readonly description: string;
   /** The ref the owner pushed to, e.g. `refs/pushreq/fix-login`. */

@@ -3,7 +3,7 @@
 // dispatchAll runs several commands as one: decided in order on the board each leaves, committed
 // together in one state commit (with every ref they move), or not at all (`git push --atomic`).
 import type { Command } from '../../state/commands.js';
-import { decide, type Actor, type DecideContext } from '../../state/decide.js';
+import { actorName, decide, type Actor, type DecideContext } from '../../state/decide.js';
 import { commitMessage, type CommitMessage } from '../../state/describe.js';
 import { isDomainError, type DomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
@@ -177,7 +177,7 @@ export class Dispatcher {
     return this.commitLoop([command], actor, opts, knownUsers, async (snap, ctx) => {
       const planned = await this.plan(snap.board, command, ctx);
       if (isDomainError(planned)) return planned;
-      return { ...planned, refs: [...(opts.refs ?? []), ...planned.refs], message: commitMessage(command, planned.events, actor.name, changedRequests(snap.board, planned.board)) };
+      return { ...planned, refs: [...(opts.refs ?? []), ...planned.refs], message: commitMessage(command, planned.events, actor, changedRequests(snap.board, planned.board)) };
     });
   }
 
@@ -194,12 +194,12 @@ export class Dispatcher {
           refused = { ok: false, index, error: planned };
           return planned;
         }
-        messages.push(commitMessage(command, planned.events, actor.name, changedRequests(board, planned.board)));
+        messages.push(commitMessage(command, planned.events, actor, changedRequests(board, planned.board)));
         board = planned.board;
         events.push(...planned.events);
         refs.push(...planned.refs);
       }
-      return { events, board, refs: mergeRefUpdates(refs), message: batchMessage(commands, messages, events, actor.name, changedRequests(snap.board, board)) };
+      return { events, board, refs: mergeRefUpdates(refs), message: batchMessage(commands, messages, events, actor, changedRequests(snap.board, board)) };
     });
     if (isDomainError(out)) return refused ?? { ok: false, index: 0, error: out };
     return out;
@@ -232,7 +232,7 @@ export class Dispatcher {
         const committed: Committed = { ok: true, version: result.version, events, board, before: snap.board };
         for (const l of this.listeners) {
           try {
-            l({ ...committed, command, commands, actor: actor.name });
+            l({ ...committed, command, commands, actor: actorName(actor) });
           } catch {
             /* a listener's failure must not undo a committed command */
           }
@@ -261,7 +261,7 @@ export function mergeRefUpdates(refs: readonly RefUpdate[]): RefUpdate[] {
 }
 
 /** A batch's commit: every command's subject, all its events, a Command trailer per command. */
-function batchMessage(commands: readonly Command[], messages: readonly CommitMessage[], events: readonly DomainEvent[], actor: string, changed: readonly number[]): CommitMessage {
+function batchMessage(commands: readonly Command[], messages: readonly CommitMessage[], events: readonly DomainEvent[], actor: Actor, changed: readonly number[]): CommitMessage {
   if (messages.length === 1) return messages[0]!;
   const all = commitMessage(commands[0]!, events, actor, changed);
   const shown = messages.slice(0, 5).map((m) => m.subject);

@@ -1,7 +1,9 @@
 // On start, make the refs and the state agree again, in case something moved them while the server was
 // down or behind its back: an unknown refs/pushreq/* ref becomes a request; a request whose ref is gone
-// is withdrawn; a ref that moved updates its request's SHA. Each fix is an ordinary command (audited).
-import type { Actor } from '../../state/decide.js';
+// is withdrawn; a ref that moved updates its request's SHA. Each fix is an ordinary command, committed
+// by the system with cause `reconcile` (nobody did it); an adopted ref's owner is recorded as inferred.
+import { systemActor } from '../../state/decide.js';
+import type { UserName } from '../../state/model.js';
 import { isActiveRequest } from '../../state/model.js';
 import type { GitCli } from '../git/git-cli.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -15,9 +17,9 @@ export interface ReconcileReport {
 export async function reconcilePushreqRefs(
   git: GitCli,
   dispatcher: Dispatcher,
-  ownerOf: (ref: string, sha: string) => Promise<Actor>,
-  server: Actor,
+  ownerOf: (ref: string, sha: string) => Promise<UserName>,
 ): Promise<ReconcileReport> {
+  const system = systemActor('reconcile');
   const out = await git.out(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/pushreq/']);
   const refs = new Map(out.split('\n').filter(Boolean).map((l) => [l.slice(41), l.slice(0, 40)] as const));
   const { board } = await dispatcher.read();
@@ -26,17 +28,17 @@ export async function reconcilePushreqRefs(
   for (const r of active) {
     const sha = refs.get(r.ref);
     if (sha === undefined) {
-      const done = await dispatcher.dispatch({ type: 'WithdrawRequest', ref: r.ref, reason: 'its ref was deleted outside pushmanager (found at start-up)' }, { ...server, name: r.user, admin: true });
+      const done = await dispatcher.dispatch({ type: 'WithdrawRequest', ref: r.ref, reason: 'its ref was deleted outside pushmanager (found at start-up)' }, system);
       if ('ok' in done) report.withdrawn.push(r.ref);
     } else if (sha !== r.sha) {
-      const done = await dispatcher.dispatch({ type: 'UpdateRequest', ref: r.ref, sha, forced: true }, { ...server, name: r.user });
+      const done = await dispatcher.dispatch({ type: 'UpdateRequest', ref: r.ref, sha, forced: true }, system);
       if ('ok' in done) report.updated.push(r.ref);
     }
   }
   for (const [ref, sha] of refs) {
     if (active.some((r) => r.ref === ref)) continue;
-    const owner = await ownerOf(ref, sha);
-    const done = await dispatcher.dispatch({ type: 'OpenRequest', ref, sha, autoPickme: true, title: ref.slice('refs/pushreq/'.length), description: 'adopted at start-up: the ref existed without a request' }, owner);
+    const owner = { name: await ownerOf(ref, sha), inferredFrom: 'commit-author' as const };
+    const done = await dispatcher.dispatch({ type: 'OpenRequest', ref, sha, autoPickme: true, owner, title: ref.slice('refs/pushreq/'.length), description: 'adopted at start-up: the ref existed without a request' }, system);
     if ('ok' in done) report.adopted.push(ref);
   }
   return report;

@@ -2,7 +2,7 @@
 // notification outbox for `pushmanager outbox`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Actor } from '../../state/decide.js';
+import { hasRole, type UserActor } from '../../state/decide.js';
 import type { TokenStore } from '../auth/token-store.js';
 import type { Outbox } from '../notify/outbox.js';
 import { HttpError, readJson, sendJson } from './http-util.js';
@@ -11,7 +11,7 @@ import { HttpError, readJson, sendJson } from './http-util.js';
 const loginBody = z.strictObject({ label: z.string().max(200).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'one line without control characters').optional() });
 
 export function accountRoutes(deps: { tokens: TokenStore; tokenTtlMs: number; outbox: Outbox }) {
-  return async (actor: Actor, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+  return async (actor: UserActor, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const parts = url.pathname.split('/').filter(Boolean).slice(1);
     const method = req.method ?? 'GET';
     if (parts[0] === 'tokens') {
@@ -27,7 +27,7 @@ export function accountRoutes(deps: { tokens: TokenStore; tokenTtlMs: number; ou
         return true;
       }
       if (method === 'DELETE' && parts.length === 2) {
-        const revoked = await deps.tokens.revoke(parts[1]!, actor.admin ? {} : { user: actor.name });
+        const revoked = await deps.tokens.revoke(parts[1]!, hasRole(actor, 'admin') ? {} : { user: actor.name });
         if (!revoked) throw new HttpError(404, 'unknown-token', `no token ${parts[1]} of ${actor.name}`);
         sendJson(res, 200, { revoked });
         return true;
@@ -35,7 +35,7 @@ export function accountRoutes(deps: { tokens: TokenStore; tokenTtlMs: number; ou
     }
     if (parts[0] === 'outbox' && method === 'GET' && parts.length === 1) {
       // Deliveries carry people's addresses: pushmasters and admins only.
-      if (!actor.pushmaster && !actor.admin) throw new HttpError(403, 'not-pushmaster', `${actor.name} is not a pushmaster; the outbox shows other people's addresses`);
+      if (!hasRole(actor, 'pushmaster') && !hasRole(actor, 'admin')) throw new HttpError(403, 'not-pushmaster', `${actor.name} is not a pushmaster; the outbox shows other people's addresses`);
       sendJson(res, 200, { entries: deps.outbox.list() });
       return true;
     }

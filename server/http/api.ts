@@ -1,7 +1,7 @@
 // The JSON API behind the CLI and the dashboard: board, one request or push with its history, commands,
 // and a server-sent event stream. Refusals are typed errors with the domain's code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Actor } from '../../state/decide.js';
+import { hasRole, type Actor, type UserActor } from '../../state/decide.js';
 import { isDomainError, type DomainError } from '../../state/errors.js';
 import { pushView, requestView, statusView } from '../../state/status-view.js';
 import type { Command } from '../../state/commands.js';
@@ -23,8 +23,11 @@ export interface ApiDeps {
   readonly metrics?: import('./metrics.js').Metrics;
   /** Adds links and build results from the integrations, when configured. */
   readonly decorateBoard?: (v: import('../../state/status-view.js').StatusView) => Promise<unknown>;
-  readonly extraRoutes?: (actor: Actor, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+  readonly extraRoutes?: (actor: UserActor, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
+
+/** The wire form of who is asking (SPEC §5, read by the CLI and the dashboard): unchanged by the Actor type. */
+export const userJson = (a: UserActor) => ({ name: a.name, pushmaster: hasRole(a, 'pushmaster'), admin: hasRole(a, 'admin') });
 
 export function domainStatus(e: DomainError): number {
   if (e.code.startsWith('not-')) return 403;
@@ -38,12 +41,12 @@ const idParam = (s: string | undefined, what: string): number => {
   return Number(s);
 };
 
-export async function handleApi(deps: ApiDeps, actor: Actor, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const parts = url.pathname.split('/').filter(Boolean).slice(1); // drop "api"
   const method = req.method ?? 'GET';
   const [head, arg] = parts;
 
-  if (method === 'GET' && head === 'whoami' && parts.length === 1) return sendJson(res, 200, { user: actor });
+  if (method === 'GET' && head === 'whoami' && parts.length === 1) return sendJson(res, 200, { user: userJson(actor) });
 
   if (method === 'GET' && head === 'board' && parts.length === 1) {
     const snap = await deps.dispatcher.read();

@@ -5,7 +5,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Actor } from '../../state/decide.js';
+import { userActor, type UserActor } from '../../state/decide.js';
 import { handleReceive, type ReceiveDeps } from '../../hooks/receive-handler.js';
 import { HOOK_PATH, HOOK_REPORT_TYPE, HOOK_SECRET_HEADER, type HookRequest, type HookResponse } from '../../hooks/hook-protocol.js';
 import { encodeHookReport } from '../../hooks/hook-report.js';
@@ -30,9 +30,10 @@ export interface ServerDeps extends ApiDeps {
 
 const AUTH_STATUS: Record<string, number> = { 'bad-credentials': 401, 'unknown-user': 401, 'rate-limited': 429, 'directory-unavailable': 503 };
 
-export async function authenticate(deps: Pick<ServerDeps, 'authenticator'>, req: IncomingMessage): Promise<Actor> {
+export async function authenticate(deps: Pick<ServerDeps, 'authenticator'>, req: IncomingMessage): Promise<UserActor> {
   const r = await deps.authenticator.authenticateHeader(req.headers.authorization, req.socket.remoteAddress ?? '');
-  if (r.ok) return { name: r.user.name, pushmaster: r.user.pushmaster, admin: r.user.admin };
+  // Whoever the directory authenticates is a user, whatever the name: system work never comes through HTTP.
+  if (r.ok) return userActor(r.user.name, r.user);
   const headers: Record<string, string> = {};
   throw Object.assign(new HttpError(AUTH_STATUS[r.code] ?? 401, r.code, r.message), { headers, retryAfterMs: r.retryAfterMs });
 }

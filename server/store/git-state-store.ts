@@ -305,7 +305,8 @@ export class GitStateStore implements StateStore {
       .map((rec) => {
         const [version = '', at = '', subject = '', trailers = ''] = rec.split('\x1f');
         const t = (k: string) => trailers.split('\n').filter((l) => l.startsWith(`${k}: `)).map((l) => l.slice(k.length + 2).trim());
-        return { version, at, subject, actor: t('Pushmanager-Actor')[0] ?? '', command: t('Pushmanager-Command')[0] ?? '', events: (t('Pushmanager-Events')[0] ?? '').split(' ').filter((x) => x && x !== 'none') };
+        const cause = t('Pushmanager-Cause')[0];
+        return { version, at, subject, actor: t('Pushmanager-Actor')[0] ?? '', ...(cause && { cause }), command: t('Pushmanager-Command')[0] ?? '', events: (t('Pushmanager-Events')[0] ?? '').split(' ').filter((x) => x && x !== 'none') };
       });
   }
 

@@ -42,6 +42,7 @@ export class MemoryStateStore implements StateStore {
         version,
         at: req.at,
         actor: get('Pushmanager-Actor')[0] ?? '',
+        ...(get('Pushmanager-Cause')[0] && { cause: get('Pushmanager-Cause')[0] }),
         command: get('Pushmanager-Command')[0] ?? '',
         subject: req.message.subject,
         events: req.events.map((e) => e.type),

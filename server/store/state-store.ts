@@ -33,7 +33,10 @@ export type CommitResult = { readonly ok: true; readonly version: string } | { r
 export interface HistoryEntry {
   readonly version: string;
   readonly at: string;
+  /** The Pushmanager-Actor trailer: a user's name, or `pushmanager` for the system. */
   readonly actor: string;
+  /** The Pushmanager-Cause trailer: present only on the system's commits (why it acted). */
+  readonly cause?: string;
   readonly command: string;
   readonly subject: string;
   readonly events: readonly string[];

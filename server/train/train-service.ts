@@ -3,7 +3,7 @@
 // (the pusher's own request at once, the rest of the push in the background), and certifies.
 // Git work happens here; decisions stay in state/decide. Refs move in the same transaction as the state.
 import type { Command } from '../../state/commands.js';
-import { SERVER_ACTOR, decide, type Actor } from '../../state/decide.js';
+import { decide, systemActor, type Actor } from '../../state/decide.js';
 import { domainError, isDomainError, type DomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
 import { evolveAll } from '../../state/evolve.js';
@@ -164,7 +164,7 @@ export class Train {
         const r = board.requests[outcome.failed.id];
         return domainError('merge-conflict', `request ${outcome.failed.id}${r ? ` (${r.user})` : ''} does not merge onto push ${p.id}'s deploy branch: conflicts in ${outcome.failed.files.join(', ') || 'the tree'}; nothing changed`, { request: outcome.failed.id, files: outcome.failed.files, push: p.id });
       }
-      const recorded = decide(board, { type: 'RecordBuild', push: p.id, deploySha: outcome.sha, baseSha: base, merges: outcome.merges.map((m) => ({ request: m.id as RequestId, sha: m.sha, commit: m.commit })), dropped: outcome.dropped.map((d) => ({ request: d.id as RequestId, files: d.files })) }, { ...ctx, actor: SERVER_ACTOR });
+      const recorded = decide(board, { type: 'RecordBuild', push: p.id, deploySha: outcome.sha, baseSha: base, merges: outcome.merges.map((m) => ({ request: m.id as RequestId, sha: m.sha, commit: m.commit })), dropped: outcome.dropped.map((d) => ({ request: d.id as RequestId, files: d.files })) }, { ...ctx, actor: systemActor('deploy-build') });
       if (isDomainError(recorded)) return recorded;
       events.push(...recorded);
       board = evolveAll(board, recorded);
@@ -297,7 +297,7 @@ export class Train {
     this.conflictBatch.clear();
     this.lastFlush = performance.now();
     await this.o.dispatcher
-      .dispatch({ type: 'RecordConflicts', results }, SERVER_ACTOR, { lane: 'background' })
+      .dispatch({ type: 'RecordConflicts', results }, systemActor('conflict-check'), { lane: 'background' })
       .catch((e: unknown) => this.o.log('error', `recording conflicts of ${results.length} request(s) failed: ${(e as Error).message}`));
   }
 
@@ -366,7 +366,7 @@ export class Train {
       if (!outcome.ok) return;
       const out = await this.o.dispatcher.dispatch(
         { type: 'RecordBuild', push: id, deploySha: outcome.sha, baseSha: base, merges: outcome.merges.map((m) => ({ request: m.id as RequestId, sha: m.sha, commit: m.commit })), dropped: outcome.dropped.map((d) => ({ request: d.id as RequestId, files: d.files })) },
-        SERVER_ACTOR,
+        systemActor('deploy-build'),
         { lane: 'background' },
       );
       if (!isDomainError(out)) return;

@@ -42,7 +42,9 @@ const unique = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
 const title = (r: PushRequest) => `#${r.id} "${cleanText(r.title, MAX_TITLE)}"`;
 const pushName = (p: Push) => `push #${p.id} "${cleanText(p.title, MAX_TITLE)}"`;
 const people = (r: PushRequest): UserName[] => unique([r.user, ...r.watchers]);
-const without = (users: readonly UserName[], who: UserName) => users.filter((u) => u !== who);
+const without = (users: readonly UserName[], who: UserName | null) => users.filter((u) => u !== who);
+/** Who needs no telling because they did it: a user; never anyone when the system acted (whatever their name). */
+const doer = (e: DomainEvent): UserName | null => (e.cause === undefined ? e.actor : null);
 const short = (sha: string) => cleanText(sha, 40).slice(0, 10);
 
 function files(fs: readonly string[]): string {
@@ -115,7 +117,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       if (!r) return [];
       const p = r.push === null ? undefined : push(b, r.push);
       const inPush = p && IN_PUSH_STATES.includes(r.state);
-      const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), e.actor);
+      const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), doer(e));
       const rebuilt = p && MERGED_STATES.includes(r.state) ? `\nThe deploy branch of ${pushName(p)} is rebuilt.` : '';
       return [{ id: `updated-${short(e.sha)}`, kind: 'updated', push: p, users, subject: `Updated: ${title(r)}`, text: `Request ${title(r)} was updated by ${actor} to ${short(e.sha)}${e.forced ? ' (forced)' : ''}.${rebuilt}` }];
     }
@@ -124,7 +126,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       if (!r) return [];
       const p = r.push === null ? undefined : push(b, r.push);
       const inPush = p && IN_PUSH_STATES.includes(e.fromState);
-      const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), e.actor);
+      const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), doer(e));
       return [{ id: 'withdrawn', kind: 'withdrawn', push: p, users, subject: `Withdrawn: ${title(r)}`, text: `Request ${title(r)} was withdrawn by ${actor}${inPush ? ` from ${pushName(p)}` : ''}.` }];
     }
     case 'PushStaged': {
@@ -199,12 +201,12 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
     case 'RequestDelayed': {
       const r = req(b, e.request);
       if (!r) return [];
-      return [{ id: 'delayed', kind: 'delayed', users: without(people(r), e.actor), subject: `Delayed: ${title(r)}`, text: `Request ${title(r)} was delayed by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}\nUndelay: \`${cli} request undelay ${r.id}\`` }];
+      return [{ id: 'delayed', kind: 'delayed', users: without(people(r), doer(e)), subject: `Delayed: ${title(r)}`, text: `Request ${title(r)} was delayed by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}\nUndelay: \`${cli} request undelay ${r.id}\`` }];
     }
     case 'RequestDiscarded': {
       const r = req(b, e.request);
       if (!r) return [];
-      return [{ id: 'discarded', kind: 'discarded', users: without(people(r), e.actor), subject: `Discarded: ${title(r)}`, text: `Request ${title(r)} was discarded by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}` }];
+      return [{ id: 'discarded', kind: 'discarded', users: without(people(r), doer(e)), subject: `Discarded: ${title(r)}`, text: `Request ${title(r)} was discarded by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}` }];
     }
     case 'CommentAdded': {
       const r = req(b, e.request);

@@ -2,13 +2,13 @@
 // between the state and the refs: a check that cannot fail would prove nothing after a kill.
 import { describe, expect, it } from 'vitest';
 import { refProblems } from '../../bench/simulation/invariants.js';
-import { decide, type Actor } from '../../state/decide.js';
+import { decide, userActor, type Actor } from '../../state/decide.js';
 import { isDomainError } from '../../state/errors.js';
 import { evolveAll } from '../../state/evolve.js';
 import { emptyBoard, type Board } from '../../state/model.js';
 import type { Command } from '../../state/commands.js';
 
-const PM: Actor = { name: 'pm', pushmaster: true, admin: false };
+const PM: Actor = userActor('pm', { pushmaster: true });
 const sha = (n: number) => n.toString(16).padStart(40, '0');
 
 function board(commands: readonly [Command, Actor][]): Board {
@@ -22,7 +22,7 @@ function board(commands: readonly [Command, Actor][]): Board {
 }
 
 describe('refProblems', () => {
-  const alice: Actor = { name: 'alice', pushmaster: false, admin: false };
+  const alice: Actor = userActor('alice', { pushmaster: false });
   const b = board([
     [{ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM],
     [{ type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha(1), autoPickme: false, title: 'a' }, alice],

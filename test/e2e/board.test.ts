@@ -11,7 +11,7 @@ import { parseConfig } from '../../server/config/config.js';
 import { GitCli } from '../../server/git/git-cli.js';
 import { GitStateStore } from '../../server/store/git-state-store.js';
 import type { Command } from '../../state/commands.js';
-import { SERVER_ACTOR, decide, type Actor, type DecideContext } from '../../state/decide.js';
+import { decide, systemActor, userActor, type Actor, type DecideContext } from '../../state/decide.js';
 import { commitMessage } from '../../state/describe.js';
 import { isDomainError } from '../../state/errors.js';
 import { evolveAll } from '../../state/evolve.js';
@@ -177,8 +177,8 @@ describe('request history on a metadata branch written before every changed requ
     try {
       execFileSync('git', ['init', '-q', '--bare', dir]);
       const store = new GitStateStore(new GitCli(dir), dir);
-      const pm: Actor = { name: 'pm', pushmaster: true, admin: false };
-      const alice: Actor = { name: 'alice', pushmaster: false, admin: false };
+      const pm: Actor = userActor('pm', { pushmaster: true });
+      const alice: Actor = userActor('alice');
       let second = 0;
       // Each command committed with the message older servers wrote: trailers only for the ids its events name.
       const apply = async (cmd: Command, actor: Actor, extra: Partial<DecideContext> = {}) => {
@@ -187,7 +187,7 @@ describe('request history on a metadata branch written before every changed requ
         const events = decide(snap.board, cmd, ctx);
         if (isDomainError(events)) throw new Error(events.message);
         const board = evolveAll(snap.board, events);
-        const r = await store.commit({ expected: snap.version, board, events, message: commitMessage(cmd, events, actor.name), at: ctx.now });
+        const r = await store.commit({ expected: snap.version, board, events, message: commitMessage(cmd, events, actor), at: ctx.now });
         expect(r.ok).toBe(true);
         return events;
       };
@@ -195,11 +195,11 @@ describe('request history on a metadata branch written before every changed requ
       await apply({ type: 'OpenPush', title: 'Old', pushType: 'regular' }, pm);
       await apply({ type: 'OpenRequest', ref: 'refs/pushreq/old', sha: sha('a'), autoPickme: true }, alice);
       await apply({ type: 'AcceptRequests', push: 1 as PushId, requests: [1 as RequestId] }, pm);
-      await apply({ type: 'RecordBuild', push: 1 as PushId, deploySha: sha('b'), baseSha: sha('c'), merges: [{ request: 1 as RequestId, sha: sha('a'), commit: sha('b') }], dropped: [] }, SERVER_ACTOR);
+      await apply({ type: 'RecordBuild', push: 1 as PushId, deploySha: sha('b'), baseSha: sha('c'), merges: [{ request: 1 as RequestId, sha: sha('a'), commit: sha('b') }], dropped: [] }, systemActor('deploy-build'));
       const staged = await apply({ type: 'StagePush', push: 1 as PushId, env: 'stage-a' }, pm);
       await apply({ type: 'BlessPush', push: 1 as PushId, force: true }, pm);
       // The messages named only the push for these steps: that is what made them vanish from `request show`.
-      expect(commitMessage({ type: 'BlessPush', push: 1 as PushId, force: true }, [], 'pm').trailers.filter(([k]) => k === 'Pushmanager-Request')).toEqual([]);
+      expect(commitMessage({ type: 'BlessPush', push: 1 as PushId, force: true }, [], pm).trailers.filter(([k]) => k === 'Pushmanager-Request')).toEqual([]);
       expect(staged.map((e) => e.type)).toEqual(['PushStaged']);
       const h = await store.history({ request: 1 });
       expect(h.map((e) => e.subject)).toEqual(['Bless push 1 (forced)', 'Stage push 1 to stage-a', 'Accept request 1 into push 1', 'Open request 1: old']);

@@ -1,5 +1,6 @@
 // Issue 2 end to end: the real git CLI against the real server, every intake behaviour and refusal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userActor } from '../../state/decide.js';
 import { cli, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 
 let f: Fixture;
@@ -308,7 +309,7 @@ describe('concurrency', () => {
 
 // Last in the file: these open and stage a push, which changes how every later request is answered.
 describe('why a new request waits, on its remote: lines', () => {
-  const PM = { name: 'pm', pushmaster: true, admin: false };
+  const PM = userActor('pm', { pushmaster: true });
   const run = async (cmd: Parameters<typeof f.server.train.execute>[0]) => {
     const out = await f.server.train.execute(cmd, PM);
     if (!('ok' in out)) throw new Error(`${cmd.type}: ${out.message}`);

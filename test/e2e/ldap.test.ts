@@ -4,12 +4,12 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../server/config/config.js';
-import { findSlapd, startSlapd, type SlapdServer } from '../helpers/servers/slapd.js';
+import { DEFAULT_SLAPD_USERS, findSlapd, startSlapd, type SlapdServer } from '../helpers/servers/slapd.js';
 import { git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 
 // In CI a missing slapd throws here (a failure, not a skip); elsewhere the reason names the skip.
 const slapdAvailable = findSlapd();
-const PASSWORD = { alice: 'alice-secret', bob: 'bob-secret', pm: 'pm-secret', root: 'root-secret' } as const;
+const PASSWORD = { alice: 'alice-secret', bob: 'bob-secret', pm: 'pm-secret', root: 'root-secret', pushmanager: 'namesake-secret' } as const;
 
 let ldap: SlapdServer;
 let f: Fixture;
@@ -33,7 +33,8 @@ const version = async () => {
 
 describe.skipIf(!slapdAvailable.ok)(`LDAP login against a real slapd${slapdAvailable.ok ? '' : ` (skipped: ${slapdAvailable.reason})`}`, () => {
   beforeAll(async () => {
-    ldap = await startSlapd();
+    // `pushmanager`: an ordinary account that shares the server's name (issue 14), in no group.
+    ldap = await startSlapd({ users: [...DEFAULT_SLAPD_USERS, { uid: 'pushmanager', password: PASSWORD.pushmanager, cn: 'Namesake' }] });
     const yaml = [
       'auth:',
       '  strategy: ldap',
@@ -89,6 +90,17 @@ describe.skipIf(!slapdAvailable.ok)(`LDAP login against a real slapd${slapdAvail
     const stage = await command(as('alice'), { type: 'StagePush', push: pushId, env: 'stage-a' });
     expect(stage.status).toBe(403);
     expect(stage.body.error!.code).toBe('not-pushmaster-of-push');
+    expect(await version()).toBe(before);
+  });
+
+  it("an LDAP account named pushmanager is an ordinary user: it may not remove from or discard pm's push", async () => {
+    const who = (await (await api('GET', '/api/whoami', as('pushmanager'))).json()) as { user: unknown };
+    expect(who.user).toEqual({ name: 'pushmanager', pushmaster: false, admin: false });
+    const before = await version();
+    const remove = await command(as('pushmanager'), { type: 'RemoveRequest', push: pushId, request: requestId, reason: 'mine' });
+    expect([remove.status, remove.body.error?.code]).toEqual([403, 'not-pushmaster-of-push']);
+    const discard = await command(as('pushmanager'), { type: 'DiscardPush', push: pushId, reason: 'mine' });
+    expect([discard.status, discard.body.error?.code]).toEqual([403, 'not-pushmaster-of-push']);
     expect(await version()).toBe(before);
   });
 

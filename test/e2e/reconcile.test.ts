@@ -25,6 +25,7 @@ describe('reconcile at start-up', () => {
     await f.server.train.idle();
     const gitDir = f.server.repo.gitDir;
     await f.close();
+    const beforeRestart = await gitOk(gitDir, ['rev-parse', 'refs/heads/pushmanager/meta']);
 
     // While the server is down, refs move behind its back (an operator, a restore from backup).
     await gitOk(gitDir, ['update-ref', '-d', 'refs/pushreq/gone']);
@@ -44,6 +45,21 @@ describe('reconcile at start-up', () => {
     expect(byRef('refs/pushreq/gone')[0]).toMatchObject({ state: 'discarded', reason: expect.stringMatching(/deleted outside pushmanager/) });
     expect(byRef('refs/pushreq/adopt-me')[0]).toMatchObject({ state: 'requested', sha: orphan, user: 'alice' });
     expect(byRef('refs/pushreq/keep')[0]).toMatchObject({ sha: moved });
+    // Nobody did these: the audit trail names the system and why, never alice (issue 14), and the adopted
+    // request's owner is a guess from the commit's author, marked as such.
+    await f.server.train.idle();
+    const mine = (await gitOk(gitDir, ['log', '--format=%H', `${beforeRestart}..refs/heads/pushmanager/meta`])).split('\n');
+    const fixes: string[] = [];
+    for (const c of mine) {
+      const t = await gitOk(gitDir, ['log', '-1', '--format=%(trailers:key=Pushmanager-Command,key=Pushmanager-Actor,key=Pushmanager-Cause,valueonly,separator=%x20)', c]);
+      if (/^Record(Conflicts|Build) /.test(t)) continue; // the train's own checks after start-up
+      const events = JSON.parse(await gitOk(gitDir, ['show', `${c}:events.json`])) as { actor: string; cause?: string }[];
+      fixes.push(`${t} ${events.map((e) => `${e.actor}/${e.cause}`).join(',')}`);
+    }
+    expect(fixes.sort()).toEqual(['OpenRequest pushmanager reconcile pushmanager/reconcile', 'UpdateRequest pushmanager reconcile pushmanager/reconcile', 'WithdrawRequest pushmanager reconcile pushmanager/reconcile']);
+    const adopted = (await f.server.dispatcher.read()).board.requests[byRef('refs/pushreq/adopt-me')[0]!.id]!;
+    expect(adopted).toMatchObject({ user: 'alice', ownerInferredFrom: 'commit-author' });
+    expect((await f.server.dispatcher.read()).board.requests[byRef('refs/pushreq/keep')[0]!.id]!.ownerInferredFrom).toBeUndefined();
     expect(f.server.repo.staleLocks).toEqual(['refs/heads/pushmanager/meta.lock']);
     await f.client('alice').command({ type: 'CommentRequest', request: byRef('refs/pushreq/keep')[0]!.id, text: 'writes work again' });
     expect(keep).not.toBe(moved);

@@ -11,7 +11,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../server/config/config.js';
 import { startServer } from '../../server/main.js';
-import { cli, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
+import { hashPassword } from '../../server/auth/password-hash.js';
+import { userActor } from '../../state/decide.js';
+import { cli, commitOnBranch, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 
 const run = promisify(execFile);
 
@@ -78,11 +80,15 @@ function receivePackBody(ref: string, newSha: string, options: readonly string[]
   return Buffer.concat(parts);
 }
 
+/** A plain engineer who happens to be called like the server (issue 14: identity is a type, not a name). */
+const NAMESAKE_PASSWORD = 'namesake-secret';
+
 beforeAll(async () => {
   // A generous login rate limit: this file makes many deliberate failures from 127.0.0.1, and the
   // limit itself is tested below on its own server.
+  const namesake = `    - { name: pushmanager, passwordHash: "${await hashPassword(NAMESAKE_PASSWORD, { N: 2 ** 10, r: 8, p: 1 })}" }\n`;
   const config = parseConfig(
-    `auth:\n  strategy: local\n  rateLimit: { maxFailures: 1000 }\n  users:\n${['alice', 'bob', 'carol'].map((u) => `    - { name: ${u}, password: ${u} }\n`).join('')}    - { name: pm, password: pm, pushmaster: true }\n`,
+    `auth:\n  strategy: local\n  rateLimit: { maxFailures: 1000 }\n  users:\n${['alice', 'bob', 'carol'].map((u) => `    - { name: ${u}, password: ${u} }\n`).join('')}    - { name: pm, password: pm, pushmaster: true }\n${namesake}`,
     'security.test',
   );
   f = await startFixture({ config });
@@ -210,6 +216,42 @@ describe('authorization: a pushee calling every pushmaster verb', () => {
     expect(r.stderr).toMatch(/\[remote rejected\].*master is written only by pushmanager/);
     expect(await gitOk(alice, ['ls-remote', 'origin', 'refs/heads/master'])).toContain(masterSha);
     expect(await version()).toBe(before);
+  });
+});
+
+describe('a user named pushmanager is an ordinary user', () => {
+  const asNamesake = basic('pushmanager', NAMESAKE_PASSWORD);
+  it("may not accept into pm's push, discard bob's request, or re-push alice's ref: refused like any non-owner, nothing changes", async () => {
+    const bob = await f.clone('bob');
+    await f.commit(bob, 'bob-pick', { 'bob-pick.txt': 'pick\n' });
+    await gitOk(bob, ['push', '-q', 'origin', 'bob-pick:refs/pushreq/bob-pick']);
+    await f.commit(bob, 'bob-wait', { 'bob-wait.txt': 'wait\n' });
+    await gitOk(bob, ['push', '-q', 'origin', 'bob-wait:refs/pushreq/bob-wait', '-o', 'pickme=no']);
+    const board = await f.client('pm').board();
+    const picked = board.requests.find((r) => r.ref === 'refs/pushreq/bob-pick')!;
+    const waiting = board.requests.find((r) => r.ref === 'refs/pushreq/bob-wait')!;
+    expect([picked.state, waiting.state]).toEqual(['pickme', 'requested']);
+
+    const before = await version();
+    const accept = await api('POST', '/api/commands', asNamesake, { type: 'AcceptRequests', push: pushId, requests: [picked.id] });
+    expect(accept.status).toBe(403);
+    expect(((await accept.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'not-pushmaster-of-push', message: expect.stringMatching(/^pushmanager is not the pushmaster of push/) });
+    const discard = await api('POST', '/api/commands', asNamesake, { type: 'DiscardRequest', request: waiting.id });
+    expect(discard.status).toBe(403);
+    expect(((await discard.json()) as { error: { code: string } }).error.code).toBe('not-owner');
+
+    // The same name over git: a force-push onto alice's ref is hers to make, not a "server" update.
+    const work = join(f.dir, 'clone-namesake');
+    await gitOk(f.dir, ['clone', '-q', f.remote('alice').replace('alice:alice@', `pushmanager:${NAMESAKE_PASSWORD}@`), work]);
+    await commitOnBranch(work, 'takeover', { 'sec.txt': 'mine now\n' });
+    const push = await git(work, ['push', '--force', 'origin', 'takeover:refs/pushreq/sec']);
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toMatch(/belongs to alice's request/);
+    expect(await version()).toBe(before);
+    const after = await f.client('pm').board();
+    expect(after.requests.find((r) => r.id === picked.id)!.state).toBe('pickme');
+    expect(after.requests.find((r) => r.id === waiting.id)!.state).toBe('requested');
+    expect(after.requests.find((r) => r.id === requestId)!.user).toBe('alice');
   });
 });
 
@@ -343,7 +385,7 @@ describe('terminal escapes in titles', () => {
 
   it('status and request show never print a raw ESC, even for a title that got into the state another way', async () => {
     // Defence in depth: a title written by an older version or an operator's repair, straight into the state.
-    const out = await f.server.dispatcher.dispatch({ type: 'EditRequest', request: requestId, title: 'T\x1b[2J\x1b]0;pwn\x07\u009b2Jitle' } as never, { name: 'alice', pushmaster: false, admin: false });
+    const out = await f.server.dispatcher.dispatch({ type: 'EditRequest', request: requestId, title: 'T\x1b[2J\x1b]0;pwn\x07\u009b2Jitle' } as never, userActor('alice'));
     expect(out).toHaveProperty('ok', true);
     for (const args of [['status'], ['status', '--all'], ['request', 'show', String(requestId)], ['push', 'show', String(pushId)]]) {
       const r = await cli(f.server.url, 'alice', args);

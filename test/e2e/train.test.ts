@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
 import type { PushId } from '../../state/model.js';
+import { userActor } from '../../state/decide.js';
 import type { StatusView } from '../../state/status-view.js';
 import { ServerRefusal } from '../../tui/client.js';
 import { cli, commitOnBranch, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
@@ -264,7 +265,7 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
     };
     try {
       const masterBefore = await h.deployRef(alice, 1).then(() => gitOk(alice, ['ls-remote', 'origin', 'refs/heads/master']));
-      const certify = f.server.train.execute({ type: 'CertifyPush', push: 1 as PushId, force: false }, { name: 'pm', pushmaster: true, admin: false });
+      const certify = f.server.train.execute({ type: 'CertifyPush', push: 1 as PushId, force: false }, userActor('pm', { pushmaster: true }));
       await inCertify;
       const built = (await h.push(1)).deploySha;
       await gitOk(alice, ['checkout', '-q', 'a-feature']);

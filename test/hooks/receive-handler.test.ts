@@ -1,7 +1,7 @@
 // handleReceive driven directly: a memory store, the real Dispatcher (with the server's pushreq-ref planner),
 // ancestry from a real temp repo. What a push means, what is recorded, and the `remote:` answer.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Actor } from '../../state/decide.js';
+import { userActor, type UserActor } from '../../state/decide.js';
 import { handleReceive, NOT_APPLIED, type ReceiveDeps } from '../../hooks/receive-handler.js';
 import type { HookRequest, HookResponse, RefCommand } from '../../hooks/hook-protocol.js';
 import { Dispatcher } from '../../server/app/dispatcher.js';
@@ -10,9 +10,9 @@ import { MemoryStateStore } from '../../server/store/memory-state-store.js';
 import { commitFiles, initRepo, type FixtureRepo } from '../helpers/git-fixtures.js';
 
 const ZERO = '0'.repeat(40);
-const USERS: Record<string, Actor> = {
-  alice: { name: 'alice', pushmaster: false, admin: false },
-  bob: { name: 'bob', pushmaster: false, admin: false },
+const USERS: Record<string, UserActor> = {
+  alice: userActor('alice', { pushmaster: false }),
+  bob: userActor('bob', { pushmaster: false }),
 };
 const clock = { now: () => new Date(Date.UTC(2026, 0, 1)) };
 

@@ -2,7 +2,7 @@
 // on every machine, so a change to what the server writes (a deploy branch's merges, a state commit's tree,
 // files or message) shows here as a changed SHA, with the raw object alongside to say what changed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decide, type Actor } from '../../state/decide.js';
+import { decide, userActor, type Actor } from '../../state/decide.js';
 import { commitMessage } from '../../state/describe.js';
 import { isDomainError } from '../../state/errors.js';
 import { evolveAll } from '../../state/evolve.js';
@@ -57,12 +57,12 @@ describe('exact SHAs from fixed identities and dates', () => {
   it('a state commit', async () => {
     const store = new GitStateStore(repo.git, repo.dir, 'refs/heads/pushmanager/meta', { name: 'Pushmanager', email: 'pushmanager@example.test' });
     try {
-      const alice: Actor = { name: 'alice', pushmaster: false, admin: false };
+      const alice: Actor = userActor('alice', { pushmaster: false });
       const cmd: Command = { type: 'OpenRequest', ref: 'refs/pushreq/fix-login', sha: 'f'.repeat(40), autoPickme: true, title: 'Fix login' };
       const ctx = { actor: alice, now: '2026-01-01T00:00:00.000Z' };
       const events = decide((await store.read()).board, cmd, ctx);
       if (isDomainError(events)) throw new Error(events.message);
-      const out = await store.commit({ expected: null, board: evolveAll((await store.read()).board, events), events, message: commitMessage(cmd, events, alice.name), at: ctx.now });
+      const out = await store.commit({ expected: null, board: evolveAll((await store.read()).board, events), events, message: commitMessage(cmd, events, alice), at: ctx.now });
       if (!out.ok) throw new Error(out.detail);
       expect(await repo.git.out(['cat-file', 'commit', out.version])).toBe(
         [

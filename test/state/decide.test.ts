@@ -3,18 +3,24 @@
 // right DomainError code; then the who-may rules, actor by actor.
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../state/commands.js';
-import { SERVER_ACTOR, decide, type Actor, type DecideContext } from '../../state/decide.js';
+import { actorName, decide, systemActor, userActor, type Actor, type DecideContext } from '../../state/decide.js';
 import { isDomainError, type DomainErrorCode } from '../../state/errors.js';
 import { evolveAll } from '../../state/evolve.js';
 import { emptyBoard, requestsOfPush, wantedMerges, type Board, type PushId, type PushState, type RequestId, type RequestState } from '../../state/model.js';
 
-const actor = (name: string, pushmaster = false, admin = false): Actor => ({ name, pushmaster, admin });
+const actor = (name: string, pushmaster = false, admin = false): Actor => userActor(name, { pushmaster, admin });
+/** The server's own work, by cause (never a user name). */
+const BUILDER = systemActor('deploy-build');
+const CHECKER = systemActor('conflict-check');
+
 const ALICE = actor('alice'); // owner of request 1
 const BOB = actor('bob'); // nobody to request 1
 const CAROL = actor('carol'); // watcher of request 1
 const PM = actor('pm', true); // pushmaster of push 1
 const PM2 = actor('pm2', true); // another pushmaster
 const ADMIN = actor('root', false, true);
+/** An engineer whose name is the system's: the name grants nothing. */
+const NAMESAKE = actor('pushmanager');
 
 const R1 = 1 as RequestId;
 const R2 = 2 as RequestId;
@@ -32,14 +38,14 @@ const ctxFor = (who: Actor, extra: Partial<DecideContext> = {}): DecideContext =
 /** Decides and evolves; a refusal while building a board is a test bug, so it throws. */
 function step(b: Board, cmd: Command, who: Actor, extra: Partial<DecideContext> = {}): Board {
   const out = decide(b, cmd, ctxFor(who, extra));
-  if (isDomainError(out)) throw new Error(`building the board: ${cmd.type} by ${who.name} refused: ${out.code} ${out.message}`);
+  if (isDomainError(out)) throw new Error(`building the board: ${cmd.type} by ${actorName(who)} refused: ${out.code} ${out.message}`);
   return evolveAll(b, out);
 }
 
 /** What the server records after building: the wanted merges with made-up merge commits. */
 function built(b: Board, push: PushId): Board {
   const merges = wantedMerges(b, push).map((w, i) => ({ ...w, commit: sha(String.fromCharCode(97 + i)) }));
-  return step(b, { type: 'RecordBuild', push, deploySha: merges.at(-1)?.commit ?? sha('0'), baseSha: sha('f'), merges, dropped: [] }, SERVER_ACTOR);
+  return step(b, { type: 'RecordBuild', push, deploySha: merges.at(-1)?.commit ?? sha('0'), baseSha: sha('f'), merges, dropped: [] }, BUILDER);
 }
 
 const open = (b: Board, id: 'alice' | 'bob', ref: string, c: string, autoPickme = true): Board =>
@@ -94,7 +100,7 @@ const REQUEST_CASES: readonly { name: string; who: Actor; cmd: (b: Board) => Com
 
 describe('decide: request state × request command', () => {
   for (const c of REQUEST_CASES) {
-    it.each(ALL)(`${c.name} by ${c.who.name} when request 1 is %s`, (state) => {
+    it.each(ALL)(`${c.name} by ${actorName(c.who)} when request 1 is %s`, (state) => {
       const b = requestBoard(state);
       expect(b.requests[R1]!.state).toBe(state);
       const out = decide(b, c.cmd(b), ctxFor(c.who));
@@ -163,20 +169,20 @@ describe('decide: who may', () => {
     { name: 'edit', state: 'pickme', cmd: { type: 'EditRequest', request: R1, title: 'New' }, allowed: [ALICE, CAROL, PM], refused: [[BOB, 'not-owner-or-watcher'], [PM2, 'not-owner-or-watcher']] },
     { name: 'comment', state: 'live', cmd: { type: 'CommentRequest', request: R1, text: 'thanks' }, allowed: [ALICE, BOB, PM2], refused: [] },
     { name: 'open a push', state: 'staged', cmd: { type: 'OpenPush', title: 'Wed', pushType: 'urgent' }, allowed: [], refused: [[ALICE, 'not-pushmaster'], [PM, 'push-already-accepting']] },
-    { name: 'record conflicts', state: 'pickme', cmd: { type: 'RecordConflicts', results: [{ request: R1, sha: sha('1'), conflicts: [] }] }, allowed: [SERVER_ACTOR], refused: [[PM, 'not-pushmaster'], [ADMIN, 'not-pushmaster']] },
+    { name: 'record conflicts', state: 'pickme', cmd: { type: 'RecordConflicts', results: [{ request: R1, sha: sha('1'), conflicts: [] }] }, allowed: [CHECKER], refused: [[PM, 'not-pushmaster'], [ADMIN, 'not-pushmaster'], [NAMESAKE, 'not-pushmaster']] },
   ];
 
   for (const w of WHO) {
     for (const who of w.allowed)
-      it(`${w.name} (request 1 ${w.state}): ${who.name} may`, () => {
+      it(`${w.name} (request 1 ${w.state}): ${actorName(who)} may`, () => {
         const out = decide(requestBoard(w.state), w.cmd, ctxFor(who));
         expect(isDomainError(out) ? `${out.code}: ${out.message}` : 'allowed').toBe('allowed');
       });
     for (const [who, code] of w.refused)
-      it(`${w.name} (request 1 ${w.state}): ${who.name} is refused with ${code}`, () => {
+      it(`${w.name} (request 1 ${w.state}): ${actorName(who)} is refused with ${code}`, () => {
         const out = decide(requestBoard(w.state), w.cmd, ctxFor(who));
         expect(isDomainError(out) ? out.code : out.map((e) => e.type)).toBe(code);
-        if (isDomainError(out) && code.startsWith('not-') && w.name !== 'record conflicts') expect(out.message).toContain(who.name);
+        if (isDomainError(out) && code.startsWith('not-') && w.name !== 'record conflicts') expect(out.message).toContain(actorName(who));
       });
   }
 
@@ -238,7 +244,7 @@ const PUSH_CASES: readonly { name: string; who: Actor; cmd: Command; expect: Rec
 
 describe('decide: push state × push command', () => {
   for (const c of PUSH_CASES) {
-    it.each(PUSH_STATES_X)(`${c.name} by ${c.who.name} when push 1 is %s`, (state) => {
+    it.each(PUSH_STATES_X)(`${c.name} by ${actorName(c.who)} when push 1 is %s`, (state) => {
       const out = decide(pushBoard(state), c.cmd, ctxFor(c.who));
       const want = c.expect[state];
       if (typeof want === 'string') expect(isDomainError(out) ? out.code : out.map((e) => e.type)).toBe(want);
@@ -331,7 +337,7 @@ describe('decide: push state × push command', () => {
   });
 
   it('user tags never carry conflict tags; the server alone sets them', () => {
-    const b = step(requestBoard('pickme'), { type: 'RecordConflicts', results: [{ request: R1, sha: sha('1'), conflicts: [{ with: 'master', files: ['a.txt'] }] }] }, SERVER_ACTOR);
+    const b = step(requestBoard('pickme'), { type: 'RecordConflicts', results: [{ request: R1, sha: sha('1'), conflicts: [{ with: 'master', files: ['a.txt'] }] }] }, CHECKER);
     expect(b.requests[R1]!.tags).toContain('conflict-master');
     const edited = step(b, { type: 'EditRequest', request: R1, tags: ['fix', 'no-conflicts'] }, ALICE).requests[R1]!;
     expect([...edited.tags].sort()).toEqual(['conflict-master', 'fix']);
@@ -341,32 +347,71 @@ describe('decide: push state × push command', () => {
     let b = open(requestBoard('added'), 'bob', 'refs/pushreq/bobs', '2');
     expect(b.requests[R2]).toMatchObject({ state: 'pickme', push: P1 });
     const clash = { type: 'RecordConflicts' as const, results: [{ request: R1, sha: sha('1'), conflicts: [{ with: R2, files: ['a.txt'] }] }, { request: R2, sha: sha('2'), conflicts: [{ with: R1, files: ['a.txt'] }] }] };
-    const events = decide(b, clash, ctxFor(SERVER_ACTOR));
-    b = step(b, clash, SERVER_ACTOR);
+    const events = decide(b, clash, ctxFor(CHECKER));
+    b = step(b, clash, CHECKER);
     expect([b.requests[R1]!.conflicts, b.requests[R1]!.tags]).toEqual([[], ['no-conflicts']]);
     expect([b.requests[R2]!.conflicts, b.requests[R2]!.tags]).toEqual([[{ with: R1, files: ['a.txt'] }], ['conflict-pickme']]);
     // Only the pickme hears about it (ConflictsFound tells the owner to rebase).
     expect(isDomainError(events) ? events : events.map((e) => [e.type, (e as unknown as { conflicts: unknown[] }).conflicts.length])).toEqual([['ConflictsFound', 0], ['ConflictsFound', 1]]);
   });
   it('records a request in conflict with master against master only', () => {
-    const b = step(open(requestBoard('pickme'), 'bob', 'refs/pushreq/bobs', '2'), { type: 'RecordConflicts', results: [{ request: R2, sha: sha('2'), conflicts: [{ with: 'master', files: ['d.txt'], reason: 'why' }, { with: R1, files: ['d.txt'] }] }] }, SERVER_ACTOR);
+    const b = step(open(requestBoard('pickme'), 'bob', 'refs/pushreq/bobs', '2'), { type: 'RecordConflicts', results: [{ request: R2, sha: sha('2'), conflicts: [{ with: 'master', files: ['d.txt'], reason: 'why' }, { with: R1, files: ['d.txt'] }] }] }, CHECKER);
     expect(b.requests[R2]!.conflicts).toEqual([{ with: 'master', files: ['d.txt'], reason: 'why' }]);
     expect(b.requests[R2]!.tags).toEqual(['conflict-master']);
   });
   it('a build that names a request as dropped removes it once: a second, racing build does not remove it again', () => {
     const b = requestBoard('added');
     const drop = { type: 'RecordBuild' as const, push: P1, deploySha: sha('0'), baseSha: sha('f'), merges: [], dropped: [{ request: R1, files: ['a.txt'] }] };
-    const once = step(b, drop, SERVER_ACTOR);
+    const once = step(b, drop, BUILDER);
     expect(once.requests[R1]).toMatchObject({ state: 'pickme', push: P1 });
-    const again = decide(once, drop, ctxFor(SERVER_ACTOR));
+    const again = decide(once, drop, ctxFor(BUILDER));
     expect(isDomainError(again) ? again.code : again.filter((e) => e.type === 'RequestRemoved')).toEqual([]);
   });
   it('a second build of what is already built records nothing, so a staged push keeps its deploy SHA', () => {
     const b = step(requestBoard('added'), { type: 'StagePush', push: P1, env: 'stage-a' }, PM);
     const merges = wantedMerges(b, P1).map((w) => ({ ...w, commit: sha('9') }));
-    const again = decide(b, { type: 'RecordBuild', push: P1, deploySha: sha('9'), baseSha: sha('f'), merges, dropped: [] }, ctxFor(SERVER_ACTOR));
+    const again = decide(b, { type: 'RecordBuild', push: P1, deploySha: sha('9'), baseSha: sha('f'), merges, dropped: [] }, ctxFor(BUILDER));
     expect(again).toEqual([]);
-    const onNewBase = decide(b, { type: 'RecordBuild', push: P1, deploySha: sha('8'), baseSha: sha('e'), merges, dropped: [] }, ctxFor(SERVER_ACTOR));
+    const onNewBase = decide(b, { type: 'RecordBuild', push: P1, deploySha: sha('8'), baseSha: sha('e'), merges, dropped: [] }, ctxFor(BUILDER));
     expect(isDomainError(onNewBase) ? onNewBase.code : onNewBase.map((e) => e.type)).toEqual(['DeployBranchBuilt']);
+  });
+});
+
+describe('decide: actors are a type, not a name', () => {
+  it("a user named pushmanager is refused what the system may do: accept, discard another's request, take its ref, record builds", () => {
+    const code = (b: Board, cmd: Command, who: Actor) => {
+      const out = decide(b, cmd, ctxFor(who));
+      return isDomainError(out) ? out.code : out.map((e) => e.type);
+    };
+    const pickme = pushBoard('accepting');
+    expect(code(pickme, { type: 'AcceptRequests', push: P1, requests: [R2] }, NAMESAKE)).toBe('not-pushmaster-of-push');
+    expect(code(requestBoard('requested'), { type: 'DiscardRequest', request: R1 }, NAMESAKE)).toBe('not-owner');
+    expect(code(requestBoard('pickme'), { type: 'UpdateRequest', ref: REF, sha: sha('9'), forced: true }, NAMESAKE)).toBe('ref-owned-by-other');
+    expect(code(requestBoard('pickme'), { type: 'WithdrawRequest', ref: REF }, NAMESAKE)).toBe('ref-owned-by-other');
+    const merges = wantedMerges(pickme, P1).map((w) => ({ ...w, commit: sha('9') }));
+    expect(code(pickme, { type: 'RecordBuild', push: P1, deploySha: sha('9'), baseSha: sha('e'), merges, dropped: [] }, NAMESAKE)).toBe('not-pushmaster');
+    // The same commands by the system go through: it is the kind that counts.
+    expect(code(requestBoard('pickme'), { type: 'WithdrawRequest', ref: REF, reason: 'gone' }, systemActor('reconcile'))).toEqual(['RequestWithdrawn']);
+  });
+
+  it("the system's events name it and say why; a user's events carry no cause", () => {
+    const sys = decide(requestBoard('pickme'), { type: 'UpdateRequest', ref: REF, sha: sha('9'), forced: true }, ctxFor(systemActor('reconcile')));
+    expect(sys).toMatchObject([{ type: 'RequestUpdated', actor: 'pushmanager', cause: 'reconcile' }]);
+    const mine = decide(requestBoard('pickme'), { type: 'UpdateRequest', ref: REF, sha: sha('9'), forced: true }, ctxFor(ALICE));
+    expect(isDomainError(mine) ? mine.code : mine.map((e) => [e.actor, 'cause' in e])).toEqual([['alice', false]]);
+  });
+
+  it('only the system opens a request for someone else, and the owner it names is marked inferred', () => {
+    const owner = { name: 'bob', inferredFrom: 'commit-author' as const };
+    const cmd: Command = { type: 'OpenRequest', ref: 'refs/pushreq/found', sha: sha('7'), autoPickme: false, owner };
+    const adopted = decide(emptyBoard(), cmd, ctxFor(systemActor('reconcile')));
+    expect(adopted).toMatchObject([{ type: 'RequestOpened', actor: 'pushmanager', cause: 'reconcile', request: { user: 'bob', ownerInferredFrom: 'commit-author' } }]);
+    const forged = decide(emptyBoard(), cmd, ctxFor(ALICE));
+    expect(isDomainError(forged) && [forged.code, forged.message]).toEqual(['not-owner', 'alice cannot open a request for bob']);
+    const pushed = decide(emptyBoard(), { ...cmd, owner: undefined }, ctxFor(ALICE));
+    expect(isDomainError(pushed) ? pushed.code : pushed[0]).toMatchObject({ request: { user: 'alice' } });
+    expect(isDomainError(pushed) ? pushed.code : 'ownerInferredFrom' in (pushed[0] as { request: object }).request).toBe(false);
+    const nobody = decide(emptyBoard(), { ...cmd, owner: undefined }, ctxFor(systemActor('reconcile')));
+    expect(isDomainError(nobody) && nobody.data).toEqual({ field: 'owner' });
   });
 });

@@ -3,14 +3,14 @@
 // written (they are frozen here, so a write would throw), the result equals applying evolve() one event
 // at a time, and unchanged requests keep their identity (the git store writes only what changed).
 import { describe, expect, it } from 'vitest';
-import { SERVER_ACTOR, decide, type Actor } from '../../state/decide.js';
+import { decide, systemActor, userActor, type Actor } from '../../state/decide.js';
 import { isDomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
 import { evolve, evolveAll } from '../../state/evolve.js';
 import { emptyBoard, type Board, type PushId, type RequestId } from '../../state/model.js';
 import type { Command } from '../../state/commands.js';
 
-const PM: Actor = { name: 'pm', pushmaster: true, admin: false };
+const PM: Actor = userActor('pm', { pushmaster: true });
 const sha = (n: number) => n.toString(16).padStart(40, '0');
 
 function deepFreeze<T>(x: T): T {
@@ -32,9 +32,9 @@ describe('evolveAll', () => {
   it('equals evolve() one event at a time, and never writes a board it was given or gave out', () => {
     let b = deepFreeze(emptyBoard());
     const commands: [Command, Actor][] = [[{ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM]];
-    for (let i = 1; i <= 40; i++) commands.push([{ type: 'OpenRequest', ref: `refs/pushreq/r${i}`, sha: sha(i), autoPickme: true, title: `change ${i}` }, { name: `e${i}`, pushmaster: false, admin: false }]);
+    for (let i = 1; i <= 40; i++) commands.push([{ type: 'OpenRequest', ref: `refs/pushreq/r${i}`, sha: sha(i), autoPickme: true, title: `change ${i}` }, userActor(`e${i}`)]);
     const ids = Array.from({ length: 40 }, (_, i) => (i + 1) as RequestId);
-    commands.push([{ type: 'RecordConflicts', results: ids.map((id, k) => ({ request: id, sha: sha(id), conflicts: k % 3 ? [] : [{ with: 'master', files: ['hot.txt'] }] })) }, SERVER_ACTOR]);
+    commands.push([{ type: 'RecordConflicts', results: ids.map((id, k) => ({ request: id, sha: sha(id), conflicts: k % 3 ? [] : [{ with: 'master', files: ['hot.txt'] }] })) }, systemActor('conflict-check')]);
     commands.push([{ type: 'AcceptRequests', push: 1 as PushId, requests: ids.slice(0, 25) }, PM]);
     let steps = 0;
     for (const [cmd, who] of commands) {

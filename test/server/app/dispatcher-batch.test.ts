@@ -2,14 +2,14 @@
 // board each leaves, committed in one state commit with every ref they move, or not at all.
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../state/commands.js';
-import type { Actor } from '../../../state/decide.js';
+import { userActor, type Actor } from '../../../state/decide.js';
 import { isDomainError } from '../../../state/errors.js';
 import { Dispatcher, mergeRefUpdates } from '../../../server/app/dispatcher.js';
 import { pushreqRefUpdates } from '../../../server/app/pushreq-refs.js';
 import { MemoryStateStore } from '../../../server/store/memory-state-store.js';
 
-const ALICE: Actor = { name: 'alice', pushmaster: false, admin: false };
-const BOB: Actor = { name: 'bob', pushmaster: false, admin: false };
+const ALICE: Actor = userActor('alice');
+const BOB: Actor = userActor('bob');
 const clock = { now: () => new Date(Date.UTC(2026, 0, 1)) };
 const open = (name: string, c: string): Command => ({ type: 'OpenRequest', ref: `refs/pushreq/${name}`, sha: c.repeat(40), autoPickme: true });
 

@@ -3,7 +3,7 @@
 // and a listener's failure neither undoes the commit nor keeps the other listeners from hearing it.
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../state/commands.js';
-import { decide, type Actor } from '../../../state/decide.js';
+import { decide, userActor, type Actor } from '../../../state/decide.js';
 import { commitMessage } from '../../../state/describe.js';
 import { isDomainError } from '../../../state/errors.js';
 import { evolveAll } from '../../../state/evolve.js';
@@ -11,8 +11,8 @@ import { Dispatcher } from '../../../server/app/dispatcher.js';
 import { MemoryStateStore } from '../../../server/store/memory-state-store.js';
 import type { CommitRequest, CommitResult } from '../../../server/store/state-store.js';
 
-const ALICE: Actor = { name: 'alice', pushmaster: false, admin: false };
-const BOB: Actor = { name: 'bob', pushmaster: false, admin: false };
+const ALICE: Actor = userActor('alice', { pushmaster: false });
+const BOB: Actor = userActor('bob', { pushmaster: false });
 const clock = { now: () => new Date(Date.UTC(2026, 0, 1)) };
 const open = (name: string, c: string): Command => ({ type: 'OpenRequest', ref: `refs/pushreq/${name}`, sha: c.repeat(40), autoPickme: true });
 
@@ -34,7 +34,7 @@ class RacedStore extends MemoryStateStore {
       const ctx = { actor: BOB, now: clock.now().toISOString() };
       const events = decide(snap.board, cmd, ctx);
       if (isDomainError(events)) throw new Error(events.message);
-      const won = await super.commit({ expected: snap.version, board: evolveAll(snap.board, events), events, message: commitMessage(cmd, events, BOB.name), at: ctx.now });
+      const won = await super.commit({ expected: snap.version, board: evolveAll(snap.board, events), events, message: commitMessage(cmd, events, BOB), at: ctx.now });
       if (!won.ok) throw new Error('the rival lost');
     }
     return super.commit(req);

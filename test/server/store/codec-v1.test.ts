@@ -3,7 +3,7 @@
 // today's board; a command then commits on top of it. When schema 2 comes, this fixture stays as it is and
 // the expected board becomes the migrated one: that is the migration test.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Actor } from '../../../state/decide.js';
+import { userActor, type Actor } from '../../../state/decide.js';
 import { isDomainError } from '../../../state/errors.js';
 import type { Board, Push, PushRequest } from '../../../state/model.js';
 import { Dispatcher } from '../../../server/app/dispatcher.js';
@@ -86,7 +86,7 @@ describe('schema 1 on disk, read through the git state store', () => {
   it('takes a command on top and keeps every other file as it was', async () => {
     const base = await commitFiles(repo.git, { files: V1_FILES, ref: META });
     const d = new Dispatcher(store, { now: () => new Date('2026-01-01T00:00:00Z') });
-    const bobActor: Actor = { name: 'bob', pushmaster: false, admin: false };
+    const bobActor: Actor = userActor('bob', { pushmaster: false });
     const out = await d.dispatch({ type: 'CommentRequest', request: 2 as PushRequest['id'], text: 'rebased' }, bobActor);
     expect(isDomainError(out)).toBe(false);
     expect(await repo.git.out(['rev-parse', `${META}^`])).toBe(base);

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decide, type Actor, type DecideContext } from '../../../state/decide.js';
+import { decide, systemActor, userActor, type Actor, type DecideContext } from '../../../state/decide.js';
 import { evolveAll } from '../../../state/evolve.js';
 import { commitMessage } from '../../../state/describe.js';
 import type { Command } from '../../../state/commands.js';
@@ -17,18 +17,18 @@ import { removeTempDirs, tempDir } from '../../helpers/temp-dir.js';
 
 afterAll(removeTempDirs);
 
-const alice: Actor = { name: 'alice', pushmaster: false, admin: false };
+const alice: Actor = userActor('alice');
 const sha = (n: number) => n.toString(16).padStart(40, 'a');
 let clock = 0;
-const ctx = (actor = alice): DecideContext => ({ actor, now: new Date(Date.UTC(2026, 0, 1, 0, 0, clock++)).toISOString() });
+const ctx = (actor: Actor = alice): DecideContext => ({ actor, now: new Date(Date.UTC(2026, 0, 1, 0, 0, clock++)).toISOString() });
 
-async function apply(store: StateStore, cmd: Command, actor = alice) {
+async function apply(store: StateStore, cmd: Command, actor: Actor = alice) {
   const snap = await store.read();
   const c = ctx(actor);
   const events = decide(snap.board, cmd, c);
   if (isDomainError(events)) throw new Error(events.message);
   const board = evolveAll(snap.board, events);
-  return store.commit({ expected: snap.version, board, events, message: commitMessage(cmd, events, actor.name), at: c.now });
+  return store.commit({ expected: snap.version, board, events, message: commitMessage(cmd, events, actor), at: c.now });
 }
 
 async function gitStore() {
@@ -61,7 +61,7 @@ describe.each(stores)('StateStore contract: %s', (_name, make) => {
     const c = ctx();
     const events = decide(stale.board, { type: 'OpenRequest', ref: 'refs/pushreq/c', sha: sha(3), autoPickme: true }, c);
     if (isDomainError(events)) throw new Error('unexpected');
-    const r = await store.commit({ expected: stale.version, board: evolveAll(stale.board, events), events, message: commitMessage({ type: 'RebuildPush', push: 1 as never }, events, 'alice'), at: c.now });
+    const r = await store.commit({ expected: stale.version, board: evolveAll(stale.board, events), events, message: commitMessage({ type: 'RebuildPush', push: 1 as never }, events, alice), at: c.now });
     expect(r.ok).toBe(false);
     const now = await store.read();
     expect(Object.values(now.board.requests).map((x) => x.ref).sort()).toEqual(['refs/pushreq/a', 'refs/pushreq/b']);
@@ -76,6 +76,17 @@ describe.each(stores)('StateStore contract: %s', (_name, make) => {
     expect(h.map((e) => e.command)).toEqual(['CommentRequest', 'OpenRequest']);
     expect(h[0]!.actor).toBe('alice');
     expect(h[0]!.events).toEqual(['CommentAdded']);
+  });
+
+  it("tells the system's commits from a user's by the Cause trailer, not by the name", async () => {
+    const store = await make();
+    await apply(store, { type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha(1), autoPickme: true }, userActor('pushmanager'));
+    await apply(store, { type: 'UpdateRequest', ref: 'refs/pushreq/a', sha: sha(2), forced: true }, systemActor('reconcile'));
+    const h = await store.history({ request: 1 });
+    expect(h.map((e) => [e.command, e.actor, e.cause])).toEqual([
+      ['UpdateRequest', 'pushmanager', 'reconcile'],
+      ['OpenRequest', 'pushmanager', undefined],
+    ]);
   });
 
   it('yields the events of each commit after a version, oldest first', async () => {

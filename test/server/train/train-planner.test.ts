@@ -3,7 +3,7 @@
 // nothing (an equal build that raced the first). No git is run for RecordBuild: the planner only plans.
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../state/commands.js';
-import { SERVER_ACTOR, decide, type Actor, type DecideContext } from '../../../state/decide.js';
+import { decide, systemActor, userActor, type Actor, type DecideContext } from '../../../state/decide.js';
 import { isDomainError } from '../../../state/errors.js';
 import type { DomainEvent } from '../../../state/events.js';
 import { evolveAll } from '../../../state/evolve.js';
@@ -14,8 +14,9 @@ import { GitCli } from '../../../server/git/git-cli.js';
 import { MemoryStateStore } from '../../../server/store/memory-state-store.js';
 import { Train } from '../../../server/train/train-service.js';
 
-const PM: Actor = { name: 'pm', pushmaster: true, admin: false };
-const ALICE: Actor = { name: 'alice', pushmaster: false, admin: false };
+const PM: Actor = userActor('pm', { pushmaster: true });
+const ALICE: Actor = userActor('alice');
+const BUILDER = systemActor('deploy-build');
 const P1 = 1 as PushId;
 const sha = (c: string) => c.repeat(40);
 let tick = 0;
@@ -39,7 +40,7 @@ const train = new Train({
 
 /** Plans `cmd` on `before` as the dispatcher would: decide, evolve, then the planner. */
 async function plan(before: Board, cmd: Command) {
-  const c = ctx(SERVER_ACTOR);
+  const c = ctx(BUILDER);
   const events = decide(before, cmd, c) as DomainEvent[];
   if (isDomainError(events)) throw new Error(events.message);
   const planned = await train.planner({ command: cmd, before, after: evolveAll(before, events), events, ctx: c });
@@ -52,7 +53,7 @@ describe('Train planner for RecordBuild', () => {
   b = step(b, { type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha('1'), autoPickme: true }, ALICE);
   b = step(b, { type: 'AcceptRequests', push: P1, requests: [b.requests[1]!.id] }, PM);
   const merges = wantedMerges(b, P1).map((w) => ({ ...w, commit: sha('a') }));
-  const built = step(b, { type: 'RecordBuild', push: P1, deploySha: sha('a'), baseSha: sha('f'), merges, dropped: [] }, SERVER_ACTOR);
+  const built = step(b, { type: 'RecordBuild', push: P1, deploySha: sha('a'), baseSha: sha('f'), merges, dropped: [] }, BUILDER);
 
   it('moves the deploy ref from the SHA the deciding board holds', async () => {
     const rebuilt = { type: 'RecordBuild' as const, push: P1, deploySha: sha('b'), baseSha: sha('e'), merges: merges.map((m) => ({ ...m, commit: sha('b') })), dropped: [] };

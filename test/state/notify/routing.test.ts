@@ -156,6 +156,12 @@ const rows: Row[] = [
     texts: ['was updated by alice to 1234567890 (forced).\nThe deploy branch of push #1 "Push 1" is rebuilt.'],
   },
   {
+    name: 'a ref moved by the system (reconcile at start-up): the owner hears it too, as nobody of theirs did it',
+    event: ev({ type: 'RequestUpdated', request: rid(4), sha: '1234567890abcdef', previousSha: 'x', forced: true, actor: 'pushmanager', cause: 'reconcile' }),
+    expect: ['email alice@example.com', 'email all@example.com', 'email frank@example.com', 'email pm@example.com'],
+    texts: ['was updated by pushmanager to 1234567890 (forced).'],
+  },
+  {
     name: 'pushmaster message: IRC lines to owners and watchers of requests in the chosen state',
     event: ev({ type: 'PushMessageSent', push: pid(1), text: 'verify now please', state: 'staged' }),
     expect: ['irc #deploys'],
@@ -188,6 +194,13 @@ describe('routeEvent: the original notification table', () => {
       expect(d.key.startsWith('c0ffee:0:')).toBe(true);
       expect(d.key).toContain(`:${d.channel}:`);
     }
+  });
+
+  it("an owner named pushmanager is told of the system's changes and not of their own", () => {
+    const b: Board = { ...board, requests: { ...board.requests, 8: request(8, 'pushmanager') } };
+    const updated = (extra: Record<string, unknown>) => summary(routeEvent(ev({ type: 'RequestUpdated', request: rid(8), sha: 'f'.repeat(40), previousSha: 'x', forced: true, actor: 'pushmanager', ...extra }), b, cfg, 'c0ffee:0'));
+    expect(updated({ cause: 'reconcile' })).toEqual(['email all@example.com', 'email pushmanager@example.com']);
+    expect(updated({})).toEqual(['email all@example.com']);
   });
 
   it('sends IRC names with aliases, and the bob alias in the message lines', () => {
