@@ -3,6 +3,7 @@
 // throw; every command the keys build has the API's shape (only text the user typed may be refused);
 // and no frame carries a control character or runs past the terminal's width.
 import fc from 'fast-check';
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { parseApiCommand } from '../../server/http/api-schema.js';
 import type { StatusView } from '../../state/status-view.js';
@@ -77,7 +78,7 @@ describe('dashboard keystrokes', () => {
               const text = line.segs.map((g) => g.text).join('');
               expect(text, `line ${line.key}`).not.toMatch(CONTROL);
               // The layout is promised from MIN_WIDTH columns up; narrower terminals are cut by Ink.
-              if (s.width >= MIN_WIDTH) expect([...text].length, `line ${line.key} is wider than ${s.width}: ${JSON.stringify(text)}`).toBeLessThanOrEqual(s.width);
+              if (s.width >= MIN_WIDTH) expect(stringWidth(text), `line ${line.key} is wider than ${s.width}: ${JSON.stringify(text)}`).toBeLessThanOrEqual(s.width);
             }
           }
         }),
