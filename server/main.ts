@@ -28,6 +28,7 @@ import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-
 import { RepoMaintenance } from './repo/maintenance.js';
 import { GitStateStore } from './store/git-state-store.js';
 import { createHookServer, createServer, type ServerDeps } from './http/server.js';
+import { DataDirError, ListenError } from './startup-error.js';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -68,9 +69,9 @@ export async function defaultConfigPath(): Promise<string> {
 }
 
 /** Why the server cannot listen on host:port, said so that the next step is clear. Code `port-in-use` or `listen-failed`. */
-export function describeListenError(e: unknown, host: string, port: number): Error & { code: string } {
+export function describeListenError(e: unknown, host: string, port: number): ListenError {
   const code = (e as NodeJS.ErrnoException).code ?? '';
-  const fail = (message: string, ours = 'listen-failed') => Object.assign(new Error(message), { code: ours, cause: e });
+  const fail = (message: string, ours: ListenError['code'] = 'listen-failed') => new ListenError(ours, message, { host, port, errno: code || null }, { cause: e });
   switch (code) {
     case 'EADDRINUSE':
       return fail(`port ${port} is already in use on ${host} (another pushmanager? choose one with --port)`, 'port-in-use');
@@ -112,8 +113,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const code = (e as NodeJS.ErrnoException).code;
     const dir = resolve(opts.dataDir ?? opts.config?.server.dataDir ?? './data');
     if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
-      throw Object.assign(new Error(`the data directory ${dir} is read-only or not writable (${code}): pushmanager keeps its repository and outbox there; make it writable or choose another with --data`), { code: 'data-dir-not-writable', cause: e });
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw Object.assign(new Error(`the disk holding ${dir} is full (${code}); free space and start again`), { code: 'data-dir-full', cause: e });
+      throw new DataDirError('data-dir-not-writable', `the data directory ${dir} is read-only or not writable (${code}): pushmanager keeps its repository and outbox there; make it writable or choose another with --data`, { dir, errno: code }, { cause: e });
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new DataDirError('data-dir-full', `the disk holding ${dir} is full (${code}); free space and start again`, { dir, errno: code }, { cause: e });
     throw e;
   }
 }

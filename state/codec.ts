@@ -6,11 +6,13 @@
 //   events.json                     the events this commit recorded (for the outbox and readers)
 import type { DomainEvent } from './events.js';
 import type { Board, Push, PushRequest } from './model.js';
+import { PushmanagerError } from './pushmanager-error.js';
 
 export const SCHEMA_VERSION = 1;
 
-export class SchemaError extends Error {
+export class SchemaError extends PushmanagerError {
   readonly code = 'unsupported-schema' as const;
+  declare readonly data: { readonly found: unknown; readonly supported: number };
   constructor(
     readonly found: unknown,
     readonly supported: number,
@@ -19,10 +21,8 @@ export class SchemaError extends Error {
       typeof found === 'number' && found > supported
         ? `the metadata branch uses schema version ${found}, newer than this pushmanager understands (${supported}); upgrade pushmanager before reading it`
         : `the metadata branch has an unreadable schema version (${JSON.stringify(found)}); expected 1..${supported}`,
+      { found, supported },
     );
-  }
-  get data() {
-    return { found: this.found, supported: this.supported };
   }
 }
 

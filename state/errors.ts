@@ -1,4 +1,5 @@
 // Expected refusals as values. Each has a literal code callers branch on, and fields for the message.
+import type { ErrorJson } from './pushmanager-error.js';
 
 export const DOMAIN_ERROR_CODES = [
   'unknown-request',
@@ -46,3 +47,6 @@ export const isDomainError = (x: unknown): x is DomainError =>
 
 /** One rendering for `remote:` lines, the CLI and the dashboard: "refused (code): message". */
 export const describeError = (e: DomainError): string => `${e.message} [${e.code}]`;
+
+/** A refusal in the one error shape (`ErrorJson`) that thrown errors' `toJSON()` also has: the API's `error` body. */
+export const domainErrorJson = (e: DomainError): ErrorJson => ({ code: e.code, message: e.message, data: e.data });

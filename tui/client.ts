@@ -3,6 +3,7 @@
 import type { ApiCommandInput } from '../server/http/api-schema.js';
 import type { CommandOutcome } from '../state/describe.js';
 import type { StatusView } from '../state/status-view.js';
+import { PushmanagerError } from '../state/pushmanager-error.js';
 import http from 'node:http';
 import https from 'node:https';
 import { storedToken } from './credentials.js';
@@ -15,14 +16,14 @@ export interface ClientOptions {
 }
 
 /** A refusal or failure the server answered with: code, message and data, as sent. */
-export class ServerRefusal extends Error {
+export class ServerRefusal extends PushmanagerError {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly data: Record<string, unknown> = {},
+    data: Record<string, unknown> = {},
   ) {
-    super(message);
+    super(message, data);
   }
 }
 
@@ -33,8 +34,13 @@ export class ServerRefusal extends Error {
 export class CredentialsRefused extends ServerRefusal {}
 
 /** The server could not be reached at all. */
-export class ServerUnreachable extends Error {
+export class ServerUnreachable extends PushmanagerError {
   readonly code = 'server-unreachable' as const;
+}
+
+/** No credentials in the environment or on disk, and no terminal to ask on. */
+export class NoCredentials extends PushmanagerError {
+  readonly code = 'no-credentials' as const;
 }
 
 /** Why a connection failed, in the system's words: ECONNREFUSED, ENOTFOUND, or the message. */

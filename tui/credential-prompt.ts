@@ -4,6 +4,7 @@
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { CredentialsRefused, type ClientOptions } from './client.js';
+import { PushmanagerError } from '../state/pushmanager-error.js';
 
 export interface CredentialPrompt {
   askUser(suggested: string): Promise<string | null>;
@@ -15,7 +16,7 @@ export interface CredentialPrompt {
 export const MAX_PROMPTED_TRIES = 3;
 
 /** Typed Ctrl-C or Ctrl-D at a prompt. */
-export class PromptCancelled extends Error {
+export class PromptCancelled extends PushmanagerError {
   readonly code = 'prompt-cancelled' as const;
 }
 

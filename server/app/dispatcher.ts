@@ -12,6 +12,7 @@ import type { Board } from '../../state/model.js';
 import type { RefUpdate, Snapshot, StateStore } from '../store/state-store.js';
 import type { Clock } from './clock.js';
 import { WriteQueue, type Lane } from './write-queue.js';
+import { DispatchError } from './dispatch-error.js';
 
 export interface Committed {
   readonly ok: true;
@@ -134,7 +135,7 @@ export class Dispatcher {
    */
   dispatchAll(commands: readonly Command[], actor: Actor, opts: DispatchOptions = {}): Promise<Committed | BatchRefused> {
     const first = commands[0];
-    if (!first) throw new Error('dispatchAll needs at least one command');
+    if (!first) throw new DispatchError('no-commands', 'dispatchAll needs at least one command');
     return this.withKnownUsers(commands, (knownUsers) =>
       this.queue.run(async () => {
         const started = performance.now();
@@ -240,7 +241,7 @@ export class Dispatcher {
         return committed;
       }
       this.stats.casRetries++;
-      if (attempt >= maxAttempts) throw new Error(`could not commit ${commands.map((c) => c.type).join(', ')} after ${attempt} attempts: ${result.detail}`);
+      if (attempt >= maxAttempts) throw new DispatchError('commit-retries-exhausted', `could not commit ${commands.map((c) => c.type).join(', ')} after ${attempt} attempts: ${result.detail}`, { commands: commands.map((c) => c.type), attempts: attempt, detail: result.detail });
       // Backoff with full jitter: concurrent writers spread out instead of colliding again.
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
     }

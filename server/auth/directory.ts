@@ -1,5 +1,6 @@
 // The Directory port: who someone is (name, display name, email) and what they may do (pushmaster,
 // admin). Adapters: LocalDirectory (users from config) and LdapDirectory (a company's LDAP).
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
 export interface User {
   readonly name: string;
@@ -42,33 +43,11 @@ export const authFailure = (code: AuthFailureCode, message: string, retryAfterMs
   retryAfterMs === undefined ? { ok: false, code, message } : { ok: false, code, message, retryAfterMs };
 
 /** Thrown by `Directory.lookup` (and used internally) when the directory cannot be reached or asked. */
-export class DirectoryUnavailableError extends Error {
+export class DirectoryUnavailableError extends PushmanagerError {
   readonly code = 'directory-unavailable' as const;
-  constructor(
-    message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DirectoryUnavailableError';
-  }
-  toJSON() {
-    return { code: this.code, message: this.message, data: this.data };
-  }
 }
 
 /** Thrown at startup for an auth configuration that cannot be used (bad hash, unreadable CA file, …). */
-export class AuthConfigError extends Error {
+export class AuthConfigError extends PushmanagerError {
   readonly code = 'auth-config-invalid' as const;
-  constructor(
-    message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'AuthConfigError';
-  }
-  toJSON() {
-    return { code: this.code, message: this.message, data: this.data };
-  }
 }

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
 export const TOKEN_PREFIX = 'pmt_';
 /** pmt_ + 32 random bytes in base64url (43 characters). */
@@ -15,18 +16,14 @@ const RETAIN_AFTER_END_MS = 30 * 24 * 3_600_000;
 
 export type TokenStoreErrorCode = 'token-store-corrupt' | 'token-store-io' | 'invalid-token-request';
 
-export class TokenStoreError extends Error {
+export class TokenStoreError extends PushmanagerError {
   constructor(
     readonly code: TokenStoreErrorCode,
     message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
+    data: Readonly<Record<string, unknown>> = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'TokenStoreError';
-  }
-  toJSON() {
-    return { code: this.code, message: this.message, data: this.data };
+    super(message, data, options);
   }
 }
 

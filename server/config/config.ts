@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DEMO_AUTH_CONFIG_INPUT, authConfigSchema } from '../auth/auth-config.js';
 import { notifyConfigSchema, type NotifyConfig } from '../notify/notify-config.js';
 import { integrationsConfigSchema, type IntegrationsConfig } from '../integrations/integrations-config.js';
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
 const refSafe = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
@@ -54,16 +55,14 @@ export interface Config {
   readonly source: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends PushmanagerError {
   readonly code = 'config-invalid' as const;
+  declare readonly data: { readonly source: string; readonly issues: readonly { path: string; message: string }[] };
   constructor(
     readonly source: string,
     readonly issues: readonly { path: string; message: string }[],
   ) {
-    super(`${source}: invalid configuration:\n${issues.map((i) => `  - ${i.path || '(top level)'}: ${i.message}`).join('\n')}`);
-  }
-  get data() {
-    return { source: this.source, issues: this.issues };
+    super(`${source}: invalid configuration:\n${issues.map((i) => `  - ${i.path || '(top level)'}: ${i.message}`).join('\n')}`, { source, issues });
   }
 }
 

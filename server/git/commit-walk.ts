@@ -5,6 +5,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { access } from 'node:fs/promises';
 import { CatFileBatch, parseTreeObject } from './cat-file.js';
 import { gitEnv, type GitCli } from './git-cli.js';
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
 /** Parsed trees kept: a few master bases' directories, a few MB at most. */
@@ -62,9 +63,11 @@ export interface CommitWalkOptions {
   readonly catFile?: CatFileBatch;
 }
 
-class GiveUp extends Error {
+/** Not a failure: the fast path hands the question back to git. */
+class GiveUp extends PushmanagerError {
+  readonly code = 'fast-path-gave-up' as const;
   constructor(readonly why: string) {
-    super(`fast path gave up: ${why}`);
+    super(`fast path gave up: ${why}`, { why });
   }
 }
 

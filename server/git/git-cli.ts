@@ -2,21 +2,17 @@
 import { spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { readRefSync } from './ref-reader.js';
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
-export class GitError extends Error {
+export class GitError extends PushmanagerError {
   readonly code = 'git-failed' as const;
+  declare readonly data: { readonly args: readonly string[]; readonly exitCode: number | null; readonly stderr: string };
   constructor(
     readonly args: readonly string[],
     readonly exitCode: number | null,
     readonly stderr: string,
   ) {
-    super(`git ${args.slice(0, 3).join(' ')} failed (exit ${exitCode}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  }
-  get data() {
-    return { args: this.args, exitCode: this.exitCode, stderr: this.stderr };
-  }
-  toJSON() {
-    return { code: this.code, message: this.message, data: this.data };
+    super(`git ${args.slice(0, 3).join(' ')} failed (exit ${exitCode}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`, { args, exitCode, stderr });
   }
 }
 

@@ -2,7 +2,7 @@
 // and a server-sent event stream. Refusals are typed errors with the domain's code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasRole, type Actor, type UserActor } from '../../state/decide.js';
-import { isDomainError, type DomainError } from '../../state/errors.js';
+import { domainErrorJson, isDomainError, type DomainError } from '../../state/errors.js';
 import { pushView, requestView, statusView } from '../../state/status-view.js';
 import type { Command } from '../../state/commands.js';
 import { commandOutcome } from '../../state/describe.js';
@@ -78,7 +78,7 @@ export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMe
     const parsed = parseApiCommand(body);
     if (!parsed.ok) throw new HttpError(422, 'invalid-field', parsed.message, { field: parsed.field });
     const out = await deps.execute(parsed.value, actor);
-    if (isDomainError(out)) return sendJson(res, domainStatus(out), { error: { code: out.code, message: out.message, data: out.data } });
+    if (isDomainError(out)) return sendJson(res, domainStatus(out), { error: domainErrorJson(out) });
     // Event names for scripts that read them, plus the events and what they touched as the board is now:
     // what a client needs to say what happened (ids, SHAs, states) without fetching the board again.
     return sendJson(res, 200, { ok: true, version: out.version, events: out.events.map((e) => e.type), ...commandOutcome(out.board, parsed.value, out.events) });

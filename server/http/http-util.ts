@@ -1,14 +1,28 @@
 // Small HTTP helpers: JSON answers, bounded body reading, strict path checks.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
-export class HttpError extends Error {
+/** A request the server answers with an error status: the body is `{ error: toJSON() }`. */
+export class HttpError extends PushmanagerError {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly data: Record<string, unknown> = {},
+    data: Record<string, unknown> = {},
   ) {
-    super(message);
+    super(message, data);
+  }
+}
+
+/** Credentials refused (401), throttled (429) or the directory down (503); a 429 says when to come back. */
+export class AuthRefused extends HttpError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(status, code, message);
   }
 }
 
@@ -19,7 +33,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, e: HttpError, headers: Record<string, string> = {}): void {
-  sendJson(res, e.status, { error: { code: e.code, message: e.message, data: e.data } }, headers);
+  sendJson(res, e.status, { error: e.toJSON() }, headers);
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -16,7 +16,7 @@ import type { ManagedRepo } from '../repo/managed-repo.js';
 import { handleApi, type ApiDeps } from './api.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { matchGitPath, serveGit } from './git-http.js';
-import { HttpError, checkRawPath, readJson, sendError, sendJson } from './http-util.js';
+import { AuthRefused, HttpError, checkRawPath, readJson, sendError, sendJson } from './http-util.js';
 
 export interface ServerDeps extends ApiDeps {
   readonly config: Config;
@@ -34,14 +34,13 @@ export async function authenticate(deps: Pick<ServerDeps, 'authenticator'>, req:
   const r = await deps.authenticator.authenticateHeader(req.headers.authorization, req.socket.remoteAddress ?? '');
   // Whoever the directory authenticates is a user, whatever the name: system work never comes through HTTP.
   if (r.ok) return userActor(r.user.name, r.user);
-  const headers: Record<string, string> = {};
-  throw Object.assign(new HttpError(AUTH_STATUS[r.code] ?? 401, r.code, r.message), { headers, retryAfterMs: r.retryAfterMs });
+  throw new AuthRefused(AUTH_STATUS[r.code] ?? 401, r.code, r.message, r.retryAfterMs);
 }
 
-function authHeaders(e: HttpError & { retryAfterMs?: number }): Record<string, string> {
+function authHeaders(e: HttpError): Record<string, string> {
   const h: Record<string, string> = {};
   if (e.status === 401) h['www-authenticate'] = 'Basic realm="pushmanager", charset="UTF-8"';
-  if (e.status === 429 && e.retryAfterMs) h['retry-after'] = String(Math.ceil(e.retryAfterMs / 1000));
+  if (e.status === 429 && e instanceof AuthRefused && e.retryAfterMs) h['retry-after'] = String(Math.ceil(e.retryAfterMs / 1000));
   return h;
 }
 

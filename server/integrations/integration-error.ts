@@ -1,5 +1,6 @@
 // Typed failures of the clients for the company's other systems (Reviewboard, Buildbot, JIRA,
 // webhook receivers, the upstream git server): callers branch on `code`, never on message text.
+import { PushmanagerError, type ErrorJson } from '../../state/pushmanager-error.js';
 
 export type IntegrationService = 'reviewboard' | 'buildbot' | 'jira' | 'webhook' | 'upstream';
 
@@ -19,21 +20,19 @@ export type IntegrationErrorCode =
   /** An argument the client refuses before sending (a review id that is not a number, a bad ticket key). */
   | 'integration-bad-argument';
 
-export class IntegrationError extends Error {
-  override readonly name = 'IntegrationError';
-
+export class IntegrationError extends PushmanagerError {
   constructor(
     readonly code: IntegrationErrorCode,
     readonly service: IntegrationService,
     message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
+    data: Readonly<Record<string, unknown>> = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, data, options);
   }
 
-  toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, service: this.service, message: this.message, data: this.data };
+  override toJSON(): ErrorJson & { name: string; service: IntegrationService } {
+    return { name: this.name, service: this.service, ...super.toJSON() };
   }
 }
 

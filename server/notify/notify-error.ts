@@ -1,4 +1,5 @@
 // Typed infrastructure errors of the notification adapters and the outbox: callers branch on `code`.
+import { PushmanagerError, type ErrorJson } from '../../state/pushmanager-error.js';
 
 export type NotifyErrorCode =
   | 'irc-connect-failed'
@@ -17,22 +18,19 @@ export type NotifyErrorCode =
   | 'outbox-journal-failed'
   | 'bad-delivery';
 
-export class NotifyError extends Error {
-  override readonly name = 'NotifyError';
+export class NotifyError extends PushmanagerError {
   readonly code: NotifyErrorCode;
-  readonly data: Readonly<Record<string, unknown>>;
   /** A permanent failure (a refused address): retrying cannot help, so the outbox gives up at once. */
   readonly permanent: boolean;
 
   constructor(code: NotifyErrorCode, message: string, opts: { data?: Record<string, unknown>; cause?: unknown; permanent?: boolean } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(message, opts.data, { cause: opts.cause });
     this.code = code;
-    this.data = opts.data ?? {};
     this.permanent = opts.permanent ?? false;
   }
 
-  toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, data: this.data, permanent: this.permanent };
+  override toJSON(): ErrorJson & { name: string; permanent: boolean } {
+    return { name: this.name, ...super.toJSON(), permanent: this.permanent };
   }
 }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { GitCli, runGit } from '../git/git-cli.js';
 import { ObjectWriter } from '../git/object-writer.js';
 import type { RepositoryConfig } from '../config/config.js';
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
 export interface ManagedRepo {
   readonly name: string;
@@ -94,10 +95,21 @@ export function probePerl(script: string): Promise<PerlProbe> {
   return probe;
 }
 
+/** The hook runtime asked for (PUSHMANAGER_HOOK_RUNTIME or the caller) is not one, or cannot run here. */
+export class HookRuntimeError extends PushmanagerError {
+  constructor(
+    readonly code: 'bad-hook-runtime' | 'hook-runtime-unavailable',
+    message: string,
+    data: Readonly<Record<string, unknown>>,
+  ) {
+    super(message, data);
+  }
+}
+
 function parseRuntime(value: string | undefined): HookRuntime | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === 'node' || value === 'perl') return value;
-  throw Object.assign(new Error(`PUSHMANAGER_HOOK_RUNTIME must be "node" or "perl", not ${JSON.stringify(value)}`), { code: 'bad-hook-runtime', data: { value } });
+  throw new HookRuntimeError('bad-hook-runtime', `PUSHMANAGER_HOOK_RUNTIME must be "node" or "perl", not ${JSON.stringify(value)}`, { value });
 }
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -114,7 +126,7 @@ async function hookWrapper(opts: EnsureRepositoryOptions): Promise<{ runtime: Ho
   const script = await perlHookScript();
   const probe = await probePerl(script);
   if (probe.ok) return { runtime: 'perl', reason: forced ? forcedBy : `${probe.perl} can run it`, text: `#!/bin/sh\nexec ${shQuote(probe.perl)} ${shQuote(script)}\n` };
-  if (forced === 'perl') throw Object.assign(new Error(`the hook runtime is ${forcedBy.replace('forced by ', 'set to perl by ')}, but perl cannot run the hook: ${probe.why}`), { code: 'hook-runtime-unavailable', data: { runtime: 'perl', why: probe.why } });
+  if (forced === 'perl') throw new HookRuntimeError('hook-runtime-unavailable', `the hook runtime is ${forcedBy.replace('forced by ', 'set to perl by ')}, but perl cannot run the hook: ${probe.why}`, { runtime: 'perl', why: probe.why });
   return node(`perl cannot run the hook (${probe.why})`);
 }
 

@@ -2,6 +2,7 @@
 import type { DomainEvent } from '../../state/events.js';
 import type { Board } from '../../state/model.js';
 import type { CommitMessage } from '../../state/describe.js';
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
 export interface Snapshot {
   readonly board: Board;
@@ -62,16 +63,13 @@ export interface StateStore {
   eventsSince(since: string | null): AsyncIterable<{ version: string; events: DomainEvent[] }>;
 }
 
-export class StoreError extends Error {
+export class StoreError extends PushmanagerError {
   constructor(
     readonly code: 'store-corrupt' | 'store-write-failed',
     message: string,
-    readonly data: Record<string, unknown> = {},
+    data: Record<string, unknown> = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-  }
-  toJSON() {
-    return { code: this.code, message: this.message, data: this.data };
+    super(message, data, options);
   }
 }

@@ -1,18 +1,15 @@
-// Typed failures of the deploy-train machinery, shaped like GitError: a literal code to branch on, data, toJSON().
+// Typed failures of the deploy-train machinery: a literal code to branch on, data, toJSON() (state/pushmanager-error.ts).
+import { PushmanagerError } from '../../state/pushmanager-error.js';
 
-export type TrainErrorCode = 'bad-identity' | 'bad-message' | 'bad-tag-name' | 'object-writer-failed' | 'unexpected-git-output';
+export type TrainErrorCode = 'bad-identity' | 'bad-message' | 'bad-tag-name' | 'object-writer-failed' | 'unexpected-git-output' | 'master-ref-missing';
 
-export class TrainError extends Error {
+export class TrainError extends PushmanagerError {
   constructor(
     readonly code: TrainErrorCode,
     message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
+    data: Readonly<Record<string, unknown>> = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'TrainError';
-  }
-  toJSON() {
-    return { code: this.code, message: this.message, data: this.data };
+    super(message, data, options);
   }
 }

@@ -31,6 +31,7 @@ import type { RefUpdate } from '../store/state-store.js';
 import { advanceMaster, createAnnotatedTag, tagName } from './certify.js';
 import { ConflictChecker, type Candidate, type FoundConflict } from './conflict-checker.js';
 import { buildDeployBranch, type BuildOutcome } from './deploy-builder.js';
+import { TrainError } from './errors.js';
 
 /** At most one RecordConflicts commit per this many ms (findings in between are batched). */
 const RECORD_CONFLICTS_INTERVAL_MS = 250;
@@ -104,7 +105,7 @@ export class Train {
   async masterSha(): Promise<string> {
     await this.o.refreshMaster?.();
     const sha = await this.o.git.refSha(this.o.masterRef);
-    if (!sha) throw new Error(`${this.o.masterRef} does not exist in the managed repository`);
+    if (!sha) throw new TrainError('master-ref-missing', `${this.o.masterRef} does not exist in the managed repository`, { ref: this.o.masterRef });
     return sha;
   }
 

@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PUSH_TYPES } from '../../state/model.js';
-import { CredentialsRefused, PushmanagerClient, ServerRefusal, ServerUnreachable, clientOptionsFromEnv } from '../client.js';
+import { CredentialsRefused, NoCredentials, PushmanagerClient, ServerRefusal, ServerUnreachable, clientOptionsFromEnv } from '../client.js';
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
 import { answerSentence } from '../../state/describe.js';
 import { renderPush, renderRequest, renderStatus } from './render.js';
@@ -97,7 +97,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
       const opts = clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server, { stored: false });
       const prompt = terminalPrompt();
       if (!prompt && opts.token === undefined && opts.user === undefined)
-        throw Object.assign(new Error('no credentials: set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD, or run `pushmanager login` on a terminal (it asks)'), { code: 'no-credentials' });
+        throw new NoCredentials('no credentials: set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD, or run `pushmanager login` on a terminal (it asks)');
       const { result: t, options } = await withCredentials(opts, prompt, (c) => new PushmanagerClient(c).login(o.label));
       if (o.print) io.out(`${t.token}\n`);
       else {

@@ -1,0 +1,16 @@
+// Failures of the single writer that are not refusals: the board could not be written at all.
+import { PushmanagerError } from '../../state/pushmanager-error.js';
+
+/**
+ * `commit-retries-exhausted`: every compare-and-swap attempt lost to another writer (or the store kept
+ * saying the version moved), so nothing was recorded. `no-commands`: a caller asked to commit nothing (a bug).
+ */
+export class DispatchError extends PushmanagerError {
+  constructor(
+    readonly code: 'commit-retries-exhausted' | 'no-commands',
+    message: string,
+    data: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message, data);
+  }
+}
