@@ -167,6 +167,8 @@ function serve(sock: Socket, deps: HookSocketDeps): void {
       fatal((e as Error).message);
       return;
     }
+    // From here the server works and git waits, as long as the push takes (the HTTP hook had no idle limit either).
+    sock.setTimeout(0);
     const started = performance.now();
     // The token already names the pusher as the front door authenticated them: no second lookup.
     const receive: ReceiveDeps = { ...deps.receive, lookupUser: (name) => (name === actor.name ? Promise.resolve(actor) : deps.receive.lookupUser(name)) };
