@@ -34,12 +34,12 @@ export async function run(opts: { pushes?: number } = {}): Promise<BenchRow[]> {
   try {
     const rows: BenchRow[] = [];
 
-    // Start-up alone: the bare interpreters, then each hook run to completion against a closed port
-    // (read git's packets, try to connect, write the refusal): the hook's whole cost minus the server.
+    // Start-up alone: the bare interpreters, then each hook relay run to completion against a socket
+    // where nothing listens (start, try to connect, say why): the relay's own cost minus the server.
     const root = packageRoot();
     const pkt = (s: string) => (Buffer.byteLength(s) + 4).toString(16).padStart(4, '0') + s;
     const input = `${pkt('version=1\0push-options\n')}0000${pkt(`${'0'.repeat(40)} ${'1'.repeat(40)} refs/pushreq/x\n`)}0000${pkt('title=x\n')}0000`;
-    const hookEnv = { ...process.env, PUSHMANAGER_HOOK_URL: 'http://127.0.0.1:1', REMOTE_USER: 'bench' };
+    const hookEnv = { ...process.env, PUSHMANAGER_HOOK_SOCKET: join(dir, 'nothing-listens.sock'), PUSHMANAGER_PUSH_TOKEN: 'bench' };
     const starts = {
       node: await startCost(process.execPath, ['-e', '0'], 20),
       perl: await startCost('perl', ['-e', '0'], 20),

@@ -1,4 +1,13 @@
-// What the proc-receive hook and the server say to each other over loopback HTTP.
+// What git's receive-pack and this server say to each other through the proc-receive relay. The relay
+// (hooks/proc-receive.{pl,ts}) is a byte pipe over a Unix socket: it sends the push token line, then its
+// stdin; the server speaks git's proc-receive protocol here and answers in band frames (pkt-line.ts).
+import { FLUSH, encodePacket, type Packet } from './pkt-line.js';
+
+/** Set for the hook by the git HTTP endpoint: where the relay connects, and who pushes. */
+export const HOOK_SOCKET_ENV = 'PUSHMANAGER_HOOK_SOCKET';
+export const PUSH_TOKEN_ENV = 'PUSHMANAGER_PUSH_TOKEN';
+/** The token line the relay sends first is at most this long (a token is 43 characters). */
+export const MAX_TOKEN_LINE = 256;
 
 export interface RefCommand {
   readonly oldSha: string;
@@ -13,7 +22,7 @@ export interface HookRequest {
   /**
    * git offered the `atomic` capability (`git push --atomic`): every ref is accepted or none is. git's
    * receive-pack leaves this to the hook for the refs it hands over (all of them here), so the server
-   * must refuse them all itself. Absent (an older hook): false.
+   * must refuse them all itself. Absent: false.
    */
   readonly atomic?: boolean;
 }
@@ -28,14 +37,28 @@ export interface HookResponse {
   readonly messages: readonly string[];
 }
 
-export const HOOK_PATH = '/_internal/hooks/proc-receive';
-export const HOOK_SECRET_HEADER = 'x-pushmanager-hook-secret';
+/** The next packet from receive-pack; rejects when the stream ends or a packet is malformed. */
+export type NextPacket = () => Promise<Packet>;
+
+async function untilFlush(next: NextPacket): Promise<string[]> {
+  const lines: string[] = [];
+  for (let p = await next(); p.kind === 'data'; p = await next()) lines.push(p.text);
+  return lines;
+}
 
 /**
- * Ask for the answer as bytes ready to write (`accept: application/x-pushmanager-hook-report`) instead
- * of JSON, so a hook without a JSON parser (the Perl one) can pass it straight through. The body is
- * `<decimal byte length of the stderr part>\n`, then that many bytes for stderr (the `remote:` lines),
- * then everything else for stdout (the ok/ng pkt-lines and the flush). See `encodeHookReport`.
- * Without that accept header the server answers a `HookResponse` as JSON.
+ * git's side of proc-receive, up to the report: version negotiation (git sends "version=1\0<caps>";
+ * "atomic" for `git push --atomic`, "push-options" when the client may send them, and we answer that we
+ * want the push options), the ref commands, then the push options. `send` writes to receive-pack.
  */
-export const HOOK_REPORT_TYPE = 'application/x-pushmanager-hook-report';
+export async function readPush(next: NextPacket, send: (bytes: string) => void): Promise<Omit<HookRequest, 'user'>> {
+  const capabilities = (await untilFlush(next)).flatMap((l) => (l.split('\0')[1] ?? '').split(' '));
+  const wantsOptions = capabilities.includes('push-options');
+  send(encodePacket(`version=1\0${wantsOptions ? 'push-options' : ''}`) + FLUSH);
+  const commands = (await untilFlush(next)).map((l): RefCommand => {
+    const [oldSha = '', newSha = '', ref = ''] = l.split(' ');
+    return { oldSha, newSha, ref };
+  });
+  const options = wantsOptions ? await untilFlush(next) : [];
+  return { commands, options, atomic: capabilities.includes('atomic') };
+}

@@ -1,8 +1,7 @@
 // What the proc-receive hook writes back to git for a HookResponse: `remote:` text for stderr and the
-// ok/ng pkt-lines for stdout. One pure rendering, used by the server for the byte report (the Perl hook
-// writes it unchanged) and by the Node hook, so both runtimes say exactly the same thing.
+// ok/ng pkt-lines for stdout. One pure rendering; the server sends it through the relay unchanged.
 import { FLUSH, encodePacket } from './pkt-line.js';
-import type { HookResponse, RefCommand } from './hook-protocol.js';
+import type { HookResponse } from './hook-protocol.js';
 
 export interface HookOutput {
   /** The messages, one per line; git shows each as a `remote:` line. */
@@ -34,26 +33,4 @@ export function renderHookOutput(answer: HookResponse): HookOutput {
     } else stdout += encodePacket(fitPacket(`ng ${r.ref} ${r.reason.replace(/[\r\n]+/g, ' ')}`));
   }
   return { stderr, stdout: stdout + FLUSH };
-}
-
-/** The byte report (`HOOK_REPORT_TYPE`): `<stderr byte length>\n<stderr><stdout>`. */
-export function encodeHookReport(answer: HookResponse): Buffer {
-  const { stderr, stdout } = renderHookOutput(answer);
-  const err = Buffer.from(stderr, 'utf8');
-  return Buffer.concat([Buffer.from(`${err.length}\n`, 'ascii'), err, Buffer.from(stdout, 'utf8')]);
-}
-
-/** The inverse of encodeHookReport; throws on a body that is not a report. */
-export function decodeHookReport(body: Buffer): { stderr: Buffer; stdout: Buffer } {
-  const nl = body.indexOf(0x0a);
-  const head = nl < 0 ? '' : body.subarray(0, nl).toString('ascii');
-  if (!/^\d{1,10}$/.test(head) || nl + 1 + Number(head) > body.length) throw new Error('the server sent a malformed hook report');
-  const end = nl + 1 + Number(head);
-  return { stderr: body.subarray(nl + 1, end), stdout: body.subarray(end) };
-}
-
-/** What every ref gets when the server cannot be asked: refused, with why, and nothing recorded. */
-export function unreachableAnswer(commands: readonly RefCommand[], detail: string): HookResponse {
-  const why = `pushmanager server unreachable (${detail}); nothing was recorded, try again`;
-  return { results: commands.map((c) => ({ ref: c.ref, ok: false, reason: why })), messages: [why] };
 }

@@ -1,97 +1,51 @@
 #!/usr/bin/env node
-// git's proc-receive hook for the managed repository: the thinnest possible bridge. It reads the pushed
-// ref updates and push options (pkt-line on stdin), asks the running server what they mean, prints the
-// server's answer as `remote:` lines (stderr) and reports ok/ng per ref (pkt-line on stdout).
-// It never writes state: the server holds the only writer. No dependencies, so it starts fast; where
-// perl is installed, managed-repo.ts runs the same hook in Perl (proc-receive.pl), which starts faster still.
-import http from 'node:http';
-import { FLUSH, PacketReader, encodePacket, type Packet } from './pkt-line.js';
-import { HOOK_PATH, HOOK_REPORT_TYPE, HOOK_SECRET_HEADER, type HookRequest, type RefCommand } from './hook-protocol.js';
-import { decodeHookReport, renderHookOutput, unreachableAnswer } from './hook-report.js';
+// git's proc-receive hook for the managed repository: a relay that knows no protocol, the same as
+// proc-receive.pl (which managed-repo.ts prefers where perl can run it: it starts faster). It connects to
+// the server's Unix socket (PUSHMANAGER_HOOK_SOCKET), sends the per-push token on one line, pipes its
+// stdin (receive-pack) to the socket, and writes the socket's band frames (git's side-band: 1 stdout,
+// 2 stderr, 3 stderr then exit 1; a flush ends) to its stdout and stderr. The server speaks proc-receive.
+import { connect } from 'node:net';
+import { BAND } from './pkt-line.js';
+import { HOOK_SOCKET_ENV, PUSH_TOKEN_ENV } from './hook-protocol.js';
 
-const reader = new PacketReader();
-const waiting: ((p: Packet) => void)[] = [];
-const ready: Packet[] = [];
-
-function fail(e: unknown): never {
-  process.stderr.write(`pushmanager hook failed: ${(e as Error).message}\n`);
-  process.exit(1);
+// Pipes on Linux are written synchronously, so exiting right after a write loses nothing.
+function exit(code: number, stderr?: string): never {
+  if (stderr) process.stderr.write(stderr);
+  process.exit(code);
 }
+const failed = (why: string) => exit(1, `pushmanager hook failed: ${why}\n`);
+const unreachable = (why: string) => exit(1, `pushmanager server unreachable (${why.replace(/[\r\n]+/g, ' ')}); nothing was recorded, try again\n`);
 
-process.stdin.on('data', (chunk: Buffer) => {
-  reader.push(chunk);
-  try {
-    for (let p = reader.next(); p; p = reader.next()) {
-      const w = waiting.shift();
-      if (w) w(p);
-      else ready.push(p);
-    }
-  } catch (e) {
-    fail(e); // a broken pkt-line from git: say so, as main() does, rather than die with a stack trace
+const path = process.env[HOOK_SOCKET_ENV] ?? '';
+if (!path) unreachable(`${HOOK_SOCKET_ENV} is not set`);
+const token = (process.env[PUSH_TOKEN_ENV] ?? '').replace(/[\r\n]/g, '');
+
+let connected = false;
+let buf: Buffer = Buffer.alloc(0);
+const sock = connect(path);
+sock.on('connect', () => {
+  connected = true;
+  sock.write(`${token}\n`);
+  process.stdin.pipe(sock);
+});
+sock.on('error', (e) => (connected ? failed(`the connection to the server failed: ${e.message}`) : unreachable(`connect to ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
+sock.on('end', () => failed('the server closed the connection without an answer'));
+sock.on('data', (chunk: Buffer) => {
+  buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+  while (buf.length >= 4) {
+    const hex = buf.subarray(0, 4).toString('latin1');
+    if (!/^[0-9a-fA-F]{4}$/.test(hex)) failed('the server sent a bad frame');
+    const len = parseInt(hex, 16);
+    if (len === 0) exit(0);
+    if (len < 5) failed('the server sent a bad frame');
+    if (buf.length < len) return;
+    const band = buf[4];
+    const data = buf.subarray(5, len);
+    buf = buf.subarray(len);
+    if (band === BAND.stdout) process.stdout.write(data);
+    else if (band === BAND.stderr) process.stderr.write(data);
+    else if (band === BAND.fatal) exit(1, data.toString('utf8'));
+    else failed('the server sent a bad frame');
   }
 });
-
-const nextPacket = (): Promise<Packet> =>
-  new Promise((resolve) => {
-    const p = ready.shift();
-    if (p) resolve(p);
-    else waiting.push(resolve);
-  });
-
-async function readUntilFlush(): Promise<string[]> {
-  const lines: string[] = [];
-  for (let p = await nextPacket(); p.kind === 'data'; p = await nextPacket()) lines.push(p.text);
-  return lines;
-}
-
-// Asks for the byte report (HOOK_REPORT_TYPE): the server renders it, the hook only copies it out.
-function ask(body: HookRequest): Promise<{ stderr: Buffer; stdout: Buffer }> {
-  const url = new URL(HOOK_PATH, process.env.PUSHMANAGER_HOOK_URL);
-  const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), accept: HOOK_REPORT_TYPE, [HOOK_SECRET_HEADER]: process.env.PUSHMANAGER_HOOK_SECRET ?? '' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            if (res.statusCode !== 200) throw new Error(`server answered ${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`);
-            resolve(decodeHookReport(Buffer.concat(chunks)));
-          } catch (e) {
-            reject(e);
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-async function main(): Promise<void> {
-  // Version negotiation: git sends "version=1\0<capabilities>" ("atomic" for `git push --atomic`,
-  // "push-options" when the client may send them); we answer that we want the push options.
-  const capabilities = (await readUntilFlush()).flatMap((l) => (l.split('\0')[1] ?? '').split(' '));
-  const wantsOptions = capabilities.includes('push-options');
-  const atomic = capabilities.includes('atomic');
-  process.stdout.write(encodePacket(`version=1\0${wantsOptions ? 'push-options' : ''}`) + FLUSH);
-
-  const commands: RefCommand[] = (await readUntilFlush()).map((l) => {
-    const [oldSha = '', newSha = '', ref = ''] = l.split(' ');
-    return { oldSha, newSha, ref };
-  });
-  const options = wantsOptions ? await readUntilFlush() : [];
-
-  let out: { stderr: Buffer | string; stdout: Buffer | string };
-  try {
-    out = await ask({ user: process.env.REMOTE_USER ?? '', commands, options, atomic });
-  } catch (e) {
-    out = renderHookOutput(unreachableAnswer(commands, (e as Error).message));
-  }
-  process.stderr.write(out.stderr);
-  process.stdout.write(out.stdout);
-}
-
-main().catch(fail);
+process.stdin.on('error', (e) => failed(`reading from git: ${e.message}`));

@@ -1,5 +1,4 @@
 // The composition root: config → adapters → app → listen. Everything else receives what it needs.
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -27,8 +26,10 @@ import { reconcilePushreqRefs, type ReconcileReport } from './app/reconcile.js';
 import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
 import { RepoMaintenance } from './repo/maintenance.js';
 import { GitStateStore } from './store/git-state-store.js';
-import { createHookServer, createServer, type ServerDeps } from './http/server.js';
+import { createServer, type ServerDeps } from './http/server.js';
 import { DataDirError, ListenError } from './startup-error.js';
+import { hookSocketPath, listenHookSocket } from './http/hook-socket.js';
+import { PushTokens } from './auth/push-tokens.js';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -220,8 +221,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     config,
     repo,
     authenticator: auth.authenticator,
-    hookSecret: randomBytes(32).toString('base64url'),
-    hookUrl: '',
+    hookSocket: hookSocketPath(dataDir),
+    pushTokens: new PushTokens(),
     dispatcher,
     store,
     bus,
@@ -249,10 +250,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     },
   };
 
-  const hookServer = createHookServer(deps);
-  hookServer.listen(0, '127.0.0.1');
-  await once(hookServer, 'listening');
-  deps.hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}`;
+  const hookServer = await listenHookSocket(deps.hookSocket, { tokens: deps.pushTokens, receive: deps.receive, log, metrics });
 
   // Refs and state may have drifted while we were down; fix before taking pushes.
   // An adopted ref's owner is a guess: its commit's author, as the directory spells the name.
@@ -308,7 +306,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   } catch (e) {
     // Lost the port after checkPortFree: stop what runs, or its timers and watchers keep the process alive.
     await stopBackground().catch(() => undefined);
-    await new Promise((r) => hookServer.close(r));
+    await hookServer.close();
     store.close();
     await auth.close();
     throw describeListenError(e, config.server.host, config.server.port);
@@ -336,7 +334,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     async close() {
       await stopBackground();
       server.closeAllConnections?.();
-      await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => hookServer.close(r))]);
+      await Promise.all([new Promise((r) => server.close(r)), hookServer.close()]);
       store.close();
       await auth.close();
     },

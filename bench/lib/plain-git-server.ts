@@ -17,7 +17,7 @@ export async function startPlainGitServer(bareRepo: string): Promise<{ url: stri
       res.writeHead(404).end();
       return;
     }
-    serveGit(req, res, { projectRoot: dirname(bareRepo), route, user: 'bench', remoteAddr: '127.0.0.1', query: url.search.slice(1), env: {} });
+    serveGit(req, res, { projectRoot: dirname(bareRepo), route, user: 'bench', remoteAddr: '127.0.0.1', query: url.search.slice(1), hook: null });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

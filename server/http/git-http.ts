@@ -1,7 +1,9 @@
 // Git smart HTTP, bridged to git's own `git http-backend` (CGI). The caller has authenticated the user;
-// REMOTE_USER reaches the hooks, and the hook's way back to this server travels in the environment.
+// REMOTE_USER reaches the hooks, and the hook's way back to this server (the socket and the push's
+// token) travels in the environment.
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HOOK_SOCKET_ENV, PUSH_TOKEN_ENV } from '../../hooks/hook-protocol.js';
 
 /** Only the smart protocol's endpoints: no dumb-protocol file access, no other paths. */
 const GIT_PATH = /^\/([A-Za-z0-9][A-Za-z0-9._-]*)\.git(\/info\/refs|\/git-upload-pack|\/git-receive-pack)$/;
@@ -28,7 +30,7 @@ export function matchGitPath(pathname: string, query: URLSearchParams): GitRoute
 export function serveGit(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: { projectRoot: string; route: GitRoute; user: string; remoteAddr: string; query: string; env: Record<string, string> },
+  opts: { projectRoot: string; route: GitRoute; user: string; remoteAddr: string; query: string; hook: { readonly socket: string; readonly token: string } | null },
 ): void {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -42,8 +44,11 @@ export function serveGit(
     QUERY_STRING: opts.query,
     CONTENT_TYPE: req.headers['content-type'] ?? '',
     GIT_HTTP_MAX_REQUEST_BUFFER: '100M',
-    ...opts.env,
   };
+  if (opts.hook) {
+    env[HOOK_SOCKET_ENV] = opts.hook.socket;
+    env[PUSH_TOKEN_ENV] = opts.hook.token;
+  }
   if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
   if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
   // No CONTENT_LENGTH, on purpose: http-backend then lets the service read the body to its end, as for

@@ -1,7 +1,7 @@
-// The byte report the hook endpoint sends when asked (HOOK_REPORT_TYPE): what git must receive, exactly.
+// What the server sends back through the proc-receive relay: what git must receive, exactly.
 import { describe, expect, it } from 'vitest';
-import { decodeHookReport, encodeHookReport, renderHookOutput, unreachableAnswer } from '../../hooks/hook-report.js';
-import { PacketReader } from '../../hooks/pkt-line.js';
+import { renderHookOutput } from '../../hooks/hook-report.js';
+import { BAND, PacketReader, encodeBand } from '../../hooks/pkt-line.js';
 
 const packets = (stdout: string | Buffer) => {
   const r = new PacketReader();
@@ -39,36 +39,13 @@ describe('renderHookOutput', () => {
   });
 });
 
-describe('encodeHookReport / decodeHookReport', () => {
-  it('is the stderr byte length, a newline, stderr, then stdout, counting bytes not characters', () => {
-    const answer = { messages: ['café ☕ "quoted" \\ back\tslash'], results: [{ ref: 'refs/pushreq/ü', ok: true as const }] };
-    const report = encodeHookReport(answer);
-    const stderr = 'café ☕ "quoted" \\ back\tslash\n';
-    expect(report.toString('utf8')).toBe(`${Buffer.byteLength(stderr)}\n${stderr}0016ok refs/pushreq/ü0000`);
-    const back = decodeHookReport(report);
-    expect(back.stderr.toString('utf8')).toBe(stderr);
-    expect(back.stdout.toString('utf8')).toBe(renderHookOutput(answer).stdout);
-  });
-
-  it('an answer with no messages starts with "0\\n"', () => {
-    expect(encodeHookReport({ messages: [], results: [] }).toString()).toBe('0\n0000');
-  });
-
-  it.each([[''], ['x\n'], ['12\nshort'], ['-1\n'], ['1e3\n']])('refuses a malformed report %j', (body) => {
-    expect(() => decodeHookReport(Buffer.from(body))).toThrow(/malformed hook report/);
-  });
-});
-
-describe('unreachableAnswer', () => {
-  it('refuses every ref with the same clear reason, and says it once', () => {
-    const a = unreachableAnswer(
-      [
-        { oldSha: '0'.repeat(40), newSha: '1'.repeat(40), ref: 'refs/pushreq/a' },
-        { oldSha: '0'.repeat(40), newSha: '2'.repeat(40), ref: 'refs/pushreq/b' },
-      ],
-      'connect ECONNREFUSED 127.0.0.1:1',
-    );
-    const why = 'pushmanager server unreachable (connect ECONNREFUSED 127.0.0.1:1); nothing was recorded, try again';
-    expect(a).toEqual({ messages: [why], results: [{ ref: 'refs/pushreq/a', ok: false, reason: why }, { ref: 'refs/pushreq/b', ok: false, reason: why }] });
+describe('encodeBand', () => {
+  it('frames bytes as git side-band pkt-lines (length, band byte, data), split to fit', () => {
+    expect(encodeBand(BAND.stderr, 'café\n').toString('utf8')).toBe('000b\x02café\n');
+    const big = encodeBand(BAND.stdout, Buffer.alloc(70_000, 0x61));
+    expect(big.subarray(0, 5).toString('latin1')).toBe('fff0\x01');
+    expect(big.subarray(65520, 65525).toString('latin1')).toBe(`${(70_000 - 65515 + 5).toString(16).padStart(4, '0')}\x01`);
+    expect(big.length).toBe(70_000 + 2 * 5);
+    expect(encodeBand(BAND.fatal, '').length).toBe(0);
   });
 });
