@@ -80,18 +80,27 @@ export class ObjectWriter {
     return this.write('blob', text);
   }
 
-  /** Entries are sorted the way git sorts them (a tree's name compares as if it ended in "/"). */
   tree(entries: readonly TreeEntry[]): Promise<string> {
+    return this.write('tree', ObjectWriter.treeContent(entries));
+  }
+
+  /** A tree object's content. Entries are sorted the way git sorts them (a tree's name compares as if it ended in "/"). */
+  static treeContent(entries: readonly TreeEntry[]): Buffer {
     const key = (e: TreeEntry) => (e.mode === '40000' ? `${e.name}/` : e.name);
     const sorted = [...entries].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     const parts: Buffer[] = [];
     for (const e of sorted) parts.push(Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.sha, 'hex'));
-    return this.write('tree', Buffer.concat(parts));
+    return Buffer.concat(parts);
+  }
+
+  /** A commit object's text (see `commitObject`). */
+  static commitContent(c: { tree: string; parents: readonly string[]; author: Identity; committer?: Identity; message: string }): string {
+    return commitObject({ tree: c.tree, parents: c.parents, author: identLine(c.author), committer: identLine(c.committer ?? c.author), message: c.message });
   }
 
   /** A commit object, serialised by `commitObject` (identities and message checked, as for the train's merges). */
   commit(c: { tree: string; parents: readonly string[]; author: Identity; committer?: Identity; message: string }): Promise<string> {
-    return this.write('commit', commitObject({ tree: c.tree, parents: c.parents, author: identLine(c.author), committer: identLine(c.committer ?? c.author), message: c.message }));
+    return this.write('commit', ObjectWriter.commitContent(c));
   }
 }
 
