@@ -99,7 +99,7 @@ export class ObjectWriter {
   }
 
   /** A commit object, serialised by `commitObject` (identities and message checked, as for the train's merges). */
-  commit(c: { tree: string; parents: readonly string[]; author: Identity; committer?: Identity; message: string }): Promise<string> {
+  async commit(c: { tree: string; parents: readonly string[]; author: Identity; committer?: Identity; message: string }): Promise<string> {
     return this.write('commit', ObjectWriter.commitContent(c));
   }
 }
