@@ -161,8 +161,9 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     // With an upstream, master follows it: fetched before each build or check, pushed at certification.
     refreshMaster: upstream
       ? async () => {
-          const sha = await upstream.fetchMaster(repo.git, config.repository.master);
-          if ((await repo.git.refSha(masterRef)) !== sha) await repo.git.run(['update-ref', masterRef, sha]);
+          // A compare-and-swap from the master seen before the fetch: one moved meanwhile (a certification) stays.
+          const r = await upstream.followMaster(repo.git, repo.repo, config.repository.master);
+          if (!r.ok) log('warn', `upstream: ${r.detail}; master left as it is, the next build fetches again`);
         }
       : undefined,
     deployBuildFailing:
@@ -241,7 +242,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
         return r;
       },
       read: () => dispatcher.read(),
-      isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
+      // An object the repository does not have is not an ancestor (git's exit 128, as before).
+      isAncestor: (a, d) => repo.repo.isAncestor(a, d).catch(() => false),
       lookupUser,
       refs,
       onRecorded: (ms) => metrics.observePushToRecorded(ms),
@@ -308,6 +310,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     await stopBackground().catch(() => undefined);
     await hookServer.close();
     store.close();
+    await repo.repo.close();
     await auth.close();
     throw describeListenError(e, config.server.host, config.server.port);
   }
@@ -336,6 +339,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
       server.closeAllConnections?.();
       await Promise.all([new Promise((r) => server.close(r)), hookServer.close()]);
       store.close();
+      await repo.repo.close();
       await auth.close();
     },
   };

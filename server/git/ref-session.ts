@@ -2,24 +2,21 @@
 // (start / update… / prepare / commit) per state commit, instead of a process start per commit: on a
 // loaded 2-core machine a spawn from the server costs 40–55 ms, a third of a state write.
 // git ends the session on a failed transaction (a compare-and-swap that lost, a lock held elsewhere);
-// the next transaction starts a new one.
+// the next transaction starts a new one. Why it failed is read from the refs, not from git's words: a ref
+// whose value is not the expected one is a lost race (RefChanged, naming it); with every expected value
+// still in place the failure was a lock held for a moment (by repository maintenance packing refs, say),
+// and the transaction is tried again; what still fails then is an error (GitError).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GitError, gitEnv, type GitCli } from './git-cli.js';
+import { checkRefName, refChanged, type RefTransactionResult, type RefUpdate } from './git-repo.js';
 
-export interface RefChange {
-  readonly ref: string;
-  /** null deletes the ref. */
-  readonly newSha: string | null;
-  /** undefined: whatever it is now; null: must not exist yet. */
-  readonly oldSha?: string | null;
-}
-
-export type TransactionResult = { readonly ok: true } | { readonly ok: false; readonly detail: string };
+export type { RefTransactionResult } from './git-repo.js';
 
 const ZERO = '0'.repeat(40);
 const ARGS = ['update-ref', '--stdin'] as const;
-/** git's words for "someone else moved or holds this ref": a lost race, not a broken repository. */
-const LOST_RACE = /but expected|already exists|cannot lock ref|unable to resolve reference|reference is missing/i;
+/** Pauses before trying a failed transaction again when no expected value had changed (a lock held for a moment). */
+const LOCK_RETRY_MS = [5, 25, 100] as const;
 
 interface Session {
   readonly child: ChildProcessWithoutNullStreams;
@@ -36,7 +33,7 @@ export class RefSession {
   constructor(private readonly git: GitCli) {}
 
   /** Moves every ref or none. Refs and SHAs come from the server (never from user input without checks). */
-  transaction(changes: readonly RefChange[]): Promise<TransactionResult> {
+  transaction(changes: readonly RefUpdate[]): Promise<RefTransactionResult> {
     const run = this.tail.then(() => this.run(changes));
     this.tail = run.catch(() => undefined);
     return run;
@@ -55,11 +52,39 @@ export class RefSession {
     return s;
   }
 
-  private async run(changes: readonly RefChange[]): Promise<TransactionResult> {
-    for (const c of changes) {
-      // One line per instruction: a newline or space in a ref would be a second instruction.
-      if (!/^refs\/[^\s\0]+$/.test(c.ref)) throw new TypeError(`not a full ref name: ${JSON.stringify(c.ref)}`);
+  private async run(changes: readonly RefUpdate[]): Promise<RefTransactionResult> {
+    for (const c of changes) checkRefName(c.ref);
+    for (let attempt = 0; ; attempt++) {
+      const failed = await this.attempt(changes);
+      if (failed === null) return { ok: true };
+      const lost = await this.changedRef(changes);
+      if (lost) return lost;
+      const pause = LOCK_RETRY_MS[attempt];
+      if (pause === undefined) throw failed;
+      await sleep(pause);
     }
+  }
+
+  /** The first ref whose value is not what the transaction expected, read from git (the failure path only). */
+  private async changedRef(changes: readonly RefUpdate[]): Promise<RefTransactionResult | null> {
+    const checked = changes.filter((c) => c.oldSha !== undefined);
+    if (checked.length === 0) return null;
+    // for-each-ref matches by prefix: keep exact names. One process for all the refs.
+    const out = await this.git.out(['for-each-ref', '--format=%(objectname) %(refname)', '--', ...checked.map((c) => c.ref)]);
+    const now = new Map<string, string>();
+    for (const line of out.split('\n')) {
+      const sp = line.indexOf(' ');
+      if (sp > 0) now.set(line.slice(sp + 1), line.slice(0, sp));
+    }
+    for (const c of checked) {
+      const actual = now.get(c.ref) ?? null;
+      if (actual !== (c.oldSha ?? null)) return refChanged(c.ref, c.oldSha ?? null, actual);
+    }
+    return null;
+  }
+
+  /** One try: null when committed, else the failure (the session has ended). */
+  private async attempt(changes: readonly RefUpdate[]): Promise<GitError | null> {
     if (!this.session || this.session.child.exitCode !== null || this.session.child.killed) this.session = this.open();
     const s = this.session;
     s.stdout = '';
@@ -81,12 +106,10 @@ export class RefSession {
       void s.exited.then(() => resolve('ended'));
     });
     s.child.stdin.write(lines.join('\n') + '\n');
-    if ((await answered) === 'committed') return { ok: true };
+    if ((await answered) === 'committed') return null;
     const code = await s.exited;
     this.session = null;
-    const why = s.stderr.trim();
-    if (LOST_RACE.test(why)) return { ok: false, detail: why };
-    throw new GitError([...ARGS], code, why);
+    return new GitError([...ARGS], code, s.stderr.trim());
   }
 
   /** Ends the session (an open transaction, if any, is aborted by git). */

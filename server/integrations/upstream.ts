@@ -8,8 +8,11 @@
 // (git ≥ 2.31). A process's environment is readable only by its own user and root. The header is
 // scoped to the upstream URL, so git sends it nowhere else; a password written in the configured
 // URL is moved into the header the same way and the URL is used without it.
+// Talking to upstream (fetch, ls-remote, push) is transport and runs git with the URL; what happens to
+// the managed repository's own refs goes through the GitRepo port (server/git/git-repo.ts).
 import type { GitCli } from '../git/git-cli.js';
 import { GitError } from '../git/git-cli.js';
+import type { GitRepo, RefChanged } from '../git/git-repo.js';
 import { IntegrationError } from './integration-error.js';
 
 export const DEFAULT_TOKEN_ENV = 'PUSHMANAGER_UPSTREAM_TOKEN';
@@ -39,6 +42,9 @@ export interface CertifiedPush {
 }
 
 export const trackingRef = (branch: string): string => `refs/pushmanager/upstream/${branch}`;
+
+/** Where the local master stands after following upstream: moved (or already there), or left alone because it moved meanwhile. */
+export type FollowMasterResult = { readonly ok: true; readonly sha: string; readonly previous: string | null } | RefChanged;
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -102,6 +108,21 @@ export class Upstream {
     const sha = await git.resolve(ref);
     if (!sha) throw new IntegrationError('integration-bad-response', 'upstream', `upstream: fetched ${masterBranch} but ${ref} does not resolve`, { ref });
     return sha;
+  }
+
+  /**
+   * Makes the managed repository's master follow upstream's: fetches it, then moves master with a
+   * compare-and-swap from the value it had before the fetch. A master moved meanwhile (a certification
+   * landing its merge) is left as it is and answered with RefChanged, never overwritten; the next
+   * refresh fetches again. Fetch failures reject as `fetchMaster`'s do.
+   */
+  async followMaster(git: GitCli, repo: GitRepo, masterBranch = 'master'): Promise<FollowMasterResult> {
+    const masterRef = `refs/heads/${masterBranch}`;
+    const previous = await repo.readRef(masterRef);
+    const sha = await this.fetchMaster(git, masterBranch);
+    if (previous === sha) return { ok: true, sha, previous };
+    const moved = await repo.updateRefs([{ ref: masterRef, newSha: sha, oldSha: previous }]);
+    return moved.ok ? { ok: true, sha, previous } : moved;
   }
 
   /** Upstream's current SHAs of some refs (`git ls-remote`); absent refs are missing from the map. */

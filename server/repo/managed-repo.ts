@@ -5,15 +5,19 @@ import { constants } from 'node:fs';
 import { access, chmod, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CliGitRepo } from '../git/cli-git-repo.js';
 import { GitCli, runGit } from '../git/git-cli.js';
-import { ObjectWriter } from '../git/object-writer.js';
+import type { GitRepo } from '../git/git-repo.js';
 import type { RepositoryConfig } from '../config/config.js';
 import { PushmanagerError } from '../../state/pushmanager-error.js';
 
 export interface ManagedRepo {
   readonly name: string;
   readonly gitDir: string;
+  /** git itself, for what is not a repository operation (configuration, transport, housekeeping). */
   readonly git: GitCli;
+  /** The repository through the GitRepo port: objects, refs, merges, history. Close it at shutdown. */
+  readonly repo: GitRepo;
   readonly created: boolean;
   /** Stale lock files removed at start-up (left by a crash). */
   readonly staleLocks: readonly string[];
@@ -168,6 +172,7 @@ export async function ensureRepository(dataDir: string, cfg: RepositoryConfig, o
   await mkdir(reposDir, { recursive: true });
   if (created) await runGit(reposDir, ['init', '-q', '--bare', `--initial-branch=${cfg.master}`, gitDir]);
   const git = new GitCli(gitDir);
+  const repo = new CliGitRepo(git, gitDir);
   const staleLocks = created ? [] : await removeStaleLocks(gitDir);
 
   const hooksDir = resolve(dataDir, 'hooks');
@@ -196,13 +201,14 @@ export async function ensureRepository(dataDir: string, cfg: RepositoryConfig, o
   ];
   for (const [k, v] of settings) await git.run(['config', k, v]);
 
-  if (created || (await git.resolve(`refs/heads/${cfg.master}`)) === null) {
-    const writer = new ObjectWriter(gitDir);
-    const readme = await writer.blob(`# ${cfg.name}\n\nManaged by Pushmanager. Open a push request with\n\n    git push origin my-branch:refs/pushreq/my-branch -o title="What it does"\n`);
-    const tree = await writer.tree([{ name: 'README.md', mode: '100644', sha: readme }]);
+  const master = `refs/heads/${cfg.master}`;
+  if (created || (await repo.readRef(master)) === null) {
+    const readme = await repo.writeBlob(`# ${cfg.name}\n\nManaged by Pushmanager. Open a push request with\n\n    git push origin my-branch:refs/pushreq/my-branch -o title="What it does"\n`);
+    const tree = await repo.writeTree([{ name: 'README.md', mode: '100644', sha: readme }]);
     const who = { name: 'Pushmanager', email: 'pushmanager@localhost', date: new Date().toISOString() };
-    const commit = await writer.commit({ tree, parents: [], author: who, message: 'Initial commit\n' });
-    await git.run(['update-ref', `refs/heads/${cfg.master}`, commit, '0'.repeat(40)]);
+    const commit = await repo.writeCommit({ tree, parents: [], author: who, message: 'Initial commit\n' });
+    // Only where there is no master yet: one that appeared meanwhile (RefChanged) is kept.
+    await repo.updateRefs([{ ref: master, newSha: commit, oldSha: null }]);
   }
-  return { name: cfg.name, gitDir, git, created, staleLocks, hookRuntime: wrapper.runtime, hookRuntimeReason: wrapper.reason };
+  return { name: cfg.name, gitDir, git, repo, created, staleLocks, hookRuntime: wrapper.runtime, hookRuntimeReason: wrapper.reason };
 }

@@ -1,7 +1,7 @@
 // The StateStore on a git metadata branch: one commit per command, compare-and-swap on the ref,
 // other refs (deploy branch, pushreq refs, master, tags) moved in the same `update-ref --stdin` transaction.
-// Reads come from the tip (never a replay): cached in memory, refreshed incrementally with `diff-tree`.
-import { readRefSync } from '../git/ref-reader.js';
+// Reads come from the tip (never a replay): cached in memory, refreshed incrementally by walking trees.
+// Every git operation goes through the GitRepo port (server/git/git-repo.ts).
 import {
   EVENTS_PATH,
   SCHEMA_PATH,
@@ -16,10 +16,11 @@ import {
 import { renderCommitMessage } from '../../state/describe.js';
 import type { DomainEvent } from '../../state/events.js';
 import { emptyBoard, type Board } from '../../state/model.js';
-import { CatFileBatch, parseTreeObject } from '../git/cat-file.js';
-import { GitCli, GitError, gitEnv } from '../git/git-cli.js';
-import { ObjectWriter, type Identity, type TreeEntry } from '../git/object-writer.js';
-import { RefSession } from '../git/ref-session.js';
+import { parseTreeObject } from '../git/cat-file.js';
+import { CliGitRepo } from '../git/cli-git-repo.js';
+import { GitCli, GitError } from '../git/git-cli.js';
+import type { GitRepo, Identity, TreeEntry } from '../git/git-repo.js';
+import { checkIdentity } from '../git/object-writer.js';
 import { StoreError, type CommitRequest, type CommitResult, type HistoryEntry, type HistoryFilter, type RefUpdate, type Snapshot, type StateStore } from './state-store.js';
 
 /** The tree of one metadata commit, by directory: dir ('' is the root) → name → blob SHA. */
@@ -52,38 +53,41 @@ const baseOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 export class GitStateStore implements StateStore {
   private cache: Cached | null = null;
-  private readonly writer: ObjectWriter;
-  private readonly cat: CatFileBatch;
-  private readonly refSession: RefSession;
+  private readonly repo: GitRepo;
+  /** A repository this store opened itself (from a GitCli) is closed with it. */
+  private readonly ownsRepo: boolean;
 
   constructor(
-    private readonly git: GitCli,
-    /** The repository's git directory (bare repository root). */
+    /** The repository: the port, or a GitCli for which the store opens the CLI implementation. */
+    git: GitRepo | GitCli,
+    /** The repository's git directory (bare repository root), named in storage errors. */
     private readonly gitDir: string,
     readonly ref = 'refs/heads/pushmanager/meta',
     private readonly identity: { name: string; email: string } = { name: 'Pushmanager', email: 'pushmanager@localhost' },
   ) {
-    this.writer = new ObjectWriter(gitDir);
-    this.cat = new CatFileBatch(gitDir, gitEnv(git));
-    this.refSession = new RefSession(git);
+    // Checked now, not at the first commit: an identity git cannot store is a configuration error.
+    checkIdentity(identity);
+    this.ownsRepo = git instanceof GitCli;
+    this.repo = git instanceof GitCli ? new CliGitRepo(git, gitDir) : git;
   }
 
   close(): void {
-    this.cat.close();
-    void this.refSession.close();
+    if (this.ownsRepo) void this.repo.close();
   }
 
-  /** The ref's SHA, read from the ref file when loose (fast path) and from git otherwise. */
-  async tip(): Promise<string | null> {
-    // From the ref files (41 bytes, or the cached packed-refs), read before every command; git only
-    // when they cannot say.
-    const sha = readRefSync(this.gitDir, this.ref);
-    return sha !== undefined ? sha : this.git.resolve(this.ref);
+  /** The ref's SHA: the port reads the ref files (fast path) and asks git only when they cannot say. */
+  tip(): Promise<string | null> {
+    return this.repo.readRef(this.ref);
+  }
+
+  private async readText(name: string): Promise<string | null> {
+    const o = await this.repo.readObject(name);
+    return o === null ? null : o.body.toString('utf8');
   }
 
   /** A commit's root tree, from the long-lived cat-file process rather than one rev-parse each. */
   private async treeOf(commit: string): Promise<string> {
-    const text = await this.cat.readText(commit);
+    const text = await this.readText(commit);
     const m = text ? /^tree ([0-9a-f]{40})$/m.exec(text) : null;
     if (!m) throw new StoreError('store-corrupt', `metadata commit ${commit} cannot be read`, { commit });
     return m[1]!;
@@ -98,15 +102,10 @@ export class GitStateStore implements StateStore {
   }
 
   private async loadFull(tip: string): Promise<Cached> {
-    const out = await this.git.out(['ls-tree', '-r', '-t', '-z', tip]);
     const files: Files = new Map([['', new Map()]]);
     const trees = new Map<string, string>();
     const blobs: [string, string][] = [];
-    for (const line of out.split('\0')) {
-      if (!line) continue;
-      const tab = line.indexOf('\t');
-      const [, type, sha] = line.slice(0, tab).split(' ') as [string, string, string];
-      const path = line.slice(tab + 1);
+    for (const { path, type, sha } of await this.repo.listTree(tip)) {
       if (type === 'tree') {
         trees.set(path, sha);
         files.set(path, files.get(path) ?? new Map());
@@ -119,14 +118,14 @@ export class GitStateStore implements StateStore {
     }
     trees.set('', await this.treeOf(tip));
     const texts = new Map<string, string>();
-    await Promise.all(blobs.map(async ([path, sha]) => texts.set(path, (await this.cat.readText(sha)) ?? '')));
+    await Promise.all(blobs.map(async ([path, sha]) => texts.set(path, (await this.readText(sha)) ?? '')));
     const board = this.decode(texts, emptyBoard());
     return { version: tip, board, files, trees };
   }
 
   /** A tree object's entries, or null when it is missing. */
   private async readTree(sha: string): Promise<{ mode: string; name: string; sha: string }[] | null> {
-    const buf = await this.cat.read(sha);
+    const buf = (await this.repo.readObject(sha))?.body;
     if (!buf) return null;
     try {
       return parseTreeObject(buf);
@@ -182,10 +181,10 @@ export class GitStateStore implements StateStore {
     await Promise.all(
       [...changed].map(async ([path, sha]) => {
         if (sha === null) removed.push(path);
-        else texts.set(path, (await this.cat.readText(sha)) ?? '');
+        else texts.set(path, (await this.readText(sha)) ?? '');
       }),
     );
-    if (!texts.has(SCHEMA_PATH)) texts.set(SCHEMA_PATH, (await this.cat.readText(files.get('')!.get(SCHEMA_PATH)!)) ?? '');
+    if (!texts.has(SCHEMA_PATH)) texts.set(SCHEMA_PATH, (await this.readText(files.get('')!.get(SCHEMA_PATH)!)) ?? '');
     let board = this.decode(texts, base.board);
     if (removed.length) {
       const requests = { ...board.requests };
@@ -227,7 +226,7 @@ export class GitStateStore implements StateStore {
     const copied = new Set<string>();
     const put = async (path: string, text: string) => {
       const dir = dirOf(path);
-      const sha = await this.writer.blob(text);
+      const sha = await this.repo.writeBlob(text);
       // Copy-on-write, after the await so concurrent puts into one directory all land in the same copy.
       if (!copied.has(dir)) {
         files.set(dir, new Map(files.get(dir) ?? []));
@@ -256,10 +255,10 @@ export class GitStateStore implements StateStore {
       const prefix = dir ? `${dir}/` : '';
       for (const [d, sha] of trees) if (d && dirOf(d) === dir && !dirty.has(d)) entries.push({ name: d.slice(prefix.length), mode: '40000', sha });
       for (const d of dirty) if (d && dirOf(d) === dir) entries.push({ name: d.slice(prefix.length), mode: '40000', sha: trees.get(d)! });
-      trees.set(dir, await this.writer.tree(entries));
+      trees.set(dir, await this.repo.writeTree(entries));
     }
     const who: Identity = { ...this.identity, date: req.at };
-    const version = await this.writer.commit({ tree: trees.get('')!, parents: base ? [base.version] : [], author: who, message: renderCommitMessage(req.message) });
+    const version = await this.repo.writeCommit({ tree: trees.get('')!, parents: base ? [base.version] : [], author: who, message: renderCommitMessage(req.message) });
 
     const moved = await this.updateRefs([{ ref: this.ref, newSha: version, oldSha: base?.version ?? null }, ...(req.refs ?? [])]);
     if (!moved.ok) return moved;
@@ -270,7 +269,7 @@ export class GitStateStore implements StateStore {
   /** One atomic transaction: every ref moves or none does. A stale old value is a conflict, not an error. */
   private async updateRefs(updates: readonly RefUpdate[]): Promise<CommitResult> {
     try {
-      const r = await this.refSession.transaction(updates);
+      const r = await this.repo.updateRefs(updates);
       return r.ok ? { ok: true, version: '' } : { ok: false, reason: 'conflict', detail: r.detail };
     } catch (e) {
       throw new StoreError('store-write-failed', `could not move ${updates.map((u) => u.ref).join(', ')}: ${(e as Error).message}`, { refs: updates.map((u) => u.ref) }, { cause: e });
@@ -291,20 +290,16 @@ export class GitStateStore implements StateStore {
   async history(filter: HistoryFilter): Promise<HistoryEntry[]> {
     const tip = await this.tip();
     if (!tip) return [];
-    const args = ['log', '--format=%H%x1f%cI%x1f%s%x1f%(trailers:only,unfold)%x1e', `-n${filter.limit ?? 200}`];
     const since = filter.since === undefined ? NaN : Date.parse(filter.since);
-    if (Number.isFinite(since)) args.push(`--since=@${Math.floor(since / 1000) - HISTORY_SLACK_S}`);
-    if (filter.push !== undefined) args.push(`--grep=^Pushmanager-Push: ${filter.push}$`);
-    args.push(tip, '--');
-    if (filter.request !== undefined) args.push(requestPath(filter.request));
-    const out = await this.git.out(args);
-    return out
-      .split('\x1e')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .map((rec) => {
-        const [version = '', at = '', subject = '', trailers = ''] = rec.split('\x1f');
-        const t = (k: string) => trailers.split('\n').filter((l) => l.startsWith(`${k}: `)).map((l) => l.slice(k.length + 2).trim());
+    const entries = await this.repo.log({
+      tip,
+      limit: filter.limit ?? 200,
+      ...(Number.isFinite(since) && { since: Math.floor(since / 1000) - HISTORY_SLACK_S }),
+      ...(filter.push !== undefined && { grepLine: `Pushmanager-Push: ${filter.push}` }),
+      ...(filter.request !== undefined && { path: requestPath(filter.request) }),
+    });
+    return entries.map(({ sha: version, committedAt: at, subject, trailers }) => {
+        const t = (k: string) => trailers.filter((l) => l.startsWith(`${k}: `)).map((l) => l.slice(k.length + 2).trim());
         const cause = t('Pushmanager-Cause')[0];
         return { version, at, subject, actor: t('Pushmanager-Actor')[0] ?? '', ...(cause && { cause }), command: t('Pushmanager-Command')[0] ?? '', events: (t('Pushmanager-Events')[0] ?? '').split(' ').filter((x) => x && x !== 'none') };
       });
@@ -313,10 +308,8 @@ export class GitStateStore implements StateStore {
   async *eventsSince(since: string | null): AsyncIterable<{ version: string; events: DomainEvent[] }> {
     const tip = await this.tip();
     if (!tip) return;
-    const range = since ? [`${since}..${tip}`] : [tip];
-    const out = await this.git.out(['rev-list', '--reverse', ...range]);
-    for (const version of out.split('\n').filter(Boolean)) {
-      const text = await this.cat.readText(`${version}:${EVENTS_PATH}`);
+    for (const version of await this.repo.revList(tip, since)) {
+      const text = await this.readText(`${version}:${EVENTS_PATH}`);
       yield { version, events: text ? (JSON.parse(text) as DomainEvent[]) : [] };
     }
   }

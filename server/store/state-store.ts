@@ -3,6 +3,7 @@ import type { DomainEvent } from '../../state/events.js';
 import type { Board } from '../../state/model.js';
 import type { CommitMessage } from '../../state/describe.js';
 import { PushmanagerError } from '../../state/pushmanager-error.js';
+import type { RefUpdate } from '../git/git-repo.js';
 
 export interface Snapshot {
   readonly board: Board;
@@ -10,14 +11,8 @@ export interface Snapshot {
   readonly version: string | null;
 }
 
-/** Another ref moved in the same transaction as the state (deploy branch, pushreq ref, master, tag). */
-export interface RefUpdate {
-  readonly ref: string;
-  /** null deletes the ref. */
-  readonly newSha: string | null;
-  /** null: the ref must not exist yet; undefined: do not check. */
-  readonly oldSha?: string | null;
-}
+/** Another ref moved in the same transaction as the state (deploy branch, pushreq ref, master, tag): the port's one type. */
+export type { RefUpdate } from '../git/git-repo.js';
 
 export interface CommitRequest {
   readonly expected: string | null;

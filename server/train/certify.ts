@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { runGit, type GitCli } from '../git/git-cli.js';
 import { TrainError } from './errors.js';
 import { mergeTree } from './merge-tree.js';
-import { CommitWriter, commitObject, normalizeMessage, resolveIdents, type Identity } from './object-writer.js';
+import { CommitWriter, commitObject, normalizeMessage, resolveIdents, type Identity } from '../git/object-writer.js';
 
 export type AdvanceOutcome = { ok: true; sha: string; fastForward: boolean } | { ok: false; files: string[] };
 

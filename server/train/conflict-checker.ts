@@ -10,7 +10,7 @@ import { chargedWithPair, type MergePosition } from '../../state/conflict-blame.
 import { mapLimit } from './map-limit.js';
 import { PairCache, PerMaster } from './check-caches.js';
 import { MergeTreeStream, mergeTreeBatch, type MergeTreeResult } from './merge-tree.js';
-import { CommitWriter, commitObject } from './object-writer.js';
+import { CommitWriter, commitObject } from '../git/object-writer.js';
 import { TrainError } from './errors.js';
 
 export interface Candidate {

@@ -3,7 +3,7 @@
 // objects only, never refs: the caller moves the branch and the state in one transaction.
 import type { GitCli } from '../git/git-cli.js';
 import { MergeTreeStream } from './merge-tree.js';
-import { CommitWriter, commitObject, resolveIdents, type Identity } from './object-writer.js';
+import { CommitWriter, commitObject, resolveIdents, type Identity } from '../git/object-writer.js';
 
 export interface MergeInput {
   readonly id: number;

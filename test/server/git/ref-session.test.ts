@@ -1,6 +1,8 @@
 // The long-lived `update-ref --stdin` session behind every state commit: many transactions in one
 // process, each atomic; a lost compare-and-swap is an answer (and the next transaction still works);
 // anything that is not a full ref name is refused before it reaches git.
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RefSession } from '../../../server/git/ref-session.js';
 import { commitFiles, initRepo, type FixtureRepo } from '../../helpers/git-fixtures.js';
@@ -53,5 +55,25 @@ describe('RefSession', () => {
   it('refuses a ref that is not one full name without running it', async () => {
     for (const ref of ['HEAD', 'refs/heads/x\nupdate refs/heads/y', 'refs/heads/with space', '']) await expect(session.transaction([{ ref, newSha: a }])).rejects.toThrow(/not a full ref name/);
     expect(await at('refs/heads/y')).toBeNull();
+  });
+
+  it('a lost compare-and-swap is told by the refs, naming the ref, what was expected and what is there', async () => {
+    await session.transaction([{ ref: 'refs/heads/one', newSha: a, oldSha: null }]);
+    expect(await session.transaction([{ ref: 'refs/heads/one', newSha: b, oldSha: null }])).toMatchObject({ ok: false, reason: 'ref-changed', ref: 'refs/heads/one', expected: null, actual: a });
+  });
+
+  it('a ref locked for a moment (maintenance packing refs) is not a lost race: the transaction is tried again and lands', async () => {
+    await session.transaction([{ ref: 'refs/heads/one', newSha: a, oldSha: null }]);
+    const lock = join(repo.dir, 'refs', 'heads', 'one.lock');
+    await writeFile(lock, '');
+    // Longer than git's own wait for a lock (core.filesRefLockTimeout, 100 ms).
+    setTimeout(() => void rm(lock), 200);
+    expect(await session.transaction([{ ref: 'refs/heads/one', newSha: b, oldSha: a }])).toEqual({ ok: true });
+    expect(await at('refs/heads/one')).toBe(b);
+  });
+
+  it('a failure that is no race (an object the repository does not have) is an error, not a conflict', async () => {
+    await expect(session.transaction([{ ref: 'refs/heads/ghost', newSha: 'e'.repeat(40), oldSha: null }])).rejects.toMatchObject({ code: 'git-failed' });
+    expect(await at('refs/heads/ghost')).toBeNull();
   });
 });

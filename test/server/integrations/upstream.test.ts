@@ -5,7 +5,9 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlainGitServer } from '../../../bench/lib/plain-git-server.js';
+import { CliGitRepo } from '../../../server/git/cli-git-repo.js';
 import { GitCli } from '../../../server/git/git-cli.js';
+import type { GitRepo } from '../../../server/git/git-repo.js';
 import { trackingRef, Upstream } from '../../../server/integrations/upstream.js';
 import { commitFiles, fixedEnv, initRepo, type FixtureRepo } from '../../helpers/git-fixtures.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp-dir.js';
@@ -118,6 +120,37 @@ describe('Upstream', () => {
       expect(argv).not.toMatch(/tok-from-env|url-password|Authorization/);
     } finally {
       await srv.close();
+    }
+  });
+
+  it('master follows upstream by compare-and-swap: a master moved during the fetch is kept, not overwritten', async () => {
+    const fresh = await initRepo();
+    const repo = new CliGitRepo(fresh.git, fresh.dir);
+    try {
+      const up = new Upstream({ url: server.url, env: {} });
+      const upstreamMaster = (await upstreamRef('refs/heads/master'))!;
+      // First follow: no local master yet, so it is created at upstream's.
+      expect(await up.followMaster(fresh.git, repo, 'master')).toEqual({ ok: true, sha: upstreamMaster, previous: null });
+      expect(await repo.readRef('refs/heads/master')).toBe(upstreamMaster);
+      // Upstream moves on; meanwhile, between our read and our move, certification lands a local master.
+      const upstreamNext = await commitFiles(upstreamRepo.git, { parents: [upstreamMaster], files: { 'up.txt': 'up\n' }, message: 'upstream moved', ref: 'refs/heads/master' });
+      const certified = await commitFiles(fresh.git, { parents: [upstreamMaster], files: { 'c.txt': 'c\n' }, message: 'certified' });
+      const racing: GitRepo = Object.assign(Object.create(repo) as GitRepo, {
+        updateRefs: async (u: Parameters<GitRepo['updateRefs']>[0]) => {
+          await fresh.git.run(['update-ref', 'refs/heads/master', certified]);
+          return repo.updateRefs(u);
+        },
+      });
+      const r = await up.followMaster(fresh.git, racing, 'master');
+      expect(r).toMatchObject({ ok: false, reason: 'ref-changed', ref: 'refs/heads/master', expected: upstreamMaster, actual: certified });
+      expect(await repo.readRef('refs/heads/master')).toBe(certified);
+      // The next refresh sees the certified master and moves it (upstream's word is final once fetched).
+      expect(await up.followMaster(fresh.git, repo, 'master')).toEqual({ ok: true, sha: upstreamNext, previous: certified });
+      // Put upstream back for the tests after this one.
+      await upstreamRepo.git.run(['update-ref', 'refs/heads/master', upstreamMaster]);
+    } finally {
+      await repo.close();
+      await fresh.cleanup();
     }
   });
 });

@@ -3,7 +3,7 @@
 // or not, and a bad object fails the merge instead of hanging.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MergeTreeStream, mergeTree } from '../../../server/train/merge-tree.js';
-import { CommitWriter, commitObject } from '../../../server/train/object-writer.js';
+import { CommitWriter, commitObject } from '../../../server/git/object-writer.js';
 import { commitFiles, initRepo, numberedLines, type FixtureRepo } from '../../helpers/git-fixtures.js';
 
 let repo: FixtureRepo;
