@@ -1,33 +1,47 @@
 // What a push to the managed repository means. Called by the server when the proc-receive hook reports
-// ref updates: validates (nothing is recorded for a refused ref), turns each refs/pushreq/* update into a
-// command, dispatches it, and composes the `remote:` answer. Every other ref is the server's alone.
+// ref updates: refuses refs that are not the pushers' (nothing is recorded for a refused ref), hands the
+// refs/pushreq/* updates to the write path, which turns each into a command on the board it decides on
+// (state/intake.ts), and composes the `remote:` answer. Every other ref is the server's alone.
 import type { Command } from '../state/commands.js';
 import type { Actor, UserActor } from '../state/decide.js';
-import { describeError, isDomainError, type DomainError } from '../state/errors.js';
-import { accepting, isActiveRequest, isOpenPush, pushesOf, type Board, type PushRequest } from '../state/model.js';
+import { describeError, type DomainError } from '../state/errors.js';
+import { activeRequestFor, type PushedRef } from '../state/intake.js';
+import { accepting, isOpenPush, pushesOf, type Board, type PushRequest } from '../state/model.js';
 import { safeLine, shortSha } from '../state/text.js';
 import type { HookRequest, HookResponse, RefCommand, RefResult } from './hook-protocol.js';
 import { PUSH_OPTION_KEYS, parsePushOptions, type ParsedPushOptions } from './push-options.js';
 
 export const PUSHREQ_PREFIX = 'refs/pushreq/';
-const ZERO = /^0{40}$/;
+
+/** A pushed ref's command as the writer decided it, with the request the ref named on that board. */
+export interface ResolvedRef {
+  readonly command: Command;
+  readonly existing: PushRequest | undefined;
+}
+
+/** What recording a push came to: committed (with the boards before and after), or refused (nothing recorded). */
+export type Recorded =
+  | { readonly ok: true; readonly board: Board; readonly before: Board; readonly resolved: readonly ResolvedRef[] }
+  /** `index`: the ref refused; by decide (`error`) or before deciding (`reason` alone). */
+  | { readonly ok: false; readonly index: number; readonly error?: DomainError; readonly reason: string };
 
 export interface ReceiveDeps {
-  readonly dispatch: (cmd: Command, actor: Actor) => Promise<{ ok: true; board: Board; events: readonly { type: string }[] } | import('../state/errors.js').DomainError>;
-  /** Several commands in one state commit, or none (`git push --atomic`); `index`: the one refused. */
-  readonly dispatchAll: (cmds: readonly Command[], actor: Actor) => Promise<{ ok: true; board: Board } | { ok: false; index: number; error: import('../state/errors.js').DomainError }>;
-  readonly read: () => Promise<{ board: Board }>;
-  /** True when `ancestor` is an ancestor of `descendant`: a re-push that is not is a force-push. */
-  readonly isAncestor: (ancestor: string, descendant: string) => Promise<boolean>;
+  /**
+   * Records pushed refs through the server's one write path: the open/update/withdraw choice is made
+   * in the writer from the board it decides on (one board read), all committed in one state commit or
+   * none. Called with one ref per call unless the push is atomic. `onDecided` hears that board, and
+   * each ref's command, before the commit.
+   */
+  readonly record: (pushed: readonly PushedRef[], actor: Actor, onDecided: (board: Board, resolved: readonly ResolvedRef[]) => void) => Promise<Recorded>;
   /** The pusher as the directory knows them: always a user (the system never pushes), whatever the name. */
   readonly lookupUser: (name: string) => Promise<UserActor | null>;
   readonly refs: { readonly master: string; readonly metadata: string; readonly deployPrefix: string };
   /** How a pushee finds a request again, e.g. the CLI command. */
   readonly remoteName?: string;
-  /** Starts work about a pushed SHA alongside its recording (the train's conflict check). */
-  readonly beforeRecord?: (sha: string, ref: string) => Promise<unknown>;
-  /** Lines about a request after it was recorded (its conflicts), added by the train. */
-  readonly afterRecorded?: (r: PushRequest, early: Promise<unknown> | undefined) => Promise<string[]>;
+  /** Starts work about a pushed SHA alongside its recording (the train's conflict check), on the board it is decided on. */
+  readonly beforeRecord?: (sha: string, ref: string, board: Board) => Promise<unknown>;
+  /** Lines about a request after it was recorded (its conflicts), on the board its push left; added by the train. */
+  readonly afterRecorded?: (r: PushRequest, board: Board, early: Promise<unknown> | undefined) => Promise<string[]>;
   /** Told, per ref, how long after the hook call its command was committed (push-to-recorded). */
   readonly onRecorded?: (ms: number) => void;
 }
@@ -97,40 +111,45 @@ async function unknownUsers(users: readonly string[], lookup: ReceiveDeps['looku
 }
 
 type Outcome = { result: RefResult; messages: string[] };
-/** A ref's command, ready to dispatch, with what its answer needs; or the refusal. */
-type Prepared = { readonly ok: true; readonly c: RefCommand; readonly cmd: Command; readonly existing: PushRequest | undefined; readonly early: Promise<unknown> | undefined } | { readonly ok: false; readonly reason: string };
 
 const refusal = (c: RefCommand, reason: string): Outcome => ({ result: { ref: c.ref, ok: false, reason }, messages: [`${c.ref}: refused: ${reason}`] });
 
-async function prepare(c: RefCommand, board: Board, o: ParsedPushOptions, deps: ReceiveDeps): Promise<Prepared> {
-  if (!c.ref.startsWith(PUSHREQ_PREFIX)) return { ok: false, reason: protectedRefReason(c.ref, deps.refs) };
-  const bad = validPushreqName(c.ref);
-  if (bad) return { ok: false, reason: bad };
-  const existing = Object.values(board.requests).find((r) => r.ref === c.ref && isActiveRequest(r));
-  const fields = { title: o.title, description: o.description, tags: o.tags, watchers: o.watchers, review: o.review, ticket: o.ticket };
-  const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-  let cmd: Command;
-  if (ZERO.test(c.newSha)) {
-    if (!existing) return { ok: false, reason: `no active request for ${c.ref}` };
-    cmd = { type: 'WithdrawRequest', ref: c.ref };
-  } else if (existing) {
-    const forced = existing.sha !== c.newSha && !(await deps.isAncestor(existing.sha, c.newSha));
-    cmd = { type: 'UpdateRequest', ref: c.ref, sha: c.newSha, forced, ...defined };
-  } else {
-    cmd = { type: 'OpenRequest', ref: c.ref, sha: c.newSha, autoPickme: o.pickme ?? true, ...defined };
-  }
-  const early = cmd.type !== 'WithdrawRequest' ? deps.beforeRecord?.(c.newSha, c.ref) : undefined;
-  early?.catch(() => undefined); // a refused push never awaits it
-  return { ok: true, c, cmd, existing, early };
+/** What may be refused before the board is read: refs that are not the pushers' to write. */
+function refRefusal(c: RefCommand, deps: ReceiveDeps): string | null {
+  if (!c.ref.startsWith(PUSHREQ_PREFIX)) return protectedRefReason(c.ref, deps.refs);
+  return validPushreqName(c.ref);
 }
 
+function pushedRef(c: RefCommand, o: ParsedPushOptions): PushedRef {
+  return { ref: c.ref, oldSha: c.oldSha, newSha: c.newSha, autoPickme: o.pickme ?? true, fields: { title: o.title, description: o.description, tags: o.tags, watchers: o.watchers, review: o.review, ticket: o.ticket } };
+}
+
+/** The recording of some refs, with the pusher's conflict checks started alongside the commit. */
+async function record(commands: readonly RefCommand[], actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps): Promise<{ out: Recorded; early: (Promise<unknown> | undefined)[] }> {
+  const early: (Promise<unknown> | undefined)[] = [];
+  const out = await deps.record(
+    commands.map((c) => pushedRef(c, o)),
+    actor,
+    (board, resolved) => {
+      for (const [i, r] of resolved.entries()) {
+        const e = r.command.type !== 'WithdrawRequest' ? deps.beforeRecord?.(commands[i]!.newSha, commands[i]!.ref, board) : undefined;
+        e?.catch(() => undefined); // a refused push never awaits it
+        early[i] = e;
+      }
+    },
+  );
+  return { out, early };
+}
+
+const reasonOf = (out: Extract<Recorded, { ok: false }>): string => (out.error ? describeRefusal(out.error) : out.reason);
+
 async function handleOne(c: RefCommand, actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number): Promise<Outcome> {
-  const p = await prepare(c, (await deps.read()).board, o, deps);
-  if (!p.ok) return refusal(c, p.reason);
-  const out = await deps.dispatch(p.cmd, actor);
-  if (isDomainError(out)) return refusal(c, describeRefusal(out));
+  const bad = refRefusal(c, deps);
+  if (bad) return refusal(c, bad);
+  const { out, early } = await record([c], actor, o, deps);
+  if (!out.ok) return refusal(c, reasonOf(out));
   deps.onRecorded?.(performance.now() - started);
-  return answer(p, out.board, deps);
+  return answer(c, out.resolved[0]!, early[0], out.board, deps);
 }
 
 /**
@@ -148,18 +167,18 @@ async function handleAtomic(commands: readonly RefCommand[], actor: Actor, o: Pa
     messages.push(`refused: atomic push, ${failed.size} of ${commands.length} refs refused; nothing was recorded`);
     return { results, messages };
   };
-  const { board } = await deps.read();
-  const prepared = await Promise.all(commands.map((c) => prepare(c, board, o, deps)));
-  const failed = new Map(prepared.flatMap((p, i) => (p.ok ? [] : [[commands[i]!.ref, p.reason] as const])));
+  const failed = new Map(commands.flatMap((c) => {
+    const bad = refRefusal(c, deps);
+    return bad ? [[c.ref, bad] as const] : [];
+  }));
   if (failed.size) return refuseAll(failed);
-  const ready = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
-  const out = await deps.dispatchAll(ready.map((p) => p.cmd), actor);
-  if (!out.ok) return refuseAll(new Map([[ready[out.index]!.c.ref, describeRefusal(out.error)]]));
+  const { out, early } = await record(commands, actor, o, deps);
+  if (!out.ok) return refuseAll(new Map([[commands[out.index]!.ref, reasonOf(out)]]));
   const messages: string[] = [];
   const results: RefResult[] = [];
-  for (const p of ready) {
+  for (const [i, c] of commands.entries()) {
     deps.onRecorded?.(performance.now() - started);
-    const r = await answer(p, out.board, deps);
+    const r = await answer(c, out.resolved[i]!, early[i], out.board, deps);
     results.push(r.result);
     messages.push(...r.messages);
   }
@@ -167,9 +186,9 @@ async function handleAtomic(commands: readonly RefCommand[], actor: Actor, o: Pa
 }
 
 /** The `remote:` answer for one recorded ref, from the board its command left. */
-async function answer(p: Extract<Prepared, { ok: true }>, board: Board, deps: ReceiveDeps): Promise<Outcome> {
-  const { c, cmd, existing, early } = p;
-  const req = Object.values(board.requests).find((r) => r.ref === c.ref && (cmd.type === 'WithdrawRequest' ? r.id === existing?.id : isActiveRequest(r)));
+async function answer(c: RefCommand, resolved: ResolvedRef, early: Promise<unknown> | undefined, board: Board, deps: ReceiveDeps): Promise<Outcome> {
+  const { command: cmd, existing } = resolved;
+  const req = cmd.type === 'WithdrawRequest' ? (existing ? board.requests[existing.id] : undefined) : activeRequestFor(board, c.ref);
   const lines: string[] = [];
   if (req) {
     const push = req.push !== null ? board.pushes[req.push] : undefined;
@@ -180,7 +199,7 @@ async function answer(p: Extract<Prepared, { ok: true }>, board: Board, deps: Re
     else lines.push(`Pushmanager: request ${req.id} "${title}" withdrawn (discarded: ${safeLine(req.reason ?? '')})`);
     lines.push(`  state: ${req.state}${push ? ` of push ${push.id} "${safeLine(push.title)}" (pushmaster ${push.pushmaster})` : ''}`);
     if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push(`  ${whyWaiting(req, board)}`);
-    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req, early)));
+    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req, board, early)));
     if (cmd.type !== 'WithdrawRequest') lines.push(`  see it: pushmanager request show ${req.id}`);
   }
   const forced = cmd.type === 'UpdateRequest' && cmd.forced;

@@ -8,12 +8,10 @@ import { userActor, type UserActor } from '../state/decide.js';
 import { createAuth, type AuthServices } from './auth/create-auth.js';
 import { loadConfig, type Config } from './config/config.js';
 import { systemClock, type Clock } from './app/clock.js';
-import { Dispatcher, type EffectPlanner } from './app/dispatcher.js';
+import { Dispatcher } from './app/dispatcher.js';
 import { EventBus } from './app/event-bus.js';
 import { Train, conflictLines, type EarlyCheck } from './train/train-service.js';
-import { evolveAll } from '../state/evolve.js';
 import { isDomainError } from '../state/errors.js';
-import { checklistEvents } from './app/checklist-planner.js';
 import { startNotifications, type Notifications } from './app/notifications.js';
 import { startIntegrationEffects } from './app/integration-effects.js';
 import { watchRef } from './app/metadata-watcher.js';
@@ -142,20 +140,15 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   const metrics = new Metrics();
   const integrations = await createIntegrations(config.integrations, { dataDir, git: repo.git });
   const masterRef = `refs/heads/${config.repository.master}`;
-  // The dispatcher and the train need each other: the planner is bound once both exist.
-  let train: Train | null = null;
-  const planner: EffectPlanner = async (input) => {
-    const planned = await train!.planner(input);
-    if (isDomainError(planned)) return planned;
-    const checklist = checklistEvents(evolveAll(input.after, planned.events), integrations.tagsConfig, input.ctx.now);
-    return { refs: planned.refs, events: [...planned.events, ...checklist] };
-  };
-  const dispatcher = new Dispatcher(store, clock, planner, {
+  // The one write path; the train is the git work around it, handed to each door's call (prepare →
+  // decide → commit), so neither needs the other bound late.
+  const dispatcher = new Dispatcher(store, clock, null, {
     singleAcceptingPush: config.repository.singleAcceptingPush,
     knowsUser: async (name) => (await auth.authenticator.currentDirectory.lookup(name)) !== null,
+    tags: integrations.tagsConfig,
   });
   const upstream = integrations.upstream;
-  train = new Train({
+  const train = new Train({
     onTimings: (kind, ms) => (kind === 'rebuild' ? metrics.observeRebuild(ms) : metrics.observeConflictCheck(ms)),
     reviewUrl: integrations.reviewboard ? (id) => integrations.reviewboard!.reviewUrl(id) : undefined,
     // With an upstream, master follows it: fetched before each build or check, pushed at certification.
@@ -234,21 +227,19 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     decorateBoard: integrations.reviewboard || integrations.buildbot || integrations.tickets ? boardLinks(integrations) : undefined,
     extraRoutes: accountRoutes({ tokens: auth.tokens, tokenTtlMs: auth.tokenTtlMs, outbox: notifications.outbox }),
     receive: {
-      dispatch: (cmd, actor) => timed(cmd.type, () => dispatcher.dispatch(cmd, actor, { lane: 'push' })),
-      dispatchAll: async (cmds, actor) => {
+      record: async (pushed, actor, onDecided) => {
         const t = performance.now();
-        const r = await dispatcher.dispatchAll(cmds, actor, { lane: 'push' });
-        metrics.observeCommand('AtomicPush', r.ok ? 'ok' : r.error.code, performance.now() - t);
-        return r;
+        const out = await dispatcher.recordPush(pushed, actor, { lane: 'push', preparer: theTrain, onDecided });
+        // As before: a push's command counted by its type (an atomic push as one), a ref refused before deciding not at all.
+        const type = pushed.length > 1 ? 'AtomicPush' : out.ok ? out.resolved[0]!.command.type : out.command?.type;
+        if (type && (out.ok || out.error)) metrics.observeCommand(type, out.ok ? 'ok' : out.error!.code, performance.now() - t);
+        return out;
       },
-      read: () => dispatcher.read(),
-      // An object the repository does not have is not an ancestor (git's exit 128, as before).
-      isAncestor: (a, d) => repo.repo.isAncestor(a, d).catch(() => false),
       lookupUser,
       refs,
       onRecorded: (ms) => metrics.observePushToRecorded(ms),
-      beforeRecord: (sha, ref) => theTrain.checkEarly(sha, ref),
-      afterRecorded: async (r, early) => conflictLines(await theTrain.checkRequestNow(r.id, early as Promise<EarlyCheck | null> | undefined), (await dispatcher.read()).board),
+      beforeRecord: (sha, ref, board) => theTrain.checkEarly(sha, ref, board),
+      afterRecorded: async (r, board, early) => conflictLines(await theTrain.checkRequestNow(r.id, board, early as Promise<EarlyCheck | null> | undefined), board),
     },
   };
 

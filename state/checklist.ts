@@ -1,7 +1,9 @@
 // A push's checklist, derived from the tags of its merged requests: what the pushmaster must do in
 // each phase. Pure: the caller recomputes it when requests join or leave a push (or change tags)
 // and records the result; reconcileChecklist keeps what was already ticked.
-import { MERGED_STATES, type ChecklistItem, type PushRequest, type RequestId } from './model.js';
+import { actorName, systemActor, type SystemCause } from './actor.js';
+import type { DomainEvent } from './events.js';
+import { MERGED_STATES, isOpenPush, mergedRequests, type Board, type ChecklistItem, type PushRequest, type RequestId } from './model.js';
 import { CHECKLIST_PHASES, tagRegistry, type ChecklistPhase, type TagRegistry, type TagsConfig } from './tags.js';
 
 const phaseIndex = (p: ChecklistPhase): number => CHECKLIST_PHASES.indexOf(p);
@@ -80,3 +82,20 @@ export function checklistChanged(a: readonly ChecklistItem[], b: readonly Checkl
 /** Items of `phases` not yet ticked: what blocks the step those phases gate. */
 export const openItems = (checklist: readonly ChecklistItem[], phases: readonly ChecklistPhase[]): ChecklistItem[] =>
   checklist.filter((i) => !i.done && phases.includes(i.phase));
+
+/**
+ * The checklist events a board calls for: each open push's checklist becomes what its merged
+ * requests' tags ask for, keeping the ticks of items that still stand. The system's bookkeeping
+ * inside someone's command: the events name the system (cause `checklist`), the commit stays theirs.
+ */
+export function checklistEvents(board: Board, cfg: TagsConfig | TagRegistry, at: string): DomainEvent[] {
+  const cause: SystemCause = 'checklist';
+  const actor = actorName(systemActor(cause));
+  const events: DomainEvent[] = [];
+  for (const p of Object.values(board.pushes)) {
+    if (!isOpenPush(p)) continue;
+    const items = reconcileChecklist(p.checklist, checklistFor(mergedRequests(board, p.id), cfg));
+    if (checklistChanged(p.checklist, items)) events.push({ type: 'ChecklistSet', push: p.id, items, at, actor, cause });
+  }
+  return events;
+}

@@ -3,6 +3,7 @@ import { actorName, hasRole, isSystem, type Actor } from './actor.js';
 import type { Command, CommandOf, RequestFields } from './commands.js';
 import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
+import { activeRequestFor } from './intake.js';
 import type { DomainEvent } from './events.js';
 import {
   CONFLICT_TAGS,
@@ -103,8 +104,7 @@ const getPush = (b: Board, id: PushId): Push | DomainError =>
   b.pushes[id] ?? domainError('unknown-push', `no push ${id}`, { push: id });
 const err = (x: unknown): x is DomainError => (x as DomainError)?.kind === 'domain-error';
 
-const activeByRef = (b: Board, ref: string): PushRequest | undefined =>
-  requestsOf(b).find((r) => r.ref === ref && isActiveRequest(r));
+const activeByRef = activeRequestFor;
 
 /**
  * Whose request an OpenRequest makes: the pusher's own, or, when the system adopts a ref nobody

@@ -1,11 +1,10 @@
-// handleReceive driven directly: a memory store, the real Dispatcher (with the server's pushreq-ref planner),
+// handleReceive driven directly: a memory store, the real Dispatcher (whose plan moves the pushreq refs),
 // ancestry from a real temp repo. What a push means, what is recorded, and the `remote:` answer.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { userActor, type UserActor } from '../../state/decide.js';
 import { handleReceive, NOT_APPLIED, type ReceiveDeps } from '../../hooks/receive-handler.js';
 import type { HookRequest, HookResponse, RefCommand } from '../../hooks/hook-protocol.js';
 import { Dispatcher } from '../../server/app/dispatcher.js';
-import { pushreqRefUpdates } from '../../server/app/pushreq-refs.js';
 import { MemoryStateStore } from '../../server/store/memory-state-store.js';
 import { commitFiles, initRepo, type FixtureRepo } from '../helpers/git-fixtures.js';
 
@@ -33,14 +32,16 @@ let store: MemoryStateStore;
 let deps: ReceiveDeps;
 beforeEach(() => {
   store = new MemoryStateStore();
-  const dispatcher = new Dispatcher(store, clock, async ({ before, after }) => ({ refs: pushreqRefUpdates(before, after), events: [] }), {
+  // The pushreq refs follow the board in the write path itself (state/ref-intents.ts).
+  const dispatcher = new Dispatcher(store, clock, null, {
     knowsUser: async (name) => name in USERS,
   });
+  const preparer = {
+    build: async () => [],
+    isAncestor: async (a: string, d: string) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
+  };
   deps = {
-    dispatch: (cmd, actor) => dispatcher.dispatch(cmd, actor, { lane: 'push' }),
-    dispatchAll: (cmds, actor) => dispatcher.dispatchAll(cmds, actor, { lane: 'push' }),
-    read: () => dispatcher.read(),
-    isAncestor: async (a, d) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1, 128] })).exitCode === 0,
+    record: (pushed, actor, onDecided) => dispatcher.recordPush(pushed, actor, { lane: 'push', preparer, onDecided }),
     lookupUser: async (name) => USERS[name] ?? null,
     refs: { master: 'master', metadata: 'pushmanager/meta', deployPrefix: 'deploy/' },
   };

@@ -36,8 +36,8 @@ describe('Dispatcher failures', () => {
     });
   });
 
-  it('an empty batch is a typed no-commands error', () => {
+  it('an empty batch is a typed no-commands error', async () => {
     const d = new Dispatcher(new MemoryStateStore(), clock, null);
-    expect(() => d.dispatchAll([], ALICE)).toThrow(expect.objectContaining({ code: 'no-commands', message: 'dispatchAll needs at least one command' }));
+    await expect(d.dispatchAll([], ALICE)).rejects.toThrow(expect.objectContaining({ code: 'no-commands', message: 'dispatchAll needs at least one command' }));
   });
 });

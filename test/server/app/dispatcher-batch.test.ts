@@ -5,7 +5,6 @@ import type { Command } from '../../../state/commands.js';
 import { userActor, type Actor } from '../../../state/decide.js';
 import { isDomainError } from '../../../state/errors.js';
 import { Dispatcher, mergeRefUpdates } from '../../../server/app/dispatcher.js';
-import { pushreqRefUpdates } from '../../../server/app/pushreq-refs.js';
 import { MemoryStateStore } from '../../../server/store/memory-state-store.js';
 
 const ALICE: Actor = userActor('alice');
@@ -16,8 +15,8 @@ const open = (name: string, c: string): Command => ({ type: 'OpenRequest', ref: 
 function setup() {
   const store = new MemoryStateStore();
   const heard: { commands: string[]; events: string[] }[] = [];
-  // The pushreq refs follow the board, as the server's planner makes them.
-  const d = new Dispatcher(store, clock, async ({ before, after }) => ({ refs: pushreqRefUpdates(before, after), events: [] }));
+  // The pushreq refs follow the board: the write path's plan moves them (state/ref-intents.ts).
+  const d = new Dispatcher(store, clock);
   d.onCommit((c) => heard.push({ commands: c.commands.map((x) => x.type), events: c.events.map((e) => e.type) }));
   return { store, d, heard };
 }

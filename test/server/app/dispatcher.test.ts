@@ -7,7 +7,8 @@ import { decide, userActor, type Actor } from '../../../state/decide.js';
 import { commitMessage } from '../../../state/describe.js';
 import { isDomainError } from '../../../state/errors.js';
 import { evolveAll } from '../../../state/evolve.js';
-import { Dispatcher } from '../../../server/app/dispatcher.js';
+import { Dispatcher, type Preparer } from '../../../server/app/dispatcher.js';
+import type { PushId, RequestId } from '../../../state/model.js';
 import { MemoryStateStore } from '../../../server/store/memory-state-store.js';
 import type { CommitRequest, CommitResult } from '../../../server/store/state-store.js';
 
@@ -111,5 +112,31 @@ describe('Dispatcher: listener isolation', () => {
     off();
     await d.dispatch(open('b', 'b'), ALICE);
     expect(heard).toEqual(['mem-1']);
+  });
+});
+
+describe('Dispatcher: facts prepared outside the writer', () => {
+  const PM: Actor = userActor('pm', { pushmaster: true });
+  it('a lost compare-and-swap decides again with the same build when what it was built from is unchanged', async () => {
+    const store = new RacedStore(0);
+    const builds: number[] = [];
+    const preparer: Preparer = {
+      isAncestor: async () => true,
+      build: async (needs) => {
+        builds.push(...needs.map((n) => n.push.id));
+        return needs.map((n) => ({ push: n.push.id, mode: n.mode, epoch: n.epoch, inputs: n.requests.map((r) => ({ request: r.id, sha: r.sha })), baseSha: 'b'.repeat(40), outcome: { ok: true as const, deploySha: 'd'.repeat(40), merges: n.requests.map((r) => ({ request: r.id, sha: r.sha, commit: 'c'.repeat(40) })), dropped: [] } }));
+      },
+    };
+    const d = new Dispatcher(store, clock, preparer);
+    await d.execute({ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM);
+    await d.execute(open('mine', 'a'), ALICE); // picked into push 1
+    builds.length = 0;
+    store.losses = 2; // a rival opens an unrelated request before each of the next two commits
+    const out = await d.execute({ type: 'AcceptRequests', push: 1 as PushId, requests: [1 as RequestId] }, PM);
+    if (isDomainError(out)) throw new Error(out.message);
+    expect(builds).toEqual([1]);
+    expect(out.events.map((e) => e.type)).toEqual(['RequestAccepted', 'DeployBranchBuilt']);
+    expect(store.refs.get('refs/heads/deploy/push-1')).toBe('d'.repeat(40));
+    expect(d.stats.casRetries).toBe(2);
   });
 });

@@ -30,7 +30,7 @@ function relay(socket: string, token: string, input: string): Promise<{ code: nu
 
 const failing = (why: string): ReceiveDeps => {
   const no = () => Promise.reject(new Error(why));
-  return { dispatch: no, dispatchAll: no, read: no, isAncestor: no, lookupUser: no, refs: { master: 'master', metadata: 'pushmanager', deployPrefix: 'deploy/' } };
+  return { record: no, lookupUser: no, refs: { master: 'master', metadata: 'pushmanager', deployPrefix: 'deploy/' } };
 };
 
 let open: HookSocket[] = [];

@@ -3,29 +3,18 @@
 // both be recorded, the second moving a staged push's deploy SHA. The build itself is replaced by a
 // gate here, so the test sees exactly when each one starts and ends; the scheduling is the real one.
 import { describe, expect, it } from 'vitest';
-import { Dispatcher } from '../../../server/app/dispatcher.js';
-import { EventBus } from '../../../server/app/event-bus.js';
-import { GitCli } from '../../../server/git/git-cli.js';
-import { MemoryStateStore } from '../../../server/store/memory-state-store.js';
-import { Train } from '../../../server/train/train-service.js';
+import { RebuildScheduler } from '../../../server/train/deploy-builder-service.js';
+import { realTimers } from '../../../server/train/timers.js';
 
 function gatedTrain() {
-  const train = new Train({
-    git: new GitCli('/nonexistent'),
-    dispatcher: new Dispatcher(new MemoryStateStore(), { now: () => new Date() }),
-    bus: new EventBus(),
-    masterRef: 'refs/heads/master',
-    tagTemplate: 'push-{id}',
-    now: () => new Date(),
-    log: () => undefined,
-  });
   const runs: { push: number; release: () => void }[] = [];
   let running = 0;
   let maxRunning = 0;
   const started = () => new Promise<void>((r) => setTimeout(r, 30));
+  const inFlight = new Set<Promise<unknown>>();
   // The one seam: what a background rebuild does once the scheduler runs it.
-  Object.assign(train, {
-    rebuildInBackground: (push: number) =>
+  const scheduler = new RebuildScheduler(
+    (push: number) =>
       new Promise<void>((release) => {
         running++;
         maxRunning = Math.max(maxRunning, running);
@@ -37,7 +26,22 @@ function gatedTrain() {
           },
         });
       }),
-  });
+    {
+      timers: realTimers,
+      log: () => undefined,
+      track: (p) => {
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+        return p;
+      },
+    },
+  );
+  const train = {
+    scheduleRebuild: (push: number) => scheduler.schedule(push),
+    idle: async () => {
+      while (inFlight.size || scheduler.busy) await Promise.allSettled([...inFlight, new Promise((r) => setTimeout(r, 20))]);
+    },
+  };
   return { train, runs, started, maxRunning: () => maxRunning };
 }
 

@@ -1,18 +1,13 @@
-// The train's planner for a recorded build: the deploy ref moves with the state, from the value the board
+// The write path's plan for a recorded build: the deploy ref moves with the state, from the value the board
 // it decides on holds (a retry after another build re-reads it), and not at all when the build records
-// nothing (an equal build that raced the first). No git is run for RecordBuild: the planner only plans.
+// nothing (an equal build that raced the first). No git is run for RecordBuild: the plan only plans.
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../state/commands.js';
 import { decide, systemActor, userActor, type Actor, type DecideContext } from '../../../state/decide.js';
 import { isDomainError } from '../../../state/errors.js';
-import type { DomainEvent } from '../../../state/events.js';
 import { evolveAll } from '../../../state/evolve.js';
 import { emptyBoard, wantedMerges, type Board, type PushId } from '../../../state/model.js';
-import { Dispatcher } from '../../../server/app/dispatcher.js';
-import { EventBus } from '../../../server/app/event-bus.js';
-import { GitCli } from '../../../server/git/git-cli.js';
-import { MemoryStateStore } from '../../../server/store/memory-state-store.js';
-import { Train } from '../../../server/train/train-service.js';
+import { plan as planCommand } from '../../../state/plan.js';
 
 const PM: Actor = userActor('pm', { pushmaster: true });
 const ALICE: Actor = userActor('alice');
@@ -28,23 +23,11 @@ function step(b: Board, cmd: Command, actor: Actor): Board {
   return evolveAll(b, out);
 }
 
-const train = new Train({
-  git: new GitCli('/nonexistent'),
-  dispatcher: new Dispatcher(new MemoryStateStore(), { now: () => new Date() }),
-  bus: new EventBus(),
-  masterRef: 'refs/heads/master',
-  tagTemplate: 'push-{id}',
-  now: () => new Date(),
-  log: () => undefined,
-});
-
-/** Plans `cmd` on `before` as the dispatcher would: decide, evolve, then the planner. */
+/** Plans `cmd` on `before` as the dispatcher's writer does: decide, the server's own events, the refs. */
 async function plan(before: Board, cmd: Command) {
-  const c = ctx(BUILDER);
-  const events = decide(before, cmd, c) as DomainEvent[];
-  if (isDomainError(events)) throw new Error(events.message);
-  const planned = await train.planner({ command: cmd, before, after: evolveAll(before, events), events, ctx: c });
+  const planned = planCommand(before, cmd, ctx(BUILDER));
   if (isDomainError(planned)) throw new Error(planned.message);
+  if (planned.kind !== 'planned') throw new Error('a RecordBuild needs no facts');
   return planned.refs;
 }
 
