@@ -80,3 +80,14 @@ export function checklistChanged(a: readonly ChecklistItem[], b: readonly Checkl
 /** Items of `phases` not yet ticked: what blocks the step those phases gate. */
 export const openItems = (checklist: readonly ChecklistItem[], phases: readonly ChecklistPhase[]): ChecklistItem[] =>
   checklist.filter((i) => !i.done && phases.includes(i.phase));
+
+/** Which checklist phases hold back each step of the train: decide refuses the step while one is open. */
+export const GATE_PHASES: Readonly<Record<'stage' | 'bless' | 'certify', readonly ChecklistItem['phase'][]>> = {
+  stage: ['before-stage'],
+  bless: ['after-stage', 'before-bless'],
+  certify: ['after-bless', 'before-certify'],
+};
+
+/** The open items that hold back `step` (a push, or the status view of one: only its checklist is read). */
+export const openGateItems = <I extends Pick<ChecklistItem, 'phase' | 'done'>>(push: { readonly checklist: readonly I[] }, step: keyof typeof GATE_PHASES): I[] =>
+  push.checklist.filter((i) => !i.done && GATE_PHASES[step].includes(i.phase));
