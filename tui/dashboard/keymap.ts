@@ -3,7 +3,8 @@
 // a key that is not available now answers with the reason in the status line instead of a command.
 import type { ApiCommandInput } from '../../state/wire.js';
 import type { StatusView } from '../../state/status-view.js';
-import type { DashboardView, KeyName } from './view-model.js';
+import type { KeyName } from './keys.js';
+import type { DashboardView } from './screen.js';
 import type { Prompt, UiAction, UiState } from './ui-state.js';
 
 /** The parts of Ink's Key the dashboard reads; all optional so tests can say only what matters. */
