@@ -7,6 +7,7 @@ import type { Command } from './commands.js';
 import { decide } from './decide.js';
 import { describeError, isDomainError, type DomainErrorCode } from './errors.js';
 import { accepting, isActiveRequest, isOpenPush, type Board, type Push, type PushId, type PushRequest, type RequestId } from './model.js';
+import { checkRequest, type RequestAction } from './transitions.js';
 
 /** The request actions a client offers (the dashboard's keys, the CLI's `request` verbs). */
 export const REQUEST_ACTION_NAMES = ['pickme', 'unpickme', 'accept', 'remove', 'verify', 'delay', 'undelay', 'discard', 'comment', 'edit'] as const;
@@ -105,6 +106,20 @@ export function pushProbe(p: Push, action: PushActionName, actor: UserActor): Co
   }
 }
 
+/**
+ * Request actions that decide refuses only through the table (its handler checks the table and then
+ * always decides): answered from the table directly, with decide's own wording, so a board of a
+ * thousand requests does not run decide's per-push work (verify looks at the whole push) a thousand
+ * times. The property test (test/state/allowed-actions.test.ts) holds this claim to decide.
+ */
+const TABLE_ONLY: Partial<Record<RequestActionName, { readonly action: RequestAction; readonly what: string; readonly withPush: boolean }>> = {
+  unpickme: { action: 'unpickme', what: 'unpick request', withPush: false },
+  verify: { action: 'verify', what: 'verify request', withPush: true },
+  delay: { action: 'delay', what: 'delay request', withPush: true },
+  undelay: { action: 'undelay', what: 'undelay request', withPush: false },
+  discard: { action: 'discard', what: 'discard request', withPush: false },
+};
+
 export function allowedActions(board: Board, actor: UserActor, opts: AllowedActionsOptions = {}): AllowedActions {
   const ctx = { actor, now: NOW, ...(opts.singleAcceptingPush !== undefined && { singleAcceptingPush: opts.singleAcceptingPush }) };
   const judge = (cmd: Command): Availability => {
@@ -118,6 +133,12 @@ export function allowedActions(board: Board, actor: UserActor, opts: AllowedActi
     if (!r) continue;
     const row: Partial<Record<RequestActionName, Availability>> = {};
     for (const a of REQUEST_ACTION_NAMES) {
+      const t = TABLE_ONLY[a];
+      if (t) {
+        const refusal = checkRequest(t.action, actor, r, t.withPush && r.push !== null ? board.pushes[r.push] : undefined, `${t.what} ${r.id}`);
+        row[a] = refusal ? { ok: false, code: refusal.code, reason: describeError(refusal) } : { ok: true };
+        continue;
+      }
       const cmd = requestProbe(board, r, a);
       if (cmd) row[a] = judge(cmd);
     }
