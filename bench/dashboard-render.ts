@@ -7,7 +7,7 @@ import type { StatusView } from '../state/status-view.js';
 import { renderStatus } from '../tui/cli/render.js';
 import { Screen } from '../tui/dashboard/app.js';
 import { initialUi, type UiState } from '../tui/dashboard/ui-state.js';
-import { buildView } from '../tui/dashboard/view-model.js';
+import { buildView } from '../tui/dashboard/screen.js';
 import type { BenchRow } from './lib/bench-row.js';
 
 /** Same shape as the rows of bench/run-all (kept here so this module stands on its own). */

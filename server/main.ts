@@ -221,6 +221,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     store,
     bus,
     maxBodyBytes: config.server.maxBodyBytes,
+    singleAcceptingPush: config.repository.singleAcceptingPush,
     execute: (cmd, actor) => timed(cmd.type, () => theTrain.execute(cmd, actor)),
     log,
     metrics,

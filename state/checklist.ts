@@ -99,3 +99,14 @@ export function checklistEvents(board: Board, cfg: TagsConfig | TagRegistry, at:
   }
   return events;
 }
+
+/** Which checklist phases hold back each step of the train: decide refuses the step while one is open. */
+export const GATE_PHASES: Readonly<Record<'stage' | 'bless' | 'certify', readonly ChecklistItem['phase'][]>> = {
+  stage: ['before-stage'],
+  bless: ['after-stage', 'before-bless'],
+  certify: ['after-bless', 'before-certify'],
+};
+
+/** The open items that hold back `step` (a push, or the status view of one: only its checklist is read). */
+export const openGateItems = <I extends Pick<ChecklistItem, 'phase' | 'done'>>(push: { readonly checklist: readonly I[] }, step: keyof typeof GATE_PHASES): I[] =>
+  push.checklist.filter((i) => !i.done && GATE_PHASES[step].includes(i.phase));

@@ -1,5 +1,5 @@
 // decide(board, command, ctx) → events | DomainError. Pure: the clock and the actor come in ctx.
-import { actorName, hasRole, isSystem, type Actor } from './actor.js';
+import { actorName, isSystem, type Actor } from './actor.js';
 import type { Command, CommandOf, RequestFields } from './commands.js';
 import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
@@ -20,16 +20,10 @@ import {
   type PushId,
   type PushRequest,
   type RequestId,
-  type RequestState,
   type UserName,
 } from './model.js';
-import {
-  PUSH_TRANSITIONS,
-  REQUEST_TRANSITIONS,
-  type PushAction,
-  type RequestAction,
-  type Role,
-} from './transitions.js';
+import { checkPush, checkRequest, checkWho, fromState, PUSH_TRANSITIONS, REQUEST_TRANSITIONS } from './transitions.js';
+import { openGateItems } from './checklist.js';
 
 export { SYSTEM_NAME, actorName, hasRole, isSystem, systemActor, userActor, type Actor, type SystemCause, type UserActor, type UserRole } from './actor.js';
 
@@ -52,51 +46,6 @@ export interface DecideContext {
 }
 
 type Result = DomainEvent[] | DomainError;
-
-function holdsRole(role: Role, actor: Actor, req: PushRequest | undefined, push: Push | undefined): boolean {
-  switch (role) {
-    case 'anyone':
-      return true;
-    case 'owner':
-      return actor.kind === 'user' && req?.user === actor.name;
-    case 'watcher':
-      return actor.kind === 'user' && (req?.watchers.includes(actor.name) ?? false);
-    case 'pushmaster':
-      return hasRole(actor, 'pushmaster') || hasRole(actor, 'admin');
-    case 'pushmaster-of-push':
-      return actor.kind === 'user' && push !== undefined && (push.pushmaster === actor.name || hasRole(actor, 'admin'));
-    case 'server':
-      return isSystem(actor);
-  }
-}
-
-function refusalFor(roles: readonly Role[], who: Actor, what: string, push: Push | undefined): DomainError {
-  const actor = { name: actorName(who) };
-  if (roles.includes('pushmaster-of-push') && !roles.includes('owner'))
-    return domainError('not-pushmaster-of-push', `${actor.name} is not the pushmaster of push ${push?.id ?? '?'} (${push?.pushmaster ?? 'nobody'} is) and cannot ${what}`, { actor: actor.name, push: push?.id, pushmaster: push?.pushmaster });
-  if (roles.includes('pushmaster') && roles.length === 1)
-    return domainError('not-pushmaster', `${actor.name} is not in the pushmaster group and cannot ${what}`, { actor: actor.name });
-  if (roles.includes('watcher'))
-    return domainError('not-owner-or-watcher', `${actor.name} is neither the owner nor a watcher and cannot ${what}`, { actor: actor.name });
-  return domainError('not-owner', `${actor.name} is not the owner and cannot ${what}`, { actor: actor.name });
-}
-
-/** Checks the table for a request action: the role, then the from-state. */
-function checkRequest(action: RequestAction, actor: Actor, req: PushRequest, push: Push | undefined, what: string): DomainError | null {
-  const t = REQUEST_TRANSITIONS[action];
-  if (!isSystem(actor) && !t.who.some((r) => holdsRole(r, actor, req, push))) return refusalFor(t.who, actor, what, push);
-  if (!(t.from as readonly RequestState[]).includes(req.state))
-    return domainError('illegal-transition', `request ${req.id} is ${req.state}; cannot ${what} (allowed from: ${t.from.join(', ')})`, { request: req.id, state: req.state, action });
-  return null;
-}
-
-function checkPush(action: PushAction, actor: Actor, push: Push, what: string): DomainError | null {
-  const t = PUSH_TRANSITIONS[action];
-  if (!isSystem(actor) && !t.who.some((r) => holdsRole(r, actor, undefined, push))) return refusalFor(t.who, actor, what, push);
-  if (!(t.from as readonly string[]).includes(push.state))
-    return domainError('illegal-transition', `push ${push.id} is ${push.state}; cannot ${what} (allowed from: ${t.from.join(', ')})`, { push: push.id, state: push.state, action });
-  return null;
-}
 
 const getRequest = (b: Board, id: RequestId): PushRequest | DomainError =>
   b.requests[id] ?? domainError('unknown-request', `no request ${id}`, { request: id });
@@ -182,7 +131,7 @@ const HANDLERS: Handlers = {
       description: c.description ?? '',
       ref: c.ref,
       sha: c.sha,
-      state: 'requested',
+      state: REQUEST_TRANSITIONS.open.to,
       push: null,
       tags: mergeUserTags([], c.tags ?? []),
       conflicts: [],
@@ -263,7 +212,7 @@ const HANDLERS: Handlers = {
     const push = getPush(b, c.push);
     if (err(push)) return push;
     const mine = requestsInPush(b, push.id).filter(
-      (r) => r.state === 'staged' && REQUEST_TRANSITIONS.verify.who.some((role) => holdsRole(role, ctx.actor, r, push)),
+      (r) => checkRequest('verify', ctx.actor, r, push, `verify request ${r.id}`) === null,
     );
     if (!mine.length) return domainError('nothing-to-do', `push ${push.id} has no staged request that ${actorName(ctx.actor)} may verify`, { push: push.id });
     return withAllVerified(b, push, mine.map((r) => r.id), ctx);
@@ -297,6 +246,8 @@ const HANDLERS: Handlers = {
   CommentRequest(b, c, ctx) {
     const req = getRequest(b, c.request);
     if (err(req)) return req;
+    const refusal = checkRequest('comment', ctx.actor, req, req.push !== null ? b.pushes[req.push] : undefined, `comment on request ${req.id}`);
+    if (refusal) return refusal;
     if (!c.text.trim()) return domainError('invalid-field', 'comment text is empty', { field: 'text' });
     return [ev(ctx, { type: 'CommentAdded', request: req.id, comment: { at: ctx.now, user: actorName(ctx.actor), text: c.text } })];
   },
@@ -313,8 +264,8 @@ const HANDLERS: Handlers = {
   },
 
   OpenPush(b, c, ctx) {
-    const t = PUSH_TRANSITIONS.open;
-    if (!t.who.some((r) => holdsRole(r, ctx.actor, undefined, undefined))) return refusalFor(t.who, ctx.actor, 'open a push', undefined);
+    const who = checkWho(PUSH_TRANSITIONS.open, ctx.actor, 'open a push');
+    if (who) return who;
     const open = accepting(b);
     if (open && ctx.singleAcceptingPush !== false)
       return domainError('push-already-accepting', `push ${open.id} ("${open.title}", ${open.pushmaster}) is still accepting; stage or discard it first`, { push: open.id });
@@ -374,7 +325,7 @@ const HANDLERS: Handlers = {
     const refusal = checkRequest('remove', ctx.actor, req, push, `remove request ${req.id}`);
     if (refusal) return refusal;
     if (!c.reason.trim()) return domainError('invalid-field', 'a removal needs a reason (--reason)', { field: 'reason' });
-    return [ev(ctx, { type: 'RequestRemoved', request: req.id, push: push.id, reason: c.reason.trim(), fromState: req.state, toState: 'requested' })];
+    return [ev(ctx, { type: 'RequestRemoved', request: req.id, push: push.id, reason: c.reason.trim(), fromState: req.state, toState: REQUEST_TRANSITIONS.remove.to })];
   },
 
   RebuildPush(b, c, ctx) {
@@ -394,7 +345,7 @@ const HANDLERS: Handlers = {
     if (!buildIsCurrent(b, push)) return staleBuild(push);
     const added = requestsInPush(b, push.id).filter((r) => r.state === 'added');
     if (!added.length) return domainError('nothing-to-do', `push ${push.id} has no accepted request to stage`, { push: push.id });
-    const open = push.checklist.filter((i) => i.phase === 'before-stage' && !i.done);
+    const open = openGateItems(push, 'stage');
     if (open.length) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')}`, { push: push.id, items: open.map((i) => i.id) });
     return [ev(ctx, { type: 'PushStaged', push: push.id, env: c.env.trim(), requests: added.map((r) => r.id) })];
   },
@@ -411,7 +362,7 @@ const HANDLERS: Handlers = {
     const unverified = inPush.filter((r) => r.state === 'staged');
     if (unverified.length && !c.force)
       return domainError('unverified-requests', `requests ${unverified.map((r) => `${r.id} (${r.user})`).join(', ')} are not verified on stage; wait, remove them, or bless with --force`, { push: push.id, requests: unverified.map((r) => r.id) });
-    const open = push.checklist.filter((i) => (i.phase === 'after-stage' || i.phase === 'before-bless') && !i.done);
+    const open = openGateItems(push, 'bless');
     if (open.length && !c.force) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')}`, { push: push.id, items: open.map((i) => i.id) });
     if (!inPush.some((r) => r.state === 'staged' || r.state === 'verified')) return domainError('nothing-to-do', `push ${push.id} has nothing staged`, { push: push.id });
     return [ev(ctx, { type: 'PushBlessed', push: push.id, forced: c.force && (unverified.length > 0 || open.length > 0), unverified: unverified.map((r) => r.id) })];
@@ -422,7 +373,7 @@ const HANDLERS: Handlers = {
     if (err(push)) return push;
     const p = checkPush('certify', ctx.actor, push, `certify push ${push.id}`);
     if (p) return p;
-    const open = push.checklist.filter((i) => (i.phase === 'after-bless' || i.phase === 'before-certify') && !i.done);
+    const open = openGateItems(push, 'certify');
     if (open.length && !c.force) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')} (or certify with --force)`, { push: push.id, items: open.map((i) => i.id) });
     if (!buildIsCurrent(b, push)) return staleBuild(push);
     // Master and the tag were made from the deploy branch as it was when certify started: if it was rebuilt since (a re-push), they are stale.
@@ -435,8 +386,8 @@ const HANDLERS: Handlers = {
         push: push.id,
         tag: cert.tag,
         masterSha: cert.masterSha,
-        requests: inPush.filter((r) => r.state === 'blessed').map((r) => r.id),
-        returned: inPush.filter((r) => r.state !== 'blessed').map((r) => r.id),
+        requests: inPush.filter((r) => fromState('certify', r.state)).map((r) => r.id),
+        returned: inPush.filter((r) => !fromState('certify', r.state)).map((r) => r.id),
       }),
     ];
   },
@@ -446,7 +397,7 @@ const HANDLERS: Handlers = {
     if (err(push)) return push;
     const p = checkPush('discard', ctx.actor, push, `discard push ${push.id}`);
     if (p) return p;
-    return [ev(ctx, { type: 'PushDiscarded', push: push.id, reason: c.reason ?? '', returned: requestsInPush(b, push.id).map((r) => r.id) })];
+    return [ev(ctx, { type: 'PushDiscarded', push: push.id, reason: c.reason ?? '', returned: requestsInPush(b, push.id).filter((r) => fromState('returnFromPush', r.state)).map((r) => r.id) })];
   },
 
   MessagePushees(b, c, ctx) {
@@ -488,7 +439,8 @@ const HANDLERS: Handlers = {
   },
 
   RecordConflicts(b, c, ctx) {
-    if (!isSystem(ctx.actor)) return domainError('not-pushmaster', 'only the server records conflict checks', {});
+    const who = checkWho(REQUEST_TRANSITIONS.recordConflicts, ctx.actor, 'record conflict checks');
+    if (who) return who;
     const events: DomainEvent[] = [];
     // The check ran on an earlier board: who is in the deploy branch now decides who a pair conflict is charged to.
     const positions = new Map<PushId, ReadonlyMap<RequestId, number>>();
@@ -503,7 +455,8 @@ const HANDLERS: Handlers = {
   },
 
   RecordBuild(b, c, ctx) {
-    if (!isSystem(ctx.actor)) return domainError('not-pushmaster', 'only the server records builds', {});
+    const who = checkWho(PUSH_TRANSITIONS.recordBuild, ctx.actor, 'record builds');
+    if (who) return who;
     const push = getPush(b, c.push);
     if (err(push)) return push;
     const dropped = new Set<number>(c.dropped.map((d) => d.request));
@@ -517,8 +470,8 @@ const HANDLERS: Handlers = {
     for (const d of c.dropped) {
       const req = b.requests[d.request];
       // Only a request that is still merged is removed: a build that raced an earlier one may name it again.
-      if (!req || req.push !== push.id || !MERGED_STATES.includes(req.state)) continue;
-      events.push(ev(ctx, { type: 'RequestRemoved', request: req.id, push: push.id, reason: `no longer merges (${d.files.join(', ')})`, fromState: req.state, toState: 'pickme' }));
+      if (!req || req.push !== push.id || !fromState('drop', req.state)) continue;
+      events.push(ev(ctx, { type: 'RequestRemoved', request: req.id, push: push.id, reason: `no longer merges (${d.files.join(', ')})`, fromState: req.state, toState: REQUEST_TRANSITIONS.drop.to }));
       events.push(ev(ctx, { type: 'ConflictsFound', request: req.id, sha: req.sha, conflicts: [{ with: 'master', files: d.files }] }));
     }
     if (c.deploySha !== push.deploySha || c.baseSha !== push.baseSha || JSON.stringify(c.merges) !== JSON.stringify(push.merges))

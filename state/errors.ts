@@ -45,8 +45,11 @@ export const domainError = (code: DomainErrorCode, message: string, data: Record
 export const isDomainError = (x: unknown): x is DomainError =>
   typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'domain-error';
 
-/** One rendering for `remote:` lines, the CLI and the dashboard: "refused (code): message". */
-export const describeError = (e: DomainError): string => `${e.message} [${e.code}]`;
+/**
+ * One rendering of a refusal for the CLI, the dashboard and the actions the board offers: "message [code]".
+ * Structural, so a refusal that crossed the wire (the client's ServerRefusal) renders the same way.
+ */
+export const describeError = (e: { readonly message: string; readonly code: string }): string => `${e.message} [${e.code}]`;
 
 /** A refusal in the one error shape (`ErrorJson`) that thrown errors' `toJSON()` also has: the API's `error` body. */
 export const domainErrorJson = (e: DomainError): ErrorJson => ({ code: e.code, message: e.message, data: e.data });

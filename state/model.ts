@@ -139,22 +139,25 @@ export interface Board {
 
 export const emptyBoard = (): Board => ({ nextRequestId: 1, nextPushId: 1, requests: {}, pushes: {} });
 
-export const ACTIVE_REQUEST_STATES: readonly RequestState[] = [
-  'requested',
-  'pickme',
-  'added',
-  'staged',
-  'verified',
-  'blessed',
-  'delayed',
-];
+/** States of a request still in play: waiting, in a push, or held back. */
+export const ACTIVE_REQUEST_STATES: readonly RequestState[] = ['requested', 'pickme', 'added', 'staged', 'verified', 'blessed', 'delayed'];
 export const isActiveRequest = (r: PushRequest): boolean => ACTIVE_REQUEST_STATES.includes(r.state);
-export const isOpenPush = (p: Push): boolean => p.state !== 'live' && p.state !== 'discarded';
 
-/** States of a request that sits in a push (pickme or accepted). */
-export const IN_PUSH_STATES: readonly RequestState[] = ['pickme', 'added', 'staged', 'verified', 'blessed'];
+/** States of a push that is still moving (not live, not discarded). */
+export const OPEN_PUSH_STATES: readonly PushState[] = ['accepting', 'staged', 'blessed'];
+export const isOpenPush = (p: { readonly state: string }): boolean => (OPEN_PUSH_STATES as readonly string[]).includes(p.state);
+
+/**
+ * States of a request that sits in a push (pickme or accepted), in train order: the dashboard's
+ * sections, `push message --state`, the API's MessagePushees.state. One list, typed two ways.
+ */
+export const IN_PUSH_STATE_NAMES = ['pickme', 'added', 'staged', 'verified', 'blessed'] as const;
+export type InPushState = (typeof IN_PUSH_STATE_NAMES)[number];
+export const IN_PUSH_STATES: readonly RequestState[] = IN_PUSH_STATE_NAMES;
 /** States whose commits are merged into the push's deploy branch. */
 export const MERGED_STATES: readonly RequestState[] = ['added', 'staged', 'verified', 'blessed'];
+/** States a request ends in. */
+export const FINISHED_REQUEST_STATES: readonly RequestState[] = ['live', 'discarded'];
 
 export const requestsOf = (board: Board): PushRequest[] => Object.values(board.requests);
 export const pushesOf = (board: Board): Push[] => Object.values(board.pushes);

@@ -1,11 +1,11 @@
 // The board as clients see it (`pushmanager status --json`, GET /api/board): SPEC §5 fields and more.
-import { isOpenPush, queueOrder, requestsOfPush, type Board, type Push, type PushRequest } from './model.js';
+import { FINISHED_REQUEST_STATES, isOpenPush, queueOrder, requestsOfPush, type Board, type Push, type PushRequest, type PushState } from './model.js';
 
 export interface StatusPush {
   readonly id: number;
   readonly title: string;
   readonly type: string;
-  readonly state: string;
+  readonly state: PushState;
   readonly pushmaster: string;
   readonly deployBranch: string;
   readonly deploySha: string | null;
@@ -62,7 +62,7 @@ export function statusView(board: Board, version: string | null, opts: { all?: b
   // Every request a shown push lists is shown too, so `pushes[].requests` always resolves.
   const listed = new Set(views.flatMap((p) => p.requests));
   const requests = Object.values(board.requests)
-    .filter((r) => opts.all || !['live', 'discarded'].includes(r.state) || listed.has(r.id))
+    .filter((r) => opts.all || !FINISHED_REQUEST_STATES.includes(r.state) || listed.has(r.id))
     .sort((a, b) => (a.push === b.push && a.push !== null ? queueOrder(a, b) : a.id - b.id));
   return { version, pushes: views, requests: requests.map(requestView) };
 }

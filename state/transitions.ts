@@ -1,5 +1,19 @@
-// The one table of legal transitions and who may make them (SPEC §2). decide() consults only this table.
-import type { PushState, RequestState } from './model.js';
+// The one table of legal transitions and who may make them (SPEC §2), and its lookups. decide() asks
+// it for every permission and from-state check, and allowedActions() asks decide, so what a client is
+// offered and what the server accepts cannot drift apart.
+import { actorName, hasRole, isSystem, type Actor } from './actor.js';
+import { domainError, type DomainError } from './errors.js';
+import {
+  ACTIVE_REQUEST_STATES as ACTIVE,
+  FINISHED_REQUEST_STATES,
+  IN_PUSH_STATES as IN_PUSH,
+  MERGED_STATES,
+  OPEN_PUSH_STATES as OPEN_PUSH,
+  type Push,
+  type PushRequest,
+  type PushState,
+  type RequestState,
+} from './model.js';
 
 /** Who may act: roles are relative to the request or push the command names. */
 export type Role =
@@ -17,14 +31,11 @@ export interface RequestTransition {
   readonly who: readonly Role[];
 }
 
-const IN_PUSH: readonly RequestState[] = ['pickme', 'added', 'staged', 'verified', 'blessed'];
-const ACTIVE: readonly RequestState[] = ['requested', 'pickme', 'added', 'staged', 'verified', 'blessed', 'delayed'];
-
 export const REQUEST_TRANSITIONS = {
-  open: { from: [], to: 'requested', who: ['anyone'] }, // or straight to pickme when a push is accepting
+  open: { from: [], to: 'requested', who: ['anyone'] }, // or straight on to pickme when a push is accepting
   repush: { from: ACTIVE, to: null, who: ['owner'] },
   edit: { from: ACTIVE, to: null, who: ['owner', 'watcher', 'pushmaster-of-push'] },
-  comment: { from: [...ACTIVE, 'live', 'discarded'], to: null, who: ['anyone'] },
+  comment: { from: [...ACTIVE, ...FINISHED_REQUEST_STATES], to: null, who: ['anyone'] },
   withdraw: { from: ['requested', 'pickme', 'added', 'delayed'], to: 'discarded', who: ['owner'] },
   pickme: { from: ['requested'], to: 'pickme', who: ['owner', 'watcher'] },
   unpickme: { from: ['pickme'], to: 'requested', who: ['owner', 'watcher'] },
@@ -33,13 +44,13 @@ export const REQUEST_TRANSITIONS = {
   stage: { from: ['added'], to: 'staged', who: ['pushmaster-of-push'] },
   verify: { from: ['staged'], to: 'verified', who: ['owner', 'watcher', 'pushmaster-of-push'] },
   bless: { from: ['staged', 'verified'], to: 'blessed', who: ['pushmaster-of-push'] },
-  certify: { from: ['blessed'], to: 'live', who: ['pushmaster-of-push'] },
-  returnFromPush: { from: IN_PUSH, to: 'requested', who: ['pushmaster-of-push'] }, // push discarded, or left-over pickme at certify
+  certify: { from: ['blessed'], to: 'live', who: ['pushmaster-of-push'] }, // the others go back to requested
+  returnFromPush: { from: IN_PUSH, to: 'requested', who: ['pushmaster-of-push'] }, // the push is discarded
   delay: { from: ['requested', 'pickme'], to: 'delayed', who: ['owner', 'pushmaster-of-push'] },
   undelay: { from: ['delayed'], to: 'requested', who: ['owner'] },
   discard: { from: ['requested', 'delayed'], to: 'discarded', who: ['owner'] },
   recordConflicts: { from: ACTIVE, to: null, who: ['server'] },
-  drop: { from: ['added', 'staged', 'verified', 'blessed'], to: 'pickme', who: ['server'] }, // no longer merges at rebuild
+  drop: { from: MERGED_STATES, to: 'pickme', who: ['server'] }, // no longer merges at rebuild
 } as const satisfies Record<string, RequestTransition>;
 
 export type RequestAction = keyof typeof REQUEST_TRANSITIONS;
@@ -49,8 +60,6 @@ export interface PushTransition {
   readonly to: PushState | null;
   readonly who: readonly Role[];
 }
-
-const OPEN_PUSH: readonly PushState[] = ['accepting', 'staged', 'blessed'];
 
 export const PUSH_TRANSITIONS = {
   open: { from: [], to: 'accepting', who: ['pushmaster'] },
@@ -69,3 +78,60 @@ export const PUSH_TRANSITIONS = {
 } as const satisfies Record<string, PushTransition>;
 
 export type PushAction = keyof typeof PUSH_TRANSITIONS;
+
+/** Whether `actor` holds `role` for this request and push. An admin counts as every push's pushmaster. */
+export function holdsRole(role: Role, actor: Actor, req: PushRequest | undefined, push: Push | undefined): boolean {
+  switch (role) {
+    case 'anyone':
+      return true;
+    case 'owner':
+      return actor.kind === 'user' && req?.user === actor.name;
+    case 'watcher':
+      return actor.kind === 'user' && (req?.watchers.includes(actor.name) ?? false);
+    case 'pushmaster':
+      return hasRole(actor, 'pushmaster') || hasRole(actor, 'admin');
+    case 'pushmaster-of-push':
+      return actor.kind === 'user' && push !== undefined && (push.pushmaster === actor.name || hasRole(actor, 'admin'));
+    case 'server':
+      return isSystem(actor);
+  }
+}
+
+/** The refusal for an actor who holds none of `roles`; `what` completes "cannot …". */
+function refusalFor(roles: readonly Role[], who: Actor, what: string, push: Push | undefined): DomainError {
+  const name = actorName(who);
+  if (roles.length === 1 && roles[0] === 'server') return domainError('not-pushmaster', `only the server may ${what}`, { actor: name });
+  if (roles.includes('pushmaster-of-push') && !roles.includes('owner'))
+    return domainError('not-pushmaster-of-push', `${name} is not the pushmaster of push ${push?.id ?? '?'} (${push?.pushmaster ?? 'nobody'} is) and cannot ${what}`, { actor: name, push: push?.id, pushmaster: push?.pushmaster });
+  if (roles.includes('pushmaster') && roles.length === 1)
+    return domainError('not-pushmaster', `${name} is not in the pushmaster group and cannot ${what}`, { actor: name });
+  if (roles.includes('watcher'))
+    return domainError('not-owner-or-watcher', `${name} is neither the owner nor a watcher and cannot ${what}`, { actor: name });
+  return domainError('not-owner', `${name} is not the owner and cannot ${what}`, { actor: name });
+}
+
+/** The table's role check alone, for actions with no subject state (open a push, record findings). */
+export function checkWho(t: { readonly who: readonly Role[] }, actor: Actor, what: string, req?: PushRequest, push?: Push): DomainError | null {
+  return t.who.some((r) => holdsRole(r, actor, req, push)) ? null : refusalFor(t.who, actor, what, push);
+}
+
+/** A request action: the role (the system's own work is not asked), then the from-state. */
+export function checkRequest(action: RequestAction, actor: Actor, req: PushRequest, push: Push | undefined, what: string): DomainError | null {
+  const t: RequestTransition = REQUEST_TRANSITIONS[action];
+  if (!isSystem(actor) && !t.who.some((r) => holdsRole(r, actor, req, push))) return refusalFor(t.who, actor, what, push);
+  if (!t.from.includes(req.state))
+    return domainError('illegal-transition', `request ${req.id} is ${req.state}; cannot ${what} (allowed from: ${t.from.join(', ')})`, { request: req.id, state: req.state, action });
+  return null;
+}
+
+/** A push action: the role (the system's own work is not asked), then the from-state. */
+export function checkPush(action: PushAction, actor: Actor, push: Push, what: string): DomainError | null {
+  const t: PushTransition = PUSH_TRANSITIONS[action];
+  if (!isSystem(actor) && !t.who.some((r) => holdsRole(r, actor, undefined, push))) return refusalFor(t.who, actor, what, push);
+  if (!t.from.includes(push.state))
+    return domainError('illegal-transition', `push ${push.id} is ${push.state}; cannot ${what} (allowed from: ${t.from.join(', ')})`, { push: push.id, state: push.state, action });
+  return null;
+}
+
+/** Whether a request in `state` may take part in `action` (an effect of another command, e.g. certify). */
+export const fromState = (action: RequestAction, state: RequestState): boolean => (REQUEST_TRANSITIONS[action].from as readonly RequestState[]).includes(state);

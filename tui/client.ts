@@ -1,8 +1,6 @@
 // The HTTP client every terminal front end uses (CLI verbs and the dashboard): one place for the server
 // URL, credentials, typed refusals and the event stream.
-import type { ApiCommandInput } from '../server/http/api-schema.js';
-import type { CommandOutcome } from '../state/describe.js';
-import type { StatusView } from '../state/status-view.js';
+import type { ApiCommandInput, BoardView, CommandAnswer, PushDetail, RequestDetail, WhoAmI } from '../state/wire.js';
 import { PushmanagerError } from '../state/pushmanager-error.js';
 import http from 'node:http';
 import https from 'node:https';
@@ -124,7 +122,7 @@ export class PushmanagerClient {
     return new CredentialsRefused(status, code, `${server} needs credentials: set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD or PUSHMANAGER_TOKEN, or run \`pushmanager login\``, err.data ?? {});
   }
 
-  board(all = false): Promise<StatusView> {
+  board(all = false): Promise<BoardView> {
     return this.request('GET', `/api/board${all ? '?all=1' : ''}`);
   }
   requestDetail(id: number): Promise<RequestDetail> {
@@ -139,7 +137,7 @@ export class PushmanagerClient {
   outbox(): Promise<{ entries: { delivery: { channel: string; to: string[]; text: string; key: string }; status: string; attempts: number; lastError: string | null; enqueuedAt: string; nextAttemptAt: string | null }[] }> {
     return this.request('GET', '/api/outbox');
   }
-  whoami(): Promise<{ user: { name: string; pushmaster: boolean; admin: boolean } }> {
+  whoami(): Promise<WhoAmI> {
     return this.request('GET', '/api/whoami');
   }
   command(cmd: ApiCommandInput): Promise<CommandAnswer> {
@@ -180,27 +178,5 @@ export class PushmanagerClient {
   }
 }
 
-/** POST /api/commands: the new metadata version, the event names, and the outcome (events, touched pushes and requests). */
-export interface CommandAnswer extends CommandOutcome {
-  readonly ok: true;
-  readonly version: string;
-  readonly events: readonly string[];
-}
-
-export interface HistoryItem {
-  readonly version: string;
-  readonly at: string;
-  readonly actor: string;
-  readonly command: string;
-  readonly subject: string;
-  readonly events: readonly string[];
-}
-export interface RequestDetail {
-  readonly request: StatusView['requests'][number] & { comments: { at: string; user: string; text: string }[] };
-  readonly push: StatusView['pushes'][number] | null;
-  readonly history: readonly HistoryItem[];
-}
-export interface PushDetail {
-  readonly push: StatusView['pushes'][number] & { removals: { request: number; by: string; reason: string; fromState: string; at: string }[] };
-  readonly history: readonly HistoryItem[];
-}
+// The wire types live in state/wire.ts (shared with the server); re-exported for the client's users.
+export type { CommandAnswer, HistoryItem, PushDetail, RequestDetail } from '../state/wire.js';

@@ -3,7 +3,8 @@
 // the same set the push options refuse.
 import { z } from 'zod';
 import type { Command } from '../../state/commands.js';
-import { PUSH_TYPES } from '../../state/model.js';
+import { IN_PUSH_STATE_NAMES, PUSH_TYPES } from '../../state/model.js';
+import type { ApiCommandInput } from '../../state/wire.js';
 
 const id = z.number().int().positive().max(1e9);
 // eslint-disable-next-line no-control-regex
@@ -39,7 +40,7 @@ export const apiCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('BlessPush'), push: id, force: z.boolean().default(false) }),
   z.strictObject({ type: z.literal('CertifyPush'), push: id, force: z.boolean().default(false) }),
   z.strictObject({ type: z.literal('DiscardPush'), push: id, reason: line(500).optional() }),
-  z.strictObject({ type: z.literal('MessagePushees'), push: id, text: line(1000).min(1), state: z.enum(['pickme', 'added', 'staged', 'verified', 'blessed']).optional() }),
+  z.strictObject({ type: z.literal('MessagePushees'), push: id, text: line(1000).min(1), state: z.enum(IN_PUSH_STATE_NAMES).optional() }),
   z.strictObject({ type: z.literal('PingmePush'), push: id, on: z.boolean().default(true) }),
   z.strictObject({ type: z.literal('TakeOverPush'), push: id }),
   z.strictObject({ type: z.literal('TickChecklist'), push: id, item: line(200).min(1), done: z.boolean().default(true) }),
@@ -58,4 +59,8 @@ export function parseApiCommand(body: unknown): ParsedBody<Command> {
   const extra = issue.code === 'unrecognized_keys' && issue.path.length ? ` (${keys})` : '';
   return { ok: false, field, message: `${field}: ${issue.message}${extra}` };
 }
-export type ApiCommandInput = z.input<typeof apiCommandSchema>;
+/** The wire type of a command body (state/wire.ts, shared with the clients); the schema must take exactly it. */
+export type { ApiCommandInput };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaTakesTheWireType: Same<z.input<typeof apiCommandSchema>, ApiCommandInput> = true;
+void schemaTakesTheWireType;

@@ -2,8 +2,11 @@
 // and a server-sent event stream. Refusals are typed errors with the domain's code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasRole, type Actor, type UserActor } from '../../state/decide.js';
+import { allowedActions } from '../../state/allowed-actions.js';
 import { domainErrorJson, isDomainError, type DomainError } from '../../state/errors.js';
-import { pushView, requestView, statusView } from '../../state/status-view.js';
+import { ACTIVE_REQUEST_STATES, isOpenPush, type PushId, type RequestId } from '../../state/model.js';
+import { pushView, requestView, statusView, type StatusView } from '../../state/status-view.js';
+import type { ApiErrorBody, BoardView } from '../../state/wire.js';
 import type { Command } from '../../state/commands.js';
 import { commandOutcome } from '../../state/describe.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
@@ -17,12 +20,14 @@ export interface ApiDeps {
   readonly store: StateStore;
   readonly bus: EventBus;
   readonly maxBodyBytes: number;
+  /** As the dispatcher decides with it: what the board offers must be what a command would get. */
+  readonly singleAcceptingPush?: boolean;
   /** Runs a client command; the train replaces plain dispatch for commands with git work. */
   readonly execute: (cmd: Command, actor: Actor) => Promise<Committed | DomainError>;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   readonly metrics?: import('./metrics.js').Metrics;
   /** Adds links and build results from the integrations, when configured. */
-  readonly decorateBoard?: (v: import('../../state/status-view.js').StatusView) => Promise<unknown>;
+  readonly decorateBoard?: (v: StatusView) => Promise<BoardView>;
   readonly extraRoutes?: (actor: UserActor, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 
@@ -50,8 +55,16 @@ export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMe
 
   if (method === 'GET' && head === 'board' && parts.length === 1) {
     const snap = await deps.dispatcher.read();
-    const view = statusView(snap.board, snap.version, { all: url.searchParams.get('all') === '1' });
-    return sendJson(res, 200, deps.decorateBoard ? await deps.decorateBoard(view) : view);
+    const status = statusView(snap.board, snap.version, { all: url.searchParams.get('all') === '1' });
+    // What the asking user may do now, for the requests and pushes shown that are still in play: the
+    // clients show these offers and refusals instead of re-deriving the rules (additive: SPEC §5's fields stay).
+    const actions = allowedActions(snap.board, actor, {
+      ...(deps.singleAcceptingPush !== undefined && { singleAcceptingPush: deps.singleAcceptingPush }),
+      requests: status.requests.filter((r) => ACTIVE_REQUEST_STATES.includes(r.state)).map((r) => r.id as RequestId),
+      pushes: status.pushes.filter(isOpenPush).map((p) => p.id as PushId),
+    });
+    const view: BoardView = { ...status, actions };
+    return sendJson(res, 200, deps.decorateBoard ? { ...(await deps.decorateBoard(status)), actions } : view);
   }
 
   if (method === 'GET' && head === 'requests' && parts.length === 2) {
@@ -78,7 +91,7 @@ export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMe
     const parsed = parseApiCommand(body);
     if (!parsed.ok) throw new HttpError(422, 'invalid-field', parsed.message, { field: parsed.field });
     const out = await deps.execute(parsed.value, actor);
-    if (isDomainError(out)) return sendJson(res, domainStatus(out), { error: domainErrorJson(out) });
+    if (isDomainError(out)) return sendJson(res, domainStatus(out), { error: domainErrorJson(out) } satisfies ApiErrorBody);
     // Event names for scripts that read them, plus the events and what they touched as the board is now:
     // what a client needs to say what happened (ids, SHAs, states) without fetching the board again.
     return sendJson(res, 200, { ok: true, version: out.version, events: out.events.map((e) => e.type), ...commandOutcome(out.board, parsed.value, out.events) });

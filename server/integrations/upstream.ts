@@ -98,7 +98,17 @@ export class Upstream {
    * returns its SHA. Rejects with an IntegrationError: `integration-unreachable`,
    * `integration-auth-failed` or `integration-not-found` (no such branch upstream).
    */
-  async fetchMaster(git: GitCli, masterBranch = 'master'): Promise<string> {
+  fetchMaster(git: GitCli, masterBranch = 'master'): Promise<string> {
+    // One fetch at a time: two fetches into the same tracking ref race in git's own compare-and-swap
+    // ("cannot lock ref … is at X but expected Y"), and the loser would fail a build or a certify.
+    const run = this.fetching.then(() => this.fetchOnce(git, masterBranch));
+    this.fetching = run.catch(() => undefined);
+    return run;
+  }
+
+  private fetching: Promise<unknown> = Promise.resolve();
+
+  private async fetchOnce(git: GitCli, masterBranch: string): Promise<string> {
     const ref = trackingRef(masterBranch);
     try {
       await git.run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', this.url, `+refs/heads/${masterBranch}:${ref}`], { env: this.gitEnv() });

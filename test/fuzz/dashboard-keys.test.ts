@@ -9,8 +9,8 @@ import { parseApiCommand } from '../../server/http/api-schema.js';
 import type { StatusView } from '../../state/status-view.js';
 import { interpretKey, type KeyPress } from '../../tui/dashboard/keymap.js';
 import { MIN_WIDTH, initialUi, uiReducer, type Me, type UiAction, type UiState } from '../../tui/dashboard/ui-state.js';
-import { buildView } from '../../tui/dashboard/view-model.js';
-import { NOW, bigBoard, detailOf, push, req, sampleBoard } from '../tui/fixtures.js';
+import { buildView } from '../../tui/dashboard/screen.js';
+import { NOW, bigBoard, detailOf, push, req, sampleBoard, withActions } from '../tui/fixtures.js';
 import { keystroke, nastyString } from './arbitraries.js';
 import { params, timeoutFor } from './fuzz-runs.js';
 
@@ -59,7 +59,7 @@ describe('dashboard keystrokes', () => {
               const r = b?.requests.find((x) => x.id === ev.request);
               apply({ type: 'detail-loaded', request: ev.request, detail: r && !ev.error ? detailOf(r) : null, error: ev.error });
             } else {
-              const view = buildView(b, s, { now: NOW, color: false });
+              const view = buildView(b && withActions(b, s.me), s, { now: NOW, color: false });
               const effect = interpretKey(ev.input, ev.key, s, view);
               effect.actions.forEach(apply);
               for (const cmd of effect.send?.commands ?? []) {
@@ -73,7 +73,7 @@ describe('dashboard keystrokes', () => {
               if (effect.quit) break;
             }
             if (s.mode.kind === 'prompt') expect(s.mode.text).not.toMatch(CONTROL);
-            const frame = buildView(b, s, { now: NOW, color: false });
+            const frame = buildView(b && withActions(b, s.me), s, { now: NOW, color: false });
             for (const line of frame.lines) {
               const text = line.segs.map((g) => g.text).join('');
               expect(text, `line ${line.key}`).not.toMatch(CONTROL);

@@ -141,7 +141,7 @@ describe('key flows', () => {
     const { until, type } = show(client);
     await until((f) => f.includes('you: alice'));
     await type('a');
-    await until((f) => f.includes('accept: pushmasters only; pm drives push #3'));
+    await until((f) => f.includes('accept: alice is not the pushmaster of push 3'));
     await type('/', 'W', 'a', 'i', 't', ENTER);
     await until((f) => f.includes('filter "Wait": 1 of 6'));
     await type('p');
@@ -195,7 +195,8 @@ describe('key flows', () => {
 
   it('n keeps a refused bless refused', async () => {
     const b = sampleBoard();
-    const client = new FakeClient({ ...b, pushes: [{ ...b.pushes[0]!, state: 'staged' }, b.pushes[1]!] }, undefined, () => new ServerRefusal(409, 'unverified-requests', 'requests 4 (carol) are not verified on stage; wait, remove them, or bless with --force', { push: 3, requests: [4] }));
+    // Request 4 staged with its push (as after `push stage`): the board offers bless, which asks to force while it is unverified.
+    const client = new FakeClient({ ...b, pushes: [{ ...b.pushes[0]!, state: 'staged' }, b.pushes[1]!], requests: b.requests.map((r) => (r.id === 4 ? { ...r, state: 'staged' as const } : r)) }, undefined, () => new ServerRefusal(409, 'unverified-requests', 'requests 4 (carol) are not verified on stage; wait, remove them, or bless with --force', { push: 3, requests: [4] }));
     const { until, type } = show(client);
     await until((f) => f.includes('● live'));
     await type('b');
@@ -287,7 +288,7 @@ describe('checklist', () => {
     const { until, type } = show(client);
     await until((f) => f.includes('you: alice') && f.includes('CHECKLIST'));
     await type('t');
-    await until((f) => f.includes('tick: pushmasters only; pm drives push #3'));
+    await until((f) => f.includes('tick: alice is not the pushmaster of push 3'));
     expect(client.sent).toEqual([]);
   });
 });

@@ -1,7 +1,11 @@
 // Boards and a fake client for the dashboard's UI tests: fixed dates (the frames show ages relative to
 // NOW), fixed SHAs, and a client object with PushmanagerClient's methods that records what was sent.
 import type { ApiCommandInput } from '../../server/http/api-schema.js';
+import { userActor } from '../../state/actor.js';
+import { allowedActions } from '../../state/allowed-actions.js';
+import { isOpenPush, wantedMerges, type Board, type Push as BoardPush, type PushRequest } from '../../state/model.js';
 import type { StatusView } from '../../state/status-view.js';
+import type { BoardView } from '../../state/wire.js';
 import { ServerRefusal, type CommandAnswer, type RequestDetail } from '../../tui/client.js';
 import type { DashboardClient } from '../../tui/dashboard/live-board.js';
 
@@ -59,6 +63,26 @@ export function push(id: number, over: Partial<Omit<Push, 'id'>> = {}): Push {
   } as Push;
 }
 
+/**
+ * The board a status view came from, as far as decide needs it: open pushes' deploy branches built and
+ * current (the dashboard's tests are not about a rebuild in flight), comments as many as counted.
+ */
+export function boardOf(view: StatusView): Board {
+  const requests = Object.fromEntries(view.requests.map((r) => [r.id, { ...r, comments: Array.from({ length: r.comments }, () => ({ at: r.createdAt, user: r.user, text: '' })) } as PushRequest]));
+  const pushes = Object.fromEntries(
+    view.pushes.map((p) => [p.id, { ...p, deployBranch: `refs/heads/${p.deployBranch}`, deploySha: p.deploySha ?? sha(300 + p.id), merges: [], removals: [], forced: [], checklist: p.checklist ?? [], updatedAt: p.createdAt } as unknown as BoardPush]),
+  );
+  const b: Board = { nextRequestId: Math.max(0, ...view.requests.map((r) => r.id)) + 1, nextPushId: Math.max(0, ...view.pushes.map((p) => p.id)) + 1, requests, pushes };
+  for (const p of Object.values(pushes)) if (isOpenPush(p)) (p as { merges: unknown }).merges = wantedMerges(b, p.id).map((w, i) => ({ ...w, commit: sha(400 + i) }));
+  return b;
+}
+
+/** The view with what `me` may do, as GET /api/board sends it (state/allowed-actions.ts on the same board). */
+export function withActions<V extends StatusView>(view: V, me: { name: string; pushmaster: boolean; admin?: boolean } | null): V & BoardView {
+  if (!me) return view;
+  return { ...view, actions: allowedActions(boardOf(view), userActor(me.name, { pushmaster: me.pushmaster, admin: me.admin ?? false })) };
+}
+
 /** The board most tests use: push 3 accepting with two pickmes and one added; two waiting, one delayed; push 2 live. */
 export function sampleBoard(): StatusView {
   const requests = [
@@ -108,14 +132,15 @@ export class FakeClient implements DashboardClient {
 
   constructor(
     public view: StatusView,
-    public me: { name: string; pushmaster: boolean } = { name: 'pm', pushmaster: true },
+    public me: { name: string; pushmaster: boolean; admin?: boolean } = { name: 'pm', pushmaster: true },
     public onCommand: Handler = () => ['Done'],
   ) {}
 
-  async board(): Promise<StatusView> {
+  async board(): Promise<BoardView> {
     this.boardFetches++;
     if (this.down) throw new Error('cannot reach the pushmanager server at http://test: ECONNREFUSED');
-    return this.view;
+    // As the server does: with what the signed-in user may do.
+    return withActions(this.view, this.me);
   }
   async requestDetail(id: number): Promise<RequestDetail> {
     const r = this.view.requests.find((x) => x.id === id);
@@ -123,7 +148,7 @@ export class FakeClient implements DashboardClient {
     return detailOf(r);
   }
   async whoami() {
-    return { user: { ...this.me, admin: false } };
+    return { user: { admin: false, ...this.me } };
   }
   async command(cmd: ApiCommandInput) {
     this.sent.push(cmd);

@@ -3,23 +3,25 @@
 import { describe, expect, it } from 'vitest';
 import { afterRefusal, interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
 import { initialUi, type Me, type Mode, type UiState } from '../../tui/dashboard/ui-state.js';
-import { buildView, type BoardView } from '../../tui/dashboard/view-model.js';
-import { NOW, checklistBoard, sampleBoard } from './fixtures.js';
+import type { BoardView } from '../../state/wire.js';
+import { buildView } from '../../tui/dashboard/screen.js';
+import { NOW, checklistBoard, sampleBoard, withActions } from './fixtures.js';
 
 const PM: Me = { name: 'pm', pushmaster: true };
 const ALICE: Me = { name: 'alice', pushmaster: false };
 const BOB: Me = { name: 'bob', pushmaster: false };
 
-function press(input: string, key: KeyPress = {}, me: Me = PM, over: Partial<UiState> = {}, pushState = 'accepting'): Effect {
+function press(input: string, key: KeyPress = {}, me: Me = PM, over: Partial<UiState> = {}, pushState: BoardView['pushes'][number]['state'] = 'accepting'): Effect {
   const b = sampleBoard();
-  const board = { ...b, pushes: [{ ...b.pushes[0]!, state: pushState, deploySha: 'd'.repeat(40) }, b.pushes[1]!] };
+  // A staged push has its accepted requests staged (as after `push stage`), so bless is one decide accepts.
+  const board = { ...b, pushes: [{ ...b.pushes[0]!, state: pushState, deploySha: 'd'.repeat(40) }, b.pushes[1]!], requests: b.requests.map((r) => (pushState === 'staged' && r.state === 'added' ? { ...r, state: 'staged' as const } : r)) };
   const s = { ...initialUi({ width: 120, height: 30 }, me), ...over };
-  return interpretKey(input, key, s, buildView(board, s, { now: NOW, color: false }));
+  return interpretKey(input, key, s, buildView(withActions(board, me), s, { now: NOW, color: false }));
 }
 const mode = (m: Mode): Partial<UiState> => ({ mode: m });
 
 describe('board keys', () => {
-  const table: [string, string, KeyPress, Me, Partial<UiState>, string, Partial<Effect>][] = [
+  const table: [string, string, KeyPress, Me, Partial<UiState>, BoardView['pushes'][number]['state'], Partial<Effect>][] = [
     ['j moves down', 'j', {}, PM, { cursor: 1 }, 'accepting', { actions: [{ type: 'cursor', id: 2 }] }],
     ['down arrow moves down', '', { downArrow: true }, PM, { cursor: 1 }, 'accepting', { actions: [{ type: 'cursor', id: 2 }] }],
     ['k at the top stays', 'k', {}, PM, { cursor: 1 }, 'accepting', { actions: [{ type: 'cursor', id: 1 }] }],
@@ -35,7 +37,7 @@ describe('board keys', () => {
       'accepting',
       { actions: [{ type: 'select', ids: [] }], send: { label: 'accept #2 #1', commands: [{ type: 'AcceptRequests', push: 3, requests: [2, 1] }] } },
     ],
-    ['a refused for a pushee, with why', 'a', {}, ALICE, {}, 'accepting', { actions: [{ type: 'status', status: { text: 'accept: pushmasters only; pm drives push #3', tone: 'error' } }] }],
+    ['a refused for a pushee, with why', 'a', {}, ALICE, {}, 'accepting', { actions: [{ type: 'status', status: { text: 'accept: alice is not the pushmaster of push 3 (pm is) and cannot accept into push 3 [not-pushmaster-of-push]', tone: 'error' } }] }],
     ['x asks for a reason', 'x', {}, PM, { cursor: 4 }, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'prompt', prompt: { kind: 'remove', push: 3, requests: [4] }, text: '' } }] }],
     ['r rebuilds', 'r', {}, PM, {}, 'accepting', { send: { label: 'rebuild push #3', commands: [{ type: 'RebuildPush', push: 3 }] } }],
     ['s asks for the environment', 's', {}, PM, {}, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'prompt', prompt: { kind: 'stage', push: 3 }, text: 'stage' } }] }],
@@ -58,7 +60,7 @@ describe('board keys', () => {
     ['u unpicks my pickme', 'u', {}, ALICE, { cursor: 2 }, 'accepting', { send: { label: 'unpickme #2', commands: [{ type: 'UnpickmeRequest', request: 2 }] } }],
     ['d delays', 'd', {}, ALICE, { cursor: 5 }, 'accepting', { send: { label: 'delay #5', commands: [{ type: 'DelayRequest', request: 5 }] } }],
     ['d undelays a delayed one', 'd', {}, BOB, { cursor: 7 }, 'accepting', { send: { label: 'undelay #7', commands: [{ type: 'UndelayRequest', request: 7 }] } }],
-    ['v refused with why', 'v', {}, ALICE, { cursor: 2 }, 'accepting', { actions: [{ type: 'status', status: { text: 'verify: #2 is pickme, not staged', tone: 'error' } }] }],
+    ['v refused with why', 'v', {}, ALICE, { cursor: 2 }, 'accepting', { actions: [{ type: 'status', status: { text: 'verify: request 2 is pickme; cannot verify request 2 (allowed from: staged) [illegal-transition]', tone: 'error' } }] }],
     ['? shows help', '?', {}, BOB, {}, 'accepting', { actions: [{ type: 'mode', mode: { kind: 'help', scroll: 0 } }] }],
     ['q quits', 'q', {}, BOB, {}, 'accepting', { quit: true }],
     ['ctrl-c quits', 'c', { ctrl: true }, BOB, {}, 'accepting', { quit: true }],
@@ -118,16 +120,16 @@ describe('prompts and confirmations', () => {
 });
 
 describe('the checklist pick list (t)', () => {
-  function pressOn(input: string, key: KeyPress = {}, me: Me = PM, over: Partial<UiState> = {}, pushState = 'accepting'): Effect {
+  function pressOn(input: string, key: KeyPress = {}, me: Me = PM, over: Partial<UiState> = {}, pushState: BoardView['pushes'][number]['state'] = 'accepting'): Effect {
     const b = checklistBoard();
     const board = { ...b, pushes: [{ ...b.pushes[0]!, state: pushState }, b.pushes[1]!] } as BoardView;
     const s = { ...initialUi({ width: 120, height: 30 }, me), ...over };
-    return interpretKey(input, key, s, buildView(board, s, { now: NOW, color: false }));
+    return interpretKey(input, key, s, buildView(withActions(board, me), s, { now: NOW, color: false }));
   }
   const list = (index: number) => mode({ kind: 'checklist', push: 3, index });
   const table: [string, string, KeyPress, Me, Partial<UiState>, Partial<Effect>][] = [
     ['t opens the list on the first open item', 't', {}, PM, {}, { actions: [{ type: 'mode', mode: { kind: 'checklist', push: 3, index: 0 } }] }],
-    ['t refused for a pushee, with why', 't', {}, ALICE, {}, { actions: [{ type: 'status', status: { text: 'tick: pushmasters only; pm drives push #3', tone: 'error' } }] }],
+    ['t refused for a pushee, with why', 't', {}, ALICE, {}, { actions: [{ type: 'status', status: { text: 'tick: alice is not the pushmaster of push 3 (pm is) and cannot tick the checklist of push 3 [not-pushmaster-of-push]', tone: 'error' } }] }],
     ['j moves down', 'j', {}, PM, list(0), { actions: [{ type: 'mode', mode: { kind: 'checklist', push: 3, index: 1 } }] }],
     ['j stops at the last item', 'j', {}, PM, list(2), { actions: [{ type: 'mode', mode: { kind: 'checklist', push: 3, index: 2 } }] }],
     ['k stops at the first item', '', { upArrow: true }, PM, list(0), { actions: [{ type: 'mode', mode: { kind: 'checklist', push: 3, index: 0 } }] }],
@@ -168,12 +170,17 @@ describe('help scrolls when the keys need more rows than the terminal has', () =
   const small = (scroll: number): Partial<UiState> => ({ mode: { kind: 'help', scroll }, width: 80, height: 24 });
   function pressSmall(input: string, key: KeyPress, over: Partial<UiState>): Effect {
     const s = { ...initialUi({ width: 80, height: 24 }, ALICE), ...over };
-    return interpretKey(input, key, s, buildView(sampleBoard(), s, { now: NOW, color: false }));
+    return interpretKey(input, key, s, buildView(withActions(sampleBoard(), s.me), s, { now: NOW, color: false }));
   }
   it('j scrolls down, k up, and scrolling stops at the end', () => {
     expect(pressSmall('j', {}, small(0))).toEqual({ actions: [{ type: 'detail-scroll', scroll: 1 }] });
     expect(pressSmall('k', {}, small(3))).toEqual({ actions: [{ type: 'detail-scroll', scroll: 2 }] });
-    const end = pressSmall(' ', {}, small(0)).actions[0] as { scroll: number };
+    // Space pages down until the end (the help is longer now that reasons are the server's whole sentences).
+    let end = { scroll: 0 };
+    for (let prev = -1; end.scroll !== prev; ) {
+      prev = end.scroll;
+      end = pressSmall(' ', {}, small(end.scroll)).actions[0] as { scroll: number };
+    }
     expect(pressSmall('j', {}, small(end.scroll))).toEqual({ actions: [{ type: 'detail-scroll', scroll: end.scroll }] });
   });
 });

@@ -97,7 +97,7 @@ describe.skipIf(reason !== null)(`dashboard in a real terminal${reason ? ` (skip
 
     // A pushee-only key says why it is not the pushmaster's.
     keys('v');
-    await until((s) => s.includes('verify: #1 is added, not staged'));
+    await until((s) => s.includes('verify: request 1 is added; cannot verify request 1'));
 
     // Resize to the smallest supported terminal: stacked layout, nothing wider than 80 columns.
     tmux('resize-window', '-t', 'dash', '-x', '80', '-y', '24');

@@ -3,8 +3,11 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { initialUi, uiReducer, type Me, type UiState } from '../../tui/dashboard/ui-state.js';
-import { buildView, formatAge, matchesFilter, type KeyName } from '../../tui/dashboard/view-model.js';
-import { NOW, bigBoard, checklistBoard, push, req, sampleBoard } from './fixtures.js';
+import { matchesFilter } from '../../tui/dashboard/filter.js';
+import type { KeyName } from '../../tui/dashboard/keys.js';
+import { buildView } from '../../tui/dashboard/screen.js';
+import { formatAge } from '../../tui/dashboard/text.js';
+import { NOW, bigBoard, checklistBoard, push, req, sampleBoard, withActions } from './fixtures.js';
 import type { StatusView } from '../../state/status-view.js';
 
 const PM: Me = { name: 'pm', pushmaster: true };
@@ -13,11 +16,11 @@ const ALICE: Me = { name: 'alice', pushmaster: false };
 const BOB: Me = { name: 'bob', pushmaster: false };
 
 const ui = (me: Me | null, over: Partial<UiState> = {}): UiState => ({ ...initialUi({ width: 120, height: 30 }, me), ...over });
-const view = (board: StatusView, u: UiState, color = false) => buildView(board, u, { now: NOW, color });
+const view = (board: StatusView, u: UiState, color = false) => buildView(withActions(board, u.me), u, { now: NOW, color });
 const text = (v: ReturnType<typeof view>) => v.lines.map((l) => l.segs.map((s) => s.text).join('')).join('\n');
 
 /** A board whose push 3 is in the given state, with one request per state of interest. */
-function boardIn(pushState: string): StatusView {
+function boardIn(pushState: StatusView['pushes'][number]['state']): StatusView {
   const b = sampleBoard();
   return {
     ...b,
@@ -28,39 +31,40 @@ function boardIn(pushState: string): StatusView {
 
 describe('key availability', () => {
   // [who, push state, cursor request, key, enabled, reason fragment]
-  const table: [string, Me | null, string, number, KeyName, boolean, string?][] = [
+  const table: [string, Me | null, StatusView['pushes'][number]['state'], number, KeyName, boolean, string?][] = [
     ['pm accepts a pickme', PM, 'accepting', 1, 'accept', true],
-    ['pm cannot accept an added request', PM, 'accepting', 4, 'accept', false, '#4 is added, not a pickme'],
-    ['pm cannot accept once staged', PM, 'staged', 1, 'accept', false, 'push #3 is staged, no longer accepting'],
-    ['another pushmaster cannot accept', OTHER_PM, 'accepting', 1, 'accept', false, 'only pm drives push #3'],
-    ['an engineer cannot accept', ALICE, 'accepting', 1, 'accept', false, 'pushmasters only; pm drives push #3'],
+    ['pm cannot accept an added request', PM, 'accepting', 4, 'accept', false, 'request 4 is added; cannot accept request 4 (allowed from: pickme) [illegal-transition]'],
+    ['pm cannot accept once staged', PM, 'staged', 1, 'accept', false, 'push 3 is staged; cannot accept into push 3 (allowed from: accepting)'],
+    ['another pushmaster cannot accept', OTHER_PM, 'accepting', 1, 'accept', false, 'sam is not the pushmaster of push 3 (pm is) and cannot accept into push 3 [not-pushmaster-of-push]'],
+    ['an engineer cannot accept', ALICE, 'accepting', 1, 'accept', false, 'alice is not the pushmaster of push 3 (pm is) and cannot accept'],
     ['not signed in yet', null, 'accepting', 1, 'accept', false, 'still signing in'],
     ['pm removes a request in the push', PM, 'accepting', 4, 'remove', true],
-    ['pm cannot remove a waiting request', PM, 'accepting', 5, 'remove', false, '#5 is not in push #3'],
+    ['pm cannot remove a waiting request', PM, 'accepting', 5, 'remove', false, 'request 5 is not in push 3 [illegal-transition]'],
     ['pm stages with something added', PM, 'accepting', 1, 'stage', true],
-    ['bless needs a staged push', PM, 'accepting', 1, 'bless', false, 'push #3 is accepting'],
-    ['pm blesses a staged push', PM, 'staged', 1, 'bless', true],
-    ['certify needs a blessed push', PM, 'staged', 1, 'certify', false, 'push #3 is staged'],
+    ['bless needs a staged push', PM, 'accepting', 1, 'bless', false, 'push 3 is accepting; cannot bless push 3 (allowed from: staged)'],
+    // decide refuses to bless while an accepted request is not staged: the key says so (it was offered before the server sent its actions).
+    ['pm cannot bless while an accepted request is not staged', PM, 'staged', 1, 'bless', false, 'requests 4 are accepted but not staged; stage again first'],
+    ['certify needs a blessed push', PM, 'staged', 1, 'certify', false, 'push 3 is staged; cannot certify push 3 (allowed from: blessed)'],
     ['pm certifies a blessed push', PM, 'blessed', 1, 'certify', true],
-    ['engineer cannot rebuild', BOB, 'accepting', 1, 'rebuild', false, 'pushmasters only'],
+    ['engineer cannot rebuild', BOB, 'accepting', 1, 'rebuild', false, 'bob is not the pushmaster of push 3 (pm is) and cannot rebuild push 3 [not-pushmaster-of-push]'],
     ['owner picks a waiting request', ALICE, 'accepting', 5, 'pickme', true],
     ['watcher picks a waiting request', BOB, 'accepting', 5, 'pickme', true],
-    ['pm cannot pickme for others', PM, 'accepting', 5, 'pickme', false, 'only alice or a watcher may pickme #5'],
+    ['pm cannot pickme for others', PM, 'accepting', 5, 'pickme', false, 'pm is neither the owner nor a watcher and cannot pick request 5 into push 3 [not-owner-or-watcher]'],
     ['pickme needs an accepting push', ALICE, 'staged', 5, 'pickme', false, 'no push is accepting'],
     ['owner unpicks', ALICE, 'accepting', 2, 'unpickme', true],
-    ['others cannot unpick', BOB, 'accepting', 2, 'unpickme', false, 'only alice or a watcher may unpickme #2'],
+    ['others cannot unpick', BOB, 'accepting', 2, 'unpickme', false, 'bob is neither the owner nor a watcher and cannot unpick request 2 [not-owner-or-watcher]'],
     ['owner verifies staged', ALICE, 'staged', 8, 'verify', true],
     ['watcher verifies staged', { name: 'carol', pushmaster: false }, 'staged', 8, 'verify', true],
     ['pm verifies staged', PM, 'staged', 8, 'verify', true],
-    ['stranger cannot verify', BOB, 'staged', 8, 'verify', false, 'only alice, a watcher or the pushmaster may verify #8'],
-    ['verify needs staged', ALICE, 'accepting', 2, 'verify', false, '#2 is pickme, not staged'],
+    ['stranger cannot verify', BOB, 'staged', 8, 'verify', false, 'bob is neither the owner nor a watcher and cannot verify request 8 [not-owner-or-watcher]'],
+    ['verify needs staged', ALICE, 'accepting', 2, 'verify', false, 'request 2 is pickme; cannot verify request 2 (allowed from: staged)'],
     ['owner delays', ALICE, 'accepting', 5, 'delay', true],
     ['pm delays a pickme of his push', PM, 'accepting', 2, 'delay', true],
-    ['watcher cannot delay', BOB, 'accepting', 5, 'delay', false, 'only alice or the pushmaster may delay #5'],
+    ['watcher cannot delay', BOB, 'accepting', 5, 'delay', false, 'bob is not the owner and cannot delay request 5 [not-owner]'],
     ['owner undelays', BOB, 'accepting', 7, 'delay', true],
-    ['only the owner undelays', PM, 'accepting', 7, 'delay', false, 'only bob may undelay #7'],
+    ['only the owner undelays', PM, 'accepting', 7, 'delay', false, 'pm is not the owner and cannot undelay request 7 [not-owner]'],
     ['anyone comments', BOB, 'accepting', 4, 'comment', true],
-    ['engineers cannot open pushes', ALICE, 'accepting', 1, 'open', false, 'pushmasters only'],
+    ['engineers cannot open pushes', ALICE, 'accepting', 1, 'open', false, 'alice is not in the pushmaster group and cannot open a push [not-pushmaster]'],
     ['one open push: tab is off', PM, 'accepting', 1, 'next-push', false, 'only one open push'],
   ];
   it.each(table)('%s', (_name, me, state, cursor, key, enabled, reason) => {
@@ -70,11 +74,20 @@ describe('key availability', () => {
     else expect(k.reason).toBeNull();
   });
 
+  it("an admin who does not drive the push has the train keys, as decide allows (keyStates used to drop admin)", () => {
+    const ROOT = { name: 'root', pushmaster: false, admin: true } as Me;
+    const v = view(sampleBoard(), ui(ROOT, { cursor: 1 }));
+    expect(v.keys.accept).toMatchObject({ enabled: true, ids: [1] });
+    expect(v.keys.rebuild.enabled).toBe(true);
+    expect(v.keys.discard.enabled).toBe(true);
+    expect(v.keys.open.reason).toContain('push-already-accepting');
+  });
+
   it('applies to the qualifying part of a selection and names the first reason when none qualify', () => {
     const v = view(sampleBoard(), ui(PM, { selected: [1, 4, 2] }));
     expect(v.keys.accept.ids).toEqual([1, 2]);
     const none = view(sampleBoard(), ui(PM, { selected: [4, 5] }));
-    expect(none.keys.accept).toMatchObject({ enabled: false, reason: '#4 is added, not a pickme' });
+    expect(none.keys.accept).toMatchObject({ enabled: false, reason: 'request 4 is added; cannot accept request 4 (allowed from: pickme) [illegal-transition]' });
   });
 
   it('shows disabled keys in the footer instead of hiding them', () => {
@@ -226,17 +239,18 @@ describe('checklist, links and builds', () => {
 
   it('does not offer t to a pushee but still shows the list', () => {
     const v = view(checklistBoard(), ui(ALICE));
-    expect(v.keys.checklist).toMatchObject({ enabled: false, reason: 'pushmasters only; pm drives push #3' });
+    expect(v.keys.checklist).toMatchObject({ enabled: false, reason: 'alice is not the pushmaster of push 3 (pm is) and cannot tick the checklist of push 3 [not-pushmaster-of-push]' });
     expect(text(v)).toContain('CHECKLIST (2 open of 3)');
     expect(text(v)).not.toContain('t ticks');
   });
 
   it('holds back stage, bless and certify while an item of their phase is open', () => {
     const b = checklistBoard();
-    const at = (state: string) => ({ ...b, pushes: [{ ...b.pushes[0]!, state }, b.pushes[1]!] });
-    expect(view(at('accepting'), ui(PM)).keys.stage).toMatchObject({ enabled: false, reason: 'tick the checklist first (t): db-migration-run' });
+    // Its accepted requests staged (or blessed) with the push, as decide would have left them.
+    const at = (state: StatusView['pushes'][number]['state']) => ({ ...b, pushes: [{ ...b.pushes[0]!, state }, b.pushes[1]!], requests: b.requests.map((r) => (state !== 'accepting' && r.state === 'added' ? { ...r, state: state === 'blessed' ? ('blessed' as const) : ('staged' as const) } : r)) });
+    expect(view(at('accepting'), ui(PM)).keys.stage).toMatchObject({ enabled: false, reason: 'tick these first: Run the migration for #4 [open-checklist]' });
     expect(view(at('staged'), ui(PM)).keys.bless.enabled).toBe(true);
-    expect(view(at('blessed'), ui(PM)).keys.certify).toMatchObject({ enabled: false, reason: 'tick the checklist first (t): announce' });
+    expect(view(at('blessed'), ui(PM)).keys.certify).toMatchObject({ enabled: false, reason: 'tick these first: Announce in #ops (or certify with --force) [open-checklist]' });
     expect(view(at('blessed'), ui(PM)).keys.checklist.enabled).toBe(true);
   });
 
@@ -309,7 +323,7 @@ describe('80×24 (issue 13): nothing is cut mid-word', () => {
     const seen = all.join('\n');
     // Every key is there, and a long reason is whole (wrapped, not cut).
     for (const k of ['j/k ↑/↓', 'space', 'enter', 'accept pickmes', 'quit']) expect(seen).toContain(k);
-    expect(seen).toMatch(/remove from the push \(asks for a reason\) — n\/a: pushmasters only; pm\n {9}drives push #3\n/);
+    expect(seen).toMatch(/remove from the push \(asks for a reason\) — n\/a: alice is not the\n {9}pushmaster of push 3 \(pm is\) and cannot remove from push 3/);
     expect(first.lines.at(-1)!.segs.map((s) => s.text).join('')).toBe('j/k/space scroll · esc/? close');
     expect(first.lines.at(-3)!.segs.map((s) => s.text).join('')).toMatch(/↓ \d+ more lines \(j or space scrolls down\)/);
   });

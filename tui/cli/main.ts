@@ -3,9 +3,10 @@
 // 1 refused by the server (reason on stderr), 2 usage error.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { PUSH_TYPES } from '../../state/model.js';
+import { describeError } from '../../state/errors.js';
+import { IN_PUSH_STATE_NAMES, PUSH_TYPES } from '../../state/model.js';
 import { CredentialsRefused, NoCredentials, PushmanagerClient, ServerRefusal, ServerUnreachable, clientOptionsFromEnv } from '../client.js';
-import type { ApiCommandInput } from '../../server/http/api-schema.js';
+import type { ApiCommandInput } from '../../state/wire.js';
 import { answerSentence } from '../../state/describe.js';
 import { renderPush, renderRequest, renderStatus } from './render.js';
 
@@ -160,7 +161,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .action((p: number, o: Json & { reason?: string }) => answer({ type: 'DiscardPush', push: p, ...(o.reason && { reason: o.reason }) }, o));
   pushArg(verb(push, 'message', 'message the pushees of the push: owners and watchers of the requests accepted into it (added to blessed); pickmes only with --state pickme'))
     .argument('<text...>', 'the message')
-    .addOption(new Option('--state <state>', 'only requests in this state (--state pickme: the pickmes, which a plain message does not reach)').choices(['pickme', 'added', 'staged', 'verified', 'blessed']))
+    .addOption(new Option('--state <state>', 'only requests in this state (--state pickme: the pickmes, which a plain message does not reach)').choices([...IN_PUSH_STATE_NAMES]))
     .action((p: number, text: string[], o: Json & { state?: string }) => answer({ type: 'MessagePushees', push: p, text: text.join(' '), ...(o.state && { state: o.state as 'staged' }) }, o));
   pushArg(verb(push, 'pingme', 'be notified when the push is staged and blessed'))
     .option('--off', 'stop being notified')
@@ -233,7 +234,7 @@ export async function main(argv: string[], io = { out: (s: string) => void proce
       return EXIT_REFUSED;
     }
     if (e instanceof ServerRefusal) {
-      io.err(`pushmanager: refused: ${e.message} [${e.code}]\n`);
+      io.err(`pushmanager: refused: ${describeError(e)}\n`);
       return EXIT_REFUSED;
     }
     if (e instanceof ServerUnreachable) {
@@ -241,7 +242,7 @@ export async function main(argv: string[], io = { out: (s: string) => void proce
       return EXIT_REFUSED;
     }
     const err = e as Error & { code?: string };
-    io.err(`pushmanager: ${err.message}${err.code ? ` [${err.code}]` : ''}\n`);
+    io.err(`pushmanager: ${typeof err.code === 'string' ? describeError({ message: err.message, code: err.code }) : err.message}\n`);
     return EXIT_REFUSED;
   }
 }

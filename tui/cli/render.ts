@@ -1,7 +1,10 @@
 // Plain-text renderings for the CLI: the board, one request with its history, one push. Pure functions.
-import type { StatusView } from '../../state/status-view.js';
+import { REQUEST_ACTION_NAMES, PUSH_ACTION_NAMES, type Availability } from '../../state/allowed-actions.js';
+import { FINISHED_REQUEST_STATES, isOpenPush } from '../../state/model.js';
 import { safeLine, safeText, shortSha } from '../../state/text.js';
-import type { PushDetail, RequestDetail } from '../client.js';
+import type { BoardView, PushDetail, RequestDetail, RequestLinks, StatusView } from '../../state/wire.js';
+
+export type { BoardView };
 
 /** A Buildbot result as GET /api/board sends it (server/app/board-links.ts); read defensively. */
 interface BuildSummary {
@@ -10,17 +13,17 @@ interface BuildSummary {
   readonly link?: unknown;
   readonly error?: unknown;
 }
-interface RequestLinks {
-  readonly review?: string;
-  readonly ticket?: string;
-  readonly shipIts?: number | null;
-  readonly build?: BuildSummary;
+
+/** The CLI verb for each action the board offers (`comment` and `edit` are left out: nearly always offered). */
+const REQUEST_VERBS: Partial<Record<(typeof REQUEST_ACTION_NAMES)[number], string>> = { pickme: 'pickme', unpickme: 'unpickme', verify: 'verify', delay: 'delay', undelay: 'undelay', discard: 'discard' };
+const PUSH_VERBS: Partial<Record<(typeof PUSH_ACTION_NAMES)[number], string>> = { rebuild: 'rebuild', stage: 'stage', verify: 'verify', bless: 'bless', certify: 'certify', discard: 'discard', message: 'message', takeOver: 'takeover', tick: 'tick' };
+
+/** "you may (pushmanager push VERB 3): stage, discard" from the server's offers; '' when it sent none or offers nothing. */
+function offered<A extends string>(row: Partial<Record<A, Availability>> | undefined, verbs: Partial<Record<A, string>>, indent: string, how: string): string {
+  if (!row) return '';
+  const ok = (Object.keys(verbs) as A[]).filter((a) => row[a]?.ok).map((a) => verbs[a]!);
+  return ok.length ? `\n${indent}you may (${how}): ${ok.join(', ')}` : '';
 }
-/** `status`'s board: the status view plus, when integrations are configured, links and build results. */
-export type BoardView = StatusView & {
-  readonly links?: Readonly<Record<number, RequestLinks>>;
-  readonly builds?: Readonly<Record<number, BuildSummary>>;
-};
 
 /** `pass`, `running`, `fail (builder-a, builder-b)`, `unknown`, plus the link and any error. */
 export function buildText(b: unknown): string | null {
@@ -47,26 +50,26 @@ function linksLine(l: RequestLinks | undefined): string {
 const conflictsText = (r: StatusView['requests'][number]) =>
   r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${c.files.map(safeLine).join(', ')}`).join('; ');
 
-function requestLine(r: StatusView['requests'][number], extra?: RequestLinks): string {
+function requestLine(r: StatusView['requests'][number], extra?: RequestLinks, actions?: BoardView['actions']): string {
   const tags = r.tags.length ? ` [${r.tags.map(safeLine).join(',')}]` : '';
   const links = [r.review ? `review ${safeLine(r.review)}` : '', r.ticket ? safeLine(r.ticket) : ''].filter(Boolean).join(' ');
   const conflicts = r.conflicts.length ? `\n        conflicts: ${conflictsText(r)}` : '';
-  return `  #${String(r.id).padEnd(4)} ${r.state.padEnd(9)} ${safeLine(r.user).padEnd(10)} ${safeLine(r.title)}${tags}${links ? `  (${links})` : ''}  ${shortSha(r.sha)}${conflicts}${linksLine(extra)}`;
+  return `  #${String(r.id).padEnd(4)} ${r.state.padEnd(9)} ${safeLine(r.user).padEnd(10)} ${safeLine(r.title)}${tags}${links ? `  (${links})` : ''}  ${shortSha(r.sha)}${conflicts}${linksLine(extra)}${offered(actions?.requests[r.id], REQUEST_VERBS, '        ', `pushmanager request VERB ${r.id}`)}`;
 }
 
 export function renderStatus(v: BoardView): string {
   const out: string[] = [];
   const links = v.links ?? {};
   const byId = new Map<number, StatusView['requests'][number]>(v.requests.map((r) => [r.id, r]));
-  const open = v.pushes.filter((p) => p.state !== 'live' && p.state !== 'discarded');
+  const open = v.pushes.filter(isOpenPush);
   if (!open.length) out.push('No open push. A pushmaster opens one with: pushmanager push open --title "..."');
   for (const p of open) {
     out.push(`Push ${p.id} "${safeLine(p.title)}"  ${p.type}, ${p.state}${p.stageEnv ? ` on ${safeLine(p.stageEnv)}` : ''}, pushmaster ${safeLine(p.pushmaster)}`);
     const build = buildText(v.builds?.[p.id]);
-    out.push(`  deploy branch ${safeLine(p.deployBranch)} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}${build ? `; build ${build}` : ''}`);
+    out.push(`  deploy branch ${safeLine(p.deployBranch)} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}${build ? `; build ${build}` : ''}${offered(v.actions?.pushes[p.id], PUSH_VERBS, '  ', `pushmanager push VERB ${p.id}`)}`);
     const items = p.requests.map((id) => byId.get(id)).filter((r) => r !== undefined);
     if (!items.length) out.push('  (no requests yet)');
-    for (const r of items) out.push(requestLine(r, links[r.id]));
+    for (const r of items) out.push(requestLine(r, links[r.id], v.actions));
     const checklist = p.checklist ?? [];
     if (checklist.length) {
       out.push(`  checklist (${checklist.filter((i) => !i.done).length} open; tick with: pushmanager push tick ${p.id} ITEM):`);
@@ -79,8 +82,8 @@ export function renderStatus(v: BoardView): string {
   }
   const waiting = v.requests.filter((r) => r.state === 'requested' || r.state === 'delayed');
   out.push('', waiting.length ? 'Waiting:' : 'Nothing waiting.');
-  for (const r of waiting) out.push(requestLine(r, links[r.id]));
-  const done = v.pushes.filter((p) => p.state === 'live' || p.state === 'discarded');
+  for (const r of waiting) out.push(requestLine(r, links[r.id], v.actions));
+  const done = v.pushes.filter((p) => !isOpenPush(p));
   if (done.length) {
     out.push('', 'Recent pushes:');
     for (const p of done) out.push(`  push ${p.id} "${safeLine(p.title)}" ${p.state}${p.tag ? ` (tag ${p.tag})` : ''}, ${p.requests.length} requests`);
@@ -98,7 +101,7 @@ export function renderRequest(d: RequestDetail): string {
     `  review ${r.review ?? '-'}; ticket ${r.ticket ?? '-'}`,
   ];
   // Re-pushing with new -o options but no new commit never reaches the server (git: "Everything up-to-date").
-  if (r.state !== 'live' && r.state !== 'discarded') lines.push(`  change details: pushmanager request edit ${r.id} --title/--description/--tags/--watchers/--review/--ticket`);
+  if (!FINISHED_REQUEST_STATES.includes(r.state)) lines.push(`  change details: pushmanager request edit ${r.id} --title/--description/--tags/--watchers/--review/--ticket`);
   if (r.conflicts.length) lines.push(`  conflicts: ${conflictsText(r)}`);
   if (r.reason) lines.push(`  reason: ${safeLine(r.reason)}`);
   if (r.description) lines.push('', ...safeText(r.description).split('\n').map((l) => `  ${l}`));

@@ -8,7 +8,8 @@ import { ServerRefusal } from '../client.js';
 import { afterRefusal, interpretKey, type Effect, type Send } from './keymap.js';
 import { DEFAULT_TIMING, describeFailure, startLiveBoard, type DashboardClient, type LiveBoard, type LiveTiming } from './live-board.js';
 import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js';
-import { buildView, type DashboardView, type Line, type Tone } from './view-model.js';
+import { buildView, type DashboardView } from './screen.js';
+import type { Line, Tone } from './text.js';
 
 // SGR foreground codes per tone. Lines are sent to Ink as one pre-styled string each: one Text node
 // per line instead of one per segment keeps a full frame cheap (see bench/dashboard-render.ts).

@@ -1,9 +1,10 @@
 // What a key means, given the UI state and the current view: UI changes to apply, API commands to send
 // (the same shapes the CLI sends), a detail to load, or quitting. Pure, so every key is table-tested;
 // a key that is not available now answers with the reason in the status line instead of a command.
-import type { ApiCommandInput } from '../../server/http/api-schema.js';
+import type { ApiCommandInput } from '../../state/wire.js';
 import type { StatusView } from '../../state/status-view.js';
-import type { DashboardView, KeyName } from './view-model.js';
+import type { KeyName } from './keys.js';
+import type { DashboardView } from './screen.js';
 import type { Prompt, UiAction, UiState } from './ui-state.js';
 
 /** The parts of Ink's Key the dashboard reads; all optional so tests can say only what matters. */

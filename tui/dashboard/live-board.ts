@@ -2,16 +2,17 @@
 // event stream (bursts coalesced into one fetch, never two in flight), report progress and notices,
 // and when the server goes away say so, keep the last board, and reconnect with exponential backoff.
 // Refused credentials end it instead: sending them again can only fail (and counts as a guess).
-import type { ApiCommandInput } from '../../server/http/api-schema.js';
-import type { StatusView } from '../../state/status-view.js';
+import type { ApiCommandInput } from '../../state/wire.js';
+import { describeError } from '../../state/errors.js';
+import type { BoardView, WhoAmI } from '../../state/wire.js';
 import { CredentialsRefused, ServerRefusal, type CommandAnswer, type RequestDetail } from '../client.js';
 import type { Connection, Me, Progress } from './ui-state.js';
 
 /** What the dashboard needs from PushmanagerClient; tests pass a fake with the same methods. */
 export interface DashboardClient {
-  board(): Promise<StatusView>;
+  board(): Promise<BoardView>;
   requestDetail(id: number): Promise<RequestDetail>;
-  whoami(): Promise<{ user: { name: string; pushmaster: boolean; admin?: boolean } }>;
+  whoami(): Promise<WhoAmI>;
   command(cmd: ApiCommandInput): Promise<CommandAnswer>;
   events(onMessage: (kind: string, data: unknown) => void, signal: AbortSignal): Promise<void>;
 }
@@ -31,7 +32,7 @@ export interface LiveTiming {
 export const DEFAULT_TIMING: LiveTiming = { debounceMs: 40, settleMs: 300, backoffMs: 250, maxBackoffMs: 8000 };
 
 export interface LiveListener {
-  board(view: StatusView): void;
+  board(view: BoardView): void;
   me(me: Me): void;
   connection(c: Connection): void;
   progress(push: number, p: Progress | null): void;
@@ -46,8 +47,8 @@ export interface LiveBoard {
   stop(): void;
 }
 
-export const describeFailure = (e: unknown): string =>
-  e instanceof ServerRefusal ? `${e.message} [${e.code}]` : e instanceof Error ? e.message : String(e);
+/** A refusal as describeError renders it everywhere; anything else by its message. */
+export const describeFailure = (e: unknown): string => (e instanceof ServerRefusal ? describeError(e) : e instanceof Error ? e.message : String(e));
 
 export function startLiveBoard(client: DashboardClient, listener: LiveListener, timing: LiveTiming = DEFAULT_TIMING, now: () => Date = () => new Date()): LiveBoard {
   const ctl = new AbortController();

@@ -1,0 +1,107 @@
+// The rows of the board: one request, one push, one checklist item, and the window that keeps the
+// cursor's row in view.
+import { CONFLICT_TAGS } from '../../state/model.js';
+import { safeLine } from '../../state/text.js';
+import type { RequestLinks, StatusPush, StatusRequest } from '../../state/wire.js';
+import { buildTone, buildWord, clip, dimLine, formatAge, pad, segLen, type Line, type Seg } from './text.js';
+import type { Me } from './ui-state.js';
+
+export type ChecklistItem = StatusPush['checklist'][number];
+
+/** The user's own request, or one they watch: marked on the board. */
+export const ownerOrWatcher = (r: StatusRequest, me: Me): boolean => r.user === me.name || r.watchers.includes(me.name);
+
+export interface RowOpts {
+  readonly width: number;
+  readonly cursor: boolean;
+  readonly selected: boolean;
+  readonly me: Me | null;
+  readonly now: Date;
+  readonly color: boolean;
+  readonly compact: boolean;
+  readonly links?: RequestLinks;
+}
+
+export function requestRow(r: StatusRequest, o: RowOpts): Line {
+  const mine = o.me !== null && ownerOrWatcher(r, o.me);
+  const urgent = r.tags.includes('urgent');
+  const left: Seg[] = [
+    { text: o.cursor ? '>' : ' ', bold: true },
+    { text: o.selected ? '+' : ' ', tone: 'accent', bold: true },
+    { text: mine ? '•' : ' ', tone: 'mine' },
+    { text: pad(`#${r.id}`, 6), tone: urgent ? 'urgent' : 'plain', bold: urgent },
+    { text: pad(safeLine(r.user), o.compact ? 8 : 10) + ' ', tone: mine ? 'mine' : 'plain', bold: mine },
+  ];
+  const right: Seg[] = [{ text: ` ${formatAge(r.createdAt, o.now).padStart(3)}`, tone: 'dim' }];
+  const conflictWith = r.conflicts.map((c) => (c.with === 'master' ? 'master' : `#${c.with}`));
+  if (conflictWith.length || r.tags.includes('conflict-master') || r.tags.includes('conflict-pickme')) {
+    const what = conflictWith.length ? conflictWith.join(',') : r.tags.includes('conflict-master') ? 'master' : 'pickme';
+    right.push({ text: ` ✗conflict:${what}`, tone: 'conflict', bold: true });
+  }
+  const l = o.links;
+  if (l && typeof l.shipIts === 'number') right.push({ text: ` ✔${l.shipIts}`, tone: l.shipIts > 0 ? 'ok' : 'dim', bold: l.shipIts > 0 });
+  const bw = l ? buildWord(l.build) : null;
+  if (bw) right.push({ text: ` build:${bw}`, tone: buildTone(l!.build), bold: bw.startsWith('fail') });
+  for (const t of r.tags) {
+    if ((CONFLICT_TAGS as readonly string[]).includes(t)) continue;
+    const u = t === 'urgent';
+    // Without colour, urgent still has to stand out: upper case.
+    right.push({ text: ` ${u && !o.color ? 'URGENT' : safeLine(t)}`, tone: u ? 'urgent' : 'accent', bold: u });
+  }
+  if (!o.compact) {
+    if (r.review) right.push({ text: ` r/${safeLine(r.review)}`, tone: 'dim' });
+    if (r.ticket) right.push({ text: ` ${safeLine(r.ticket)}`, tone: 'dim' });
+  }
+  const titleWidth = Math.max(12, o.width - segLen(left) - segLen(right));
+  const segs = [...left, { text: pad(safeLine(r.title), titleWidth), tone: mine ? 'mine' : 'plain' } as Seg, ...right];
+  const clipped = clip(segs, o.width, o.cursor);
+  return { key: `r${r.id}`, segs: o.cursor ? clipped.map((s) => ({ ...s, inverse: true })) : clipped };
+}
+
+
+export function pushLine(p: StatusPush, current: boolean): Line {
+  const tag = p.tag ? ` tag ${safeLine(p.tag)}` : '';
+  return {
+    key: `p${p.id}`,
+    segs: [
+      { text: `${current ? '*' : ' '}#${p.id} `, bold: current },
+      { text: pad(p.state, 10), tone: p.state === 'live' ? 'ok' : p.state === 'discarded' ? 'dim' : 'accent' },
+      { text: `${safeLine(p.title)}${tag} (${p.requests.length})` },
+    ],
+  };
+}
+
+/** Keeps the cursor's line inside a window of `height` lines. */
+export function windowAround(lines: readonly Line[], cursorKey: string | null, height: number): Line[] {
+  if (lines.length <= height) return [...lines];
+  const at = cursorKey ? lines.findIndex((l) => l.key === cursorKey) : 0;
+  // A third from the top: context above the cursor, more room below for what comes next.
+  const start = Math.max(0, Math.min(Math.max(0, at - Math.floor(height / 3)), lines.length - height));
+  const shown = lines.slice(start, start + height);
+  if (start > 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} more`);
+  const below = lines.length - (start + height);
+  if (below > 0) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} more`);
+  return shown;
+}
+
+const phaseOf = (i: ChecklistItem) => (typeof i.phase === 'string' ? i.phase : '?');
+
+/** One checklist item: `[ ] id  text  (phase)` or `[x] id  text  (phase) ✓ who`. */
+export function checklistRow(i: ChecklistItem, key: string, width: number, cursor: boolean): Line {
+  const segs: Seg[] = [
+    { text: cursor ? '>' : ' ', bold: true },
+    { text: i.done ? ' [x] ' : ' [ ] ', tone: i.done ? 'ok' : 'warn', bold: !i.done },
+    { text: `${safeLine(i.id)}  `, tone: i.done ? 'dim' : 'accent', bold: !i.done },
+    { text: safeLine(i.text), tone: i.done ? 'dim' : 'plain' },
+    { text: `  (${phaseOf(i)})`, tone: 'dim' },
+  ];
+  if (i.requests?.length) segs.push({ text: ` for ${i.requests.map((id) => `#${id}`).join(' ')}`, tone: 'dim' });
+  if (i.done) segs.push({ text: ` ✓ ${i.doneBy ? safeLine(i.doneBy) : '?'}`, tone: 'ok' });
+  const clipped = clip(segs, width, cursor);
+  return { key, segs: cursor ? clipped.map((s) => ({ ...s, inverse: true })) : clipped };
+}
+
+export const checklistHeading = (key: string, items: readonly ChecklistItem[], hint: string): Line => {
+  const open = items.filter((i) => !i.done).length;
+  return { key, segs: [{ text: `CHECKLIST (${open} open of ${items.length})`, tone: 'heading', bold: true }, { text: hint, tone: 'dim' }] };
+};
