@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { GitCli } from '../../../server/git/git-cli.js';
 import { LocalRunner, type LocalJobSpec, type LocalJobUpdate, type LocalRunnerOptions } from '../../../server/pipeline/local-runner.js';
 import { truncationMarker } from '../../../server/pipeline/job-log.js';
@@ -155,8 +155,14 @@ describe('local runner', () => {
   });
 
   it('the environment carries no server secret: only the allow-list and PUSHMANAGER_JOB_*', async () => {
-    const serverEnv = { ...process.env, PATH: process.env.PATH, PUSHMANAGER_HOOK_SECRET: 'hook-secret-4711', PUSHMANAGER_LDAP_BIND_PASSWORD: 'ldap-pw-4711', LDAP_PASSWORD: 'ldap-pw-0815', GITHUB_TOKEN: 'ghp_secret_4711', AWS_SECRET_ACCESS_KEY: 'aws-4711', NPM_CONFIG_CACHE: '/var/cache/npm' };
-    const { runner, dataDir } = await makeRunner({ serverEnv, passEnv: ['NPM_CONFIG_CACHE'] });
+    // Secrets in this very process's environment, as a server started with them would have.
+    const secrets = { PUSHMANAGER_HOOK_SECRET: 'hook-secret-4711', PUSHMANAGER_LDAP_BIND_PASSWORD: 'ldap-pw-4711', LDAP_PASSWORD: 'ldap-pw-0815', GITHUB_TOKEN: 'ghp_secret_4711', AWS_SECRET_ACCESS_KEY: 'aws-4711', NPM_CONFIG_CACHE: '/var/cache/npm' };
+    const before = { ...process.env };
+    Object.assign(process.env, secrets);
+    onTestFinished(() => {
+      for (const k of Object.keys(secrets)) if (!(k in before)) delete process.env[k];
+    });
+    const { runner, dataDir } = await makeRunner({ passEnv: ['NPM_CONFIG_CACHE'] });
     const spec = job(['./env.sh'], { attempt: 2 });
     runner.submit(spec);
     const log = await logOf(dataDir, await runner.result(spec.id));
