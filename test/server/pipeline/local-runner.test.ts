@@ -1,6 +1,7 @@
 // The local runner with real jobs: shell scripts committed in a real work repo and pushed to a real
 // bare repository (the managed repo's stand-in), run as real process groups.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -301,6 +302,37 @@ describe('local runner', () => {
 });
 
 describe('killOrphanGroup (after a server crash)', () => {
+  it('a server SIGKILLed mid-job leaves its job running; the recorded group is killed at the next start, the work dir swept', async () => {
+    const dataDir = join(dataRoot, `crash${++n}`);
+    await mkdir(dataDir);
+    const spec = job(['./stubborn.sh']);
+    const host = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'runner-host.ts'), bare, dataDir, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    host.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const started = await waitFor(() => out.split('\n').map((l) => (l ? (JSON.parse(l) as LocalJobUpdate) : null)).find((u) => u?.type === 'started') as Extract<LocalJobUpdate, { type: 'started' }> | undefined, 'the job to start', 30_000);
+    const log = join(dataDir, started.log);
+    const child = await waitFor(() => {
+      try {
+        return childPid(readFileSync(log, 'utf8')) || undefined;
+      } catch {
+        return undefined;
+      }
+    }, 'the child pid in the log');
+    groups.push(started.pgid);
+    const exited = new Promise((r) => host.once('exit', r));
+    host.kill('SIGKILL');
+    await exited;
+    // The server is gone; its job (the script and the child that ignores SIGTERM) is not.
+    expect(gone(started.pgid)).toBe(false);
+    expect(gone(child)).toBe(false);
+    const r = await killOrphanGroup({ pgid: started.pgid, startTicks: started.startTicks, bootId: started.bootId }, 300);
+    expect(r.outcome).toBe('killed');
+    expect(gone(started.pgid)).toBe(true);
+    expect(gone(child)).toBe(true);
+    const next = new LocalRunner({ repoDir: bare, dataDir, concurrency: 1, killGraceMs: 300, log: { maxBytes: 1 << 20, tailBytes: 1 << 16, retentionDays: 1 } });
+    expect(await next.sweepWork()).toEqual([spec.id]);
+  });
+
   /** A process group like a job's, started by the test: a shell with two sleeping children. */
   async function orphanGroup(): Promise<{ pgid: number; startTicks: number; pids: () => number[] }> {
     const child = spawn('sh', ['-c', 'sleep 30 & sleep 30 & echo ready; wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
