@@ -89,6 +89,9 @@ interface ApiLog {
   readonly name: string;
 }
 
+/** Failures worth asking again about: the master may be restarting. */
+const TRANSIENT = new Set(['integration-unreachable', 'integration-timeout', 'integration-http-error']);
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -147,11 +150,25 @@ export class BuildbotRunner {
     return { state: build.results === RETRY ? 'running' : stateOfResults(build.results), handle: h, url, results: build.results, ...words };
   }
 
-  /** Polls until the job is finished; `onProgress` hears each change of state or build. */
-  async wait(handle: BuildbotHandle, opts: { onProgress?: (p: BuildbotProgress) => void; signal?: AbortSignal } = {}): Promise<BuildbotProgress> {
+  /**
+   * Polls until the job is finished; `onProgress` hears each change of state or build. A master that
+   * is briefly away (restarting, a network blip) is asked again: only `maxErrors` failures in a row
+   * (default 30, a minute at the default poll) give up, with the last error.
+   */
+  async wait(handle: BuildbotHandle, opts: { onProgress?: (p: BuildbotProgress) => void; onError?: (e: IntegrationError) => void; signal?: AbortSignal; maxErrors?: number } = {}): Promise<BuildbotProgress> {
     let last = '';
+    let errors = 0;
     for (;;) {
-      const p = await this.poll(handle);
+      let p: BuildbotProgress;
+      try {
+        p = await this.poll(handle);
+        errors = 0;
+      } catch (e) {
+        if (!(e instanceof IntegrationError) || !TRANSIENT.has(e.code) || ++errors > (opts.maxErrors ?? 30) || opts.signal?.aborted) throw e;
+        opts.onError?.(e);
+        await sleep(this.pollMs, opts.signal);
+        continue;
+      }
       const key = `${p.state}/${p.handle.buildId ?? ''}`;
       if (key !== last) opts.onProgress?.(p);
       last = key;

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildbotRunner, type BuildbotProgress } from '../../../server/pipeline/buildbot-runner.js';
 import { findBuildbot, startBuildbot, type BuildbotServer } from '../../helpers/servers/buildbot.js';
+import { closedPort } from '../integrations/recording-server.js';
 
 const found = findBuildbot();
 const SHA = '1234567890abcdef1234567890abcdef12345678';
@@ -70,6 +71,16 @@ describe.skipIf(!found.ok)(`Buildbot runner on a real master${found.ok ? '' : ` 
   it('an unknown force scheduler is refused with Buildbot\'s reason', async () => {
     const wrong = new BuildbotRunner({ url: bb.url, scheduler: 'nope' });
     await expect(wrong.force(spec('pass', 'j-y'))).rejects.toMatchObject({ service: 'buildbot' });
+  });
+});
+
+describe('Buildbot runner, master unreachable', () => {
+  it('wait asks again through brief outages and gives up after maxErrors in a row, with the reason', async () => {
+    const port = await closedPort();
+    const runner = new BuildbotRunner({ url: `http://127.0.0.1:${port}`, scheduler: 'force', pollMs: 10 });
+    const errors: string[] = [];
+    await expect(runner.wait({ buildRequestId: 1 }, { maxErrors: 3, onError: (e) => errors.push(e.code) })).rejects.toMatchObject({ code: 'integration-unreachable' });
+    expect(errors).toEqual(['integration-unreachable', 'integration-unreachable', 'integration-unreachable']);
   });
 });
 
