@@ -73,7 +73,7 @@ const layers = [
     [`^(\\.\\./)+tui/`, 'server/ never imports tui/ (docs/architecture.md)'],
     ['^\\.\\./main\\.js$', 'only tui/cli/serve.ts starts the composition root (docs/architecture.md)'],
   ]),
-  ...['app', 'auth', 'config', 'git', 'integrations', 'notify', 'repo', 'store', 'train'].map((sub) =>
+  ...['app', 'auth', 'config', 'git', 'integrations', 'notify', 'pipeline', 'repo', 'store', 'train'].map((sub) =>
     restrict([`server/${sub}/**/*.{ts,tsx}`], [
       [`^(\\.\\./)+tui/`, 'server/ never imports tui/ (docs/architecture.md)'],
       ['^\\.\\./main\\.js$', 'only tui/cli/serve.ts starts the composition root (docs/architecture.md)'],

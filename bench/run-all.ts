@@ -20,6 +20,7 @@ const SUITES: readonly Suite[] = [
   { name: 'rebuild', what: 'train: deploy-branch rebuild', run: async () => (await import('./train/rebuild.js')).run() },
   { name: 'conflicts', what: 'train: conflict matrix and one new pickme', run: async () => (await import('./train/conflicts.js')).run() },
   { name: 'render', what: 'dashboard render', run: async () => (await import('./dashboard-render.js')).run() },
+  { name: 'pipeline', what: 'pipeline: local job overhead, live log, checkouts', run: async () => (await import('./pipeline-local.js')).run() },
 ];
 
 function machine(): Record<string, string> {

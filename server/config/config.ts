@@ -7,6 +7,7 @@ import { DEMO_AUTH_CONFIG_INPUT, authConfigSchema } from '../auth/auth-config.js
 import { notifyConfigSchema, type NotifyConfig } from '../notify/notify-config.js';
 import { integrationsConfigSchema, type IntegrationsConfig } from '../integrations/integrations-config.js';
 import { PushmanagerError } from '../../state/pushmanager-error.js';
+import { pipelineConfigSchema, type PipelineConfig } from '../pipeline/pipeline-config.js';
 
 const refSafe = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
@@ -41,6 +42,7 @@ export const configSchema = z.strictObject({
   auth: z.unknown().optional(),
   notifications: z.unknown().optional(),
   integrations: z.unknown().optional(),
+  pipeline: z.unknown().optional(),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -51,6 +53,8 @@ export interface Config {
   readonly auth: z.infer<typeof authConfigSchema>;
   readonly notifications: NotifyConfig;
   readonly integrations: IntegrationsConfig;
+  /** Absent in the file = no jobs. */
+  readonly pipeline: PipelineConfig;
   /** Where the config came from, for messages. */
   readonly source: string;
 }
@@ -95,7 +99,9 @@ export function parseConfig(text: string, source: string): Config {
   if (!notifications.success) throw new ConfigError(source, zodIssues(notifications.error, 'notifications'));
   const integrations = integrationsConfigSchema.safeParse((raw as { integrations?: unknown }).integrations ?? {});
   if (!integrations.success) throw new ConfigError(source, zodIssues(integrations.error, 'integrations'));
-  return { server: base.data.server, repository: base.data.repository, auth: auth.data, notifications: notifications.data, integrations: integrations.data, source };
+  const pipeline = pipelineConfigSchema.safeParse((raw as { pipeline?: unknown }).pipeline ?? {});
+  if (!pipeline.success) throw new ConfigError(source, zodIssues(pipeline.error, 'pipeline'));
+  return { server: base.data.server, repository: base.data.repository, auth: auth.data, notifications: notifications.data, integrations: integrations.data, pipeline: pipeline.data, source };
 }
 
 export async function loadConfig(path: string): Promise<Config> {

@@ -1,0 +1,121 @@
+// Pipeline jobs as data (SPEC §6): what a job is, and which moves between its states are legal.
+// Pure: times come in as ISO strings from the caller, ids are the caller's. A retry or a bisection
+// candidate is a new job (its own id, log and result), so a job's history is never rewritten; the
+// one move out of a final state is `interrupted` → `queued`, the run again after a server crash.
+import { domainError, type DomainError } from './errors.js';
+
+export const JOB_STATES = ['queued', 'running', 'passed', 'failed', 'cancelled', 'interrupted'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const JOB_KINDS = ['build', 'retry', 'bisect', 'deploy'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export type JobPhase = 'build' | 'stage' | 'bless' | 'certify';
+export type JobRunner = 'local' | 'buildbot' | 'external';
+
+/** Where a job's process is, so a restarted server can find it again. */
+export type JobHandle =
+  /** Local: the process group and its leader's start time (clock ticks since boot, /proc/PID/stat), on this boot. */
+  | { readonly runner: 'local'; readonly pgid: number; readonly startTicks: number; readonly bootId: string }
+  /** Buildbot: the build request and, once it started, the build. */
+  | { readonly runner: 'buildbot'; readonly buildRequestId: number; readonly buildId?: number }
+  | { readonly runner: 'external' };
+
+export interface Job {
+  readonly id: string;
+  readonly name: string;
+  readonly on: JobPhase;
+  readonly sha: string;
+  readonly push: number;
+  readonly state: JobState;
+  /** 1 for the first run; a retry has the attempt it repeats plus one. */
+  readonly attempt: number;
+  readonly kind: JobKind;
+  readonly runner: JobRunner;
+  /** Where a person looks at the job (Buildbot's build page, the external CI's run); null for local jobs until the API serves logs. */
+  readonly url: string | null;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly exitCode?: number;
+  /** Passed on a retry after failing. */
+  readonly flaky?: boolean;
+  readonly handle?: JobHandle;
+  /** Where the log is kept (a path under the data dir for local jobs, a URL for others). */
+  readonly log?: string;
+  /** Why it ended the way it did, in words: "timed out after 1800 s", "cancelled by pm". */
+  readonly reason?: string;
+}
+
+export type JobEvent =
+  | { readonly type: 'started'; readonly at: string; readonly handle?: JobHandle; readonly url?: string; readonly log?: string }
+  /** More of where the job is, while it runs (Buildbot: the build that a request started). */
+  | { readonly type: 'attached'; readonly handle: JobHandle; readonly url?: string }
+  | { readonly type: 'passed'; readonly at: string; readonly exitCode?: number; readonly url?: string }
+  | { readonly type: 'failed'; readonly at: string; readonly exitCode?: number; readonly reason?: string; readonly url?: string }
+  | { readonly type: 'cancelled'; readonly at: string; readonly reason?: string }
+  /** The server stopped while the job ran (crash, restart): its result is unknown. */
+  | { readonly type: 'interrupted'; readonly at: string }
+  /** An interrupted job is run again. */
+  | { readonly type: 'requeued' };
+export type JobEventType = JobEvent['type'];
+
+/** The transition table: for each state, the events it accepts and the state each leads to. */
+export const JOB_TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEventType, JobState>>>> = {
+  queued: { started: 'running', cancelled: 'cancelled', interrupted: 'interrupted', failed: 'failed' },
+  running: { attached: 'running', passed: 'passed', failed: 'failed', cancelled: 'cancelled', interrupted: 'interrupted' },
+  passed: {},
+  failed: {},
+  cancelled: {},
+  interrupted: { requeued: 'queued', cancelled: 'cancelled' },
+};
+
+export const isFinal = (s: JobState): boolean => s === 'passed' || s === 'failed' || s === 'cancelled';
+/** Gating: a job in one of these states holds its phase back. */
+export const isPending = (s: JobState): boolean => s === 'queued' || s === 'running' || s === 'interrupted';
+
+/** The job after `ev`, or an `illegal-transition` error naming the job, its state and the event. */
+export function applyJobEvent(job: Job, ev: JobEvent): Job | DomainError {
+  const next = JOB_TRANSITIONS[job.state][ev.type];
+  if (!next) {
+    return domainError('illegal-transition', `job ${job.id} (${job.name}) is ${job.state}: it cannot be ${ev.type}`, { job: job.id, state: job.state, event: ev.type });
+  }
+  switch (ev.type) {
+    case 'started':
+      return { ...job, state: next, startedAt: ev.at, ...(ev.handle && { handle: ev.handle }), ...(ev.url && { url: ev.url }), ...(ev.log && { log: ev.log }) };
+    case 'attached':
+      return { ...job, state: next, handle: ev.handle, ...(ev.url && { url: ev.url }) };
+    case 'passed':
+      return { ...job, state: next, finishedAt: ev.at, ...(ev.exitCode !== undefined && { exitCode: ev.exitCode }), ...(ev.url && { url: ev.url }), ...(job.kind === 'retry' && { flaky: true }) };
+    case 'failed':
+      return { ...job, state: next, finishedAt: ev.at, ...(ev.exitCode !== undefined && { exitCode: ev.exitCode }), ...(ev.reason && { reason: ev.reason }), ...(ev.url && { url: ev.url }) };
+    case 'cancelled':
+      return { ...job, state: next, finishedAt: ev.at, ...(ev.reason && { reason: ev.reason }) };
+    case 'interrupted':
+      return { ...job, state: next, finishedAt: ev.at, reason: 'the server stopped while the job ran' };
+    case 'requeued': {
+      // A run again from scratch: what the interrupted run left (its process, times, result) is gone.
+      const { handle: _h, exitCode: _e, reason: _r, ...rest } = job;
+      return { ...rest, state: next, startedAt: null, finishedAt: null };
+    }
+  }
+}
+
+export interface NewJob {
+  readonly id: string;
+  readonly name: string;
+  readonly on: JobPhase;
+  readonly sha: string;
+  readonly push: number;
+  readonly kind: JobKind;
+  readonly runner: JobRunner;
+  readonly at: string;
+}
+
+export const newJob = (j: NewJob): Job => ({ id: j.id, name: j.name, on: j.on, sha: j.sha, push: j.push, state: 'queued', attempt: 1, kind: j.kind, runner: j.runner, url: null, createdAt: j.at, startedAt: null, finishedAt: null });
+
+/** The retry of a failed, cancelled or interrupted job: a new job on the same SHA, one attempt later. */
+export function retryJob(job: Job, id: string, at: string): Job | DomainError {
+  if (job.state !== 'failed' && job.state !== 'cancelled' && job.state !== 'interrupted') {
+    return domainError('illegal-transition', `job ${job.id} (${job.name}) is ${job.state}: only a failed, cancelled or interrupted job is retried`, { job: job.id, state: job.state, event: 'retry' });
+  }
+  return { ...newJob({ id, name: job.name, on: job.on, sha: job.sha, push: job.push, kind: 'retry', runner: job.runner, at }), attempt: job.attempt + 1 };
+}

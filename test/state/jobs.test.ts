@@ -1,0 +1,83 @@
+// The job state machine: every (state, event) pair, written out here rather than read from the
+// table, so a change to the table is a change to this test.
+import { describe, expect, it } from 'vitest';
+import { JOB_STATES, applyJobEvent, isPending, newJob, retryJob, type Job, type JobEvent, type JobState } from '../../state/jobs.js';
+import { isDomainError } from '../../state/errors.js';
+
+const AT = '2026-12-01T10:00:00.000Z', LATER = '2026-12-01T10:05:00.000Z';
+const base = newJob({ id: 'j1', name: 'test', on: 'build', sha: 'a'.repeat(40), push: 3, kind: 'build', runner: 'local', at: AT });
+const inState = (state: JobState, extra: Partial<Job> = {}): Job => ({ ...base, state, ...extra });
+
+const events: Record<string, JobEvent> = {
+  started: { type: 'started', at: LATER, handle: { runner: 'local', pgid: 4242, startTicks: 99, bootId: 'b' }, log: 'jobs/logs/j1.log' },
+  attached: { type: 'attached', handle: { runner: 'buildbot', buildRequestId: 5, buildId: 9 }, url: 'http://bb/#/builders/1/builds/2' },
+  passed: { type: 'passed', at: LATER, exitCode: 0 },
+  failed: { type: 'failed', at: LATER, exitCode: 3 },
+  cancelled: { type: 'cancelled', at: LATER, reason: 'cancelled by pm' },
+  interrupted: { type: 'interrupted', at: LATER },
+  requeued: { type: 'requeued' },
+};
+
+// Rows: state; columns: started attached passed failed cancelled interrupted requeued ('-' = refused).
+const TABLE = `
+queued      running  -        -       failed  cancelled  interrupted  -
+running     -        running  passed  failed  cancelled  interrupted  -
+passed      -        -        -       -       -          -            -
+failed      -        -        -       -       -          -            -
+cancelled   -        -        -       -       -          -            -
+interrupted -        -        -       -       cancelled  -            queued
+`;
+const COLUMNS = ['started', 'attached', 'passed', 'failed', 'cancelled', 'interrupted', 'requeued'];
+const rows = TABLE.trim().split('\n').map((l) => l.trim().split(/\s+/));
+
+describe('job transitions', () => {
+  it('the table covers every state', () => expect(rows.map((r) => r[0]).sort()).toEqual([...JOB_STATES].sort()));
+
+  const cases = rows.flatMap(([from, ...to]) => COLUMNS.map((ev, i) => [from as JobState, ev, to[i]!] as const));
+  it.each(cases)('%s + %s → %s', (from, ev, to) => {
+    const r = applyJobEvent(inState(from), events[ev]!);
+    if (to === '-') {
+      expect(isDomainError(r)).toBe(true);
+      if (isDomainError(r)) {
+        expect(r.code).toBe('illegal-transition');
+        expect(r.message).toContain(`job j1 (test) is ${from}`);
+      }
+    } else {
+      expect(isDomainError(r)).toBe(false);
+      expect((r as Job).state).toBe(to);
+    }
+  });
+});
+
+describe('job fields along the way', () => {
+  it('started records the time, the process handle and the log', () => {
+    const r = applyJobEvent(base, events.started!) as Job;
+    expect(r).toMatchObject({ state: 'running', startedAt: LATER, handle: { pgid: 4242 }, log: 'jobs/logs/j1.log', finishedAt: null });
+  });
+  it('failed keeps the exit code and the reason; passed is not flaky on a first attempt', () => {
+    const run = applyJobEvent(base, events.started!) as Job;
+    expect(applyJobEvent(run, { type: 'failed', at: LATER, exitCode: 124, reason: 'timed out after 60 s' })).toMatchObject({ state: 'failed', exitCode: 124, reason: 'timed out after 60 s', finishedAt: LATER });
+    expect((applyJobEvent(run, events.passed!) as Job).flaky).toBeUndefined();
+  });
+  it('a retry is a new job one attempt later, and flaky when it passes', () => {
+    const failed = applyJobEvent(applyJobEvent(base, events.started!) as Job, events.failed!) as Job;
+    const retry = retryJob(failed, 'j2', LATER) as Job;
+    expect(retry).toMatchObject({ id: 'j2', name: 'test', sha: base.sha, push: 3, kind: 'retry', attempt: 2, state: 'queued', startedAt: null });
+    const passed = applyJobEvent(applyJobEvent(retry, events.started!) as Job, events.passed!) as Job;
+    expect(passed.flaky).toBe(true);
+  });
+  it('only a failed, cancelled or interrupted job is retried', () => {
+    for (const s of ['queued', 'running', 'passed'] as const) expect(isDomainError(retryJob(inState(s), 'j2', LATER))).toBe(true);
+    for (const s of ['failed', 'cancelled', 'interrupted'] as const) expect(isDomainError(retryJob(inState(s), 'j2', LATER))).toBe(false);
+  });
+  it('requeued after an interruption forgets the dead process and the times', () => {
+    const running = applyJobEvent(base, events.started!) as Job;
+    const again = applyJobEvent(applyJobEvent(running, events.interrupted!) as Job, events.requeued!) as Job;
+    expect(again).toMatchObject({ state: 'queued', startedAt: null, finishedAt: null, attempt: 1 });
+    expect(again.handle).toBeUndefined();
+    expect(again.reason).toBeUndefined();
+  });
+  it('queued, running and interrupted hold a gate; final states do not', () => {
+    expect(JOB_STATES.filter(isPending)).toEqual(['queued', 'running', 'interrupted']);
+  });
+});
