@@ -21,6 +21,8 @@ export interface StatusPush {
   readonly pingme: readonly string[];
   readonly checklist: Push['checklist'];
   readonly createdAt: string;
+  /** The push's pipeline jobs, newest last (SPEC §6); absent until the server runs jobs. */
+  readonly jobs?: readonly import('./wire.js').StatusJob[];
 }
 
 export interface StatusRequest extends Omit<PushRequest, 'comments'> {

@@ -5,6 +5,7 @@
 import type { AllowedActions, Availability, PushActionName, RequestActionName } from './allowed-actions.js';
 import type { CommandOutcome } from './describe.js';
 import type { DomainErrorCode } from './errors.js';
+import type { JobKind, JobPhase, JobRunner, JobState } from './jobs.js';
 import type { InPushState, PushType } from './model.js';
 import type { StatusPush, StatusRequest, StatusView } from './status-view.js';
 
@@ -72,6 +73,38 @@ export interface CommandAnswer extends CommandOutcome {
   readonly ok: true;
   readonly version: string;
   readonly events: readonly string[];
+}
+
+// ---- Pipeline jobs (SPEC §6; issue 15). The contract the server and the clients build against.
+
+/** A job as `status --json` and GET /api/board carry it, on its push (`StatusPush.jobs`). */
+export interface StatusJob {
+  readonly id: string;
+  readonly name: string;
+  readonly on: JobPhase;
+  readonly sha: string;
+  readonly state: JobState;
+  readonly attempt: number;
+  readonly kind: JobKind;
+  readonly url: string | null;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  /** Passed on a retry after failing. */
+  readonly flaky?: boolean;
+}
+
+/** GET /api/jobs/:id: the job, what ran, where, and how it ended. GET /api/jobs?push=N answers `{ jobs: StatusJob[] }`. */
+export interface JobDetail extends StatusJob {
+  readonly push: number;
+  readonly runner: JobRunner;
+  /** The argument array a local job runs, or the Buildbot builder's name. */
+  readonly command: readonly string[] | null;
+  readonly builder: string | null;
+  readonly exitCode: number | null;
+  /** Why it ended so, in words ("timed out after 1800 s", "cancelled by pm"). */
+  readonly reason: string | null;
+  /** Where its log is: `GET /api/jobs/:id/log` (add `?follow=1` to stream it until the job ends, text/plain). */
+  readonly log: string | null;
 }
 
 /** Every refusal's body (a non-2xx answer). `code` is a DomainErrorCode for the domain's refusals. */
