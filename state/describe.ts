@@ -35,8 +35,8 @@ export function commandSubject(cmd: Command, events: readonly DomainEvent[]): st
     case 'AcceptRequests': return `Accept request${cmd.requests.length > 1 ? 's' : ''} ${n(cmd.requests)} into push ${cmd.push}`;
     case 'RemoveRequest': return `Remove request ${cmd.request} from push ${cmd.push}: ${oneLine(cmd.reason)}`;
     case 'RebuildPush': return `Rebuild push ${cmd.push}`;
-    case 'StagePush': return `Stage push ${cmd.push} to ${oneLine(cmd.env)}`;
-    case 'BlessPush': return `Bless push ${cmd.push}${cmd.force ? ' (forced)' : ''}`;
+    case 'StagePush': return `Stage push ${cmd.push} to ${oneLine(cmd.env)}${cmd.force ? ` (forced: ${oneLine(cmd.reason ?? '')})` : ''}`;
+    case 'BlessPush': return `Bless push ${cmd.push}${cmd.force ? ` (forced${cmd.reason ? `: ${oneLine(cmd.reason)}` : ''})` : ''}`;
     case 'CertifyPush': return `Certify push ${cmd.push}${cmd.force ? ' (forced)' : ''}`;
     case 'DiscardPush': return `Discard push ${cmd.push}`;
     case 'MessagePushees': return `Message pushees of push ${cmd.push}`;
@@ -44,6 +44,9 @@ export function commandSubject(cmd: Command, events: readonly DomainEvent[]): st
     case 'TakeOverPush': return `Take over push ${cmd.push}`;
     case 'TickChecklist': return `${cmd.done ? 'Tick' : 'Untick'} ${cmd.item} on push ${cmd.push}`;
     case 'RecordConflicts': return `Record conflict checks for request${cmd.results.length > 1 ? 's' : ''} ${n(cmd.results.map((r) => r.request))}`;
+    case 'RetryJob': return `Retry job ${cmd.job}`;
+    case 'CancelJob': return `Cancel job ${cmd.job}`;
+    case 'RecordJob': return `Job ${cmd.job} ${cmd.change.type}`;
     case 'RecordBuild': return `Build deploy branch of push ${cmd.push} at ${cmd.deploySha?.slice(0, 12) ?? 'none'}`;
   }
 }
