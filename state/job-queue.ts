@@ -17,8 +17,8 @@ const CAUSE: SystemCause = 'pipeline';
 
 /**
  * For each push whose deploy SHA the events changed: pending jobs of the SHA it replaces are cancelled,
- * and the `build` jobs are queued on the new SHA (unless they already ran or run there). A push that
- * ended (discarded) has its pending jobs cancelled.
+ * and the `build` jobs are queued on the new SHA (unless they already ran or run there; none while
+ * nothing is merged). A push that ended (discarded) has its pending jobs cancelled.
  */
 export function jobQueueEvents(before: Board, after: Board, events: readonly DomainEvent[], pipeline: PipelineJobs | undefined, at: string): DomainEvent[] {
   const actor = actorName(systemActor(CAUSE));
@@ -33,7 +33,8 @@ export function jobQueueEvents(before: Board, after: Board, events: readonly Dom
     if (sha !== null && was?.deploySha === sha) continue;
     const why = sha === null ? `push ${p.id} is ${p.state}` : `replaced by the build of ${shortSha(sha)}`;
     for (const j of jobsOfPush(p)) if (isPending(j.state) && j.sha !== sha) out.push({ type: 'JobFinished', push: p.id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: why, at, actor, cause: CAUSE });
-    if (sha === null || !pipeline) continue;
+    // A push with nothing merged is master itself: nothing of the train's to test.
+    if (sha === null || !pipeline || p.merges.length === 0) continue;
     for (const job of buildJobs(p, sha, pipeline, at)) out.push({ type: 'JobQueued', push: p.id, job, at, actor, cause: CAUSE });
   }
   return out;
