@@ -181,4 +181,19 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
     }
     expect(await jobState(1, '1.3')).toMatchObject({ state: 'failed', attempt: 2, kind: 'retry' });
   }, 90_000);
+
+  it('job cancel stops a running job: its process is killed and the job recorded cancelled by the pushmaster', async () => {
+    await writeFile(gate, 'hold\n');
+    const before = pids().length;
+    expect((await run(['job', 'retry', '1.3'])).code).toBe(0);
+    await until('job 1.4 to run', async () => pids().length > before && (await jobsOf(1)).find((j) => j.id === '1.4' && j.state === 'running'));
+    const pid = pids().at(-1)!;
+    const cancelled = await run(['job', 'cancel', '1.4']);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toContain('job 1.4 (test) cancelled; run it again with: pushmanager job retry 1.4');
+    await until('the cancelled job to be killed', async () => !alive(pid), 10_000);
+    expect((await pm().job('1.4')).reason).toBe('cancelled by pm');
+    expect((await cli(server.url, 'alice', ['job', 'cancel', '1.4'])).stderr).toContain('alice is not the pushmaster of push 1');
+    await unlink(gate);
+  }, 30_000);
 });

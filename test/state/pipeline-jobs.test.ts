@@ -89,6 +89,12 @@ describe('a recorded build queues the build jobs on its SHA', () => {
     expect(b.pushes[P1]!.jobs).toBeUndefined();
   });
 
+  it('a push with nothing merged (its deploy branch is master) queues no jobs', () => {
+    const opened = decide(emptyBoard(), { type: 'OpenPush', title: 'empty', pushType: 'regular' }, { actor: PM, now: at });
+    const b = ok(evolveAll(emptyBoard(), opened as never), { type: 'RecordBuild', push: P1, deploySha: sha('9'), baseSha: sha('9'), merges: [], dropped: [] }, BUILDER);
+    expect(b.pushes[P1]!.jobs).toBeUndefined();
+  });
+
   it('discarding the push cancels its pending jobs', () => {
     const b = ok(board(), { type: 'DiscardPush', push: P1 }, PM);
     expect(jobs(b).map((j) => j.state)).toEqual(['cancelled', 'cancelled']);
