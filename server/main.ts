@@ -28,6 +28,7 @@ import { createServer, type ServerDeps } from './http/server.js';
 import { DataDirError, ListenError } from './startup-error.js';
 import { hookSocketPath, listenHookSocket } from './http/hook-socket.js';
 import { PushTokens } from './auth/push-tokens.js';
+import { JobService } from './pipeline/job-service.js';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -60,6 +61,8 @@ export interface RunningServer {
   readonly maintenance: RepoMaintenance;
   readonly reloader: ConfigReloader | null;
   readonly reconciled: ReconcileReport;
+  /** The pipeline's job service (local runner); null when no jobs are configured. */
+  readonly jobs: JobService | null;
   close(): Promise<void>;
 }
 
@@ -142,11 +145,16 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   const masterRef = `refs/heads/${config.repository.master}`;
   // The one write path; the train is the git work around it, handed to each door's call (prepare →
   // decide → commit), so neither needs the other bound late.
+  const pipelineRuns = config.pipeline.jobs.length > 0 && config.pipeline.runner === 'local';
+  if (config.pipeline.jobs.length > 0 && !pipelineRuns) log('warn', `pipeline: runner ${config.pipeline.runner} is not wired into the train yet; its jobs are not run and gate nothing`);
   const dispatcher = new Dispatcher(store, clock, null, {
     singleAcceptingPush: config.repository.singleAcceptingPush,
     knowsUser: async (name) => (await auth.authenticator.currentDirectory.lookup(name)) !== null,
     tags: integrations.tagsConfig,
+    // Only the local runner runs jobs today: with another runner no job is queued, so none holds a gate.
+    ...(pipelineRuns && { pipeline: { runner: 'local' as const, jobs: config.pipeline.jobs.map((j) => ({ name: j.name, on: j.on })) } }),
   });
+  const jobs = pipelineRuns ? new JobService({ dispatcher, pipeline: config.pipeline, repoDir: repo.gitDir, dataDir, log }) : null;
   const upstream = integrations.upstream;
   const train = new Train({
     onTimings: (kind, ms) => (kind === 'rebuild' ? metrics.observeRebuild(ms) : metrics.observeConflictCheck(ms)),
@@ -192,6 +200,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     notifications.onCommit(c);
     effects.onCommit(c);
     theTrain.afterCommit(c);
+    jobs?.afterCommit(c);
   });
   dispatcher.onHeld = (type, ms) => metrics.observeWriterHeld(type, ms);
   metrics.registry.onCollect(() => {
@@ -226,6 +235,15 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     log,
     metrics,
     decorateBoard: integrations.reviewboard || integrations.buildbot || integrations.tickets ? boardLinks(integrations) : undefined,
+    ...(jobs && {
+      jobs: {
+        follow: (job) => jobs.follow(job),
+        command: (job) => {
+          const cfg = config.pipeline.jobs.find((j) => j.name === job.name && j.on === job.on);
+          return { command: cfg?.run ?? null, builder: cfg?.builder ?? null };
+        },
+      },
+    }),
     extraRoutes: accountRoutes({ tokens: auth.tokens, tokenTtlMs: auth.tokenTtlMs, outbox: notifications.outbox }),
     receive: {
       record: async (pushed, actor, onDecided) => {
@@ -255,6 +273,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   for (const [what, list] of Object.entries(reconciled)) if (list.length) log('warn', `reconcile: ${what} ${list.join(', ')}`);
   // Work a killed run left undone: stale deploy branches rebuild, conflicts are checked again.
   await theTrain.resume();
+  // Jobs a killed run left running are interrupted (their orphaned process groups killed) and run again.
+  await jobs?.resume();
 
   // Packs what pushes and commits leave loose, in the background (see server/repo/maintenance.ts).
   const maintenance = new RepoMaintenance({
@@ -287,6 +307,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
 
   const server: Server = createServer(deps);
   const stopBackground = async () => {
+    // First: running jobs end as interrupted, recorded while the store is still open.
+    await jobs?.close();
     await maintenance.close();
     await watcher.close();
     await reloader?.close();
@@ -320,6 +342,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     bus,
     auth,
     train: theTrain,
+    jobs,
     reconciled,
     notifications,
     integrations,

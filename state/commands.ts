@@ -1,4 +1,5 @@
 // Commands: what a user (or the server itself) asks for, imperative and not yet validated against the board.
+import type { JobEvent } from './jobs.js';
 import type { Conflict, MergedRequest, PushId, PushType, RequestId, UserName } from './model.js';
 
 export interface RequestFields {
@@ -31,16 +32,21 @@ export type Command =
   | { readonly type: 'AcceptRequests'; readonly push: PushId; readonly requests: readonly RequestId[] }
   | { readonly type: 'RemoveRequest'; readonly push: PushId; readonly request: RequestId; readonly reason: string }
   | { readonly type: 'RebuildPush'; readonly push: PushId }
-  | { readonly type: 'StagePush'; readonly push: PushId; readonly env: string }
-  | { readonly type: 'BlessPush'; readonly push: PushId; readonly force: boolean }
+  // force + reason: past a red job gate (SPEC §6); bless's force also passes unverified requests and open checklists.
+  | { readonly type: 'StagePush'; readonly push: PushId; readonly env: string; readonly force?: boolean; readonly reason?: string }
+  | { readonly type: 'BlessPush'; readonly push: PushId; readonly force: boolean; readonly reason?: string }
   | { readonly type: 'CertifyPush'; readonly push: PushId; readonly force: boolean }
   | { readonly type: 'DiscardPush'; readonly push: PushId; readonly reason?: string }
   | { readonly type: 'MessagePushees'; readonly push: PushId; readonly text: string; readonly state?: string }
   | { readonly type: 'PingmePush'; readonly push: PushId; readonly on: boolean }
   | { readonly type: 'TakeOverPush'; readonly push: PushId }
   | { readonly type: 'TickChecklist'; readonly push: PushId; readonly item: string; readonly done: boolean }
+  | { readonly type: 'RetryJob'; readonly job: string }
+  | { readonly type: 'CancelJob'; readonly job: string; readonly reason?: string }
   // The server's own findings
   | { readonly type: 'RecordConflicts'; readonly results: readonly ConflictResult[] }
+  /** What a runner reported about a job: started, finished, interrupted, run again. */
+  | { readonly type: 'RecordJob'; readonly job: string; readonly change: JobEvent }
   | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[]; readonly dropped: readonly DroppedRequest[] };
 
 export interface ConflictResult {

@@ -4,8 +4,11 @@ import type { Command, CommandOf, RequestFields } from './commands.js';
 import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
 import { activeRequestFor } from './intake.js';
-import type { DomainEvent } from './events.js';
+import type { DomainEvent, ForcedGate } from './events.js';
+import { applyJobEvent, retryJob, type JobEvent } from './jobs.js';
 import {
+  findJob,
+  nextJobId,
   CONFLICT_TAGS,
   accepting,
   MERGED_STATES,
@@ -22,7 +25,7 @@ import {
   type RequestId,
   type UserName,
 } from './model.js';
-import { checkPush, checkRequest, checkWho, fromState, PUSH_TRANSITIONS, REQUEST_TRANSITIONS } from './transitions.js';
+import { checkPush, checkRequest, checkWho, fromState, jobGateRefusal, PUSH_TRANSITIONS, redGateJobs, REQUEST_TRANSITIONS, type PushAction } from './transitions.js';
 import { openGateItems } from './checklist.js';
 
 export { SYSTEM_NAME, actorName, hasRole, isSystem, systemActor, userActor, type Actor, type SystemCause, type UserActor, type UserRole } from './actor.js';
@@ -347,7 +350,9 @@ const HANDLERS: Handlers = {
     if (!added.length) return domainError('nothing-to-do', `push ${push.id} has no accepted request to stage`, { push: push.id });
     const open = openGateItems(push, 'stage');
     if (open.length) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')}`, { push: push.id, items: open.map((i) => i.id) });
-    return [ev(ctx, { type: 'PushStaged', push: push.id, env: c.env.trim(), requests: added.map((r) => r.id) })];
+    const forced = passJobGate(push, 'stage', c.force ?? false, c.reason);
+    if (err(forced)) return forced;
+    return [ev(ctx, { type: 'PushStaged', push: push.id, env: c.env.trim(), requests: added.map((r) => r.id), ...(forced && { forced }) })];
   },
 
   BlessPush(b, c, ctx) {
@@ -365,7 +370,9 @@ const HANDLERS: Handlers = {
     const open = openGateItems(push, 'bless');
     if (open.length && !c.force) return domainError('open-checklist', `tick these first: ${open.map((i) => i.text).join('; ')}`, { push: push.id, items: open.map((i) => i.id) });
     if (!inPush.some((r) => r.state === 'staged' || r.state === 'verified')) return domainError('nothing-to-do', `push ${push.id} has nothing staged`, { push: push.id });
-    return [ev(ctx, { type: 'PushBlessed', push: push.id, forced: c.force && (unverified.length > 0 || open.length > 0), unverified: unverified.map((r) => r.id) })];
+    const gate = passJobGate(push, 'bless', c.force, c.reason);
+    if (err(gate)) return gate;
+    return [ev(ctx, { type: 'PushBlessed', push: push.id, forced: c.force && (unverified.length > 0 || open.length > 0 || gate !== null), unverified: unverified.map((r) => r.id), ...(gate ?? (c.force && c.reason?.trim() ? { reason: c.reason.trim() } : {})) })];
   },
 
   CertifyPush(b, c, ctx) {
@@ -454,6 +461,38 @@ const HANDLERS: Handlers = {
     return events;
   },
 
+  RecordJob(b, c, ctx) {
+    const who = checkWho(PUSH_TRANSITIONS.recordJob, ctx.actor, 'record jobs');
+    if (who) return who;
+    const found = findJob(b, c.job);
+    if (!found) return unknownJob(c.job);
+    const next = applyJobEvent(found.job, c.change);
+    if (err(next)) return next;
+    const e = jobChangeEvent(found.push.id, found.job, c.change);
+    return err(e) ? e : [ev(ctx, e as Unstamped<Extract<JobChange, { type: 'JobStarted' }>>)];
+  },
+
+  RetryJob(b, c, ctx) {
+    const found = findJob(b, c.job);
+    if (!found) return unknownJob(c.job);
+    const p = checkPush('retryJob', ctx.actor, found.push, `retry job ${c.job}`);
+    if (p) return p;
+    const job = retryJob(found.job, nextJobId(found.push), ctx.now);
+    if (err(job)) return job;
+    return [ev(ctx, { type: 'JobQueued', push: found.push.id, job })];
+  },
+
+  CancelJob(b, c, ctx) {
+    const found = findJob(b, c.job);
+    if (!found) return unknownJob(c.job);
+    const p = checkPush('cancelJob', ctx.actor, found.push, `cancel job ${c.job}`);
+    if (p) return p;
+    const { job } = found;
+    if (job.state !== 'queued' && job.state !== 'running' && job.state !== 'interrupted') return domainError('nothing-to-do', `job ${job.id} (${job.name}) already ${job.state}; nothing to cancel`, { job: job.id, state: job.state });
+    const reason = `cancelled by ${actorName(ctx.actor)}${c.reason?.trim() ? `: ${c.reason.trim()}` : ''}`;
+    return [ev(ctx, { type: 'JobFinished', push: found.push.id, job: job.id, name: job.name, sha: job.sha, state: 'cancelled', reason })];
+  },
+
   RecordBuild(b, c, ctx) {
     const who = checkWho(PUSH_TRANSITIONS.recordBuild, ctx.actor, 'record builds');
     if (who) return who;
@@ -494,6 +533,51 @@ function recordedConflicts(b: Board, req: PushRequest, found: readonly Conflict[
   let pos = positions.get(req.push);
   if (!pos) positions.set(req.push, (pos = mergePositions(b, req.push)));
   return chargedConflicts(req.id, found, pos);
+}
+
+const unknownJob = (id: string) => domainError('unknown-job', `no job ${id} (job ids look like 3.1; pushmanager job list shows them)`, { job: id });
+
+type JobChange = Extract<DomainEvent, { type: 'JobStarted' | 'JobFinished' | 'JobRequeued' }>;
+/** The event that records a runner's report on a job (already checked against the job's transition table). */
+type Unstamped<E> = E extends unknown ? Omit<E, 'at' | 'actor' | 'cause'> : never;
+function jobChangeEvent(push: PushId, job: { readonly id: string; readonly name: string; readonly sha: string }, change: JobEvent): Unstamped<JobChange> | DomainError {
+  const base = { push, job: job.id };
+  switch (change.type) {
+    case 'started':
+      return { type: 'JobStarted', ...base, when: change.at, ...(change.handle && { handle: change.handle }), ...(change.log && { log: change.log }), ...(change.url && { url: change.url }) };
+    case 'passed':
+    case 'failed':
+    case 'cancelled':
+    case 'interrupted':
+      return {
+        type: 'JobFinished',
+        ...base,
+        when: change.at,
+        name: job.name,
+        sha: job.sha,
+        state: change.type,
+        ...('exitCode' in change && change.exitCode !== undefined && { exitCode: change.exitCode }),
+        ...('reason' in change && change.reason && { reason: change.reason }),
+        ...('url' in change && change.url && { url: change.url }),
+      };
+    case 'requeued':
+      return { type: 'JobRequeued', ...base };
+    case 'attached':
+      return domainError('invalid-field', 'attaching a job to a Buildbot build is not recorded yet', { field: 'change' });
+  }
+}
+
+/**
+ * The job gate of a step (transitions.ts JOB_GATES): null when green, the refusal when red and not
+ * forced, and what is recorded when forced (a reason is required: it is the audit trail's why).
+ */
+function passJobGate(push: Push, step: PushAction, force: boolean, reason: string | undefined): ForcedGate | null | DomainError {
+  const red = redGateJobs(push, step);
+  if (!red.length) return null;
+  if (!force) return jobGateRefusal(push, step, red);
+  const why = reason?.trim();
+  if (!why) return domainError('invalid-field', `"reason": ${step} --force past red jobs (${red.map((j) => `${j.name} ${j.state}`).join(', ')}) needs --reason TEXT`, { field: 'reason' });
+  return { reason: why, jobs: red.map((j) => j.id) };
 }
 
 const staleBuild = (push: Push) =>

@@ -35,8 +35,8 @@ export function commandSubject(cmd: Command, events: readonly DomainEvent[]): st
     case 'AcceptRequests': return `Accept request${cmd.requests.length > 1 ? 's' : ''} ${n(cmd.requests)} into push ${cmd.push}`;
     case 'RemoveRequest': return `Remove request ${cmd.request} from push ${cmd.push}: ${oneLine(cmd.reason)}`;
     case 'RebuildPush': return `Rebuild push ${cmd.push}`;
-    case 'StagePush': return `Stage push ${cmd.push} to ${oneLine(cmd.env)}`;
-    case 'BlessPush': return `Bless push ${cmd.push}${cmd.force ? ' (forced)' : ''}`;
+    case 'StagePush': return `Stage push ${cmd.push} to ${oneLine(cmd.env)}${cmd.force ? ` (forced: ${oneLine(cmd.reason ?? '')})` : ''}`;
+    case 'BlessPush': return `Bless push ${cmd.push}${cmd.force ? ` (forced${cmd.reason ? `: ${oneLine(cmd.reason)}` : ''})` : ''}`;
     case 'CertifyPush': return `Certify push ${cmd.push}${cmd.force ? ' (forced)' : ''}`;
     case 'DiscardPush': return `Discard push ${cmd.push}`;
     case 'MessagePushees': return `Message pushees of push ${cmd.push}`;
@@ -44,6 +44,9 @@ export function commandSubject(cmd: Command, events: readonly DomainEvent[]): st
     case 'TakeOverPush': return `Take over push ${cmd.push}`;
     case 'TickChecklist': return `${cmd.done ? 'Tick' : 'Untick'} ${cmd.item} on push ${cmd.push}`;
     case 'RecordConflicts': return `Record conflict checks for request${cmd.results.length > 1 ? 's' : ''} ${n(cmd.results.map((r) => r.request))}`;
+    case 'RetryJob': return `Retry job ${cmd.job}`;
+    case 'CancelJob': return `Cancel job ${cmd.job}`;
+    case 'RecordJob': return `Job ${cmd.job} ${cmd.change.type}`;
     case 'RecordBuild': return `Build deploy branch of push ${cmd.push} at ${cmd.deploySha?.slice(0, 12) ?? 'none'}`;
   }
 }
@@ -166,7 +169,8 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
       case 'StagePush': {
         const st = of('PushStaged')[0];
         if (!st || !push) break;
-        return `staged push ${st.push} on ${safeLine(st.env)}: ${deploy(push)}; ${plural(st.requests.length, 'request')} to verify (${idList(st.requests)})`;
+        const forced = st.forced ? ` (forced past jobs ${st.forced.jobs.join(', ')}: ${safeLine(st.forced.reason)})` : '';
+        return `staged push ${st.push} on ${safeLine(st.env)}${forced}: ${deploy(push)}; ${plural(st.requests.length, 'request')} to verify (${idList(st.requests)})`;
       }
       case 'VerifyRequest':
       case 'VerifyPush': {
@@ -178,7 +182,9 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
       case 'BlessPush': {
         const b = of('PushBlessed')[0];
         if (!b || !push) break;
-        return `blessed push ${b.push}: ${deploy(push)} goes to production${b.forced && b.unverified.length ? ` (forced; unverified: ${idList(b.unverified)})` : b.forced ? ' (forced)' : ''}; certify with: pushmanager push certify ${b.push}`;
+        const past = b.jobs?.length ? `; past jobs ${b.jobs.join(', ')}` : '';
+        const why = b.reason ? `: ${safeLine(b.reason)}` : '';
+        return `blessed push ${b.push}: ${deploy(push)} goes to production${b.forced && b.unverified.length ? ` (forced; unverified: ${idList(b.unverified)}${past}${why})` : b.forced ? ` (forced${past}${why})` : ''}; certify with: pushmanager push certify ${b.push}`;
       }
       case 'CertifyPush': {
         const c = of('PushCertified')[0];
@@ -234,6 +240,14 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
         const c = of('CommentAdded')[0];
         const r = c && reqOf(c.request);
         return c ? `commented on request ${c.request}${r ? ` (${plural(r.comments, 'comment')})` : ''}` : '';
+      }
+      case 'RetryJob': {
+        const q = of('JobQueued')[0];
+        return q ? `job ${q.job.id} queued: ${safeLine(q.job.name)} again on ${shortSha(q.job.sha)} (attempt ${q.job.attempt}); follow it: pushmanager job log ${q.job.id} --follow` : '';
+      }
+      case 'CancelJob': {
+        const c = of('JobFinished')[0];
+        return c ? `job ${c.job} (${safeLine(c.name)}) cancelled; run it again with: pushmanager job retry ${c.job}` : '';
       }
       case 'EditRequest': {
         const e = of('RequestEdited')[0];

@@ -23,6 +23,8 @@ export const DOMAIN_ERROR_CODES = [
   'merge-conflict',
   'deploy-branch-stale',
   'builds-failing',
+  'jobs-not-green',
+  'unknown-job',
   'nothing-to-do',
   'invalid-field',
 ] as const;

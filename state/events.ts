@@ -1,5 +1,6 @@
 // Events: what happened, past tense. decide() produces them, evolve() applies them, notifications route them.
 import type { SystemCause } from './actor.js';
+import type { Job, JobHandle, JobState } from './jobs.js';
 import type { ChecklistItem, Comment, Conflict, MergedRequest, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
 
 interface Base {
@@ -30,8 +31,9 @@ export type DomainEvent = Base &
     | { readonly type: 'ConflictsFound'; readonly request: RequestId; readonly sha: string; readonly conflicts: readonly Conflict[] }
     | { readonly type: 'PushOpened'; readonly push: Push }
     | { readonly type: 'DeployBranchBuilt'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[] }
-    | { readonly type: 'PushStaged'; readonly push: PushId; readonly env: string; readonly requests: readonly RequestId[] }
-    | { readonly type: 'PushBlessed'; readonly push: PushId; readonly forced: boolean; readonly unverified: readonly RequestId[] }
+    /** `forced`: staged past a red job gate (the jobs, and why). */
+    | { readonly type: 'PushStaged'; readonly push: PushId; readonly env: string; readonly requests: readonly RequestId[]; readonly forced?: ForcedGate }
+    | { readonly type: 'PushBlessed'; readonly push: PushId; readonly forced: boolean; readonly unverified: readonly RequestId[]; readonly reason?: string; readonly jobs?: readonly string[] }
     | { readonly type: 'PushCertified'; readonly push: PushId; readonly tag: string; readonly masterSha: string; readonly requests: readonly RequestId[]; readonly returned: readonly RequestId[] }
     | { readonly type: 'PushDiscarded'; readonly push: PushId; readonly reason: string; readonly returned: readonly RequestId[] }
     | { readonly type: 'PushMessageSent'; readonly push: PushId; readonly text: string; readonly state: string | null }
@@ -39,7 +41,20 @@ export type DomainEvent = Base &
     | { readonly type: 'PushTakenOver'; readonly push: PushId; readonly from: UserName; readonly to: UserName }
     | { readonly type: 'ChecklistTicked'; readonly push: PushId; readonly item: string; readonly done: boolean }
     | { readonly type: 'ChecklistSet'; readonly push: PushId; readonly items: readonly ChecklistItem[] }
+    // Pipeline jobs (SPEC §6): recorded by the system (cause `pipeline`), retried and cancelled by the pushmaster.
+    | { readonly type: 'JobQueued'; readonly push: PushId; readonly job: Job }
+    // `when`: the time the runner saw it (the event's `at` is when it was recorded).
+    | { readonly type: 'JobStarted'; readonly push: PushId; readonly job: string; readonly when?: string; readonly handle?: JobHandle; readonly log?: string; readonly url?: string }
+    | { readonly type: 'JobFinished'; readonly push: PushId; readonly job: string; readonly when?: string; readonly name: string; readonly sha: string; readonly state: Exclude<JobState, 'queued' | 'running'>; readonly exitCode?: number; readonly reason?: string; readonly url?: string }
+    /** An interrupted job is run again (after a server crash). */
+    | { readonly type: 'JobRequeued'; readonly push: PushId; readonly job: string }
   );
+
+/** A step taken past red jobs with --force. */
+export interface ForcedGate {
+  readonly reason: string;
+  readonly jobs: readonly string[];
+}
 
 export type EventType = DomainEvent['type'];
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;

@@ -1,6 +1,7 @@
 // evolve(board, event) → board. Pure and total: an event was already decided, so it always applies.
 // Unchanged requests and pushes keep their object identity, which the git store uses to write only what changed.
 import type { DomainEvent } from './events.js';
+import { applyJobEvent, type Job, type JobEvent } from './jobs.js';
 import { CONFLICT_TAGS, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId } from './model.js';
 
 // The request and push maps are copied when an event changes them, so every board stays as it was.
@@ -34,6 +35,17 @@ const setPush = (b: Board, id: PushId, f: (p: Push) => Push, at: string): Board 
   const p = b.pushes[id];
   return p ? withPush(b, { ...f(p), updatedAt: at }) : b;
 };
+/** A job's move by its own transition table; an event that does not apply (never decided so) leaves the board as it is. */
+function setJob(b: Board, push: PushId, id: string, change: JobEvent, at: string): Board {
+  const p = b.pushes[push];
+  const i = p?.jobs?.findIndex((j) => j.id === id) ?? -1;
+  if (!p || i < 0) return b;
+  const next = applyJobEvent(p.jobs![i]!, change);
+  if ('code' in next) return b; // a DomainError (a Job has no code)
+  const jobs: Job[] = [...p.jobs!];
+  jobs[i] = next;
+  return withPush(b, { ...p, jobs, updatedAt: at });
+}
 const leavePush = (r: PushRequest): PushRequest => ({ ...r, push: null, pickedAt: null, acceptedAt: null });
 
 export function conflictTag(conflicts: readonly Conflict[]): string {
@@ -91,12 +103,12 @@ export function evolve(b: Board, e: DomainEvent): Board {
     case 'DeployBranchBuilt':
       return setPush(b, e.push, (p) => ({ ...p, deploySha: e.deploySha, baseSha: e.baseSha, merges: e.merges }), e.at);
     case 'PushStaged': {
-      let next = setPush(b, e.push, (p) => ({ ...p, state: 'staged', stageEnv: e.env }), e.at);
+      let next = setPush(b, e.push, (p) => ({ ...p, state: 'staged', stageEnv: e.env, ...(e.forced && { forced: [...p.forced, { step: 'stage', by: e.actor, at: e.at, reason: e.forced.reason, jobs: e.forced.jobs }] }) }), e.at);
       for (const id of e.requests) next = setRequest(next, id, (r) => ({ ...r, state: 'staged' }), e.at);
       return next;
     }
     case 'PushBlessed': {
-      let next = setPush(b, e.push, (p) => ({ ...p, state: 'blessed', forced: e.forced ? [...p.forced, { step: 'bless', by: e.actor, at: e.at }] : p.forced }), e.at);
+      let next = setPush(b, e.push, (p) => ({ ...p, state: 'blessed', forced: e.forced ? [...p.forced, { step: 'bless', by: e.actor, at: e.at, ...(e.reason && { reason: e.reason }), ...(e.jobs && { jobs: e.jobs }) }] : p.forced }), e.at);
       for (const r of Object.values(next.requests))
         if (r.push === e.push && (r.state === 'staged' || r.state === 'verified')) next = setRequest(next, r.id, (x) => ({ ...x, state: 'blessed' }), e.at);
       return next;
@@ -120,6 +132,22 @@ export function evolve(b: Board, e: DomainEvent): Board {
       return setPush(b, e.push, (p) => ({ ...p, pushmaster: e.to }), e.at);
     case 'ChecklistSet':
       return setPush(b, e.push, (p) => ({ ...p, checklist: e.items }), e.at);
+    case 'JobQueued':
+      return setPush(b, e.push, (p) => ({ ...p, jobs: [...(p.jobs ?? []), e.job] }), e.at);
+    case 'JobStarted':
+      return setJob(b, e.push, e.job, { type: 'started', at: e.when ?? e.at, ...(e.handle && { handle: e.handle }), ...(e.log && { log: e.log }), ...(e.url && { url: e.url }) }, e.at);
+    case 'JobFinished': {
+      const when = e.when ?? e.at;
+      const codes = { ...(e.exitCode !== undefined && { exitCode: e.exitCode }), ...(e.url && { url: e.url }) };
+      const change: JobEvent =
+        e.state === 'passed' ? { type: 'passed', at: when, ...codes }
+        : e.state === 'failed' ? { type: 'failed', at: when, ...codes, ...(e.reason && { reason: e.reason }) }
+        : e.state === 'cancelled' ? { type: 'cancelled', at: when, ...(e.reason && { reason: e.reason }) }
+        : { type: 'interrupted', at: when };
+      return setJob(b, e.push, e.job, change, e.at);
+    }
+    case 'JobRequeued':
+      return setJob(b, e.push, e.job, { type: 'requeued' }, e.at);
     case 'ChecklistTicked':
       return setPush(b, e.push, (p) => ({ ...p, checklist: p.checklist.map((i) => (i.id === e.item ? { ...i, done: e.done, doneBy: e.done ? e.actor : null } : i)) }), e.at);
   }

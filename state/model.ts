@@ -1,4 +1,5 @@
 // The domain model: push requests, pushes, the board that holds them. Plain data, serialisable as JSON.
+import type { Job } from './jobs.js';
 
 export type RequestId = number & { readonly __brand: 'RequestId' };
 export type PushId = number & { readonly __brand: 'PushId' };
@@ -121,13 +122,28 @@ export interface Push {
   readonly tag: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
-  readonly forced: readonly { readonly step: string; readonly by: UserName; readonly at: string }[];
+  /** Steps taken past a gate with --force; `reason` and `jobs` (the red jobs passed) when a job gate was red. */
+  readonly forced: readonly ForcedStep[];
+  /**
+   * The push's pipeline jobs (SPEC §6), oldest first; a job's id is `<push>.<n>`, n counting from 1.
+   * Kept on the push because every job belongs to one and its events change only that push's file.
+   * Absent on pushes from before pipelines (read as none).
+   */
+  readonly jobs?: readonly Job[];
   /**
    * Set when the push is discarded: the requests it held then (pickmes and accepted, in queue order).
    * They went back to requested and no longer name the push, so the push keeps the list. Absent on
    * pushes discarded before it was recorded, and on every other push.
    */
   readonly heldWhenDiscarded?: readonly RequestId[];
+}
+
+export interface ForcedStep {
+  readonly step: string;
+  readonly by: UserName;
+  readonly at: string;
+  readonly reason?: string;
+  readonly jobs?: readonly string[];
 }
 
 export interface Board {
@@ -220,3 +236,23 @@ export function buildIsCurrent(board: Board, push: Push): boolean {
 }
 
 export const accepting = (board: Board): Push | undefined => pushesOf(board).find((p) => p.state === 'accepting');
+
+/** A push's jobs (none on pushes from before pipelines). */
+export const jobsOfPush = (p: Push): readonly Job[] => p.jobs ?? [];
+
+/** The push a job id names (`<push>.<n>`), or null when the id is not one. */
+export function pushOfJobId(id: string): PushId | null {
+  const m = /^([0-9]{1,9})\.[0-9]{1,9}$/.exec(id);
+  return m ? (Number(m[1]) as PushId) : null;
+}
+
+/** The job with this id, and its push. */
+export function findJob(board: Board, id: string): { readonly push: Push; readonly job: Job } | null {
+  const pid = pushOfJobId(id);
+  const push = pid === null ? undefined : board.pushes[pid];
+  const job = push?.jobs?.find((j) => j.id === id);
+  return push && job ? { push, job } : null;
+}
+
+/** The id the push's next job gets. */
+export const nextJobId = (p: Push, offset = 0): string => `${p.id}.${(p.jobs?.length ?? 0) + 1 + offset}`;

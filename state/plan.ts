@@ -12,6 +12,7 @@ import { evolveAll } from './evolve.js';
 import { buildIsCurrent, isOpenPush, mergedRequests, type Board, type MergedRequest, type Push, type PushId, type PushRequest, type RequestId } from './model.js';
 import { endedDeployBranches, pushreqRefIntents, type RefIntent } from './ref-intents.js';
 import type { TagRegistry, TagsConfig } from './tags.js';
+import { jobQueueEvents, type PipelineJobs } from './job-queue.js';
 
 /** Commands whose caller waits for the deploy branch: the pushmaster's own steps build it in the command. */
 export const SYNC_BUILD: ReadonlySet<Command['type']> = new Set(['OpenPush', 'AcceptRequests', 'RemoveRequest', 'RebuildPush', 'TakeOverPush']);
@@ -57,6 +58,8 @@ export interface Facts {
 export interface PlanContext extends DecideContext {
   /** Tag definitions: what checklist items merged requests call for. */
   readonly tags?: TagsConfig | TagRegistry;
+  /** The configured pipeline jobs: a new deploy SHA queues its build jobs in the same commit. */
+  readonly pipeline?: PipelineJobs;
 }
 
 export interface Planned {
@@ -120,6 +123,11 @@ export function plan(board: Board, command: Command, ctx: PlanContext, facts: Fa
     events.push(...recorded);
     after = evolveAll(after, recorded);
     if (deploySha !== p.deploySha) refs.push({ ref: p.deployBranch, newSha: deploySha, oldSha: board.pushes[p.id]?.deploySha ?? null });
+  }
+  const jobs = jobQueueEvents(board, after, events, ctx.pipeline, ctx.now);
+  if (jobs.length) {
+    events.push(...jobs);
+    after = evolveAll(after, jobs);
   }
   if (ctx.tags) {
     const checklist = checklistEvents(after, ctx.tags, ctx.now);

@@ -1,4 +1,6 @@
 // The board as clients see it (`pushmanager status --json`, GET /api/board): SPEC §5 fields and more.
+import type { Job } from './jobs.js';
+import type { StatusJob } from './wire.js';
 import { FINISHED_REQUEST_STATES, isOpenPush, queueOrder, requestsOfPush, type Board, type Push, type PushRequest, type PushState } from './model.js';
 
 export interface StatusPush {
@@ -22,8 +24,25 @@ export interface StatusPush {
   readonly checklist: Push['checklist'];
   readonly createdAt: string;
   /** The push's pipeline jobs, newest last (SPEC §6); absent until the server runs jobs. */
-  readonly jobs?: readonly import('./wire.js').StatusJob[];
+  readonly jobs?: readonly StatusJob[];
+  /** Steps taken with --force (past unverified requests, open checklists or red jobs), with who, when and why. */
+  readonly forced?: Push['forced'];
 }
+
+/** A job as clients see it (SPEC §6 fields). */
+export const jobView = (j: Job): StatusJob => ({
+  id: j.id,
+  name: j.name,
+  on: j.on,
+  sha: j.sha,
+  state: j.state,
+  attempt: j.attempt,
+  kind: j.kind,
+  url: j.url,
+  startedAt: j.startedAt,
+  finishedAt: j.finishedAt,
+  ...(j.flaky && { flaky: true }),
+});
 
 export interface StatusRequest extends Omit<PushRequest, 'comments'> {
   readonly comments: number;
@@ -51,6 +70,8 @@ export function pushView(board: Board, p: Push): StatusPush {
     pingme: p.pingme,
     checklist: p.checklist,
     createdAt: p.createdAt,
+    ...(p.jobs && { jobs: p.jobs.map(jobView) }),
+    ...(p.forced.length > 0 && { forced: p.forced }),
   };
 }
 

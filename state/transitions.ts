@@ -3,12 +3,15 @@
 // offered and what the server accepts cannot drift apart.
 import { actorName, hasRole, isSystem, type Actor } from './actor.js';
 import { domainError, type DomainError } from './errors.js';
+import type { Job, JobPhase } from './jobs.js';
 import {
   ACTIVE_REQUEST_STATES as ACTIVE,
   FINISHED_REQUEST_STATES,
   IN_PUSH_STATES as IN_PUSH,
   MERGED_STATES,
   OPEN_PUSH_STATES as OPEN_PUSH,
+  PUSH_STATES,
+  jobsOfPush,
   type Push,
   type PushRequest,
   type PushState,
@@ -75,6 +78,10 @@ export const PUSH_TRANSITIONS = {
   takeOver: { from: OPEN_PUSH, to: null, who: ['pushmaster'] },
   tick: { from: OPEN_PUSH, to: null, who: ['pushmaster-of-push'] },
   recordBuild: { from: OPEN_PUSH, to: null, who: ['server'] },
+  // Pipeline jobs: a runner's report may land after the push moved on (certified, discarded).
+  recordJob: { from: PUSH_STATES, to: null, who: ['server'] },
+  retryJob: { from: OPEN_PUSH, to: null, who: ['pushmaster-of-push'] },
+  cancelJob: { from: OPEN_PUSH, to: null, who: ['pushmaster-of-push'] },
 } as const satisfies Record<string, PushTransition>;
 
 export type PushAction = keyof typeof PUSH_TRANSITIONS;
@@ -135,3 +142,32 @@ export function checkPush(action: PushAction, actor: Actor, push: Push, what: st
 
 /** Whether a request in `state` may take part in `action` (an effect of another command, e.g. certify). */
 export const fromState = (action: RequestAction, state: RequestState): boolean => (REQUEST_TRANSITIONS[action].from as readonly RequestState[]).includes(state);
+
+/**
+ * Job gates (SPEC §6): the phases whose jobs on the push's current deploy SHA must have passed before
+ * a step. `certify` jobs never gate; bless also waits for the stage deploy.
+ */
+export const JOB_GATES: Readonly<Partial<Record<PushAction, readonly JobPhase[]>>> = {
+  stage: ['build'],
+  bless: ['build', 'stage'],
+};
+
+/** The jobs that hold `step` back: per gating phase and name, the newest job on the current deploy SHA, unless it passed. */
+export function redGateJobs(push: Push, step: PushAction): Job[] {
+  const phases = JOB_GATES[step];
+  if (!phases || push.deploySha === null) return [];
+  const newest = new Map<string, Job>();
+  for (const j of jobsOfPush(push)) if (phases.includes(j.on) && j.sha === push.deploySha) newest.set(`${j.on}/${j.name}`, j);
+  return [...newest.values()].filter((j) => j.state !== 'passed');
+}
+
+/** The refusal of a step held back by red jobs: each job named with its state and how to read its log. */
+export function jobGateRefusal(push: Push, step: PushAction, red: readonly Job[]): DomainError {
+  const what = red.map((j) => `${j.on} job ${j.name} (job ${j.id}) is ${j.state}${j.reason && j.state !== 'queued' && j.state !== 'running' ? ` (${j.reason})` : ''}: pushmanager job log ${j.id}`).join('; ');
+  const waiting = red.every((j) => j.state === 'queued' || j.state === 'running');
+  return domainError(
+    'jobs-not-green',
+    `push ${push.id} cannot ${step === 'stage' ? 'be staged' : 'be blessed'} yet: ${what}; ${waiting ? 'wait for it to pass' : `retry with pushmanager job retry ${red.find((j) => j.state !== 'queued' && j.state !== 'running')!.id}`}, or ${step} with --force --reason TEXT`,
+    { push: push.id, step, jobs: red.map((j) => ({ id: j.id, name: j.name, state: j.state })) },
+  );
+}

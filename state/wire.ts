@@ -139,11 +139,14 @@ export type ApiCommandInput =
   | { readonly type: 'AcceptRequests'; readonly push: Id; readonly requests: Id[] }
   | { readonly type: 'RemoveRequest'; readonly push: Id; readonly request: Id; readonly reason: string }
   | { readonly type: 'RebuildPush'; readonly push: Id }
-  | { readonly type: 'StagePush'; readonly push: Id; readonly env: string }
-  | { readonly type: 'BlessPush'; readonly push: Id; readonly force?: boolean }
+  | { readonly type: 'StagePush'; readonly push: Id; readonly env: string; readonly force?: boolean; readonly reason?: string }
+  | { readonly type: 'BlessPush'; readonly push: Id; readonly force?: boolean; readonly reason?: string }
   | { readonly type: 'CertifyPush'; readonly push: Id; readonly force?: boolean }
   | { readonly type: 'DiscardPush'; readonly push: Id; readonly reason?: string }
   | { readonly type: 'MessagePushees'; readonly push: Id; readonly text: string; readonly state?: InPushState }
   | { readonly type: 'PingmePush'; readonly push: Id; readonly on?: boolean }
   | { readonly type: 'TakeOverPush'; readonly push: Id }
-  | { readonly type: 'TickChecklist'; readonly push: Id; readonly item: string; readonly done?: boolean };
+  | { readonly type: 'TickChecklist'; readonly push: Id; readonly item: string; readonly done?: boolean }
+  /** Pipeline jobs (the push's pushmaster): a failed, cancelled or interrupted job runs again as a new job; a queued or running one stops. */
+  | { readonly type: 'RetryJob'; readonly job: string }
+  | { readonly type: 'CancelJob'; readonly job: string; readonly reason?: string };

@@ -1,6 +1,6 @@
 // The HTTP client every terminal front end uses (CLI verbs and the dashboard): one place for the server
 // URL, credentials, typed refusals and the event stream.
-import type { ApiCommandInput, BoardView, CommandAnswer, PushDetail, RequestDetail, WhoAmI } from '../state/wire.js';
+import type { ApiCommandInput, BoardView, CommandAnswer, JobDetail, PushDetail, RequestDetail, StatusJob, WhoAmI } from '../state/wire.js';
 import { PushmanagerError } from '../state/pushmanager-error.js';
 import http from 'node:http';
 import https from 'node:https';
@@ -140,6 +140,29 @@ export class PushmanagerClient {
   whoami(): Promise<WhoAmI> {
     return this.request('GET', '/api/whoami');
   }
+  /** The jobs of one push, or of every open push. */
+  jobs(push?: number): Promise<{ jobs: StatusJob[] }> {
+    return this.request('GET', `/api/jobs${push !== undefined ? `?push=${push}` : ''}`);
+  }
+  job(id: string): Promise<JobDetail> {
+    return this.request('GET', `/api/jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** A job's log: what is kept, or with `follow` that and then live output until the job ends. */
+  async jobLog(id: string, follow: boolean, onChunk: (s: string) => void, signal?: AbortSignal): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(`/api/jobs/${encodeURIComponent(id)}/log${follow ? '?follow=1' : ''}`, this.opts.server), { headers: { ...this.headers(), accept: 'text/plain' }, ...(signal && { signal }) });
+    } catch (e) {
+      throw new ServerUnreachable(`cannot reach ${this.opts.server} (${unreachableWhy(e)})`);
+    }
+    if (!res.ok || !res.body) throw this.refusal(res.status, res.statusText, await res.json().catch(() => null));
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) onChunk(decoder.decode(chunk, { stream: true }));
+    const rest = decoder.decode();
+    if (rest) onChunk(rest);
+  }
+
   command(cmd: ApiCommandInput): Promise<CommandAnswer> {
     return this.request('POST', '/api/commands', cmd);
   }

@@ -14,6 +14,7 @@ import type { Board } from '../../state/model.js';
 import { plan, type BuildFact, type BuildNeed, type Facts, type PlanContext } from '../../state/plan.js';
 import { mergeRefIntents } from '../../state/ref-intents.js';
 import type { TagsConfig } from '../../state/tags.js';
+import type { PipelineJobs } from '../../state/job-queue.js';
 import type { RefUpdate, Snapshot, StateStore } from '../store/state-store.js';
 import type { Clock } from './clock.js';
 import { WriteQueue, type Lane } from './write-queue.js';
@@ -113,6 +114,8 @@ export class Dispatcher {
       knowsUser?: (name: string) => Promise<boolean>;
       /** Tag definitions, for the checklists the write path keeps in step. */
       tags?: TagsConfig;
+      /** The configured pipeline jobs: builds queue theirs in the same commit (state/job-queue.ts). */
+      pipeline?: PipelineJobs;
     } = {},
   ) {}
 
@@ -194,7 +197,7 @@ export class Dispatcher {
   }
 
   private context(actor: Actor, knownUsers: ReadonlySet<string> | undefined): PlanContext {
-    return { actor, now: this.clock.now().toISOString(), singleAcceptingPush: this.options.singleAcceptingPush ?? true, ...(knownUsers && { knownUsers }), ...(this.options.tags && { tags: this.options.tags }) };
+    return { actor, now: this.clock.now().toISOString(), singleAcceptingPush: this.options.singleAcceptingPush ?? true, ...(knownUsers && { knownUsers }), ...(this.options.tags && { tags: this.options.tags }), ...(this.options.pipeline && { pipeline: this.options.pipeline }) };
   }
 
   /**

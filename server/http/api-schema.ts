@@ -7,6 +7,7 @@ import { IN_PUSH_STATE_NAMES, PUSH_TYPES } from '../../state/model.js';
 import type { ApiCommandInput } from '../../state/wire.js';
 
 const id = z.number().int().positive().max(1e9);
+const jobId = z.string().regex(/^[0-9]{1,9}\.[0-9]{1,9}$/, 'a job id like 3.1');
 // eslint-disable-next-line no-control-regex
 const line = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must be one line without control characters');
 // eslint-disable-next-line no-control-regex
@@ -36,13 +37,15 @@ export const apiCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('AcceptRequests'), push: id, requests: z.array(id).min(1).max(500) }),
   z.strictObject({ type: z.literal('RemoveRequest'), push: id, request: id, reason: line(500).min(1) }),
   z.strictObject({ type: z.literal('RebuildPush'), push: id }),
-  z.strictObject({ type: z.literal('StagePush'), push: id, env: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an environment name like stage-a') }),
-  z.strictObject({ type: z.literal('BlessPush'), push: id, force: z.boolean().default(false) }),
+  z.strictObject({ type: z.literal('StagePush'), push: id, env: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an environment name like stage-a'), force: z.boolean().optional(), reason: line(500).optional() }),
+  z.strictObject({ type: z.literal('BlessPush'), push: id, force: z.boolean().default(false), reason: line(500).optional() }),
   z.strictObject({ type: z.literal('CertifyPush'), push: id, force: z.boolean().default(false) }),
   z.strictObject({ type: z.literal('DiscardPush'), push: id, reason: line(500).optional() }),
   z.strictObject({ type: z.literal('MessagePushees'), push: id, text: line(1000).min(1), state: z.enum(IN_PUSH_STATE_NAMES).optional() }),
   z.strictObject({ type: z.literal('PingmePush'), push: id, on: z.boolean().default(true) }),
   z.strictObject({ type: z.literal('TakeOverPush'), push: id }),
+  z.strictObject({ type: z.literal('RetryJob'), job: jobId }),
+  z.strictObject({ type: z.literal('CancelJob'), job: jobId, reason: line(500).optional() }),
   z.strictObject({ type: z.literal('TickChecklist'), push: id, item: line(200).min(1), done: z.boolean().default(true) }),
 ]);
 

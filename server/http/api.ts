@@ -6,7 +6,10 @@ import { allowedActions } from '../../state/allowed-actions.js';
 import { domainErrorJson, isDomainError, type DomainError } from '../../state/errors.js';
 import { ACTIVE_REQUEST_STATES, isOpenPush, type PushId, type RequestId } from '../../state/model.js';
 import { pushView, requestView, statusView, type StatusView } from '../../state/status-view.js';
-import type { ApiErrorBody, BoardView } from '../../state/wire.js';
+import type { ApiErrorBody, BoardView, JobDetail } from '../../state/wire.js';
+import type { Job } from '../../state/jobs.js';
+import { findJob, jobsOfPush } from '../../state/model.js';
+import { jobView } from '../../state/status-view.js';
 import type { Command } from '../../state/commands.js';
 import { commandOutcome } from '../../state/describe.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
@@ -28,6 +31,11 @@ export interface ApiDeps {
   readonly metrics?: import('./metrics.js').Metrics;
   /** Adds links and build results from the integrations, when configured. */
   readonly decorateBoard?: (v: StatusView) => Promise<BoardView>;
+  /** Pipeline jobs: their logs, and what each runs (from the config). Absent: no pipeline. */
+  readonly jobs?: {
+    follow(job: Job): AsyncIterable<Buffer>;
+    command(job: Job): { readonly command: readonly string[] | null; readonly builder: string | null };
+  };
   readonly extraRoutes?: (actor: UserActor, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 
@@ -86,6 +94,8 @@ export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMe
     return sendJson(res, 200, { push: { ...pushView(snap.board, p), removals: p.removals, forced: p.forced }, history });
   }
 
+  if (method === 'GET' && head === 'jobs') return jobRoutes(deps, parts, req, res, url);
+
   if (method === 'POST' && head === 'commands' && parts.length === 1) {
     const body = await readJson(req, deps.maxBodyBytes);
     const parsed = parseApiCommand(body);
@@ -101,6 +111,71 @@ export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMe
 
   if (deps.extraRoutes && (await deps.extraRoutes(actor, req, res, url))) return;
   throw new HttpError(404, 'not-found', `no API route ${method} ${url.pathname}`);
+}
+
+/** A job as GET /api/jobs/:id answers it. */
+export function jobDetail(job: Job, deps: Pick<ApiDeps, 'jobs'>): JobDetail {
+  const what = deps.jobs?.command(job) ?? { command: null, builder: null };
+  return {
+    ...jobView(job),
+    push: job.push,
+    runner: job.runner,
+    command: what.command,
+    builder: what.builder,
+    exitCode: job.exitCode ?? null,
+    reason: job.reason ?? null,
+    log: job.log || job.startedAt ? `/api/jobs/${job.id}/log` : null,
+  };
+}
+
+/** GET /api/jobs?push=N, /api/jobs/:id, /api/jobs/:id/log[?follow=1] (text/plain, streamed while the job runs). */
+async function jobRoutes(deps: ApiDeps, parts: string[], req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const snap = await deps.dispatcher.read();
+  if (parts.length === 1) {
+    const pushParam = url.searchParams.get('push');
+    const pushes = pushParam === null ? Object.values(snap.board.pushes).filter(isOpenPush) : [snap.board.pushes[idParam(pushParam, 'push')]];
+    if (pushParam !== null && !pushes[0]) throw new HttpError(404, 'unknown-push', `no push ${pushParam}`);
+    return sendJson(res, 200, { jobs: pushes.flatMap((p) => jobsOfPush(p!).map(jobView)) });
+  }
+  const id = parts[1]!;
+  if (!/^[0-9]{1,9}\.[0-9]{1,9}$/.test(id)) throw new HttpError(400, 'bad-id', 'a job id looks like 3.1 (push 3, its first job)');
+  const found = findJob(snap.board, id);
+  if (!found) throw new HttpError(404, 'unknown-job', `no job ${id}`);
+  if (parts.length === 2) return sendJson(res, 200, jobDetail(found.job, deps));
+  if (parts.length !== 3 || parts[2] !== 'log') throw new HttpError(404, 'not-found', `no API route GET ${url.pathname}`);
+  if (!deps.jobs) throw new HttpError(404, 'job-log-missing', `job ${id} has no log on this server (no pipeline runner)`);
+  const follow = url.searchParams.get('follow') === '1';
+  // Without follow: what is kept now. With it: the same, then live output until the job ends.
+  const iter = follow ? deps.jobs.follow(found.job) : keptLog(deps.jobs, found.job);
+  const it = iter[Symbol.asyncIterator]();
+  let first: IteratorResult<Buffer>;
+  try {
+    first = await it.next();
+  } catch (e) {
+    throw new HttpError(404, 'job-log-missing', (e as Error).message);
+  }
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+  let gone = false;
+  req.on('close', () => {
+    gone = true;
+    void it.return?.(undefined);
+  });
+  for (let r = first; !r.done && !gone; r = await it.next()) res.write(r.value);
+  res.end();
+}
+
+/** A log as it is now, without waiting for more: a running job's follow, cut at the first pause. */
+async function* keptLog(jobs: NonNullable<ApiDeps['jobs']>, job: Job): AsyncGenerator<Buffer> {
+  if (job.state === 'queued') return; // nothing written yet
+  if (job.state !== 'running') {
+    yield* jobs.follow(job);
+    return;
+  }
+  const it = jobs.follow(job)[Symbol.asyncIterator]();
+  // The first chunk is everything written so far (the file, then live): that is the log now.
+  const r = await it.next();
+  void it.return?.(undefined);
+  if (!r.done) yield r.value;
 }
 
 /** Server-sent events: every commit and progress report, with a heartbeat so proxies keep it open. */

@@ -155,6 +155,21 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       if (!p) return [];
       return [{ id: 'all-verified', kind: 'all-verified', push: p, users: [p.pushmaster], subject: `All verified: ${pushName(p)}`, text: `All requests of ${pushName(p)} are verified on stage.\nNext: \`${cli} push bless ${p.id}\`` }];
     }
+    case 'JobFinished': {
+      // A failed gate: the pushmaster hears which job, why, how to read it and what it holds back.
+      const p = push(b, e.push);
+      const job = p?.jobs?.find((j) => j.id === e.job);
+      if (!p || !job || e.state !== 'failed' || (job.on !== 'build' && job.on !== 'stage')) return [];
+      const held = job.on === 'build' ? 'stage' : 'bless';
+      return [{
+        id: `job-failed-${e.job}`,
+        kind: 'job-failed',
+        push: p,
+        users: [p.pushmaster],
+        subject: `Job failed: ${cleanText(e.name, 64)} on ${pushName(p)}`,
+        text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; ${held} of ${pushName(p)} waits for it.\nLog: \`${cli} job log ${e.job}\`; retry: \`${cli} job retry ${e.job}\``,
+      }];
+    }
     case 'PushBlessed': {
       const p = push(b, e.push);
       if (!p) return [];

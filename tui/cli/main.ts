@@ -8,7 +8,7 @@ import { IN_PUSH_STATE_NAMES, PUSH_TYPES } from '../../state/model.js';
 import { CredentialsRefused, NoCredentials, PushmanagerClient, ServerRefusal, ServerUnreachable, clientOptionsFromEnv } from '../client.js';
 import type { ApiCommandInput } from '../../state/wire.js';
 import { answerSentence } from '../../state/describe.js';
-import { renderPush, renderRequest, renderStatus } from './render.js';
+import { renderJob, renderJobs, renderPush, renderRequest, renderStatus } from './render.js';
 
 const EXIT_OK = 0;
 const EXIT_REFUSED = 1;
@@ -146,13 +146,16 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .requiredOption('--reason <text>', 'why, for the owner and the log')
     .action((p: number, r: number, o: Json & { reason: string }) => answer({ type: 'RemoveRequest', push: p, request: r, reason: o.reason }, o));
   pushArg(verb(push, 'rebuild', 'rebuild the deploy branch and re-run conflict checks')).action((p: number, o: Json) => answer({ type: 'RebuildPush', push: p }, o));
-  pushArg(verb(push, 'stage', 'mark the accepted requests staged on a stage environment'))
+  pushArg(verb(push, 'stage', 'mark the accepted requests staged on a stage environment (refused while a build job of the deploy SHA is not green)'))
     .requiredOption('--env <name>', 'stage environment, e.g. stage-a')
-    .action((p: number, o: Json & { env: string }) => answer({ type: 'StagePush', push: p, env: o.env }, o));
+    .option('--force', 'stage past red build jobs (recorded with --reason)')
+    .option('--reason <text>', 'why a forced stage is safe: recorded on the push')
+    .action((p: number, o: Json & { env: string; force?: boolean; reason?: string }) => answer({ type: 'StagePush', push: p, env: o.env, ...(o.force && { force: true }), ...(o.reason && { reason: o.reason }) }, o));
   pushArg(verb(push, 'verify', 'verify every staged request of the push you own or watch')).action((p: number, o: Json) => answer({ type: 'VerifyPush', push: p }, o));
   pushArg(verb(push, 'bless', 'send the push to production (refused while a staged request is unverified)'))
-    .option('--force', 'bless even with unverified requests (logged)')
-    .action((p: number, o: Json & { force?: boolean }) => answer({ type: 'BlessPush', push: p, force: !!o.force }, o));
+    .option('--force', 'bless even with unverified requests or red jobs (logged)')
+    .option('--reason <text>', 'why a forced bless is safe (needed past red jobs): recorded on the push')
+    .action((p: number, o: Json & { force?: boolean; reason?: string }) => answer({ type: 'BlessPush', push: p, force: !!o.force, ...(o.reason && { reason: o.reason }) }, o));
   pushArg(verb(push, 'certify', 'master := deploy branch, tag it, requests go live'))
     .option('--force', 'certify with open checklist items (logged)')
     .action((p: number, o: Json & { force?: boolean }) => answer({ type: 'CertifyPush', push: p, force: !!o.force }, o));
@@ -172,6 +175,36 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .option('--undo', 'untick it')
     .action((p: number, item: string, o: Json & { undo?: boolean }) => answer({ type: 'TickChecklist', push: p, item, done: !o.undo }, o));
   pushArg(push.command('show').description('one push with its removals and history')).action(async (p: number) => io.out(renderPush(await client().pushDetail(p))));
+
+  // ---- job verbs (pipeline jobs, SPEC §6) ----
+  const jobArg = (c: Command) =>
+    c.argument('<id>', 'job id, e.g. 3.1 (pushmanager job list shows them)', (v: string) => {
+      if (!/^[0-9]{1,9}\.[0-9]{1,9}$/.test(v)) throw new InvalidArgumentError('A job id looks like 3.1: push 3, its first job.');
+      return v;
+    });
+  const job = program.command('job').description("the train's pipeline jobs: list, show, log, retry, cancel");
+  job
+    .command('list')
+    .description('jobs of the open pushes, or of one push')
+    .option('--push <id>', 'only this push', positiveId('push'))
+    .option('--json', 'print JSON (the jobs as status --json carries them)')
+    .action(async (o: Json & { push?: number }) => {
+      const { jobs } = await client().jobs(o.push);
+      io.out(o.json ? JSON.stringify(jobs, null, 2) + '\n' : renderJobs(jobs));
+    });
+  jobArg(job.command('show').description('one job: what it runs, its state, times, exit code'))
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: Json) => {
+      const j = await client().job(id);
+      io.out(o.json ? JSON.stringify(j, null, 2) + '\n' : renderJob(j));
+    });
+  jobArg(job.command('log').description("a job's output (with --follow: live, until the job ends)"))
+    .option('--follow', 'keep printing until the job ends')
+    .action((id: string, o: { follow?: boolean }) => client().jobLog(id, !!o.follow, io.out));
+  jobArg(verb(job, 'retry', 'run a failed, cancelled or interrupted job again (a new job, one attempt later)')).action((id: string, o: Json) => answer({ type: 'RetryJob', job: id }, o));
+  jobArg(verb(job, 'cancel', 'stop a queued or running job (its process group is killed)'))
+    .option('--reason <text>')
+    .action((id: string, o: Json & { reason?: string }) => answer({ type: 'CancelJob', job: id, ...(o.reason && { reason: o.reason }) }, o));
 
   // ---- request verbs (pushees) ----
   const request = program.command('request').description('one push request: show, pickme, unpickme, verify, delay, undelay, discard, comment, edit');

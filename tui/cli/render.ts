@@ -2,7 +2,7 @@
 import { REQUEST_ACTION_NAMES, PUSH_ACTION_NAMES, type Availability } from '../../state/allowed-actions.js';
 import { FINISHED_REQUEST_STATES, isOpenPush } from '../../state/model.js';
 import { safeLine, safeText, shortSha } from '../../state/text.js';
-import type { BoardView, PushDetail, RequestDetail, RequestLinks, StatusView } from '../../state/wire.js';
+import type { BoardView, JobDetail, PushDetail, RequestDetail, RequestLinks, StatusJob, StatusView } from '../../state/wire.js';
 
 export type { BoardView };
 
@@ -57,7 +57,47 @@ function requestLine(r: StatusView['requests'][number], extra?: RequestLinks, ac
   return `  #${String(r.id).padEnd(4)} ${r.state.padEnd(9)} ${safeLine(r.user).padEnd(10)} ${safeLine(r.title)}${tags}${links ? `  (${links})` : ''}  ${shortSha(r.sha)}${conflicts}${linksLine(extra)}${offered(actions?.requests[r.id], REQUEST_VERBS, '        ', `pushmanager request VERB ${r.id}`)}`;
 }
 
-export function renderStatus(v: BoardView): string {
+/** "42s", "3m05s", "1h02m": how long a job ran, or has been running. */
+export function elapsed(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One job: id, name, phase, state, time, SHA, and what to run next when it failed. */
+export function jobLine(j: StatusJob, now: number): string {
+  const started = j.startedAt ? Date.parse(j.startedAt) : NaN;
+  const end = j.finishedAt ? Date.parse(j.finishedAt) : now;
+  const time = Number.isFinite(started) ? ` ${j.state === 'running' ? 'for ' : 'in '}${elapsed(end - started)}` : '';
+  const extra = [j.attempt > 1 ? `attempt ${j.attempt}` : '', j.flaky ? 'flaky' : '', j.kind !== 'build' ? j.kind : ''].filter(Boolean).join(', ');
+  const next = j.state === 'failed' || j.state === 'interrupted' ? `  (log: pushmanager job log ${j.id})` : j.state === 'running' ? `  (follow: pushmanager job log ${j.id} --follow)` : '';
+  return `job ${j.id.padEnd(5)} ${safeLine(j.name).padEnd(12)} ${j.on.padEnd(7)} ${j.state}${time}${extra ? ` (${extra})` : ''} at ${shortSha(j.sha)}${next}`;
+}
+
+export function renderJobs(jobs: readonly StatusJob[], now: number = Date.now()): string {
+  return jobs.length ? jobs.map((j) => jobLine(j, now)).join('\n') + '\n' : 'no jobs\n';
+}
+
+export function renderJob(j: JobDetail, now: number = Date.now()): string {
+  const lines = [
+    `Job ${j.id}: ${safeLine(j.name)} (${j.on}, ${j.kind}, attempt ${j.attempt}) of push ${j.push}, ${j.runner} runner`,
+    `  ${jobLine(j, now)}`,
+    `  sha ${j.sha}`,
+  ];
+  if (j.command) lines.push(`  runs ${JSON.stringify(j.command)}`);
+  if (j.builder) lines.push(`  builder ${safeLine(j.builder)}`);
+  if (j.startedAt) lines.push(`  started ${j.startedAt}${j.finishedAt ? `, finished ${j.finishedAt}` : ''}`);
+  if (j.exitCode !== null) lines.push(`  exit code ${j.exitCode}`);
+  if (j.reason) lines.push(`  ${safeLine(j.reason)}`);
+  if (j.url) lines.push(`  ${safeLine(j.url)}`);
+  if (j.log) lines.push(`  log: pushmanager job log ${j.id}${j.state === 'running' ? ' --follow' : ''}`);
+  if (j.state === 'failed' || j.state === 'cancelled' || j.state === 'interrupted') lines.push(`  run again: pushmanager job retry ${j.id}`);
+  if (j.state === 'queued' || j.state === 'running') lines.push(`  stop it: pushmanager job cancel ${j.id}`);
+  return lines.join('\n') + '\n';
+}
+
+export function renderStatus(v: BoardView, now: number = Date.now()): string {
   const out: string[] = [];
   const links = v.links ?? {};
   const byId = new Map<number, StatusView['requests'][number]>(v.requests.map((r) => [r.id, r]));
@@ -67,6 +107,10 @@ export function renderStatus(v: BoardView): string {
     out.push(`Push ${p.id} "${safeLine(p.title)}"  ${p.type}, ${p.state}${p.stageEnv ? ` on ${safeLine(p.stageEnv)}` : ''}, pushmaster ${safeLine(p.pushmaster)}`);
     const build = buildText(v.builds?.[p.id]);
     out.push(`  deploy branch ${safeLine(p.deployBranch)} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}${build ? `; build ${build}` : ''}${offered(v.actions?.pushes[p.id], PUSH_VERBS, '  ', `pushmanager push VERB ${p.id}`)}`);
+    // The jobs of the current deploy SHA (older SHAs' jobs: pushmanager job list --push N).
+    const jobs = (p.jobs ?? []).filter((j) => j.sha === p.deploySha);
+    for (const j of jobs) out.push(`  ${jobLine(j, now)}`);
+    for (const f of p.forced ?? []) out.push(`  forced ${safeLine(f.step)} by ${safeLine(f.by)} at ${f.at}${f.jobs?.length ? ` past jobs ${f.jobs.join(', ')}` : ''}${f.reason ? `: ${safeLine(f.reason)}` : ''}`);
     const items = p.requests.map((id) => byId.get(id)).filter((r) => r !== undefined);
     if (!items.length) out.push('  (no requests yet)');
     for (const r of items) out.push(requestLine(r, links[r.id], v.actions));

@@ -29,6 +29,8 @@ const EXPECTED_STATUS: Record<DomainErrorCode, number> = {
   'merge-conflict': 409,
   'deploy-branch-stale': 409,
   'builds-failing': 409,
+  'jobs-not-green': 409,
+  'unknown-job': 404,
   'nothing-to-do': 409,
 };
 

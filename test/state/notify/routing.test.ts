@@ -289,3 +289,22 @@ describe('routeEvent: the original notification table', () => {
     expect(routeEvent(ev({ type: 'AllVerified', push: pid(99) }), board, cfg, 'k')).toEqual([]);
   });
 });
+
+describe('routeEvent: pipeline jobs (issue 15)', () => {
+  const job = (over: Record<string, unknown>) => ({ id: '1.2', name: 'test', on: 'build', sha: 'a'.repeat(40), push: 1, state: 'failed', attempt: 1, kind: 'build', runner: 'local', url: null, createdAt: AT, startedAt: AT, finishedAt: AT, ...over });
+  const withJob = (over: Record<string, unknown> = {}): Board => ({ ...board, pushes: { ...board.pushes, 1: { ...board.pushes[1]!, jobs: [job(over)] } as Push } });
+  const finished = (state: string) => ev({ type: 'JobFinished', push: pid(1), job: '1.2', name: 'test', sha: 'a'.repeat(40), state, reason: 'exit code 3', actor: 'pushmanager', cause: 'pipeline' });
+
+  it('a failed build job tells the pushmaster which job, why, how to read its log and that stage waits', () => {
+    const ds = routeEvent(finished('failed'), withJob(), cfg, 'k');
+    expect(summary(ds)).toEqual(['email all@example.com', 'email pm@example.com', 'xmpp pm@xmpp.test']); // notifyAll gets every email
+    expect(ds[0]!.text).toContain('build job test (job 1.2) failed on aaaaaaaaaa: exit code 3; stage of');
+    expect(ds[0]!.text).toContain('Log: `pushmanager job log 1.2`; retry: `pushmanager job retry 1.2`');
+  });
+
+  it('a pass, a cancel and a failed certify job (never a gate) stay quiet', () => {
+    expect(routeEvent(finished('passed'), withJob({ state: 'passed' }), cfg, 'k')).toEqual([]);
+    expect(routeEvent(finished('cancelled'), withJob({ state: 'cancelled' }), cfg, 'k')).toEqual([]);
+    expect(routeEvent(finished('failed'), withJob({ on: 'certify' }), cfg, 'k')).toEqual([]);
+  });
+});

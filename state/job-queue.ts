@@ -1,0 +1,52 @@
+// Which jobs the train queues and cancels after a command (SPEC §6), decided in the writer with the
+// command itself, so a recorded build and the jobs on its SHA land in one commit: there is no moment
+// in which a new deploy SHA has no build jobs and `push stage` would pass unchecked. Pure.
+import { actorName, systemActor, type SystemCause } from './actor.js';
+import type { DomainEvent } from './events.js';
+import { isPending, newJob, type Job, type JobPhase, type JobRunner } from './jobs.js';
+import { isOpenPush, jobsOfPush, nextJobId, type Board, type Push, type PushId } from './model.js';
+import { shortSha } from './text.js';
+
+/** The configured jobs, as far as the domain needs them (names and phases; what they run stays in the server). */
+export interface PipelineJobs {
+  readonly runner: JobRunner;
+  readonly jobs: readonly { readonly name: string; readonly on: JobPhase }[];
+}
+
+const CAUSE: SystemCause = 'pipeline';
+
+/**
+ * For each push whose deploy SHA the events changed: pending jobs of the SHA it replaces are cancelled,
+ * and the `build` jobs are queued on the new SHA (unless they already ran or run there; none while
+ * nothing is merged). A push that ended (discarded) has its pending jobs cancelled.
+ */
+export function jobQueueEvents(before: Board, after: Board, events: readonly DomainEvent[], pipeline: PipelineJobs | undefined, at: string): DomainEvent[] {
+  const actor = actorName(systemActor(CAUSE));
+  const out: DomainEvent[] = [];
+  const touched = new Set<PushId>();
+  for (const e of events) if (e.type === 'DeployBranchBuilt' || e.type === 'PushDiscarded') touched.add(e.push);
+  for (const id of touched) {
+    const p = after.pushes[id];
+    if (!p) continue;
+    const was = before.pushes[id];
+    const sha = isOpenPush(p) ? p.deploySha : null;
+    if (sha !== null && was?.deploySha === sha) continue;
+    const why = sha === null ? `push ${p.id} is ${p.state}` : `replaced by the build of ${shortSha(sha)}`;
+    for (const j of jobsOfPush(p)) if (isPending(j.state) && j.sha !== sha) out.push({ type: 'JobFinished', push: p.id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: why, at, actor, cause: CAUSE });
+    // A push with nothing merged is master itself: nothing of the train's to test.
+    if (sha === null || !pipeline || p.merges.length === 0) continue;
+    for (const job of buildJobs(p, sha, pipeline, at)) out.push({ type: 'JobQueued', push: p.id, job, at, actor, cause: CAUSE });
+  }
+  return out;
+}
+
+/** The build jobs a deploy SHA gets: every configured `build` job not already queued, running or passed on it. */
+function buildJobs(p: Push, sha: string, pipeline: PipelineJobs, at: string): Job[] {
+  const have = jobsOfPush(p).filter((j) => j.sha === sha && (isPending(j.state) || j.state === 'passed'));
+  const out: Job[] = [];
+  for (const cfg of pipeline.jobs) {
+    if (cfg.on !== 'build' || have.some((j) => j.name === cfg.name && j.on === 'build')) continue;
+    out.push(newJob({ id: nextJobId(p, out.length), name: cfg.name, on: 'build', sha, push: p.id, kind: 'build', runner: pipeline.runner, at }));
+  }
+  return out;
+}
