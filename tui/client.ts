@@ -6,6 +6,12 @@ import http from 'node:http';
 import https from 'node:https';
 import { storedToken } from './credentials.js';
 
+/** The job commands (SPEC §6: `job retry ID`, `job cancel ID`), as the wire's ApiCommandInput has them. */
+export type JobCommandInput = Extract<ApiCommandInput, { type: 'RetryJob' | 'CancelJob' }>;
+/** Everything a terminal front end sends to POST /api/commands. */
+export type ClientCommand = ApiCommandInput;
+export const isJobCommand = (cmd: { readonly type: string }): cmd is JobCommandInput => cmd.type === 'RetryJob' || cmd.type === 'CancelJob';
+
 export interface ClientOptions {
   readonly server: string;
   readonly user?: string;
@@ -144,9 +150,6 @@ export class PushmanagerClient {
   jobs(push?: number): Promise<{ jobs: StatusJob[] }> {
     return this.request('GET', `/api/jobs${push !== undefined ? `?push=${push}` : ''}`);
   }
-  job(id: string): Promise<JobDetail> {
-    return this.request('GET', `/api/jobs/${encodeURIComponent(id)}`);
-  }
 
   /** A job's log: what is kept, or with `follow` that and then live output until the job ends. */
   async jobLog(id: string, follow: boolean, onChunk: (s: string) => void, signal?: AbortSignal): Promise<void> {
@@ -165,6 +168,47 @@ export class PushmanagerClient {
 
   command(cmd: ApiCommandInput): Promise<CommandAnswer> {
     return this.request('POST', '/api/commands', cmd);
+  }
+  /** GET /api/jobs/:id: the job, what it runs, how it ended. */
+  job(id: string): Promise<JobDetail> {
+    return this.request('GET', `/api/jobs/${encodeURIComponent(id)}`);
+  }
+  retryJob(id: string): Promise<CommandAnswer> {
+    return this.command({ type: 'RetryJob', job: id });
+  }
+  cancelJob(id: string): Promise<CommandAnswer> {
+    return this.command({ type: 'CancelJob', job: id });
+  }
+
+  /**
+   * A job's log as it grows: GET /api/jobs/:id/log?follow=1 streams text/plain until the job ends, and
+   * each chunk is yielded as it arrives (decoded as UTF-8 across chunk boundaries). Aborting the signal
+   * ends the iteration quietly; a refusal (404: no such job) throws a ServerRefusal.
+   */
+  async *followJobLog(id: string, signal: AbortSignal): AsyncGenerator<string, void, undefined> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(`/api/jobs/${encodeURIComponent(id)}/log?follow=1`, this.opts.server), { headers: { ...this.headers(), accept: 'text/plain' }, signal });
+    } catch (e) {
+      if (signal.aborted) return;
+      throw new ServerUnreachable(`cannot reach ${this.opts.server} (${unreachableWhy(e)})`);
+    }
+    if (!res.ok || !res.body) {
+      const json: unknown = await res.json().catch(() => null);
+      throw this.refusal(res.status, res.statusText, json);
+    }
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const text = decoder.decode(chunk, { stream: true });
+        if (text) yield text;
+      }
+      const rest = decoder.decode();
+      if (rest) yield rest;
+    } catch (e) {
+      if (signal.aborted) return;
+      throw new ServerUnreachable(`the log of job ${id} stopped: ${unreachableWhy(e)}`);
+    }
   }
 
   /** Server-sent events; calls onMessage per event, resolves when the stream ends. Abort with the signal. */
@@ -202,4 +246,4 @@ export class PushmanagerClient {
 }
 
 // The wire types live in state/wire.ts (shared with the server); re-exported for the client's users.
-export type { CommandAnswer, HistoryItem, PushDetail, RequestDetail } from '../state/wire.js';
+export type { CommandAnswer, HistoryItem, JobDetail, PushDetail, RequestDetail, StatusJob } from '../state/wire.js';

@@ -135,7 +135,7 @@ export const refName: fc.Arbitrary<string> = fc
 
 /** One keystroke as Ink reports it: the input text and the flags. */
 export const keystroke = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ input: fc.constantFrom(...'jkgGaxrsbcDmpuvdCO?q yYnN/ '.split('')), key: fc.constant({}) }) },
+  { weight: 6, arbitrary: fc.record({ input: fc.constantFrom(...'jkgGaxrsbcDmpuvdCO?q yYnN/ JLRX'.split('')), key: fc.constant({}) }) },
   { weight: 2, arbitrary: fc.record({ input: nastyString(3), key: fc.constant({}) }) },
   {
     weight: 3,

@@ -1,12 +1,11 @@
 // Boards and a fake client for the dashboard's UI tests: fixed dates (the frames show ages relative to
 // NOW), fixed SHAs, and a client object with PushmanagerClient's methods that records what was sent.
-import type { ApiCommandInput } from '../../server/http/api-schema.js';
 import { userActor } from '../../state/actor.js';
 import { allowedActions } from '../../state/allowed-actions.js';
 import { isOpenPush, wantedMerges, type Board, type Push as BoardPush, type PushRequest } from '../../state/model.js';
 import type { StatusView } from '../../state/status-view.js';
-import type { BoardView } from '../../state/wire.js';
-import { ServerRefusal, type CommandAnswer, type RequestDetail } from '../../tui/client.js';
+import type { BoardView, JobDetail, StatusJob } from '../../state/wire.js';
+import { ServerRefusal, type ClientCommand, type CommandAnswer, type RequestDetail } from '../../tui/client.js';
 import type { DashboardClient } from '../../tui/dashboard/live-board.js';
 
 type Req = StatusView['requests'][number];
@@ -120,11 +119,14 @@ export function detailOf(r: Req): RequestDetail {
 }
 
 /** Events by name (`'Done'`) or as objects with the fields the answer's sentence reads. */
-type Handler = (cmd: ApiCommandInput, client: FakeClient) => (string | { readonly type: string; readonly [k: string]: unknown })[] | ServerRefusal;
+type Handler = (cmd: ClientCommand, client: FakeClient) => (string | { readonly type: string; readonly [k: string]: unknown })[] | ServerRefusal;
 
 /** Same methods as PushmanagerClient; `onCommand` decides the answer and may change the board. */
 export class FakeClient implements DashboardClient {
-  readonly sent: ApiCommandInput[] = [];
+  readonly sent: ClientCommand[] = [];
+  /** Each job's log as the server would stream it: tests write to it and end it. */
+  readonly logs = new Map<string, FakeLog>();
+  logOpens = 0;
   private emit: ((kind: string, data: unknown) => void) | null = null;
   streams = 0;
   boardFetches = 0;
@@ -150,7 +152,22 @@ export class FakeClient implements DashboardClient {
   async whoami() {
     return { user: { admin: false, ...this.me } };
   }
-  async command(cmd: ApiCommandInput) {
+  log(id: string): FakeLog {
+    let l = this.logs.get(id);
+    if (!l) this.logs.set(id, (l = new FakeLog()));
+    return l;
+  }
+  async job(id: string): Promise<JobDetail> {
+    const j = this.view.pushes.flatMap((p) => p.jobs ?? []).find((x) => x.id === id);
+    const p = this.view.pushes.find((x) => x.jobs?.some((y) => y.id === id));
+    if (!j || !p) throw new ServerRefusal(404, 'not-found', `no job ${id}`);
+    return jobDetailOf(j, p.id);
+  }
+  followJobLog(id: string, signal: AbortSignal): AsyncIterable<string> {
+    this.logOpens++;
+    return this.log(id).follow(signal);
+  }
+  async command(cmd: ClientCommand) {
     this.sent.push(cmd);
     const out = this.onCommand(cmd, this);
     if (out instanceof ServerRefusal) throw out;
@@ -220,4 +237,72 @@ export function checklistBoard(): StatusView & { links: Record<number, unknown>;
     },
     builds: { 3: { state: 'pass', failedBuilders: [], link: 'https://bb.example/deploy/3' } },
   };
+}
+
+/** A job's log stream as GET /api/jobs/:id/log?follow=1 sends it: what was written so far, then each write as it comes, until end(). */
+export class FakeLog {
+  private readonly chunks: string[] = [];
+  private ended = false;
+  private wake: (() => void) | null = null;
+  followers = 0;
+  aborted = 0;
+
+  write(text: string): void {
+    this.chunks.push(text);
+    this.wake?.();
+  }
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+  async *follow(signal: AbortSignal): AsyncGenerator<string> {
+    this.followers++;
+    let at = 0;
+    const onAbort = () => {
+      this.aborted++;
+      this.wake?.();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (signal.aborted) return;
+        if (at < this.chunks.length) {
+          yield this.chunks[at++]!;
+          continue;
+        }
+        if (this.ended) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+const at = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000).toISOString();
+
+export function job(id: string, over: Partial<Omit<StatusJob, 'id'>> = {}): StatusJob {
+  return { id, name: 'test', on: 'build', sha: sha(300 + 3), state: 'passed', attempt: 1, kind: 'build', url: null, startedAt: at(10), finishedAt: at(7), ...over };
+}
+
+export function jobDetailOf(j: StatusJob, push: number): JobDetail {
+  return { ...j, push, runner: 'local', command: ['npm', 'test'], builder: null, exitCode: j.state === 'failed' ? 1 : j.state === 'passed' ? 0 : null, reason: j.state === 'failed' ? 'exited with 1' : null, log: `/api/jobs/${j.id}/log` };
+}
+
+/**
+ * sampleBoard with push 3's jobs: a lint that passed, a test that failed and passed on its retry
+ * (flaky), an e2e running for 2m05s, a deploy queued; NOW fixed, so the elapsed times are too.
+ */
+export function jobsBoard(): StatusView {
+  const b = sampleBoard();
+  const running = new Date(NOW.getTime() - 125_000).toISOString();
+  const jobs: StatusJob[] = [
+    job('j1', { name: 'lint', startedAt: at(20), finishedAt: new Date(Date.parse(at(20)) + 42_000).toISOString() }),
+    job('j2', { name: 'test', state: 'failed', startedAt: at(18), finishedAt: new Date(Date.parse(at(18)) + 185_000).toISOString() }),
+    job('j3', { name: 'test', kind: 'retry', attempt: 2, flaky: true, startedAt: at(14), finishedAt: new Date(Date.parse(at(14)) + 100_000).toISOString() }),
+    job('j4', { name: 'e2e-browser-suite', state: 'running', startedAt: running, finishedAt: null }),
+    job('j5', { name: 'deploy-stage', on: 'stage', kind: 'deploy', state: 'queued', startedAt: null, finishedAt: null }),
+  ];
+  return { ...b, pushes: [{ ...b.pushes[0]!, deploySha: sha(303), jobs }, b.pushes[1]!] };
 }

@@ -25,6 +25,13 @@ function failingClient(fail: () => Error): DashboardClient & { calls: number } {
     async command(): Promise<never> {
       throw fail();
     },
+    async job(): Promise<never> {
+      throw fail();
+    },
+    // eslint-disable-next-line require-yield
+    async *followJobLog(): AsyncGenerator<string> {
+      throw fail();
+    },
     async events() {
       c.calls++;
       throw fail();

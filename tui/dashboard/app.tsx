@@ -4,7 +4,7 @@ import { Box, Text, useApp, useInput, useStdin, useStdout, type Key } from 'ink'
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
 import type { StatusView } from '../../state/status-view.js';
 import { answerSentence } from '../../state/describe.js';
-import { ServerRefusal } from '../client.js';
+import { ServerRefusal, isJobCommand } from '../client.js';
 import { afterRefusal, interpretKey, type Effect, type Send } from './keymap.js';
 import { DEFAULT_TIMING, describeFailure, startLiveBoard, type DashboardClient, type LiveBoard, type LiveTiming } from './live-board.js';
 import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js';
@@ -129,12 +129,44 @@ export function Dashboard(props: DashboardProps): ReactElement {
     return () => void stdout.off('resize', onResize);
   }, [stdout, size, apply, props.width, props.height]);
 
+  // A running job's elapsed time is shown to the second: tick each second while one is on screen.
+  const running = useMemo(() => (board?.pushes ?? []).some((p) => Array.isArray(p.jobs) && p.jobs.some((j) => j.state === 'running')), [board]);
   useEffect(() => {
     if (nowFn) return;
     // Ages are in minutes at best: a slow tick, not a poll (the board is only fetched on events).
-    const t = setInterval(() => setTick((n) => n + 1), 30_000);
+    const t = setInterval(() => setTick((n) => n + 1), running ? 1000 : 30_000);
     return () => clearInterval(t);
-  }, [nowFn]);
+  }, [nowFn, running]);
+
+  // The open log pane follows its job: one stream per opening (its session), closed with the pane.
+  const logSession = ui.mode.kind === 'job-log' ? ui.mode.session : null;
+  const logJob = ui.mode.kind === 'job-log' ? ui.mode.job : null;
+  useEffect(() => {
+    if (logSession === null || logJob === null) return;
+    const ctl = new AbortController();
+    const session = logSession;
+    const detail = () =>
+      client.job(logJob).then(
+        (d) => !ctl.signal.aborted && apply({ type: 'job-log-detail', session, detail: d }),
+        () => undefined, // the stream reports the same failure
+      );
+    void detail();
+    void (async () => {
+      try {
+        for await (const text of client.followJobLog(logJob, ctl.signal)) {
+          if (ctl.signal.aborted) return;
+          apply({ type: 'job-log-chunk', session, text });
+        }
+        if (ctl.signal.aborted) return;
+        apply({ type: 'job-log-end', session, error: null });
+        // The job is over: how it ended (exit code, reason) is in its detail now.
+        void detail();
+      } catch (e) {
+        if (!ctl.signal.aborted) apply({ type: 'job-log-end', session, error: describeFailure(e) });
+      }
+    })();
+    return () => ctl.abort();
+  }, [logSession, logJob, client, apply]);
 
   const send = useCallback(
     async (s: Send) => {
@@ -143,7 +175,9 @@ export function Dashboard(props: DashboardProps): ReactElement {
       const said: string[] = [];
       for (const cmd of s.commands) {
         try {
-          said.push(answerSentence(cmd, await client.command(cmd)));
+          const answer = await client.command(cmd);
+          // A job command's answer is about the job, which answerSentence (push and request commands) does not read.
+          said.push(isJobCommand(cmd) ? `${s.label}: done${cmd.type === 'RetryJob' ? '; the new attempt is listed under JOBS' : ''}` : answerSentence(cmd, answer));
         } catch (e) {
           const follow = e instanceof ServerRefusal ? afterRefusal(cmd, e, boardRef.current) : null;
           if (follow) for (const a of follow) apply(a);

@@ -3,6 +3,8 @@
 // a key that is not available now answers with the reason in the status line instead of a command.
 import type { ApiCommandInput } from '../../state/wire.js';
 import type { StatusView } from '../../state/status-view.js';
+import { safeLine } from '../../state/text.js';
+import type { ClientCommand } from '../client.js';
 import type { KeyName } from './keys.js';
 import type { DashboardView } from './screen.js';
 import type { Prompt, UiAction, UiState } from './ui-state.js';
@@ -27,7 +29,7 @@ export interface KeyPress {
 export interface Send {
   /** What the status line calls the action ("accept #3 #4"). */
   readonly label: string;
-  readonly commands: readonly ApiCommandInput[];
+  readonly commands: readonly ClientCommand[];
 }
 
 export interface Effect {
@@ -82,6 +84,8 @@ export function interpretKey(input: string, key: KeyPress, s: UiState, view: Das
     }
     case 'checklist':
       return checklistKey(input, key, s.mode.push, s.mode.index, view);
+    case 'job-log':
+      return logKey(input, key, s.mode.scroll, view);
     case 'detail': {
       const m = s.mode;
       if (key.escape || key.return || input === 'q') return ui(toBoard);
@@ -120,6 +124,10 @@ export function keyNameOf(input: string, key: KeyPress): KeyName | null {
     C: 'comment',
     t: 'checklist',
     O: 'open',
+    J: 'jobs',
+    L: 'job-log',
+    R: 'job-retry',
+    X: 'job-cancel',
     '?': 'help',
     q: 'quit',
   };
@@ -127,6 +135,10 @@ export function keyNameOf(input: string, key: KeyPress): KeyName | null {
 }
 
 function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView): Effect {
+  if (view.focus === 'jobs') {
+    const e = jobsKey(input, key, view);
+    if (e) return e;
+  }
   if (key.escape) {
     if (s.selected.length) return ui({ type: 'select', ids: [] }, status('selection cleared'));
     if (s.filter) return ui({ type: 'filter', text: '' }, status('filter cleared'));
@@ -197,6 +209,13 @@ function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView)
     }
     case 'open':
       return ui(prompt({ kind: 'open-push' }));
+    case 'jobs':
+      return view.focus === 'jobs' ? ui({ type: 'focus', focus: 'requests' }) : ui({ type: 'focus', focus: 'jobs' }, { type: 'job-cursor', id: view.job?.id ?? null });
+    case 'job-log':
+      return ui({ type: 'open-job-log', job: view.job!.id, push: push!.id });
+    case 'job-retry':
+    case 'job-cancel':
+      return { actions: [], send: jobSend(name, view) };
     case 'next-push':
       return ui({ type: 'push-index', index: s.pushIndex + 1 });
     case 'help':
@@ -204,6 +223,63 @@ function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView)
     case 'quit':
       return { actions: [], quit: true };
   }
+}
+
+/** Retry or cancel the chosen job, through POST /api/commands as `job retry|cancel ID` sends it. */
+function jobSend(name: 'job-retry' | 'job-cancel', view: DashboardView): Send {
+  const j = view.job!;
+  const what = `job ${safeLine(j.id)} (${safeLine(j.name)})`;
+  return name === 'job-retry' ? { label: `retry ${what}`, commands: [{ type: 'RetryJob', job: j.id }] } : { label: `cancel ${what}`, commands: [{ type: 'CancelJob', job: j.id }] };
+}
+
+/**
+ * With the cursor in the jobs: the cursor keys move among them, enter opens the log, esc (or J) goes
+ * back to the requests. Null: the key means what it means on the board (R, X, L, the train keys).
+ */
+function jobsKey(input: string, key: KeyPress, view: DashboardView): Effect | null {
+  if (key.escape) return ui({ type: 'focus', focus: 'requests' });
+  const jobs = view.jobs;
+  const at = view.job ? jobs.findIndex((j) => j.id === view.job!.id) : -1;
+  const moveTo = (i: number): Effect => ui({ type: 'job-cursor', id: jobs[Math.max(0, Math.min(jobs.length - 1, i))]!.id });
+  if (input === 'j' || key.downArrow) return moveTo(at + 1);
+  if (input === 'k' || key.upArrow) return moveTo(at - 1);
+  if (key.pageDown) return moveTo(at + view.bodyHeight - 2);
+  if (key.pageUp) return moveTo(at - view.bodyHeight + 2);
+  if (input === 'g' || key.home) return moveTo(0);
+  if (input === 'G' || key.end) return moveTo(jobs.length - 1);
+  if (key.return) return boardKeyByName('job-log', view);
+  // Keys on requests would act on a row that is not marked: say how to get back to them.
+  const name = keyNameOf(input, key);
+  if (name && ON_REQUESTS.has(name)) return ui(status(`${view.keys[name].short}: the cursor is on the jobs; J or esc goes back to the requests`, 'error'));
+  return null;
+}
+
+const ON_REQUESTS: ReadonlySet<KeyName> = new Set<KeyName>(['select', 'detail', 'accept', 'remove', 'pickme', 'unpickme', 'verify', 'delay', 'comment']);
+
+/** A key by its name, with its availability (as boardKey checks it). */
+function boardKeyByName(name: 'job-log' | 'job-retry' | 'job-cancel', view: DashboardView): Effect {
+  const k = view.keys[name];
+  if (!k.enabled) return ui(status(`${k.short}: ${k.reason}`, 'error'));
+  if (name === 'job-log') return ui({ type: 'open-job-log', job: view.job!.id, push: view.push!.id });
+  return { actions: [], send: jobSend(name, view) };
+}
+
+/** The log pane: scroll (G follows the end again), R retries and X cancels its job, esc closes. */
+function logKey(input: string, key: KeyPress, scroll: number | null, view: DashboardView): Effect {
+  if (key.escape || input === 'q' || input === 'L') return ui(toBoard);
+  const last = Math.max(0, view.detailLines - view.logHeight);
+  const top = scroll === null ? last : Math.min(scroll, last);
+  // Scrolling down to the end follows the log again.
+  const to = (n: number): Effect => ui({ type: 'log-scroll', scroll: n >= last ? null : Math.max(0, n) });
+  if (input === 'j' || key.downArrow) return to(top + 1);
+  if (input === 'k' || key.upArrow) return to(top - 1);
+  if (key.pageDown || input === ' ') return to(top + view.logHeight);
+  if (key.pageUp) return to(top - view.logHeight);
+  if (input === 'g' || key.home) return to(0);
+  if (input === 'G' || key.end) return ui({ type: 'log-scroll', scroll: null });
+  if (input === 'R') return boardKeyByName('job-retry', view);
+  if (input === 'X') return boardKeyByName('job-cancel', view);
+  return NONE;
 }
 
 /** The checklist pick list: move, tick or untick the item under the cursor (the list stays open), close. */
@@ -263,7 +339,7 @@ const FORCEABLE_BLESS = new Set(['unverified-requests', 'builds-failing']);
  * through asks whether to force it (naming the unverified requests), since the dashboard has no flags.
  * Null: just show the refusal.
  */
-export function afterRefusal(cmd: ApiCommandInput, refusal: { code: string; message: string; data: Record<string, unknown> }, board: StatusView | null): UiAction[] | null {
+export function afterRefusal(cmd: ClientCommand, refusal: { code: string; message: string; data: Record<string, unknown> }, board: StatusView | null): UiAction[] | null {
   if (cmd.type !== 'BlessPush' || cmd.force || !FORCEABLE_BLESS.has(refusal.code)) return null;
   const listed = Array.isArray(refusal.data.requests) ? refusal.data.requests.filter((x): x is number => typeof x === 'number') : [];
   const unverified = listed.map((id) => ({ id, user: board?.requests.find((r) => r.id === id)?.user ?? '?' }));

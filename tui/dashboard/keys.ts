@@ -4,7 +4,7 @@
 import type { AllowedActions, PushActionName, RequestActionName } from '../../state/allowed-actions.js';
 import { openGateItems } from '../../state/checklist.js';
 import { safeLine } from '../../state/text.js';
-import type { StatusPush, StatusRequest } from '../../state/wire.js';
+import type { StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
 import type { Me } from './ui-state.js';
 
 export const KEY_NAMES = [
@@ -27,6 +27,10 @@ export const KEY_NAMES = [
   'comment',
   'checklist',
   'open',
+  'jobs',
+  'job-log',
+  'job-retry',
+  'job-cancel',
   'next-push',
   'help',
   'quit',
@@ -65,13 +69,21 @@ export const KEY_DEFS: Record<KeyName, { keys: string; label: string; short: str
   comment: { keys: 'C', label: 'comment on the request', short: 'comment' },
   checklist: { keys: 't', label: "tick or untick an item of the push's checklist", short: 'tick' },
   open: { keys: 'O', label: 'open a new push (asks for a title)', short: 'open' },
+  jobs: { keys: 'J', label: "move the cursor into the push's jobs (j/k choose, J or esc goes back to the requests)", short: 'jobs' },
+  'job-log': { keys: 'L', label: "open the job's log and follow it live (enter in the jobs; esc closes)", short: 'log' },
+  'job-retry': { keys: 'R', label: 'retry the job: run it again on the same SHA (a failed, cancelled or interrupted one)', short: 'retry' },
+  'job-cancel': { keys: 'X', label: 'cancel the job (a queued, running or interrupted one)', short: 'cancel job' },
   'next-push': { keys: 'tab', label: 'show the next open push', short: 'next push' },
   help: { keys: '?', label: 'show every key and why some are unavailable', short: 'keys' },
   quit: { keys: 'q', label: 'quit', short: 'quit' },
 };
 
 /** Footer order: help and quit always fit, then the train, a pushee's keys, navigation. */
-export const FOOTER_KEYS: readonly KeyName[] = ['help', 'quit', 'accept', 'remove', 'rebuild', 'stage', 'bless', 'certify', 'discard', 'message', 'checklist', 'pickme', 'unpickme', 'verify', 'delay', 'comment', 'open', 'detail', 'filter'];
+export const FOOTER_KEYS: readonly KeyName[] = ['help', 'quit', 'accept', 'remove', 'rebuild', 'stage', 'bless', 'certify', 'job-log', 'job-retry', 'job-cancel', 'jobs', 'discard', 'message', 'checklist', 'pickme', 'unpickme', 'verify', 'delay', 'comment', 'open', 'detail', 'filter'];
+/** With the cursor in the jobs: their keys first. */
+export const JOBS_FOOTER_KEYS: readonly KeyName[] = ['help', 'quit', 'job-log', 'job-retry', 'job-cancel', 'jobs', 'rebuild', 'stage', 'bless', 'certify'];
+/** Keys about jobs: left out of the footer for a push that has none (a server without a pipeline). */
+export const JOB_KEYS: ReadonlySet<KeyName> = new Set(['jobs', 'job-log', 'job-retry', 'job-cancel']);
 
 export interface KeyContext {
   readonly me: Me | null;
@@ -80,6 +92,8 @@ export interface KeyContext {
   readonly targets: readonly StatusRequest[];
   readonly cursorReq: StatusRequest | null;
   readonly openPushes: number;
+  /** The job L, R and X act on (the jobs cursor's, or the open log's); null when the push has none. */
+  readonly job: StatusJob | null;
 }
 
 type Avail = { enabled: boolean; reason: string | null; ids: readonly number[] };
@@ -119,6 +133,24 @@ function blessKey(ctx: KeyContext): Avail {
   return open.length ? off(`tick the checklist first (t): ${open.map((i) => safeLine(i.id)).join(', ')}`) : { enabled: true, reason: null, ids: [] };
 }
 
+// As state/jobs.ts: retryJob takes these states, and these accept a `cancelled` event.
+const RETRYABLE = new Set(['failed', 'cancelled', 'interrupted']);
+const CANCELLABLE = new Set(['queued', 'running', 'interrupted']);
+
+/**
+ * Retry and cancel of the chosen job. The server does not send job actions in board.actions yet, so
+ * this checks what state/jobs.ts allows (retryJob; the cancel transitions) and that the user drives
+ * the push (its pushmaster, as for rebuild); the server decides in the end and its refusal is shown.
+ */
+function jobAction(ctx: KeyContext, allowed: ReadonlySet<string>, verb: string, states: string): Avail {
+  if (!ctx.me) return off('still signing in');
+  const j = ctx.job;
+  if (!j) return off(ctx.push ? `push #${ctx.push.id} has no jobs` : 'no open push');
+  if (!allowed.has(j.state)) return off(`job ${safeLine(j.id)} (${safeLine(j.name)}) is ${safeLine(String(j.state))}: only a ${states} job is ${verb}`);
+  if (ctx.push && ctx.push.pushmaster !== ctx.me.name) return off(`${safeLine(ctx.me.name)} is not the pushmaster of push ${ctx.push.id} (${safeLine(ctx.push.pushmaster)} is)`);
+  return { enabled: true, reason: null, ids: [] };
+}
+
 export function keyStates(ctx: KeyContext): Record<KeyName, KeyState> {
   const always: Avail = { enabled: true, reason: null, ids: [] };
   const onCursor: Avail = ctx.cursorReq ? { ...always, ids: [ctx.cursorReq.id] } : off('no request under the cursor');
@@ -143,6 +175,10 @@ export function keyStates(ctx: KeyContext): Record<KeyName, KeyState> {
     delay: perRequest(ctx, (r) => (r.state === 'delayed' ? 'undelay' : 'delay')),
     comment: ctx.cursorReq ? perRequest({ ...ctx, targets: [ctx.cursorReq] }, () => 'comment') : onCursor,
     open: !ctx.me ? off('still signing in') : !ctx.actions ? off(NOT_SAID) : ctx.actions.openPush.ok ? always : off(ctx.actions.openPush.reason),
+    jobs: !ctx.push ? off('no open push') : ctx.push.jobs?.length ? always : off(`push #${ctx.push.id} has no jobs yet`),
+    'job-log': ctx.job ? always : off(ctx.push ? `push #${ctx.push.id} has no jobs yet` : 'no open push'),
+    'job-retry': jobAction(ctx, RETRYABLE, 'retried', 'failed, cancelled or interrupted'),
+    'job-cancel': jobAction(ctx, CANCELLABLE, 'cancelled', 'queued, running or interrupted'),
     'next-push': ctx.openPushes > 1 ? always : off('only one open push'),
     help: always,
     quit: always,

@@ -2,10 +2,9 @@
 // event stream (bursts coalesced into one fetch, never two in flight), report progress and notices,
 // and when the server goes away say so, keep the last board, and reconnect with exponential backoff.
 // Refused credentials end it instead: sending them again can only fail (and counts as a guess).
-import type { ApiCommandInput } from '../../state/wire.js';
 import { describeError } from '../../state/errors.js';
 import type { BoardView, WhoAmI } from '../../state/wire.js';
-import { CredentialsRefused, ServerRefusal, type CommandAnswer, type RequestDetail } from '../client.js';
+import { CredentialsRefused, ServerRefusal, type ClientCommand, type CommandAnswer, type JobDetail, type RequestDetail } from '../client.js';
 import type { Connection, Me, Progress } from './ui-state.js';
 
 /** What the dashboard needs from PushmanagerClient; tests pass a fake with the same methods. */
@@ -13,7 +12,10 @@ export interface DashboardClient {
   board(): Promise<BoardView>;
   requestDetail(id: number): Promise<RequestDetail>;
   whoami(): Promise<WhoAmI>;
-  command(cmd: ApiCommandInput): Promise<CommandAnswer>;
+  command(cmd: ClientCommand): Promise<CommandAnswer>;
+  job(id: string): Promise<JobDetail>;
+  /** The job's log as it grows, chunk by chunk, until the job ends or the signal aborts. */
+  followJobLog(id: string, signal: AbortSignal): AsyncIterable<string>;
   events(onMessage: (kind: string, data: unknown) => void, signal: AbortSignal): Promise<void>;
 }
 

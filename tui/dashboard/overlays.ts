@@ -1,9 +1,10 @@
 // The overlays over the board: a request's detail, the checklist pick list, the help with every key.
-import { safeLine, safeText } from '../../state/text.js';
-import type { BuildSummary, RequestDetail, RequestLinks, StatusPush } from '../../state/wire.js';
+import { safeLine, safeText, shortSha } from '../../state/text.js';
+import type { BuildSummary, RequestDetail, RequestLinks, StatusJob, StatusPush } from '../../state/wire.js';
 import { KEY_NAMES, type KeyName, type KeyState } from './keys.js';
-import { checklistHeading, checklistRow } from './rows.js';
-import { buildTone, buildWord, cut, dimLine, heading, pad, wrapSegs, type Line, type Seg, type Tone } from './text.js';
+import { checklistHeading, checklistRow, jobElapsed, jobMark, jobTone } from './rows.js';
+import { buildTone, buildWord, clip, cut, dimLine, hardWrap, heading, pad, wrapSegs, type Line, type Seg, type Tone } from './text.js';
+import type { JobLogMode } from './ui-state.js';
 
 
 export function detailLines(detail: RequestDetail | null, error: string | null, request: number, width: number, links?: RequestLinks): Line[] {
@@ -69,4 +70,76 @@ export function helpLines(keys: Readonly<Record<KeyName, KeyState>>, width: numb
     wrapSegs(segs, width, KEY_COL).forEach((l, i) => out.push({ key: `k-${name}-${i}`, segs: l }));
   }
   return out;
+}
+
+// ---- A job's log pane
+
+let wrapped: { text: string; width: number; lines: string[] } | null = null;
+
+/**
+ * The log's text as screen rows: one per line, long lines cut into pieces that fit; a carriage return
+ * (a progress bar redrawing its line) keeps what was drawn last; escapes and controls removed. The
+ * last answer is kept: frames that tick the clock reuse it.
+ */
+export function logRows(text: string, width: number): string[] {
+  if (wrapped && wrapped.text === text && wrapped.width === width) return wrapped.lines;
+  const raw = text.split('\n');
+  if (raw.at(-1) === '') raw.pop();
+  const lines: string[] = [];
+  for (let l of raw) {
+    if (l.endsWith('\r')) l = l.slice(0, -1);
+    const at = l.lastIndexOf('\r');
+    lines.push(...hardWrap(safeLine(at >= 0 ? l.slice(at + 1) : l), width));
+  }
+  wrapped = { text, width, lines };
+  return lines;
+}
+
+/** Rows of the pane above the log itself: the job, then how the log and the job stand. */
+export const LOG_HEADER_ROWS = 2;
+
+/**
+ * The log pane: the job (state, attempt, SHA, elapsed, flaky), whether the log is still following,
+ * then the log rows that fit in `height` — the end of the log while following, else from `mode.scroll`.
+ */
+export function jobLogPane(mode: JobLogMode, job: StatusJob | null, width: number, height: number, now: Date): { lines: Line[]; total: number } {
+  const j = job ?? mode.detail;
+  // What matters first (the state, how long, flaky), so a narrow terminal cuts only the rest.
+  const head: Seg[] = j
+    ? [
+        { text: `${jobMark(j.state)} `, tone: jobTone(j.state), bold: true },
+        { text: `Job ${safeLine(j.id)} ${safeLine(j.name)} · `, tone: 'heading', bold: true },
+        { text: safeLine(String(j.state)), tone: jobTone(j.state), bold: true },
+        { text: ` ${jobElapsed(j, now) ?? ''}`, tone: j.state === 'running' ? 'warn' : 'dim' },
+        { text: j.flaky ? ' · flaky' : '', tone: 'warn', bold: true },
+        { text: ` · ${safeLine(String(j.kind))} #${j.attempt} · ${shortSha(j.sha)} · push #${mode.push}`, tone: 'dim' },
+      ]
+    : [{ text: `Job ${safeLine(mode.job)}`, tone: 'heading', bold: true }, { text: ` · push #${mode.push}`, tone: 'dim' }];
+  const d = mode.detail;
+  const how: Seg[] = [
+    mode.error
+      ? { text: `✗ ${safeLine(mode.error)}`, tone: 'error', bold: true }
+      : mode.ended
+        ? { text: '■ log complete', tone: 'dim' }
+        : { text: '● following live', tone: 'ok' },
+    { text: d?.reason ? ` · ${safeLine(d.reason)}` : '', tone: 'warn' },
+    { text: d && d.exitCode !== null ? ` · exit ${d.exitCode}` : '', tone: 'dim' },
+    { text: d?.command?.length ? ` · ${d.command.map(safeLine).join(' ')}` : d?.builder ? ` · builder ${safeLine(d.builder)}` : '', tone: 'dim' },
+    { text: (d?.url ?? j?.url) ? ` · ${safeLine((d?.url ?? j?.url)!)}` : '', tone: 'accent' },
+  ];
+  const out: Line[] = [
+    { key: 'l-h', segs: clip(head, width) },
+    { key: 'l-s', segs: clip(how, width) },
+  ];
+  const rows = logRows(mode.text, width);
+  const room = Math.max(1, height - LOG_HEADER_ROWS);
+  const last = Math.max(0, rows.length - room);
+  const start = mode.scroll === null ? last : Math.min(mode.scroll, last);
+  if (!rows.length) out.push(dimLine('l-empty', mode.ended || mode.error ? '  (the job wrote nothing)' : '  waiting for output…'));
+  const shown = rows.slice(start, start + room).map((text, i): Line => ({ key: `l${start + i}`, segs: [{ text: text || ' ' }] }));
+  const below = rows.length - (start + room);
+  if (below > 0 && shown.length) shown[shown.length - 1] = dimLine('l-more', `  ↓ ${below + 1} more lines (G follows the end)`);
+  if (start > 0 && shown.length > 1) shown[0] = dimLine('l-above', `  ↑ ${start + 1} earlier lines (k scrolls up)`);
+  out.push(...shown);
+  return { lines: out, total: rows.length };
 }

@@ -1,9 +1,9 @@
 // The rows of the board: one request, one push, one checklist item, and the window that keeps the
 // cursor's row in view.
 import { CONFLICT_TAGS } from '../../state/model.js';
-import { safeLine } from '../../state/text.js';
-import type { RequestLinks, StatusPush, StatusRequest } from '../../state/wire.js';
-import { buildTone, buildWord, clip, dimLine, formatAge, pad, segLen, type Line, type Seg } from './text.js';
+import { safeLine, shortSha } from '../../state/text.js';
+import type { RequestLinks, StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
+import { buildTone, buildWord, clip, dimLine, formatAge, formatElapsed, pad, segLen, type Line, type Seg, type Tone } from './text.js';
 import type { Me } from './ui-state.js';
 
 export type ChecklistItem = StatusPush['checklist'][number];
@@ -105,3 +105,56 @@ export const checklistHeading = (key: string, items: readonly ChecklistItem[], h
   const open = items.filter((i) => !i.done).length;
   return { key, segs: [{ text: `CHECKLIST (${open} open of ${items.length})`, tone: 'heading', bold: true }, { text: hint, tone: 'dim' }] };
 };
+
+// ---- Jobs (SPEC §6)
+
+/** A mark per job state, so the state reads without colour too (the word follows it). */
+const JOB_MARKS: Readonly<Record<string, string>> = { queued: '○', running: '▶', passed: '✓', failed: '✗', cancelled: '⊘', interrupted: '!' };
+const JOB_TONES: Readonly<Record<string, Tone>> = { queued: 'dim', running: 'warn', passed: 'ok', failed: 'error', cancelled: 'dim', interrupted: 'warn' };
+// A newer server may send a state this client does not know: shown as it is, marked '?'.
+export const jobMark = (state: string): string => JOB_MARKS[state] ?? '?';
+export const jobTone = (state: string): Tone => JOB_TONES[state] ?? 'plain';
+
+/**
+ * How long the job ran: a running one since it started (ticking with `now`), a finished one from start
+ * to finish; null for one that never started (queued, or cancelled while queued).
+ */
+export function jobElapsed(j: StatusJob, now: Date): string | null {
+  if (!j.startedAt) return null;
+  const start = Date.parse(j.startedAt);
+  const end = j.finishedAt ? Date.parse(j.finishedAt) : j.state === 'running' ? now.getTime() : Number.NaN;
+  return Number.isFinite(start) && Number.isFinite(end) ? formatElapsed(end - start) : null;
+}
+
+/** Columns of a job row besides the name: marks, kind, state, attempt, SHA, elapsed, flaky. */
+const JOB_FIXED = 2 + 1 + 1 + 7 + 12 + 4 + 11 + 7 + 6;
+
+/**
+ * One job: `▶ test           build  running     #1 1a2b3c4d5e  3m05s`, `flaky` when it passed on a retry.
+ * `cursor`: the jobs cursor is on it; `chosen`: what L, R and X act on while the cursor is on the requests.
+ */
+export function jobRow(j: StatusJob, o: { width: number; now: Date; cursor: boolean; chosen: boolean }): Line {
+  const tone = jobTone(j.state);
+  const nameWidth = Math.max(8, o.width - JOB_FIXED);
+  const segs: Seg[] = [
+    { text: o.cursor ? '>' : o.chosen ? '›' : ' ', bold: true, tone: o.cursor ? 'plain' : 'dim' },
+    { text: `${jobMark(j.state)} `, tone, bold: true },
+    { text: `${pad(safeLine(j.name), nameWidth)} `, bold: j.state === 'failed' },
+    { text: pad(safeLine(String(j.kind)), 6) + ' ', tone: 'dim' },
+    { text: pad(safeLine(String(j.state)), 11) + ' ', tone, bold: j.state === 'failed' || j.state === 'running' },
+    { text: pad(`#${j.attempt}`, 3) + ' ', tone: 'dim' },
+    { text: `${shortSha(j.sha)} `, tone: 'accent' },
+    { text: (jobElapsed(j, o.now) ?? '-').padStart(6), tone: j.state === 'running' ? 'warn' : 'dim' },
+    { text: j.flaky ? ' flaky' : '', tone: 'warn', bold: true },
+  ];
+  const clipped = clip(segs, o.width, o.cursor);
+  return { key: `job-${j.id}`, segs: o.cursor ? clipped.map((x) => ({ ...x, inverse: true })) : clipped };
+}
+
+/** `JOBS (4: 1 failed, 1 running)` and what the keys do. */
+export function jobsHeading(jobs: readonly StatusJob[], hint: string): Line {
+  const count = (st: string) => jobs.filter((j) => j.state === st).length;
+  const parts = (['failed', 'interrupted', 'running', 'queued'] as const).map((st) => [st, count(st)] as const).filter(([, n]) => n > 0);
+  const summary = parts.length ? `: ${parts.map(([st, n]) => `${n} ${st}`).join(', ')}` : '';
+  return { key: 's-jobs', segs: [{ text: `JOBS (${jobs.length}${summary})`, tone: parts.some(([st]) => st === 'failed') ? 'error' : 'heading', bold: true }, { text: hint, tone: 'dim' }] };
+}

@@ -4,11 +4,11 @@
 // millisecond. The parts: text.ts, filter.ts, keys.ts, rows.ts, overlays.ts.
 import { IN_PUSH_STATE_NAMES, isOpenPush } from '../../state/model.js';
 import { safeLine, shortSha } from '../../state/text.js';
-import type { BoardView, StatusPush, StatusRequest } from '../../state/wire.js';
+import type { BoardView, StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
 import { matchesFilter } from './filter.js';
-import { FOOTER_KEYS, keyStates, type KeyName, type KeyState } from './keys.js';
-import { checklistOverlay, detailLines, helpLines } from './overlays.js';
-import { checklistHeading, checklistRow, pushLine, requestRow, windowAround, type ChecklistItem, type RowOpts } from './rows.js';
+import { FOOTER_KEYS, JOB_KEYS, JOBS_FOOTER_KEYS, keyStates, type KeyName, type KeyState } from './keys.js';
+import { LOG_HEADER_ROWS, checklistOverlay, detailLines, helpLines, jobLogPane } from './overlays.js';
+import { checklistHeading, checklistRow, jobRow, jobsHeading, pushLine, requestRow, windowAround, type ChecklistItem, type RowOpts } from './rows.js';
 import { blank, buildTone, buildWord, clip, cutAtWord, dimLine, displayWidth, heading, mergeSegs, segLen, wrapSegs, type Line, type Seg, type Tone } from './text.js';
 import type { Mode, UiState } from './ui-state.js';
 
@@ -28,6 +28,23 @@ export interface DashboardView {
   readonly detailLines: number;
   /** The checklist the checklist overlay shows (its push's), in push order. */
   readonly checklist: readonly ChecklistItem[];
+  /** The shown push's jobs in the order the jobs cursor visits them (newest last, as the server sends them). */
+  readonly jobs: readonly StatusJob[];
+  /** The job L, R and X act on: the open log's, else the jobs cursor's, else the one that needs attention. */
+  readonly job: StatusJob | null;
+  /** Where the cursor keys move: 'jobs' only while the push has jobs. */
+  readonly focus: 'requests' | 'jobs';
+  /** Rows the log pane has for log lines (scrolling bounds; the pane's count is in detailLines). */
+  readonly logHeight: number;
+}
+
+/** Jobs listed under the push while the cursor is on the requests: the newest; J lists them all. */
+export const JOBS_SHOWN = 4;
+
+/** Without a jobs cursor: the newest running job, else the newest failed or interrupted, else the newest. */
+export function attentionJob(jobs: readonly StatusJob[]): StatusJob | null {
+  const newest = (ok: (j: StatusJob) => boolean) => [...jobs].reverse().find(ok);
+  return newest((j) => j.state === 'running') ?? newest((j) => j.state === 'failed' || j.state === 'interrupted') ?? jobs.at(-1) ?? null;
 }
 
 export interface ViewOptions {
@@ -91,12 +108,18 @@ function statusLine(ui: UiState, width: number, hasBoard: boolean): Line | [Line
   return { key: 'status', segs: [{ text: 'Press ? for every key.', tone: 'dim' }] };
 }
 
-function footerLine(keys: Readonly<Record<KeyName, KeyState>>, ui: UiState, width: number, color: boolean, helpScrolls: boolean): Line {
+function footerLine(keys: Readonly<Record<KeyName, KeyState>>, ui: UiState, width: number, color: boolean, helpScrolls: boolean, focus: 'requests' | 'jobs', hasJobs: boolean): Line {
   if (ui.mode.kind === 'detail') return { key: 'footer', segs: clip([{ text: 'j/k scroll · esc/enter/q close · C comment', tone: 'dim' }], width) };
   if (ui.mode.kind === 'help') return { key: 'footer', segs: clip([{ text: helpScrolls ? 'j/k/space scroll · esc/? close' : 'esc/? close', tone: 'dim' }], width) };
   if (ui.mode.kind === 'checklist') return { key: 'footer', segs: clip([{ text: 'j/k choose · enter/space tick or untick · esc/q close', tone: 'dim' }], width) };
-  const on = FOOTER_KEYS.filter((n) => keys[n].enabled);
-  const off = FOOTER_KEYS.filter((n) => !keys[n].enabled);
+  if (ui.mode.kind === 'job-log') {
+    // R and X as the board shows keys: bright when they may be used now, dim when not (? says why).
+    const k = (n: KeyName): Seg[] => [{ text: keys[n].keys, tone: keys[n].enabled ? 'accent' : 'dim', bold: keys[n].enabled }, { text: ` ${keys[n].short}`, tone: keys[n].enabled ? 'plain' : 'dim' }];
+    return { key: 'footer', segs: clip([{ text: 'j/k scroll · G follow · ', tone: 'dim' }, ...k('job-retry'), { text: ' · ', tone: 'dim' }, ...k('job-cancel'), { text: ' · esc/q close', tone: 'dim' }], width) };
+  }
+  const order = (focus === 'jobs' ? JOBS_FOOTER_KEYS : FOOTER_KEYS).filter((n) => hasJobs || !JOB_KEYS.has(n));
+  const on = order.filter((n) => keys[n].enabled);
+  const off = order.filter((n) => !keys[n].enabled);
   // Whole entries only, in priority order: a key never appears cut in half (? lists them all).
   const segs: Seg[] = [];
   let used = 0;
@@ -152,14 +175,27 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
   const selectedReqs = ui.selected.map((id) => byId.get(id)).filter((r): r is StatusRequest => r !== undefined);
   const targets = selectedReqs.length ? selectedReqs : cursorReq ? [cursorReq] : [];
 
-  const keys = keyStates({ me: ui.me, push, actions: board?.actions, targets, cursorReq, openPushes: openPushes.length });
+  // A server from before issue 15 sends no jobs; one that does may send an empty list.
+  const pushJobs = push?.jobs;
+  const jobs: readonly StatusJob[] = Array.isArray(pushJobs) ? pushJobs : [];
+  const focus = ui.focus === 'jobs' && jobs.length ? 'jobs' : 'requests';
+  const listedJobs = focus === 'jobs' ? jobs : jobs.slice(-JOBS_SHOWN);
+  const mode0 = ui.mode;
+  const anyJob = (id: string) => pushes.flatMap((p) => (Array.isArray(p.jobs) ? p.jobs : [])).find((j) => j.id === id) ?? null;
+  const job =
+    mode0.kind === 'job-log'
+      ? (anyJob(mode0.job) ?? mode0.detail)
+      : ((ui.jobCursor !== null ? jobs.find((j) => j.id === ui.jobCursor) : undefined) ?? (focus === 'jobs' ? jobs.at(-1) : attentionJob(listedJobs)) ?? null);
+
+  const keys = keyStates({ me: ui.me, push, actions: board?.actions, targets, cursorReq, openPushes: openPushes.length, job });
 
   const layout = width >= 110 ? 'columns' : 'stacked';
   const sideWidth = layout === 'columns' ? Math.min(48, Math.floor(width * 0.36)) : width;
   const mainWidth = layout === 'columns' ? width - sideWidth - 3 : width;
   const rowOpts = (r: StatusRequest, w: number, compact: boolean): RowOpts => ({
     width: w,
-    cursor: r.id === cursor,
+    // With the cursor in the jobs no request row is marked: keys on requests wait for J or esc.
+    cursor: r.id === cursor && focus === 'requests',
     selected: selected.has(r.id),
     me: ui.me,
     now: opts.now,
@@ -243,6 +279,10 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
     const all = checklistOverlay(pushById.get(mode.push) ?? null, mode.push, mode.index, width);
     const at = all.findIndex((l) => l.key === `c${mode.index}`);
     body = windowAround(all, at >= 0 ? all[at]!.key : null, bodyHeight);
+  } else if (mode.kind === 'job-log') {
+    const pane = jobLogPane(mode, job, width, bodyHeight, opts.now);
+    body = pane.lines;
+    detailCount = pane.total;
   } else if (mode.kind === 'detail') {
     const all = detailLines(mode.detail, mode.error, mode.request, width, links[mode.request]);
     detailCount = all.length;
@@ -250,6 +290,14 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
     body = all.slice(start, start + bodyHeight);
   } else {
     const main: Line[] = [];
+    if (jobs.length) {
+      const earlier = jobs.length - listedJobs.length;
+      // The longest hint that fits whole: a hint cut in half says nothing.
+      const hints = focus === 'jobs' ? ['  enter/L log · R retry · X cancel · esc back', '  L log · esc back', ''] : [`  J jobs · L log${earlier ? ` · ${earlier} earlier` : ''}`, '  J jobs', ''];
+      const fits = hints.map((h) => jobsHeading(jobs, h)).find((l) => segLen(l.segs) <= mainWidth) ?? jobsHeading(jobs, '');
+      main.push({ key: 's-jobs', segs: clip(fits.segs, mainWidth) });
+      for (const j of listedJobs) main.push(jobRow(j, { width: mainWidth, now: opts.now, cursor: focus === 'jobs' && j.id === job?.id, chosen: focus === 'requests' && j.id === job?.id }));
+    }
     if (!push) main.push(dimLine('none', board ? 'No open push. Waiting requests are listed below.' : ''));
     else if (!pushRequests.length) main.push(dimLine('none', 'No requests in this push yet: pickmes appear here.'));
     for (const s of sections) {
@@ -274,7 +322,7 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
       side.push(heading('s-pushes', 'PUSHES'));
       for (const p of others) side.push(pushLine(p, false));
     }
-    const cursorKey = cursor !== null ? `r${cursor}` : null;
+    const cursorKey = focus === 'jobs' && job ? `job-${job.id}` : cursor !== null ? `r${cursor}` : null;
     if (layout === 'stacked') {
       body = windowAround([...main, blank('gap'), ...side], cursorKey, bodyHeight);
     } else {
@@ -294,8 +342,8 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
 
   // The status line and keys stay at the bottom of the screen whatever the body holds.
   while (body.length < bodyHeight) body.push(blank(`pad${body.length}`));
-  const lines = [...header, ...body, ...statusRows, footerLine(keys, ui, width, opts.color, detailCount > bodyHeight)].map(mergeSegs);
+  const lines = [...header, ...body, ...statusRows, footerLine(keys, ui, width, opts.color, detailCount > bodyHeight, focus, jobs.length > 0)].map(mergeSegs);
   const checklist = mode.kind === 'checklist' ? (pushById.get(mode.push)?.checklist ?? []) : (push?.checklist ?? []);
-  return { lines, navigable, cursor, push, openPushes, targets, keys, layout, bodyHeight, detailLines: detailCount, checklist };
+  return { lines, navigable, cursor, push, openPushes, targets, keys, layout, bodyHeight, detailLines: detailCount, checklist, jobs, job, focus, logHeight: Math.max(1, bodyHeight - LOG_HEADER_ROWS) };
 }
 

@@ -160,3 +160,39 @@ export const heading = (key: string, text: string): Line => ({ key, segs: [{ tex
 // A space, not '': Ink gives an empty Text no height, and blank rows keep the footer at the bottom.
 export const blank = (key: string): Line => ({ key, segs: [{ text: ' ' }] });
 export const dimLine = (key: string, text: string): Line => ({ key, segs: [{ text, tone: 'dim' }] });
+
+/** "42s", "3m05s", "1h02m", "2d03h": how long a job has run, precise enough to see it tick. */
+export function formatElapsed(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '0s';
+  const s = Math.floor(ms / 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${two(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86400)}d${two(Math.floor(s / 3600) % 24)}h`;
+}
+
+/** A line cut into pieces of at most `width` columns (log lines: paths and hashes have no spaces to wrap at). */
+export function hardWrap(s: string, width: number): string[] {
+  if (width <= 0) return [];
+  if (displayWidth(s) <= width) return [s];
+  const out: string[] = [];
+  if (ASCII.test(s)) {
+    for (let i = 0; i < s.length; i += width) out.push(s.slice(i, i + width));
+    return out;
+  }
+  let cur = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(s)) {
+    const w = displayWidth(segment);
+    if (used + w > width && cur) {
+      out.push(cur);
+      cur = '';
+      used = 0;
+    }
+    cur += segment;
+    used += w;
+  }
+  if (cur) out.push(cur);
+  return out;
+}

@@ -1,6 +1,6 @@
 // The dashboard's own state (what is under the cursor, what is selected, which overlay is open, whether
 // the server is reachable) and the one reducer that changes it. Pure: no I/O, no clock.
-import type { RequestDetail } from '../client.js';
+import type { JobDetail, RequestDetail } from '../client.js';
 
 export interface Me {
   readonly name: string;
@@ -42,7 +42,28 @@ export type Mode =
   | { readonly kind: 'confirm'; readonly confirm: Confirm }
   /** The pushmaster's pick list of a push's checklist items; `index` is the item under the cursor. */
   | { readonly kind: 'checklist'; readonly push: number; readonly index: number }
-  | { readonly kind: 'detail'; readonly request: number; readonly detail: RequestDetail | null; readonly error: string | null; readonly scroll: number };
+  | { readonly kind: 'detail'; readonly request: number; readonly detail: RequestDetail | null; readonly error: string | null; readonly scroll: number }
+  | JobLogMode;
+
+/**
+ * A job's log, following it live. `session` tells this opening from an earlier one of the same job, so
+ * chunks of a stream that was already closed are dropped. `scroll` is the first line shown, or null to
+ * follow the end (new lines stay in view); `ended` once the server closed the stream (the job is over).
+ */
+export interface JobLogMode {
+  readonly kind: 'job-log';
+  readonly job: string;
+  readonly push: number;
+  readonly session: number;
+  readonly text: string;
+  readonly ended: boolean;
+  readonly error: string | null;
+  readonly detail: JobDetail | null;
+  readonly scroll: number | null;
+}
+
+/** What a log pane keeps: the end of the log (a job may write megabytes; the pane shows what fits). */
+export const LOG_KEEP_CHARS = 200_000;
 
 export interface Status {
   readonly text: string;
@@ -63,6 +84,12 @@ export interface UiState {
   readonly width: number;
   readonly height: number;
   readonly me: Me | null;
+  /** Which list the cursor keys move in: the requests, or the shown push's jobs (J switches). */
+  readonly focus: 'requests' | 'jobs';
+  /** Job id under the jobs cursor; null: the job that needs attention (see screen.ts selectedJob). */
+  readonly jobCursor: string | null;
+  /** Log panes opened so far: the next one's session. */
+  readonly logSessions: number;
 }
 
 export type UiAction =
@@ -78,7 +105,14 @@ export type UiAction =
   | { readonly type: 'connection'; readonly connection: Connection }
   | { readonly type: 'progress'; readonly push: number; readonly progress: Progress | null }
   | { readonly type: 'resize'; readonly width: number; readonly height: number }
-  | { readonly type: 'me'; readonly me: Me };
+  | { readonly type: 'me'; readonly me: Me }
+  | { readonly type: 'focus'; readonly focus: 'requests' | 'jobs' }
+  | { readonly type: 'job-cursor'; readonly id: string | null }
+  | { readonly type: 'open-job-log'; readonly job: string; readonly push: number }
+  | { readonly type: 'job-log-chunk'; readonly session: number; readonly text: string }
+  | { readonly type: 'job-log-end'; readonly session: number; readonly error: string | null }
+  | { readonly type: 'job-log-detail'; readonly session: number; readonly detail: JobDetail }
+  | { readonly type: 'log-scroll'; readonly scroll: number | null };
 
 export const MIN_WIDTH = 80;
 export const MIN_HEIGHT = 24;
@@ -96,6 +130,9 @@ export function initialUi(size: { width: number; height: number }, me: Me | null
     width: size.width,
     height: size.height,
     me,
+    focus: 'requests',
+    jobCursor: null,
+    logSessions: 0,
   };
 }
 
@@ -108,7 +145,8 @@ export function uiReducer(s: UiState, a: UiAction): UiState {
     case 'filter':
       return { ...s, filter: a.text };
     case 'push-index':
-      return { ...s, pushIndex: a.index, selected: [] };
+      // Another push has other jobs: the jobs cursor starts over.
+      return { ...s, pushIndex: a.index, selected: [], focus: 'requests', jobCursor: null };
     case 'mode':
       return { ...s, mode: a.mode };
     case 'prompt-text':
@@ -132,5 +170,30 @@ export function uiReducer(s: UiState, a: UiAction): UiState {
       return { ...s, width: a.width, height: a.height };
     case 'me':
       return { ...s, me: a.me };
+    case 'focus':
+      return { ...s, focus: a.focus };
+    case 'job-cursor':
+      return { ...s, jobCursor: a.id };
+    case 'open-job-log': {
+      const session = s.logSessions + 1;
+      return { ...s, logSessions: session, jobCursor: a.job, mode: { kind: 'job-log', job: a.job, push: a.push, session, text: '', ended: false, error: null, detail: null, scroll: null } };
+    }
+    case 'job-log-chunk': {
+      if (s.mode.kind !== 'job-log' || s.mode.session !== a.session) return s;
+      let text = s.mode.text + a.text;
+      if (text.length > LOG_KEEP_CHARS) {
+        // Keep whole lines: cut at the first line break inside the kept part.
+        const from = text.length - LOG_KEEP_CHARS;
+        const nl = text.indexOf('\n', from);
+        text = nl >= 0 ? text.slice(nl + 1) : text.slice(from);
+      }
+      return { ...s, mode: { ...s.mode, text } };
+    }
+    case 'job-log-end':
+      return s.mode.kind === 'job-log' && s.mode.session === a.session ? { ...s, mode: { ...s.mode, ended: true, error: a.error } } : s;
+    case 'job-log-detail':
+      return s.mode.kind === 'job-log' && s.mode.session === a.session ? { ...s, mode: { ...s.mode, detail: a.detail } } : s;
+    case 'log-scroll':
+      return s.mode.kind === 'job-log' ? { ...s, mode: { ...s.mode, scroll: a.scroll === null ? null : Math.max(0, a.scroll) } } : s;
   }
 }

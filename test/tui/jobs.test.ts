@@ -1,0 +1,230 @@
+// The push's pipeline jobs on the dashboard (SPEC §6, issue 15), as pure functions: the JOBS rows at
+// 80×24 and 120×40, elapsed times against a fixed clock, the log pane's rows, and the keys J, L, R, X
+// (open and close the pane, retry and cancel build the commands `job retry|cancel ID` sends).
+import stringWidth from 'string-width';
+import { describe, expect, it } from 'vitest';
+import type { StatusView } from '../../state/status-view.js';
+import { interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
+import { jobLogPane, logRows } from '../../tui/dashboard/overlays.js';
+import { jobElapsed } from '../../tui/dashboard/rows.js';
+import { buildView } from '../../tui/dashboard/screen.js';
+import { formatElapsed } from '../../tui/dashboard/text.js';
+import { LOG_KEEP_CHARS, initialUi, uiReducer, type JobLogMode, type Me, type UiAction, type UiState } from '../../tui/dashboard/ui-state.js';
+import { NOW, job, jobsBoard, sampleBoard, withActions } from './fixtures.js';
+
+const PM: Me = { name: 'pm', pushmaster: true };
+const ALICE: Me = { name: 'alice', pushmaster: false };
+
+const ui = (me: Me | null, over: Partial<UiState> = {}): UiState => ({ ...initialUi({ width: 120, height: 30 }, me), connection: { state: 'live' }, ...over });
+const view = (board: StatusView, u: UiState, now = NOW) => buildView(withActions(board, u.me), u, { now, color: false });
+const lines = (v: ReturnType<typeof view>) => v.lines.map((l) => l.segs.map((s) => s.text).join(''));
+const apply = (s: UiState, ...as: UiAction[]) => as.reduce(uiReducer, s);
+const press = (input: string, s: UiState, board: StatusView = jobsBoard(), key: KeyPress = {}): Effect => interpretKey(input, key, s, view(board, s));
+const logMode = (over: Partial<JobLogMode> = {}): JobLogMode => ({ kind: 'job-log', job: 'j4', push: 3, session: 1, text: '', ended: false, error: null, detail: null, scroll: null, ...over });
+
+describe('elapsed time', () => {
+  it('is finished minus started for a finished job, now minus started for a running one, none for a queued one', () => {
+    const b = jobsBoard().pushes[0]!.jobs!;
+    expect(jobElapsed(b[1]!, NOW)).toBe('3m05s');
+    // A finished job's time does not move with the clock.
+    expect(jobElapsed(b[1]!, new Date(NOW.getTime() + 3_600_000))).toBe('3m05s');
+    expect(jobElapsed(b[3]!, NOW)).toBe('2m05s');
+    expect(jobElapsed(b[3]!, new Date(NOW.getTime() + 10_000))).toBe('2m15s');
+    expect(jobElapsed(b[4]!, NOW)).toBeNull();
+    expect(jobElapsed(job('c', { state: 'cancelled', startedAt: null, finishedAt: NOW.toISOString() }), NOW)).toBeNull();
+  });
+
+  it('reads at a glance and to the second', () => {
+    expect([0, 42_000, 65_000, 3_723_000, 2 * 86_400_000 + 3 * 3_600_000, -5].map(formatElapsed)).toEqual(['0s', '42s', '1m05s', '1h02m', '2d03h', '0s']);
+  });
+
+  it('ticks in the running row as the clock moves', () => {
+    const row = (now: Date) => lines(view(jobsBoard(), ui(PM), now)).find((l) => l.includes('e2e-browser-suite'))!;
+    expect(row(NOW)).toMatch(/running .*2m05s/);
+    expect(row(new Date(NOW.getTime() + 1000))).toMatch(/running .*2m06s/);
+  });
+});
+
+describe('the JOBS rows', () => {
+  it('80×24: under the push header, each job with mark, name, kind, state, attempt, SHA and elapsed; the newest four and how many more', () => {
+    const v = view(jobsBoard(), ui(PM, { width: 80, height: 24 }));
+    const l = lines(v);
+    expect(l).toHaveLength(23);
+    for (const x of l) expect(stringWidth(x), x).toBeLessThanOrEqual(80);
+    expect(l[3]).toBe('JOBS (5: 1 failed, 1 running, 1 queued)  J jobs · L log · 1 earlier');
+    expect(l[4]).toMatch(/^ ✗ test +build +failed +#1 +12f12f12f1 +3m05s$/);
+    expect(l[5]).toMatch(/^ ✓ test +retry +passed +#2 +12f12f12f1 +1m40s flaky$/);
+    // The job L acts on (the running one) is marked.
+    expect(l[6]).toMatch(/^›▶ e2e-browser-suite +build +running +#1 +12f12f12f1 +2m05s$/);
+    expect(l[7]).toMatch(/^ ○ deploy-stage +deploy +queued +#1 +12f12f12f1 +-$/);
+    expect(l.join('\n')).not.toContain('lint');
+    expect(l[8]).toBe('PICKME (2)');
+    expect(v.job?.id).toBe('j4');
+  });
+
+  it('120×40: in the main column beside the waiting requests, every row inside its column', () => {
+    const v = view(jobsBoard(), ui(PM, { width: 120, height: 40 }));
+    expect(v.layout).toBe('columns');
+    const l = lines(v);
+    for (const x of l) expect(stringWidth(x)).toBeLessThanOrEqual(120);
+    const rows = l.filter((x) => /[✗✓▶○] /.test(x.slice(0, 3)));
+    expect(rows).toHaveLength(4);
+    // The main column is 74 wide: the separator of the side column follows every job row at the same place.
+    for (const r of rows) expect(r.indexOf('│')).toBe(75);
+    expect(l[3]).toMatch(/^JOBS \(5: 1 failed, 1 running, 1 queued\) .*│ WAITING \(2\)$/);
+  });
+
+  it('a failed job stands out (bold, error colour) and a flaky pass is marked', () => {
+    const v = view(jobsBoard(), ui(PM, { width: 80, height: 24 }));
+    const failed = v.lines.find((l) => l.key === 'job-j2')!;
+    expect(failed.segs.some((s) => s.text.startsWith('failed') && s.tone === 'error' && s.bold)).toBe(true);
+    expect(failed.segs.some((s) => s.text.startsWith('✗') && s.tone === 'error')).toBe(true);
+    const flaky = v.lines.find((l) => l.key === 'job-j3')!;
+    expect(flaky.segs.some((s) => s.text.includes('flaky') && s.tone === 'warn')).toBe(true);
+    expect(v.lines.find((l) => l.key === 'job-j4')!.segs.some((s) => s.text.includes('running') && s.tone === 'warn')).toBe(true);
+    // The heading says a job failed, in the error colour.
+    expect(v.lines.find((l) => l.key === 's-jobs')!.segs[0]!.tone).toBe('error');
+  });
+
+  it('with the cursor in the jobs, all of them are listed and the cursor row is marked instead of a request', () => {
+    const l = lines(view(jobsBoard(), ui(PM, { width: 80, height: 24, focus: 'jobs', jobCursor: 'j2' })));
+    expect(l.filter((x) => /^[ >›][✗✓▶○] /.test(x))).toHaveLength(5);
+    expect(l.find((x) => x.startsWith('>'))).toMatch(/^>✗ test +build +failed/);
+    expect(l[3]).toBe('JOBS (5: 1 failed, 1 running, 1 queued)  L log · esc back');
+  });
+
+  it('a push without jobs shows no JOBS section and no job keys in the footer, as before', () => {
+    const v = view(sampleBoard(), ui(PM, { width: 80, height: 24 }));
+    expect(lines(v).join('\n')).not.toContain('JOBS');
+    expect(lines(v).at(-1)).not.toMatch(/\bL log\b|\bJ jobs\b/);
+    expect(v.keys.jobs).toMatchObject({ enabled: false, reason: 'push #3 has no jobs yet' });
+  });
+
+  it('job names are made safe and cut to their column', () => {
+    const b = jobsBoard();
+    const hostile = { ...b, pushes: [{ ...b.pushes[0]!, jobs: [job('h', { name: `evil\u001b[2J${'名'.repeat(40)}` })] }, b.pushes[1]!] };
+    const l = lines(view(hostile, ui(PM, { width: 80, height: 24 })));
+    const row = l.find((x) => x.includes('evil'))!;
+    expect(row).not.toContain('\u001b');
+    expect(stringWidth(row)).toBeLessThanOrEqual(80);
+    expect(row).toMatch(/…/);
+  });
+});
+
+describe('the log pane', () => {
+  it('shows the job and the end of the log that fits while following; scrolled, from the chosen line', () => {
+    const text = Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    const follow = jobLogPane(logMode({ text }), jobsBoard().pushes[0]!.jobs![3]!, 80, 10, NOW);
+    const t = follow.lines.map((l) => l.segs.map((s) => s.text).join(''));
+    expect(follow.total).toBe(50);
+    expect(t[0]).toBe('▶ Job j4 e2e-browser-suite · running 2m05s · build #1 · 12f12f12f1 · push #3');
+    expect(t[1]).toBe('● following live');
+    expect(t).toHaveLength(10);
+    expect(t.at(-1)).toBe('line 49');
+    expect(t[2]).toBe('  ↑ 43 earlier lines (k scrolls up)');
+    const scrolled = jobLogPane(logMode({ text, scroll: 5 }), null, 80, 10, NOW).lines.map((l) => l.segs.map((s) => s.text).join(''));
+    expect(scrolled[3]).toBe('line 6');
+    expect(scrolled.at(-1)).toBe('  ↓ 38 more lines (G follows the end)');
+  });
+
+  it('wraps long lines to the width, keeps what a carriage return drew last, strips escapes', () => {
+    expect(logRows('a'.repeat(170) + '\n', 80)).toEqual(['a'.repeat(80), 'a'.repeat(80), 'a'.repeat(10)]);
+    expect(logRows('progress 10%\rprogress 100%\r\nok\u001b[32m green\u001b[0m\n', 80)).toEqual(['progress 100%', 'ok green']);
+    for (const r of logRows(`${'名'.repeat(50)}\n`, 80)) expect(stringWidth(r)).toBeLessThanOrEqual(80);
+  });
+
+  it('says how the log ended, and the exit code and reason from the job detail', () => {
+    const d = { ...jobsBoard().pushes[0]!.jobs![1]!, push: 3, runner: 'local' as const, command: ['npm', 'test'], builder: null, exitCode: 1, reason: 'exited with 1', log: null };
+    const t = jobLogPane(logMode({ job: 'j2', ended: true, detail: d }), null, 80, 10, NOW).lines.map((l) => l.segs.map((s) => s.text).join(''));
+    expect(t[1]).toBe('■ log complete · exited with 1 · exit 1 · npm test');
+    expect(t[2]).toBe('  (the job wrote nothing)');
+  });
+
+  it('keeps only the end of a huge log, in whole lines, and drops chunks of a pane already closed', () => {
+    let s = apply(ui(PM), { type: 'open-job-log', job: 'j4', push: 3 });
+    expect(s.mode).toMatchObject({ kind: 'job-log', session: 1, text: '' });
+    const big = Array.from({ length: 30_000 }, (_, i) => `line ${i}`).join('\n');
+    s = apply(s, { type: 'job-log-chunk', session: 1, text: big });
+    const kept = (s.mode as JobLogMode).text;
+    expect(kept.length).toBeLessThanOrEqual(LOG_KEEP_CHARS);
+    expect(kept).toMatch(/^line \d+\n/);
+    expect(kept.endsWith('line 29999')).toBe(true);
+    // Reopened: the first pane's stream is a different session.
+    s = apply(s, { type: 'mode', mode: { kind: 'board' } }, { type: 'open-job-log', job: 'j4', push: 3 }, { type: 'job-log-chunk', session: 1, text: 'late' });
+    expect(s.mode).toMatchObject({ session: 2, text: '' });
+    s = apply(s, { type: 'job-log-chunk', session: 2, text: 'new\n' }, { type: 'job-log-end', session: 1, error: 'old' });
+    expect(s.mode).toMatchObject({ text: 'new\n', ended: false, error: null });
+  });
+});
+
+describe('job keys', () => {
+  it('J moves the cursor into the jobs, on the one that needs attention; j/k move; esc and J go back', () => {
+    expect(press('J', ui(PM)).actions).toEqual([{ type: 'focus', focus: 'jobs' }, { type: 'job-cursor', id: 'j4' }]);
+    const inJobs = ui(PM, { focus: 'jobs', jobCursor: 'j4' });
+    expect(press('j', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j5' }]);
+    expect(press('k', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j3' }]);
+    expect(press('g', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j1' }]);
+    expect(press('', inJobs, jobsBoard(), { escape: true }).actions).toEqual([{ type: 'focus', focus: 'requests' }]);
+    expect(press('J', inJobs).actions).toEqual([{ type: 'focus', focus: 'requests' }]);
+    // Request keys wait: the request cursor is not shown.
+    expect(press('a', inJobs).actions).toEqual([{ type: 'status', status: { text: 'accept: the cursor is on the jobs; J or esc goes back to the requests', tone: 'error' } }]);
+    expect(press('J', ui(PM), sampleBoard()).actions).toEqual([{ type: 'status', status: { text: 'jobs: push #3 has no jobs yet', tone: 'error' } }]);
+  });
+
+  it('L (or enter in the jobs) opens the log pane of the chosen job; esc closes it', () => {
+    expect(press('L', ui(PM)).actions).toEqual([{ type: 'open-job-log', job: 'j4', push: 3 }]);
+    expect(press('', ui(PM, { focus: 'jobs', jobCursor: 'j2' }), jobsBoard(), { return: true }).actions).toEqual([{ type: 'open-job-log', job: 'j2', push: 3 }]);
+    const s = apply(ui(PM), { type: 'open-job-log', job: 'j2', push: 3 });
+    expect(press('', s, jobsBoard(), { escape: true }).actions).toEqual([{ type: 'mode', mode: { kind: 'board' } }]);
+    expect(press('q', s).actions).toEqual([{ type: 'mode', mode: { kind: 'board' } }]);
+    expect(lines(view(jobsBoard(), s)).at(-1)).toBe('j/k scroll · G follow · R retry · X cancel job · esc/q close');
+    expect(press('L', ui(PM), sampleBoard()).actions).toEqual([{ type: 'status', status: { text: 'log: push #3 has no jobs yet', tone: 'error' } }]);
+  });
+
+  it('scrolls the log: k stops following, G follows the end again, scrolling to the end follows too', () => {
+    const text = Array.from({ length: 100 }, (_, i) => `l${i}`).join('\n');
+    const s = apply(ui(PM), { type: 'open-job-log', job: 'j4', push: 3 }, { type: 'job-log-chunk', session: 1, text });
+    const v = view(jobsBoard(), s);
+    const last = 100 - v.logHeight;
+    expect(press('k', s).actions).toEqual([{ type: 'log-scroll', scroll: last - 1 }]);
+    expect(press('g', s).actions).toEqual([{ type: 'log-scroll', scroll: 0 }]);
+    const up = apply(s, { type: 'log-scroll', scroll: last - 1 });
+    expect(press('j', up).actions).toEqual([{ type: 'log-scroll', scroll: null }]);
+    expect(press('G', apply(s, { type: 'log-scroll', scroll: 3 })).actions).toEqual([{ type: 'log-scroll', scroll: null }]);
+  });
+
+  it('R retries a failed job and X cancels a running one, from the jobs and from the pane', () => {
+    expect(press('R', ui(PM, { focus: 'jobs', jobCursor: 'j2' })).send).toEqual({ label: 'retry job j2 (test)', commands: [{ type: 'RetryJob', job: 'j2' }] });
+    expect(press('X', ui(PM)).send).toEqual({ label: 'cancel job j4 (e2e-browser-suite)', commands: [{ type: 'CancelJob', job: 'j4' }] });
+    const pane = apply(ui(PM), { type: 'open-job-log', job: 'j2', push: 3 });
+    expect(press('R', pane).send?.commands).toEqual([{ type: 'RetryJob', job: 'j2' }]);
+    expect(press('X', apply(ui(PM), { type: 'open-job-log', job: 'j5', push: 3 })).send?.commands).toEqual([{ type: 'CancelJob', job: 'j5' }]);
+  });
+
+  it('R and X say why not when the job is in the wrong state or the user does not drive the push', () => {
+    expect(press('R', ui(PM)).actions).toEqual([{ type: 'status', status: { text: 'retry: job j4 (e2e-browser-suite) is running: only a failed, cancelled or interrupted job is retried', tone: 'error' } }]);
+    expect(press('X', ui(PM, { focus: 'jobs', jobCursor: 'j1' })).send).toBeUndefined();
+    expect(press('X', ui(ALICE)).actions).toEqual([{ type: 'status', status: { text: 'cancel job: alice is not the pushmaster of push 3 (pm is)', tone: 'error' } }]);
+    const pane = apply(ui(PM), { type: 'open-job-log', job: 'j1', push: 3 });
+    expect(press('R', pane).actions[0]).toMatchObject({ type: 'status', status: { tone: 'error' } });
+    expect(press('R', pane).send).toBeUndefined();
+    // The help says the same.
+    const help = lines(view(jobsBoard(), ui(ALICE, { mode: { kind: 'help', scroll: 0 }, height: 80 }))).join('\n');
+    expect(help).toMatch(/R +retry the job: run it again on the same SHA .* — n\/a: job j4\s+\(e2e-browser-suite\) is running/s);
+    expect(help).toMatch(/J +move the cursor into the push's jobs/);
+    expect(help).toMatch(/L +open the job's log and follow it live/);
+  });
+
+  it('the footer offers the job keys while the push has jobs, and shows unavailable ones dim', () => {
+    const footer = lines(view(jobsBoard(), ui(PM, { width: 120 }))).at(-1)!;
+    expect(footer).toMatch(/L log {2}X cancel job {2}J jobs/);
+    const inJobs = lines(view(jobsBoard(), ui(PM, { width: 80, height: 24, focus: 'jobs', jobCursor: 'j2' }))).at(-1)!;
+    expect(inJobs.startsWith('? keys  q quit  L log  R retry  J jobs')).toBe(true);
+    expect(stringWidth(inJobs)).toBeLessThanOrEqual(80);
+  });
+
+  it('tab to another push leaves the jobs', () => {
+    const s = apply(ui(PM, { focus: 'jobs', jobCursor: 'j2' }), { type: 'push-index', index: 1 });
+    expect(s).toMatchObject({ focus: 'requests', jobCursor: null });
+  });
+});
