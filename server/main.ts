@@ -168,11 +168,11 @@ async function start(opts: StartOptions): Promise<RunningServer> {
         : undefined,
     publishCertified: upstream
       ? async (p) => {
-          const r = await upstream.pushCertified(repo.git, { master: { sha: p.masterSha, expectedOld: p.expectedOld, branch: config.repository.master }, tag: p.tag });
+          const r = await upstream.pushCertified(repo.git, repo.repo, { master: { sha: p.masterSha, expectedOld: p.expectedOld, branch: config.repository.master }, tag: p.tag });
           return r.ok ? null : `${r.code}: ${r.message}`;
         }
       : undefined,
-    git: repo.git,
+    repo: repo.repo,
     dispatcher,
     bus,
     masterRef,

@@ -155,8 +155,10 @@ export class Upstream {
    * both refs land or neither. The lease makes a master that moved upstream since the fetch a
    * refusal (`upstream-moved`) instead of an overwrite; the new master must descend from the
    * expected one, so the lease's implied force can never drop upstream history. Never rejects.
+   * The tracking ref then moves to the new master by compare-and-swap from what it was before the
+   * push: a fetch that landed meanwhile (newer by construction) is kept.
    */
-  async pushCertified(git: GitCli, p: CertifiedPush): Promise<UpstreamPushResult> {
+  async pushCertified(git: GitCli, repo: GitRepo, p: CertifiedPush): Promise<UpstreamPushResult> {
     const branch = p.master.branch ?? 'master';
     const { sha, expectedOld } = p.master;
     if (!SHA.test(sha) || (expectedOld !== null && !SHA.test(expectedOld)) || !SHA.test(p.tag.objectSha)) {
@@ -167,11 +169,12 @@ export class Upstream {
     }
     try {
       if (expectedOld !== null && expectedOld !== sha) {
-        const ff = await git.run(['merge-base', '--is-ancestor', expectedOld, sha], { okCodes: [1] });
-        if (ff.exitCode !== 0) return { ok: false, code: 'upstream-rejected', message: `${sha.slice(0, 12)} does not descend from upstream ${branch} ${expectedOld.slice(0, 12)}; refusing to rewrite upstream history` };
+        if (!(await repo.isAncestor(expectedOld, sha))) return { ok: false, code: 'upstream-rejected', message: `${sha.slice(0, 12)} does not descend from upstream ${branch} ${expectedOld.slice(0, 12)}; refusing to rewrite upstream history` };
       }
       const masterRef = `refs/heads/${branch}`;
       const tagRef = `refs/tags/${p.tag.name}`;
+      const tracking = trackingRef(branch);
+      const trackedBefore = await repo.readRef(tracking);
       const r = await git.run(
         ['push', '--atomic', '--porcelain', '--no-verify', `--force-with-lease=${masterRef}:${expectedOld ?? ''}`, '--', this.url, `${sha}:${masterRef}`, `${p.tag.objectSha}:${tagRef}`],
         { env: this.gitEnv(), okCodes: [1, 128] },
@@ -179,7 +182,7 @@ export class Upstream {
       // Porcelain lines: "<flag>\t<from>:<to>\t<summary>"; "!" marks a refused ref, "=" one already up to date.
       const lines = r.stdout.split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
       if (r.exitCode === 0) {
-        await git.run(['update-ref', trackingRef(branch), sha]);
+        await this.track(repo, tracking, trackedBefore, sha);
         // Both refs already there (a retried certification): git checks no lease when it has nothing to push.
         return { ok: true, alreadyThere: lines.length > 0 && lines.every((l) => l.startsWith('=\t')) };
       }
@@ -190,7 +193,7 @@ export class Upstream {
         // A retry whose master landed but whose lease is now stale: the result is upstream already.
         const now = await this.lsRemote(git, [masterRef, tagRef]);
         if (now.get(masterRef) === sha && now.get(tagRef) === p.tag.objectSha) {
-          await git.run(['update-ref', trackingRef(branch), sha]);
+          await this.track(repo, tracking, trackedBefore, sha);
           return { ok: true, alreadyThere: true };
         }
         const current = now.get(masterRef);
@@ -201,6 +204,12 @@ export class Upstream {
       const msg = e instanceof IntegrationError || e instanceof GitError ? e.message : String(e);
       return { ok: false, code: 'upstream-unreachable', message: msg };
     }
+  }
+
+  /** The tracking ref to what upstream now has, unless something (a fetch) moved it since `before`; it then says what upstream had later. */
+  private async track(repo: GitRepo, ref: string, before: string | null, sha: string): Promise<void> {
+    if (before === sha) return;
+    await repo.updateRefs([{ ref, newSha: sha, oldSha: before }]);
   }
 
   private fetchError(e: unknown, what: string): IntegrationError {
