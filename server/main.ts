@@ -4,7 +4,10 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { userActor, type UserActor } from '../state/decide.js';
+import { systemActor, userActor, type UserActor } from '../state/decide.js';
+import { refChanged } from './git/git-repo.js';
+import type { MoveMaster } from './integrations/upstream.js';
+import { DispatchError } from './app/dispatch-error.js';
 import { createAuth, type AuthServices } from './auth/create-auth.js';
 import { loadConfig, type Config } from './config/config.js';
 import { systemClock, type Clock } from './app/clock.js';
@@ -148,6 +151,19 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     tags: integrations.tagsConfig,
   });
   const upstream = integrations.upstream;
+  // master follows upstream with a state commit that says so (system, cause upstream: the audit trail
+  // shows when and from what to what), the ref moved in the same transaction as the state.
+  const recordFollow: MoveMaster = async (m) => {
+    try {
+      const out = await dispatcher.execute({ type: 'FollowUpstream', ref: m.ref, from: m.from, to: m.to }, systemActor('upstream'), { facts: { refs: [{ ref: m.ref, newSha: m.to, oldSha: m.from }] } });
+      if (isDomainError(out)) throw new DispatchError('follow-upstream-refused', `following upstream was refused: ${out.message}`, { code: out.code });
+      return { ok: true };
+    } catch (e) {
+      // Every attempt lost the compare-and-swap on master (a certification moved it): kept, as the port's answer says.
+      if (e instanceof DispatchError && e.code === 'commit-retries-exhausted') return refChanged(m.ref, m.from, await repo.repo.readRef(m.ref));
+      throw e;
+    }
+  };
   const train = new Train({
     onTimings: (kind, ms) => (kind === 'rebuild' ? metrics.observeRebuild(ms) : metrics.observeConflictCheck(ms)),
     reviewUrl: integrations.reviewboard ? (id) => integrations.reviewboard!.reviewUrl(id) : undefined,
@@ -155,7 +171,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     refreshMaster: upstream
       ? async () => {
           // A compare-and-swap from the master seen before the fetch: one moved meanwhile (a certification) stays.
-          const r = await upstream.followMaster(repo.git, repo.repo, config.repository.master);
+          const r = await upstream.followMaster(repo.git, repo.repo, config.repository.master, recordFollow);
           if (!r.ok) log('warn', `upstream: ${r.detail}; master left as it is, the next build fetches again`);
         }
       : undefined,

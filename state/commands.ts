@@ -41,6 +41,8 @@ export type Command =
   | { readonly type: 'TickChecklist'; readonly push: PushId; readonly item: string; readonly done: boolean }
   // The server's own findings
   | { readonly type: 'RecordConflicts'; readonly results: readonly ConflictResult[] }
+  // master moved to upstream's (fetched): `from` is what it was here (null: absent), `to` what upstream has
+  | { readonly type: 'FollowUpstream'; readonly ref: string; readonly from: string | null; readonly to: string }
   | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[]; readonly dropped: readonly DroppedRequest[] };
 
 export interface ConflictResult {

@@ -12,7 +12,7 @@
 // the managed repository's own refs goes through the GitRepo port (server/git/git-repo.ts).
 import type { GitCli } from '../git/git-cli.js';
 import { GitError } from '../git/git-cli.js';
-import type { GitRepo, RefChanged } from '../git/git-repo.js';
+import type { GitRepo, RefChanged, RefTransactionResult } from '../git/git-repo.js';
 import { IntegrationError } from './integration-error.js';
 
 export const DEFAULT_TOKEN_ENV = 'PUSHMANAGER_UPSTREAM_TOKEN';
@@ -45,6 +45,9 @@ export const trackingRef = (branch: string): string => `refs/pushmanager/upstrea
 
 /** Where the local master stands after following upstream: moved (or already there), or left alone because it moved meanwhile. */
 export type FollowMasterResult = { readonly ok: true; readonly sha: string; readonly previous: string | null } | RefChanged;
+
+/** Moves master from `from` (null: absent) to `to` by compare-and-swap; a lost one is RefChanged and moves nothing. */
+export type MoveMaster = (m: { readonly ref: string; readonly from: string | null; readonly to: string }) => Promise<RefTransactionResult>;
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -125,13 +128,15 @@ export class Upstream {
    * compare-and-swap from the value it had before the fetch. A master moved meanwhile (a certification
    * landing its merge) is left as it is and answered with RefChanged, never overwritten; the next
    * refresh fetches again. Fetch failures reject as `fetchMaster`'s do.
+   * `move` moves master when it must (by default a bare compare-and-swap on the repository); the server
+   * passes one that records the move on the board with the ref in the same commit.
    */
-  async followMaster(git: GitCli, repo: GitRepo, masterBranch = 'master'): Promise<FollowMasterResult> {
+  async followMaster(git: GitCli, repo: GitRepo, masterBranch = 'master', move?: MoveMaster): Promise<FollowMasterResult> {
     const masterRef = `refs/heads/${masterBranch}`;
     const previous = await repo.readRef(masterRef);
     const sha = await this.fetchMaster(git, masterBranch);
     if (previous === sha) return { ok: true, sha, previous };
-    const moved = await repo.updateRefs([{ ref: masterRef, newSha: sha, oldSha: previous }]);
+    const moved = await (move ?? ((m) => repo.updateRefs([{ ref: m.ref, newSha: m.to, oldSha: m.from }])))({ ref: masterRef, from: previous, to: sha });
     return moved.ok ? { ok: true, sha, previous } : moved;
   }
 

@@ -178,7 +178,7 @@ describe.each(implementations)('GitRepo contract: %s', (_name, make) => {
     const subTree = await repo.writeTree([...rootEntries.map((e) => ({ name: e.path, mode: (e.type === 'tree' ? '40000' : '100644') as '40000' | '100644', sha: e.sha })), { name: 'vendor', mode: '160000', sha: '3'.repeat(40) }]);
     expect(subTree).not.toBe(baseTree);
     const sub = await repo.writeCommit({ tree: subTree, parents: [base], author: at(1_700_000_004), message: 'submodule' });
-    const byPath = (es: readonly { path: string }[]) => [...es].sort((x, y) => (x.path < y.path ? -1 : 1));
+    const byPath = <T extends { path: string }>(es: readonly T[]) => [...es].sort((x, y) => (x.path < y.path ? -1 : 1));
     const [e1, e2, e3, e4] = await repo.diffTrees([[edit, base], [moved, base], [removed, base], [sub, base]], { renames: true });
     const blob = (t: string) => repo.writeBlob(t);
     const zero = '0'.repeat(40);
