@@ -288,6 +288,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   // Commits made outside this process (an operator's repair, a mirror's fetch) reach the dashboards too.
   const metaRef = `refs/heads/${config.repository.metadataBranch}`;
   const watcher = watchRef(repo.gitDir, metaRef, (sha) => {
+    // This process's own commit (published on the bus right after it): nothing to reload.
+    if (sha && sha === lastPublished) return;
     void (async () => {
       const known = (await store.read()).version; // refreshes the cache when the ref moved
       if (sha && sha === known && sha !== lastPublished) bus.publish({ kind: 'commit', version: sha, command: 'external', actor: 'git', events: [], external: true });
