@@ -4,7 +4,10 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { userActor, type UserActor } from '../state/decide.js';
+import { systemActor, userActor, type UserActor } from '../state/decide.js';
+import { refChanged } from './git/git-repo.js';
+import type { MoveMaster } from './integrations/upstream.js';
+import { DispatchError } from './app/dispatch-error.js';
 import { createAuth, type AuthServices } from './auth/create-auth.js';
 import { loadConfig, type Config } from './config/config.js';
 import { systemClock, type Clock } from './app/clock.js';
@@ -156,6 +159,19 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   });
   const jobs = pipelineRuns ? new JobService({ dispatcher, pipeline: config.pipeline, repoDir: repo.gitDir, dataDir, log }) : null;
   const upstream = integrations.upstream;
+  // master follows upstream with a state commit that says so (system, cause upstream: the audit trail
+  // shows when and from what to what), the ref moved in the same transaction as the state.
+  const recordFollow: MoveMaster = async (m) => {
+    try {
+      const out = await dispatcher.execute({ type: 'FollowUpstream', ref: m.ref, from: m.from, to: m.to }, systemActor('upstream'), { facts: { refs: [{ ref: m.ref, newSha: m.to, oldSha: m.from }] } });
+      if (isDomainError(out)) throw new DispatchError('follow-upstream-refused', `following upstream was refused: ${out.message}`, { code: out.code });
+      return { ok: true };
+    } catch (e) {
+      // Every attempt lost the compare-and-swap on master (a certification moved it): kept, as the port's answer says.
+      if (e instanceof DispatchError && e.code === 'commit-retries-exhausted') return refChanged(m.ref, m.from, await repo.repo.readRef(m.ref));
+      throw e;
+    }
+  };
   const train = new Train({
     onTimings: (kind, ms) => (kind === 'rebuild' ? metrics.observeRebuild(ms) : metrics.observeConflictCheck(ms)),
     reviewUrl: integrations.reviewboard ? (id) => integrations.reviewboard!.reviewUrl(id) : undefined,
@@ -163,7 +179,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     refreshMaster: upstream
       ? async () => {
           // A compare-and-swap from the master seen before the fetch: one moved meanwhile (a certification) stays.
-          const r = await upstream.followMaster(repo.git, repo.repo, config.repository.master);
+          const r = await upstream.followMaster(repo.git, repo.repo, config.repository.master, recordFollow);
           if (!r.ok) log('warn', `upstream: ${r.detail}; master left as it is, the next build fetches again`);
         }
       : undefined,
@@ -176,11 +192,11 @@ async function start(opts: StartOptions): Promise<RunningServer> {
         : undefined,
     publishCertified: upstream
       ? async (p) => {
-          const r = await upstream.pushCertified(repo.git, { master: { sha: p.masterSha, expectedOld: p.expectedOld, branch: config.repository.master }, tag: p.tag });
+          const r = await upstream.pushCertified(repo.git, repo.repo, { master: { sha: p.masterSha, expectedOld: p.expectedOld, branch: config.repository.master }, tag: p.tag });
           return r.ok ? null : `${r.code}: ${r.message}`;
         }
       : undefined,
-    git: repo.git,
+    repo: repo.repo,
     dispatcher,
     bus,
     masterRef,
@@ -292,6 +308,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   // Commits made outside this process (an operator's repair, a mirror's fetch) reach the dashboards too.
   const metaRef = `refs/heads/${config.repository.metadataBranch}`;
   const watcher = watchRef(repo.gitDir, metaRef, (sha) => {
+    // This process's own commit (published on the bus right after it): nothing to reload.
+    if (sha && sha === lastPublished) return;
     void (async () => {
       const known = (await store.read()).version; // refreshes the cache when the ref moved
       if (sha && sha === known && sha !== lastPublished) bus.publish({ kind: 'commit', version: sha, command: 'external', actor: 'git', events: [], external: true });

@@ -4,7 +4,7 @@ import type { UserName } from './model.js';
 /** The roles a directory grants a user (local config flags or LDAP groups). */
 export type UserRole = 'pushmaster' | 'admin';
 /** Why the server itself acts: each kind of its own bookkeeping, recorded with what it did. */
-export type SystemCause = 'conflict-check' | 'deploy-build' | 'reconcile' | 'checklist' | 'pipeline';
+export type SystemCause = 'conflict-check' | 'deploy-build' | 'reconcile' | 'checklist' | 'pipeline' | 'upstream';
 
 /**
  * Who acts. A user is whoever the directory authenticated, with the roles it grants; the system is

@@ -47,6 +47,8 @@ export type Command =
   | { readonly type: 'RecordConflicts'; readonly results: readonly ConflictResult[] }
   /** What a runner reported about a job: started, finished, interrupted, run again. */
   | { readonly type: 'RecordJob'; readonly job: string; readonly change: JobEvent }
+  // master moved to upstream's (fetched): `from` is what it was here (null: absent), `to` what upstream has
+  | { readonly type: 'FollowUpstream'; readonly ref: string; readonly from: string | null; readonly to: string }
   | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[]; readonly dropped: readonly DroppedRequest[] };
 
 export interface ConflictResult {

@@ -25,7 +25,7 @@ import {
   type RequestId,
   type UserName,
 } from './model.js';
-import { checkPush, checkRequest, checkWho, fromState, jobGateRefusal, PUSH_TRANSITIONS, redGateJobs, REQUEST_TRANSITIONS, type PushAction } from './transitions.js';
+import { checkPush, checkRequest, checkWho, fromState, jobGateRefusal, PUSH_TRANSITIONS, redGateJobs, REPOSITORY_TRANSITIONS, REQUEST_TRANSITIONS, type PushAction } from './transitions.js';
 import { openGateItems } from './checklist.js';
 
 export { SYSTEM_NAME, actorName, hasRole, isSystem, systemActor, userActor, type Actor, type SystemCause, type UserActor, type UserRole } from './actor.js';
@@ -443,6 +443,13 @@ const HANDLERS: Handlers = {
     if (!item) return domainError('invalid-field', `push ${push.id} has no checklist item ${c.item}`, { field: 'item', item: c.item });
     if (item.done === c.done) return domainError('nothing-to-do', `item ${c.item} is already ${c.done ? 'done' : 'open'}`, { item: c.item });
     return [ev(ctx, { type: 'ChecklistTicked', push: push.id, item: c.item, done: c.done })];
+  },
+
+  FollowUpstream(_b, c, ctx) {
+    const who = checkWho(REPOSITORY_TRANSITIONS.followUpstream, ctx.actor, 'move master to upstream');
+    if (who) return who;
+    if (c.from === c.to) return [];
+    return [ev(ctx, { type: 'MasterFollowedUpstream', from: c.from, to: c.to })];
   },
 
   RecordConflicts(b, c, ctx) {

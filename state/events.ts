@@ -40,6 +40,8 @@ export type DomainEvent = Base &
     | { readonly type: 'PingmeChanged'; readonly push: PushId; readonly user: UserName; readonly on: boolean }
     | { readonly type: 'PushTakenOver'; readonly push: PushId; readonly from: UserName; readonly to: UserName }
     | { readonly type: 'ChecklistTicked'; readonly push: PushId; readonly item: string; readonly done: boolean }
+    // The managed repository's master followed upstream's (the ref moved with this commit).
+    | { readonly type: 'MasterFollowedUpstream'; readonly from: string | null; readonly to: string }
     | { readonly type: 'ChecklistSet'; readonly push: PushId; readonly items: readonly ChecklistItem[] }
     // Pipeline jobs (SPEC §6): recorded by the system (cause `pipeline`), retried and cancelled by the pushmaster.
     | { readonly type: 'JobQueued'; readonly push: PushId; readonly job: Job }

@@ -130,6 +130,9 @@ export function evolve(b: Board, e: DomainEvent): Board {
       return setPush(b, e.push, (p) => ({ ...p, pingme: e.on ? [...p.pingme, e.user] : p.pingme.filter((u) => u !== e.user) }), e.at);
     case 'PushTakenOver':
       return setPush(b, e.push, (p) => ({ ...p, pushmaster: e.to }), e.at);
+    case 'MasterFollowedUpstream':
+      // The ref moved with the commit; the board keeps no master of its own.
+      return b;
     case 'ChecklistSet':
       return setPush(b, e.push, (p) => ({ ...p, checklist: e.items }), e.at);
     case 'JobQueued':

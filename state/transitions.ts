@@ -86,6 +86,11 @@ export const PUSH_TRANSITIONS = {
 
 export type PushAction = keyof typeof PUSH_TRANSITIONS;
 
+/** What concerns the repository rather than a request or a push. */
+export const REPOSITORY_TRANSITIONS = {
+  followUpstream: { who: ['server'] },
+} as const satisfies Record<string, { readonly who: readonly Role[] }>;
+
 /** Whether `actor` holds `role` for this request and push. An admin counts as every push's pushmaster. */
 export function holdsRole(role: Role, actor: Actor, req: PushRequest | undefined, push: Push | undefined): boolean {
   switch (role) {

@@ -3,6 +3,7 @@
 // master, `git merge` one pickme, then the other) timed on a sample of pairs and scaled to all of
 // them; and one new pickme against 50 others. Run alone: `npm run build && node dist/bench/train/conflicts.js`.
 import { join } from 'node:path';
+import { CliGitRepo } from '../../server/git/cli-git-repo.js';
 import { GitCli } from '../../server/git/git-cli.js';
 import { ConflictChecker, type Candidate } from '../../server/train/conflict-checker.js';
 import { fixedEnv, seededRandom } from '../../test/helpers/git-fixtures.js';
@@ -33,7 +34,7 @@ export async function run(): Promise<BenchRow[]> {
     const pairs = (PICKMES * (PICKMES - 1)) / 2;
 
     // (b) the whole matrix, cold caches.
-    const checker = new ConflictChecker(b.repo.git);
+    const checker = new ConflictChecker(b.repo.port);
     let t = performance.now();
     const matrix = await checker.checkAll(b.master, candidates);
     const full = performance.now() - t;
@@ -68,11 +69,14 @@ export async function run(): Promise<BenchRow[]> {
     // The same with nothing cached (a freshly started server), for reference.
     const colds: number[] = [];
     for (let r = 0; r < 3; r++) {
-      const fresh = new ConflictChecker(b.repo.git);
+      // A repository opened afresh too: its in-process walk (master's window, parsed trees) starts empty.
+      const port = new CliGitRepo(b.repo.git, b.repo.dir);
+      const fresh = new ConflictChecker(port);
       t = performance.now();
       await fresh.checkOne(b.master, newcomer, candidates);
       colds.push(performance.now() - t);
       await fresh.close();
+      await port.close();
     }
     return [
       {

@@ -36,7 +36,7 @@ export async function run(): Promise<BenchRow[]> {
     // Interleaved rounds, so drift in machine load hits both sides alike.
     for (let r = 0; r < ROUNDS; r++) {
       let t = performance.now();
-      const built = await buildDeployBranch(b.repo.git, b.master, items, { identity });
+      const built = await buildDeployBranch(b.repo.port, b.master, items, { identity });
       ours.push(performance.now() - t);
       if (!built.ok || built.merges.length !== REQUESTS) throw new Error('benchmark requests should all merge');
       oursSha = built.sha;

@@ -9,7 +9,7 @@ import { PushmanagerError } from '../../state/pushmanager-error.js';
  */
 export class DispatchError extends PushmanagerError {
   constructor(
-    readonly code: 'commit-retries-exhausted' | 'no-commands' | 'no-preparer' | 'prepare-rounds-exhausted',
+    readonly code: 'commit-retries-exhausted' | 'no-commands' | 'no-preparer' | 'prepare-rounds-exhausted' | 'follow-upstream-refused',
     message: string,
     data: Readonly<Record<string, unknown>> = {},
   ) {

@@ -16,6 +16,14 @@ export class GitError extends PushmanagerError {
   }
 }
 
+/** git answered, but not in the shape asked for (records out of step, a field that is not an object id). */
+export class GitOutputError extends PushmanagerError {
+  readonly code = 'unexpected-git-output' as const;
+  constructor(message: string, data: Readonly<Record<string, unknown>> = {}) {
+    super(message, data);
+  }
+}
+
 export interface GitResult {
   readonly stdout: string;
   readonly stderr: string;

@@ -1,10 +1,29 @@
 // The GitRepo port in memory, for tests of code above the port: objects are stored as git would store
 // them (same content, same ids, so a SHA computed here is the one git computes), refs in a map. Merges
 // are three-way by file (a path changed on both sides differently is a conflict; git would also merge
-// the lines of such a file). History walks follow commit dates, newest first.
+// the lines of such a file). History walks follow commit dates, newest first. Diffs detect exact renames
+// only (the same blob under a new name), so changedPaths also counts a deletion beside an addition as risky.
 import { parseTreeObject, type RawObject } from './cat-file.js';
 import { ObjectWriter, type ObjectType, type TreeEntry } from './object-writer.js';
-import { checkRefName, refChanged, type CommitSpec, type GitRepo, type LogEntry, type LogQuery, type MergeTreeResult, type RefTransactionResult, type RefUpdate, type TreeListingEntry } from './git-repo.js';
+import {
+  checkRefName,
+  refChanged,
+  summarizeDiff,
+  tagObject,
+  type ChangedPaths,
+  type ChangesSince,
+  type CommitSpec,
+  type DiffEntry,
+  type GitRepo,
+  type LogEntry,
+  type LogQuery,
+  type MergeSession,
+  type MergeTreeResult,
+  type RefTransactionResult,
+  type RefUpdate,
+  type TagSpec,
+  type TreeListingEntry,
+} from './git-repo.js';
 
 interface Commit {
   readonly tree: string;
@@ -41,6 +60,12 @@ export class MemoryGitRepo implements GitRepo {
     return this.put('commit', ObjectWriter.commitContent(c));
   }
 
+  async writeTag(t: TagSpec): Promise<string> {
+    const target = this.objects.get(t.object);
+    if (!target) throw new TypeError(`writeTag: no object ${t.object}`);
+    return this.put('tag', tagObject(t, target.type));
+  }
+
   async readObject(name: string): Promise<RawObject | null> {
     const colon = name.indexOf(':');
     if (colon < 0) return this.objects.get(name) ?? null;
@@ -66,6 +91,29 @@ export class MemoryGitRepo implements GitRepo {
       }
     };
     walk(root, '');
+    return out;
+  }
+
+  async lsTree(commit: string, paths: readonly string[]): Promise<TreeListingEntry[]> {
+    const root = this.treeOf(commit);
+    if (root === null) throw new Error(`lsTree: ${commit} is not a tree or commit`);
+    const out: TreeListingEntry[] = [];
+    for (const path of new Set(paths)) {
+      const slash = path.lastIndexOf('/');
+      const dir = slash < 0 ? root : this.entryAt(root, path.slice(0, slash));
+      const e = dir ? this.treeEntries(dir)?.find((x) => x.name === path.slice(slash + 1)) : undefined;
+      if (e) out.push({ path, type: typeOfMode(e.mode), mode: e.mode.padStart(6, '0'), sha: e.sha });
+    }
+    // git lists them in its tree order (by path).
+    return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  }
+
+  async objectTypes(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const id of ids) {
+      const o = this.objects.get(id);
+      if (o) out.set(id, o.type);
+    }
     return out;
   }
 
@@ -105,6 +153,59 @@ export class MemoryGitRepo implements GitRepo {
       if (take) merged.set(path, take);
     }
     return { clean: conflicts.length === 0, tree: await this.writeFiles(merged), files: conflicts };
+  }
+
+  async mergeTrees(pairs: readonly (readonly [string, string])[]): Promise<MergeTreeResult[]> {
+    const out: MergeTreeResult[] = [];
+    for (const [a, b] of pairs) out.push(await this.mergeTree(a, b));
+    return out;
+  }
+
+  openMergeSession(): MergeSession {
+    return { merge: (a, b) => this.mergeTree(a, b), close: async () => {} };
+  }
+
+  async diffTrees(pairs: readonly (readonly [string, string])[], opts: { readonly renames?: boolean } = {}): Promise<DiffEntry[][]> {
+    const ZERO = '0'.repeat(40);
+    return pairs.map(([c, base]) => {
+      const before = this.files(this.commit(base).tree);
+      const after = this.files(this.commit(c).tree);
+      const out: DiffEntry[] = [];
+      for (const path of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+        const o = before.get(path);
+        const n = after.get(path);
+        if (o && n && o.sha === n.sha && o.mode === n.mode) continue;
+        const status = !o ? 'A' : !n ? 'D' : typeOfMode(o.mode) !== typeOfMode(n.mode) || (o.mode === '120000') !== (n.mode === '120000') ? 'T' : 'M';
+        out.push({ status, oldMode: o ? o.mode.padStart(6, '0') : '000000', newMode: n ? n.mode.padStart(6, '0') : '000000', oldSha: o?.sha ?? ZERO, newSha: n?.sha ?? ZERO, path });
+      }
+      if (!opts.renames) return out;
+      // Exact renames: a deleted file whose blob was added under another name.
+      const added = out.filter((e) => e.status === 'A' && e.newMode !== '160000');
+      const renamed: DiffEntry[] = [];
+      const gone = new Set<DiffEntry>();
+      for (const d of out.filter((e) => e.status === 'D' && e.oldMode !== '160000')) {
+        const a = added.find((x) => !gone.has(x) && x.newSha === d.oldSha);
+        if (!a) continue;
+        gone.add(a).add(d);
+        renamed.push({ status: 'R100', oldMode: d.oldMode, newMode: a.newMode, oldSha: d.oldSha, newSha: a.newSha, from: d.path, path: a.path });
+      }
+      return [...out.filter((e) => !gone.has(e)), ...renamed].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+    });
+  }
+
+  async changedPaths(items: readonly ChangesSince[]): Promise<ChangedPaths[]> {
+    return Promise.all(
+      items.map(async (it) => {
+        const acc = { paths: new Set<string>(), risky: false };
+        for (const entries of await this.diffTrees(it.bases.map((b) => [it.sha, b] as const), { renames: true })) {
+          summarizeDiff(entries, acc);
+          // Renames that are not exact go undetected here: a deletion beside an addition may be one.
+          if (entries.some((e) => e.status === 'D') && entries.some((e) => e.status === 'A')) acc.risky = true;
+          if (entries.some((e) => e.status === 'T')) acc.risky = true;
+        }
+        return acc;
+      }),
+    );
   }
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {

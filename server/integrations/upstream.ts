@@ -12,7 +12,7 @@
 // the managed repository's own refs goes through the GitRepo port (server/git/git-repo.ts).
 import type { GitCli } from '../git/git-cli.js';
 import { GitError } from '../git/git-cli.js';
-import type { GitRepo, RefChanged } from '../git/git-repo.js';
+import type { GitRepo, RefChanged, RefTransactionResult } from '../git/git-repo.js';
 import { IntegrationError } from './integration-error.js';
 
 export const DEFAULT_TOKEN_ENV = 'PUSHMANAGER_UPSTREAM_TOKEN';
@@ -45,6 +45,9 @@ export const trackingRef = (branch: string): string => `refs/pushmanager/upstrea
 
 /** Where the local master stands after following upstream: moved (or already there), or left alone because it moved meanwhile. */
 export type FollowMasterResult = { readonly ok: true; readonly sha: string; readonly previous: string | null } | RefChanged;
+
+/** Moves master from `from` (null: absent) to `to` by compare-and-swap; a lost one is RefChanged and moves nothing. */
+export type MoveMaster = (m: { readonly ref: string; readonly from: string | null; readonly to: string }) => Promise<RefTransactionResult>;
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -125,13 +128,15 @@ export class Upstream {
    * compare-and-swap from the value it had before the fetch. A master moved meanwhile (a certification
    * landing its merge) is left as it is and answered with RefChanged, never overwritten; the next
    * refresh fetches again. Fetch failures reject as `fetchMaster`'s do.
+   * `move` moves master when it must (by default a bare compare-and-swap on the repository); the server
+   * passes one that records the move on the board with the ref in the same commit.
    */
-  async followMaster(git: GitCli, repo: GitRepo, masterBranch = 'master'): Promise<FollowMasterResult> {
+  async followMaster(git: GitCli, repo: GitRepo, masterBranch = 'master', move?: MoveMaster): Promise<FollowMasterResult> {
     const masterRef = `refs/heads/${masterBranch}`;
     const previous = await repo.readRef(masterRef);
     const sha = await this.fetchMaster(git, masterBranch);
     if (previous === sha) return { ok: true, sha, previous };
-    const moved = await repo.updateRefs([{ ref: masterRef, newSha: sha, oldSha: previous }]);
+    const moved = await (move ?? ((m) => repo.updateRefs([{ ref: m.ref, newSha: m.to, oldSha: m.from }])))({ ref: masterRef, from: previous, to: sha });
     return moved.ok ? { ok: true, sha, previous } : moved;
   }
 
@@ -155,8 +160,10 @@ export class Upstream {
    * both refs land or neither. The lease makes a master that moved upstream since the fetch a
    * refusal (`upstream-moved`) instead of an overwrite; the new master must descend from the
    * expected one, so the lease's implied force can never drop upstream history. Never rejects.
+   * The tracking ref then moves to the new master by compare-and-swap from what it was before the
+   * push: a fetch that landed meanwhile (newer by construction) is kept.
    */
-  async pushCertified(git: GitCli, p: CertifiedPush): Promise<UpstreamPushResult> {
+  async pushCertified(git: GitCli, repo: GitRepo, p: CertifiedPush): Promise<UpstreamPushResult> {
     const branch = p.master.branch ?? 'master';
     const { sha, expectedOld } = p.master;
     if (!SHA.test(sha) || (expectedOld !== null && !SHA.test(expectedOld)) || !SHA.test(p.tag.objectSha)) {
@@ -167,11 +174,12 @@ export class Upstream {
     }
     try {
       if (expectedOld !== null && expectedOld !== sha) {
-        const ff = await git.run(['merge-base', '--is-ancestor', expectedOld, sha], { okCodes: [1] });
-        if (ff.exitCode !== 0) return { ok: false, code: 'upstream-rejected', message: `${sha.slice(0, 12)} does not descend from upstream ${branch} ${expectedOld.slice(0, 12)}; refusing to rewrite upstream history` };
+        if (!(await repo.isAncestor(expectedOld, sha))) return { ok: false, code: 'upstream-rejected', message: `${sha.slice(0, 12)} does not descend from upstream ${branch} ${expectedOld.slice(0, 12)}; refusing to rewrite upstream history` };
       }
       const masterRef = `refs/heads/${branch}`;
       const tagRef = `refs/tags/${p.tag.name}`;
+      const tracking = trackingRef(branch);
+      const trackedBefore = await repo.readRef(tracking);
       const r = await git.run(
         ['push', '--atomic', '--porcelain', '--no-verify', `--force-with-lease=${masterRef}:${expectedOld ?? ''}`, '--', this.url, `${sha}:${masterRef}`, `${p.tag.objectSha}:${tagRef}`],
         { env: this.gitEnv(), okCodes: [1, 128] },
@@ -179,7 +187,7 @@ export class Upstream {
       // Porcelain lines: "<flag>\t<from>:<to>\t<summary>"; "!" marks a refused ref, "=" one already up to date.
       const lines = r.stdout.split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
       if (r.exitCode === 0) {
-        await git.run(['update-ref', trackingRef(branch), sha]);
+        await this.track(repo, tracking, trackedBefore, sha);
         // Both refs already there (a retried certification): git checks no lease when it has nothing to push.
         return { ok: true, alreadyThere: lines.length > 0 && lines.every((l) => l.startsWith('=\t')) };
       }
@@ -190,7 +198,7 @@ export class Upstream {
         // A retry whose master landed but whose lease is now stale: the result is upstream already.
         const now = await this.lsRemote(git, [masterRef, tagRef]);
         if (now.get(masterRef) === sha && now.get(tagRef) === p.tag.objectSha) {
-          await git.run(['update-ref', trackingRef(branch), sha]);
+          await this.track(repo, tracking, trackedBefore, sha);
           return { ok: true, alreadyThere: true };
         }
         const current = now.get(masterRef);
@@ -201,6 +209,12 @@ export class Upstream {
       const msg = e instanceof IntegrationError || e instanceof GitError ? e.message : String(e);
       return { ok: false, code: 'upstream-unreachable', message: msg };
     }
+  }
+
+  /** The tracking ref to what upstream now has, unless something (a fetch) moved it since `before`; it then says what upstream had later. */
+  private async track(repo: GitRepo, ref: string, before: string | null, sha: string): Promise<void> {
+    if (before === sha) return;
+    await repo.updateRefs([{ ref, newSha: sha, oldSha: before }]);
   }
 
   private fetchError(e: unknown, what: string): IntegrationError {

@@ -10,12 +10,12 @@ import { requestsInPush } from '../../state/model.js';
 import type { Facts } from '../../state/plan.js';
 import { safeLine } from '../../state/text.js';
 import type { Dispatcher } from '../app/dispatcher.js';
-import type { GitCli } from '../git/git-cli.js';
+import type { GitRepo } from '../git/git-repo.js';
 import { advanceMaster, createAnnotatedTag, tagName } from './certify.js';
 import { trainIdentity } from './deploy-builder-service.js';
 
 export interface CertifierOptions {
-  readonly git: GitCli;
+  readonly repo: GitRepo;
   readonly dispatcher: Dispatcher;
   readonly masterRef: string;
   readonly tagTemplate: string;
@@ -37,7 +37,7 @@ export class Certifier {
     const push = snap.board.pushes[cmd.push]!;
     const master = await this.o.master();
     const identity = trainIdentity(this.o.now());
-    const adv = await advanceMaster(this.o.git, {
+    const adv = await advanceMaster(this.o.repo, {
       masterSha: master,
       baseSha: push.baseSha ?? master,
       deploySha: push.deploySha!,
@@ -48,7 +48,7 @@ export class Certifier {
       return domainError('merge-conflict', `master moved since push ${push.id} was built and now conflicts with it in ${adv.files.join(', ')}; rebuild the push (pushmanager push rebuild ${push.id}) and stage again`, { push: push.id, files: adv.files });
     const blessed = requestsInPush(snap.board, push.id).filter((r) => r.state === 'blessed');
     const name = await tagName(this.o.tagTemplate, { id: push.id, date: this.o.now() });
-    const tagObject = await createAnnotatedTag(this.o.git, {
+    const tagObject = await createAnnotatedTag(this.o.repo, {
       name,
       target: adv.sha,
       message: `Push ${push.id}: ${safeLine(push.title)} (${push.type}), pushmaster ${push.pushmaster}\n\n${blessed.map((r) => `- request ${r.id} ${safeLine(r.title)} (${r.user})`).join('\n')}\n`,

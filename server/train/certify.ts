@@ -2,10 +2,10 @@
 // master moved meanwhile), the annotated tag object, and tag names from a template. Writes
 // objects only; the caller moves master and the tag ref with its state in one transaction.
 import { tmpdir } from 'node:os';
-import { runGit, type GitCli } from '../git/git-cli.js';
+import { runGit } from '../git/git-cli.js';
 import { TrainError } from './errors.js';
-import { mergeTree } from './merge-tree.js';
-import { CommitWriter, commitObject, normalizeMessage, resolveIdents, type Identity } from '../git/object-writer.js';
+import type { GitRepo } from '../git/git-repo.js';
+import type { Identity } from '../git/object-writer.js';
 
 export type AdvanceOutcome = { ok: true; sha: string; fastForward: boolean } | { ok: false; files: string[] };
 
@@ -15,23 +15,17 @@ export type AdvanceOutcome = { ok: true; sha: string; fastForward: boolean } | {
  * deploy tip, parent 2: master) with `message` and `identity`, or the conflicting files are returned.
  */
 export async function advanceMaster(
-  git: GitCli,
+  repo: GitRepo,
   args: { masterSha: string; baseSha: string; deploySha: string; message: string; identity?: Identity },
 ): Promise<AdvanceOutcome> {
   const { masterSha, baseSha, deploySha } = args;
   if (masterSha === baseSha || masterSha === deploySha) return { ok: true, sha: deploySha, fastForward: true };
-  const ff = await git.run(['merge-base', '--is-ancestor', masterSha, deploySha], { okCodes: [1] });
-  if (ff.exitCode === 0) return { ok: true, sha: deploySha, fastForward: true };
-  const merged = await mergeTree(git, deploySha, masterSha);
+  if (await repo.isAncestor(masterSha, deploySha)) return { ok: true, sha: deploySha, fastForward: true };
+  const merged = await repo.mergeTree(deploySha, masterSha);
   if (!merged.clean) return { ok: false, files: [...merged.files] };
-  const writer = new CommitWriter(git);
-  try {
-    const idents = await resolveIdents(git, args.identity);
-    const sha = await writer.write(commitObject({ tree: merged.tree, parents: [deploySha, masterSha], ...idents, message: args.message }));
-    return { ok: true, sha, fastForward: false };
-  } finally {
-    await writer.close();
-  }
+  const identity = args.identity ?? { name: 'Pushmanager', email: 'pushmanager@localhost', date: new Date().toISOString() };
+  const sha = await repo.writeCommit({ tree: merged.tree, parents: [deploySha, masterSha], author: identity, message: args.message });
+  return { ok: true, sha, fastForward: false };
 }
 
 /** A tag name that git accepts as `refs/tags/<name>`; throws `bad-tag-name` otherwise. */
@@ -64,13 +58,11 @@ export async function tagName(template: string, vars: { id: number; date: Date |
 }
 
 /**
- * Writes an annotated tag OBJECT for `target` (any object; its type is looked up) with `git mktag`,
- * which validates it, and returns its id. No ref is written.
+ * Writes an annotated tag OBJECT for `target` (an object id; its type is looked up) and returns its id.
+ * The name is checked by `git check-ref-format` first. No ref is written.
  */
-export async function createAnnotatedTag(git: GitCli, args: { name: string; target: string; message: string; tagger?: Identity }): Promise<string> {
+export async function createAnnotatedTag(repo: GitRepo, args: { name: string; target: string; message: string; tagger?: Identity }): Promise<string> {
   await checkTagName(args.name);
-  const [target, idents] = await Promise.all([git.out(['rev-parse', '--verify', '--end-of-options', `${args.target}^{object}`]), resolveIdents(git, args.tagger)]);
-  const type = await git.out(['cat-file', '-t', target]);
-  const body = `object ${target}\ntype ${type}\ntag ${args.name}\ntagger ${idents.committer}\n\n${normalizeMessage(args.message)}`;
-  return git.out(['mktag'], { input: body });
+  const tagger = args.tagger ?? { name: 'Pushmanager', email: 'pushmanager@localhost', date: new Date().toISOString() };
+  return repo.writeTag({ object: args.target, name: args.name, tagger, message: args.message });
 }

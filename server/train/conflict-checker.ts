@@ -3,15 +3,12 @@
 // cached, so a re-push or a new pickme costs a handful of merges rather than the whole matrix.
 // Who a conflict is charged to follows the original: a request in conflict with master is judged
 // against master only, and of a pair, the request already in the deploy branch wins (state/conflict-blame).
-import type { CatFileBatch } from '../git/cat-file.js';
-import { CommitWalk, type ChangedPaths } from '../git/commit-walk.js';
-import type { GitCli } from '../git/git-cli.js';
+// All git work goes through the GitRepo port (server/git/git-repo.ts); the CLI repository answers
+// merge bases and changed paths in-process where it can (its stats say how often).
+import type { ChangedPaths, GitRepo, Identity, MergeSession, MergeTreeResult } from '../git/git-repo.js';
 import { chargedWithPair, type MergePosition } from '../../state/conflict-blame.js';
 import { mapLimit } from './map-limit.js';
 import { PairCache, PerMaster } from './check-caches.js';
-import { MergeTreeStream, mergeTreeBatch, type MergeTreeResult } from './merge-tree.js';
-import { CommitWriter, commitObject } from '../git/object-writer.js';
-import { TrainError } from './errors.js';
 
 export interface Candidate {
   readonly id: number;
@@ -36,20 +33,10 @@ export interface ConflictCheckerStats {
   pairCacheHits: number;
   /** (sha, master) facts served from cache. */
   shaCacheHits: number;
-  /** Merge bases found in-process (cat-file walk) vs by a `git merge-base` process. */
-  fastMergeBases: number;
-  gitMergeBases: number;
-  /** Changed-path sets diffed in-process vs by `git diff-tree` (counted per SHA). */
-  fastDiffs: number;
-  gitDiffs: number;
 }
 
 export interface ConflictCheckerOptions {
   readonly cacheSize?: number;
-  /** Merge bases and changed paths in-process where exact (default); false: always ask git. */
-  readonly fastPaths?: boolean;
-  /** A cat-file process to share (its owner closes it); by default the checker starts its own on first use. */
-  readonly catFile?: CatFileBatch;
 }
 
 /** What one SHA looks like from one master: computed once, then cached. */
@@ -72,7 +59,7 @@ interface ShaFacts {
 
 // Fixed identity and date: the helper commits are identical on every run, so pair results depend
 // only on the SHAs involved (and are never reachable from any ref: gc removes them).
-const CHECK_IDENT = 'Pushmanager conflict check <pushmanager@localhost> 0 +0000';
+const CHECK_IDENT: Identity = { name: 'Pushmanager conflict check', email: 'pushmanager@localhost', date: '0 +0000' };
 // Merges per `merge-tree --stdin` process: small enough for progress and for both cores to share
 // the work, large enough that process starts do not dominate.
 const CHUNK = 24;
@@ -92,24 +79,18 @@ export class ConflictChecker {
     prunedPairs: 0,
     pairCacheHits: 0,
     shaCacheHits: 0,
-    fastMergeBases: 0,
-    gitMergeBases: 0,
-    fastDiffs: 0,
-    gitDiffs: 0,
   };
   private readonly facts: PerMaster<ShaFacts>;
   private readonly pairs: PairCache<PairResult>;
-  /** In-process merge bases and diffs; starts no process until first used. */
-  private readonly walk: CommitWalk | null;
 
   constructor(
-    private readonly git: GitCli,
+    /** The managed repository; its owner closes it. */
+    private readonly repo: GitRepo,
     opts: ConflictCheckerOptions = {},
   ) {
     const size = opts.cacheSize ?? 20_000;
     this.facts = new PerMaster(size);
     this.pairs = new PairCache(size);
-    this.walk = opts.fastPaths === false ? null : new CommitWalk(git, { catFile: opts.catFile });
   }
 
   /** Conflicts of `target` with master and with each of `others` (pickmes and accepted requests of the same push). */
@@ -252,72 +233,15 @@ export class ConflictChecker {
     return out;
   }
 
-  /**
-   * `git merge-base --all master sha` for each SHA: in-process where the walk can decide exactly,
-   * else one small process each (git has no batch form), two at a time.
-   */
-  private async mergeBases(master: string, shas: readonly string[]): Promise<string[][]> {
-    const fast = this.walk ? await Promise.all(shas.map((sha) => this.walk!.mergeBaseFast(master, sha))) : shas.map(() => null);
-    const ask = shas.filter((_, k) => fast[k] === null);
-    this.stats.fastMergeBases += shas.length - ask.length;
-    this.stats.gitMergeBases += ask.length;
-    const asked = await mapLimit(ask, WORKERS, async (sha) => {
-      const r = await this.git.run(['merge-base', '--all', master, sha], { okCodes: [1] });
-      return r.stdout.split('\n').filter(Boolean);
-    });
-    return shas.map((sha, k) => fast[k] ?? asked[ask.indexOf(sha)]!);
+  /** `merge-base --all master sha` for each SHA (the repository answers in-process where it can). */
+  private mergeBases(master: string, shas: readonly string[]): Promise<string[][]> {
+    return Promise.all(shas.map((sha) => this.repo.mergeBases(master, sha)));
   }
 
-  /**
-   * Changed paths of each SHA since its merge base(s): in-process for a single base (the common case),
-   * else, and whenever the in-process diff gives up, from one `diff-tree --stdin` for all the rest.
-   */
+  /** Changed paths of each SHA since its merge base(s), with rename and submodule flags. */
   private async changesOf(items: readonly (readonly [string, readonly string[]])[]): Promise<Map<string, ChangedPaths>> {
-    const out = new Map<string, ChangedPaths>();
-    const fast = await Promise.all(items.map(([sha, b]) => (this.walk && b.length === 1 ? this.walk.changedPathsFast(b[0]!, sha) : Promise.resolve(null))));
-    const rest: (readonly [string, string])[] = [];
-    items.forEach(([sha, b], k) => {
-      const f = fast[k];
-      if (f) out.set(sha, f);
-      else for (const base of b) rest.push([sha, base]);
-    });
-    this.stats.fastDiffs += out.size;
-    this.stats.gitDiffs += items.length - out.size;
-    for (const [sha, c] of await this.changedPaths(rest)) out.set(sha, c);
-    return out;
-  }
-
-  /** Changed paths of each `[sha, base]` (several bases of one SHA are united), with rename and submodule flags. */
-  private async changedPaths(lines: readonly (readonly [string, string])[]): Promise<Map<string, ChangedPaths>> {
-    const out = new Map<string, { paths: Set<string>; risky: boolean }>();
-    if (lines.length === 0) return out;
-    const input = lines.map(([sha, base]) => `${sha} ${base}\n`).join('');
-    // --always prints each commit's header even for an empty diff, so records stay aligned with input lines.
-    const r = await this.git.run(['diff-tree', '--stdin', '--always', '-r', '-z', '--raw', '-M', '--no-ext-diff'], { input });
-    const tokens = r.stdout.split('\0');
-    let i = 0;
-    let current: { paths: Set<string>; risky: boolean } | null = null;
-    let line = 0;
-    while (i < tokens.length) {
-      const t = tokens[i++]!;
-      if (t === '') continue;
-      if (!t.startsWith(':')) {
-        // A record header: the commit id of the next input line.
-        const expected = lines[line++];
-        if (!expected || t !== expected[0]) throw new TrainError('unexpected-git-output', 'diff-tree --stdin: records out of step', { got: t });
-        current = out.get(t) ?? { paths: new Set(), risky: false };
-        out.set(t, current);
-        continue;
-      }
-      if (!current) throw new TrainError('unexpected-git-output', 'diff-tree: entry before header');
-      // ":<old mode> <new mode> <old id> <new id> <status>" then one path, two for renames and copies.
-      const [oldMode, newMode, , , status = ''] = t.slice(1).split(' ');
-      const twoPaths = status.startsWith('R') || status.startsWith('C');
-      current.paths.add(tokens[i++]!);
-      if (twoPaths) current.paths.add(tokens[i++]!);
-      if (twoPaths || oldMode === '160000' || newMode === '160000') current.risky = true;
-    }
-    return out;
+    const changes = await this.repo.changedPaths(items.map(([sha, bases]) => ({ sha, bases })));
+    return new Map(items.map(([sha], k) => [sha, changes[k]!]));
   }
 
   /**
@@ -347,7 +271,7 @@ export class ConflictChecker {
     const verdicts = await mapLimit(checks, WORKERS, async (c): Promise<SubmoduleProblem | null> => {
       const [from, to] = [abbrev(c.from), abbrev(c.to)];
       if (!held.has(c.to)) return { path: c.path, reason: `Submodule ${c.path} moves to ${to}, which the managed repository does not hold: it cannot be shown to be a fast-forward of ${from} (master's commit)` };
-      const ff = held.has(c.from) && (await this.git.run(['merge-base', '--is-ancestor', c.from, c.to], { okCodes: [1] })).exitCode === 0;
+      const ff = held.has(c.from) && (await this.repo.isAncestor(c.from, c.to));
       return ff ? null : { path: c.path, reason: `Submodule ${c.path} is not a fast-forward of ${from} (master's commit): the request moves it to ${to}` };
     });
     const out = new Map<string, SubmoduleProblem[]>();
@@ -361,63 +285,38 @@ export class ConflictChecker {
     return out;
   }
 
-  /** The gitlinks each SHA sets since its merge base(s): path → the commit it points at, from one `diff-tree --stdin`. */
+  /** The gitlinks each SHA sets since its merge base(s): path → the commit it points at, from one batch of diffs. */
   private async gitlinksSet(items: readonly (readonly [string, readonly string[]])[]): Promise<Map<string, Map<string, string>>> {
-    const lines = items.flatMap(([sha, bases]) => bases.map((base) => `${sha} ${base}\n`));
-    // --always keeps one header per input line; no rename detection: only where each gitlink ends up matters.
-    const r = await this.git.run(['diff-tree', '--stdin', '--always', '-r', '-z', '--raw', '--no-renames', '--no-ext-diff'], { input: lines.join('') });
+    const pairs = items.flatMap(([sha, bases]) => bases.map((base) => [sha, base] as const));
+    // No rename detection: only where each gitlink ends up matters.
+    const diffs = await this.repo.diffTrees(pairs, { renames: false });
     const out = new Map<string, Map<string, string>>();
-    const tokens = r.stdout.split('\0');
-    let current: Map<string, string> | null = null;
-    for (let i = 0; i < tokens.length; ) {
-      const t = tokens[i++]!;
-      if (t === '') continue;
-      if (!t.startsWith(':')) {
-        if (!/^[0-9a-f]{40}$/.test(t)) throw new TrainError('unexpected-git-output', 'diff-tree --stdin: a record header is not a commit id', { got: t });
-        current = out.get(t) ?? new Map<string, string>();
-        out.set(t, current);
-        continue;
-      }
-      if (!current) throw new TrainError('unexpected-git-output', 'diff-tree: entry before header');
-      // ":<old mode> <new mode> <old id> <new id> <status>" then the path.
-      const [, newMode, , newId] = t.slice(1).split(' ');
-      const path = tokens[i++]!;
-      if (newMode === '160000' && newId) current.set(path, newId);
-    }
+    pairs.forEach(([sha], k) => {
+      const m = out.get(sha) ?? new Map<string, string>();
+      out.set(sha, m);
+      for (const e of diffs[k]!) if (e.newMode === '160000') m.set(e.path, e.newSha);
+    });
     return out;
   }
 
   /** Master's gitlinks at `paths` (path → commit); paths that are absent or not gitlinks are left out. */
   private async gitlinksAt(master: string, paths: readonly string[]): Promise<Map<string, string>> {
-    // Literal pathspecs: a path named `*` or `:(top)` means itself.
-    const r = await this.git.run(['--literal-pathspecs', 'ls-tree', '-z', master, '--', ...paths]);
     const out = new Map<string, string>();
-    for (const entry of r.stdout.split('\0')) {
-      // "<mode> <type> <id>\t<path>"
-      const tab = entry.indexOf('\t');
-      if (tab < 0) continue;
-      const [mode, , id] = entry.slice(0, tab).split(' ');
-      if (mode === '160000' && id) out.set(entry.slice(tab + 1), id);
-    }
+    for (const e of await this.repo.lsTree(master, paths)) if (e.mode === '160000') out.set(e.path, e.sha);
     return out;
   }
 
-  /** Which of `ids` are commits in the managed repository, from one `cat-file --batch-check`. */
+  /** Which of `ids` are commits in the managed repository. */
   private async commitsHeld(ids: readonly string[]): Promise<Set<string>> {
-    const r = await this.git.run(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { input: ids.map((id) => `${id}\n`).join('') });
-    const held = new Set<string>();
-    for (const line of r.stdout.split('\n')) {
-      const [id, type] = line.split(' ');
-      if (id && type === 'commit') held.add(id);
-    }
-    return held;
+    const types = await this.repo.objectTypes(ids);
+    return new Set(ids.filter((id) => types.get(id) === 'commit'));
   }
 
   /** A push's few merges (a new pickme against its overlapping peers) go through one long-lived process. */
-  private stream: MergeTreeStream | null = null;
+  private stream: MergeSession | null = null;
 
   private async streamed(pairs: readonly (readonly [string, string])[]): Promise<MergeTreeResult[]> {
-    const stream = (this.stream ??= new MergeTreeStream(this.git));
+    const stream = (this.stream ??= this.repo.openMergeSession());
     try {
       return await Promise.all(pairs.map(([a, b]) => stream.merge(a, b)));
     } catch (e) {
@@ -437,11 +336,10 @@ export class ConflictChecker {
     this.pairs.clear();
   }
 
-  /** Ends the long-lived merge and cat-file processes, if any (a later check starts them again). */
+  /** Ends the long-lived merge session, if any (a later check starts one again); the repository stays open. */
   async close(): Promise<void> {
     const s = this.stream;
     this.stream = null;
-    this.walk?.close();
     await s?.close();
   }
 
@@ -455,7 +353,7 @@ export class ConflictChecker {
     const chunks: (readonly (readonly [string, string])[])[] = [];
     for (let i = 0; i < pairs.length; i += CHUNK) chunks.push(pairs.slice(i, i + CHUNK));
     const results = await mapLimit(chunks, WORKERS, async (chunk) => {
-      const r = await mergeTreeBatch(this.git, chunk);
+      const r = await this.repo.mergeTrees(chunk);
       onChunk?.(chunk.length);
       return r;
     });
@@ -518,17 +416,8 @@ export class ConflictChecker {
   private async ensureMergedCommits(master: string, shas: readonly string[], facts: Map<string, ShaFacts>): Promise<void> {
     const need = shas.filter((s) => !facts.get(s)!.mergedCommit);
     if (need.length === 0) return;
-    const writer = new CommitWriter(this.git);
-    try {
-      const ids = await Promise.all(
-        need.map((sha) =>
-          writer.write(commitObject({ tree: facts.get(sha)!.master!.tree, parents: [master, sha], author: CHECK_IDENT, committer: CHECK_IDENT, message: 'conflict check' })),
-        ),
-      );
-      need.forEach((sha, k) => (facts.get(sha)!.mergedCommit = ids[k]!));
-    } finally {
-      await writer.close();
-    }
+    const ids = await Promise.all(need.map((sha) => this.repo.writeCommit({ tree: facts.get(sha)!.master!.tree, parents: [master, sha], author: CHECK_IDENT, committer: CHECK_IDENT, message: 'conflict check' })));
+    need.forEach((sha, k) => (facts.get(sha)!.mergedCommit = ids[k]!));
   }
 }
 

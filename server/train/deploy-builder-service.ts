@@ -9,12 +9,12 @@ import { masterEpoch, type BuildFact, type BuildNeed } from '../../state/plan.js
 import { safeLine, safeText } from '../../state/text.js';
 import type { Dispatcher } from '../app/dispatcher.js';
 import type { EventBus } from '../app/event-bus.js';
-import type { GitCli } from '../git/git-cli.js';
+import type { GitRepo } from '../git/git-repo.js';
 import { buildDeployBranch, type BuildOutcome } from './deploy-builder.js';
 import { sleep, type Timers } from './timers.js';
 
 export interface DeployBuilderOptions {
-  readonly git: GitCli;
+  readonly repo: GitRepo;
   readonly bus: EventBus;
   /** master's SHA; `refresh` (default true) fetches it from upstream first when one is configured. */
   readonly master: (refresh?: boolean) => Promise<string>;
@@ -50,7 +50,7 @@ export class DeployBuilderService {
   private async run(push: Push, requests: readonly PushRequest[], mode: 'stop' | 'skip', base: string): Promise<BuildOutcome> {
     const items = requests.map((r) => ({ id: r.id, sha: r.sha, message: this.mergeMessage(r, push) }));
     const started = performance.now();
-    const outcome = await buildDeployBranch(this.o.git, base, items, {
+    const outcome = await buildDeployBranch(this.o.repo, base, items, {
       onConflict: mode,
       previous: push.baseSha ? { baseSha: push.baseSha, merges: push.merges.map((m) => ({ id: m.request, sha: m.sha, commit: m.commit })) } : undefined,
       identity: trainIdentity(this.o.now()),

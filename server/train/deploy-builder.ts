@@ -1,9 +1,8 @@
 // Builds a push's deploy branch: the accepted requests merged in order onto master's SHA, as real
 // two-parent merge commits made with `git merge-tree --write-tree`, without a work tree. Writes
-// objects only, never refs: the caller moves the branch and the state in one transaction.
-import type { GitCli } from '../git/git-cli.js';
-import { MergeTreeStream } from './merge-tree.js';
-import { CommitWriter, commitObject, resolveIdents, type Identity } from '../git/object-writer.js';
+// objects only, never refs: the caller moves the branch and the state in one transaction. All of it
+// through the GitRepo port.
+import type { GitRepo, Identity } from '../git/git-repo.js';
 
 export interface MergeInput {
   readonly id: number;
@@ -31,7 +30,7 @@ export interface BuildOptions {
   previous?: PreviousBuild;
   /** Called after each request; `done` counts reused merges too. */
   onProgress?: (done: number, total: number, id: number) => void;
-  /** Author and committer of the merge commits; git's configured identity and the current time when absent. */
+  /** Author and committer of the merge commits; the server's own name and the current time when absent. */
   identity?: Identity;
 }
 
@@ -49,19 +48,18 @@ function reusablePrefix(baseSha: string, items: readonly MergeInput[], previous?
 }
 
 /**
- * Merges `items` one by one onto `baseSha`: one line each to a shared `merge-tree --stdin` process
- * and to a shared `hash-object` process for the commit (instead of two process starts per request).
+ * Merges `items` one by one onto `baseSha` in one merge session (one shared `merge-tree --stdin` process
+ * on the real git), each merge commit written as a loose object from this process (no process start per request).
  * Note that a reused prefix keeps the messages and identity it was built with.
  */
-export async function buildDeployBranch(git: GitCli, baseSha: string, items: readonly MergeInput[], opts: BuildOptions = {}): Promise<BuildOutcome> {
+export async function buildDeployBranch(repo: GitRepo, baseSha: string, items: readonly MergeInput[], opts: BuildOptions = {}): Promise<BuildOutcome> {
   const onConflict = opts.onConflict ?? 'stop';
   const total = items.length;
   let merges = reusablePrefix(baseSha, items, opts.previous);
   if (merges.length > 0) {
     // The previous tip may have been pruned if its branch was deleted and gc ran: then rebuild.
     const last = merges[merges.length - 1]!.commit;
-    const exists = await git.run(['cat-file', '-e', `${last}^{commit}`], { okCodes: [1, 128] });
-    if (exists.exitCode !== 0) merges = [];
+    if ((await repo.objectTypes([last])).get(last) !== 'commit') merges = [];
   }
   const reused = merges.length;
   if (reused > 0) opts.onProgress?.(reused, total, merges[reused - 1]!.id);
@@ -69,10 +67,9 @@ export async function buildDeployBranch(git: GitCli, baseSha: string, items: rea
   const dropped: { id: number; files: string[] }[] = [];
   if (reused === total) return { ok: true, sha: tip, baseSha, merges, dropped, reused };
 
-  const writer = new CommitWriter(git);
-  const merger = new MergeTreeStream(git);
+  const merger = repo.openMergeSession();
+  const identity = opts.identity ?? { name: 'Pushmanager', email: 'pushmanager@localhost', date: new Date().toISOString() };
   try {
-    const idents = await resolveIdents(git, opts.identity);
     for (let i = reused; i < total; i++) {
       const item = items[i]!;
       const merged = await merger.merge(tip, item.sha);
@@ -81,13 +78,13 @@ export async function buildDeployBranch(git: GitCli, baseSha: string, items: rea
         if (onConflict === 'stop') return { ok: false, failed };
         dropped.push(failed);
       } else {
-        tip = await writer.write(commitObject({ tree: merged.tree, parents: [tip, item.sha], ...idents, message: item.message }));
+        tip = await repo.writeCommit({ tree: merged.tree, parents: [tip, item.sha], author: identity, message: item.message });
         merges.push({ id: item.id, sha: item.sha, commit: tip });
       }
       opts.onProgress?.(i + 1, total, item.id);
     }
   } finally {
-    await Promise.all([writer.close(), merger.close()]);
+    await merger.close();
   }
   return { ok: true, sha: tip, baseSha, merges, dropped, reused };
 }

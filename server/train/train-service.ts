@@ -11,7 +11,7 @@ import type { BuildFact, BuildNeed, Facts } from '../../state/plan.js';
 import { safeLine } from '../../state/text.js';
 import type { Committed, Dispatcher, Preparer } from '../app/dispatcher.js';
 import type { EventBus } from '../app/event-bus.js';
-import type { GitCli } from '../git/git-cli.js';
+import type { GitRepo } from '../git/git-repo.js';
 import { Certifier, type CertifierOptions } from './certifier.js';
 import { ConflictChecker, type FoundConflict } from './conflict-checker.js';
 import { ConflictService, type EarlyCheck } from './conflict-service.js';
@@ -24,7 +24,8 @@ export { messageBody } from './deploy-builder-service.js';
 export type { EarlyCheck } from './conflict-service.js';
 
 export interface TrainOptions {
-  readonly git: GitCli;
+  /** The managed repository (its owner closes it). */
+  readonly repo: GitRepo;
   readonly dispatcher: Dispatcher;
   readonly bus: EventBus;
   readonly masterRef: string;
@@ -56,12 +57,12 @@ export class Train implements Preparer {
 
   constructor(private readonly o: TrainOptions) {
     this.timers = o.timers ?? realTimers;
-    this.checker = new ConflictChecker(o.git);
+    this.checker = new ConflictChecker(o.repo);
     const track = <T>(p: Promise<T>): Promise<T> => this.track(p);
     // Every part asks master through masterSha(), so one place says where master comes from.
     const master = (refresh = true) => this.masterSha(refresh);
-    this.builder = new DeployBuilderService({ git: o.git, bus: o.bus, master, now: o.now, timers: this.timers, log: o.log, reviewUrl: o.reviewUrl, onTimings: o.onTimings });
-    this.certifier = new Certifier({ git: o.git, dispatcher: o.dispatcher, masterRef: o.masterRef, tagTemplate: o.tagTemplate, now: o.now, master: () => this.masterSha(), publishCertified: o.publishCertified });
+    this.builder = new DeployBuilderService({ repo: o.repo, bus: o.bus, master, now: o.now, timers: this.timers, log: o.log, reviewUrl: o.reviewUrl, onTimings: o.onTimings });
+    this.certifier = new Certifier({ repo: o.repo, dispatcher: o.dispatcher, masterRef: o.masterRef, tagTemplate: o.tagTemplate, now: o.now, master: () => this.masterSha(), publishCertified: o.publishCertified });
     this.conflicts = new ConflictService({ checker: this.checker, dispatcher: o.dispatcher, bus: o.bus, master, timers: this.timers, log: o.log, track, onTimings: o.onTimings });
     this.rebuilds = new RebuildScheduler((push) => this.builder.rebuildInBackground(o.dispatcher, push, () => this.closed), { timers: this.timers, log: o.log, track });
   }
@@ -69,7 +70,7 @@ export class Train implements Preparer {
   /** master's SHA in the managed repository; `refresh` (default) fetches it from upstream first when one is configured. */
   async masterSha(refresh = true): Promise<string> {
     if (refresh) await this.o.refreshMaster?.();
-    const sha = await this.o.git.refSha(this.o.masterRef);
+    const sha = await this.o.repo.readRef(this.o.masterRef);
     if (!sha) throw new TrainError('master-ref-missing', `${this.o.masterRef} does not exist in the managed repository`, { ref: this.o.masterRef });
     return sha;
   }
@@ -93,7 +94,8 @@ export class Train implements Preparer {
 
   /** Preparer: whether a re-push descends from the request's SHA. */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    return (await this.o.git.run(['merge-base', '--is-ancestor', ancestor, descendant], { okCodes: [1, 128] })).exitCode === 0;
+    // An object the repository does not hold (or not a commit id) descends from nothing.
+    return this.o.repo.isAncestor(ancestor, descendant).catch(() => false);
   }
 
   /** A client command through the one write path, with this train as its git work. */

@@ -169,4 +169,33 @@ describe('integrations through the train', () => {
     await pm.command({ type: 'CertifyPush', push: push.id, force: false });
     expect((await pm.board(true)).pushes.find((p) => p.id === push.id)!.state).toBe('live');
   }, 90_000);
+
+  it('master follows upstream with a state commit of its own: cause upstream, from and to, and only when it moved', async () => {
+    const seed = join(dir, 'seed');
+    await server.train.masterSha();
+    const from = (await server.repo.git.refSha('refs/heads/master'))!;
+    // Upstream moves on (a merge on GitHub): the next refresh follows it.
+    await gitOk(seed, ['fetch', '-q', 'origin']);
+    await gitOk(seed, ['reset', '-q', '--hard', 'origin/master']);
+    await gitOk(seed, ['commit', '-q', '--allow-empty', '-m', 'upstream moves on']);
+    await gitOk(seed, ['push', '-q', 'origin', 'HEAD:master']);
+    const to = await gitOk(upstreamDir, ['rev-parse', 'master']);
+    expect(to).not.toBe(from);
+    expect(await server.train.masterSha()).toBe(to);
+    const follows = async () => {
+      const out = await gitOk(server.repo.gitDir, ['log', '--format=%H%x1f%B%x1e', 'refs/heads/pushmanager/meta']);
+      return out.split('\x1e').map((r) => r.trim()).filter((r) => r.includes('Pushmanager-Command: FollowUpstream'));
+    };
+    const [commit] = await follows();
+    expect(commit).toBeDefined();
+    expect(commit).toContain('Pushmanager-Cause: upstream');
+    expect(commit).toContain('Pushmanager-Events: MasterFollowedUpstream');
+    expect(commit).toContain(`master ${from} -> ${to}`);
+    // The state commit and master moved together: the commit's own master is the followed one.
+    expect(await server.repo.git.refSha('refs/heads/master')).toBe(to);
+    const n = (await follows()).length;
+    // Nothing moved upstream: no commit.
+    await server.train.masterSha();
+    expect((await follows()).length).toBe(n);
+  }, 60_000);
 });

@@ -4,6 +4,7 @@
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CliGitRepo } from '../../server/git/cli-git-repo.js';
 import { GitCli } from '../../server/git/git-cli.js';
 
 /** 2023-11-14T22:13:20Z: the default author/committer date of every fixture commit. */
@@ -33,6 +34,8 @@ export interface FixtureRepo {
   readonly dir: string;
   /** A GitCli whose base env is `fixedEnv()`. */
   readonly git: GitCli;
+  /** The same repository through the GitRepo port (real git), opened on first use and closed by cleanup. */
+  readonly port: CliGitRepo;
   /** Removes the temp dir. Safe to call twice. */
   cleanup(): Promise<void>;
 }
@@ -51,7 +54,19 @@ export async function initRepo(opts: { bare?: boolean; branch?: string } = {}): 
   await git.run([...args, '.']);
   // A deterministic repo: no auto-gc kicking in in the middle of a timed benchmark.
   await git.run(['config', 'gc.auto', '0']);
-  return { dir, git, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  let port: CliGitRepo | null = null;
+  return {
+    dir,
+    git,
+    get port() {
+      return (port ??= new CliGitRepo(git, opts.bare ?? true ? dir : join(dir, '.git')));
+    },
+    cleanup: async () => {
+      await port?.close();
+      port = null;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**

@@ -34,7 +34,7 @@ describe('exact SHAs from fixed identities and dates', () => {
   it('a deploy-branch build', async () => {
     const { base, r1, r2 } = await fixture();
     const identity = { name: 'Push Master', email: 'pm@example.test', date: '1700000100 +0000' };
-    const out = await buildDeployBranch(repo.git, base, [
+    const out = await buildDeployBranch(repo.port, base, [
       { id: 1, sha: r1, message: 'Merge request 1: request 1' },
       { id: 2, sha: r2, message: 'Merge request 2: request 2' },
     ], { identity });

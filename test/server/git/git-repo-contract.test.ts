@@ -130,4 +130,78 @@ describe.each(implementations)('GitRepo contract: %s', (_name, make) => {
     expect(await repo.revList(c3, c1)).toEqual([c2, c3]);
     expect(await repo.revList(c3, c3)).toEqual([]);
   });
+
+  it('lists entries at given paths, tells object types, merges in a batch and in a session, writes tags', async () => {
+    const repo = await make();
+    const base = await commit(repo, { 'a.txt': 'a\n', 'b.txt': 'b\n', 'dir/c.txt': 'c\n' }, [], 1_700_000_000);
+    const left = await commit(repo, { 'a.txt': 'left\n', 'b.txt': 'b\n', 'dir/c.txt': 'c\n' }, [base], 1_700_000_001);
+    const right = await commit(repo, { 'a.txt': 'a\n', 'b.txt': 'right\n', 'dir/c.txt': 'c\n' }, [base], 1_700_000_002);
+    const clash = await commit(repo, { 'a.txt': 'clash\n', 'b.txt': 'b\n', 'dir/c.txt': 'c\n' }, [base], 1_700_000_003);
+    const blob = await repo.writeBlob('c\n');
+    expect((await repo.lsTree(base, ['dir/c.txt', 'a.txt', 'nope', 'dir/nope'])).map((e) => [e.path, e.type, e.mode, e.sha])).toEqual([
+      ['a.txt', 'blob', '100644', await repo.writeBlob('a\n')],
+      ['dir/c.txt', 'blob', '100644', blob],
+    ]);
+    const missing = 'e'.repeat(40);
+    const types = await repo.objectTypes([blob, base, missing]);
+    expect([...types].sort()).toEqual([[base, 'commit'], [blob, 'blob']].sort());
+    // A batch answers as one merge at a time would.
+    expect(await repo.mergeTrees([[left, right], [left, clash]])).toEqual([await repo.mergeTree(left, right), await repo.mergeTree(left, clash)]);
+    // A session takes dependent merges: the second starts from a commit made of the first.
+    const session = repo.openMergeSession();
+    try {
+      const first = await session.merge(left, right);
+      const tip = await repo.writeCommit({ tree: first.tree, parents: [left, right], author: at(1_700_000_004), message: 'merge' });
+      const second = await session.merge(tip, clash);
+      expect([second.clean, second.files]).toEqual([false, ['a.txt']]);
+      expect(first).toEqual(await repo.mergeTree(left, right));
+    } finally {
+      await session.close();
+    }
+    // Annotated tags: the same bytes git mktag stores, so the same id on both.
+    const tag = await repo.writeTag({ object: base, name: 'push-1', tagger: at(1_700_000_005), message: 'Push 1\n\nlive' });
+    expect((await repo.readObject(tag))?.body.toString()).toBe(`object ${base}\ntype commit\ntag push-1\ntagger Ada Lovelace <ada@example.test> 1700000005 +0000\n\nPush 1\n\nlive\n`);
+    // `git hash-object -t tag --stdin` (which checks the format) gives this id for the same bytes.
+    expect(tag).toBe('36c3cb925033bd5eb71ddbe7b9c37b6bb0f5201b');
+    await expect(repo.writeTag({ object: missing, name: 'push-2', tagger: at(1_700_000_005), message: 'x' })).rejects.toThrow();
+  });
+
+  it('diffs trees in one batch (renames detected or not) and sums up the paths a commit changed', async () => {
+    const repo = await make();
+    const base = await commit(repo, { 'a.txt': 'a\n', 'b.txt': 'b\n', 'dir/c.txt': 'c\n' }, [], 1_700_000_000);
+    const edit = await commit(repo, { 'a.txt': 'edited\n', 'b.txt': 'b\n', 'dir/c.txt': 'c\n', 'd.txt': 'd\n' }, [base], 1_700_000_001);
+    const moved = await commit(repo, { 'a.txt': 'a\n', 'b.txt': 'b\n', 'e/c.txt': 'c\n' }, [base], 1_700_000_002);
+    const removed = await commit(repo, { 'a.txt': 'a\n', 'dir/c.txt': 'c\n' }, [base], 1_700_000_003);
+    // A submodule (gitlink) added beside the files.
+    const baseTree = /^tree ([0-9a-f]{40})$/m.exec((await repo.readObject(base))!.body.toString())![1]!;
+    const rootEntries = (await repo.listTree(base)).filter((e) => !e.path.includes('/'));
+    const subTree = await repo.writeTree([...rootEntries.map((e) => ({ name: e.path, mode: (e.type === 'tree' ? '40000' : '100644') as '40000' | '100644', sha: e.sha })), { name: 'vendor', mode: '160000', sha: '3'.repeat(40) }]);
+    expect(subTree).not.toBe(baseTree);
+    const sub = await repo.writeCommit({ tree: subTree, parents: [base], author: at(1_700_000_004), message: 'submodule' });
+    const byPath = <T extends { path: string }>(es: readonly T[]) => [...es].sort((x, y) => (x.path < y.path ? -1 : 1));
+    const [e1, e2, e3, e4] = await repo.diffTrees([[edit, base], [moved, base], [removed, base], [sub, base]], { renames: true });
+    const blob = (t: string) => repo.writeBlob(t);
+    const zero = '0'.repeat(40);
+    expect(byPath(e1!)).toEqual([
+      { status: 'M', oldMode: '100644', newMode: '100644', oldSha: await blob('a\n'), newSha: await blob('edited\n'), path: 'a.txt' },
+      { status: 'A', oldMode: '000000', newMode: '100644', oldSha: zero, newSha: await blob('d\n'), path: 'd.txt' },
+    ]);
+    expect(e2).toEqual([{ status: 'R100', oldMode: '100644', newMode: '100644', oldSha: await blob('c\n'), newSha: await blob('c\n'), from: 'dir/c.txt', path: 'e/c.txt' }]);
+    expect(e3).toEqual([{ status: 'D', oldMode: '100644', newMode: '000000', oldSha: await blob('b\n'), newSha: zero, path: 'b.txt' }]);
+    expect(e4).toEqual([{ status: 'A', oldMode: '000000', newMode: '160000', oldSha: zero, newSha: '3'.repeat(40), path: 'vendor' }]);
+    const [plain] = await repo.diffTrees([[moved, base]], { renames: false });
+    expect(byPath(plain!).map((e) => [e.status, e.path])).toEqual([['D', 'dir/c.txt'], ['A', 'e/c.txt']]);
+    expect(await repo.diffTrees([])).toEqual([]);
+    // Changed paths: a rename and a submodule make the paths prove nothing (risky); plain edits do not.
+    const changed = await repo.changedPaths([edit, moved, removed, sub].map((sha) => ({ sha, bases: [base] })));
+    expect(changed.map((c) => [[...c.paths].sort(), c.risky])).toEqual([
+      [['a.txt', 'd.txt'], false],
+      [['dir/c.txt', 'e/c.txt'], true],
+      [['b.txt'], false],
+      [['vendor'], true],
+    ]);
+    // Several bases (a criss-cross): the changes since each, united.
+    const [both] = await repo.changedPaths([{ sha: edit, bases: [base, removed] }]);
+    expect([...both!.paths].sort()).toEqual(['a.txt', 'b.txt', 'd.txt']);
+  });
 });

@@ -53,12 +53,12 @@ describe('Upstream', () => {
     const next = await commitFiles(managed.git, { parents: [base], files: { 'a.txt': 'a\n' }, message: 'push 1' });
     const tag = await tagObject(managed.git, 'push-20240101-1', next);
     const cert = { master: { sha: next, expectedOld: base }, tag: { name: 'push-20240101-1', objectSha: tag } };
-    expect(await up.pushCertified(managed.git, cert)).toEqual({ ok: true, alreadyThere: false });
+    expect(await up.pushCertified(managed.git, managed.port, cert)).toEqual({ ok: true, alreadyThere: false });
     expect(await upstreamRef('refs/heads/master')).toBe(next);
     expect(await upstreamRef('refs/tags/push-20240101-1')).toBe(tag);
     expect(await managed.git.resolve(trackingRef('master'))).toBe(next);
     // Certification retried after a crash: the lease no longer matches, but the result is already upstream.
-    expect(await up.pushCertified(managed.git, cert)).toEqual({ ok: true, alreadyThere: true });
+    expect(await up.pushCertified(managed.git, managed.port, cert)).toEqual({ ok: true, alreadyThere: true });
   });
 
   it('a concurrent upstream change is upstream-moved and neither master nor the tag lands', async () => {
@@ -69,7 +69,7 @@ describe('Upstream', () => {
     // Someone merges on GitHub meanwhile.
     const theirs = await commitFiles(upstreamRepo.git, { parents: [fetched], files: { 'c.txt': 'theirs\n' }, message: 'hotfix upstream', ref: 'refs/heads/master' });
 
-    const r = await up.pushCertified(managed.git, { master: { sha: ours, expectedOld: fetched }, tag: { name: 'push-20240101-2', objectSha: tag } });
+    const r = await up.pushCertified(managed.git, managed.port, { master: { sha: ours, expectedOld: fetched }, tag: { name: 'push-20240101-2', objectSha: tag } });
     expect(r).toMatchObject({ ok: false, code: 'upstream-moved' });
     expect(!r.ok && r.message).toContain(theirs.slice(0, 12));
     expect(await upstreamRef('refs/heads/master')).toBe(theirs);
@@ -81,14 +81,32 @@ describe('Upstream', () => {
     const fetched = await up.fetchMaster(managed.git);
     const unrelated = await commitFiles(managed.git, { files: { 'x.txt': 'x\n' }, message: 'unrelated root' });
     const t = await tagObject(managed.git, 'push-x', unrelated);
-    expect(await up.pushCertified(managed.git, { master: { sha: unrelated, expectedOld: fetched }, tag: { name: 'push-x', objectSha: t } })).toMatchObject({ ok: false, code: 'upstream-rejected' });
+    expect(await up.pushCertified(managed.git, managed.port, { master: { sha: unrelated, expectedOld: fetched }, tag: { name: 'push-x', objectSha: t } })).toMatchObject({ ok: false, code: 'upstream-rejected' });
 
     const next = await commitFiles(managed.git, { parents: [fetched], files: { 'd.txt': 'd\n' }, message: 'push 3' });
     const clash = await tagObject(managed.git, 'push-20240101-1', next);
-    const r = await up.pushCertified(managed.git, { master: { sha: next, expectedOld: fetched }, tag: { name: 'push-20240101-1', objectSha: clash } });
+    const r = await up.pushCertified(managed.git, managed.port, { master: { sha: next, expectedOld: fetched }, tag: { name: 'push-20240101-1', objectSha: clash } });
     expect(r).toMatchObject({ ok: false, code: 'upstream-rejected' });
     expect(!r.ok && r.message).toContain('refs/tags/push-20240101-1');
     expect(await upstreamRef('refs/heads/master')).toBe(fetched); // atomic: master did not move either
+  });
+
+  it('after a certified push the tracking ref moves by compare-and-swap: a fetch that landed meanwhile is kept', async () => {
+    const up = new Upstream({ url: server.url, env: {} });
+    const fetched = await up.fetchMaster(managed.git);
+    const next = await commitFiles(managed.git, { parents: [fetched], files: { 'e.txt': 'e\n' }, message: 'push 4' });
+    const t = await tagObject(managed.git, 'push-20240101-4', next);
+    // A fetch lands a later upstream master in the tracking ref between the push and the ref's move.
+    const later = await commitFiles(managed.git, { parents: [next], files: { 'f.txt': 'f\n' }, message: 'fetched meanwhile' });
+    const racing: GitRepo = Object.assign(Object.create(managed.port) as GitRepo, {
+      updateRefs: async (u: Parameters<GitRepo['updateRefs']>[0]) => {
+        await managed.git.run(['update-ref', trackingRef('master'), later]);
+        return managed.port.updateRefs(u);
+      },
+    });
+    expect(await up.pushCertified(managed.git, racing, { master: { sha: next, expectedOld: fetched }, tag: { name: 'push-20240101-4', objectSha: t } })).toEqual({ ok: true, alreadyThere: false });
+    expect(await upstreamRef('refs/heads/master')).toBe(next);
+    expect(await managed.git.resolve(trackingRef('master'))).toBe(later);
   });
 
   it('an unreachable upstream is a typed error on fetch and upstream-unreachable on push', async () => {
@@ -96,7 +114,7 @@ describe('Upstream', () => {
     await expect(up.fetchMaster(managed.git)).rejects.toMatchObject({ code: 'integration-unreachable', service: 'upstream' });
     const head = (await managed.git.resolve(trackingRef('master')))!;
     const t = await tagObject(managed.git, 'push-y', head);
-    expect(await up.pushCertified(managed.git, { master: { sha: head, expectedOld: head }, tag: { name: 'push-y', objectSha: t } })).toMatchObject({ ok: false, code: 'upstream-unreachable' });
+    expect(await up.pushCertified(managed.git, managed.port, { master: { sha: head, expectedOld: head }, tag: { name: 'push-y', objectSha: t } })).toMatchObject({ ok: false, code: 'upstream-unreachable' });
     const missing = new Upstream({ url: server.url, env: {} });
     await expect(missing.fetchMaster(managed.git, 'no-such-branch')).rejects.toMatchObject({ code: 'integration-not-found' });
   });

@@ -19,7 +19,7 @@ beforeEach(async () => {
   repo = await initRepo();
   base = await commitFiles(repo.git, { files: { 'app.txt': numberedLines('app.txt', 10) }, message: 'base', ref: 'refs/heads/master' });
   const r1 = await commitFiles(repo.git, { parents: [base], files: { 'app.txt': edited(2, 'request') }, message: 'r1' });
-  const built = await buildDeployBranch(repo.git, base, [{ id: 1, sha: r1, message: 'merge 1' }], { identity });
+  const built = await buildDeployBranch(repo.port, base, [{ id: 1, sha: r1, message: 'merge 1' }], { identity });
   if (!built.ok) throw new Error('build');
   deploySha = built.sha;
 });
@@ -27,12 +27,12 @@ afterEach(() => repo.cleanup());
 
 describe('advanceMaster', () => {
   it('fast-forwards when master is still the base', async () => {
-    expect(await advanceMaster(repo.git, { masterSha: base, baseSha: base, deploySha, message: 'm', identity })).toEqual({ ok: true, sha: deploySha, fastForward: true });
+    expect(await advanceMaster(repo.port, { masterSha: base, baseSha: base, deploySha, message: 'm', identity })).toEqual({ ok: true, sha: deploySha, fastForward: true });
   });
 
   it('merges master into the deploy tip when master moved', async () => {
     const moved = await commitFiles(repo.git, { parents: [base], files: { 'app.txt': edited(9, 'hotfix') }, message: 'hotfix' });
-    const out = await advanceMaster(repo.git, { masterSha: moved, baseSha: base, deploySha, message: 'Certify push 1', identity });
+    const out = await advanceMaster(repo.port, { masterSha: moved, baseSha: base, deploySha, message: 'Certify push 1', identity });
     if (!out.ok) throw new Error('expected a merge');
     expect(out.fastForward).toBe(false);
     expect(await repo.git.out(['rev-parse', `${out.sha}^1`, `${out.sha}^2`])).toBe(`${deploySha}\n${moved}`);
@@ -45,24 +45,24 @@ describe('advanceMaster', () => {
 
   it('reports the conflicting files when master moved in a way that does not merge', async () => {
     const moved = await commitFiles(repo.git, { parents: [base], files: { 'app.txt': edited(2, 'hotfix on the same line') }, message: 'hotfix' });
-    expect(await advanceMaster(repo.git, { masterSha: moved, baseSha: base, deploySha, message: 'm', identity })).toEqual({ ok: false, files: ['app.txt'] });
+    expect(await advanceMaster(repo.port, { masterSha: moved, baseSha: base, deploySha, message: 'm', identity })).toEqual({ ok: false, files: ['app.txt'] });
   });
 });
 
 describe('tags', () => {
   it('writes an annotated tag object and no ref', async () => {
-    const sha = await createAnnotatedTag(repo.git, { name: 'push-20231114-7', target: deploySha, message: 'Push 7\n\nlive', tagger: identity });
+    const sha = await createAnnotatedTag(repo.port, { name: 'push-20231114-7', target: deploySha, message: 'Push 7\n\nlive', tagger: identity });
     expect(await repo.git.out(['cat-file', '-t', sha])).toBe('tag');
     expect(await repo.git.out(['cat-file', '-p', sha])).toBe(
       `object ${deploySha}\ntype commit\ntag push-20231114-7\ntagger Push Master <pm@example.test> 1700000200 +0000\n\nPush 7\n\nlive`,
     );
     expect(await repo.git.out(['for-each-ref', 'refs/tags'])).toBe('');
     // Same inputs, same object: certification can be retried safely.
-    expect(await createAnnotatedTag(repo.git, { name: 'push-20231114-7', target: deploySha, message: 'Push 7\n\nlive', tagger: identity })).toBe(sha);
+    expect(await createAnnotatedTag(repo.port, { name: 'push-20231114-7', target: deploySha, message: 'Push 7\n\nlive', tagger: identity })).toBe(sha);
   });
 
   it('refuses a tag name git would refuse', async () => {
-    await expect(createAnnotatedTag(repo.git, { name: 'bad..name', target: deploySha, message: 'x', tagger: identity })).rejects.toMatchObject({ code: 'bad-tag-name' });
+    await expect(createAnnotatedTag(repo.port, { name: 'bad..name', target: deploySha, message: 'x', tagger: identity })).rejects.toMatchObject({ code: 'bad-tag-name' });
   });
 
   it('fills templates with the id and the UTC date', async () => {

@@ -3,6 +3,7 @@
 // charged to (the request already in the deploy branch wins; a request in conflict with master is
 // judged against master only); the submodule fast-forward guard.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CliGitRepo, type CliGitRepoOptions } from '../../../server/git/cli-git-repo.js';
 import { ConflictChecker, type Candidate } from '../../../server/train/conflict-checker.js';
 import { commitFiles, initRepo, numberedLines, type FixtureRepo } from '../../helpers/git-fixtures.js';
 
@@ -28,14 +29,24 @@ beforeEach(async () => {
   master = await commitFiles(repo.git, { parents: [base], files: { 'd.txt': edited('d.txt', 1, 'master was here') }, message: 'master', ref: 'refs/heads/master' });
 });
 const checkers: ConflictChecker[] = [];
-/** A checker closed after the test (it keeps a merge process for small checks). */
-const newChecker = (opts: ConstructorParameters<typeof ConflictChecker>[1] = {}) => {
-  const c = new ConflictChecker(repo.git, opts);
+const ports = new Map<ConflictChecker, CliGitRepo>();
+/**
+ * A checker on a repository of its own (the CLI GitRepo, with or without its in-process fast paths),
+ * both closed after the test (they keep a merge process for small checks and a cat-file process).
+ */
+const newChecker = (opts: ConstructorParameters<typeof ConflictChecker>[1] & CliGitRepoOptions = {}) => {
+  const port = new CliGitRepo(repo.git, repo.dir, { fastPaths: opts.fastPaths });
+  const c = new ConflictChecker(port, opts);
   checkers.push(c);
+  ports.set(c, port);
   return c;
 };
+/** The checker's counts and its repository's (how merge bases and changed paths were answered). */
+const statsOf = (c: ConflictChecker) => ({ ...c.stats, ...ports.get(c)!.stats });
 afterEach(async () => {
   await Promise.all(checkers.splice(0).map((c) => c.close()));
+  await Promise.all([...ports.values()].map((p) => p.close()));
+  ports.clear();
   await repo.cleanup();
 });
 
@@ -177,15 +188,15 @@ describe('ConflictChecker', () => {
     // 1 conflicts with master: it is judged against master only, and 2 is not charged with it.
     expect(a.get(1)).toEqual([{ with: 'master', files: ['d.txt'] }]);
     expect(a.get(2)).toEqual([]);
-    expect(fast.stats).toMatchObject({ fastMergeBases: 7, gitMergeBases: 0, fastDiffs: 6, gitDiffs: 0 });
-    expect(slow.stats).toMatchObject({ fastMergeBases: 0, gitMergeBases: 7, fastDiffs: 0, gitDiffs: 6 });
+    expect(statsOf(fast)).toMatchObject({ fastMergeBases: 7, gitMergeBases: 0, fastDiffs: 6, gitDiffs: 0 });
+    expect(statsOf(slow)).toMatchObject({ fastMergeBases: 0, gitMergeBases: 7, fastDiffs: 0, gitDiffs: 6 });
     // Same pruning: the in-process diff's risky flags and path sets agree with diff-tree's here.
-    expect({ ...fast.stats, fastMergeBases: 0, gitMergeBases: 0, fastDiffs: 0, gitDiffs: 0 }).toEqual({ ...slow.stats, fastMergeBases: 0, gitMergeBases: 0, fastDiffs: 0, gitDiffs: 0 });
+    expect({ ...statsOf(fast), fastMergeBases: 0, gitMergeBases: 0, fastDiffs: 0, gitDiffs: 0 }).toEqual({ ...statsOf(slow), fastMergeBases: 0, gitMergeBases: 0, fastDiffs: 0, gitDiffs: 0 });
     // A checker used again after close() starts its processes again.
     await fast.close();
     const r8 = await req(8, { 'c.txt': edited('c.txt', 3, 'eight') });
     expect(await fast.checkOne(master, r8, rs)).toEqual(await slow.checkOne(master, r8, rs));
-    expect(fast.stats.fastMergeBases).toBe(8);
+    expect(statsOf(fast).fastMergeBases).toBe(8);
   });
 
   it('matches git on a criss-cross (two bases: changed paths from diff-tree) and on unrelated history', async () => {
@@ -197,12 +208,12 @@ describe('ConflictChecker', () => {
     const fast = newChecker();
     const slow = newChecker({ fastPaths: false });
     expect(await fast.checkAll(x2, rs)).toEqual(await slow.checkAll(x2, rs));
-    expect(fast.stats).toMatchObject({ fastMergeBases: 2, gitMergeBases: 0, fastDiffs: 1, gitDiffs: 1 });
+    expect(statsOf(fast)).toMatchObject({ fastMergeBases: 2, gitMergeBases: 0, fastDiffs: 1, gitDiffs: 1 });
     // Unrelated history is a conflict with master, found without any merge-base process.
     const unrelated: Candidate = { id: 2, sha: await commitFiles(repo.git, { files: { 'a.txt': 'other\n' }, message: 'unrelated root' }) };
     expect(await fast.checkOne(x2, unrelated, [])).toEqual(await slow.checkOne(x2, unrelated, []));
     expect(await fast.checkOne(x2, unrelated, [])).toEqual([{ with: 'master', files: [] }]);
-    expect(fast.stats.fastMergeBases).toBe(3);
+    expect(statsOf(fast).fastMergeBases).toBe(3);
     // Beside others (git refuses to merge unrelated histories at all): its conflict is with master only,
     // and the others' checks go through.
     const other: Candidate = { id: 3, sha: await commitFiles(repo.git, { parents: [x2], files: { 'a.txt': 'other\n' }, message: 'a request on master' }) };

@@ -31,7 +31,7 @@ const request = (n: number, edits: Record<string, number>) => {
 
 describe('buildDeployBranch', () => {
   it('with zero items the result is the base', async () => {
-    const out = await buildDeployBranch(repo.git, base, []);
+    const out = await buildDeployBranch(repo.port, base, []);
     expect(out).toEqual({ ok: true, sha: base, baseSha: base, merges: [], dropped: [], reused: 0 });
   });
 
@@ -44,7 +44,7 @@ describe('buildDeployBranch', () => {
       { id: 1, sha: r1, message: 'Merge request 1' },
       { id: 2, sha: r2, message: 'Merge request 2\n\nwith a body' },
     ];
-    const out = await buildDeployBranch(repo.git, base, items, { identity, onProgress: (d, t, id) => progress.push([d, t, id]) });
+    const out = await buildDeployBranch(repo.port, base, items, { identity, onProgress: (d, t, id) => progress.push([d, t, id]) });
     if (!out.ok) throw new Error('expected a build');
     expect(out.merges.map((m) => m.id)).toEqual([1, 2]);
     expect(out.sha).toBe(out.merges[1]!.commit);
@@ -68,8 +68,8 @@ describe('buildDeployBranch', () => {
 
   it('is deterministic with a fixed identity: the same inputs give the same SHA', async () => {
     const r1 = await request(1, { 'shared.txt': 1 });
-    const a = await buildDeployBranch(repo.git, base, [{ id: 1, sha: r1, message: 'm' }], { identity });
-    const b = await buildDeployBranch(repo.git, base, [{ id: 1, sha: r1, message: 'm' }], { identity });
+    const a = await buildDeployBranch(repo.port, base, [{ id: 1, sha: r1, message: 'm' }], { identity });
+    const b = await buildDeployBranch(repo.port, base, [{ id: 1, sha: r1, message: 'm' }], { identity });
     expect(a.ok && b.ok && a.sha === b.sha).toBe(true);
     // The same commit git commit-tree would make.
     const tree = await repo.git.out(['rev-parse', `${a.ok ? a.sha : ''}^{tree}`]);
@@ -83,7 +83,7 @@ describe('buildDeployBranch', () => {
     const r1 = await request(1, { 'shared.txt': 3, [WEIRD[0]!]: 1, [WEIRD[4]!]: 1 });
     const r2 = await request(2, { 'shared.txt': 7 });
     const r3 = await request(3, { 'shared.txt': 3, [WEIRD[0]!]: 1, [WEIRD[4]!]: 1, [WEIRD[2]!]: 1 });
-    const out = await buildDeployBranch(repo.git, base, [
+    const out = await buildDeployBranch(repo.port, base, [
       { id: 1, sha: r1, message: '1' },
       { id: 2, sha: r2, message: '2' },
       { id: 3, sha: r3, message: '3' },
@@ -99,7 +99,7 @@ describe('buildDeployBranch', () => {
     const r2 = await request(2, { 'shared.txt': 3, [WEIRD[1]!]: 2 });
     const r3 = await request(3, { [WEIRD[1]!]: 4 });
     const out = await buildDeployBranch(
-      repo.git,
+      repo.port,
       base,
       [
         { id: 1, sha: r1, message: '1' },
@@ -117,13 +117,13 @@ describe('buildDeployBranch', () => {
   it('reuses the longest common prefix of a previous build and ends at the same SHA as a full rebuild', async () => {
     const shas = await Promise.all([1, 2, 3, 4].map((n) => request(n, { 'shared.txt': n * 2 })));
     const items = shas.map((sha, k) => ({ id: k + 1, sha, message: `merge ${k + 1}` }));
-    const first = await buildDeployBranch(repo.git, base, items.slice(0, 3), { identity });
+    const first = await buildDeployBranch(repo.port, base, items.slice(0, 3), { identity });
     if (!first.ok) throw new Error('build');
     // Request 3 is re-pushed and request 4 added: merges 1 and 2 stand.
     const r3b = await request(33, { 'shared.txt': 6 });
     const next = [items[0]!, items[1]!, { id: 3, sha: r3b, message: 'merge 3' }, items[3]!];
-    const incremental = await buildDeployBranch(repo.git, base, next, { identity, previous: { baseSha: base, merges: first.merges } });
-    const full = await buildDeployBranch(repo.git, base, next, { identity });
+    const incremental = await buildDeployBranch(repo.port, base, next, { identity, previous: { baseSha: base, merges: first.merges } });
+    const full = await buildDeployBranch(repo.port, base, next, { identity });
     if (!incremental.ok || !full.ok) throw new Error('build');
     expect(incremental.reused).toBe(2);
     expect(full.reused).toBe(0);
@@ -134,12 +134,12 @@ describe('buildDeployBranch', () => {
   it('reuses nothing when the base moved, and everything when nothing changed', async () => {
     const r1 = await request(1, { 'shared.txt': 1 });
     const items = [{ id: 1, sha: r1, message: '1' }];
-    const first = await buildDeployBranch(repo.git, base, items, { identity });
+    const first = await buildDeployBranch(repo.port, base, items, { identity });
     if (!first.ok) throw new Error('build');
-    const same = await buildDeployBranch(repo.git, base, items, { identity, previous: first });
+    const same = await buildDeployBranch(repo.port, base, items, { identity, previous: first });
     expect(same.ok && same.reused === 1 && same.sha === first.sha).toBe(true);
     const moved = await commitFiles(repo.git, { parents: [base], files: { 'other.txt': 'x' }, message: 'master moved' });
-    const rebuilt = await buildDeployBranch(repo.git, moved, items, { identity, previous: first });
+    const rebuilt = await buildDeployBranch(repo.port, moved, items, { identity, previous: first });
     expect(rebuilt.ok && rebuilt.reused).toBe(0);
   });
 
@@ -152,7 +152,7 @@ describe('buildDeployBranch', () => {
       '',
       'Request: 1',
     ].join('\n');
-    const out = await buildDeployBranch(repo.git, base, [{ id: 1, sha: r1, message }], { identity });
+    const out = await buildDeployBranch(repo.port, base, [{ id: 1, sha: r1, message }], { identity });
     if (!out.ok) throw new Error('expected a build');
     const expected = 'Merge request 1 "Quo\'tes" (alice) into push 1\n\nFirst line red\n\n  indented $(touch x) `y`; z & | <>\n\tü 日本語 ✓\n# not a comment\n---\nnul: bell:\n\nRequest: 1\n';
     expect((await repo.git.run(['log', '-1', '--format=%B', out.sha])).stdout).toBe(`${expected}\n`);

@@ -2,7 +2,7 @@
 // previous one made) give the same trees and conflicts as one `merge-tree` process per merge, streamed
 // or not, and a bad object fails the merge instead of hanging.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MergeTreeStream, mergeTree } from '../../../server/train/merge-tree.js';
+import { MergeTreeStream, mergeTree } from '../../../server/git/merge-tree.js';
 import { CommitWriter, commitObject } from '../../../server/git/object-writer.js';
 import { commitFiles, initRepo, numberedLines, type FixtureRepo } from '../../helpers/git-fixtures.js';
 

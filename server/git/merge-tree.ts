@@ -1,8 +1,7 @@
 // Trial merges with `git merge-tree --write-tree` (no work tree, no index, no refs), one at a time
 // or many in one process with `--stdin`, and the parser for its `-z --name-only` output.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { gitEnv, type GitCli } from '../git/git-cli.js';
-import { TrainError } from './errors.js';
+import { gitEnv, GitOutputError, type GitCli } from './git-cli.js';
 
 /** The outcome of merging two commits: the merged tree (with conflict markers when not clean). */
 export interface MergeTreeResult {
@@ -22,7 +21,7 @@ const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
  */
 function parseOne(tokens: readonly string[], i: number, conflicted: boolean): [MergeTreeResult, number] {
   const tree = tokens[i++];
-  if (tree === undefined || !OID.test(tree)) throw new TrainError('unexpected-git-output', `merge-tree: expected a tree id, got ${JSON.stringify(tree)}`);
+  if (tree === undefined || !OID.test(tree)) throw new GitOutputError(`merge-tree: expected a tree id, got ${JSON.stringify(tree)}`);
   const files: string[] = [];
   const seen = new Set<string>();
   while (i < tokens.length && tokens[i] !== '') {
@@ -60,7 +59,7 @@ export async function mergeTreeBatch(git: GitCli, pairs: readonly (readonly [str
   let i = 0;
   for (let k = 0; k < pairs.length; k++) {
     const status = tokens[i++];
-    if (status !== '0' && status !== '1') throw new TrainError('unexpected-git-output', `merge-tree --stdin: bad status ${JSON.stringify(status)}`);
+    if (status !== '0' && status !== '1') throw new GitOutputError(`merge-tree --stdin: bad status ${JSON.stringify(status)}`);
     const [res, next] = parseOne(tokens, i, status === '0');
     out.push(res);
     i = next;
@@ -115,7 +114,7 @@ export class MergeTreeStream {
       });
       child.on('error', (e) => this.fail(e));
       child.on('close', (code) => {
-        if (!this.closed || this.waiting.length) this.fail(new TrainError('unexpected-git-output', `merge-tree --stdin stopped (exit ${code}): ${this.stderr.trim().slice(0, 500)}`));
+        if (!this.closed || this.waiting.length) this.fail(new GitOutputError(`merge-tree --stdin stopped (exit ${code}): ${this.stderr.trim().slice(0, 500)}`));
       });
       this.child = child;
       return true;
@@ -134,7 +133,7 @@ export class MergeTreeStream {
       const status = tokens[0];
       const w = this.waiting.shift();
       try {
-        if (status !== '0' && status !== '1') throw new TrainError('unexpected-git-output', `merge-tree --stdin: bad status ${JSON.stringify(status)}`);
+        if (status !== '0' && status !== '1') throw new GitOutputError(`merge-tree --stdin: bad status ${JSON.stringify(status)}`);
         const [res] = parseOne(tokens, 1, status === '0');
         w?.resolve(res);
       } catch (e) {
