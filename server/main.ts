@@ -155,7 +155,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     knowsUser: async (name) => (await auth.authenticator.currentDirectory.lookup(name)) !== null,
     tags: integrations.tagsConfig,
     // Only the local runner runs jobs today: with another runner no job is queued, so none holds a gate.
-    ...(pipelineRuns && { pipeline: { runner: 'local' as const, jobs: config.pipeline.jobs.map((j) => ({ name: j.name, on: j.on })) } }),
+    ...(pipelineRuns && { pipeline: { runner: 'local' as const, jobs: config.pipeline.jobs.map((j) => ({ name: j.name, on: j.on })), retries: config.pipeline.retries } }),
   });
   const jobs = pipelineRuns ? new JobService({ dispatcher, pipeline: config.pipeline, repoDir: repo.gitDir, dataDir, log }) : null;
   const upstream = integrations.upstream;

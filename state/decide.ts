@@ -6,6 +6,7 @@ import { domainError, type DomainError } from './errors.js';
 import { activeRequestFor } from './intake.js';
 import type { DomainEvent, ForcedGate } from './events.js';
 import { applyJobEvent, retryJob, type JobEvent } from './jobs.js';
+import { deployingRefusal } from './deploy-jobs.js';
 import {
   findJob,
   nextJobId,
@@ -342,7 +343,7 @@ const HANDLERS: Handlers = {
   StagePush(b, c, ctx) {
     const push = getPush(b, c.push);
     if (err(push)) return push;
-    const p = checkPush('stage', ctx.actor, push, `stage push ${push.id}`);
+    const p = checkPush('stage', ctx.actor, push, `stage push ${push.id}`) ?? deployingRefusal(push);
     if (p) return p;
     if (!c.env.trim()) return domainError('invalid-field', 'name the stage environment (--env)', { field: 'env' });
     if (!buildIsCurrent(b, push)) return staleBuild(push);
@@ -358,7 +359,7 @@ const HANDLERS: Handlers = {
   BlessPush(b, c, ctx) {
     const push = getPush(b, c.push);
     if (err(push)) return push;
-    const p = checkPush('bless', ctx.actor, push, `bless push ${push.id}`);
+    const p = checkPush('bless', ctx.actor, push, `bless push ${push.id}`) ?? deployingRefusal(push);
     if (p) return p;
     if (!buildIsCurrent(b, push)) return staleBuild(push);
     const inPush = requestsInPush(b, push.id);

@@ -1,7 +1,7 @@
 // Human subjects and machine-readable trailers for metadata commits: `git log` is the audit trail.
 import { actorName, type Actor } from './actor.js';
 import type { Command } from './commands.js';
-import type { DomainEvent } from './events.js';
+import type { DomainEvent, EventOf } from './events.js';
 import { SCHEMA_VERSION } from './codec.js';
 import { requestsInPush, type Board } from './model.js';
 import { pushView, requestView, type StatusPush, type StatusRequest } from './status-view.js';
@@ -50,6 +50,19 @@ export function commandSubject(cmd: Command, events: readonly DomainEvent[]): st
     case 'FollowUpstream': return `Follow upstream: ${cmd.ref.replace(/^refs\/heads\//, '')} ${cmd.from ?? 'absent'} -> ${cmd.to}`;
     case 'RecordBuild': return `Build deploy branch of push ${cmd.push} at ${cmd.deploySha?.slice(0, 12) ?? 'none'}`;
   }
+}
+
+/** A stage or bless whose jobs run: the push is staging / blessing, which jobs, and how to follow them. */
+function deployingAnswer(e: EventOf<'DeployStarted'> | undefined, push: StatusPush | undefined): string {
+  if (!e) return '';
+  const d = e.deploying;
+  const jobs = d.jobs.map((id) => push?.jobs?.find((j) => j.id === id)).filter((j) => j !== undefined);
+  const names = jobs.map((j) => `${safeLine(j.name)} (job ${j.id})`).join(', ');
+  const first = d.jobs[0] ?? '?';
+  const sha = jobs[0] ? ` at ${shortSha(jobs[0].sha)}` : '';
+  const where = d.step === 'stage' ? `staging on ${safeLine(d.env ?? '')}` : 'blessing (production deploy)';
+  const then = d.step === 'stage' ? 'staged (the pushees are asked to verify then)' : 'blessed';
+  return `push ${e.push} is ${where}: ${d.step} job${d.jobs.length === 1 ? '' : 's'} ${names}${sha} running; it becomes ${then} when ${d.jobs.length === 1 ? 'it passes' : 'they pass'}; follow: pushmanager job log ${first} --follow`;
 }
 
 const oneLine = (s: string) => s.replace(/[\r\n\t]+/g, ' ').slice(0, 100);
@@ -169,6 +182,8 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
         return push ? `push ${push.id} rebuilt: ${deploy(push)}${push.baseSha ? ` on master ${shortSha(push.baseSha)}` : ''}` : '';
       case 'StagePush': {
         const st = of('PushStaged')[0];
+        const running = deployingAnswer(of('DeployStarted')[0], push);
+        if (running) return running;
         if (!st || !push) break;
         const forced = st.forced ? ` (forced past jobs ${st.forced.jobs.join(', ')}: ${safeLine(st.forced.reason)})` : '';
         return `staged push ${st.push} on ${safeLine(st.env)}${forced}: ${deploy(push)}; ${plural(st.requests.length, 'request')} to verify (${idList(st.requests)})`;
@@ -182,6 +197,8 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
       }
       case 'BlessPush': {
         const b = of('PushBlessed')[0];
+        const running = deployingAnswer(of('DeployStarted')[0], push);
+        if (running) return running;
         if (!b || !push) break;
         const past = b.jobs?.length ? `; past jobs ${b.jobs.join(', ')}` : '';
         const why = b.reason ? `: ${safeLine(b.reason)}` : '';

@@ -1,7 +1,7 @@
 // Events: what happened, past tense. decide() produces them, evolve() applies them, notifications route them.
 import type { SystemCause } from './actor.js';
 import type { Job, JobHandle, JobState } from './jobs.js';
-import type { ChecklistItem, Comment, Conflict, MergedRequest, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
+import type { ChecklistItem, Comment, Deploying, Conflict, MergedRequest, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
 
 interface Base {
   /** ISO time from the command's context (state/ reads no clock). */
@@ -50,6 +50,10 @@ export type DomainEvent = Base &
     | { readonly type: 'JobFinished'; readonly push: PushId; readonly job: string; readonly when?: string; readonly name: string; readonly sha: string; readonly state: Exclude<JobState, 'queued' | 'running'>; readonly exitCode?: number; readonly reason?: string; readonly url?: string }
     /** An interrupted job is run again (after a server crash). */
     | { readonly type: 'JobRequeued'; readonly push: PushId; readonly job: string }
+    /** stage / bless with deploy jobs: the jobs run, the step is recorded (PushStaged, PushBlessed) when they pass. */
+    | { readonly type: 'DeployStarted'; readonly push: PushId; readonly deploying: Deploying }
+    /** A deploy job failed or was cancelled: the step did not happen; the push stays where it was. */
+    | { readonly type: 'DeployFailed'; readonly push: PushId; readonly step: 'stage' | 'bless'; readonly env: string | null; readonly job: string; readonly name: string; readonly state: JobState; readonly reason?: string }
   );
 
 /** A step taken past red jobs with --force. */

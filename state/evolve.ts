@@ -103,12 +103,12 @@ export function evolve(b: Board, e: DomainEvent): Board {
     case 'DeployBranchBuilt':
       return setPush(b, e.push, (p) => ({ ...p, deploySha: e.deploySha, baseSha: e.baseSha, merges: e.merges }), e.at);
     case 'PushStaged': {
-      let next = setPush(b, e.push, (p) => ({ ...p, state: 'staged', stageEnv: e.env, ...(e.forced && { forced: [...p.forced, { step: 'stage', by: e.actor, at: e.at, reason: e.forced.reason, jobs: e.forced.jobs }] }) }), e.at);
+      let next = setPush(b, e.push, (p) => ({ ...withoutDeploying(p), state: 'staged', stageEnv: e.env, ...(e.forced && { forced: [...p.forced, { step: 'stage', by: e.actor, at: e.at, reason: e.forced.reason, jobs: e.forced.jobs }] }) }), e.at);
       for (const id of e.requests) next = setRequest(next, id, (r) => ({ ...r, state: 'staged' }), e.at);
       return next;
     }
     case 'PushBlessed': {
-      let next = setPush(b, e.push, (p) => ({ ...p, state: 'blessed', forced: e.forced ? [...p.forced, { step: 'bless', by: e.actor, at: e.at, ...(e.reason && { reason: e.reason }), ...(e.jobs && { jobs: e.jobs }) }] : p.forced }), e.at);
+      let next = setPush(b, e.push, (p) => ({ ...withoutDeploying(p), state: 'blessed', forced: e.forced ? [...p.forced, { step: 'bless', by: e.actor, at: e.at, ...(e.reason && { reason: e.reason }), ...(e.jobs && { jobs: e.jobs }) }] : p.forced }), e.at);
       for (const r of Object.values(next.requests))
         if (r.push === e.push && (r.state === 'staged' || r.state === 'verified')) next = setRequest(next, r.id, (x) => ({ ...x, state: 'blessed' }), e.at);
       return next;
@@ -120,7 +120,7 @@ export function evolve(b: Board, e: DomainEvent): Board {
       return next;
     }
     case 'PushDiscarded': {
-      let next = setPush(b, e.push, (p) => ({ ...p, state: 'discarded', deploySha: null, merges: [], heldWhenDiscarded: e.returned }), e.at);
+      let next = setPush(b, e.push, (p) => ({ ...withoutDeploying(p), state: 'discarded', deploySha: null, merges: [], heldWhenDiscarded: e.returned }), e.at);
       for (const id of e.returned) next = setRequest(next, id, (r) => ({ ...leavePush(r), state: 'requested' }), e.at);
       return next;
     }
@@ -151,9 +151,19 @@ export function evolve(b: Board, e: DomainEvent): Board {
     }
     case 'JobRequeued':
       return setJob(b, e.push, e.job, { type: 'requeued' }, e.at);
+    case 'DeployStarted':
+      return setPush(b, e.push, (p) => ({ ...p, deploying: e.deploying }), e.at);
+    case 'DeployFailed':
+      return setPush(b, e.push, withoutDeploying, e.at);
     case 'ChecklistTicked':
       return setPush(b, e.push, (p) => ({ ...p, checklist: p.checklist.map((i) => (i.id === e.item ? { ...i, done: e.done, doneBy: e.done ? e.actor : null } : i)) }), e.at);
   }
+}
+
+/** The push with no deploy in progress (the field left out, as on pushes that never had one). */
+function withoutDeploying(p: Push): Push {
+  const { deploying: _d, ...rest } = p;
+  return rest;
 }
 
 export function evolveAll(b: Board, events: readonly DomainEvent[]): Board {

@@ -3,14 +3,16 @@
 // in which a new deploy SHA has no build jobs and `push stage` would pass unchecked. Pure.
 import { actorName, systemActor, type SystemCause } from './actor.js';
 import type { DomainEvent } from './events.js';
-import { isPending, newJob, type Job, type JobPhase, type JobRunner } from './jobs.js';
-import { isOpenPush, jobsOfPush, nextJobId, type Board, type Push, type PushId } from './model.js';
+import { isPending, newJob, retryJob, type Job, type JobPhase, type JobRunner } from './jobs.js';
+import { findJob, isOpenPush, jobsOfPush, nextJobId, type Board, type Push, type PushId } from './model.js';
 import { shortSha } from './text.js';
 
 /** The configured jobs, as far as the domain needs them (names and phases; what they run stays in the server). */
 export interface PipelineJobs {
   readonly runner: JobRunner;
   readonly jobs: readonly { readonly name: string; readonly on: JobPhase }[];
+  /** A failed build job is run this many more times before its gate counts it red (the config's default is 1; absent: 0). */
+  readonly retries?: number;
 }
 
 const CAUSE: SystemCause = 'pipeline';
@@ -48,5 +50,41 @@ function buildJobs(p: Push, sha: string, pipeline: PipelineJobs, at: string): Jo
     if (cfg.on !== 'build' || have.some((j) => j.name === cfg.name && j.on === 'build')) continue;
     out.push(newJob({ id: nextJobId(p, out.length), name: cfg.name, on: 'build', sha, push: p.id, kind: 'build', runner: pipeline.runner, at }));
   }
+  return out;
+}
+
+/**
+ * `retries` (SPEC §6): a build job that failed on the push's current deploy SHA is run again at once as
+ * a new job (kind `retry`, attempt + 1) while its attempts are not used up, in the same commit as the
+ * failure, so the gate sees it queued (waiting), never red in between. A retry that passes is flaky.
+ */
+export function autoRetryEvents(after: Board, events: readonly DomainEvent[], pipeline: PipelineJobs | undefined, at: string): DomainEvent[] {
+  const retries = pipeline?.retries ?? 0;
+  if (retries <= 0) return [];
+  const actor = actorName(systemActor(CAUSE));
+  const out: DomainEvent[] = [];
+  const queued = new Map<PushId, number>();
+  for (const e of events) {
+    if (e.type !== 'JobFinished' || e.state !== 'failed') continue;
+    const found = findJob(after, e.job);
+    if (!found) continue;
+    const { push: p, job } = found;
+    if (job.on !== 'build' || job.attempt > retries || !isOpenPush(p) || p.deploySha !== job.sha) continue;
+    // Someone (or something) already runs it again, or it passed meanwhile: nothing to add.
+    const all = jobsOfPush(p);
+    if (all.slice(all.indexOf(job) + 1).some((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (isPending(j.state) || j.state === 'passed'))) continue;
+    const n = queued.get(p.id) ?? 0;
+    const retry = retryJob(job, nextJobId(p, n), at);
+    if ('code' in retry) continue; // only failed jobs get here: retryJob accepts them
+    queued.set(p.id, n + 1);
+    out.push({ type: 'JobQueued', push: p.id, job: retry, at, actor, cause: CAUSE });
+  }
+  return out;
+}
+
+/** Flaky passes per job name over the whole board: how often each job passed only on a retry. */
+export function flakeCounts(board: Board): Readonly<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const p of Object.values(board.pushes)) for (const j of jobsOfPush(p)) if (j.flaky) out[j.name] = (out[j.name] ?? 0) + 1;
   return out;
 }

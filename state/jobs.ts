@@ -43,6 +43,8 @@ export interface Job {
   readonly log?: string;
   /** Why it ended the way it did, in words: "timed out after 1800 s", "cancelled by pm". */
   readonly reason?: string;
+  /** A stage or bless job's environment (its `{env}`), fixed when the step queued it. */
+  readonly env?: string;
 }
 
 export type JobEvent =

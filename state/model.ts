@@ -131,11 +131,32 @@ export interface Push {
    */
   readonly jobs?: readonly Job[];
   /**
+   * A stage or bless whose deploy jobs run (SPEC §6): the push stays in its state (accepting, staged)
+   * until every one of them passed, then the step is recorded (staged / blessed); a failure clears it.
+   * Absent when no deploy runs.
+   */
+  readonly deploying?: Deploying;
+  /**
    * Set when the push is discarded: the requests it held then (pickmes and accepted, in queue order).
    * They went back to requested and no longer name the push, so the push keeps the list. Absent on
    * pushes discarded before it was recorded, and on every other push.
    */
   readonly heldWhenDiscarded?: readonly RequestId[];
+}
+
+/** A step waiting for its deploy jobs, and what it records when they pass (the command's force, who and when). */
+export interface Deploying {
+  readonly step: 'stage' | 'bless';
+  /** The environment: stage's --env; bless deploys to production (the push's stage env is kept). */
+  readonly env: string | null;
+  /** The deploy jobs, all on the deploy SHA the step was asked for. */
+  readonly jobs: readonly string[];
+  readonly by: UserName;
+  readonly at: string;
+  /** Stage: past red build jobs (--force). */
+  readonly forcedGate?: { readonly reason: string; readonly jobs: readonly string[] };
+  /** Bless: --force given (past unverified requests, open checklist or red jobs), with its reason and jobs. */
+  readonly blessForced?: { readonly forced: boolean; readonly reason?: string; readonly jobs?: readonly string[] };
 }
 
 export interface ForcedStep {

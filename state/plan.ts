@@ -12,7 +12,8 @@ import { evolveAll } from './evolve.js';
 import { buildIsCurrent, isOpenPush, mergedRequests, type Board, type MergedRequest, type Push, type PushId, type PushRequest, type RequestId } from './model.js';
 import { endedDeployBranches, pushreqRefIntents, type RefIntent } from './ref-intents.js';
 import type { TagRegistry, TagsConfig } from './tags.js';
-import { jobQueueEvents, type PipelineJobs } from './job-queue.js';
+import { autoRetryEvents, jobQueueEvents, type PipelineJobs } from './job-queue.js';
+import { deferDeploySteps, deployFollowEvents } from './deploy-jobs.js';
 
 /** Commands whose caller waits for the deploy branch: the pushmaster's own steps build it in the command. */
 export const SYNC_BUILD: ReadonlySet<Command['type']> = new Set(['OpenPush', 'AcceptRequests', 'RemoveRequest', 'RebuildPush', 'TakeOverPush']);
@@ -94,8 +95,10 @@ function buildNeeds(after: Board, command: Command): BuildNeed[] {
 
 /** decide, then the server's own events and the refs that go with them, each event applied once. */
 export function plan(board: Board, command: Command, ctx: PlanContext, facts: Facts = {}): Planned | NeedsBuilds | DomainError {
-  const decided = decide(board, command, { ...ctx, ...(facts.certification && { certification: facts.certification }) });
-  if (isDomainError(decided)) return decided;
+  const judged = decide(board, command, { ...ctx, ...(facts.certification && { certification: facts.certification }) });
+  if (isDomainError(judged)) return judged;
+  // A stage or bless with deploy jobs is recorded once they pass (deploy-jobs.ts): here its jobs start.
+  const decided = deferDeploySteps(board, judged, ctx.pipeline, ctx.now);
   const events: DomainEvent[] = [...decided];
   let after = evolveAll(board, decided);
   const refs: RefIntent[] = [...(facts.refs ?? []), ...pushreqRefIntents(board, after), ...endedDeployBranches(board, after)];
@@ -129,6 +132,12 @@ export function plan(board: Board, command: Command, ctx: PlanContext, facts: Fa
     events.push(...jobs);
     after = evolveAll(after, jobs);
   }
+  // What the recorded jobs lead to: a failed build job run again, a deploy that passed or failed, certify's jobs.
+  const follow = [...autoRetryEvents(after, events, ctx.pipeline, ctx.now)];
+  if (follow.length) after = evolveAll(after, follow);
+  const deploys = deployFollowEvents(after, events, ctx.pipeline, ctx.now);
+  if (deploys.length) after = evolveAll(after, deploys);
+  events.push(...follow, ...deploys);
   if (ctx.tags) {
     const checklist = checklistEvents(after, ctx.tags, ctx.now);
     if (checklist.length) {

@@ -1,5 +1,6 @@
 // The board as clients see it (`pushmanager status --json`, GET /api/board): SPEC §5 fields and more.
 import type { Job } from './jobs.js';
+import { flakeCounts } from './job-queue.js';
 import type { StatusJob } from './wire.js';
 import { FINISHED_REQUEST_STATES, isOpenPush, queueOrder, requestsOfPush, type Board, type Push, type PushRequest, type PushState } from './model.js';
 
@@ -27,6 +28,8 @@ export interface StatusPush {
   readonly jobs?: readonly StatusJob[];
   /** Steps taken with --force (past unverified requests, open checklists or red jobs), with who, when and why. */
   readonly forced?: Push['forced'];
+  /** A stage or bless whose deploy jobs run: the push is "staging" / "blessing" (its state is still the one before). */
+  readonly deploying?: { readonly step: 'stage' | 'bless'; readonly env: string | null; readonly jobs: readonly string[] };
 }
 
 /** A job as clients see it (SPEC §6 fields). */
@@ -52,6 +55,8 @@ export interface StatusView {
   readonly version: string | null;
   readonly pushes: readonly StatusPush[];
   readonly requests: readonly StatusRequest[];
+  /** How often each job passed only on a retry (flaky), over the board; absent when none did. */
+  readonly flakes?: Readonly<Record<string, number>>;
 }
 
 export function pushView(board: Board, p: Push): StatusPush {
@@ -72,6 +77,7 @@ export function pushView(board: Board, p: Push): StatusPush {
     createdAt: p.createdAt,
     ...(p.jobs && { jobs: p.jobs.map(jobView) }),
     ...(p.forced.length > 0 && { forced: p.forced }),
+    ...(p.deploying && { deploying: { step: p.deploying.step, env: p.deploying.env, jobs: p.deploying.jobs } }),
   };
 }
 
@@ -87,5 +93,6 @@ export function statusView(board: Board, version: string | null, opts: { all?: b
   const requests = Object.values(board.requests)
     .filter((r) => opts.all || !FINISHED_REQUEST_STATES.includes(r.state) || listed.has(r.id))
     .sort((a, b) => (a.push === b.push && a.push !== null ? queueOrder(a, b) : a.id - b.id));
-  return { version, pushes: views, requests: requests.map(requestView) };
+  const flakes = flakeCounts(board);
+  return { version, pushes: views, requests: requests.map(requestView), ...(Object.keys(flakes).length > 0 && { flakes }) };
 }

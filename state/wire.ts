@@ -105,6 +105,8 @@ export interface JobDetail extends StatusJob {
   readonly reason: string | null;
   /** Where its log is: `GET /api/jobs/:id/log` (add `?follow=1` to stream it until the job ends, text/plain). */
   readonly log: string | null;
+  /** How often a job of this name passed only on a retry, over the board (absent: never). */
+  readonly flakes?: number;
 }
 
 /** Every refusal's body (a non-2xx answer). `code` is a DomainErrorCode for the domain's refusals. */

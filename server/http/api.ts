@@ -8,7 +8,8 @@ import { ACTIVE_REQUEST_STATES, isOpenPush, type PushId, type RequestId } from '
 import { pushView, requestView, statusView, type StatusView } from '../../state/status-view.js';
 import type { ApiErrorBody, BoardView, JobDetail } from '../../state/wire.js';
 import type { Job } from '../../state/jobs.js';
-import { findJob, jobsOfPush } from '../../state/model.js';
+import { findJob, jobsOfPush, type Board } from '../../state/model.js';
+import { flakeCounts } from '../../state/job-queue.js';
 import { jobView } from '../../state/status-view.js';
 import type { Command } from '../../state/commands.js';
 import { commandOutcome } from '../../state/describe.js';
@@ -114,8 +115,9 @@ export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMe
 }
 
 /** A job as GET /api/jobs/:id answers it. */
-export function jobDetail(job: Job, deps: Pick<ApiDeps, 'jobs'>): JobDetail {
+export function jobDetail(job: Job, deps: Pick<ApiDeps, 'jobs'>, board?: Board): JobDetail {
   const what = deps.jobs?.command(job) ?? { command: null, builder: null };
+  const flakes = board ? (flakeCounts(board)[job.name] ?? 0) : 0;
   return {
     ...jobView(job),
     push: job.push,
@@ -125,6 +127,7 @@ export function jobDetail(job: Job, deps: Pick<ApiDeps, 'jobs'>): JobDetail {
     exitCode: job.exitCode ?? null,
     reason: job.reason ?? null,
     log: job.log || job.startedAt ? `/api/jobs/${job.id}/log` : null,
+    ...(flakes > 0 && { flakes }),
   };
 }
 
@@ -141,7 +144,7 @@ async function jobRoutes(deps: ApiDeps, parts: string[], req: IncomingMessage, r
   if (!/^[0-9]{1,9}\.[0-9]{1,9}$/.test(id)) throw new HttpError(400, 'bad-id', 'a job id looks like 3.1 (push 3, its first job)');
   const found = findJob(snap.board, id);
   if (!found) throw new HttpError(404, 'unknown-job', `no job ${id}`);
-  if (parts.length === 2) return sendJson(res, 200, jobDetail(found.job, deps));
+  if (parts.length === 2) return sendJson(res, 200, jobDetail(found.job, deps, snap.board));
   if (parts.length !== 3 || parts[2] !== 'log') throw new HttpError(404, 'not-found', `no API route GET ${url.pathname}`);
   if (!deps.jobs) throw new HttpError(404, 'job-log-missing', `job ${id} has no log on this server (no pipeline runner)`);
   const follow = url.searchParams.get('follow') === '1';

@@ -28,7 +28,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'RequestRemoved', 'RequestVerified', 'AllVerified', 'RequestDelayed', 'RequestUndelayed', 'RequestDiscarded', 'CommentAdded',
   'ConflictsFound', 'PushOpened', 'DeployBranchBuilt', 'PushStaged', 'PushBlessed', 'PushCertified',
   'PushDiscarded', 'PushMessageSent', 'PingmeChanged', 'PushTakenOver', 'ChecklistTicked', 'ChecklistSet',
-  'JobQueued', 'JobStarted', 'JobFinished', 'JobRequeued',
+  'JobQueued', 'JobStarted', 'JobFinished', 'JobRequeued', 'DeployStarted', 'DeployFailed',
   'MasterFollowedUpstream',
 ] as const satisfies readonly EventType[];
 // Fails to compile when an event type is added to state/events.ts and not here.

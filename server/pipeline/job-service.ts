@@ -146,7 +146,8 @@ export class JobService {
       sha: job.sha,
       push: job.push,
       branch: push.deployBranch.replace(/^refs\/heads\//, ''),
-      ...(push.stageEnv !== null && (job.on === 'stage' || job.on === 'bless') && { env: push.stageEnv }),
+      // The environment the step queued the job with (a stage job runs before the push records its env).
+      ...((job.on === 'stage' || job.on === 'bless') && (job.env ?? push.stageEnv) !== null && { env: (job.env ?? push.stageEnv)! }),
       attempt: job.attempt,
       run: cfg.run,
       timeoutSec: cfg.timeoutSec,

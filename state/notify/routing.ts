@@ -159,15 +159,33 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       // A failed gate: the pushmaster hears which job, why, how to read it and what it holds back.
       const p = push(b, e.push);
       const job = p?.jobs?.find((j) => j.id === e.job);
-      if (!p || !job || e.state !== 'failed' || (job.on !== 'build' && job.on !== 'stage')) return [];
-      const held = job.on === 'build' ? 'stage' : 'bless';
+      // A stage or bless job's failure is told with the deploy it ended (DeployFailed); a build job
+      // that is already being run again (retries) blames no one yet.
+      if (!p || !job || e.state !== 'failed' || job.on !== 'build') return [];
+      const later = (p.jobs ?? []).slice(p.jobs!.indexOf(job) + 1);
+      if (later.some((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (j.state === 'queued' || j.state === 'running' || j.state === 'passed'))) return [];
       return [{
         id: `job-failed-${e.job}`,
         kind: 'job-failed',
         push: p,
         users: [p.pushmaster],
         subject: `Job failed: ${cleanText(e.name, 64)} on ${pushName(p)}`,
-        text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; ${held} of ${pushName(p)} waits for it.\nLog: \`${cli} job log ${e.job}\`; retry: \`${cli} job retry ${e.job}\``,
+        text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; stage of ${pushName(p)} waits for it.\nLog: \`${cli} job log ${e.job}\`; retry: \`${cli} job retry ${e.job}\``,
+      }];
+    }
+    case 'DeployFailed': {
+      // The pushmaster asked for the step: they hear it did not happen, which job stopped it, and what next.
+      const p = push(b, e.push);
+      if (!p) return [];
+      const where = e.step === 'stage' ? `stage of ${pushName(p)}${e.env ? ` to ${cleanText(e.env, 80)}` : ''}` : `bless (production deploy) of ${pushName(p)}`;
+      const again = e.step === 'stage' ? `${cli} push stage ${p.id} --env ${e.env ? cleanText(e.env, 80) : 'ENV'}` : `${cli} push bless ${p.id}`;
+      return [{
+        id: `deploy-failed-${e.job}`,
+        kind: 'job-failed',
+        push: p,
+        users: [p.pushmaster],
+        subject: `${e.step === 'stage' ? 'Stage' : 'Bless'} failed: ${cleanText(e.name, 64)} on ${pushName(p)}`,
+        text: `The ${where} did not happen: ${e.step} job ${cleanText(e.name, 64)} (job ${e.job}) ${e.state}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${pushName(p)} is still ${p.state}.\nLog: \`${cli} job log ${e.job}\`; try again: \`${again}\``,
       }];
     }
     case 'PushBlessed': {

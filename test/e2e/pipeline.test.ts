@@ -72,6 +72,9 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
         'pipeline:',
         '  concurrency: 2',
         '  killGraceSec: 1',
+        // The failing job here is the story (gate, force, retry by hand, crash): not run again on its own.
+        // Automatic retries: test/e2e/pipeline-deploy.test.ts.
+        '  retries: 0',
         '  passEnv: [PM_TEST_GATE]',
         '  jobs:',
         '    - { name: test, on: build, run: [sh, ci/build.sh], timeoutSec: 120 }',

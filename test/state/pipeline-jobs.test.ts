@@ -135,7 +135,9 @@ describe("runners' reports (RecordJob) follow the job's transition table", () =>
 });
 
 describe('the stage gate', () => {
-  const stage = (b: Board, extra: Partial<Extract<Command, { type: 'StagePush' }>> = {}) => run(b, { type: 'StagePush', push: P1, env: 'stage-a', ...extra }, PM);
+  // The build gate alone: with a stage job configured, stage waits for it (test/state/deploy-jobs.test.ts).
+  const BUILD_ONLY: PipelineJobs = { ...JOBS, jobs: JOBS.jobs.filter((j) => j.on === 'build') };
+  const stage = (b: Board, extra: Partial<Extract<Command, { type: 'StagePush' }>> = {}) => run(b, { type: 'StagePush', push: P1, env: 'stage-a', ...extra }, PM, BUILD_ONLY);
 
   it('is refused while a build job is queued, naming the job, its state and how to read its log', () => {
     const out = stage(board());

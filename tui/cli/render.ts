@@ -90,6 +90,8 @@ export function renderJob(j: JobDetail, now: number = Date.now()): string {
   if (j.startedAt) lines.push(`  started ${j.startedAt}${j.finishedAt ? `, finished ${j.finishedAt}` : ''}`);
   if (j.exitCode !== null) lines.push(`  exit code ${j.exitCode}`);
   if (j.reason) lines.push(`  ${safeLine(j.reason)}`);
+  if (j.flaky) lines.push(`  flaky: failed, then passed on attempt ${j.attempt}`);
+  if (j.flakes) lines.push(`  ${safeLine(j.name)} has flaked ${j.flakes} time${j.flakes === 1 ? '' : 's'} (passed only on a retry)`);
   if (j.url) lines.push(`  ${safeLine(j.url)}`);
   if (j.log) lines.push(`  log: pushmanager job log ${j.id}${j.state === 'running' ? ' --follow' : ''}`);
   if (j.state === 'failed' || j.state === 'cancelled' || j.state === 'interrupted') lines.push(`  run again: pushmanager job retry ${j.id}`);
@@ -104,7 +106,9 @@ export function renderStatus(v: BoardView, now: number = Date.now()): string {
   const open = v.pushes.filter(isOpenPush);
   if (!open.length) out.push('No open push. A pushmaster opens one with: pushmanager push open --title "..."');
   for (const p of open) {
-    out.push(`Push ${p.id} "${safeLine(p.title)}"  ${p.type}, ${p.state}${p.stageEnv ? ` on ${safeLine(p.stageEnv)}` : ''}, pushmaster ${safeLine(p.pushmaster)}`);
+    const d = p.deploying;
+    const deploying = d ? `, ${d.step === 'stage' ? `staging on ${safeLine(d.env ?? '')}` : 'blessing'} (job${d.jobs.length === 1 ? '' : 's'} ${d.jobs.join(', ')})` : '';
+    out.push(`Push ${p.id} "${safeLine(p.title)}"  ${p.type}, ${p.state}${p.stageEnv ? ` on ${safeLine(p.stageEnv)}` : ''}${deploying}, pushmaster ${safeLine(p.pushmaster)}`);
     const build = buildText(v.builds?.[p.id]);
     out.push(`  deploy branch ${safeLine(p.deployBranch)} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}${build ? `; build ${build}` : ''}${offered(v.actions?.pushes[p.id], PUSH_VERBS, '  ', `pushmanager push VERB ${p.id}`)}`);
     // The jobs of the current deploy SHA (older SHAs' jobs: pushmanager job list --push N).

@@ -1,0 +1,212 @@
+// Deploy jobs and retries (SPEC §6, issue 15), the pure parts: a stage with stage jobs queues them and
+// shows the push "staging" without staging it; the passing job's plan stages it (and only then do the
+// pushees hear "please verify"); a failing one leaves it accepting, names the job and tells the
+// pushmaster; bless likewise; certify queues its jobs and gates nothing. A failed build job is run once
+// more (retries) before the gate counts it red or anyone is blamed; a retry that passes is flaky.
+import { describe, expect, it } from 'vitest';
+import type { Command } from '../../state/commands.js';
+import { decide, systemActor, userActor, type Actor } from '../../state/decide.js';
+import { isDomainError, type DomainError } from '../../state/errors.js';
+import type { DomainEvent } from '../../state/events.js';
+import { evolveAll } from '../../state/evolve.js';
+import { flakeCounts, type PipelineJobs } from '../../state/job-queue.js';
+import { emptyBoard, findJob, wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
+import type { RoutingConfig } from '../../state/notify/delivery.js';
+import { routeCommit } from '../../state/notify/routing.js';
+import { plan } from '../../state/plan.js';
+import { pushView, statusView } from '../../state/status-view.js';
+
+const PM = userActor('pm', { pushmaster: true });
+const ALICE = userActor('alice');
+const BUILDER = systemActor('deploy-build');
+const PIPELINE = systemActor('pipeline');
+const P1 = 1 as PushId;
+const sha = (c: string) => c.repeat(40).slice(0, 40);
+const JOBS: PipelineJobs = {
+  runner: 'local',
+  jobs: [
+    { name: 'test', on: 'build' },
+    { name: 'deploy-stage', on: 'stage' },
+    { name: 'deploy-prod', on: 'bless' },
+    { name: 'announce', on: 'certify' },
+  ],
+  retries: 1,
+};
+const CFG: RoutingConfig = { channels: ['email'], mailDomain: 'example.com' };
+
+let t = 0;
+interface Step {
+  readonly board: Board;
+  readonly events: readonly DomainEvent[];
+}
+function run(b: Board, cmd: Command, who: Actor, pipeline: PipelineJobs = JOBS): Step | DomainError {
+  const out = plan(b, cmd, { actor: who, now: new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString(), pipeline });
+  if (isDomainError(out)) return out;
+  if (out.kind !== 'planned') throw new Error(`${cmd.type} needs builds`);
+  return { board: out.board, events: out.events };
+}
+function ok(b: Board, cmd: Command, who: Actor, pipeline: PipelineJobs = JOBS): Step {
+  const out = run(b, cmd, who, pipeline);
+  if (isDomainError(out)) throw new Error(`${cmd.type}: ${out.code} ${out.message}`);
+  return out;
+}
+/** Who hears what of one plan's events: `kind user` per delivery (email only). */
+const heard = (s: Step) => routeCommit('c0ffee', s.events, s.board, CFG).map((d) => `${d.key.split(':')[2]} ${d.to.join(',')}`);
+
+/** Push 1 (pm) with alice's request 1 accepted and its build recorded at aaaa… (the build job queued). */
+function built(pipeline: PipelineJobs = JOBS): Board {
+  let b = emptyBoard();
+  const step = (cmd: Command, who: Actor) => {
+    const out = decide(b, cmd, { actor: who, now: new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString() });
+    if (isDomainError(out)) throw new Error(out.message);
+    b = evolveAll(b, out);
+  };
+  step({ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM);
+  step({ type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha('1'), autoPickme: true, title: 'a' }, ALICE);
+  step({ type: 'AcceptRequests', push: P1, requests: [1 as RequestId] }, PM);
+  const merges = wantedMerges(b, P1).map((w) => ({ ...w, commit: sha('a') }));
+  return ok(b, { type: 'RecordBuild', push: P1, deploySha: sha('a'), baseSha: sha('f'), merges, dropped: [] }, BUILDER, pipeline).board;
+}
+
+const at = '2026-01-01T01:00:00.000Z';
+const report = (b: Board, job: string, change: Extract<Command, { type: 'RecordJob' }>['change'], pipeline: PipelineJobs = JOBS) => ok(b, { type: 'RecordJob', job, change }, PIPELINE, pipeline);
+const started = (b: Board, job: string) => report(b, job, { type: 'started', at }).board;
+const pass = (b: Board, job: string) => report(started(b, job), job, { type: 'passed', at, exitCode: 0 });
+const fail = (b: Board, job: string, pipeline: PipelineJobs = JOBS) => report(report(b, job, { type: 'started', at }, pipeline).board, job, { type: 'failed', at, exitCode: 4, reason: 'exit code 4' }, pipeline);
+const stage = (b: Board) => run(b, { type: 'StagePush', push: P1, env: 'stage-a' }, PM);
+const greenBuild = () => pass(built(), '1.1').board;
+
+describe('stage jobs: the push is staged only when they pass', () => {
+  it('stage queues the stage job with {env} and shows the push staging; the push stays accepting and no pushee hears of it', () => {
+    const s = stage(greenBuild()) as Step;
+    const p = s.board.pushes[P1]!;
+    expect(p.state).toBe('accepting');
+    expect(s.board.requests[1]!.state).toBe('added');
+    expect(findJob(s.board, '1.2')!.job).toMatchObject({ name: 'deploy-stage', on: 'stage', kind: 'deploy', sha: sha('a'), state: 'queued', env: 'stage-a' });
+    expect(pushView(s.board, p).deploying).toEqual({ step: 'stage', env: 'stage-a', jobs: ['1.2'] });
+    expect(s.events.map((e) => e.type)).toEqual(['DeployStarted', 'JobQueued']);
+    expect(heard(s)).toEqual([]);
+  });
+
+  it('a second stage while it runs is refused, naming the job and how to follow or stop it', () => {
+    const s = stage(greenBuild()) as Step;
+    const again = stage(s.board) as DomainError;
+    expect(again.code).toBe('jobs-not-green');
+    expect(again.message).toBe('push 1 is staging on stage-a: stage job deploy-stage (job 1.2) is queued; wait for it (pushmanager job log 1.2 --follow) or stop it (pushmanager job cancel 1.2)');
+  });
+
+  it('the passing job stages the push (as the pushmaster who asked) and only then are the pushees asked to verify', () => {
+    const staging = (stage(greenBuild()) as Step).board;
+    const s = pass(staging, '1.2');
+    const p = s.board.pushes[P1]!;
+    expect(p.state).toBe('staged');
+    expect(p.stageEnv).toBe('stage-a');
+    expect(p.deploying).toBeUndefined();
+    expect(s.board.requests[1]!.state).toBe('staged');
+    expect(s.events.find((e) => e.type === 'PushStaged')).toMatchObject({ actor: 'pm', env: 'stage-a', requests: [1] });
+    expect(heard(s)).toEqual(['staged-1 alice@example.com']);
+  });
+
+  it('a failing job leaves the push accepting with the job named; the pushmaster is told, the pushee not', () => {
+    const staging = (stage(greenBuild()) as Step).board;
+    const s = fail(staging, '1.2');
+    const p = s.board.pushes[P1]!;
+    expect(p.state).toBe('accepting');
+    expect(p.deploying).toBeUndefined();
+    expect(s.board.requests[1]!.state).toBe('added');
+    expect(s.events.find((e) => e.type === 'DeployFailed')).toMatchObject({ step: 'stage', job: '1.2', name: 'deploy-stage', state: 'failed', reason: 'exit code 4' });
+    expect(heard(s)).toEqual(['deploy-failed-1.2 pm@example.com']);
+    const text = routeCommit('c0ffee', s.events, s.board, CFG)[0]!.text;
+    expect(text).toContain('stage job deploy-stage (job 1.2) failed: exit code 4');
+    expect(text).toContain('pushmanager push stage 1 --env stage-a');
+    // Not retried: retries are for build jobs.
+    expect(s.board.pushes[P1]!.jobs!.length).toBe(2);
+  });
+
+  it('a rebuild while staging cancels the stage job and ends the deploy', () => {
+    const staging = (stage(greenBuild()) as Step).board;
+    const merges = wantedMerges(staging, P1).map((w) => ({ ...w, commit: sha('b') }));
+    const s = ok(staging, { type: 'RecordBuild', push: P1, deploySha: sha('b'), baseSha: sha('e'), merges, dropped: [] }, BUILDER);
+    expect(findJob(s.board, '1.2')!.job.state).toBe('cancelled');
+    expect(s.board.pushes[P1]!.deploying).toBeUndefined();
+    expect(s.board.pushes[P1]!.state).toBe('accepting');
+  });
+
+  it('with no stage job configured, stage stages at once (as before)', () => {
+    const noDeploy: PipelineJobs = { ...JOBS, jobs: JOBS.jobs.filter((j) => j.on === 'build') };
+    const b = pass(built(noDeploy), '1.1').board;
+    const s = ok(b, { type: 'StagePush', push: P1, env: 'stage-a' }, PM, noDeploy);
+    expect(s.board.pushes[P1]!.state).toBe('staged');
+    expect(s.events.map((e) => e.type)).toEqual(['PushStaged']);
+  });
+});
+
+describe('bless and certify jobs', () => {
+  const staged = () => {
+    let b = pass((stage(greenBuild()) as Step).board, '1.2').board;
+    b = ok(b, { type: 'VerifyRequest', request: 1 as RequestId }, ALICE).board;
+    return b;
+  };
+
+  it('bless runs the bless job and reaches blessed only when it passes', () => {
+    const s = ok(staged(), { type: 'BlessPush', push: P1, force: false }, PM);
+    expect(s.board.pushes[P1]!.state).toBe('staged');
+    expect(pushView(s.board, s.board.pushes[P1]!).deploying).toEqual({ step: 'bless', env: 'stage-a', jobs: ['1.3'] });
+    expect(heard(s)).toEqual([]);
+    const done = pass(s.board, '1.3');
+    expect(done.board.pushes[P1]!.state).toBe('blessed');
+    expect(done.board.requests[1]!.state).toBe('blessed');
+    expect(heard(done)).toEqual(['blessed-1 alice@example.com']);
+  });
+
+  it('a failing bless job leaves the push staged', () => {
+    const s = ok(staged(), { type: 'BlessPush', push: P1, force: false }, PM);
+    const failed = fail(s.board, '1.3');
+    expect(failed.board.pushes[P1]!.state).toBe('staged');
+    expect(failed.events.find((e) => e.type === 'DeployFailed')).toMatchObject({ step: 'bless', job: '1.3' });
+  });
+
+  it('certify queues the certify job after certification; it gates nothing', () => {
+    const blessed = pass(ok(staged(), { type: 'BlessPush', push: P1, force: false }, PM).board, '1.3').board;
+    const s = ok(blessed, { type: 'CertifyPush', push: P1, force: false }, PM);
+    expect(s.board.pushes[P1]!.state).toBe('live');
+    expect(findJob(s.board, '1.4')!.job).toMatchObject({ name: 'announce', on: 'certify', kind: 'deploy', state: 'queued' });
+    expect(s.board.pushes[P1]!.deploying).toBeUndefined();
+    expect(fail(s.board, '1.4').board.pushes[P1]!.state).toBe('live');
+  });
+});
+
+describe('retries: a failed build job is run once more before the gate counts it red', () => {
+  it('the failure queues a retry (attempt 2) in the same plan; the gate waits for it; nobody is blamed yet', () => {
+    const s = fail(built(), '1.1');
+    expect(findJob(s.board, '1.2')!.job).toMatchObject({ name: 'test', on: 'build', kind: 'retry', attempt: 2, state: 'queued', sha: sha('a') });
+    expect(heard(s)).toEqual([]);
+    const refused = run(s.board, { type: 'StagePush', push: P1, env: 'stage-a' }, PM) as DomainError;
+    expect(refused.message).toContain('build job test (job 1.2) is queued');
+    expect(refused.message).toContain('wait for it to pass');
+  });
+
+  it('a retry that passes is flaky, the gate is green, and the flake is counted per job name', () => {
+    const s = pass(fail(built(), '1.1').board, '1.2');
+    expect(findJob(s.board, '1.2')!.job.flaky).toBe(true);
+    expect(flakeCounts(s.board)).toEqual({ test: 1 });
+    expect(statusView(s.board, null).flakes).toEqual({ test: 1 });
+    expect(isDomainError(stage(s.board))).toBe(false);
+  });
+
+  it('a retry that fails too is not retried again: the gate is red and the pushmaster is told', () => {
+    const s = fail(fail(built(), '1.1').board, '1.2');
+    expect(s.board.pushes[P1]!.jobs!.length).toBe(2);
+    expect(heard(s)).toEqual(['job-failed-1.2 pm@example.com']);
+    expect((stage(s.board) as DomainError).message).toContain('build job test (job 1.2) is failed');
+  });
+
+  it('retries: 0 runs nothing again (onFailure stop: the red gate at once)', () => {
+    const none: PipelineJobs = { ...JOBS, retries: 0 };
+    const s = fail(built(none), '1.1', none);
+    expect(s.board.pushes[P1]!.jobs!.length).toBe(1);
+    expect(heard(s)).toEqual(['job-failed-1.1 pm@example.com']);
+    expect(flakeCounts(s.board)).toEqual({});
+    expect(statusView(s.board, null).flakes).toBeUndefined();
+  });
+});
