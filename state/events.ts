@@ -50,6 +50,13 @@ export type DomainEvent = Base &
     | { readonly type: 'JobFinished'; readonly push: PushId; readonly job: string; readonly when?: string; readonly name: string; readonly sha: string; readonly state: Exclude<JobState, 'queued' | 'running'>; readonly exitCode?: number; readonly reason?: string; readonly url?: string }
     /** An interrupted job is run again (after a server crash). */
     | { readonly type: 'JobRequeued'; readonly push: PushId; readonly job: string }
+    /** More of where a running job is (Buildbot: the build its request started, and the build's page). */
+    | { readonly type: 'JobAttached'; readonly push: PushId; readonly job: string; readonly handle: JobHandle; readonly url?: string }
+    /**
+     * An external CI's result for a job that had already ended (cancelled: its SHA was replaced, or the
+     * pushmaster stopped it): recorded for the audit trail, the job's state unchanged, so it opens no gate.
+     */
+    | { readonly type: 'JobReported'; readonly push: PushId; readonly job: string; readonly state: 'passed' | 'failed'; readonly url?: string }
   );
 
 /** A step taken past red jobs with --force. */

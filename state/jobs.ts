@@ -43,6 +43,8 @@ export interface Job {
   readonly log?: string;
   /** Why it ended the way it did, in words: "timed out after 1800 s", "cancelled by pm". */
   readonly reason?: string;
+  /** An external CI's result that came after the job had ended (its SHA replaced): kept, gating nothing. */
+  readonly lateReport?: { readonly state: 'passed' | 'failed'; readonly by: string; readonly at: string; readonly url?: string };
 }
 
 export type JobEvent =
