@@ -1,6 +1,7 @@
 // The pipeline's runner, as the config names it (SPEC §6): local (embedded), buildbot (a real master),
 // external (any CI, by webhook and report). Null when no jobs are configured.
 import type { Dispatcher } from '../app/dispatcher.js';
+import { BuildbotJobService } from './buildbot-job-service.js';
 import { ExternalJobService } from './external-job-service.js';
 import { JobService } from './job-service.js';
 import type { PipelineConfig } from './pipeline-config.js';
@@ -24,6 +25,6 @@ export async function createPipeline(d: PipelineDeps): Promise<PipelineService |
       // The config check makes `external` present for this runner.
       return ExternalJobService.open({ dispatcher: d.dispatcher, external: p.external!, dataDir: d.dataDir, log: d.log });
     case 'buildbot':
-      return null;
+      return new BuildbotJobService({ dispatcher: d.dispatcher, pipeline: p, buildbot: p.buildbot!, log: d.log });
   }
 }
