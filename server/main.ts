@@ -31,7 +31,8 @@ import { createServer, type ServerDeps } from './http/server.js';
 import { DataDirError, ListenError } from './startup-error.js';
 import { hookSocketPath, listenHookSocket } from './http/hook-socket.js';
 import { PushTokens } from './auth/push-tokens.js';
-import { JobService } from './pipeline/job-service.js';
+import { createPipeline } from './pipeline/create-pipeline.js';
+import type { PipelineService } from './pipeline/pipeline-service.js';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -64,8 +65,8 @@ export interface RunningServer {
   readonly maintenance: RepoMaintenance;
   readonly reloader: ConfigReloader | null;
   readonly reconciled: ReconcileReport;
-  /** The pipeline's job service (local runner); null when no jobs are configured. */
-  readonly jobs: JobService | null;
+  /** The pipeline's job service (the configured runner's); null when no jobs are configured. */
+  readonly jobs: PipelineService | null;
   close(): Promise<void>;
 }
 
@@ -148,16 +149,14 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   const masterRef = `refs/heads/${config.repository.master}`;
   // The one write path; the train is the git work around it, handed to each door's call (prepare →
   // decide → commit), so neither needs the other bound late.
-  const pipelineRuns = config.pipeline.jobs.length > 0 && config.pipeline.runner === 'local';
-  if (config.pipeline.jobs.length > 0 && !pipelineRuns) log('warn', `pipeline: runner ${config.pipeline.runner} is not wired into the train yet; its jobs are not run and gate nothing`);
+  const pipelineRuns = config.pipeline.jobs.length > 0;
   const dispatcher = new Dispatcher(store, clock, null, {
     singleAcceptingPush: config.repository.singleAcceptingPush,
     knowsUser: async (name) => (await auth.authenticator.currentDirectory.lookup(name)) !== null,
     tags: integrations.tagsConfig,
-    // Only the local runner runs jobs today: with another runner no job is queued, so none holds a gate.
-    ...(pipelineRuns && { pipeline: { runner: 'local' as const, jobs: config.pipeline.jobs.map((j) => ({ name: j.name, on: j.on })), retries: config.pipeline.retries } }),
+    ...(pipelineRuns && { pipeline: { runner: config.pipeline.runner, jobs: config.pipeline.jobs.map((j) => ({ name: j.name, on: j.on })), retries: config.pipeline.retries } }),
   });
-  const jobs = pipelineRuns ? new JobService({ dispatcher, pipeline: config.pipeline, repoDir: repo.gitDir, dataDir, log }) : null;
+  const jobs = await createPipeline({ dispatcher, pipeline: config.pipeline, repoDir: repo.gitDir, dataDir, log });
   const upstream = integrations.upstream;
   // master follows upstream with a state commit that says so (system, cause upstream: the audit trail
   // shows when and from what to what), the ref moved in the same transaction as the state.
@@ -349,6 +348,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const scheme = config.server.tls ? 'https' : 'http';
   const url = config.server.publicUrl ?? `${scheme}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
+  // External jobs are announced with where to report back: only now is that known.
+  await jobs?.started?.(url).catch((e: unknown) => log('error', `pipeline: announcing waiting jobs failed: ${(e as Error).message}`));
 
   return {
     url,

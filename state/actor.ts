@@ -2,7 +2,8 @@
 import type { UserName } from './model.js';
 
 /** The roles a directory grants a user (local config flags or LDAP groups). */
-export type UserRole = 'pushmaster' | 'admin';
+/** `ci`: an external CI's account, the one that may report the results of external pipeline jobs. */
+export type UserRole = 'pushmaster' | 'admin' | 'ci';
 /** Why the server itself acts: each kind of its own bookkeeping, recorded with what it did. */
 export type SystemCause = 'conflict-check' | 'deploy-build' | 'reconcile' | 'checklist' | 'pipeline' | 'upstream';
 
@@ -19,10 +20,10 @@ export type UserActor = Extract<Actor, { kind: 'user' }>;
 /** The name the audit trail shows for the system (events, removals, the Pushmanager-Actor trailer). */
 export const SYSTEM_NAME = 'pushmanager';
 
-export const userActor = (name: UserName, flags: { readonly pushmaster?: boolean; readonly admin?: boolean } = {}): UserActor => ({
+export const userActor = (name: UserName, flags: { readonly pushmaster?: boolean; readonly admin?: boolean; readonly ci?: boolean } = {}): UserActor => ({
   kind: 'user',
   name,
-  roles: [...(flags.pushmaster ? ['pushmaster' as const] : []), ...(flags.admin ? ['admin' as const] : [])],
+  roles: [...(flags.pushmaster ? ['pushmaster' as const] : []), ...(flags.admin ? ['admin' as const] : []), ...(flags.ci ? ['ci' as const] : [])],
 });
 export const systemActor = (cause: SystemCause): Actor => ({ kind: 'system', cause });
 export const isSystem = (a: Actor): a is Extract<Actor, { kind: 'system' }> => a.kind === 'system';

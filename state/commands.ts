@@ -43,6 +43,8 @@ export type Command =
   | { readonly type: 'TickChecklist'; readonly push: PushId; readonly item: string; readonly done: boolean }
   | { readonly type: 'RetryJob'; readonly job: string }
   | { readonly type: 'CancelJob'; readonly job: string; readonly reason?: string }
+  /** An external CI's result for a job (runner: external), by a user in the ci role. */
+  | { readonly type: 'ReportJob'; readonly job: string; readonly state: 'passed' | 'failed'; readonly url?: string }
   // The server's own findings
   | { readonly type: 'RecordConflicts'; readonly results: readonly ConflictResult[] }
   /** What a runner reported about a job: started, finished, interrupted, run again. */

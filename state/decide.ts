@@ -501,6 +501,26 @@ const HANDLERS: Handlers = {
     return [ev(ctx, { type: 'JobFinished', push: found.push.id, job: job.id, name: job.name, sha: job.sha, state: 'cancelled', reason })];
   },
 
+  ReportJob(b, c, ctx) {
+    const found = findJob(b, c.job);
+    if (!found) return unknownJob(c.job);
+    const p = checkPush('reportJob', ctx.actor, found.push, `report the result of job ${c.job}`);
+    if (p) return p;
+    const { job, push } = found;
+    if (job.runner !== 'external')
+      return domainError('invalid-field', `job ${job.id} (${job.name}) runs on the ${job.runner} runner, which reports its own result; only jobs of runner: external are reported`, { field: 'job', job: job.id, runner: job.runner });
+    const url = c.url ? { url: c.url } : {};
+    // Ended already: a late result (its SHA was replaced, or the pushmaster cancelled it) is kept and changes nothing.
+    if (job.state === 'cancelled' || job.state === 'interrupted') return [ev(ctx, { type: 'JobReported', push: push.id, job: job.id, state: c.state, ...url })];
+    if (job.state === 'passed' || job.state === 'failed')
+      return domainError('nothing-to-do', `job ${job.id} (${job.name}) is already ${job.state}; a new result needs a new job: pushmanager job retry ${job.id}`, { job: job.id, state: job.state });
+    const events: DomainEvent[] = [];
+    if (job.state === 'queued') events.push(ev(ctx, { type: 'JobStarted', push: push.id, job: job.id }));
+    const reason = c.state === 'failed' ? { reason: `reported failed by ${actorName(ctx.actor)}` } : {};
+    events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: job.id, name: job.name, sha: job.sha, state: c.state, ...reason, ...url }));
+    return events;
+  },
+
   RecordBuild(b, c, ctx) {
     const who = checkWho(PUSH_TRANSITIONS.recordBuild, ctx.actor, 'record builds');
     if (who) return who;
@@ -545,7 +565,7 @@ function recordedConflicts(b: Board, req: PushRequest, found: readonly Conflict[
 
 const unknownJob = (id: string) => domainError('unknown-job', `no job ${id} (job ids look like 3.1; pushmanager job list shows them)`, { job: id });
 
-type JobChange = Extract<DomainEvent, { type: 'JobStarted' | 'JobFinished' | 'JobRequeued' }>;
+type JobChange = Extract<DomainEvent, { type: 'JobStarted' | 'JobFinished' | 'JobRequeued' | 'JobAttached' }>;
 /** The event that records a runner's report on a job (already checked against the job's transition table). */
 type Unstamped<E> = E extends unknown ? Omit<E, 'at' | 'actor' | 'cause'> : never;
 function jobChangeEvent(push: PushId, job: { readonly id: string; readonly name: string; readonly sha: string }, change: JobEvent): Unstamped<JobChange> | DomainError {
@@ -571,7 +591,7 @@ function jobChangeEvent(push: PushId, job: { readonly id: string; readonly name:
     case 'requeued':
       return { type: 'JobRequeued', ...base };
     case 'attached':
-      return domainError('invalid-field', 'attaching a job to a Buildbot build is not recorded yet', { field: 'change' });
+      return { type: 'JobAttached', ...base, handle: change.handle, ...(change.url && { url: change.url }) };
   }
 }
 

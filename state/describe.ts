@@ -47,6 +47,7 @@ export function commandSubject(cmd: Command, events: readonly DomainEvent[]): st
     case 'RetryJob': return `Retry job ${cmd.job}`;
     case 'CancelJob': return `Cancel job ${cmd.job}`;
     case 'RecordJob': return `Job ${cmd.job} ${cmd.change.type}`;
+    case 'ReportJob': return `Report job ${cmd.job} ${cmd.state}`;
     case 'FollowUpstream': return `Follow upstream: ${cmd.ref.replace(/^refs\/heads\//, '')} ${cmd.from ?? 'absent'} -> ${cmd.to}`;
     case 'RecordBuild': return `Build deploy branch of push ${cmd.push} at ${cmd.deploySha?.slice(0, 12) ?? 'none'}`;
   }
@@ -262,6 +263,15 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
       case 'RetryJob': {
         const q = of('JobQueued')[0];
         return q ? `job ${q.job.id} queued: ${safeLine(q.job.name)} again on ${shortSha(q.job.sha)} (attempt ${q.job.attempt}); follow it: pushmanager job log ${q.job.id} --follow` : '';
+      }
+      case 'ReportJob': {
+        const f = of('JobFinished')[0];
+        if (f) return `job ${f.job} (${safeLine(f.name)}) ${f.state}${f.url ? ` (${safeLine(f.url)})` : ''}`;
+        const late = of('JobReported')[0];
+        if (!late) return '';
+        const job = push?.jobs?.find((j) => j.id === late.job);
+        const now = push?.deploySha ? `; push ${late.push} is now at ${shortSha(push.deploySha)}` : '';
+        return `job ${late.job} had already ended (${job?.state ?? 'cancelled'}${job && job.sha !== push?.deploySha ? ` with its SHA ${shortSha(job.sha)} replaced` : ''}): the ${late.state} result is recorded and gates nothing${now}`;
       }
       case 'CancelJob': {
         const c = of('JobFinished')[0];

@@ -8,6 +8,7 @@ export const DOMAIN_ERROR_CODES = [
   'not-owner-or-watcher',
   'not-pushmaster',
   'not-pushmaster-of-push',
+  'not-ci',
   'illegal-transition',
   'push-not-accepting',
   'push-already-accepting',

@@ -54,6 +54,13 @@ export type DomainEvent = Base &
     | { readonly type: 'DeployStarted'; readonly push: PushId; readonly deploying: Deploying }
     /** A deploy job failed or was cancelled: the step did not happen; the push stays where it was. */
     | { readonly type: 'DeployFailed'; readonly push: PushId; readonly step: 'stage' | 'bless'; readonly env: string | null; readonly job: string; readonly name: string; readonly state: JobState; readonly reason?: string }
+    /** More of where a running job is (Buildbot: the build its request started, and the build's page). */
+    | { readonly type: 'JobAttached'; readonly push: PushId; readonly job: string; readonly handle: JobHandle; readonly url?: string }
+    /**
+     * An external CI's result for a job that had already ended (cancelled: its SHA was replaced, or the
+     * pushmaster stopped it): recorded for the audit trail, the job's state unchanged, so it opens no gate.
+     */
+    | { readonly type: 'JobReported'; readonly push: PushId; readonly job: string; readonly state: 'passed' | 'failed'; readonly url?: string }
   );
 
 /** A step taken past red jobs with --force. */

@@ -155,6 +155,16 @@ export function evolve(b: Board, e: DomainEvent): Board {
       return setPush(b, e.push, (p) => ({ ...p, deploying: e.deploying }), e.at);
     case 'DeployFailed':
       return setPush(b, e.push, withoutDeploying, e.at);
+    case 'JobAttached':
+      return setJob(b, e.push, e.job, { type: 'attached', handle: e.handle, ...(e.url && { url: e.url }) }, e.at);
+    case 'JobReported': {
+      const p = b.pushes[e.push];
+      const i = p?.jobs?.findIndex((j) => j.id === e.job) ?? -1;
+      if (!p || i < 0) return b;
+      const jobs: Job[] = [...p.jobs!];
+      jobs[i] = { ...jobs[i]!, lateReport: { state: e.state, by: e.actor, at: e.at, ...(e.url && { url: e.url }) } };
+      return withPush(b, { ...p, jobs, updatedAt: e.at });
+    }
     case 'ChecklistTicked':
       return setPush(b, e.push, (p) => ({ ...p, checklist: p.checklist.map((i) => (i.id === e.item ? { ...i, done: e.done, doneBy: e.done ? e.actor : null } : i)) }), e.at);
   }

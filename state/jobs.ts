@@ -45,6 +45,8 @@ export interface Job {
   readonly reason?: string;
   /** A stage or bless job's environment (its `{env}`), fixed when the step queued it. */
   readonly env?: string;
+  /** An external CI's result that came after the job had ended (its SHA replaced): kept, gating nothing. */
+  readonly lateReport?: { readonly state: 'passed' | 'failed'; readonly by: string; readonly at: string; readonly url?: string };
 }
 
 export type JobEvent =

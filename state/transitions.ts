@@ -25,6 +25,7 @@ export type Role =
   | 'watcher'
   | 'pushmaster' // anyone in the pushmaster group
   | 'pushmaster-of-push' // the push's own pushmaster
+  | 'ci' // an external CI's account (the directory's ci role): reports job results
   | 'server'; // the server's own findings (conflicts, builds)
 
 export interface RequestTransition {
@@ -82,6 +83,8 @@ export const PUSH_TRANSITIONS = {
   recordJob: { from: PUSH_STATES, to: null, who: ['server'] },
   retryJob: { from: OPEN_PUSH, to: null, who: ['pushmaster-of-push'] },
   cancelJob: { from: OPEN_PUSH, to: null, who: ['pushmaster-of-push'] },
+  // An external CI's result: like a runner's report, it may land after the push moved on.
+  reportJob: { from: PUSH_STATES, to: null, who: ['ci'] },
 } as const satisfies Record<string, PushTransition>;
 
 export type PushAction = keyof typeof PUSH_TRANSITIONS;
@@ -104,6 +107,8 @@ export function holdsRole(role: Role, actor: Actor, req: PushRequest | undefined
       return hasRole(actor, 'pushmaster') || hasRole(actor, 'admin');
     case 'pushmaster-of-push':
       return actor.kind === 'user' && push !== undefined && (push.pushmaster === actor.name || hasRole(actor, 'admin'));
+    case 'ci':
+      return hasRole(actor, 'ci');
     case 'server':
       return isSystem(actor);
   }
@@ -112,6 +117,7 @@ export function holdsRole(role: Role, actor: Actor, req: PushRequest | undefined
 /** The refusal for an actor who holds none of `roles`; `what` completes "cannot …". */
 function refusalFor(roles: readonly Role[], who: Actor, what: string, push: Push | undefined): DomainError {
   const name = actorName(who);
+  if (roles.length === 1 && roles[0] === 'ci') return domainError('not-ci', `${name} does not have the ci role and cannot ${what} (the directory grants it: ci: true for a local user, auth.ldap.ciGroup)`, { actor: name });
   if (roles.length === 1 && roles[0] === 'server') return domainError('not-pushmaster', `only the server may ${what}`, { actor: name });
   if (roles.includes('pushmaster-of-push') && !roles.includes('owner'))
     return domainError('not-pushmaster-of-push', `${name} is not the pushmaster of push ${push?.id ?? '?'} (${push?.pushmaster ?? 'nobody'} is) and cannot ${what}`, { actor: name, push: push?.id, pushmaster: push?.pushmaster });

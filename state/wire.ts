@@ -151,4 +151,6 @@ export type ApiCommandInput =
   | { readonly type: 'TickChecklist'; readonly push: Id; readonly item: string; readonly done?: boolean }
   /** Pipeline jobs (the push's pushmaster): a failed, cancelled or interrupted job runs again as a new job; a queued or running one stops. */
   | { readonly type: 'RetryJob'; readonly job: string }
-  | { readonly type: 'CancelJob'; readonly job: string; readonly reason?: string };
+  | { readonly type: 'CancelJob'; readonly job: string; readonly reason?: string }
+  /** An external CI's result for a job (runner: external); only a user or token with the ci role. */
+  | { readonly type: 'ReportJob'; readonly job: string; readonly state: 'passed' | 'failed'; readonly url?: string };

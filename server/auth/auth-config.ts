@@ -33,6 +33,8 @@ export const localUserSchema = z
     email: z.email().optional(),
     pushmaster: z.boolean().default(false),
     admin: z.boolean().default(false),
+    /** The ci role: may report external pipeline jobs' results (`pushmanager job report`), for a CI's account. */
+    ci: z.boolean().optional(),
   })
   .refine((u) => (u.password === undefined) !== (u.passwordHash === undefined), {
     message: 'give exactly one of password (demo only) or passwordHash',
@@ -67,6 +69,8 @@ export const ldapConfigSchema = z
     /** A group DN ("cn=pushmasters,ou=groups,dc=example,dc=com") or a cn under groupBase. */
     pushmasterGroup: z.string().min(1),
     adminGroup: z.string().min(1).optional(),
+    /** Members have the ci role (an external CI's accounts, which report pipeline jobs' results). */
+    ciGroup: z.string().min(1).optional(),
     /** `member` (groupOfNames: values are user DNs) or `memberUid` (posixGroup: values are user names). */
     groupMemberAttribute: z.enum(['member', 'memberUid']).default('member'),
     timeoutMs: z.number().int().min(100).max(60_000).default(5_000),

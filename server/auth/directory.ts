@@ -8,6 +8,8 @@ export interface User {
   readonly email: string | null;
   readonly pushmaster: boolean;
   readonly admin: boolean;
+  /** An external CI's account: may report the results of pipeline jobs (runner: external). */
+  readonly ci?: boolean;
 }
 
 export type AuthFailureCode = 'bad-credentials' | 'unknown-user' | 'rate-limited' | 'directory-unavailable';

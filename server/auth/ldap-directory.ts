@@ -227,9 +227,10 @@ export class LdapDirectory implements Directory {
   private async toUser(client: Client, given: string, found: FoundUser): Promise<User> {
     const c = this.config;
     const name = firstValue(found.entry, c.userNameAttribute) ?? given;
-    const [pushmaster, admin] = await Promise.all([
+    const [pushmaster, admin, ci] = await Promise.all([
       this.isMember(client, c.pushmasterGroup, found.dn, name),
       c.adminGroup === undefined ? false : this.isMember(client, c.adminGroup, found.dn, name),
+      c.ciGroup === undefined ? false : this.isMember(client, c.ciGroup, found.dn, name),
     ]);
     return {
       name,
@@ -237,6 +238,7 @@ export class LdapDirectory implements Directory {
       email: firstValue(found.entry, c.emailAttribute) ?? null,
       pushmaster,
       admin,
+      ...(ci && { ci: true }),
     };
   }
 

@@ -39,6 +39,7 @@ export class LocalDirectory implements Directory {
           email: u.email ?? null,
           pushmaster: u.pushmaster,
           admin: u.admin,
+          ...(u.ci && { ci: true }),
         },
         password: u.password ?? null,
         hash,

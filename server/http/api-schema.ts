@@ -46,6 +46,7 @@ export const apiCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('TakeOverPush'), push: id }),
   z.strictObject({ type: z.literal('RetryJob'), job: jobId }),
   z.strictObject({ type: z.literal('CancelJob'), job: jobId, reason: line(500).optional() }),
+  z.strictObject({ type: z.literal('ReportJob'), job: jobId, state: z.enum(['passed', 'failed']), url: z.url({ protocol: /^https?$/ }).max(2000).optional() }),
   z.strictObject({ type: z.literal('TickChecklist'), push: id, item: line(200).min(1), done: z.boolean().default(true) }),
 ]);
 

@@ -28,7 +28,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'RequestRemoved', 'RequestVerified', 'AllVerified', 'RequestDelayed', 'RequestUndelayed', 'RequestDiscarded', 'CommentAdded',
   'ConflictsFound', 'PushOpened', 'DeployBranchBuilt', 'PushStaged', 'PushBlessed', 'PushCertified',
   'PushDiscarded', 'PushMessageSent', 'PingmeChanged', 'PushTakenOver', 'ChecklistTicked', 'ChecklistSet',
-  'JobQueued', 'JobStarted', 'JobFinished', 'JobRequeued', 'DeployStarted', 'DeployFailed',
+  'JobQueued', 'JobStarted', 'JobFinished', 'JobRequeued', 'DeployStarted', 'DeployFailed', 'JobAttached', 'JobReported',
   'MasterFollowedUpstream',
 ] as const satisfies readonly EventType[];
 // Fails to compile when an event type is added to state/events.ts and not here.
@@ -189,6 +189,18 @@ export class WebhookDispatcher extends EventEmitter<WebhookDispatcherEvents> {
     for (const { receiver, outbox } of this.queues) {
       const deliveries: Delivery[] = webhookPayloads(commit, receiver).map((p) => ({ key: p.id, channel: 'log', to: [receiver.url], subject: p.type, text: JSON.stringify(p) }));
       n += await outbox.enqueue(deliveries);
+    }
+    return n;
+  }
+
+  /**
+   * Journals bodies of the caller's own (the pipeline's job announcements) for every receiver, each sent
+   * once by its key across restarts, signed like the events. Returns how many were new.
+   */
+  async enqueueBodies(items: readonly { readonly key: string; readonly type: string; readonly body: unknown }[]): Promise<number> {
+    let n = 0;
+    for (const { receiver, outbox } of this.queues) {
+      n += await outbox.enqueue(items.map((i) => ({ key: i.key, channel: 'log', to: [receiver.url], subject: i.type, text: JSON.stringify(i.body) })));
     }
     return n;
   }

@@ -36,6 +36,15 @@ export const buildbotRunnerSchema = z.strictObject({
   requestTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
 });
 
+export const externalRunnerSchema = z.strictObject({
+  /** Where each queued job is announced: a signed POST (X-Pushmanager-Signature, HMAC-SHA256 of the body). */
+  url: z.url({ protocol: /^https?$/ }),
+  /** The shared secret of the signature; the CI checks it before it believes an announcement. */
+  secret: z.string().min(16, 'at least 16 characters'),
+  /** One POST's limit; a receiver that is down is retried with backoff until it answers. */
+  timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+});
+
 export const pipelineLogSchema = z.strictObject({
   /** Bytes kept per job: the head and the last `tailBytes`, with a marker for what was left out between. */
   maxBytes: z.number().int().min(4096).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
@@ -62,6 +71,7 @@ export const pipelineConfigSchema = z
     passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).max(100).default([]),
     log: pipelineLogSchema.default(pipelineLogSchema.parse({})),
     buildbot: buildbotRunnerSchema.optional(),
+    external: externalRunnerSchema.optional(),
   })
   .superRefine((p, ctx) => {
     const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -80,6 +90,7 @@ export const pipelineConfigSchema = z
       });
     });
     if (p.runner === 'buildbot' && !p.buildbot) issue(['buildbot'], 'the buildbot runner needs buildbot: {url, scheduler}');
+    if (p.runner === 'external' && !p.external) issue(['external'], 'the external runner needs external: {url, secret} (where jobs are announced)');
     if (p.log.tailBytes * 2 > p.log.maxBytes) issue(['log', 'tailBytes'], `at most half of log.maxBytes (${p.log.maxBytes})`);
     for (const name of p.passEnv) if (/^PUSHMANAGER_/.test(name)) issue(['passEnv'], `${name}: PUSHMANAGER_* variables are the server's and never passed to a job`);
   });
@@ -87,6 +98,7 @@ export const pipelineConfigSchema = z
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 export type PipelineJobConfig = PipelineConfig['jobs'][number];
 export type BuildbotRunnerConfig = z.infer<typeof buildbotRunnerSchema>;
+export type ExternalRunnerConfig = z.infer<typeof externalRunnerSchema>;
 
 /** The values placeholders stand for; `env` only for stage and bless jobs. */
 export interface PlaceholderValues {

@@ -182,7 +182,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
       if (!/^[0-9]{1,9}\.[0-9]{1,9}$/.test(v)) throw new InvalidArgumentError('A job id looks like 3.1: push 3, its first job.');
       return v;
     });
-  const job = program.command('job').description("the train's pipeline jobs: list, show, log, retry, cancel");
+  const job = program.command('job').description("the train's pipeline jobs: list, show, log, retry, cancel, report");
   job
     .command('list')
     .description('jobs of the open pushes, or of one push')
@@ -205,6 +205,10 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
   jobArg(verb(job, 'cancel', 'stop a queued or running job (its process group is killed)'))
     .option('--reason <text>')
     .action((id: string, o: Json & { reason?: string }) => answer({ type: 'CancelJob', job: id, ...(o.reason && { reason: o.reason }) }, o));
+  jobArg(verb(job, 'report', "an external CI's result for a job (runner: external; users with the ci role)"))
+    .addOption(new Option('--state <state>', 'how the job ended').choices(['passed', 'failed']).makeOptionMandatory())
+    .option('--url <url>', "the CI run's page, shown with the job")
+    .action((id: string, o: Json & { state: 'passed' | 'failed'; url?: string }) => answer({ type: 'ReportJob', job: id, state: o.state, ...(o.url && { url: o.url }) }, o));
 
   // ---- request verbs (pushees) ----
   const request = program.command('request').description('one push request: show, pickme, unpickme, verify, delay, undelay, discard, comment, edit');

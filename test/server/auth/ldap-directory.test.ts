@@ -64,6 +64,15 @@ describe.skipIf(!slapd.ok)(`LdapDirectory against a real slapd${slapd.ok ? '' : 
     expect(await dir.authenticate('root', 'root-secret')).toMatchObject({ ok: true, user: { pushmaster: true, admin: true, email: null } });
   });
 
+  it('maps auth.ldap.ciGroup to the ci role (the external CI\'s accounts); without it nobody has it', async () => {
+    const dir = new LdapDirectory(config({ ciGroup: 'admins' }));
+    expect(await dir.authenticate('root', 'root-secret')).toMatchObject({ ok: true, user: { name: 'root', ci: true } });
+    const alice = await dir.authenticate('alice', 'alice-secret');
+    expect(alice.ok && alice.user.ci).toBeFalsy();
+    const plain = await new LdapDirectory(config()).authenticate('root', 'root-secret');
+    expect(plain.ok && plain.user.ci).toBeFalsy();
+  });
+
   it('uses the canonical name from the directory (uid matching is case-insensitive)', async () => {
     const dir = new LdapDirectory(config());
     expect(await dir.authenticate('ALICE', 'alice-secret')).toMatchObject({ ok: true, user: { name: 'alice' } });

@@ -29,6 +29,13 @@ describe('LocalDirectory with the demo users (SPEC §5)', () => {
     expect(r).toMatchObject({ ok: true, user: { name, pushmaster, admin: false, email: `${name}@example.com` } });
   });
 
+  it('a local user with ci: true has the ci role (an external CI\'s account); the demo users do not', async () => {
+    const withCi = new LocalDirectory([localUserSchema.parse({ name: 'ci-bot', password: 'ci-bot', ci: true })]);
+    expect(await withCi.lookup('ci-bot')).toMatchObject({ name: 'ci-bot', ci: true, pushmaster: false });
+    expect((await dir.lookup('pm'))?.ci).toBeFalsy();
+    expect(localUserSchema.safeParse({ name: 'x', password: 'x', ci: 'yes' }).error?.issues[0]?.path).toEqual(['ci']);
+  });
+
   it('refuses a wrong password and an unknown user with the same message', async () => {
     const wrong = await dir.authenticate('alice', 'bob');
     const unknown = await dir.authenticate('mallory', 'mallory');

@@ -14,6 +14,7 @@ const EXPECTED_STATUS: Record<DomainErrorCode, number> = {
   'not-owner-or-watcher': 403,
   'not-pushmaster': 403,
   'not-pushmaster-of-push': 403,
+  'not-ci': 403,
   'invalid-field': 422,
   'bad-push-option': 422,
   'bad-ref-name': 422,

@@ -1,0 +1,229 @@
+// The Buildbot runner wired into the train (SPEC §6, runner: buildbot): each queued job is a build
+// forced on its configured builder (buildbot-runner.ts), followed until it ends; what happens is
+// recorded through the one write path as the system (cause `pipeline`): started with the build
+// request, attached with the build and its page once a worker takes it, then passed / failed /
+// cancelled with the build's URL. The build runs on the master, not here: a server that stops (or is
+// SIGKILLed) leaves it running, and the next start re-attaches each running job by its recorded build
+// id (or build request id, when no build had started) and follows it on. Logs are Buildbot's step
+// logs, read through the same REST API.
+import { systemActor } from '../../state/actor.js';
+import { isDomainError } from '../../state/errors.js';
+import type { Job, JobEvent } from '../../state/jobs.js';
+import { findJob, type Board } from '../../state/model.js';
+import type { Committed, Dispatcher } from '../app/dispatcher.js';
+import { BuildbotRunner, type BuildbotHandle, type BuildbotProgress } from './buildbot-runner.js';
+import { JobLogError } from './job-service.js';
+import type { BuildbotRunnerConfig, PipelineConfig } from './pipeline-config.js';
+import type { PipelineService } from './pipeline-service.js';
+import type { FetchLike } from '../integrations/http-client.js';
+
+export interface BuildbotJobServiceOptions {
+  readonly dispatcher: Dispatcher;
+  readonly pipeline: PipelineConfig;
+  readonly buildbot: BuildbotRunnerConfig;
+  readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  readonly fetch?: FetchLike;
+}
+
+interface Active {
+  readonly abort: AbortController;
+  handle?: BuildbotHandle;
+  /** Cancelled on the board before the build request was known: stopped as soon as it is. */
+  cancel?: string;
+}
+
+const ACTOR = systemActor('pipeline');
+const now = () => new Date().toISOString();
+
+export class BuildbotJobService implements PipelineService {
+  readonly runner: BuildbotRunner;
+  private readonly active = new Map<string, Active>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(private readonly o: BuildbotJobServiceOptions) {
+    this.runner = new BuildbotRunner({ url: o.buildbot.url, scheduler: o.buildbot.scheduler, pollMs: o.buildbot.pollMs, requestTimeoutMs: o.buildbot.requestTimeoutMs, ...(o.fetch && { fetch: o.fetch }) });
+  }
+
+  readonly afterCommit = (c: Committed): void => {
+    if (this.closed) return;
+    for (const e of c.events) {
+      if (e.type === 'JobQueued' || e.type === 'JobRequeued') {
+        const found = findJob(c.board, e.type === 'JobQueued' ? e.job.id : e.job);
+        if (found && found.job.runner === 'buildbot' && found.job.state === 'queued') this.start(found.job, c.board);
+      } else if (e.type === 'JobFinished' && e.state === 'cancelled' && this.active.has(e.job)) {
+        this.track(this.stop(e.job, e.reason ?? 'cancelled'));
+      }
+    }
+  };
+
+  /** Start-up: running jobs are re-attached to their builds (which ran on while we were down); queued ones forced. */
+  async resume(): Promise<void> {
+    const { board } = await this.o.dispatcher.read();
+    for (const p of Object.values(board.pushes)) {
+      for (const j of p.jobs ?? []) {
+        if (j.runner !== 'buildbot') continue;
+        if (j.state === 'running' && j.handle?.runner === 'buildbot') {
+          this.reattach(j, { buildRequestId: j.handle.buildRequestId, ...(j.handle.buildId !== undefined && { buildId: j.handle.buildId }) });
+        } else if (j.state === 'queued' || (j.state === 'running' && !j.handle)) {
+          // Queued, or recorded started without a request (cannot happen today): forced (again).
+          if (j.state === 'queued') this.start(j, board);
+          else {
+            await this.report(j.id, { type: 'interrupted', at: now() });
+            await this.report(j.id, { type: 'requeued' });
+          }
+        } else if (j.state === 'interrupted') {
+          await this.report(j.id, { type: 'requeued' });
+        }
+      }
+    }
+  }
+
+  /** The build's step logs, each introduced by a header line; live until the build ends while it runs. */
+  async *follow(job: Job): AsyncGenerator<Buffer> {
+    const h = job.handle?.runner === 'buildbot' ? job.handle : null;
+    if (!h) throw new JobLogError(`job ${job.id} (${job.name}) has no build on Buildbot yet: it is ${job.state}`, { job: job.id });
+    const handle: BuildbotHandle = { buildRequestId: h.buildRequestId, ...(h.buildId !== undefined && { buildId: h.buildId }) };
+    if (job.state === 'queued' || job.state === 'running') {
+      yield* this.live(handle);
+      return;
+    }
+    if (handle.buildId === undefined) throw new JobLogError(`job ${job.id} (${job.name}) ended (${job.state}) before Buildbot started a build: there is no log`, { job: job.id });
+    // A finished build's log in one piece (a reader without --follow gets all of it at once).
+    const logs = await this.runner.stepLogs(handle.buildId);
+    yield Buffer.from(logs.map((l) => `--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n${l.text}`).join(''));
+  }
+
+  /**
+   * A running build's logs, one chunk per poll (so the first chunk is everything so far: what `job log`
+   * without --follow prints), until the build ends.
+   */
+  private async *live(handle: BuildbotHandle): AsyncGenerator<Buffer> {
+    const seen = new Map<string, number>();
+    let h = handle;
+    for (;;) {
+      const p = await this.runner.poll(h);
+      h = p.handle;
+      let out = '';
+      if (h.buildId !== undefined) {
+        for (const l of await this.runner.stepLogs(h.buildId)) {
+          const key = `${l.stepNumber}/${l.log}`;
+          const had = seen.get(key);
+          if (had === undefined) out += `--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n`;
+          if (l.text.length > (had ?? 0)) out += l.text.slice(had ?? 0);
+          seen.set(key, Math.max(had ?? 0, l.text.length));
+        }
+      }
+      if (out) yield Buffer.from(out);
+      if (p.state === 'passed' || p.state === 'failed' || p.state === 'cancelled' || this.closed) return;
+      await new Promise((r) => setTimeout(r, this.o.buildbot.pollMs));
+    }
+  }
+
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Stops following (the builds run on, on the master); the next start re-attaches them. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const a of this.active.values()) a.abort.abort();
+    await this.idle();
+  }
+
+  private start(job: Job, board: Board): void {
+    if (this.closed || this.active.has(job.id)) return;
+    const cfg = this.o.pipeline.jobs.find((j) => j.name === job.name && j.on === job.on);
+    const push = board.pushes[job.push];
+    if (!cfg?.builder || !push) {
+      this.track(this.report(job.id, { type: 'failed', at: now(), reason: `no ${job.on} job named ${job.name} with builder: in the pipeline config` }));
+      return;
+    }
+    const entry: Active = { abort: new AbortController() };
+    this.active.set(job.id, entry);
+    const builder = cfg.builder;
+    this.track(
+      (async () => {
+        try {
+          const handle = await this.runner.force({ id: job.id, name: job.name, builder, sha: job.sha, branch: push.deployBranch.replace(/^refs\/heads\//, ''), push: job.push });
+          entry.handle = handle;
+          await this.report(job.id, { type: 'started', at: now(), handle: { runner: 'buildbot', buildRequestId: handle.buildRequestId } });
+          if (entry.cancel !== undefined) await this.runner.cancel(handle, entry.cancel);
+          await this.watch(job, entry, handle, undefined);
+        } catch (e) {
+          this.active.delete(job.id);
+          if (this.closed) return;
+          await this.report(job.id, { type: 'failed', at: now(), reason: `Buildbot: ${(e as Error).message}` });
+        }
+      })(),
+    );
+  }
+
+  private reattach(job: Job, handle: BuildbotHandle): void {
+    if (this.active.has(job.id)) return;
+    const entry: Active = { abort: new AbortController(), handle };
+    this.active.set(job.id, entry);
+    this.o.log('info', `job ${job.id} (${job.name}): re-attached to Buildbot ${handle.buildId !== undefined ? `build ${handle.buildId}` : `build request ${handle.buildRequestId}`}`);
+    this.track(
+      this.watch(job, entry, handle, handle.buildId).catch(async (e: unknown) => {
+        this.active.delete(job.id);
+        if (!this.closed) await this.report(job.id, { type: 'failed', at: now(), reason: `Buildbot: ${(e as Error).message}` });
+      }),
+    );
+  }
+
+  /** Follows the build to its end; records the build once it exists, then the result. Returns early on close. */
+  private async watch(job: Job, entry: Active, handle: BuildbotHandle, knownBuild: number | undefined): Promise<void> {
+    let attached = knownBuild;
+    let chain: Promise<void> = Promise.resolve();
+    const onProgress = (p: BuildbotProgress) => {
+      entry.handle = p.handle;
+      if (p.handle.buildId !== undefined && p.handle.buildId !== attached) {
+        attached = p.handle.buildId;
+        const h = { runner: 'buildbot' as const, buildRequestId: p.handle.buildRequestId, buildId: p.handle.buildId };
+        chain = chain.then(() => this.report(job.id, { type: 'attached', handle: h, ...(p.url && { url: p.url }) }));
+      }
+    };
+    const done = await this.runner.wait(handle, { signal: entry.abort.signal, onProgress, onError: (e) => this.o.log('warn', `job ${job.id}: Buildbot did not answer (${e.message}); asking again`) });
+    await chain;
+    this.active.delete(job.id);
+    if (done.state !== 'passed' && done.state !== 'failed' && done.state !== 'cancelled') return; // closed while it ran
+    const url = done.url ? { url: done.url } : {};
+    const at = now();
+    const change: JobEvent =
+      done.state === 'passed' ? { type: 'passed', at, ...url }
+      : done.state === 'failed' ? { type: 'failed', at, ...url, reason: done.stateString ? `Buildbot: ${done.stateString}` : `Buildbot results ${done.results ?? '?'}` }
+      : { type: 'cancelled', at, reason: done.stateString ? `Buildbot: ${done.stateString}` : 'cancelled on Buildbot' };
+    await this.report(job.id, change);
+  }
+
+  private async stop(id: string, reason: string): Promise<void> {
+    const entry = this.active.get(id);
+    if (!entry) return;
+    if (!entry.handle) {
+      entry.cancel = reason;
+      return;
+    }
+    try {
+      await this.runner.cancel(entry.handle, reason);
+    } catch (e) {
+      this.o.log('warn', `job ${id}: stopping its Buildbot build failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** One report through the write path; one the board no longer takes (the job was cancelled meanwhile) is dropped. */
+  private async report(job: string, change: JobEvent): Promise<void> {
+    try {
+      const out = await this.o.dispatcher.execute({ type: 'RecordJob', job, change }, ACTOR, { lane: 'background' });
+      if (isDomainError(out) && out.code !== 'illegal-transition') this.o.log('warn', `job ${job}: could not record ${change.type}: ${out.message}`);
+    } catch (e) {
+      this.o.log('error', `job ${job}: recording ${change.type} failed: ${(e as Error).message}`);
+    }
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+}

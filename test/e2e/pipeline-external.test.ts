@@ -1,0 +1,178 @@
+// Pipelines with `runner: external` end to end (SPEC §6, issue 15): a real server as its own process
+// (so it can be SIGKILLed), real git pushes, and a small HTTP receiver that stands for the external CI:
+// it records each announcement the server POSTs and answers 200. Checked as a CI and people use it:
+// the announcement arrives signed with the shared secret and names the job, its SHA, push and branch
+// and how to report back; a report from a user without the ci role is refused; a SIGKILL and restart
+// leave the job waiting (not announced twice); a report for a job whose SHA was replaced is recorded
+// and opens no gate; a ci user's report passes the gate.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerProcess } from '../../bench/lib/proc.js';
+import { SIGNATURE_HEADER, verifySignature } from '../../server/integrations/webhooks.js';
+import type { JobAnnouncement } from '../../server/pipeline/external-job-service.js';
+import type { StatusJob } from '../../state/wire.js';
+import { PushmanagerClient } from '../../tui/client.js';
+import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
+import { startRecordingServer, type RecordingServer } from '../server/integrations/recording-server.js';
+
+const SECRET = 'the-ci-shares-this-secret';
+
+async function until<T>(what: string, f: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('pipeline: runner external, announced by signed webhook, reported back by the ci role (real server)', () => {
+  let dir: string;
+  let server: ServerProcess;
+  let ciReceiver: RecordingServer;
+  let work: string;
+  const pm = () => new PushmanagerClient({ server: server.url, user: 'pm', password: 'pm' });
+  const jobsOf = async (push: number): Promise<readonly StatusJob[]> => (await pm().board()).pushes.find((p) => p.id === push)?.jobs ?? [];
+  const run = (user: string, args: string[]) => cli(server.url, user, args);
+  const announcements = () => ciReceiver.requests.map((r) => ({ r, body: JSON.parse(r.body) as JobAnnouncement }));
+  const meta = () => gitOk(join(dir, 'data', 'repos', 'main.git'), ['log', '--format=%s', 'pushmanager/meta']);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pm-pipeline-ext-'));
+    // The CI: takes every announcement (a real CI would start a run on the SHA and report back).
+    ciReceiver = await startRecordingServer(() => ({ status: 200, json: { ok: true } }));
+    const config = join(dir, 'pushmanager.config.yaml');
+    await writeFile(
+      config,
+      [
+        'server: { host: 127.0.0.1, port: 7080, dataDir: ./data }',
+        'auth:',
+        '  strategy: local',
+        '  users:',
+        '    - { name: alice, password: alice }',
+        '    - { name: pm, password: pm, pushmaster: true }',
+        '    - { name: ci-bot, password: ci-bot, ci: true }',
+        'pipeline:',
+        '  runner: external',
+        `  external: { url: "${ciReceiver.url}/pushmanager", secret: ${SECRET} }`,
+        '  jobs:',
+        '    - { name: test, on: build }',
+        '',
+      ].join('\n'),
+    );
+    server = new ServerProcess({ dataDir: join(dir, 'data'), config });
+    await server.start();
+    work = join(dir, 'alice');
+    await gitOk(dir, ['clone', '-q', `${server.url.replace('://', '://alice:alice@')}/main.git`, work]);
+    await gitOk(work, ['config', 'user.email', 'alice@example.com']);
+    await gitOk(work, ['config', 'user.name', 'alice']);
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.kill();
+    await ciReceiver?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a build queues the job and announces it to the CI, signed, with the job, SHA, push, branch and how to report', async () => {
+    expect((await run('pm', ['push', 'open', '--title', 'external'])).code).toBe(0);
+    await commitOnBranch(work, 'one', { 'one.txt': 'one\n' });
+    await gitOk(work, ['push', '-q', 'origin', 'one:refs/pushreq/one']);
+    const accepted = await run('pm', ['push', 'accept', '1', '1']);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const [a] = await until('the announcement to reach the CI', () => (announcements().length ? announcements() : null));
+    const deploySha = (await pm().board()).pushes[0]!.deploySha;
+    expect(a!.r.method).toBe('POST');
+    expect(a!.r.path).toBe('/pushmanager');
+    expect(verifySignature(SECRET, a!.r.body, a!.r.headers[SIGNATURE_HEADER.toLowerCase()] as string), 'signed with the shared secret').toBe(true);
+    expect(verifySignature('another-secret-entirely', a!.r.body, a!.r.headers[SIGNATURE_HEADER.toLowerCase()] as string)).toBe(false);
+    expect(a!.body).toMatchObject({
+      id: 'job:1.1',
+      type: 'JobQueued',
+      job: { id: '1.1', name: 'test', on: 'build', sha: deploySha, push: 1, branch: 'deploy/push-1', attempt: 1, kind: 'build' },
+      report: { role: 'ci', cli: 'pushmanager job report 1.1 --state passed|failed [--url URL]', api: { method: 'POST', url: `${server.url}/api/commands`, body: { type: 'ReportJob', job: '1.1' } } },
+    });
+    expect((await jobsOf(1)).map((j) => [j.id, j.state])).toEqual([['1.1', 'queued']]);
+    const refused = await run('pm', ['push', 'stage', '1', '--env', 'stage-a']);
+    expect(refused.stderr).toContain('build job test (job 1.1) is queued');
+  }, 60_000);
+
+  it('a report from a user without the ci role is refused, naming the role; the job stays queued', async () => {
+    const byAlice = await run('alice', ['job', 'report', '1.1', '--state', 'passed']);
+    expect(byAlice.code).toBe(1);
+    expect(byAlice.stderr).toContain('alice does not have the ci role and cannot report the result of job 1.1');
+    expect(byAlice.stderr).toContain('[not-ci]');
+    // Not the pushmaster either: the role is the CI's, not a pushmaster's shortcut past the gate.
+    const res = await fetch(`${server.url}/api/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('pm:pm').toString('base64')}` },
+      body: JSON.stringify({ type: 'ReportJob', job: '1.1', state: 'passed' }),
+    });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not-ci');
+    expect((await jobsOf(1)).find((j) => j.id === '1.1')?.state).toBe('queued');
+  }, 30_000);
+
+  it('after a SIGKILL and restart the external job keeps waiting, and is not announced again', async () => {
+    await server.kill();
+    await server.start();
+    expect((await jobsOf(1)).map((j) => [j.id, j.state])).toEqual([['1.1', 'queued']]);
+    // Start-up offers the waiting job to the queue again; its key was sent, so nothing goes out twice.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(announcements().map((a) => a.body.id)).toEqual(['job:1.1']);
+  }, 60_000);
+
+  it('a report for a job whose SHA was replaced is recorded and gates nothing; a ci report on the current job passes the gate', async () => {
+    await gitOk(work, ['fetch', '-q', 'origin']);
+    await commitOnBranch(work, 'two', { 'two.txt': 'two\n' });
+    await gitOk(work, ['push', '-q', 'origin', 'two:refs/pushreq/two']);
+    expect((await run('pm', ['push', 'accept', '1', '2'])).code).toBe(0);
+    await until('job 1.2 to be announced', () => announcements().some((a) => a.body.job.id === '1.2'));
+    const jobs = await jobsOf(1);
+    expect(jobs.map((j) => [j.id, j.state])).toEqual([
+      ['1.1', 'cancelled'],
+      ['1.2', 'queued'],
+    ]);
+
+    // The CI finishes the run it started for the old SHA: through the API, with an API token of its ci account.
+    const issued = await fetch(`${server.url}/api/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('ci-bot:ci-bot').toString('base64')}` },
+      body: JSON.stringify({ label: 'the CI' }),
+    });
+    expect(issued.status).toBe(201);
+    const { token } = (await issued.json()) as { token: string };
+    const res = await fetch(`${server.url}/api/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ type: 'ReportJob', job: '1.1', state: 'passed', url: 'https://ci.example.com/runs/1' }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as { changes: { type: string }[] }).changes.map((c) => c.type)).toEqual(['JobReported']);
+    expect(await meta()).toContain('Report job 1.1 passed');
+    expect((await jobsOf(1)).find((j) => j.id === '1.1')?.state).toBe('cancelled');
+    const stillRed = await run('pm', ['push', 'stage', '1', '--env', 'stage-a']);
+    expect(stillRed.code).toBe(1);
+    expect(stillRed.stderr).toContain('build job test (job 1.2) is queued');
+
+    // A bad state is refused naming the field.
+    const bad = await run('ci-bot', ['job', 'report', '1.2', '--state', 'green']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--state.*passed, failed/);
+
+    const reported = await run('ci-bot', ['job', 'report', '1.2', '--state', 'passed', '--url', 'https://ci.example.com/runs/2']);
+    expect(reported.code, reported.stderr).toBe(0);
+    expect(reported.stdout).toContain('job 1.2 (test) passed (https://ci.example.com/runs/2)');
+    const job = (await jobsOf(1)).find((j) => j.id === '1.2');
+    expect(job).toMatchObject({ state: 'passed', url: 'https://ci.example.com/runs/2' });
+    const staged = await run('pm', ['push', 'stage', '1', '--env', 'stage-a']);
+    expect(staged.code, staged.stderr).toBe(0);
+    expect(staged.stdout).toContain('staged push 1 on stage-a');
+    // A second report of the same job changes nothing and says how to get a new result.
+    const again = await run('ci-bot', ['job', 'report', '1.2', '--state', 'failed']);
+    expect(again.stderr).toContain('job 1.2 (test) is already passed');
+  }, 60_000);
+});
