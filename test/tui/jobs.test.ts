@@ -181,6 +181,16 @@ describe('job keys', () => {
     expect(press('L', ui(PM), sampleBoard()).actions).toEqual([{ type: 'status', status: { text: 'log: push #3 has no jobs yet', tone: 'error' } }]);
   });
 
+  it('L from the requests follows the job that needs attention now: after a rebuild it opens the new run, not the one it opened before', () => {
+    const opened = apply(ui(PM), { type: 'open-job-log', job: 'j4', push: 3 }, { type: 'mode', mode: { kind: 'board' } });
+    const b = jobsBoard();
+    const rebuilt: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, jobs: [...b.pushes[0]!.jobs!.map((j) => (j.id === 'j4' ? { ...j, state: 'passed' as const } : j)), job('j6', { state: 'running', finishedAt: null })] }, b.pushes[1]!] };
+    expect(press('L', opened, rebuilt).actions).toEqual([{ type: 'open-job-log', job: 'j6', push: 3 }]);
+    // Chosen in the jobs list (J, then enter), the job stays chosen.
+    const chosen = apply(ui(PM, { focus: 'jobs', jobCursor: 'j2' }), { type: 'open-job-log', job: 'j2', push: 3 }, { type: 'mode', mode: { kind: 'board' } });
+    expect(chosen.jobCursor).toBe('j2');
+  });
+
   it('scrolls the log: k stops following, G follows the end again, scrolling to the end follows too', () => {
     const text = Array.from({ length: 100 }, (_, i) => `l${i}`).join('\n');
     const s = apply(ui(PM), { type: 'open-job-log', job: 'j4', push: 3 }, { type: 'job-log-chunk', session: 1, text });

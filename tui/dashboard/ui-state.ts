@@ -176,7 +176,10 @@ export function uiReducer(s: UiState, a: UiAction): UiState {
       return { ...s, jobCursor: a.id };
     case 'open-job-log': {
       const session = s.logSessions + 1;
-      return { ...s, logSessions: session, jobCursor: a.job, mode: { kind: 'job-log', job: a.job, push: a.push, session, text: '', ended: false, error: null, detail: null, scroll: null } };
+      // Opened from the requests (L on the job that needs attention), the cursor is not pinned to that job:
+      // the next L opens whichever job needs attention then (a rebuild's new run), not the old one again.
+      const jobCursor = s.focus === 'jobs' ? a.job : s.jobCursor;
+      return { ...s, logSessions: session, jobCursor, mode: { kind: 'job-log', job: a.job, push: a.push, session, text: '', ended: false, error: null, detail: null, scroll: null } };
     }
     case 'job-log-chunk': {
       if (s.mode.kind !== 'job-log' || s.mode.session !== a.session) return s;
