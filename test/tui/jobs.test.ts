@@ -46,6 +46,15 @@ describe('elapsed time', () => {
 });
 
 describe('the JOBS rows', () => {
+  it('a stage waiting for its deploy job says so in the header: the push is not staged yet', () => {
+    const b = jobsBoard();
+    const staging: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, deploying: { step: 'stage', env: 'stage-a', jobs: ['j5'] } }, b.pushes[1]!] };
+    const l = lines(view(staging, ui(PM, { width: 120, height: 30 })));
+    expect(l[0]).toMatch(/· accepting · staging on stage-a \(job j5\) · pushmaster pm/);
+    expect(lines(view(jobsBoard(), ui(PM, { width: 120, height: 30 })))[0]).not.toMatch(/staging/);
+  });
+
+
   it('80×24: under the push header, each job with mark, name, kind, state, attempt, SHA and elapsed; the newest four and how many more', () => {
     const v = view(jobsBoard(), ui(PM, { width: 80, height: 24 }));
     const l = lines(v);

@@ -225,6 +225,8 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
           { text: `  ${push.type}`, tone: push.type === 'urgent' ? 'urgent' : 'plain' },
           { text: ` · ${push.state}`, tone: 'accent', bold: true },
           { text: push.stageEnv ? ` on ${safeLine(push.stageEnv)}` : '' },
+          // A stage or bless waiting for its deploy jobs: the push is not there yet, and says so.
+          { text: push.deploying ? ` · ${push.deploying.step === 'stage' ? `staging on ${safeLine(push.deploying.env ?? '')}` : 'blessing'} (job ${push.deploying.jobs.map(safeLine).join(', ')})` : '', tone: 'urgent', bold: true },
           { text: ` · pushmaster ${safeLine(push.pushmaster)}` },
           { text: openPushes.length > 1 ? ` · ${openPushes.length} open (tab)` : '', tone: 'dim' },
         ],
