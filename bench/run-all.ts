@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark in one go, one table (figure, value, the baseline measured in the same
 // run, ratio, target, pass/fail), also written to bench/results/latest.md with the machine's facts.
 // Benchmarks run one after another, never in parallel, so they do not load each other.
-// Options: --only intake,rebuild,conflicts,render   --out FILE   --no-write
+// Options: --only intake,rebuild,conflicts,render,pipeline,pipeline-server   --out FILE   --no-write
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -21,6 +21,7 @@ const SUITES: readonly Suite[] = [
   { name: 'conflicts', what: 'train: conflict matrix and one new pickme', run: async () => (await import('./train/conflicts.js')).run() },
   { name: 'render', what: 'dashboard render', run: async () => (await import('./dashboard-render.js')).run() },
   { name: 'pipeline', what: 'pipeline: local job overhead, live log, checkouts', run: async () => (await import('./pipeline-local.js')).run() },
+  { name: 'pipeline-server', what: 'pipeline through the server: job overhead vs a direct spawn, live log in job log --follow', run: async () => (await import('./pipeline-server.js')).run() },
 ];
 
 function machine(): Record<string, string> {

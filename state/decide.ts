@@ -5,7 +5,7 @@ import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
 import { activeRequestFor } from './intake.js';
 import type { DomainEvent, ForcedGate } from './events.js';
-import { applyJobEvent, retryJob, type JobEvent } from './jobs.js';
+import { applyJobEvent, JOB_TAIL_BYTES, retryJob, type JobEvent } from './jobs.js';
 import { deployingRefusal } from './deploy-jobs.js';
 import {
   findJob,
@@ -587,6 +587,7 @@ function jobChangeEvent(push: PushId, job: { readonly id: string; readonly name:
         ...('exitCode' in change && change.exitCode !== undefined && { exitCode: change.exitCode }),
         ...('reason' in change && change.reason && { reason: change.reason }),
         ...('url' in change && change.url && { url: change.url }),
+        ...('tail' in change && change.tail && { tail: change.tail.slice(-JOB_TAIL_BYTES) }),
       };
     case 'requeued':
       return { type: 'JobRequeued', ...base };

@@ -54,13 +54,19 @@ export type JobEvent =
   /** More of where the job is, while it runs (Buildbot: the build that a request started). */
   | { readonly type: 'attached'; readonly handle: JobHandle; readonly url?: string }
   | { readonly type: 'passed'; readonly at: string; readonly exitCode?: number; readonly url?: string }
-  | { readonly type: 'failed'; readonly at: string; readonly exitCode?: number; readonly reason?: string; readonly url?: string }
+  /** `tail`: the last lines of a local job's log (≤ JOB_TAIL_BYTES), for the failure notice; not kept on the job. */
+  | { readonly type: 'failed'; readonly at: string; readonly exitCode?: number; readonly reason?: string; readonly url?: string; readonly tail?: string }
   | { readonly type: 'cancelled'; readonly at: string; readonly reason?: string }
   /** The server stopped while the job ran (crash, restart): its result is unknown. */
   | { readonly type: 'interrupted'; readonly at: string }
   /** An interrupted job is run again. */
   | { readonly type: 'requeued' };
 export type JobEventType = JobEvent['type'];
+
+/** At most this much of a failed job's log rides on its JobFinished (the metadata branch keeps every event). */
+export const JOB_TAIL_BYTES = 2048;
+/** And at most this many lines of it. */
+export const JOB_TAIL_LINES = 10;
 
 /** The transition table: for each state, the events it accepts and the state each leads to. */
 export const JOB_TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEventType, JobState>>>> = {

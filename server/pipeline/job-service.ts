@@ -3,13 +3,13 @@
 // as the system (cause `pipeline`). Which jobs exist is decided in the writer (state/job-queue.ts,
 // RetryJob, CancelJob); this service only acts on committed events, so a job runs only once it is
 // recorded, and a crash between the two leaves a queued job that start-up runs.
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemActor } from '../../state/actor.js';
 import type { Command } from '../../state/commands.js';
 import { isDomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
-import type { Job, JobEvent } from '../../state/jobs.js';
+import { JOB_TAIL_BYTES, JOB_TAIL_LINES, type Job, type JobEvent } from '../../state/jobs.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
 import type { PipelineConfig } from './pipeline-config.js';
@@ -154,17 +154,41 @@ export class JobService {
     });
   }
 
-  private record(u: LocalJobUpdate): Promise<void> {
+  private async record(u: LocalJobUpdate): Promise<void> {
     if (u.type === 'started')
       return this.report(u.id, { type: 'started', at: u.at.toISOString(), handle: { runner: 'local', pgid: u.pgid, startTicks: u.startTicks, bootId: u.bootId }, log: u.log });
     const at = u.finishedAt.toISOString();
     const code = u.exitCode !== undefined ? { exitCode: u.exitCode } : {};
     const change: JobEvent =
       u.state === 'passed' ? { type: 'passed', at, ...code }
-      : u.state === 'failed' ? { type: 'failed', at, ...code, reason: u.reason }
+      : u.state === 'failed' ? { type: 'failed', at, ...code, reason: u.reason, ...(await this.tailOf(u.log)) }
       : u.state === 'cancelled' ? { type: 'cancelled', at, reason: u.reason }
       : { type: 'interrupted', at };
     return this.report(u.id, change);
+  }
+
+  /**
+   * The last lines of a finished job's log (the runner closed it before reporting), so the failure
+   * notice can say what went wrong without anyone opening the log: raw bytes here, made safe where shown.
+   */
+  private async tailOf(log: string): Promise<{ tail?: string }> {
+    try {
+      const fh = await open(join(this.o.dataDir, log), 'r');
+      try {
+        const { size } = await fh.stat();
+        const len = Math.min(size, JOB_TAIL_BYTES);
+        const buf = Buffer.alloc(len);
+        await fh.read(buf, 0, len, size - len);
+        let lines = buf.toString('utf8').split('\n');
+        if (size > len) lines = lines.slice(1); // the first line was cut by the byte limit
+        const tail = lines.filter((l) => l.trim() !== '').slice(-JOB_TAIL_LINES).join('\n');
+        return tail ? { tail } : {};
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return {}; // no log to quote: the notice still names the job and how to read it
+    }
   }
 
   /** One report through the write path; one the board no longer takes (the job was cancelled meanwhile) is dropped. */

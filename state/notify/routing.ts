@@ -3,6 +3,8 @@
 // which channels each kind uses is configuration. No I/O, no clock: the outbox does the sending.
 import type { DomainEvent, EventOf } from '../events.js';
 import { IN_PUSH_STATES, MERGED_STATES, requestsInPush, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId, type UserName } from '../model.js';
+import { JOB_TAIL_LINES } from '../jobs.js';
+import { safeLine } from '../text.js';
 import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
 
 /** One message for one audience, before it is fanned out to channels and addresses. */
@@ -46,6 +48,13 @@ const without = (users: readonly UserName[], who: UserName | null) => users.filt
 /** Who needs no telling because they did it: a user; never anyone when the system acted (whatever their name). */
 const doer = (e: DomainEvent): UserName | null => (e.cause === undefined ? e.actor : null);
 const short = (sha: string) => cleanText(sha, 40).slice(0, 10);
+const MAX_TAIL_LINE = 200;
+
+/** A job's log tail as lines that are safe to show (it is whatever the job printed, so anyone's text). */
+function tailLines(tail: string | undefined): string[] {
+  if (!tail) return [];
+  return tail.split('\n').map((l) => cleanText(safeLine(l), MAX_TAIL_LINE)).filter((l) => l !== '').slice(-JOB_TAIL_LINES);
+}
 
 function files(fs: readonly string[]): string {
   const shown = fs.slice(0, MAX_FILES).map((f) => cleanText(f, 160));
@@ -164,13 +173,17 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       if (!p || !job || e.state !== 'failed' || job.on !== 'build') return [];
       const later = (p.jobs ?? []).slice(p.jobs!.indexOf(job) + 1);
       if (later.some((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (j.state === 'queued' || j.state === 'running' || j.state === 'passed'))) return [];
+      // The owners of the push's requests hear it too: one of their changes may be what broke the build.
+      const owners = requestsInPush(b, p.id).filter((r) => MERGED_STATES.includes(r.state)).map((r) => r.user);
+      const tail = tailLines(e.tail);
+      const lastLines = tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
       return [{
         id: `job-failed-${e.job}`,
         kind: 'job-failed',
         push: p,
-        users: [p.pushmaster],
+        users: unique([p.pushmaster, ...owners]),
         subject: `Job failed: ${cleanText(e.name, 64)} on ${pushName(p)}`,
-        text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; stage of ${pushName(p)} waits for it.\nLog: \`${cli} job log ${e.job}\`; retry: \`${cli} job retry ${e.job}\``,
+        text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; stage of ${pushName(p)} waits for it.${lastLines}\nLog: \`${cli} job log ${e.job}\`; retry: \`${cli} job retry ${e.job}\``,
       }];
     }
     case 'DeployFailed': {

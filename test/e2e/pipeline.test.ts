@@ -8,7 +8,7 @@
 // start kills it, records the job interrupted and runs it again; `job log --follow` streams it live.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +136,17 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
       ['1.1', 'passed'],
       ['1.2', 'failed'],
     ]);
+    // The failed gate is told to the pushmaster and to the owner of the push's requests, with the
+    // failing line of the script's output and how to read the whole log (the log channel, on by default).
+    const notice = await until('the job-failed notice in data/notifications.log', async () => {
+      const text = await readFile(join(dir, 'data', 'notifications.log'), 'utf8').catch(() => '');
+      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { to: string[]; subject: string; text: string }).find((l) => l.subject.startsWith('Job failed: test'));
+    });
+    expect([...notice.to].sort()).toEqual(['alice', 'pm']);
+    expect(notice.text).toContain('build job test (job 1.2) failed on');
+    expect(notice.text).toContain('Last lines of its log:\n');
+    expect(notice.text).toContain('  marker FAIL present: failing\n');
+    expect(notice.text).toContain('`pushmanager job log 1.2`');
   }, 60_000);
 
   it('--force --reason passes the red gate; the force, the reason and the job are recorded on the metadata branch and shown', async () => {

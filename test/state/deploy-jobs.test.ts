@@ -194,10 +194,10 @@ describe('retries: a failed build job is run once more before the gate counts it
     expect(isDomainError(stage(s.board))).toBe(false);
   });
 
-  it('a retry that fails too is not retried again: the gate is red and the pushmaster is told', () => {
+  it('a retry that fails too is not retried again: the gate is red and the pushmaster and the request owner are told', () => {
     const s = fail(fail(built(), '1.1').board, '1.2');
     expect(s.board.pushes[P1]!.jobs!.length).toBe(2);
-    expect(heard(s)).toEqual(['job-failed-1.2 pm@example.com']);
+    expect(heard(s)).toEqual(['job-failed-1.2 pm@example.com', 'job-failed-1.2 alice@example.com']); // the owner of the push's request too (issue 15 item 7)
     expect((stage(s.board) as DomainError).message).toContain('build job test (job 1.2) is failed');
   });
 
@@ -205,7 +205,7 @@ describe('retries: a failed build job is run once more before the gate counts it
     const none: PipelineJobs = { ...JOBS, retries: 0 };
     const s = fail(built(none), '1.1', none);
     expect(s.board.pushes[P1]!.jobs!.length).toBe(1);
-    expect(heard(s)).toEqual(['job-failed-1.1 pm@example.com']);
+    expect(heard(s)).toEqual(['job-failed-1.1 pm@example.com', 'job-failed-1.1 alice@example.com']);
     expect(flakeCounts(s.board)).toEqual({});
     expect(statusView(s.board, null).flakes).toBeUndefined();
   });

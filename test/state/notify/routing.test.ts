@@ -295,11 +295,29 @@ describe('routeEvent: pipeline jobs (issue 15)', () => {
   const withJob = (over: Record<string, unknown> = {}): Board => ({ ...board, pushes: { ...board.pushes, 1: { ...board.pushes[1]!, jobs: [job(over)] } as Push } });
   const finished = (state: string) => ev({ type: 'JobFinished', push: pid(1), job: '1.2', name: 'test', sha: 'a'.repeat(40), state, reason: 'exit code 3', actor: 'pushmanager', cause: 'pipeline' });
 
-  it('a failed build job tells the pushmaster which job, why, how to read its log and that stage waits', () => {
+  it('a failed build job tells the pushmaster and the owners of the push\'s requests which job, why, how to read its log and that stage waits', () => {
     const ds = routeEvent(finished('failed'), withJob(), cfg, 'k');
-    expect(summary(ds)).toEqual(['email all@example.com', 'email pm@example.com', 'xmpp pm@xmpp.test']); // notifyAll gets every email
+    // Requests 4 (alice) and 5 (bob) are in push 1; 3 is only a pickme and hears nothing; watchers are not owners.
+    expect(summary(ds)).toEqual([
+      'email alice@example.com', 'email all@example.com', 'email pm@example.com', 'email robert@corp.example',
+      'xmpp alice@xmpp.test', 'xmpp bobby@xmpp.test', 'xmpp pm@xmpp.test',
+    ]); // notifyAll gets every email
     expect(ds[0]!.text).toContain('build job test (job 1.2) failed on aaaaaaaaaa: exit code 3; stage of');
     expect(ds[0]!.text).toContain('Log: `pushmanager job log 1.2`; retry: `pushmanager job retry 1.2`');
+    expect(ds[0]!.text).not.toContain('Last lines');
+  });
+
+  it('a failed job\'s notice quotes the last lines of its log, made safe and cut to the last ten', () => {
+    const lines = Array.from({ length: 14 }, (_, i) => `line ${i + 1}`);
+    lines[12] = '\u001b[31mFAIL\u001b[0m test/login.test.ts \u202eevil\u0007';
+    const e = { ...(finished('failed') as unknown as Record<string, unknown>), tail: `${lines.join('\n')}\n` };
+    const ds = routeEvent(ev(e), withJob(), cfg, 'k');
+    const text = ds.find((d) => d.channel === 'xmpp' && d.to[0] === 'alice@xmpp.test')!.text;
+    expect(text).toContain('Last lines of its log:\n  line 5\n');
+    expect(text).not.toContain('line 4\n');
+    expect(text).toContain('\n  FAIL test/login.test.ts evil\n  line 14\nLog: `pushmanager job log 1.2`');
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
   });
 
   it('a pass, a cancel and a failed certify job (never a gate) stay quiet', () => {
