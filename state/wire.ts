@@ -2,14 +2,14 @@
 // (server/http/api.ts, api-schema.ts, server/app/board-links.ts) and the clients (tui/) both import.
 // Pure types, so it lives in state/ and the clients need no server module for them; api-schema.ts
 // checks at compile time that its zod schemas take exactly ApiCommandInput.
-import type { AllowedActions, Availability, PushActionName, RequestActionName } from './allowed-actions.js';
+import type { AllowedActions, Availability, PushActionName, RequestActionName, WireActionRow, WireActions, WireRefusal } from './allowed-actions.js';
 import type { CommandOutcome } from './describe.js';
 import type { DomainErrorCode } from './errors.js';
 import type { JobKind, JobPhase, JobRunner, JobState } from './jobs.js';
 import type { InPushState, PushType } from './model.js';
 import type { StatusPush, StatusRequest, StatusView } from './status-view.js';
 
-export type { AllowedActions, Availability, PushActionName, RequestActionName, StatusPush, StatusRequest, StatusView };
+export type { AllowedActions, Availability, PushActionName, RequestActionName, StatusPush, StatusRequest, StatusView, WireActionRow, WireActions, WireRefusal };
 
 // ---- What the server sends
 
@@ -31,11 +31,12 @@ export interface RequestLinks {
 
 /**
  * GET /api/board (and `status --json`): the status view (SPEC §5), plus, additively, what the asking
- * user may do now (`actions`: per request and per push, each action offered or refused with the code
- * and reason decide gives) and, when integrations are configured, links and build results.
+ * user may do now (`actions`: per request still in play and per open push, each action offered or
+ * refused with the code and reason decide gives, in the compact wire form: expandActions() reads it)
+ * and, when integrations are configured, links and build results.
  */
 export interface BoardView extends StatusView {
-  readonly actions?: AllowedActions;
+  readonly actions?: WireActions;
   readonly links?: Readonly<Record<number, RequestLinks>>;
   readonly builds?: Readonly<Record<number, BuildSummary | unknown>>;
 }

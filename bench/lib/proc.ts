@@ -132,7 +132,7 @@ export function procStats(pid: number): { rssKb: number; hwmKb: number; cpuMs: n
  * Node flags the server runs with in production, as `npm start` and docs/pushmanager.service give
  * them (keep the three alike): measured here as the server users get.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--optimize-for-size'];
 
 export interface ServerProcessOptions {
   readonly dataDir: string;

@@ -2,7 +2,7 @@
 // and a server-sent event stream. Refusals are typed errors with the domain's code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasRole, type Actor, type UserActor } from '../../state/decide.js';
-import { allowedActions } from '../../state/allowed-actions.js';
+import { allowedActions, compactActions } from '../../state/allowed-actions.js';
 import { domainErrorJson, isDomainError, type DomainError } from '../../state/errors.js';
 import { ACTIVE_REQUEST_STATES, isOpenPush, type PushId, type RequestId } from '../../state/model.js';
 import { pushView, requestView, statusView, type StatusView } from '../../state/status-view.js';
@@ -67,11 +67,14 @@ export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMe
     const status = statusView(snap.board, snap.version, { all: url.searchParams.get('all') === '1' });
     // What the asking user may do now, for the requests and pushes shown that are still in play: the
     // clients show these offers and refusals instead of re-deriving the rules (additive: SPEC §5's fields stay).
-    const actions = allowedActions(snap.board, actor, {
-      ...(deps.singleAcceptingPush !== undefined && { singleAcceptingPush: deps.singleAcceptingPush }),
-      requests: status.requests.filter((r) => ACTIVE_REQUEST_STATES.includes(r.state)).map((r) => r.id as RequestId),
-      pushes: status.pushes.filter(isOpenPush).map((p) => p.id as PushId),
-    });
+    // Sent compact (each distinct row and reason once): the clients expand it with expandActions.
+    const actions = compactActions(
+      allowedActions(snap.board, actor, {
+        ...(deps.singleAcceptingPush !== undefined && { singleAcceptingPush: deps.singleAcceptingPush }),
+        requests: status.requests.filter((r) => ACTIVE_REQUEST_STATES.includes(r.state)).map((r) => r.id as RequestId),
+        pushes: status.pushes.filter(isOpenPush).map((p) => p.id as PushId),
+      }),
+    );
     const view: BoardView = { ...status, actions };
     return sendJson(res, 200, deps.decorateBoard ? { ...(await deps.decorateBoard(status)), actions } : view);
   }

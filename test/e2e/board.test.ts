@@ -16,7 +16,9 @@ import { commitMessage } from '../../state/describe.js';
 import { isDomainError } from '../../state/errors.js';
 import { evolveAll } from '../../state/evolve.js';
 import type { PushId, RequestId } from '../../state/model.js';
+import { expandActions } from '../../state/allowed-actions.js';
 import type { StatusView } from '../../state/status-view.js';
+import type { BoardView } from '../../state/wire.js';
 import { cli, commitOnBranch, git, startFixture, type Fixture } from '../helpers/server-fixture.js';
 import { findSlapd, startSlapd, type SlapdServer } from '../helpers/servers/slapd.js';
 
@@ -84,6 +86,25 @@ describe('the board: finished pushes, watchers, push messages, request history',
     const b = await status();
     expect(b.requests.find((r) => r.id === ids.a)).toMatchObject({ state: 'added', push: 1 });
     expect(b.requests.find((r) => r.id === ids.c)).toMatchObject({ state: 'pickme', push: 1 });
+  });
+
+  it("GET /api/board sends the user's actions compact (each row once), and they expand to the server's answers", async () => {
+    const r = await api('carol', 'GET', '/api/board');
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    const actions = (JSON.parse(text) as BoardView).actions!;
+    // The wire form: ids point at rows; no row or reason is repeated.
+    expect(Array.isArray(actions.rows) && Array.isArray(actions.reasons)).toBe(true);
+    expect(new Set(actions.rows.map((x) => JSON.stringify(x))).size).toBe(actions.rows.length);
+    expect(new Set(actions.reasons).size).toBe(actions.reasons.length);
+    const a = expandActions(actions);
+    expect(a.requests[ids.c!]!.unpickme).toEqual({ ok: true });
+    expect(a.requests[ids.a!]!.remove).toMatchObject({ ok: false, code: 'not-pushmaster-of-push', reason: 'carol is not the pushmaster of push 1 (pm is) and cannot remove from push 1 [not-pushmaster-of-push]' });
+    expect(a.requests[ids.c!]!.verify).toMatchObject({ ok: false, code: 'illegal-transition', reason: expect.stringContaining(`cannot verify request ${ids.c}`) });
+    expect(a.pushes[1]!.stage).toMatchObject({ ok: false, code: 'not-pushmaster-of-push' });
+    expect(a.openPush).toMatchObject({ ok: false, code: 'not-pushmaster' });
+    // The CLI's text board reads the same answer: carol may unpick her request.
+    expect((await ok('carol', ['status'])).stdout).toMatch(new RegExp(`you may \\(pushmanager request VERB ${ids.c}\\):.*unpickme`));
   });
 
   it('request edit --watchers names an unknown user: refused, naming it, through the CLI and the API alike; nothing changes', async () => {

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { systemActor, userActor, type UserActor } from '../../state/actor.js';
-import { allowedActions, PUSH_ACTION_NAMES, REQUEST_ACTION_NAMES, type PushActionName, type RequestActionName } from '../../state/allowed-actions.js';
+import { allowedActions, compactActions, expandActions, PUSH_ACTION_NAMES, REQUEST_ACTION_NAMES, type PushActionName, type RequestActionName } from '../../state/allowed-actions.js';
 import type { Command } from '../../state/commands.js';
 import { decide } from '../../state/decide.js';
 import { isDomainError } from '../../state/errors.js';
@@ -169,7 +169,8 @@ describe('allowedActions agrees with decide', () => {
   it('every action offered is accepted by decide, every refusal shown is the one decide gives', () => {
     fc.assert(
       fc.property(boardArb, actorArb, inputArb, (b, me, input) => {
-        const actions = allowedActions(b, me);
+        // As the clients read them: through the wire form GET /api/board sends.
+        const actions = expandActions(JSON.parse(JSON.stringify(compactActions(allowedActions(b, me)))));
         const ctx = { actor: me, now: now() };
         const check = (offered: { ok: boolean; code?: string } | undefined, cmd: Command, what: string) => {
           if (!offered) return;
@@ -240,5 +241,44 @@ describe('allowedActions agrees with decide', () => {
     const bob = allowedActions(b, userActor('bob'));
     expect(bob.requests[1]!.accept).toMatchObject({ ok: false, code: 'not-pushmaster-of-push' });
     expect(bob.openPush).toMatchObject({ ok: false, code: 'not-pushmaster', reason: 'bob is not in the pushmaster group and cannot open a push [not-pushmaster]' });
+  });
+});
+
+describe('the wire form of the actions', () => {
+  it('expandActions gives back exactly what allowedActions answered, after JSON', () => {
+    fc.assert(
+      fc.property(boardArb, actorArb, (b, me) => {
+        const a = allowedActions(b, me);
+        expect(expandActions(JSON.parse(JSON.stringify(compactActions(a))))).toEqual(a);
+      }),
+      params(150),
+    );
+  });
+
+  it('a reason holding braces, `{id}` or the id inside other numbers comes back as it was', () => {
+    const reasons = ['#7 {id} {{id}} {7} 17 7x v7 {', 'request 7 of push 7, not 70 or 77', '{{{{', '{id}'];
+    const a = {
+      openPush: { ok: false as const, code: 'not-pushmaster' as const, reason: 'push {id} 7 {' },
+      requests: Object.fromEntries(reasons.map((reason, i) => [7 + i * 70, { pickme: { ok: false as const, code: 'illegal-transition' as const, reason: reason.replaceAll('7', String(7 + i * 70)) }, comment: { ok: true as const } }])),
+      pushes: { 7: { stage: { ok: false as const, code: 'jobs-not-green' as const, reason: 'push 7 {id}' } } },
+    };
+    expect(expandActions(JSON.parse(JSON.stringify(compactActions(a))))).toEqual(a);
+  });
+
+  it('sends each distinct row once: rows do not grow with the number of requests in the same state', () => {
+    let b = emptyBoard();
+    const pm = userActor('pm', { pushmaster: true });
+    const run = (cmd: Command, who: UserActor) => {
+      const out = decide(b, cmd, { actor: who, now: now() });
+      if (isDomainError(out)) throw new Error(out.message);
+      b = evolveAll(b, out);
+    };
+    run({ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, pm);
+    for (let i = 1; i <= 1000; i++) run({ type: 'OpenRequest', ref: `refs/pushreq/r${i}`, sha: sha(i), autoPickme: i % 2 === 0 }, userActor(NAMES[i % 3]!));
+    const c = compactActions(allowedActions(b, userActor('alice')));
+    expect(Object.keys(c.requests)).toHaveLength(1000);
+    // Mine or not, picked or not: four rows, and their reasons, for a thousand requests.
+    expect(c.rows.length).toBeLessThanOrEqual(6);
+    expect(JSON.stringify(c).length).toBeLessThan(1000 * 20);
   });
 });

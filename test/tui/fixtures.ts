@@ -1,7 +1,7 @@
 // Boards and a fake client for the dashboard's UI tests: fixed dates (the frames show ages relative to
 // NOW), fixed SHAs, and a client object with PushmanagerClient's methods that records what was sent.
 import { userActor } from '../../state/actor.js';
-import { allowedActions } from '../../state/allowed-actions.js';
+import { allowedActions, compactActions } from '../../state/allowed-actions.js';
 import { isOpenPush, wantedMerges, type Board, type Push as BoardPush, type PushRequest } from '../../state/model.js';
 import type { StatusView } from '../../state/status-view.js';
 import type { BoardView, JobDetail, StatusJob } from '../../state/wire.js';
@@ -79,7 +79,7 @@ export function boardOf(view: StatusView): Board {
 /** The view with what `me` may do, as GET /api/board sends it (state/allowed-actions.ts on the same board). */
 export function withActions<V extends StatusView>(view: V, me: { name: string; pushmaster: boolean; admin?: boolean } | null): V & BoardView {
   if (!me) return view;
-  return { ...view, actions: allowedActions(boardOf(view), userActor(me.name, { pushmaster: me.pushmaster, admin: me.admin ?? false })) };
+  return { ...view, actions: compactActions(allowedActions(boardOf(view), userActor(me.name, { pushmaster: me.pushmaster, admin: me.admin ?? false }))) };
 }
 
 /** The board most tests use: push 3 accepting with two pickmes and one added; two waiting, one delayed; push 2 live. */

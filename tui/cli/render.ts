@@ -1,5 +1,5 @@
 // Plain-text renderings for the CLI: the board, one request with its history, one push. Pure functions.
-import { REQUEST_ACTION_NAMES, PUSH_ACTION_NAMES, type Availability } from '../../state/allowed-actions.js';
+import { REQUEST_ACTION_NAMES, PUSH_ACTION_NAMES, expandActions, type AllowedActions, type Availability } from '../../state/allowed-actions.js';
 import { FINISHED_REQUEST_STATES, isOpenPush } from '../../state/model.js';
 import { safeLine, safeText, shortSha } from '../../state/text.js';
 import type { BoardView, JobDetail, PushDetail, RequestDetail, RequestLinks, StatusJob, StatusView } from '../../state/wire.js';
@@ -50,7 +50,7 @@ function linksLine(l: RequestLinks | undefined): string {
 const conflictsText = (r: StatusView['requests'][number]) =>
   r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${c.files.map(safeLine).join(', ')}`).join('; ');
 
-function requestLine(r: StatusView['requests'][number], extra?: RequestLinks, actions?: BoardView['actions']): string {
+function requestLine(r: StatusView['requests'][number], extra?: RequestLinks, actions?: AllowedActions): string {
   const tags = r.tags.length ? ` [${r.tags.map(safeLine).join(',')}]` : '';
   const links = [r.review ? `review ${safeLine(r.review)}` : '', r.ticket ? safeLine(r.ticket) : ''].filter(Boolean).join(' ');
   const conflicts = r.conflicts.length ? `\n        conflicts: ${conflictsText(r)}` : '';
@@ -102,6 +102,7 @@ export function renderJob(j: JobDetail, now: number = Date.now()): string {
 export function renderStatus(v: BoardView, now: number = Date.now()): string {
   const out: string[] = [];
   const links = v.links ?? {};
+  const actions = v.actions ? expandActions(v.actions) : undefined;
   const byId = new Map<number, StatusView['requests'][number]>(v.requests.map((r) => [r.id, r]));
   const open = v.pushes.filter(isOpenPush);
   if (!open.length) out.push('No open push. A pushmaster opens one with: pushmanager push open --title "..."');
@@ -110,14 +111,14 @@ export function renderStatus(v: BoardView, now: number = Date.now()): string {
     const deploying = d ? `, ${d.step === 'stage' ? `staging on ${safeLine(d.env ?? '')}` : 'blessing'} (job${d.jobs.length === 1 ? '' : 's'} ${d.jobs.join(', ')})` : '';
     out.push(`Push ${p.id} "${safeLine(p.title)}"  ${p.type}, ${p.state}${p.stageEnv ? ` on ${safeLine(p.stageEnv)}` : ''}${deploying}, pushmaster ${safeLine(p.pushmaster)}`);
     const build = buildText(v.builds?.[p.id]);
-    out.push(`  deploy branch ${safeLine(p.deployBranch)} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}${build ? `; build ${build}` : ''}${offered(v.actions?.pushes[p.id], PUSH_VERBS, '  ', `pushmanager push VERB ${p.id}`)}`);
+    out.push(`  deploy branch ${safeLine(p.deployBranch)} at ${shortSha(p.deploySha)}${p.baseSha ? ` (on master ${shortSha(p.baseSha)})` : ''}${build ? `; build ${build}` : ''}${offered(actions?.pushes[p.id], PUSH_VERBS, '  ', `pushmanager push VERB ${p.id}`)}`);
     // The jobs of the current deploy SHA (older SHAs' jobs: pushmanager job list --push N).
     const jobs = (p.jobs ?? []).filter((j) => j.sha === p.deploySha);
     for (const j of jobs) out.push(`  ${jobLine(j, now)}`);
     for (const f of p.forced ?? []) out.push(`  forced ${safeLine(f.step)} by ${safeLine(f.by)} at ${f.at}${f.jobs?.length ? ` past jobs ${f.jobs.join(', ')}` : ''}${f.reason ? `: ${safeLine(f.reason)}` : ''}`);
     const items = p.requests.map((id) => byId.get(id)).filter((r) => r !== undefined);
     if (!items.length) out.push('  (no requests yet)');
-    for (const r of items) out.push(requestLine(r, links[r.id], v.actions));
+    for (const r of items) out.push(requestLine(r, links[r.id], actions));
     const checklist = p.checklist ?? [];
     if (checklist.length) {
       out.push(`  checklist (${checklist.filter((i) => !i.done).length} open; tick with: pushmanager push tick ${p.id} ITEM):`);
@@ -130,7 +131,7 @@ export function renderStatus(v: BoardView, now: number = Date.now()): string {
   }
   const waiting = v.requests.filter((r) => r.state === 'requested' || r.state === 'delayed');
   out.push('', waiting.length ? 'Waiting:' : 'Nothing waiting.');
-  for (const r of waiting) out.push(requestLine(r, links[r.id], v.actions));
+  for (const r of waiting) out.push(requestLine(r, links[r.id], actions));
   const done = v.pushes.filter((p) => !isOpenPush(p));
   if (done.length) {
     out.push('', 'Recent pushes:');

@@ -2,6 +2,7 @@
 // rows the cursor can visit, and for every key whether it may be used now and why not. Pure and
 // synchronous so it can be table-tested and so a frame with hundreds of requests costs well under a
 // millisecond. The parts: text.ts, filter.ts, keys.ts, rows.ts, overlays.ts.
+import { expandActions } from '../../state/allowed-actions.js';
 import { IN_PUSH_STATE_NAMES, isOpenPush } from '../../state/model.js';
 import { safeLine, shortSha } from '../../state/text.js';
 import type { BoardView, StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
@@ -187,7 +188,7 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
       ? (anyJob(mode0.job) ?? mode0.detail)
       : ((ui.jobCursor !== null ? jobs.find((j) => j.id === ui.jobCursor) : undefined) ?? (focus === 'jobs' ? jobs.at(-1) : attentionJob(listedJobs)) ?? null);
 
-  const keys = keyStates({ me: ui.me, push, actions: board?.actions, targets, cursorReq, openPushes: openPushes.length, job });
+  const keys = keyStates({ me: ui.me, push, actions: board?.actions ? expandActions(board.actions) : undefined, targets, cursorReq, openPushes: openPushes.length, job });
 
   const layout = width >= 110 ? 'columns' : 'stacked';
   const sideWidth = layout === 'columns' ? Math.min(48, Math.floor(width * 0.36)) : width;
