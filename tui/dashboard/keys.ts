@@ -97,7 +97,8 @@ export interface KeyContext {
 }
 
 type Avail = { enabled: boolean; reason: string | null; ids: readonly number[] };
-const off = (reason: string): Avail => ({ enabled: false, reason, ids: [] });
+// Reasons come from the server and may quote what users and config named (titles, job names): made safe here, once.
+const off = (reason: string): Avail => ({ enabled: false, reason: safeLine(reason), ids: [] });
 const NOT_SAID = 'the server did not say whether you may (an older server?)';
 
 /** Applies a request action to the targets: enabled when the server offers it for at least one, else the first refusal. */
