@@ -16,19 +16,13 @@ import type { StatusJob } from '../../state/wire.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
 import { findBuildbot, startBuildbot, type BuildbotServer } from '../helpers/servers/buildbot.js';
+import { until as untilEvery } from '../helpers/until.js';
+
+const until = <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => untilEvery(what, f, ms, 100);
 
 const found = findBuildbot();
 const skip = !found.ok && process.env.CI !== 'true';
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const config = (bbUrl: string, withSlow: boolean) =>
   [

@@ -14,6 +14,7 @@ import { ServerProcess } from '../../bench/lib/proc.js';
 import type { StatusJob, StatusPush, StatusView } from '../../state/wire.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
+import { until } from '../helpers/until.js';
 
 const BUILD = `#!/bin/sh
 echo "build of $PUSHMANAGER_JOB_SHA attempt $PUSHMANAGER_JOB_ATTEMPT"
@@ -27,15 +28,6 @@ if [ "$1" = broken ]; then echo "no such environment: $1" >&2; exit 5; fi
 echo "deployed"
 `;
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface LogLine {
   readonly to: string | string[];

@@ -16,18 +16,10 @@ import type { StatusJob } from '../../state/wire.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
 import { startRecordingServer, type RecordingServer } from '../server/integrations/recording-server.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'the-ci-shares-this-secret';
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false> | T | null | undefined | false, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('pipeline: runner external, announced by signed webhook, reported back by the ci role (real server)', () => {
   let dir: string;

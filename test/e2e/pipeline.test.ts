@@ -16,6 +16,7 @@ import { ServerProcess } from '../../bench/lib/proc.js';
 import type { StatusJob } from '../../state/wire.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
+import { until } from '../helpers/until.js';
 
 const SCRIPT = `#!/bin/sh
 echo "build of $PUSHMANAGER_JOB_SHA (job $PUSHMANAGER_JOB_ID) starting"
@@ -35,15 +36,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, real server)', () => {
   let dir: string;
