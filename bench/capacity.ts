@@ -7,7 +7,11 @@
 //
 //   npm run capacity -- [--steps 1,2,4,8,16,32] [--step-seconds 60] [--settle-seconds 10] [--pool 100]
 //                       [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128]
-//                       [--report FILE] [--keep]
+//                       [--report FILE] [--keep] [--profile DIR]
+//
+// --profile DIR: the server runs with --cpu-prof (its profile lands in DIR when it stops), and each step's
+// window samples the per-process CPU of both servers' children (bench/load/proc-tree-sampler.ts) into
+// DIR/children-TARGET-RATE.json, with the step's ok pushes, to break a push's cost down by process.
 //
 // The pushes are the day's kinds: new requests (a quarter of them editing a line of a shared file, so the
 // conflict check has real merges to do), fast-forward re-pushes and withdrawals, mixed so that the number
@@ -41,14 +45,15 @@ interface Options {
   maxInFlight: number;
   report: string | null;
   keep: boolean;
+  profile: string | null;
   /** The knee's bound on p95, ms. */
   p95Ms: number;
 }
 
-const USAGE = 'usage: capacity [--steps 1,2,4,8,16,32] [--step-seconds 60] [--settle-seconds N] [--pool 100] [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128] [--report FILE] [--keep]';
+const USAGE = 'usage: capacity [--steps 1,2,4,8,16,32] [--step-seconds 60] [--settle-seconds N] [--pool 100] [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128] [--report FILE] [--keep] [--profile DIR]';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { steps: [1, 2, 4, 8, 16, 32], stepSeconds: 60, settleSeconds: NaN, pool: 100, users: 50, seed: 1, openPush: true, targets: ['pushmanager', 'plain'], maxInFlight: 128, report: null, keep: false, p95Ms: 300 };
+  const o: Options = { steps: [1, 2, 4, 8, 16, 32], stepSeconds: 60, settleSeconds: NaN, pool: 100, users: 50, seed: 1, openPush: true, targets: ['pushmanager', 'plain'], maxInFlight: 128, report: null, keep: false, profile: null, p95Ms: 300 };
   const die = (msg: string): never => {
     console.error(`capacity: ${msg}\n${USAGE}`);
     process.exit(2);
@@ -77,6 +82,7 @@ function parseArgs(argv: string[]): Options {
       o.targets = v as Options['targets'];
     } else if (a === '--report') o.report = argv[++i] ?? die('--report needs a file');
     else if (a === '--keep') o.keep = true;
+    else if (a === '--profile') o.profile = argv[++i] ?? die('--profile needs a directory');
     else die(`unknown option ${a}`);
   }
   if (Number.isNaN(o.settleSeconds)) o.settleSeconds = Math.min(10, o.stepSeconds / 5);
@@ -246,6 +252,8 @@ interface StepResult {
   clientMs: number[];
   server: Histogram | null;
   cpuPct: number;
+  /** The server process's own share of cpuPct (its JS, GC and I/O; the rest is its git children). */
+  selfCpuPct: number;
   machineBusyPct: number;
   generatorCpuPct: number;
   rssMb: number;
@@ -271,7 +279,7 @@ function machineTicks(): { busy: number; total: number } {
 const PUSH_TO_RECORDED = 'pushmanager_push_to_recorded_seconds';
 
 async function runStep(target: Target, rate: number, plan: PlannedPush[], o: Options, rnd: () => number): Promise<StepResult> {
-  const res: StepResult = { target: target.name, rate, windowS: o.stepSeconds - o.settleSeconds, offered: 0, offeredAll: 0, dropped: 0, ok: 0, refused: 0, failed: 0, achieved: 0, clientMs: [], server: null, cpuPct: NaN, machineBusyPct: NaN, generatorCpuPct: NaN, rssMb: NaN, hwmMb: NaN, queue: [], firstErrors: [] };
+  const res: StepResult = { target: target.name, rate, windowS: o.stepSeconds - o.settleSeconds, offered: 0, offeredAll: 0, dropped: 0, ok: 0, refused: 0, failed: 0, achieved: 0, clientMs: [], server: null, cpuPct: NaN, selfCpuPct: NaN, machineBusyPct: NaN, generatorCpuPct: NaN, rssMb: NaN, hwmMb: NaN, queue: [], firstErrors: [] };
   const t0 = performance.now();
   const windowStart = t0 + o.settleSeconds * 1000;
   const windowEnd = t0 + o.stepSeconds * 1000;
@@ -280,12 +288,17 @@ async function runStep(target: Target, rate: number, plan: PlannedPush[], o: Opt
   const clientOf = (user: string) => clients.get(user) ?? clients.set(user, new ReceivePackClient({ url: target.url(user) })).get(user)!;
 
   // At the window's start: the server's counters and CPU, the machine's and the generator's CPU.
-  let before: { metrics: Map<string, Histogram> | null; cpu: number; machine: { busy: number; total: number }; gen: NodeJS.CpuUsage } | null = null;
+  let sampler: { child: ReturnType<typeof spawn>; out: string } | null = null;
+  let before: { metrics: Map<string, Histogram> | null; cpu: number; self: number; machine: { busy: number; total: number }; gen: NodeJS.CpuUsage } | null = null;
   const takeBefore = async () => {
     const st = procStats(target.pid()!);
-    before = { metrics: target.api ? await scrapeMetrics(target.api) : null, cpu: st ? st.cpuMs + st.childCpuMs : NaN, machine: machineTicks(), gen: process.cpuUsage() };
+    if (o.profile) {
+      const out = join(o.profile, `children-${target.name}-${rate}.json`);
+      sampler = { out, child: spawn('nice', ['-n', '5', process.execPath, join(packageRoot(), 'dist', 'bench', 'load', 'proc-tree-sampler.js'), String(target.pid()), out], { stdio: 'inherit' }) };
+    }
+    before = { metrics: target.api ? await scrapeMetrics(target.api) : null, cpu: st ? st.cpuMs + st.childCpuMs : NaN, self: st ? st.cpuMs : NaN, machine: machineTicks(), gen: process.cpuUsage() };
   };
-  const sampler = (async () => {
+  const sampling = (async () => {
     await sleep(windowStart - performance.now());
     await takeBefore();
     while (performance.now() < windowEnd) {
@@ -325,7 +338,7 @@ async function runStep(target: Target, rate: number, plan: PlannedPush[], o: Opt
       }
     },
   });
-  await sampler;
+  await sampling;
   // At the window's end (arrivals may still be in flight: they are the queue this rate builds).
   const st = procStats(target.pid()!);
   const after = { metrics: target.api ? await scrapeMetrics(target.api) : null, machine: machineTicks(), gen: process.cpuUsage() };
@@ -333,8 +346,21 @@ async function runStep(target: Target, rate: number, plan: PlannedPush[], o: Opt
   const windowMs = o.stepSeconds * 1000 - o.settleSeconds * 1000;
   if (st) {
     res.cpuPct = (100 * (st.cpuMs + st.childCpuMs - b.cpu)) / windowMs;
+    res.selfCpuPct = (100 * (st.cpuMs - b.self)) / windowMs;
     res.rssMb = st.rssKb / 1024;
     res.hwmMb = st.hwmKb / 1024;
+  }
+  const sp = sampler as { child: ReturnType<typeof spawn>; out: string } | null;
+  if (sp) {
+    const done = new Promise((r) => sp.child.on('exit', r));
+    sp.child.kill('SIGTERM');
+    await done;
+    try {
+      const j = JSON.parse(readFileSync(sp.out, 'utf8')) as Record<string, unknown>;
+      writeFileSync(sp.out, JSON.stringify({ target: target.name, rate, okInWindow, windowS: windowMs / 1000, serverSelfCpuMs: st ? st.cpuMs - b.self : null, ...j }, null, 2));
+    } catch (e) {
+      process.stderr.write(`capacity: the children sampler wrote nothing usable: ${(e as Error).message}\n`);
+    }
   }
   res.machineBusyPct = (100 * (after.machine.busy - b.machine.busy)) / Math.max(1, after.machine.total - b.machine.total);
   res.generatorCpuPct = (100 * (after.gen.user + after.gen.system - b.gen.user - b.gen.system)) / 1000 / windowMs;
@@ -410,14 +436,14 @@ function report(results: StepResult[], o: Options, x: { started: Date; load0: st
       `${r.ok}/${r.offered}${r.refused + r.failed + r.dropped ? ` (${r.refused} refused, ${r.failed} failed, ${r.dropped} dropped)` : ''}`,
       `${ms(median(r.clientMs))} / ${ms(percentile(r.clientMs, 95))} / ${ms(percentile(r.clientMs, 99))}`,
       r.target === 'pushmanager' ? `${q(0.5)} / ${q(0.95)} / ${q(0.99)}` : 'no such figure',
-      `${r.cpuPct.toFixed(0)}%`,
+      `${r.cpuPct.toFixed(0)}% (own ${r.selfCpuPct.toFixed(0)}%)`,
       `${r.rssMb.toFixed(0)} (peak ${r.hwmMb.toFixed(0)})`,
       r.queue.length ? `${median(r.queue)} / ${Math.max(...r.queue)}` : '—',
       `${r.machineBusyPct.toFixed(0)}% / ${r.generatorCpuPct.toFixed(0)}%`,
       passes(r, o) ? 'yes' : 'no',
     ];
   });
-  const head = ['server', 'offered /s', 'achieved /s (arrivals in the window /s)', 'ok / offered', 'client p50 / p95 / p99 ms', 'server push-to-recorded p50 / p95 / p99 ms', 'server CPU (incl. git children, % of one core)', 'RSS MB', 'write queue p50 / max', 'machine busy / generator CPU', 'within bound'];
+  const head = ['server', 'offered /s', 'achieved /s (arrivals in the window /s)', 'ok / offered', 'client p50 / p95 / p99 ms', 'server push-to-recorded p50 / p95 / p99 ms', 'server CPU (incl. git children, % of one core; own: the server process alone)', 'RSS MB', 'write queue p50 / max', 'machine busy / generator CPU', 'within bound'];
   const table = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   const pmKnee = knee(results.filter((r) => r.target === 'pushmanager'), o);
   const plainKnee = knee(results.filter((r) => r.target === 'plain'), o);
@@ -503,7 +529,8 @@ async function main(): Promise<number> {
       await git(seedDir, ['push', '-q', repo, 'master']);
       const yaml = ['server:', '  host: 127.0.0.1', `  dataDir: ${JSON.stringify(dataDir)}`, 'auth:', '  strategy: local', '  users:', ...users.map((u) => `    - { name: ${u}, password: ${u}${u === 'pm' ? ', pushmaster: true' : ''} }`), ''].join('\n');
       writeFileSync(join(dir, 'pushmanager.yaml'), yaml);
-      const server = new ServerProcess({ dataDir, config: join(dir, 'pushmanager.yaml') });
+      if (o.profile) mkdirSync(o.profile, { recursive: true });
+      const server = new ServerProcess({ dataDir, config: join(dir, 'pushmanager.yaml'), nodeFlags: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : [] });
       await server.start(60_000);
       if (o.openPush) {
         await new PushmanagerClient({ server: server.url, user: 'pm', password: 'pm' }).command({ type: 'OpenPush', title: 'Capacity run', pushType: 'regular' });

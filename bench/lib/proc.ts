@@ -140,6 +140,8 @@ export interface ServerProcessOptions {
   readonly config?: string;
   /** Where the server's stderr (its log) goes; appended. */
   readonly logFile?: string;
+  /** More node flags, e.g. `--cpu-prof` for a profile of the server (bench/capacity.ts --profile). */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** The Pushmanager server as a separate process (the built CLI), on a loopback port. */
@@ -164,7 +166,7 @@ export class ServerProcess {
   /** Starts the server and resolves when GET /healthz answers 200 (start-up includes reconcile). */
   async start(timeoutMs = 30_000): Promise<number> {
     if (!this.port) this.port = this.o.port ?? (await freePort());
-    const args = [...SERVER_NODE_FLAGS, cliPath(), 'serve', '--port', String(this.port), '--data', this.o.dataDir, '--host', '127.0.0.1'];
+    const args = [...SERVER_NODE_FLAGS, ...(this.o.nodeFlags ?? []), cliPath(), 'serve', '--port', String(this.port), '--data', this.o.dataDir, '--host', '127.0.0.1'];
     if (this.o.config) args.push('--config', this.o.config);
     const t = performance.now();
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });

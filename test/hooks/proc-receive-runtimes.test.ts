@@ -145,3 +145,43 @@ describe('both relays are the same byte pipe', () => {
     }
   });
 });
+
+describe('the Perl relay, started once per push, loads nothing it does not need', () => {
+  /** Runs the Perl relay with an @INC hook first in line that reports each module perl looks for (and lets perl find it). */
+  const traced = (env: Record<string, string>): Promise<HookRun & { loaded: string[] }> =>
+    new Promise((resolve, reject) => {
+      const script = RUNTIMES.perl[1];
+      const prog = `BEGIN { unshift @INC, sub { print STDERR "LOADED $_[1]\\n"; return } } do $ENV{RELAY} or do { print STDERR $@; exit 9 }`;
+      const child = spawn('perl', ['-e', prog], { env: { PATH: process.env.PATH ?? '', RELAY: script, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => err.push(d));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const text = Buffer.concat(err).toString();
+        const loaded = [...text.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1]!);
+        resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.from(text.replace(/^LOADED \S+\n/gm, '')), loaded });
+      });
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(GIT_INPUT);
+    });
+
+  it.skipIf(process.platform !== 'linux')('on Linux relays a whole push with strict.pm alone (no Socket, Carp, Exporter or Errno)', async () => {
+    answer = () => Buffer.concat([encodeBand(BAND.stderr, 'remote says hi\n'), Buffer.from(FLUSH)]);
+    received = [];
+    const r = await traced(envFor(socketPath));
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(r.stderr.toString()).toBe('remote says hi\n');
+    expect(received[0]!.equals(Buffer.concat([Buffer.from('tok-123\n'), GIT_INPUT]))).toBe(true);
+    expect(r.loaded).toEqual(['strict.pm']);
+  });
+
+  it('loads Socket (and Errno for the name) only when it cannot connect, and says why as before', async () => {
+    const dead = `${socketPath}.gone`;
+    const r = await traced(envFor(dead));
+    expect(r.code).toBe(1);
+    expect(r.stderr.toString()).toBe(`pushmanager server unreachable (connect to ${dead}: ENOENT); nothing was recorded, try again\n`);
+    expect(r.loaded).toEqual(expect.arrayContaining(['Socket.pm', 'Errno.pm']));
+  });
+});

@@ -162,6 +162,44 @@ describe('CommitWalk.mergeBaseFast', () => {
   });
 });
 
+describe('CommitWalk.isAncestorFast (a re-push: does the new SHA descend from the request\'s?)', () => {
+  let m: string[];
+  beforeAll(async () => {
+    m = await importCommits(repo.git, chain(6, 'anc', { ref: 'refs/heads/anc' }));
+  });
+  const gitIsAncestor = async (a: string, d: string) => (await repo.git.run(['merge-base', '--is-ancestor', a, d], { okCodes: [1] })).exitCode === 0;
+
+  it('says yes in-process for a fast-forward a few commits down, through a merge, and for the commit itself', async () => {
+    const [side, merge] = await importCommits(repo.git, [
+      { ref: 'refs/heads/anc-side', parents: [m[1]!], files: { 'side.txt': 's\n' }, message: 'side' },
+      { ref: 'refs/heads/anc-merge', parents: [m[5]!, ':1'], files: { 'merge.txt': 'm\n' }, message: 'merge' },
+    ]);
+    const w = newWalk();
+    for (const [a, d] of [[m[4]!, m[5]!], [m[0]!, m[5]!], [side!, merge!], [m[1]!, merge!], [m[3]!, m[3]!]] as const) {
+      expect(await gitIsAncestor(a, d)).toBe(true);
+      expect(await w.isAncestorFast(a, d)).toBe(true);
+    }
+  });
+
+  it('leaves every "no" to git, and what it cannot read or reach within the walk limit', async () => {
+    const w = newWalk({ walkLimit: 3 });
+    // Not an ancestor: only a walk to the roots could prove it.
+    expect(await gitIsAncestor(m[5]!, m[4]!)).toBe(false);
+    expect(await w.isAncestorFast(m[5]!, m[4]!)).toBeNull();
+    // Five commits down, past the limit of 3.
+    expect(await w.isAncestorFast(m[0]!, m[5]!)).toBeNull();
+    expect(await w.isAncestorFast(m[3]!, m[5]!)).toBe(true);
+    // Missing objects, a tag, a name that is not a full SHA.
+    await repo.git.run(['tag', '-a', '-m', 'anc tag', 'anc-v1', m[2]!]);
+    const tag = await repo.git.out(['rev-parse', 'anc-v1']);
+    expect(await w.isAncestorFast('f'.repeat(40), m[5]!)).toBeNull();
+    expect(await w.isAncestorFast(m[4]!, 'f'.repeat(40))).toBeNull();
+    expect(await w.isAncestorFast(tag, tag)).toBeNull();
+    expect(await w.isAncestorFast('anc', m[5]!)).toBeNull();
+    expect(await w.isAncestorFast(m[4]!, m[5]!)).toBe(true);
+  });
+});
+
 describe('CommitWalk.changedPathsFast', () => {
   let base: string;
   beforeAll(async () => {

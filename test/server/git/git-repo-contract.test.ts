@@ -103,6 +103,8 @@ describe.each(implementations)('GitRepo contract: %s', (_name, make) => {
     expect(await repo.isAncestor(base, left)).toBe(true);
     expect(await repo.isAncestor(left, base)).toBe(false);
     expect(await repo.isAncestor(left, left)).toBe(true);
+    // git's answers, the yeses in-process (a re-push asks this on the push path), the no from a git process.
+    if (repo instanceof CliGitRepo) expect(repo.stats).toMatchObject({ fastAncestry: 2, gitAncestry: 1 });
     expect(await repo.mergeBases(left, right)).toEqual([base]);
     const both = await commit(repo, { 'a.txt': 'left\n', 'b.txt': 'right\n' }, [left, right], 1_700_000_004);
     const merged = await repo.mergeTree(left, right);
