@@ -6,11 +6,10 @@
 // SIGKILLed) leaves it running, and the next start re-attaches each running job by its recorded build
 // id (or build request id, when no build had started) and follows it on. Logs are Buildbot's step
 // logs, read through the same REST API.
-import { systemActor } from '../../state/actor.js';
-import { isDomainError } from '../../state/errors.js';
 import type { Job, JobEvent } from '../../state/jobs.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
+import { recordJobChange } from './record-job.js';
 import { BuildbotRunner, type BuildbotHandle, type BuildbotProgress } from './buildbot-runner.js';
 import { JobLogError } from './job-service.js';
 import type { BuildbotRunnerConfig, PipelineConfig } from './pipeline-config.js';
@@ -32,7 +31,6 @@ interface Active {
   cancel?: string;
 }
 
-const ACTOR = systemActor('pipeline');
 const now = () => new Date().toISOString();
 
 export class BuildbotJobService implements PipelineService {
@@ -212,13 +210,8 @@ export class BuildbotJobService implements PipelineService {
   }
 
   /** One report through the write path; one the board no longer takes (the job was cancelled meanwhile) is dropped. */
-  private async report(job: string, change: JobEvent): Promise<void> {
-    try {
-      const out = await this.o.dispatcher.execute({ type: 'RecordJob', job, change }, ACTOR, { lane: 'background' });
-      if (isDomainError(out) && out.code !== 'illegal-transition') this.o.log('warn', `job ${job}: could not record ${change.type}: ${out.message}`);
-    } catch (e) {
-      this.o.log('error', `job ${job}: recording ${change.type} failed: ${(e as Error).message}`);
-    }
+  private report(job: string, change: JobEvent): Promise<void> {
+    return recordJobChange(this.o.dispatcher, this.o.log, job, change);
   }
 
   private track<T>(p: Promise<T>): Promise<T> {

@@ -5,13 +5,11 @@
 // recorded, and a crash between the two leaves a queued job that start-up runs.
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemActor } from '../../state/actor.js';
-import type { Command } from '../../state/commands.js';
-import { isDomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
 import { JOB_TAIL_BYTES, JOB_TAIL_LINES, type Job, type JobEvent } from '../../state/jobs.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
+import { recordJobChange } from './record-job.js';
 import type { PipelineConfig } from './pipeline-config.js';
 import { LocalRunner, type LocalJobUpdate } from './local-runner.js';
 import { killOrphanGroup } from './process-group.js';
@@ -32,7 +30,6 @@ export class JobLogError extends PushmanagerError {
   readonly code = 'job-log-missing' as const;
 }
 
-const ACTOR = systemActor('pipeline');
 
 /** What the committed events ask of the runner: jobs to start, jobs to stop. */
 export function jobReactions(events: readonly DomainEvent[]): { readonly run: readonly string[]; readonly cancel: readonly string[] } {
@@ -192,14 +189,8 @@ export class JobService {
   }
 
   /** One report through the write path; one the board no longer takes (the job was cancelled meanwhile) is dropped. */
-  private async report(job: string, change: JobEvent): Promise<void> {
-    const cmd: Command = { type: 'RecordJob', job, change };
-    try {
-      const out = await this.o.dispatcher.execute(cmd, ACTOR, { lane: 'background' });
-      if (isDomainError(out) && out.code !== 'illegal-transition') this.o.log('warn', `job ${job}: could not record ${change.type}: ${out.message}`);
-    } catch (e) {
-      this.o.log('error', `job ${job}: recording ${change.type} failed: ${(e as Error).message}`);
-    }
+  private report(job: string, change: JobEvent): Promise<void> {
+    return recordJobChange(this.o.dispatcher, this.o.log, job, change);
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
