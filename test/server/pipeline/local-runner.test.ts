@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { GitCli } from '../../../server/git/git-cli.js';
 import { LocalRunner, type LocalJobSpec, type LocalJobUpdate, type LocalRunnerOptions } from '../../../server/pipeline/local-runner.js';
 import { truncationMarker } from '../../../server/pipeline/job-log.js';
-import { bootId, killOrphanGroup, procStat } from '../../../server/pipeline/process-group.js';
+import { bootId, groupMembers, killOrphanGroup, procStat } from '../../../server/pipeline/process-group.js';
 import { fixedEnv } from '../../helpers/git-fixtures.js';
 import { waitFor } from '../../helpers/servers/server-process.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp-dir.js';
@@ -367,7 +367,8 @@ describe('killOrphanGroup (after a server crash)', () => {
     expect(await killOrphanGroup({ pgid: g.pgid, startTicks: g.startTicks, bootId: 'another-boot' })).toEqual({ outcome: 'gone' });
     expect(gone(g.pgid)).toBe(false);
     process.kill(-g.pgid, 'SIGKILL');
-    await waitFor(() => gone(g.pgid), 'the group to die');
+    // Every member, not only the leader: the signal reaches them all at once, but each exits in its own time.
+    await waitFor(() => gone(g.pgid) && groupMembers(g.pgid).length === 0, 'the group to die');
     expect(await killOrphanGroup({ pgid: g.pgid, startTicks: g.startTicks, bootId: bootId() })).toEqual({ outcome: 'gone' });
   });
 });
