@@ -11,7 +11,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerProcess } from '../../bench/lib/proc.js';
+import type { ServerProcess } from '../../bench/lib/proc.js';
+import { startPipelineServer } from '../helpers/pipeline-server.js';
 import type { StatusJob } from '../../state/wire.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
@@ -59,12 +60,7 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
     bb = await startBuildbot();
     configFile = join(dir, 'pushmanager.config.yaml');
     await writeFile(configFile, config(bb.url, false));
-    server = new ServerProcess({ dataDir: join(dir, 'data'), config: configFile });
-    await server.start();
-    work = join(dir, 'alice');
-    await gitOk(dir, ['clone', '-q', `${server.url.replace('://', '://alice:alice@')}/main.git`, work]);
-    await gitOk(work, ['config', 'user.email', 'alice@example.com']);
-    await gitOk(work, ['config', 'user.name', 'alice']);
+    ({ server, work } = await startPipelineServer(dir, configFile));
   }, 120_000);
 
   afterAll(async () => {

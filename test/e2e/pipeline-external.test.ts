@@ -9,7 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerProcess } from '../../bench/lib/proc.js';
+import type { ServerProcess } from '../../bench/lib/proc.js';
+import { startPipelineServer } from '../helpers/pipeline-server.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../server/integrations/webhooks.js';
 import type { JobAnnouncement } from '../../server/pipeline/external-job-service.js';
 import type { StatusJob } from '../../state/wire.js';
@@ -55,12 +56,7 @@ describe('pipeline: runner external, announced by signed webhook, reported back 
         '',
       ].join('\n'),
     );
-    server = new ServerProcess({ dataDir: join(dir, 'data'), config });
-    await server.start();
-    work = join(dir, 'alice');
-    await gitOk(dir, ['clone', '-q', `${server.url.replace('://', '://alice:alice@')}/main.git`, work]);
-    await gitOk(work, ['config', 'user.email', 'alice@example.com']);
-    await gitOk(work, ['config', 'user.name', 'alice']);
+    ({ server, work } = await startPipelineServer(dir, config));
   }, 60_000);
 
   afterAll(async () => {

@@ -12,7 +12,8 @@ import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerProcess } from '../../bench/lib/proc.js';
+import type { ServerProcess } from '../../bench/lib/proc.js';
+import { startPipelineServer } from '../helpers/pipeline-server.js';
 import type { StatusJob } from '../../state/wire.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
@@ -73,12 +74,7 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
         '',
       ].join('\n'),
     );
-    server = new ServerProcess({ dataDir: join(dir, 'data'), config });
-    await server.start();
-    work = join(dir, 'alice');
-    await gitOk(dir, ['clone', '-q', `${server.url.replace('://', '://alice:alice@')}/main.git`, work]);
-    await gitOk(work, ['config', 'user.email', 'alice@example.com']);
-    await gitOk(work, ['config', 'user.name', 'alice']);
+    ({ server, work } = await startPipelineServer(dir, config));
   }, 60_000);
 
   afterAll(async () => {
