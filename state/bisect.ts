@@ -1,0 +1,185 @@
+// Finding the culprit of a red build (SPEC §6, issue 16): which candidate deploy branch to test next,
+// given what is known. Pure and small on purpose: the train (state/bisection.ts), the simulation's four
+// strategies (bench/simulation/) and the table tests all ask this one function.
+//
+// The requests of a deploy branch are numbered 0..n-1 in merge order. A candidate is master plus the
+// first k of them, optionally plus one more request `plus` (≥ k) on top: {k} is the prefix of k
+// requests ({0} is master alone), {k: 0, plus: i} is request i alone on master, {k, plus: i} is the
+// first k with request i. The whole branch, {n}, is what the build jobs test; its result starts a search.
+//
+// Assumptions, and why:
+// - A flake makes a job fail, never pass: a candidate with any passed run counts as passed. A failure
+//   is believed until it contradicts another result (see the retest below).
+// - Redness is monotone in the prefix (adding requests does not make a red branch green), so the first
+//   red prefix is found by halving the gap between the longest green and the shortest red prefix.
+//
+// The search, with one candidate at a time: ⌈log2 n⌉ prefixes narrow it to request i (prefix i green,
+// prefix i+1 red), then one run of request i alone on master decides it: red → i is the culprit; green →
+// i breaks the build only together with an earlier request (or the red prefix was a flake): that prefix
+// is run once more, and if it is red again, the partner is found by halving over {k, plus: i}. For i = 0
+// the one extra run is master itself (is it master that is red?). So a culprit costs at most
+// ⌈log2 n⌉ + 1 runs; a pair or a flake inside the search costs more, and never blames an innocent request
+// on one failure that a second run would have passed.
+//
+// With room for more than one run at a time (`capacity`), the largest unknown gaps are split first, so
+// parallel runs shorten the wall time at the cost of more runs (Mergify's parallel splits).
+
+export interface Candidate {
+  /** The first k requests, in merge order. */
+  readonly k: number;
+  /** One more request on top of them (its index, ≥ k); absent: the prefix alone. */
+  readonly plus?: number;
+}
+
+export type Verdict = 'passed' | 'failed';
+
+/** What is known of a candidate: how many runs passed and failed, and whether one is running. */
+export interface Known {
+  readonly passed: number;
+  readonly failed: number;
+  readonly pending: boolean;
+}
+
+export interface SearchInput {
+  /** Requests in the deploy branch. */
+  readonly n: number;
+  /** What is known of a candidate, by its key (candidateKey). Absent: never run. */
+  readonly known: (key: string) => Known | undefined;
+  /** How many more runs may start now (the runner's free room the search may use). */
+  readonly capacity: number;
+}
+
+export type SearchStep =
+  /** Run these candidates (never one whose result is known, except the one retest explained above). */
+  | { readonly type: 'test'; readonly candidates: readonly Candidate[] }
+  /** Nothing to start: runs are under way (or no room); ask again when one ends. */
+  | { readonly type: 'wait'; readonly for: 'runs' | 'room' | 'the whole branch' }
+  /** Request `index` turns the branch red on its own. */
+  | { readonly type: 'culprit'; readonly index: number }
+  /** Request `index` turns it red only together with the earlier request `partner` (neither alone). */
+  | { readonly type: 'pair'; readonly index: number; readonly partner: number }
+  /** Master alone is red: no request is to blame. */
+  | { readonly type: 'master-red' }
+  /** The whole branch passes (a new build of it, or a retry): nothing to find. */
+  | { readonly type: 'green' };
+
+/** A candidate's canonical form: {k, plus: k} is the prefix k + 1. */
+export function canonical(c: Candidate): Candidate {
+  return c.plus !== undefined && c.plus === c.k ? { k: c.k + 1 } : c;
+}
+
+export const candidateKey = (c: Candidate): string => {
+  const x = canonical(c);
+  return x.plus === undefined ? `${x.k}` : `${x.k}+${x.plus}`;
+};
+
+/** The request indices a candidate holds, in merge order. */
+export function members(c: Candidate): number[] {
+  const out = Array.from({ length: c.k }, (_, i) => i);
+  if (c.plus !== undefined && c.plus >= c.k) out.push(c.plus);
+  return out;
+}
+
+/** The range of requests still suspected, for "40 → 20 → 10 requests": prefix gap, then partner gap. */
+export interface Progress {
+  /** Requests still suspected (the width of the gap being halved). */
+  readonly suspects: number;
+  readonly phase: 'prefix' | 'confirm' | 'partner';
+}
+
+const verdictOf = (k: Known | undefined): Verdict | undefined => (k === undefined ? undefined : k.passed > 0 ? 'passed' : k.failed > 0 ? 'failed' : undefined);
+
+interface Gap {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
+ * The gap between the longest green and the shortest red point of a monotone line of candidates at
+ * 0..top: `at(0)` is taken as green when unknown, `at(top)` must be red. A red point below a green one
+ * contradicts monotonicity and is a flake: the green wins.
+ */
+function gapOf(top: number, at: (x: number) => Verdict | undefined): Gap {
+  let lo = 0;
+  for (let x = 1; x < top; x++) if (at(x) === 'passed') lo = x;
+  let hi = top;
+  for (let x = top - 1; x > lo; x--) if (at(x) === 'failed') hi = x;
+  return { lo, hi };
+}
+
+/** Up to `capacity` new points in (lo, hi), each halving the largest gap left by the points under way. */
+function split(gap: Gap, pending: (x: number) => boolean, capacity: number): number[] {
+  const points = [gap.lo, gap.hi];
+  for (let x = gap.lo + 1; x < gap.hi; x++) if (pending(x)) points.push(x);
+  points.sort((a, b) => a - b);
+  const fresh: number[] = [];
+  for (let n = 0; n < capacity; n++) {
+    let best = -1;
+    for (let i = 0; i + 1 < points.length; i++) if (points[i + 1]! - points[i]! > 1 && (best < 0 || points[i + 1]! - points[i]! > points[best + 1]! - points[best]!)) best = i;
+    if (best < 0) break;
+    const mid = points[best]! + Math.floor((points[best + 1]! - points[best]!) / 2);
+    points.splice(best + 1, 0, mid);
+    fresh.push(mid);
+  }
+  return fresh;
+}
+
+/** Run `c` unless it is under way; no room: wait. */
+function one(c: Candidate, known: SearchInput['known'], capacity: number): SearchStep {
+  if (known(candidateKey(c))?.pending) return { type: 'wait', for: 'runs' };
+  return capacity > 0 ? { type: 'test', candidates: [c] } : { type: 'wait', for: 'room' };
+}
+
+/** Halve the gap of a line of candidates (`make(x)`), or wait for the runs in it. */
+function narrow(gap: Gap, make: (x: number) => Candidate, known: SearchInput['known'], capacity: number): SearchStep {
+  const pending = (x: number) => known(candidateKey(make(x)))?.pending === true;
+  const points = split(gap, pending, capacity);
+  if (points.length) return { type: 'test', candidates: points.map(make) };
+  return { type: 'wait', for: capacity > 0 ? 'runs' : 'room' };
+}
+
+/** The next step of the search for the first request whose addition turns the build red. */
+export function nextStep(input: SearchInput): SearchStep {
+  const { n, known, capacity } = input;
+  const prefix = (k: number): Verdict | undefined => verdictOf(known(candidateKey({ k })));
+  const whole = prefix(n);
+  if (whole === 'passed') return { type: 'green' };
+  if (whole === undefined || n === 0) return { type: 'wait', for: 'the whole branch' };
+
+  const gap = gapOf(n, prefix);
+  if (gap.hi - gap.lo > 1) return narrow(gap, (k) => ({ k }), known, capacity);
+
+  const i = gap.hi - 1; // prefix i is green (or master, assumed), prefix i + 1 red: request i turns it red
+  if (i === 0) {
+    // Request 0 alone is prefix 1, known red: the one run left is master itself.
+    const master = prefix(0);
+    if (master === undefined) return one({ k: 0 }, known, capacity);
+    return master === 'failed' ? { type: 'master-red' } : { type: 'culprit', index: 0 };
+  }
+  const alone = verdictOf(known(candidateKey({ k: 0, plus: i })));
+  if (alone === undefined) return one({ k: 0, plus: i }, known, capacity);
+  if (alone === 'failed') return { type: 'culprit', index: i };
+
+  // Red with the requests before it, green alone: a pair, or the red prefix was a flake. The whole
+  // branch failed its build and its retry; a prefix that failed once is run once more first.
+  const red = known(candidateKey({ k: i + 1 }))!;
+  if (i + 1 < n && red.failed < 2) return red.pending ? { type: 'wait', for: 'runs' } : capacity > 0 ? { type: 'test', candidates: [{ k: i + 1 }] } : { type: 'wait', for: 'room' };
+
+  // The partner: the first k for which the first k requests with request i are red ({0, plus: i} is green, {i, plus: i} red).
+  const withI = (k: number): Verdict | undefined => verdictOf(known(candidateKey({ k, plus: i })));
+  const partnerGap = gapOf(i, withI);
+  if (partnerGap.hi - partnerGap.lo > 1) return narrow(partnerGap, (k) => ({ k, plus: i }), known, capacity);
+  return { type: 'pair', index: i, partner: partnerGap.hi - 1 };
+}
+
+/** How far the search has come: the suspects left, for the board's "bisecting push 3: 40 → 20 → 10". */
+export function progress(input: Omit<SearchInput, 'capacity'>): Progress {
+  const { n, known } = input;
+  const prefix = (k: number): Verdict | undefined => verdictOf(known(candidateKey({ k })));
+  const gap = gapOf(n, prefix);
+  if (gap.hi - gap.lo > 1) return { suspects: gap.hi - gap.lo, phase: 'prefix' };
+  const i = gap.hi - 1;
+  if (i === 0 || verdictOf(known(candidateKey({ k: 0, plus: i }))) !== 'passed') return { suspects: 1, phase: 'confirm' };
+  const p = gapOf(i, (k) => verdictOf(known(candidateKey({ k, plus: i }))));
+  return { suspects: p.hi - p.lo, phase: 'partner' };
+}

@@ -1,0 +1,115 @@
+// The culprit search (state/bisect.ts), table-driven: given what is known, which candidate is next;
+// and, run to the end against a scripted CI, that it names the right request within its bound.
+import { describe, expect, it } from 'vitest';
+import { candidateKey, members, nextStep, progress, type Candidate, type Known, type SearchStep } from '../../state/bisect.js';
+
+type Table = Record<string, Partial<Known>>;
+const knownFrom = (t: Table) => (key: string): Known | undefined => (t[key] ? { passed: 0, failed: 0, pending: false, ...t[key] } : undefined);
+const step = (n: number, t: Table, capacity = 1): SearchStep => nextStep({ n, known: knownFrom(t), capacity });
+const keys = (s: SearchStep) => (s.type === 'test' ? s.candidates.map(candidateKey) : s.type);
+
+describe('nextStep: the next candidate, given known results', () => {
+  const cases: readonly [string, number, Table, number, string[] | string][] = [
+    ['the whole branch not failed yet: wait for its build', 8, {}, 1, 'wait'],
+    ['the whole branch passed (a retry, or a new build): nothing to find', 8, { '8': { passed: 1, failed: 1 } }, 1, 'green'],
+    ['red whole branch of 8: the middle prefix first', 8, { '8': { failed: 2 } }, 1, ['4']],
+    ['prefix 4 green: the upper half', 8, { '8': { failed: 2 }, '4': { passed: 1 } }, 1, ['6']],
+    ['prefix 4 red: the lower half', 8, { '8': { failed: 2 }, '4': { failed: 1 } }, 1, ['2']],
+    ['a run under way and no more room: wait', 8, { '8': { failed: 2 }, '4': { pending: true } }, 0, 'wait'],
+    ['a run under way, room for one more: split the larger gap left', 8, { '8': { failed: 2 }, '4': { pending: true } }, 1, ['2']],
+    ['room for three at once: three splits, no point twice', 16, { '16': { failed: 2 } }, 3, ['8', '4', '12']],
+    ['narrowed to request 5 (prefix 5 green, 6 red): request 5 alone on master', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 } }, 1, ['0+5']],
+    ['request 5 red alone: the culprit', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 } }, 1, 'culprit'],
+    ['request 5 green alone after one red prefix: that prefix runs once more (a flake?)', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { passed: 1 } }, 1, ['6']],
+    ['the retest passed: it was a flake, the search goes on above it', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1, passed: 1 }, '0+5': { passed: 1 } }, 1, ['7']],
+    ['red twice with the others, green alone: look for its partner', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 } }, 1, ['2+5']],
+    ['the partner found: the pair', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 1 } }, 1, 'pair'],
+    ['the last request: the whole branch failed twice, no retest before its partner search', 4, { '4': { failed: 2 }, '3': { passed: 1 }, '0+3': { passed: 1 } }, 1, ['1+3']],
+    ['the first request is red: master itself is the one run left', 8, { '8': { failed: 2 }, '1': { failed: 1 } }, 1, ['0']],
+    ['master red: nobody to blame', 8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { failed: 1 } }, 1, 'master-red'],
+    ['a red prefix below a green one is a flake: the green wins', 8, { '8': { failed: 2 }, '2': { failed: 1 }, '4': { passed: 1 } }, 1, ['6']],
+    ['one request in the branch: master is the one run', 1, { '1': { failed: 2 } }, 1, ['0']],
+  ];
+  for (const [name, n, table, capacity, want] of cases) {
+    it(name, () => expect(keys(step(n, table, capacity))).toEqual(want));
+  }
+
+  it('names the culprit and the pair', () => {
+    expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 } })).toEqual({ type: 'culprit', index: 5 });
+    expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 1 } })).toEqual({ type: 'pair', index: 5, partner: 2 });
+    expect(step(8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { passed: 1 } })).toEqual({ type: 'culprit', index: 0 });
+  });
+
+  it('candidates: {k, plus: k} is the prefix k + 1; members in merge order', () => {
+    expect(candidateKey({ k: 3, plus: 3 })).toBe('4');
+    expect(members({ k: 2, plus: 5 })).toEqual([0, 1, 5]);
+    expect(members({ k: 0 })).toEqual([]);
+  });
+
+  it('progress: the suspects left as the search narrows', () => {
+    const known = knownFrom({ '40': { failed: 2 }, '20': { failed: 1 }, '10': { passed: 1 } });
+    expect(progress({ n: 40, known })).toEqual({ suspects: 10, phase: 'prefix' });
+  });
+});
+
+/** Runs the search to its end against a CI that is red when `red(members)`; flaky runs fail on the listed run numbers. */
+function run(n: number, red: (m: readonly number[]) => boolean, capacity = 1, flakyRuns: ReadonlySet<number> = new Set()) {
+  const results = new Map<string, Known>([[`${n}`, { passed: 0, failed: 2, pending: false }]]);
+  let runs = 0;
+  for (let rounds = 0; rounds < 200; rounds++) {
+    const s = nextStep({ n, known: (k) => results.get(k), capacity });
+    if (s.type !== 'test') return { step: s, runs, rounds };
+    // Every candidate of a step runs at once, then their results come in.
+    for (const c of s.candidates as Candidate[]) {
+      runs++;
+      const failed = red(members(c)) || flakyRuns.has(runs);
+      const was = results.get(candidateKey(c)) ?? { passed: 0, failed: 0, pending: false };
+      results.set(candidateKey(c), { ...was, passed: was.passed + (failed ? 0 : 1), failed: was.failed + (failed ? 1 : 0) });
+    }
+  }
+  throw new Error('the search did not end');
+}
+
+describe('the search against a scripted CI', () => {
+  it('finds every culprit of branches of 1..64 requests in at most ⌈log2 N⌉ + 1 runs', () => {
+    for (let n = 1; n <= 64; n++) {
+      for (let c = 0; c < n; c++) {
+        const out = run(n, (m) => m.includes(c));
+        expect(out.step, `n=${n} culprit=${c}`).toEqual({ type: 'culprit', index: c });
+        expect(out.runs, `n=${n} culprit=${c}`).toBeLessThanOrEqual(Math.ceil(Math.log2(n)) + 1);
+      }
+    }
+  });
+
+  it('names both requests of a pair that is red only together', () => {
+    for (const [n, a, b] of [[40, 3, 17], [8, 0, 7], [2, 0, 1], [33, 31, 32]] as const) {
+      const out = run(n, (m) => m.includes(a) && m.includes(b));
+      expect(out.step, `n=${n} pair ${a}+${b}`).toEqual({ type: 'pair', index: b, partner: a });
+    }
+  });
+
+  it('a red master blames nobody', () => {
+    expect(run(16, () => true).step).toEqual({ type: 'master-red' });
+  });
+
+  it('a flaky failure inside the search does not blame an innocent request', () => {
+    // Culprit 30 of 40; every run's first attempt at each of several points flakes in turn.
+    for (const flake of [1, 2, 3, 4, 5]) {
+      const out = run(40, (m) => m.includes(30), 1, new Set([flake]));
+      expect(out.step, `flake on run ${flake}`).toEqual({ type: 'culprit', index: 30 });
+    }
+  });
+
+  it('with room for three runs at once it takes fewer rounds, and still names the culprit', () => {
+    let rounds1 = 0;
+    let rounds3 = 0;
+    for (let c = 0; c < 40; c++) {
+      const serial = run(40, (m) => m.includes(c), 1);
+      const wide = run(40, (m) => m.includes(c), 3);
+      expect(wide.step).toEqual({ type: 'culprit', index: c });
+      rounds1 += serial.rounds;
+      rounds3 += wide.rounds;
+    }
+    expect(rounds3).toBeLessThan(rounds1);
+  });
+});
