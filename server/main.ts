@@ -13,6 +13,7 @@ import { loadConfig, type Config } from './config/config.js';
 import { systemClock, type Clock } from './app/clock.js';
 import { Dispatcher } from './app/dispatcher.js';
 import { EventBus } from './app/event-bus.js';
+import { BisectService } from './train/bisect-service.js';
 import { Train, conflictLines, type EarlyCheck } from './train/train-service.js';
 import { isDomainError } from '../state/errors.js';
 import { startNotifications, type Notifications } from './app/notifications.js';
@@ -154,7 +155,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     singleAcceptingPush: config.repository.singleAcceptingPush,
     knowsUser: async (name) => (await auth.authenticator.currentDirectory.lookup(name)) !== null,
     tags: integrations.tagsConfig,
-    ...(pipelineRuns && { pipeline: { runner: config.pipeline.runner, jobs: config.pipeline.jobs.map((j) => ({ name: j.name, on: j.on })), retries: config.pipeline.retries } }),
+    ...(pipelineRuns && { pipeline: { runner: config.pipeline.runner, jobs: config.pipeline.jobs.map((j) => ({ name: j.name, on: j.on })), retries: config.pipeline.retries, onFailure: config.pipeline.onFailure, autoRemove: config.pipeline.autoRemove } }),
   });
   const jobs = await createPipeline({ dispatcher, pipeline: config.pipeline, repoDir: repo.gitDir, dataDir, log });
   const upstream = integrations.upstream;
@@ -204,6 +205,10 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     log,
   });
   const theTrain = train;
+  // A red build's culprit search: its candidates are built here, their jobs run by the pipeline's runner.
+  const bisect = pipelineRuns && config.pipeline.onFailure === 'bisect'
+    ? new BisectService({ dispatcher, builder: train.builder, runner: config.pipeline.runner, parallel: config.pipeline.bisectParallel, log })
+    : null;
   // With an upstream, master starts as upstream's, so requests branch from the company's real master.
   if (upstream) await theTrain.masterSha().catch((e: unknown) => log('error', `upstream: cannot fetch master at start-up: ${(e as Error).message}; builds retry it`));
   const notifications: Notifications = await startNotifications(config.notifications, { dataDir, store, bus, log });
@@ -216,6 +221,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     effects.onCommit(c);
     theTrain.afterCommit(c);
     jobs?.afterCommit(c);
+    bisect?.afterCommit(c);
   });
   dispatcher.onHeld = (type, ms) => metrics.observeWriterHeld(type, ms);
   metrics.registry.onCollect(() => {
@@ -290,6 +296,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   await theTrain.resume();
   // Jobs a killed run left running are interrupted (their orphaned process groups killed) and run again.
   await jobs?.resume();
+  // A culprit search a killed run left half done goes on.
+  await bisect?.resume();
 
   // Packs what pushes and commits leave loose, in the background (see server/repo/maintenance.ts).
   const maintenance = new RepoMaintenance({
@@ -325,6 +333,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   const server: Server = createServer(deps);
   const stopBackground = async () => {
     // First: running jobs end as interrupted, recorded while the store is still open.
+    await bisect?.close();
     await jobs?.close();
     await maintenance.close();
     await watcher.close();

@@ -1,5 +1,5 @@
 // Commands: what a user (or the server itself) asks for, imperative and not yet validated against the board.
-import type { JobEvent } from './jobs.js';
+import type { JobEvent, JobRunner } from './jobs.js';
 import type { Conflict, MergedRequest, PushId, PushType, RequestId, UserName } from './model.js';
 
 export interface RequestFields {
@@ -49,9 +49,22 @@ export type Command =
   | { readonly type: 'RecordConflicts'; readonly results: readonly ConflictResult[] }
   /** What a runner reported about a job: started, finished, interrupted, run again. */
   | { readonly type: 'RecordJob'; readonly job: string; readonly change: JobEvent }
+  /**
+   * Bisection candidates the server built (or found built) for a push's running search (`bisection`: the
+   * job that started it): each is run as a bisect job. `sha` null: it does not merge (`files`), and its
+   * run is recorded as failed. A candidate already under way is skipped.
+   */
+  | { readonly type: 'TestBisectCandidates'; readonly push: PushId; readonly bisection: string; readonly runner: JobRunner; readonly candidates: readonly BisectCandidateBuilt[] }
   // master moved to upstream's (fetched): `from` is what it was here (null: absent), `to` what upstream has
   | { readonly type: 'FollowUpstream'; readonly ref: string; readonly from: string | null; readonly to: string }
   | { readonly type: 'RecordBuild'; readonly push: PushId; readonly deploySha: string | null; readonly baseSha: string | null; readonly merges: readonly MergedRequest[]; readonly dropped: readonly DroppedRequest[] };
+
+export interface BisectCandidateBuilt {
+  readonly members: readonly { readonly request: RequestId; readonly sha: string }[];
+  readonly base: string;
+  readonly sha: string | null;
+  readonly files?: readonly string[];
+}
 
 export interface ConflictResult {
   readonly request: RequestId;

@@ -5,7 +5,8 @@ import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
 import { activeRequestFor } from './intake.js';
 import type { DomainEvent, ForcedGate } from './events.js';
-import { applyJobEvent, JOB_TAIL_BYTES, retryJob, type JobEvent } from './jobs.js';
+import { applyJobEvent, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
+import { candidateOf } from './bisection.js';
 import { deployingRefusal } from './deploy-jobs.js';
 import {
   findJob,
@@ -495,10 +496,56 @@ const HANDLERS: Handlers = {
     if (!found) return unknownJob(c.job);
     const p = checkPush('cancelJob', ctx.actor, found.push, `cancel job ${c.job}`);
     if (p) return p;
-    const { job } = found;
-    if (job.state !== 'queued' && job.state !== 'running' && job.state !== 'interrupted') return domainError('nothing-to-do', `job ${job.id} (${job.name}) already ${job.state}; nothing to cancel`, { job: job.id, state: job.state });
+    const { job, push } = found;
     const reason = `cancelled by ${actorName(ctx.actor)}${c.reason?.trim() ? `: ${c.reason.trim()}` : ''}`;
-    return [ev(ctx, { type: 'JobFinished', push: found.push.id, job: job.id, name: job.name, sha: job.sha, state: 'cancelled', reason })];
+    // Cancelling the failed job a search started from, or one of its runs, cancels the search (and its runs).
+    const search = push.bisection?.state === 'running' && (push.bisection.job === job.id || push.bisection.candidates.some((x) => x.jobs.includes(job.id))) ? push.bisection : null;
+    const pending = job.state === 'queued' || job.state === 'running' || job.state === 'interrupted';
+    if (!pending && !search) return domainError('nothing-to-do', `job ${job.id} (${job.name}) already ${job.state}; nothing to cancel`, { job: job.id, state: job.state });
+    const events: DomainEvent[] = [];
+    if (pending) events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: job.id, name: job.name, sha: job.sha, state: 'cancelled', reason }));
+    if (search) {
+      const runs = new Set(search.candidates.flatMap((x) => x.jobs));
+      for (const j of push.jobs ?? []) {
+        if (j.id === job.id || !runs.has(j.id) || (j.state !== 'queued' && j.state !== 'running' && j.state !== 'interrupted')) continue;
+        events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: `its bisection was ${reason}` }));
+      }
+      events.push(ev(ctx, { type: 'BisectionConcluded', push: push.id, outcome: 'cancelled', reason }));
+    }
+    return events;
+  },
+
+  TestBisectCandidates(b, c, ctx) {
+    const who = checkWho(PUSH_TRANSITIONS.testBisect, ctx.actor, 'test bisection candidates');
+    if (who) return who;
+    const push = getPush(b, c.push);
+    if (err(push)) return push;
+    const p = checkPush('testBisect', ctx.actor, push, `bisect push ${push.id}`);
+    if (p) return p;
+    const search = push.bisection;
+    if (!search || search.state !== 'running' || search.job !== c.bisection)
+      return domainError('bisection-stale', `push ${push.id} has no running bisection started by job ${c.bisection}`, { push: push.id, job: c.bisection });
+    const events: DomainEvent[] = [];
+    let nextId = search.nextCandidate;
+    let jobs = 0;
+    const known = new Map((push.jobs ?? []).map((j) => [j.id, j]));
+    for (const cand of c.candidates) {
+      if (cand.base !== search.base || candidateOf(search.requests, cand.members) === null)
+        return domainError('bisection-stale', `push ${push.id}'s bisection moved on (a new deploy branch); the candidates are chosen again`, { push: push.id });
+      const same = search.candidates.find((x) => x.base === cand.base && x.members.length === cand.members.length && x.members.every((m, i) => m.request === cand.members[i]!.request && m.sha === cand.members[i]!.sha));
+      if (same?.jobs.some((id) => { const j = known.get(id); return j !== undefined && (j.state === 'queued' || j.state === 'running' || j.state === 'interrupted'); })) continue;
+      const id = same?.id ?? nextId++;
+      const sha = same?.sha ?? cand.sha;
+      const job = { ...newJob({ id: nextJobId(push, jobs++), name: search.name, on: 'build', sha: sha ?? cand.base, push: push.id, kind: 'bisect', runner: c.runner, at: ctx.now }) };
+      events.push(ev(ctx, { type: 'BisectCandidateTested', push: push.id, candidate: { id, members: cand.members, base: cand.base, sha, jobs: [...(same?.jobs ?? []), job.id] } }));
+      events.push(ev(ctx, { type: 'JobQueued', push: push.id, job }));
+      if (sha === null) {
+        // It does not merge: its one run is red without running (the requests it holds need the ones left out).
+        events.push(ev(ctx, { type: 'JobStarted', push: push.id, job: job.id }));
+        events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: job.id, name: job.name, sha: job.sha, state: 'failed', reason: `the candidate does not merge (conflicts in ${(cand.files ?? []).join(', ') || 'the tree'})` }));
+      }
+    }
+    return events;
   },
 
   ReportJob(b, c, ctx) {

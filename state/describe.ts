@@ -47,6 +47,7 @@ export function commandSubject(cmd: Command, events: readonly DomainEvent[]): st
     case 'RetryJob': return `Retry job ${cmd.job}`;
     case 'CancelJob': return `Cancel job ${cmd.job}`;
     case 'RecordJob': return `Job ${cmd.job} ${cmd.change.type}`;
+    case 'TestBisectCandidates': return `Bisect push ${cmd.push}: test ${cmd.candidates.length} candidate${cmd.candidates.length === 1 ? '' : 's'}`;
     case 'ReportJob': return `Report job ${cmd.job} ${cmd.state}`;
     case 'FollowUpstream': return `Follow upstream: ${cmd.ref.replace(/^refs\/heads\//, '')} ${cmd.from ?? 'absent'} -> ${cmd.to}`;
     case 'RecordBuild': return `Build deploy branch of push ${cmd.push} at ${cmd.deploySha?.slice(0, 12) ?? 'none'}`;

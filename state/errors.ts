@@ -23,6 +23,7 @@ export const DOMAIN_ERROR_CODES = [
   'open-checklist',
   'merge-conflict',
   'deploy-branch-stale',
+  'bisection-stale',
   'builds-failing',
   'jobs-not-green',
   'unknown-job',

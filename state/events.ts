@@ -1,5 +1,6 @@
 // Events: what happened, past tense. decide() produces them, evolve() applies them, notifications route them.
 import type { SystemCause } from './actor.js';
+import type { BisectCandidate, BisectMember } from './bisection.js';
 import type { Job, JobHandle, JobState } from './jobs.js';
 import type { ChecklistItem, Comment, Deploying, Conflict, MergedRequest, Push, PushId, PushRequest, RequestId, RequestState, UserName } from './model.js';
 
@@ -61,6 +62,23 @@ export type DomainEvent = Base &
      * pushmaster stopped it): recorded for the audit trail, the job's state unchanged, so it opens no gate.
      */
     | { readonly type: 'JobReported'; readonly push: PushId; readonly job: string; readonly state: 'passed' | 'failed'; readonly url?: string }
+    // Bisection (issue 16): the search for the request that turns a build job red (state/bisection.ts).
+    /** A build job failed its retries: the search starts on the deploy branch's requests; `inherited`: an earlier search's prefixes that still hold. */
+    | { readonly type: 'BisectionStarted'; readonly push: PushId; readonly job: string; readonly name: string; readonly base: string; readonly requests: readonly BisectMember[]; readonly inherited: readonly BisectCandidate[] }
+    /** A candidate is run (a new one, or a known one run again): its record with the new job's id last; the job itself is a JobQueued. */
+    | { readonly type: 'BisectCandidateTested'; readonly push: PushId; readonly candidate: BisectCandidate }
+    /** A new deploy branch during a search: it goes on there, keeping the candidates (`kept`) that are still its prefixes. */
+    | { readonly type: 'BisectionRebased'; readonly push: PushId; readonly base: string; readonly requests: readonly BisectMember[]; readonly kept: readonly number[] }
+    | { readonly type: 'BisectionNarrowed'; readonly push: PushId; readonly suspects: number }
+    | {
+        readonly type: 'BisectionConcluded';
+        readonly push: PushId;
+        readonly outcome: 'culprit' | 'pair' | 'master-red' | 'green' | 'cancelled';
+        readonly culprit?: RequestId;
+        readonly partner?: RequestId;
+        readonly proof?: { readonly job: string; readonly candidate: number };
+        readonly reason: string;
+      }
   );
 
 /** A step taken past red jobs with --force. */

@@ -147,8 +147,30 @@ export function evolve(b: Board, e: DomainEvent): Board {
         : e.state === 'failed' ? { type: 'failed', at: when, ...codes, ...(e.reason && { reason: e.reason }) }
         : e.state === 'cancelled' ? { type: 'cancelled', at: when, ...(e.reason && { reason: e.reason }) }
         : { type: 'interrupted', at: when };
-      return setJob(b, e.push, e.job, change, e.at);
+      const next = setJob(b, e.push, e.job, change, e.at);
+      return e.state === 'failed' && e.tail ? setPush(next, e.push, (p) => withCandidateTail(p, e.job, e.tail!), e.at) : next;
     }
+    case 'BisectionStarted':
+      return setPush(b, e.push, (p) => ({
+        ...p,
+        bisection: { job: e.job, name: e.name, state: 'running', base: e.base, requests: e.requests, candidates: e.inherited, nextCandidate: Math.max(p.bisection?.nextCandidate ?? 1, ...e.inherited.map((c) => c.id + 1)), sizes: [e.requests.length], startedAt: e.at },
+      }), e.at);
+    case 'BisectCandidateTested':
+      return setPush(b, e.push, (p) => {
+        if (!p.bisection) return p;
+        const others = p.bisection.candidates.filter((c) => c.id !== e.candidate.id);
+        return { ...p, bisection: { ...p.bisection, candidates: [...others, e.candidate].sort((x, y) => x.id - y.id), nextCandidate: Math.max(p.bisection.nextCandidate, e.candidate.id + 1) } };
+      }, e.at);
+    case 'BisectionRebased':
+      return setPush(b, e.push, (p) => (p.bisection ? { ...p, bisection: { ...p.bisection, base: e.base, requests: e.requests, candidates: p.bisection.candidates.filter((c) => e.kept.includes(c.id)), sizes: [e.requests.length] } } : p), e.at);
+    case 'BisectionNarrowed':
+      return setPush(b, e.push, (p) => (p.bisection ? { ...p, bisection: { ...p.bisection, sizes: [...p.bisection.sizes, e.suspects] } } : p), e.at);
+    case 'BisectionConcluded':
+      return setPush(b, e.push, (p) => {
+        if (!p.bisection) return p;
+        const { outcome, culprit, partner, proof, reason } = e;
+        return { ...p, bisection: { ...p.bisection, state: outcome, finishedAt: e.at, reason, ...(culprit !== undefined && { culprit }), ...(partner !== undefined && { partner }), ...(proof && { proof }) } };
+      }, e.at);
     case 'JobRequeued':
       return setJob(b, e.push, e.job, { type: 'requeued' }, e.at);
     case 'DeployStarted':
@@ -168,6 +190,16 @@ export function evolve(b: Board, e: DomainEvent): Board {
     case 'ChecklistTicked':
       return setPush(b, e.push, (p) => ({ ...p, checklist: p.checklist.map((i) => (i.id === e.item ? { ...i, done: e.done, doneBy: e.done ? e.actor : null } : i)) }), e.at);
   }
+}
+
+/** A failed run of a bisection candidate keeps its log's last lines on the candidate, for the culprit's notice. */
+function withCandidateTail(p: Push, job: string, tail: string): Push {
+  const b = p.bisection;
+  const i = b?.candidates.findIndex((c) => c.jobs.includes(job)) ?? -1;
+  if (!b || i < 0) return p;
+  const candidates = [...b.candidates];
+  candidates[i] = { ...candidates[i]!, tail };
+  return { ...p, bisection: { ...b, candidates } };
 }
 
 /** The push with no deploy in progress (the field left out, as on pushes that never had one). */

@@ -13,6 +13,10 @@ export interface PipelineJobs {
   readonly jobs: readonly { readonly name: string; readonly on: JobPhase }[];
   /** A failed build job is run this many more times before its gate counts it red (the config's default is 1; absent: 0). */
   readonly retries?: number;
+  /** A build job that failed its retries: bisect (the default) to find the request that breaks it, or stop. */
+  readonly onFailure?: 'bisect' | 'stop';
+  /** Remove the culprit bisection finds (default true). */
+  readonly autoRemove?: boolean;
 }
 
 const CAUSE: SystemCause = 'pipeline';

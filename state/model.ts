@@ -1,4 +1,5 @@
 // The domain model: push requests, pushes, the board that holds them. Plain data, serialisable as JSON.
+import type { Bisection } from './bisection.js';
 import type { Job } from './jobs.js';
 
 export type RequestId = number & { readonly __brand: 'RequestId' };
@@ -142,6 +143,8 @@ export interface Push {
    * pushes discarded before it was recorded, and on every other push.
    */
   readonly heldWhenDiscarded?: readonly RequestId[];
+  /** The last search for the request that turns a build job red (state/bisection.ts); absent: none yet. */
+  readonly bisection?: Bisection;
 }
 
 /** A step waiting for its deploy jobs, and what it records when they pass (the command's force, who and when). */

@@ -14,6 +14,7 @@ import { endedDeployBranches, pushreqRefIntents, type RefIntent } from './ref-in
 import type { TagRegistry, TagsConfig } from './tags.js';
 import { autoRetryEvents, jobQueueEvents, type PipelineJobs } from './job-queue.js';
 import { deferDeploySteps, deployFollowEvents } from './deploy-jobs.js';
+import { bisectionEvents, bisectionFollowEvents, bisectRefIntents } from './bisection.js';
 
 /** Commands whose caller waits for the deploy branch: the pushmaster's own steps build it in the command. */
 export const SYNC_BUILD: ReadonlySet<Command['type']> = new Set(['OpenPush', 'AcceptRequests', 'RemoveRequest', 'RebuildPush', 'TakeOverPush']);
@@ -138,6 +139,20 @@ export function plan(board: Board, command: Command, ctx: PlanContext, facts: Fa
   const deploys = deployFollowEvents(after, events, ctx.pipeline, ctx.now);
   if (deploys.length) after = evolveAll(after, deploys);
   events.push(...follow, ...deploys);
+  // A red build starts (or a new deploy branch moves) a culprit search; a result may settle it.
+  const searches = bisectionEvents(board, after, events, ctx.pipeline, ctx.now);
+  if (searches.length) {
+    events.push(...searches);
+    after = evolveAll(after, searches);
+  }
+  const settled = bisectionFollowEvents(board, after, events, ctx.pipeline, ctx.now);
+  if (settled.length) {
+    events.push(...settled);
+    after = evolveAll(after, settled);
+  }
+  // The culprit's removal leaves the same commit; the push's deploy branch is rebuilt without it by the
+  // background lane (the build no longer holds what the board wants), and tested again there.
+  refs.push(...bisectRefIntents(board, after));
   if (ctx.tags) {
     const checklist = checklistEvents(after, ctx.tags, ctx.now);
     if (checklist.length) {

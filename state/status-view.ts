@@ -1,4 +1,5 @@
 // The board as clients see it (`pushmanager status --json`, GET /api/board): SPEC §5 fields and more.
+import { bisectionRuns, candidateRef, describeBisection, type BisectionState } from './bisection.js';
 import type { Job } from './jobs.js';
 import { flakeCounts } from './job-queue.js';
 import type { StatusJob } from './wire.js';
@@ -30,6 +31,49 @@ export interface StatusPush {
   readonly forced?: Push['forced'];
   /** A stage or bless whose deploy jobs run: the push is "staging" / "blessing" (its state is still the one before). */
   readonly deploying?: { readonly step: 'stage' | 'bless'; readonly env: string | null; readonly jobs: readonly string[] };
+  /** The last search for the request that turns a build job red (issue 16); absent: none. */
+  readonly bisection?: StatusBisection;
+}
+
+/** A bisection as clients see it: where it stands, how it narrowed, what it found, and its candidates. */
+export interface StatusBisection {
+  readonly state: BisectionState;
+  /** The failed build job it started from, and the job's name. */
+  readonly job: string;
+  readonly name: string;
+  /** Requests searched (the deploy branch's, at the last (re)start). */
+  readonly requests: number;
+  /** Suspects left after each result: [40, 20, 10]. */
+  readonly sizes: readonly number[];
+  readonly runs: number;
+  readonly culprit?: number;
+  readonly partner?: number;
+  readonly reason?: string;
+  /** "bisecting push 3 (test): 40 → 20 → 10 requests, 3 runs". */
+  readonly summary: string;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly candidates: readonly { readonly id: number; readonly ref: string; readonly sha: string | null; readonly requests: readonly number[]; readonly jobs: readonly string[] }[];
+}
+
+export function bisectionView(p: Push): StatusBisection | undefined {
+  const b = p.bisection;
+  if (!b) return undefined;
+  return {
+    state: b.state,
+    job: b.job,
+    name: b.name,
+    requests: b.requests.length,
+    sizes: b.sizes,
+    runs: bisectionRuns(b),
+    ...(b.culprit !== undefined && { culprit: b.culprit }),
+    ...(b.partner !== undefined && { partner: b.partner }),
+    ...(b.reason && { reason: b.reason }),
+    summary: describeBisection(p) ?? '',
+    startedAt: b.startedAt,
+    ...(b.finishedAt && { finishedAt: b.finishedAt }),
+    candidates: b.candidates.map((c) => ({ id: c.id, ref: candidateRef(p.id, c.id).replace(/^refs\/heads\//, ''), sha: c.sha, requests: c.members.map((m) => m.request), jobs: c.jobs })),
+  };
 }
 
 /** A job as clients see it (SPEC §6 fields). */
@@ -78,6 +122,7 @@ export function pushView(board: Board, p: Push): StatusPush {
     ...(p.jobs && { jobs: p.jobs.map(jobView) }),
     ...(p.forced.length > 0 && { forced: p.forced }),
     ...(p.deploying && { deploying: { step: p.deploying.step, env: p.deploying.env, jobs: p.deploying.jobs } }),
+    ...(p.bisection && { bisection: bisectionView(p)! }),
   };
 }
 

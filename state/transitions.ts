@@ -82,6 +82,8 @@ export const PUSH_TRANSITIONS = {
   // Pipeline jobs: a runner's report may land after the push moved on (certified, discarded).
   recordJob: { from: PUSH_STATES, to: null, who: ['server'] },
   retryJob: { from: OPEN_PUSH, to: null, who: ['pushmaster-of-push'] },
+  // Bisection candidates the server built for a push's running search (issue 16).
+  testBisect: { from: OPEN_PUSH, to: null, who: ['server'] },
   cancelJob: { from: OPEN_PUSH, to: null, who: ['pushmaster-of-push'] },
   // An external CI's result: like a runner's report, it may land after the push moved on.
   reportJob: { from: PUSH_STATES, to: null, who: ['ci'] },

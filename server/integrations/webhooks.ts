@@ -29,6 +29,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'ConflictsFound', 'PushOpened', 'DeployBranchBuilt', 'PushStaged', 'PushBlessed', 'PushCertified',
   'PushDiscarded', 'PushMessageSent', 'PingmeChanged', 'PushTakenOver', 'ChecklistTicked', 'ChecklistSet',
   'JobQueued', 'JobStarted', 'JobFinished', 'JobRequeued', 'DeployStarted', 'DeployFailed', 'JobAttached', 'JobReported',
+  'BisectionStarted', 'BisectCandidateTested', 'BisectionRebased', 'BisectionNarrowed', 'BisectionConcluded',
   'MasterFollowedUpstream',
 ] as const satisfies readonly EventType[];
 // Fails to compile when an event type is added to state/events.ts and not here.

@@ -6,6 +6,7 @@
 // SIGKILLed) leaves it running, and the next start re-attaches each running job by its recorded build
 // id (or build request id, when no build had started) and follows it on. Logs are Buildbot's step
 // logs, read through the same REST API.
+import { jobBranch } from '../../state/bisection.js';
 import type { Job, JobEvent } from '../../state/jobs.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
@@ -143,7 +144,7 @@ export class BuildbotJobService implements PipelineService {
     this.track(
       (async () => {
         try {
-          const handle = await this.runner.force({ id: job.id, name: job.name, builder, sha: job.sha, branch: push.deployBranch.replace(/^refs\/heads\//, ''), push: job.push });
+          const handle = await this.runner.force({ id: job.id, name: job.name, builder, sha: job.sha, branch: jobBranch(push, job).replace(/^refs\/heads\//, ''), push: job.push });
           entry.handle = handle;
           await this.report(job.id, { type: 'started', at: now(), handle: { runner: 'buildbot', buildRequestId: handle.buildRequestId } });
           if (entry.cancel !== undefined) await this.runner.cancel(handle, entry.cancel);

@@ -5,6 +5,7 @@
 // POST /api/commands {type: "ReportJob"}, as a user or token with the `ci` role (state/decide.ts).
 // The server runs nothing itself: across a restart an external job simply keeps waiting, and start-up
 // announces again whatever is still queued (the queue drops what it already sent).
+import { jobBranch } from '../../state/bisection.js';
 import { join } from 'node:path';
 import type { Job } from '../../state/jobs.js';
 import type { Board } from '../../state/model.js';
@@ -58,7 +59,7 @@ export function jobAnnouncement(job: Job, board: Board, serverUrl: string, at: s
     id: `job:${job.id}`,
     type: 'JobQueued',
     at,
-    job: { id: job.id, name: job.name, on: job.on, sha: job.sha, push: job.push, branch: (push?.deployBranch ?? '').replace(/^refs\/heads\//, ''), attempt: job.attempt, kind: job.kind, ...env },
+    job: { id: job.id, name: job.name, on: job.on, sha: job.sha, push: job.push, branch: (push ? jobBranch(push, job) : '').replace(/^refs\/heads\//, ''), attempt: job.attempt, kind: job.kind, ...env },
     report: {
       role: 'ci',
       cli: `pushmanager job report ${job.id} --state passed|failed [--url URL]`,

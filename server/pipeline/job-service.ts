@@ -7,6 +7,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../state/events.js';
 import { JOB_TAIL_BYTES, JOB_TAIL_LINES, type Job, type JobEvent } from '../../state/jobs.js';
+import { jobBranch } from '../../state/bisection.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
 import { recordJobChange } from './record-job.js';
@@ -142,7 +143,7 @@ export class JobService {
       name: job.name,
       sha: job.sha,
       push: job.push,
-      branch: push.deployBranch.replace(/^refs\/heads\//, ''),
+      branch: jobBranch(push, job).replace(/^refs\/heads\//, ''),
       // The environment the step queued the job with (a stage job runs before the push records its env).
       ...((job.on === 'stage' || job.on === 'bless') && (job.env ?? push.stageEnv) !== null && { env: (job.env ?? push.stageEnv)! }),
       attempt: job.attempt,

@@ -65,6 +65,11 @@ export const pipelineConfigSchema = z
     onFailure: z.enum(['bisect', 'stop']).default('bisect'),
     /** Remove the culprit bisection finds (false: only name it). */
     autoRemove: z.boolean().default(true),
+    /**
+     * Bisection candidates run at once. 1 keeps a culprit within ⌈log2 N⌉ + 1 runs; more splits the
+     * search (fewer rounds, so less wall time, for more runs: bench/results/bisection.md).
+     */
+    bisectParallel: z.number().int().min(1).max(16).default(1),
     /** Local runner: after SIGTERM to a job's process group, SIGKILL follows after this long. */
     killGraceSec: z.number().int().min(0).max(600).default(10),
     /** Local runner: variables of the server's environment a job also gets (by name; see docs/decisions.md). */

@@ -60,6 +60,17 @@ export class DeployBuilderService {
     return outcome;
   }
 
+  /**
+   * A bisection candidate: `requests` (a prefix of the push's, or a prefix and one more) merged onto `base`
+   * with the deploy branch's own machinery. The deploy branch's merges are reused for the common prefix,
+   * so a prefix candidate is usually one of the deploy branch's own merge commits: no git work at all.
+   */
+  async buildCandidate(push: Push, requests: readonly PushRequest[], base: string): Promise<{ readonly sha: string } | { readonly sha: null; readonly files: readonly string[] }> {
+    if (requests.length === 0) return { sha: base };
+    const outcome = await this.run(push, requests, 'stop', base);
+    return outcome.ok ? { sha: outcome.sha } : { sha: null, files: outcome.failed.files };
+  }
+
   /** The builds the write path found missing: one per push, on master as it is now. */
   async build(needs: readonly BuildNeed[]): Promise<BuildFact[]> {
     const out: BuildFact[] = [];

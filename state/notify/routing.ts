@@ -88,6 +88,59 @@ function describeConflict(c: Conflict, b: Board): string {
   return `request ${who} (${files(c.files)})`;
 }
 
+/** A build job failed its retries and a search for the culprit starts: the pushmaster hears it; nobody is blamed yet. */
+function bisectionStarted(p: Push, e: EventOf<'JobFinished'>, cli: string): Notice {
+  const n = p.bisection?.requests.length ?? p.merges.length;
+  return {
+    id: `job-failed-${e.job}`,
+    kind: 'job-failed',
+    push: p,
+    users: [p.pushmaster],
+    subject: `Job failed: ${cleanText(e.name, 64)} on ${pushName(p)}; finding the culprit`,
+    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)} and on its retry${e.reason ? `: ${cleanText(e.reason)}` : ''}. Bisecting the ${n} request${n === 1 ? '' : 's'} of ${pushName(p)} to find the one that breaks it; stage waits.\nFollow it: \`${cli} job list --push ${p.id}\`; log: \`${cli} job log ${e.job}\`; stop it: \`${cli} job cancel ${e.job}\``,
+  };
+}
+
+/** What a bisection found: the culprit's owner (and a pair's partner) and the pushmaster hear it, with the log's last lines. */
+function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[] {
+  const { board: b, cli } = ctx;
+  const p = push(b, e.push);
+  const search = p?.bisection;
+  if (!p || !search) return [];
+  const cand = e.proof ? search.candidates.find((c) => c.id === e.proof!.candidate) : undefined;
+  const tail = tailLines(cand?.tail);
+  const lastLines = tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+  const log = e.proof ? `\nLog: \`${cli} job log ${e.proof.job}\`` : '';
+  const jobName = cleanText(search.name, 64);
+  switch (e.outcome) {
+    case 'culprit':
+    case 'pair': {
+      const r = e.culprit === undefined ? undefined : req(b, e.culprit);
+      if (!r) return [];
+      const partner = e.partner === undefined ? undefined : req(b, e.partner);
+      const removed = r.push !== p.id;
+      const what = partner ? `${title(r)} (${cleanText(r.user, 64)}) breaks ${jobName} on ${pushName(p)} only together with ${title(partner)} (${cleanText(partner.user, 64)}); neither fails alone` : `${title(r)} (${cleanText(r.user, 64)}) breaks ${jobName} on ${pushName(p)}`;
+      const next = removed
+        ? `It was removed from the push, which is rebuilt and tested without it. To bring it back: fix it, push again to ${cleanText(r.ref, 200)}, then \`${cli} request pickme ${r.id}\`.`
+        : `It is still in the push: the pushmaster decides (\`${cli} push remove ${p.id} ${r.id} --reason ...\`).`;
+      return [{
+        id: `bisection-${search.job}-${r.id}`,
+        kind: 'job-failed',
+        push: p,
+        users: unique([r.user, ...r.watchers, ...(partner ? [partner.user] : []), p.pushmaster]),
+        subject: `Breaks ${jobName}: ${title(r)}`,
+        text: `Request ${what}: ${cleanText(e.reason)}. Found in ${search.candidates.reduce((n, c) => n + c.jobs.length, 0)} runs.\n${next}${lastLines}${log}`,
+      }];
+    }
+    case 'master-red':
+      return [{ id: `bisection-${search.job}-master`, kind: 'job-failed', push: p, users: [p.pushmaster], subject: `Master fails ${jobName}`, text: `Bisecting ${pushName(p)}: master alone fails ${jobName}, so no request is to blame; the push waits for master to be fixed.${lastLines}${log}` }];
+    case 'green':
+      return [{ id: `bisection-${search.job}-green`, kind: 'job-failed', push: p, users: [p.pushmaster], subject: `Green again: ${pushName(p)}`, text: `${jobName} passes on ${pushName(p)} again (${cleanText(e.reason)}); its bisection stopped with nobody blamed.` }];
+    case 'cancelled':
+      return [];
+  }
+}
+
 /** The notices one event gives rise to. Events nobody needs to hear about give none. */
 function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
   const { board: b, cli } = ctx;
@@ -102,6 +155,8 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       return [{ id: 'accepted', kind: 'accepted', push: p, users: people(r), subject: `Accepted: ${title(r)}`, text: `Request ${title(r)} was accepted into ${pushName(p)} by ${actor}.` }];
     }
     case 'RequestRemoved': {
+      // A culprit removed by its bisection hears it once, from the conclusion (with the log's last lines).
+      if (e.cause === 'pipeline') return [];
       const r = req(b, e.request);
       const p = push(b, e.push);
       if (!r || !p) return [];
@@ -170,9 +225,10 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const job = p?.jobs?.find((j) => j.id === e.job);
       // A stage or bless job's failure is told with the deploy it ended (DeployFailed); a build job
       // that is already being run again (retries) blames no one yet.
-      if (!p || !job || e.state !== 'failed' || job.on !== 'build') return [];
+      if (!p || !job || e.state !== 'failed' || job.on !== 'build' || job.kind === 'bisect') return [];
       const later = (p.jobs ?? []).slice(p.jobs!.indexOf(job) + 1);
       if (later.some((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (j.state === 'queued' || j.state === 'running' || j.state === 'passed'))) return [];
+      if (p.bisection?.job === e.job) return [bisectionStarted(p, e, cli)];
       // The owners of the push's requests hear it too: one of their changes may be what broke the build.
       const owners = requestsInPush(b, p.id).filter((r) => MERGED_STATES.includes(r.state)).map((r) => r.user);
       const tail = tailLines(e.tail);
@@ -186,6 +242,8 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
         text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; stage of ${pushName(p)} waits for it.${lastLines}\nLog: \`${cli} job log ${e.job}\`; retry: \`${cli} job retry ${e.job}\``,
       }];
     }
+    case 'BisectionConcluded':
+      return bisectionConcluded(e, ctx);
     case 'DeployFailed': {
       // The pushmaster asked for the step: they hear it did not happen, which job stopped it, and what next.
       const p = push(b, e.push);

@@ -115,6 +115,13 @@ export function renderStatus(v: BoardView, now: number = Date.now()): string {
     // The jobs of the current deploy SHA (older SHAs' jobs: pushmanager job list --push N).
     const jobs = (p.jobs ?? []).filter((j) => j.sha === p.deploySha);
     for (const j of jobs) out.push(`  ${jobLine(j, now)}`);
+    const search = p.bisection;
+    if (search) {
+      out.push(`  ${safeLine(search.summary)}`);
+      const pending = (p.jobs ?? []).filter((j) => j.kind === 'bisect' && (j.state === 'queued' || j.state === 'running'));
+      for (const j of pending) out.push(`    ${jobLine(j, now)}`);
+      if (search.state === 'running') out.push(`    stop it: pushmanager job cancel ${search.job}`);
+    }
     for (const f of p.forced ?? []) out.push(`  forced ${safeLine(f.step)} by ${safeLine(f.by)} at ${f.at}${f.jobs?.length ? ` past jobs ${f.jobs.join(', ')}` : ''}${f.reason ? `: ${safeLine(f.reason)}` : ''}`);
     const items = p.requests.map((id) => byId.get(id)).filter((r) => r !== undefined);
     if (!items.length) out.push('  (no requests yet)');

@@ -1,0 +1,295 @@
+// A push's bisection on the board (SPEC §6, issue 16): what is recorded of a search for the request that
+// turns a build job red, and what the write path adds to a command because of it: a bisection started
+// when a build job failed its retries, restarted on a new deploy branch, concluded (and the culprit
+// removed) when a result settles it, and the candidate refs that come and go with it. Pure. Which
+// candidate to test next is state/bisect.ts's one function; building candidates is the server's
+// (server/pipeline/bisect-service.ts), recorded with TestBisectCandidates.
+import { actorName, systemActor } from './actor.js';
+import { candidateKey, members, nextStep, progress, type Candidate, type Known, type SearchStep } from './bisect.js';
+import type { DomainEvent } from './events.js';
+import { isPending, type Job } from './jobs.js';
+import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type Push, type PushId, type RequestId } from './model.js';
+import type { RefIntent } from './ref-intents.js';
+import { shortSha } from './text.js';
+import { REQUEST_TRANSITIONS } from './transitions.js';
+
+export interface BisectMember {
+  readonly request: RequestId;
+  readonly sha: string;
+}
+
+/** A candidate deploy branch: master plus some of the push's requests, built like the deploy branch. */
+export interface BisectCandidate {
+  /** 1, 2, … within the push; its ref is refs/heads/bisect/push-<push>/<id> while its bisection runs. */
+  readonly id: number;
+  readonly members: readonly BisectMember[];
+  readonly base: string;
+  /** The candidate's commit; null when it does not merge (then its one run is recorded as failed). */
+  readonly sha: string | null;
+  /** The runs of it, oldest first (a retest adds one). */
+  readonly jobs: readonly string[];
+  /** The last lines of its last failed run's log, for the culprit's notice. */
+  readonly tail?: string;
+}
+
+export const BISECTION_STATES = ['running', 'culprit', 'pair', 'master-red', 'green', 'cancelled'] as const;
+export type BisectionState = (typeof BISECTION_STATES)[number];
+
+export interface Bisection {
+  /** The build job whose failure (after its retries) started it. */
+  readonly job: string;
+  /** The job being bisected (its name in the pipeline config). */
+  readonly name: string;
+  readonly state: BisectionState;
+  /** Master's SHA the candidates are built on. */
+  readonly base: string;
+  /** The deploy branch's requests in merge order, as of the last (re)start. */
+  readonly requests: readonly BisectMember[];
+  readonly candidates: readonly BisectCandidate[];
+  readonly nextCandidate: number;
+  /** Suspects left after each result that narrowed the search: 40 → 20 → 10. */
+  readonly sizes: readonly number[];
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly culprit?: RequestId;
+  /** A pair: the earlier request the culprit breaks the job with (neither alone). */
+  readonly partner?: RequestId;
+  /** The run that showed it: the job, on which candidate. */
+  readonly proof?: { readonly job: string; readonly candidate: number };
+  /** Why it ended, in words (cancelled, green, master red). */
+  readonly reason?: string;
+}
+
+/** What the domain needs of `pipeline:` for bisection. */
+export interface BisectPolicy {
+  readonly onFailure?: 'bisect' | 'stop';
+  readonly autoRemove?: boolean;
+}
+
+const CAUSE = 'pipeline' as const;
+export const BISECT_REF_PREFIX = 'refs/heads/bisect/';
+export const candidateRef = (push: PushId, id: number): string => `${BISECT_REF_PREFIX}push-${push}/${id}`;
+
+/** The branch a job's `{branch}` names: a bisection candidate's own ref, else the push's deploy branch. */
+export function jobBranch(push: Push, job: Job): string {
+  const cand = job.kind === 'bisect' ? push.bisection?.candidates.find((c) => c.jobs.includes(job.id)) : undefined;
+  return cand ? candidateRef(push.id, cand.id) : push.deployBranch;
+}
+
+const sameMember = (a: BisectMember | undefined, b: BisectMember | undefined) => a !== undefined && b !== undefined && a.request === b.request && a.sha === b.sha;
+
+/** Which candidate of the search `members` is against the request list, or null when it is none. */
+export function candidateOf(list: readonly BisectMember[], m: readonly BisectMember[]): Candidate | null {
+  let k = 0;
+  while (k < m.length && sameMember(m[k], list[k])) k++;
+  if (k === m.length) return { k };
+  if (k !== m.length - 1) return null;
+  const plus = list.findIndex((x, i) => i > k && sameMember(x, m[k]));
+  return plus < 0 ? null : { k, plus };
+}
+
+/** The members of a candidate of the search. */
+export const membersOf = (list: readonly BisectMember[], c: Candidate): BisectMember[] => members(c).map((i) => list[i]!);
+
+/** Runs of a job, counted into what the search knows. */
+function count(into: Map<string, { passed: number; failed: number; pending: boolean }>, key: string, j: Job | undefined): void {
+  if (!j) return;
+  const k = into.get(key) ?? { passed: 0, failed: 0, pending: false };
+  if (j.state === 'passed') k.passed++;
+  else if (j.state === 'failed') k.failed++;
+  else if (isPending(j.state)) k.pending = true;
+  into.set(key, k);
+}
+
+/** What the search knows, from the candidates' runs and the build jobs on the deploy SHA (the whole branch). */
+export function knownOf(push: Push, b: Bisection): (key: string) => Known | undefined {
+  const jobs = new Map(jobsOfPush(push).map((j) => [j.id, j]));
+  const out = new Map<string, { passed: number; failed: number; pending: boolean }>();
+  for (const c of b.candidates) {
+    if (c.base !== b.base) continue;
+    const at = candidateOf(b.requests, c.members);
+    if (at) for (const id of c.jobs) count(out, candidateKey(at), jobs.get(id));
+  }
+  const whole = sameBuild(push, b);
+  if (whole) for (const j of jobsOfPush(push)) if (j.on === 'build' && j.name === b.name && j.sha === push.deploySha) count(out, `${b.requests.length}`, j);
+  return (key) => out.get(key);
+}
+
+/** Whether the push's deploy branch is the one the bisection searches (its requests, on its base). */
+const sameBuild = (p: Push, b: Bisection): boolean => p.deploySha !== null && p.baseSha === b.base && p.merges.length === b.requests.length && p.merges.every((m, i) => sameMember(m, b.requests[i]));
+
+/** The search's next step for a running bisection, with `capacity` runs it may start. */
+export function bisectionStep(push: Push, capacity: number): SearchStep | null {
+  const b = push.bisection;
+  if (!b || b.state !== 'running') return null;
+  return nextStep({ n: b.requests.length, known: knownOf(push, b), capacity });
+}
+
+/** Runs of the bisection's candidates under way. */
+export const runningCandidateJobs = (push: Push): number => {
+  const b = push.bisection;
+  if (!b || b.state !== 'running') return 0;
+  const jobs = new Map(jobsOfPush(push).map((j) => [j.id, j]));
+  return b.candidates.reduce((n, c) => n + c.jobs.filter((id) => { const j = jobs.get(id); return j !== undefined && isPending(j.state); }).length, 0);
+};
+
+/** How many runs the bisection has made (its candidates' jobs, the build and its retries not counted). */
+export const bisectionRuns = (b: Bisection): number => b.candidates.reduce((n, c) => n + c.jobs.length, 0);
+
+/** A build job's failure that its retries have used up: the push's current build is red. */
+function redBuild(after: Board, e: DomainEvent): { push: Push; job: Job } | null {
+  if (e.type !== 'JobFinished' || e.state !== 'failed') return null;
+  const p = after.pushes[e.push];
+  const job = p?.jobs?.find((j) => j.id === e.job);
+  if (!p || !job || job.on !== 'build' || job.kind === 'bisect' || !isOpenPush(p) || p.deploySha !== job.sha) return null;
+  const all = jobsOfPush(p);
+  const rerun = all.slice(all.indexOf(job) + 1).some((j) => j.name === job.name && j.on === 'build' && j.sha === job.sha && (isPending(j.state) || j.state === 'passed'));
+  return rerun ? null : { push: p, job };
+}
+
+/** Candidates of an earlier bisection that still are prefixes of the new list: their results hold. */
+function stillPrefixes(old: Bisection | undefined, base: string, list: readonly BisectMember[]): BisectCandidate[] {
+  if (!old) return [];
+  return old.candidates.filter((c) => c.base === base && c.sha !== null && c.members.length < list.length && c.members.every((m, i) => sameMember(m, list[i])));
+}
+
+const describeMembers = (b: Board, m: readonly BisectMember[]): string => (m.length === 0 ? 'master alone' : `master + ${m.length === 1 ? 'request' : 'requests'} ${m.map((x) => `#${x.request}`).join(', ')}`);
+
+/** The conclusion a settled search comes to, as events (and the culprit's removal when autoRemove). */
+function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy | undefined, at: string): DomainEvent[] {
+  const b = p.bisection!;
+  const actor = actorName(systemActor(CAUSE));
+  const base = { at, actor, cause: CAUSE, push: p.id } as const;
+  if (step.type === 'green') return [{ ...base, type: 'BisectionConcluded', outcome: 'green', reason: `the build of ${shortSha(p.deploySha ?? '')} passed` }];
+  if (step.type === 'master-red') {
+    const proof = proofOf(p, b, { k: 0 });
+    return [{ ...base, type: 'BisectionConcluded', outcome: 'master-red', reason: 'master alone fails the job: no request is to blame', ...(proof && { proof }) }];
+  }
+  if (step.type !== 'culprit' && step.type !== 'pair') return [];
+  const culprit = b.requests[step.index]!.request;
+  const partner = step.type === 'pair' ? b.requests[step.partner]!.request : undefined;
+  const shown: Candidate = step.type === 'pair' ? { k: step.partner + 1, plus: step.index } : step.index === 0 ? { k: 1 } : { k: 0, plus: step.index };
+  const proof = proofOf(p, b, shown);
+  const cand = proof ? b.candidates.find((c) => c.id === proof.candidate) : undefined;
+  const where = cand ? `candidate ${cand.sha ? shortSha(cand.sha) : `#${cand.id}`} (${describeMembers(after, cand.members)})` : 'a candidate';
+  const reason = `breaks ${b.name}: job ${proof?.job ?? b.job} failed on ${where}${partner !== undefined ? `, only together with request #${partner}` : ''}`;
+  const out: DomainEvent[] = [{ ...base, type: 'BisectionConcluded', outcome: step.type, culprit, ...(partner !== undefined && { partner }), ...(proof && { proof }), reason }];
+  const r = after.requests[culprit];
+  if (policy?.autoRemove !== false && r && r.push === p.id && MERGED_STATES.includes(r.state)) {
+    out.push({ ...base, type: 'RequestRemoved', request: culprit, reason, fromState: r.state, toState: REQUEST_TRANSITIONS.remove.to });
+  }
+  return out;
+}
+
+/** The failed run of the candidate that shows the result, if there is one. */
+function proofOf(p: Push, b: Bisection, shown: Candidate): { job: string; candidate: number } | undefined {
+  const key = candidateKey(shown);
+  const jobs = new Map(jobsOfPush(p).map((j) => [j.id, j]));
+  for (const c of b.candidates) {
+    const at = candidateOf(b.requests, c.members);
+    if (!at || c.base !== b.base || candidateKey(at) !== key) continue;
+    const failed = [...c.jobs].reverse().find((id) => jobs.get(id)?.state === 'failed');
+    if (failed) return { job: failed, candidate: c.id };
+  }
+  return undefined;
+}
+
+/**
+ * What the write path adds for bisections after a command's events: a search started when a build job
+ * failed its retries (onFailure: bisect), restarted on a new deploy branch, narrowed, concluded when the
+ * results settle it (the culprit removed with autoRemove), cancelled when its push ends.
+ */
+export function bisectionEvents(before: Board, after: Board, events: readonly DomainEvent[], policy: BisectPolicy | undefined, at: string): DomainEvent[] {
+  if ((policy?.onFailure ?? 'bisect') !== 'bisect') return [];
+  const actor = actorName(systemActor(CAUSE));
+  const touched = new Set<PushId>();
+  const out: DomainEvent[] = [];
+  for (const e of events) {
+    if ('push' in e && typeof e.push === 'number') touched.add(e.push as PushId);
+    const red = redBuild(after, e);
+    if (!red) continue;
+    const { push: p, job } = red;
+    if (p.bisection?.state === 'running' || p.merges.length === 0 || p.baseSha === null) continue;
+    const requests = p.merges.map((m) => ({ request: m.request, sha: m.sha }));
+    const inherited = stillPrefixes(p.bisection, p.baseSha, requests);
+    out.push({ at, actor, cause: CAUSE, type: 'BisectionStarted', push: p.id, job: job.id, name: job.name, base: p.baseSha, requests, inherited });
+  }
+  for (const id of touched) {
+    const p = after.pushes[id];
+    const b = p?.bisection;
+    if (!p || !b || b.state !== 'running' || out.some((e) => e.type === 'BisectionStarted' && e.push === id)) continue;
+    if (!isOpenPush(p)) {
+      out.push({ at, actor, cause: CAUSE, type: 'BisectionConcluded', push: id, outcome: 'cancelled', reason: `push ${id} is ${p.state}` });
+      continue;
+    }
+    if (before.pushes[id]?.deploySha !== p.deploySha && p.deploySha !== null && !sameBuild(p, b)) {
+      // A new accept, remove or re-push built a new deploy branch: the search goes on there.
+      const requests = p.merges.map((m) => ({ request: m.request, sha: m.sha }));
+      if (requests.length === 0 || p.baseSha === null) out.push({ at, actor, cause: CAUSE, type: 'BisectionConcluded', push: id, outcome: 'cancelled', reason: `push ${id} holds no request any more` });
+      else out.push({ at, actor, cause: CAUSE, type: 'BisectionRebased', push: id, base: p.baseSha, requests, kept: stillPrefixes(b, p.baseSha, requests).map((c) => c.id) });
+    }
+  }
+  if (out.length === 0 && touched.size === 0) return [];
+  return out;
+}
+
+/** After bisectionEvents are applied: the narrowing and the conclusions the results now settle. */
+export function bisectionFollowEvents(before: Board, after: Board, events: readonly DomainEvent[], policy: BisectPolicy | undefined, at: string): DomainEvent[] {
+  if ((policy?.onFailure ?? 'bisect') !== 'bisect') return [];
+  const actor = actorName(systemActor(CAUSE));
+  const touched = new Set<PushId>();
+  for (const e of events) if ('push' in e && typeof e.push === 'number') touched.add(e.push as PushId);
+  const out: DomainEvent[] = [];
+  for (const id of touched) {
+    const p = after.pushes[id];
+    const b = p?.bisection;
+    if (!p || !b || b.state !== 'running') continue;
+    const step = nextStep({ n: b.requests.length, known: knownOf(p, b), capacity: 0 });
+    const settled = conclude(after, p, step, policy, at);
+    if (settled.length) {
+      out.push(...settled);
+      continue;
+    }
+    const { suspects } = progress({ n: b.requests.length, known: knownOf(p, b) });
+    if (suspects !== b.sizes.at(-1)) out.push({ at, actor, cause: CAUSE, type: 'BisectionNarrowed', push: id, suspects });
+  }
+  void before;
+  return out;
+}
+
+/** Candidate refs exist while their bisection runs: created with a candidate, removed when it ends or restarts without it. */
+export function bisectRefIntents(before: Board, after: Board): RefIntent[] {
+  const out: RefIntent[] = [];
+  const live = (p: Push | undefined) => new Map((p?.bisection?.state === 'running' ? p.bisection.candidates : []).filter((c) => c.sha !== null).map((c) => [c.id, c.sha!]));
+  for (const p of Object.values(after.pushes)) {
+    const was = before.pushes[p.id];
+    if (was === p) continue;
+    const old = live(was);
+    const now = live(p);
+    for (const [id, sha] of now) if (old.get(id) !== sha) out.push({ ref: candidateRef(p.id, id), newSha: sha, ...(old.has(id) ? { oldSha: old.get(id)! } : { oldSha: null }) });
+    for (const [id, sha] of old) if (!now.has(id)) out.push({ ref: candidateRef(p.id, id), newSha: null, oldSha: sha });
+  }
+  return out;
+}
+
+/** "bisecting push 3: 40 → 20 → 10 requests, 3 runs", or what it found. */
+export function describeBisection(p: Push): string | null {
+  const b = p.bisection;
+  if (!b) return null;
+  const runs = bisectionRuns(b);
+  const narrowing = `${b.sizes.join(' → ')} request${b.sizes.at(-1) === 1 ? '' : 's'}, ${runs} run${runs === 1 ? '' : 's'}`;
+  switch (b.state) {
+    case 'running':
+      return `bisecting push ${p.id} (${b.name}): ${narrowing}`;
+    case 'culprit':
+      return `bisection of push ${p.id} (${b.name}) found request #${b.culprit} in ${runs} run${runs === 1 ? '' : 's'}${b.reason ? `: ${b.reason}` : ''}`;
+    case 'pair':
+      return `bisection of push ${p.id} (${b.name}) found requests #${b.culprit} and #${b.partner}, red only together, in ${runs} run${runs === 1 ? '' : 's'}`;
+    case 'master-red':
+      return `bisection of push ${p.id} (${b.name}): master itself fails ${b.name}; no request is to blame`;
+    case 'green':
+      return `bisection of push ${p.id} (${b.name}) stopped: ${b.reason ?? 'the build passes'}`;
+    case 'cancelled':
+      return `bisection of push ${p.id} (${b.name}) cancelled${b.reason ? `: ${b.reason}` : ''}`;
+  }
+}
