@@ -68,6 +68,8 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
         // The failing job here is the story (gate, force, retry by hand, crash): not run again on its own.
         // Automatic retries: test/e2e/pipeline-deploy.test.ts.
         '  retries: 0',
+        // and its culprit is not searched for (that story: test/e2e/bisection.test.ts).
+        '  onFailure: stop',
         '  passEnv: [PM_TEST_GATE]',
         '  jobs:',
         '    - { name: test, on: build, run: [sh, ci/build.sh], timeoutSec: 120 }',

@@ -194,15 +194,24 @@ describe('retries: a failed build job is run once more before the gate counts it
     expect(isDomainError(stage(s.board))).toBe(false);
   });
 
-  it('a retry that fails too is not retried again: the gate is red and the pushmaster and the request owner are told', () => {
-    const s = fail(fail(built(), '1.1').board, '1.2');
+  it('onFailure stop: a retry that fails too is not retried again: the gate is red and the pushmaster and the request owner are told', () => {
+    const stop: PipelineJobs = { ...JOBS, onFailure: 'stop' };
+    const s = fail(fail(built(stop), '1.1', stop).board, '1.2', stop);
     expect(s.board.pushes[P1]!.jobs!.length).toBe(2);
     expect(heard(s)).toEqual(['job-failed-1.2 pm@example.com', 'job-failed-1.2 alice@example.com']); // the owner of the push's request too (issue 15 item 7)
+    expect((stage(s.board) as DomainError).message).toContain('build job test (job 1.2) is failed');
+    expect(s.board.pushes[P1]!.bisection).toBeUndefined();
+  });
+
+  it('onFailure bisect (the default): a retry that fails too starts the search for the culprit; only the pushmaster hears, nobody is blamed yet', () => {
+    const s = fail(fail(built(), '1.1').board, '1.2');
+    expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'running', job: '1.2', name: 'test', requests: [{ request: 1, sha: sha('1') }] });
+    expect(heard(s)).toEqual(['job-failed-1.2 pm@example.com']);
     expect((stage(s.board) as DomainError).message).toContain('build job test (job 1.2) is failed');
   });
 
   it('retries: 0 runs nothing again (onFailure stop: the red gate at once)', () => {
-    const none: PipelineJobs = { ...JOBS, retries: 0 };
+    const none: PipelineJobs = { ...JOBS, retries: 0, onFailure: 'stop' };
     const s = fail(built(none), '1.1', none);
     expect(s.board.pushes[P1]!.jobs!.length).toBe(1);
     expect(heard(s)).toEqual(['job-failed-1.1 pm@example.com', 'job-failed-1.1 alice@example.com']);
