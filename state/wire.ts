@@ -7,9 +7,9 @@ import type { CommandOutcome } from './describe.js';
 import type { DomainErrorCode } from './errors.js';
 import type { JobKind, JobPhase, JobRunner, JobState } from './jobs.js';
 import type { InPushState, PushType } from './model.js';
-import type { StatusPush, StatusRequest, StatusView } from './status-view.js';
+import type { StatusBisection, StatusPush, StatusRequest, StatusView } from './status-view.js';
 
-export type { AllowedActions, Availability, PushActionName, RequestActionName, StatusPush, StatusRequest, StatusView, WireActionRow, WireActions, WireRefusal };
+export type { AllowedActions, Availability, PushActionName, RequestActionName, StatusBisection, StatusPush, StatusRequest, StatusView, WireActionRow, WireActions, WireRefusal };
 
 // ---- What the server sends
 

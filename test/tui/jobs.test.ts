@@ -46,6 +46,21 @@ describe('elapsed time', () => {
 });
 
 describe('the JOBS rows', () => {
+  it('a running culprit search shows how it narrows, and the flakes of the push\'s jobs are counted by name', () => {
+    const b = jobsBoard();
+    const bisection = { state: 'running' as const, job: 'j2', name: 'unit', requests: 40, sizes: [40, 20, 10], runs: 3, summary: 'bisecting push 3 (unit): 40 → 20 → 10 requests, 3 runs', startedAt: NOW.toISOString(), candidates: [] };
+    const names = [...new Set(b.pushes[0]!.jobs!.map((j) => j.name))];
+    const searching: StatusView = { ...b, flakes: { [names[0]!]: 2 }, pushes: [{ ...b.pushes[0]!, bisection }, b.pushes[1]!] };
+    for (const width of [80, 120]) {
+      const l = lines(view(searching, ui(PM, { width, height: 30 })));
+      expect(l.some((x) => x.includes('bisecting push 3 (unit): 40 → 20 → 10 requests, 3 runs')), l.join('\n')).toBe(true);
+      expect(l.some((x) => x.includes(`flaky: ${names[0]} ×2`))).toBe(true);
+      expect(l.every((x) => stringWidth(x) <= width)).toBe(true);
+    }
+    const plain = lines(view(jobsBoard(), ui(PM)));
+    expect(plain.some((x) => x.includes('bisecting'))).toBe(false);
+  });
+
   it('a stage waiting for its deploy job says so in the header: the push is not staged yet', () => {
     const b = jobsBoard();
     const staging: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, deploying: { step: 'stage', env: 'stage-a', jobs: ['j5'] } }, b.pushes[1]!] };

@@ -2,7 +2,7 @@
 // cursor's row in view.
 import { CONFLICT_TAGS } from '../../state/model.js';
 import { safeLine, shortSha } from '../../state/text.js';
-import type { RequestLinks, StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
+import type { RequestLinks, StatusBisection, StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
 import { buildTone, buildWord, clip, dimLine, formatAge, formatElapsed, pad, segLen, type Line, type Seg, type Tone } from './text.js';
 import type { Me } from './ui-state.js';
 
@@ -149,6 +149,20 @@ export function jobRow(j: StatusJob, o: { width: number; now: Date; cursor: bool
   ];
   const clipped = clip(segs, o.width, o.cursor);
   return { key: `job-${j.id}`, segs: o.cursor ? clipped.map((x) => ({ ...x, inverse: true })) : clipped };
+}
+
+/** The push's culprit search: how it narrows while it runs (`bisecting push 3 (test): 40 → 20 → 10 requests, 3 runs`), then what it found. */
+export function bisectionLine(b: StatusBisection, width: number): Line {
+  const tone: Tone = b.state === 'running' ? 'warn' : b.state === 'culprit' || b.state === 'pair' || b.state === 'master-red' ? 'error' : 'dim';
+  const hint = b.state === 'running' ? `  X on job ${b.job} stops it` : '';
+  return { key: 's-bisection', segs: clip([{ text: `⚑ ${safeLine(b.summary)}`, tone, bold: b.state !== 'cancelled' && b.state !== 'green' }, { text: hint, tone: 'dim' }], width, false) };
+}
+
+/** How often the push's jobs passed only on a retry, per job name, over the board: `flaky: test ×2`. */
+export function flakesLine(flakes: Readonly<Record<string, number>>, names: readonly string[], width: number): Line | null {
+  const shown = names.filter((n) => (flakes[n] ?? 0) > 0);
+  if (!shown.length) return null;
+  return { key: 's-flakes', segs: clip([{ text: `flaky: ${shown.map((n) => `${safeLine(n)} ×${flakes[n]}`).join(', ')}`, tone: 'warn' }, { text: '  (passed only on a retry; nobody blamed)', tone: 'dim' }], width, false) };
 }
 
 /** `JOBS (4: 1 failed, 1 running)` and what the keys do. */

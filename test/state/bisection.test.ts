@@ -1,0 +1,158 @@
+// A push's bisection through the write path (state/bisection.ts via plan), pure: a build job that fails
+// its retries starts the search; candidates recorded by the server queue bisect jobs and get refs of their
+// own; results narrow it and settle it (the culprit removed with autoRemove, only named without it); a
+// new deploy branch restarts it keeping the prefixes it still has; a cancel or a discarded push ends it
+// and removes its refs; onFailure stop starts none.
+import { describe, expect, it } from 'vitest';
+import type { BisectCandidateBuilt, Command } from '../../state/commands.js';
+import { decide, systemActor, userActor, type Actor } from '../../state/decide.js';
+import { isDomainError } from '../../state/errors.js';
+import type { DomainEvent } from '../../state/events.js';
+import { evolveAll } from '../../state/evolve.js';
+import type { PipelineJobs } from '../../state/job-queue.js';
+import { emptyBoard, wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
+import { plan } from '../../state/plan.js';
+import type { RefIntent } from '../../state/ref-intents.js';
+
+const PM = userActor('pm', { pushmaster: true });
+const ALICE = userActor('alice');
+const P1 = 1 as PushId;
+const sha = (c: string) => c.repeat(40).slice(0, 40);
+const JOBS: PipelineJobs = { runner: 'local', jobs: [{ name: 'test', on: 'build' }], retries: 1, onFailure: 'bisect', autoRemove: true };
+const at = '2026-01-01T01:00:00.000Z';
+
+interface Step {
+  readonly board: Board;
+  readonly events: readonly DomainEvent[];
+  readonly refs: readonly RefIntent[];
+}
+let t = 0;
+function ok(b: Board, cmd: Command, who: Actor, pipeline: PipelineJobs = JOBS): Step {
+  const out = plan(b, cmd, { actor: who, now: new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString(), pipeline });
+  if (isDomainError(out)) throw new Error(`${cmd.type}: ${out.code} ${out.message}`);
+  if (out.kind !== 'planned') throw new Error(`${cmd.type} needs builds`);
+  return out;
+}
+const report = (b: Board, job: string, state: 'passed' | 'failed', pipeline: PipelineJobs = JOBS): Step => {
+  const s = ok(b, { type: 'RecordJob', job, change: { type: 'started', at } }, systemActor('pipeline'), pipeline);
+  return ok(s.board, { type: 'RecordJob', job, change: state === 'passed' ? { type: 'passed', at, exitCode: 0 } : { type: 'failed', at, exitCode: 3, tail: 'BREAKS present' } }, systemActor('pipeline'), pipeline);
+};
+
+/** Push 1 with n of alice's requests accepted and built (deploy SHA d…), its build job 1.1 queued. */
+function built(n: number, pipeline: PipelineJobs = JOBS): Board {
+  let b = emptyBoard();
+  const step = (cmd: Command, who: Actor) => {
+    const out = decide(b, cmd, { actor: who, now: new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString() });
+    if (isDomainError(out)) throw new Error(out.message);
+    b = evolveAll(b, out);
+  };
+  step({ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM);
+  for (let i = 1; i <= n; i++) step({ type: 'OpenRequest', ref: `refs/pushreq/r${i}`, sha: sha(String(i)), autoPickme: true, title: `r${i}` }, ALICE);
+  step({ type: 'AcceptRequests', push: P1, requests: Array.from({ length: n }, (_, i) => (i + 1) as RequestId) }, PM);
+  const merges = wantedMerges(b, P1).map((w, i) => ({ ...w, commit: sha(String.fromCharCode(97 + i)) }));
+  return ok(b, { type: 'RecordBuild', push: P1, deploySha: sha('d'), baseSha: sha('f'), merges, dropped: [] }, systemActor('deploy-build'), pipeline).board;
+}
+/** The build failed, and its retry too: the search runs. */
+const red = (n: number, pipeline: PipelineJobs = JOBS) => report(report(built(n, pipeline), '1.1', 'failed', pipeline).board, '1.2', 'failed', pipeline);
+const members = (b: Board, ids: readonly number[]) => ids.map((id) => ({ request: id as RequestId, sha: b.requests[id]!.sha }));
+const candidates = (b: Board, sets: readonly (readonly number[])[]): BisectCandidateBuilt[] => sets.map((ids, i) => ({ members: members(b, ids), base: sha('f'), sha: sha((10 + i).toString(16)) }));
+const test = (b: Board, sets: readonly (readonly number[])[], pipeline: PipelineJobs = JOBS) =>
+  ok(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: candidates(b, sets) }, systemActor('pipeline'), pipeline);
+const lastJob = (b: Board) => b.pushes[P1]!.jobs!.at(-1)!.id;
+
+describe('bisection in the write path', () => {
+  it('a build job that failed its retry starts a search over the deploy branch\'s requests; onFailure stop starts none', () => {
+    const s = red(4);
+    expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'running', job: '1.2', name: 'test', base: sha('f'), sizes: [4] });
+    expect(s.board.pushes[P1]!.bisection!.requests.map((m) => m.request)).toEqual([1, 2, 3, 4]);
+    expect(red(4, { ...JOBS, onFailure: 'stop' }).board.pushes[P1]!.bisection).toBeUndefined();
+    // The first failure alone is retried, not bisected.
+    expect(report(built(4), '1.1', 'failed').board.pushes[P1]!.bisection).toBeUndefined();
+  });
+
+  it('candidates queue bisect jobs on their SHAs and get refs of their own; a known candidate under way is not queued twice', () => {
+    const s = test(red(4).board, [[1, 2]]);
+    const job = s.board.pushes[P1]!.jobs!.at(-1)!;
+    expect(job).toMatchObject({ kind: 'bisect', name: 'test', on: 'build', sha: sha('a'), state: 'queued' });
+    expect(s.board.pushes[P1]!.bisection!.candidates).toEqual([{ id: 1, members: members(s.board, [1, 2]), base: sha('f'), sha: sha('a'), jobs: [job.id] }]);
+    expect(s.refs).toContainEqual({ ref: 'refs/heads/bisect/push-1/1', newSha: sha('a'), oldSha: null });
+    expect(test(s.board, [[1, 2]]).events).toEqual([]);
+  });
+
+  it('a candidate from another deploy branch is refused as stale', () => {
+    const b = red(4).board;
+    const out = plan(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: [{ members: [{ request: 1 as RequestId, sha: sha('9') }], base: sha('f'), sha: sha('a') }] }, { actor: systemActor('pipeline'), now: at, pipeline: JOBS });
+    expect(isDomainError(out) && out.code).toBe('bisection-stale');
+    const users = plan(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: [] }, { actor: PM, now: at, pipeline: JOBS });
+    expect(isDomainError(users) && users.code).toBe('not-pushmaster');
+  });
+
+  it('results narrow it and settle it: the culprit removed with the reason naming the job and the candidate, its refs gone', () => {
+    // Culprit: request 3 of 4. Prefix 2 green, prefix 3 red, request 3 alone red.
+    let b = test(red(4).board, [[1, 2]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    expect(b.pushes[P1]!.bisection!.sizes).toEqual([4, 2]);
+    b = test(b, [[1, 2, 3]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    b = test(b, [[3]]).board;
+    const solo = lastJob(b);
+    const s = report(b, solo, 'failed');
+    const search = s.board.pushes[P1]!.bisection!;
+    expect(search).toMatchObject({ state: 'culprit', culprit: 3, proof: { job: solo } });
+    expect(search.reason, search.reason).toMatch(new RegExp(`^breaks test: job ${solo.replace('.', '\\.')} failed on candidate [0-9a-f]{7,} \\(master \\+ request #3\\)$`));
+    const r3 = s.board.requests[3]!;
+    expect(r3.push).toBeNull();
+    expect(s.board.pushes[P1]!.removals.at(-1)).toMatchObject({ request: 3, reason: search.reason });
+    expect(s.refs.filter((r) => r.ref.startsWith('refs/heads/bisect/')).map((r) => [r.ref, r.newSha])).toEqual([
+      ['refs/heads/bisect/push-1/1', null],
+      ['refs/heads/bisect/push-1/2', null],
+      ['refs/heads/bisect/push-1/3', null],
+    ]);
+  });
+
+  it('autoRemove false names the culprit and leaves it in the push', () => {
+    const keep: PipelineJobs = { ...JOBS, autoRemove: false };
+    let b = test(red(2, keep).board, [[1]], keep).board;
+    b = report(b, lastJob(b), 'passed', keep).board;
+    b = test(b, [[2]], keep).board;
+    const s = report(b, lastJob(b), 'failed', keep);
+    expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'culprit', culprit: 2 });
+    expect(s.board.requests[2]!.push).toBe(P1);
+    expect(s.events.some((e) => e.type === 'RequestRemoved')).toBe(false);
+  });
+
+  it('master red blames nobody', () => {
+    let b = test(red(2).board, [[1]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    b = test(b, [[]]).board;
+    const s = report(b, lastJob(b), 'failed');
+    expect(s.board.pushes[P1]!.bisection!.state).toBe('master-red');
+    expect(s.events.some((e) => e.type === 'RequestRemoved')).toBe(false);
+  });
+
+  it('a new deploy branch restarts it there, keeping the finished prefixes it still has and cancelling the runs under way', () => {
+    let b = test(red(4).board, [[1, 2]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    b = test(b, [[1]]).board;
+    const running = lastJob(b);
+    // Request 4 is pushed again (an innocent one): a new build.
+    b = ok(b, { type: 'UpdateRequest', ref: 'refs/pushreq/r4', sha: sha('e'), forced: false } as unknown as Command, ALICE).board;
+    const merges = wantedMerges(b, P1).map((w, i) => ({ ...w, commit: sha(String.fromCharCode(110 + i)) }));
+    const s = ok(b, { type: 'RecordBuild', push: P1, deploySha: sha('c'), baseSha: sha('f'), merges, dropped: [] }, systemActor('deploy-build'));
+    const search = s.board.pushes[P1]!.bisection!;
+    expect(search.state).toBe('running');
+    expect(search.requests.at(-1)).toEqual({ request: 4, sha: sha('e') });
+    expect(search.candidates.map((c) => c.members.length)).toEqual([2, 1]);
+    expect(s.board.pushes[P1]!.jobs!.find((j) => j.id === running)!.state).toBe('cancelled');
+  });
+
+  it('cancelling the failed job cancels the search and its runs; a discarded push ends it', () => {
+    const b = test(red(4).board, [[1, 2]]).board;
+    const s = ok(b, { type: 'CancelJob', job: '1.2' }, PM);
+    expect(s.board.pushes[P1]!.bisection!.state).toBe('cancelled');
+    expect(s.board.pushes[P1]!.jobs!.at(-1)!.state).toBe('cancelled');
+    expect(s.refs).toContainEqual({ ref: 'refs/heads/bisect/push-1/1', newSha: null, oldSha: sha('a') });
+    const d = ok(b, { type: 'DiscardPush', push: P1, reason: 'no' }, PM);
+    expect(d.board.pushes[P1]!.bisection!.state).toBe('cancelled');
+  });
+});
