@@ -172,7 +172,7 @@ function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy 
   const proof = proofOf(p, b, shown);
   const cand = proof ? b.candidates.find((c) => c.id === proof.candidate) : undefined;
   const where = cand ? `candidate ${cand.sha ? shortSha(cand.sha) : `#${cand.id}`} (${describeMembers(after, cand.members)})` : 'a candidate';
-  const reason = `breaks ${b.name}: job ${proof?.job ?? b.job} failed on ${where}${partner !== undefined ? `, only together with request #${partner}` : ''}`;
+  const reason = `breaks ${b.name}: ${culpritEvidence(proof?.job ?? b.job, where, partner)}`;
   const out: DomainEvent[] = [{ ...base, type: 'BisectionConcluded', outcome: step.type, culprit, ...(partner !== undefined && { partner }), ...(proof && { proof }), reason }];
   const r = after.requests[culprit];
   if (policy?.autoRemove !== false && r && r.push === p.id && MERGED_STATES.includes(r.state)) {
@@ -180,6 +180,9 @@ function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy 
   }
   return out;
 }
+
+/** "job 3.9 failed on candidate 1a2b3c4 (master + request #12)": what shows it, after "breaks <job>: ". */
+const culpritEvidence = (job: string, where: string, partner: RequestId | undefined): string => `job ${job} failed on ${where}${partner !== undefined ? `, only together with request #${partner}` : ''}`;
 
 /** The failed run of the candidate that shows the result, if there is one. */
 function proofOf(p: Push, b: Bisection, shown: Candidate): { job: string; candidate: number } | undefined {

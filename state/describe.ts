@@ -16,6 +16,29 @@ export interface CommitMessage {
 const n = (xs: readonly unknown[]) => xs.join(', ');
 
 export function commandSubject(cmd: Command, events: readonly DomainEvent[]): string {
+  return baseSubject(cmd, events) + bisectionClause(events);
+}
+
+/** What a commit did to a culprit search, for `git log` and the request's history. */
+function bisectionClause(events: readonly DomainEvent[]): string {
+  const out: string[] = [];
+  for (const e of events) {
+    if (e.type === 'BisectionStarted') out.push(`bisecting push ${e.push} (${e.requests.length} request${e.requests.length === 1 ? '' : 's'}) for ${oneLine(e.name)}`);
+    else if (e.type === 'BisectionRebased') out.push(`bisection of push ${e.push} moved to its new deploy branch`);
+    else if (e.type === 'BisectionConcluded') {
+      const removed = events.some((x) => x.type === 'RequestRemoved' && x.cause === 'pipeline' && x.request === e.culprit);
+      const found =
+        e.outcome === 'culprit' ? `found request ${e.culprit}${removed ? `, removed from push ${e.push}` : ''}`
+        : e.outcome === 'pair' ? `found requests ${e.culprit} and ${e.partner}, red only together${removed ? `; ${e.culprit} removed from push ${e.push}` : ''}`
+        : e.outcome === 'master-red' ? 'found master itself red'
+        : `stopped: ${oneLine(e.reason)}`;
+      out.push(`bisection of push ${e.push} ${found}`);
+    }
+  }
+  return out.length ? `; ${out.join('; ')}` : '';
+}
+
+function baseSubject(cmd: Command, events: readonly DomainEvent[]): string {
   const opened = events.find((e) => e.type === 'RequestOpened');
   switch (cmd.type) {
     case 'OpenRequest':

@@ -129,7 +129,7 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
         push: p,
         users: unique([r.user, ...r.watchers, ...(partner ? [partner.user] : []), p.pushmaster]),
         subject: `Breaks ${jobName}: ${title(r)}`,
-        text: `Request ${what}: ${cleanText(e.reason)}. Found in ${search.candidates.reduce((n, c) => n + c.jobs.length, 0)} runs.\n${next}${lastLines}${log}`,
+        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, ''))}. Found in ${search.candidates.reduce((n, c) => n + c.jobs.length, 0)} runs.\n${next}${lastLines}${log}`,
       }];
     }
     case 'master-red':
