@@ -5,6 +5,7 @@
 import { watch } from 'chokidar';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { realTimers, type Timers } from '../train/timers.js';
 
 export interface RefWatcher {
   /** Resolves once the watcher is armed: changes after this are seen. */
@@ -17,6 +18,8 @@ export interface WatchRefOptions {
   readonly debounceMs?: number;
   /** Where read or watch errors go; the watcher keeps going. */
   readonly onError?: (e: unknown) => void;
+  /** The debounce's and the settle read's time; a test drives it by hand so a slow machine cannot split a burst. */
+  readonly timers?: Timers;
 }
 
 const SETTLE_MS = 1100;
@@ -43,10 +46,11 @@ export function watchRef(gitDir: string, ref: string, onChange: (sha: string | n
   const packedFile = join(root, 'packed-refs');
   const debounceMs = opts.debounceMs ?? 30;
   const onError = opts.onError ?? (() => undefined);
+  const timers = opts.timers ?? realTimers;
 
   let closed = false;
-  let timer: NodeJS.Timeout | null = null;
-  let settle: NodeJS.Timeout | null = null;
+  let timer: unknown = null;
+  let settle: unknown = null;
   let reading: Promise<void> = Promise.resolve();
   let last: string | null | undefined;
 
@@ -68,15 +72,15 @@ export function watchRef(gitDir: string, ref: string, onChange: (sha: string | n
   };
   const schedule = () => {
     if (closed) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
+    if (timer !== null) timers.clearTimeout(timer);
+    timer = timers.setTimeout(() => {
       timer = null;
       check();
     }, debounceMs);
     // chokidar re-reads a directory at most once a second, so a second rename-over of packed-refs
     // soon after the first can surface late or not at all: read once more after that window.
-    if (settle) clearTimeout(settle);
-    settle = setTimeout(() => {
+    if (settle !== null) timers.clearTimeout(settle);
+    settle = timers.setTimeout(() => {
       settle = null;
       check();
     }, SETTLE_MS);
@@ -102,8 +106,8 @@ export function watchRef(gitDir: string, ref: string, onChange: (sha: string | n
     ready,
     async close() {
       closed = true;
-      if (timer) clearTimeout(timer);
-      if (settle) clearTimeout(settle);
+      if (timer !== null) timers.clearTimeout(timer);
+      if (settle !== null) timers.clearTimeout(settle);
       await watcher.close();
       await reading;
     },

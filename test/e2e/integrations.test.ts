@@ -13,6 +13,7 @@ import { PushmanagerClient } from '../../tui/client.js';
 import { startPlainGitServer } from '../../bench/lib/plain-git-server.js';
 import { git, gitOk } from '../helpers/server-fixture.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
 
 interface Seen {
   method: string;
@@ -125,7 +126,9 @@ describe('integrations through the train', () => {
     expect(jira.auth).toBe(`Basic ${Buffer.from('pushbot:jira-token').toString('base64')}`);
     expect(JSON.parse(jira.body).body).toMatch(/is live in push 1/);
 
-    for (let i = 0; i < 50 && !seen.some((s) => s.path === '/hook' && s.body.includes('PushCertified')); i++) await new Promise((r) => setTimeout(r, 50));
+    // The webhook outbox delivers after the command answered: wait for it, with a deadline for a broken
+    // outbox rather than a speed to meet (2.5 s was too short for a loaded CI machine).
+    await until('the PushCertified webhook', () => seen.some((s) => s.path === '/hook' && s.body.includes('PushCertified')), 20_000);
     const hooks = seen.filter((s) => s.path === '/hook');
     expect(hooks.length).toBeGreaterThan(3);
     for (const h of hooks) {

@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readRefSha, watchRef, type RefWatcher } from '../../../server/app/metadata-watcher.js';
 import { commitFiles, fixedEnv, initRepo, type FixtureRepo } from '../../helpers/git-fixtures.js';
+import { until } from '../../helpers/until.js';
+import type { Timers } from '../../../server/train/timers.js';
 
 const run = promisify(execFile);
 const REF = 'refs/heads/pushmanager-meta';
@@ -16,15 +18,52 @@ let watcher: RefWatcher | null = null;
 /** git in a child process, as an operator would run it. */
 const git = (...args: string[]) => run('git', args, { cwd: repo.dir, env: { ...process.env, ...fixedEnv() } });
 
-/** Resolves with the next SHAs the watcher reports, or what it has after `ms`. */
+/**
+ * Resolves with the SHAs the watcher reported once there are `n`, or what it has after `ms`: a deadline
+ * for a broken watcher, not a speed to meet (a move chokidar drops is read only by the settle read, a
+ * second after, later still on a loaded machine).
+ */
 function collect(): { seen: (string | null)[]; until(n: number, ms?: number): Promise<(string | null)[]> } {
   const seen: (string | null)[] = [];
   return {
     seen,
-    until: async (n, ms = 3000) => {
+    until: async (n, ms = 20_000) => {
       const end = Date.now() + ms;
       while (seen.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
       return seen;
+    },
+  };
+}
+
+/** Timers moved by hand: `advance` runs what falls due, in order; `armed` counts setTimeout calls. */
+function manualTimers(): { timers: Timers; readonly armed: number; advance(ms: number): void } {
+  let now = 0;
+  let next = 1;
+  let armed = 0;
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  return {
+    timers: {
+      setTimeout: (fn, ms) => {
+        armed++;
+        pending.set(next, { at: now + ms, fn });
+        return next++;
+      },
+      clearTimeout: (h) => void pending.delete(h as number),
+      now: () => now,
+    },
+    get armed() {
+      return armed;
+    },
+    advance(ms) {
+      const to = now + ms;
+      for (;;) {
+        const due = [...pending].filter(([, p]) => p.at <= to).sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
+        if (!due) break;
+        pending.delete(due[0]);
+        now = due[1].at;
+        due[1].fn();
+      }
+      now = to;
     },
   };
 }
@@ -73,13 +112,22 @@ describe('watchRef', () => {
   });
 
   it('coalesces a burst into one callback with the final SHA', async () => {
+    // The watcher's time is the test's: however slowly git and the watch run on a loaded machine,
+    // the quiet time only passes when the test says so (with real timers a git process stalled on
+    // the disk for longer than the debounce split the burst into two callbacks).
+    const t = manualTimers();
     const c = collect();
-    watcher = watchRef(repo.dir, REF, (sha) => c.seen.push(sha), { debounceMs: 150 });
+    watcher = watchRef(repo.dir, REF, (sha) => c.seen.push(sha), { debounceMs: 150, timers: t.timers });
     await watcher.ready;
-    // One git process moving the ref three times in a row (a repair script).
-    await run('sh', ['-c', `git update-ref ${REF} ${shas[1]} && git update-ref ${REF} ${shas[2]} && git update-ref ${REF} ${shas[3]}`], { cwd: repo.dir });
-    await c.until(1);
-    await new Promise((r) => setTimeout(r, 400));
+    await git('update-ref', REF, shas[1]!);
+    await until('the watcher to see the first move', () => t.armed > 0);
+    t.advance(100); // less than the quiet time: nothing is read yet
+    // The rest of the burst: one git process moving the ref twice more (a repair script). chokidar
+    // may report these moves or not (it drops quick rewrites); the read after the quiet time sees them.
+    await run('sh', ['-c', `git update-ref ${REF} ${shas[2]} && git update-ref ${REF} ${shas[3]}`], { cwd: repo.dir });
+    t.advance(150);
+    // Reads run one after another and report only a new SHA: once the final SHA is in, nothing can follow.
+    await until('the callback after the quiet time', () => c.seen.length > 0);
     expect(c.seen).toEqual([shas[3]]);
   });
 
