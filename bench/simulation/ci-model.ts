@@ -227,8 +227,16 @@ export interface DayOutcome {
 export const runsBound = (n: number): number => Math.ceil(Math.log2(Math.max(1, n))) + 1;
 
 /** The day under one strategy: every push's runs on the shared runner, in simulated time. */
-export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: { maxRunsPerPush?: (n: number) => number } = {}): DayOutcome {
+export interface SimulateOptions {
+  /** A safety net against a strategy that would run for ever (the four here stop on their own). */
+  readonly maxRunsPerPush?: (n: number) => number;
+  /** A scripted CI instead of the seeded draws (tests): the flake and the minutes of the attempt-th run of a build. */
+  readonly draw?: (push: number, members: readonly number[], attempt: number) => { flakes: boolean; minutes: number };
+}
+
+export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: SimulateOptions = {}): DayOutcome {
   const maxRuns = opts.maxRunsPerPush ?? ((n: number) => 4 * n + 60);
+  const draw = opts.draw ?? ((push: number, ms: readonly number[], attempt: number) => runDraw(day.seed, push, ms, attempt, p));
   let now = 0;
   let nextId = 1;
   let busy = 0;
@@ -288,7 +296,7 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: { ma
         const key = ms.join(',');
         const attempt = attempts.get(`${dp.index}|${key}`) ?? 0;
         attempts.set(`${dp.index}|${key}`, attempt + 1);
-        const d = runDraw(day.seed, dp.index, ms, attempt, p);
+        const d = draw(dp.index, ms, attempt);
         const breaking = ms.some((n) => day.breaking.has(n));
         const r: RunRecord = { id: nextId++, push: dp.index, members: [...ms], role, breaking, flakes: !breaking && d.flakes, minutes: d.minutes, queuedAt: now, startedAt: NaN, endsAt: NaN, done: false };
         runsById.set(r.id, r);
@@ -333,7 +341,7 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: { ma
         out.searches.push({ n: s.n, runs: s.runs.length, bound: runsBound(s.n), flakyRuns, verdict: s.verdict, culprit: s.removed === null ? null : day.breaking.has(s.removed) });
         if (s.removed !== null && !day.breaking.has(s.removed)) {
           // Would a retry of the evidence have spared it? Its next draw, the one a retry would have got.
-          const passable = s.evidence.some((ms) => !ms.some((n) => day.breaking.has(n)) && attempts.get(`${dp.index}|${ms.join(',')}`) === 1 && !runDraw(day.seed, dp.index, ms, 1, p).flakes);
+          const passable = s.evidence.some((ms) => !ms.some((n) => day.breaking.has(n)) && attempts.get(`${dp.index}|${ms.join(',')}`) === 1 && !draw(dp.index, ms, 1).flakes);
           if (passable) out.removedOnPassableFlake++;
         }
       },
