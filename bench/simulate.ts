@@ -6,6 +6,11 @@
 //
 //   npm run simulate -- [--engineers 50] [--hours 2] [--speedup 60] [--kills 0] [--seed 1] [--quick]
 //                       [--generator git|protocol] [--git-sample 0.1] [--report FILE] [--keep]
+//                       [--ci | --ci-only] [--flake-rate 0.1] [--breaking-rate 0.03] [--ci-slots 2]
+//                       [--ci-minutes 10] [--ci-parallel 1] [--ci-days 1] [--ci-report FILE]
+//
+// --ci adds the CI model's comparison of four culprit strategies (bench/simulation/ci-report.ts) after the
+// day; --ci-only runs just that, in simulated time, with no servers (seconds for a full day).
 //
 // The server is a separate process (the built CLI, `serve`) with a generated config: users e1..eN and pm
 // (pushmaster), plaintext passwords on loopback. Engineers share a few working clones; their git clients run
@@ -24,6 +29,7 @@ import { dirname } from 'node:path';
 import { git, scrapeMetrics } from './lib/proc.js';
 import { sleep } from './lib/sync.js';
 import { Engineers } from './simulation/engineers.js';
+import { renderCiReport, splitCiArgs, type CiOptions } from './simulation/ci-report.js';
 import { Faults, killTimes } from './simulation/faults.js';
 import { checkRepo, checkStories, masterProblem, metaHistoryProblem } from './simulation/invariants.js';
 import { Measurements } from './simulation/measurements.js';
@@ -121,10 +127,32 @@ async function simulate(o: Options): Promise<number> {
   return w.violations.length ? 1 : 0;
 }
 
-const opts = parseArgs(process.argv.slice(2));
-simulate(opts).then(
+/** The CI model's comparison (bench/simulation/ci-report.ts): printed, and written to --ci-report. 0 when Pushmanager's targets pass. */
+function ciComparison(o: Options, ci: CiOptions): number {
+  const t = performance.now();
+  const { text, pass } = renderCiReport(o, ci);
+  console.log(text);
+  if (ci.report) {
+    mkdirSync(dirname(ci.report), { recursive: true });
+    writeFileSync(ci.report, text);
+    console.log(`written to ${ci.report}`);
+  }
+  process.stderr.write(`simulate: CI model over ${ci.days} day(s) in ${((performance.now() - t) / 1000).toFixed(1)} s; targets ${pass ? 'PASS' : 'FAIL'}\n`);
+  return pass ? 0 : 1;
+}
+
+let split: ReturnType<typeof splitCiArgs>;
+try {
+  split = splitCiArgs(process.argv.slice(2));
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
+const opts = parseArgs(split.rest);
+const day = split.ci.mode === 'only' ? Promise.resolve(0) : simulate(opts);
+day.then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = split.ci.mode === 'off' ? code : Math.max(code, ciComparison(opts, split.ci));
   },
   (e: unknown) => {
     console.error(e);

@@ -1,0 +1,237 @@
+// The four ways a train can answer a red build, as strategies of the CI model (ci-model.ts), each
+// deciding what to run after each result and seeing only passed/failed, as a real one does:
+// - Pushmanager: retry the failed build once; failed again: the culprit search of state/bisect.ts
+//   (the very function the server asks), the culprit auto-removed (of a pair, the later one), rebuild;
+// - retest the whole batch until it passes (Tide's failure mode), capped;
+// - remove the last accepted request and build again (a naive train);
+// - one request per build, in merge order, each on top of the ones that passed (marge-bot, Kodiak):
+//   a red build drops that request, with no retry (they hand it back to its author).
+import { members as candidateMembers, nextStep, type Candidate, type Known } from '../../state/bisect.js';
+import type { PushApi, PushController, RunResult, Strategy } from './ci-model.js';
+
+/** The key nextStep asks `known` by ("k" or "k+plus", state/bisect.ts candidateKey) back to its candidate. */
+function parseKey(key: string): Candidate {
+  const [k, plus] = key.split('+');
+  return plus === undefined ? { k: Number(k) } : { k: Number(k), plus: Number(plus) };
+}
+
+export interface PushmanagerOptions {
+  /** Runs of the failed build before the search (SPEC §6 `retries`, default 1). */
+  readonly retries: number;
+  /** Candidates the search may run at once (never more than the runner's free slots; at least one may queue). */
+  readonly parallel: number;
+  /** Times "master is red" restarts the build before giving up (master never breaks in this model: only flakes say so). */
+  readonly masterRedRestarts: number;
+  /**
+   * Before removing a culprit, run once more the candidate that convicts it (the request alone on master;
+   * for the first request, prefix 1; for a pair, the pair's red candidate) when it failed only once. Not
+   * what state/bisect.ts does: a variant that prices, in runs, the innocents a flaky candidate removes.
+   */
+  readonly confirm: boolean;
+}
+
+export function pushmanagerStrategy(o: Partial<PushmanagerOptions> = {}): Strategy {
+  const opts: PushmanagerOptions = { retries: 1, parallel: 1, masterRedRestarts: 3, confirm: false, ...o };
+  return {
+    name: `Pushmanager (retry ${opts.retries}, bisect${opts.parallel > 1 ? ` ×${opts.parallel}` : ''}${opts.confirm ? ', confirm' : ''})`,
+    start: (api) => new PushmanagerPush(api, opts),
+  };
+}
+
+class PushmanagerPush implements PushController {
+  /** Results by the requests a build holds: a candidate of a later search that holds the same requests reuses them. */
+  private readonly known = new Map<string, { passed: number; failed: number; pending: number }>();
+  private phase: 'build' | 'search' | 'done' = 'build';
+  private wholeFails = 0;
+  /** The branch the search runs on (fixed while it runs) and its candidate runs. */
+  private branch: readonly number[] = [];
+  private searchRuns: number[] = [];
+  private restarts = 0;
+
+  constructor(
+    private readonly api: PushApi,
+    private readonly o: PushmanagerOptions,
+  ) {}
+
+  begin(): void {
+    this.build();
+  }
+
+  private entry(ms: readonly number[]) {
+    const key = ms.join(',');
+    let e = this.known.get(key);
+    if (!e) this.known.set(key, (e = { passed: 0, failed: 0, pending: 0 }));
+    return e;
+  }
+
+  private run(ms: readonly number[], role: 'whole' | 'candidate'): number {
+    this.entry(ms).pending++;
+    return this.api.run(ms, role);
+  }
+
+  private build(): void {
+    if (!this.api.members.length) {
+      this.phase = 'done';
+      this.api.giveUp('every request removed');
+      return;
+    }
+    this.phase = 'build';
+    this.wholeFails = 0;
+    this.run(this.api.members, 'whole');
+  }
+
+  ended(r: RunResult): void {
+    const e = this.entry(r.members);
+    e.pending--;
+    if (r.passed) e.passed++;
+    else e.failed++;
+    if (this.phase === 'done') return;
+    if (r.role === 'whole' && this.phase === 'build') {
+      if (r.passed) {
+        this.phase = 'done';
+        this.api.green();
+        return;
+      }
+      this.wholeFails++;
+      if (this.wholeFails <= this.o.retries) {
+        this.run(this.api.members, 'whole');
+        return;
+      }
+      this.phase = 'search';
+      this.branch = [...this.api.members];
+      this.searchRuns = [];
+    }
+    this.think();
+  }
+
+  room(): void {
+    if (this.phase === 'search') this.think();
+  }
+
+  private think(): void {
+    if (this.phase !== 'search') return;
+    const branch = this.branch;
+    const toMembers = (c: Candidate) => candidateMembers(c).map((i) => branch[i]!);
+    const known = (key: string): Known | undefined => {
+      const e = this.known.get(toMembers(parseKey(key)).join(','));
+      return e && { passed: e.passed, failed: e.failed, pending: e.pending > 0 };
+    };
+    let inFlight = 0;
+    for (const e of this.known.values()) inFlight += e.pending;
+    const capacity = Math.max(0, Math.min(this.o.parallel, Math.max(1, this.api.free())) - inFlight);
+    const step = nextStep({ n: branch.length, known, capacity });
+    switch (step.type) {
+      case 'test':
+        for (const c of step.candidates) this.searchRuns.push(this.run(toMembers(c), 'candidate'));
+        return;
+      case 'wait':
+        return;
+      case 'culprit':
+      case 'pair': {
+        // Of a pair, the later one goes: the earlier request passed with everything before it.
+        const culprit = branch[step.index]!;
+        const i = step.index;
+        const evidence: Candidate[] = step.type === 'pair' ? [{ k: i + 1 }, { k: step.partner + 1, plus: i }] : i === 0 ? [{ k: 1 }] : [{ k: i + 1 }, { k: 0, plus: i }];
+        if (this.o.confirm) {
+          const convicting = toMembers(evidence[evidence.length - 1]!);
+          const e = this.entry(convicting);
+          if (e.pending) return;
+          if (e.failed === 1 && e.passed === 0) {
+            this.searchRuns.push(this.run(convicting, 'candidate'));
+            return;
+          }
+        }
+        this.api.searched({ n: branch.length, runs: this.searchRuns, verdict: step.type, removed: culprit, evidence: evidence.map(toMembers) });
+        this.api.remove(culprit);
+        this.build();
+        return;
+      }
+      case 'master-red':
+        this.api.searched({ n: branch.length, runs: this.searchRuns, verdict: 'master-red', removed: null, evidence: [] });
+        if (++this.restarts > this.o.masterRedRestarts) {
+          this.phase = 'done';
+          this.api.giveUp('master red');
+        } else this.build();
+        return;
+      case 'green':
+        this.phase = 'done';
+        this.api.green();
+        return;
+    }
+  }
+}
+
+/** Retest the whole batch until it passes (Tide's failure mode), at most `cap` runs a push. */
+export function retestStrategy(cap = 20): Strategy {
+  return {
+    name: `Retest until green (Tide, cap ${cap})`,
+    start: (api) => {
+      let runs = 0;
+      const go = () => {
+        runs++;
+        api.run(api.members, 'whole');
+      };
+      return {
+        begin: go,
+        ended: (r) => {
+          if (r.passed) api.green();
+          else if (runs < cap) go();
+          else api.giveUp(`still red after ${cap} runs`);
+        },
+        room: () => undefined,
+      };
+    },
+  };
+}
+
+/** Remove the last accepted request and build again, until green or empty (a naive train). */
+export function removeLastStrategy(): Strategy {
+  return {
+    name: 'Remove the last and retry',
+    start: (api) => ({
+      begin: () => {
+        if (api.members.length) api.run(api.members, 'whole');
+        else api.giveUp('empty push');
+      },
+      ended: (r) => {
+        if (r.passed) return api.green();
+        api.remove(api.members[api.members.length - 1]!);
+        if (api.members.length) api.run(api.members, 'whole');
+        else api.giveUp('every request removed');
+      },
+      room: () => undefined,
+    }),
+  };
+}
+
+/** One request per build, in merge order, on top of those that passed; a red one is dropped (marge-bot, Kodiak). */
+export function serialStrategy(): Strategy {
+  return {
+    name: 'One per build (serial)',
+    start: (api) => {
+      const queue = [...api.members];
+      const kept: number[] = [];
+      let current = -1;
+      const next = () => {
+        const j = queue.shift();
+        if (j === undefined) return kept.length ? api.green() : api.giveUp('every request removed');
+        current = j;
+        api.run([...kept, j], 'whole');
+      };
+      return {
+        begin: next,
+        ended: (r) => {
+          if (r.passed) kept.push(current);
+          else api.remove(current);
+          next();
+        },
+        room: () => undefined,
+      };
+    },
+  };
+}
+
+/** The four, side by side, in the report's order. */
+export function allStrategies(parallel = 1): Strategy[] {
+  return [pushmanagerStrategy({ parallel }), retestStrategy(), removeLastStrategy(), serialStrategy()];
+}
