@@ -14,12 +14,15 @@
 //   red prefix is found by halving the gap between the longest green and the shortest red prefix.
 //
 // The search, with one candidate at a time: ⌈log2 n⌉ prefixes narrow it to request i (prefix i green,
-// prefix i+1 red), then one run of request i alone on master decides it: red → i is the culprit; green →
-// i breaks the build only together with an earlier request (or the red prefix was a flake): that prefix
-// is run once more, and if it is red again, the partner is found by halving over {k, plus: i}. For i = 0
-// the one extra run is master itself (is it master that is red?). So a culprit costs at most
-// ⌈log2 n⌉ + 1 runs; a pair or a flake inside the search costs more, and never blames an innocent request
-// on one failure that a second run would have passed.
+// prefix i + 1 red), then one run of request i alone on master names it: red → i; green → i breaks the
+// build only together with an earlier request (or the red prefix was a flake): that prefix is run once
+// more, and if it is red again, the partner is found by halving over {k, plus: i}. For i = 0 the one
+// extra run is master itself (is it master that is red?). So a culprit is named in at most
+// ⌈log2 n⌉ + 1 runs. Before it is blamed, the whole branch without it runs once ({n, without: i}):
+// green, that candidate is the new deploy branch, already tested, so this run takes the place of the
+// test a rebuild without the culprit needs and costs no CI time; red, either a second red request
+// comes later or the red prefix was a flake, and the prefix runs again to tell. So an innocent request
+// is blamed only if three runs flake together, never on one failure that a second run would pass.
 //
 // With room for more than one run at a time (`capacity`), the largest unknown gaps are split first, so
 // parallel runs shorten the wall time at the cost of more runs (Mergify's parallel splits).
@@ -29,6 +32,8 @@ export interface Candidate {
   readonly k: number;
   /** One more request on top of them (its index, ≥ k); absent: the prefix alone. */
   readonly plus?: number;
+  /** One of them left out (its index, < k): {n, without: i} is the whole branch without request i. */
+  readonly without?: number;
 }
 
 export type Verdict = 'passed' | 'failed';
@@ -54,8 +59,12 @@ export type SearchStep =
   | { readonly type: 'test'; readonly candidates: readonly Candidate[] }
   /** Nothing to start: runs are under way (or no room); ask again when one ends. */
   | { readonly type: 'wait'; readonly for: 'runs' | 'room' | 'the whole branch' }
-  /** Request `index` turns the branch red on its own. */
-  | { readonly type: 'culprit'; readonly index: number }
+  /**
+   * Request `index` turns the branch red on its own. `rest`: how the whole branch without it did: passed
+   * (its removal leaves a green branch, already tested: that candidate can be the new deploy branch) or
+   * failed (another request further on is red too; the next search finds it).
+   */
+  | { readonly type: 'culprit'; readonly index: number; readonly rest: Verdict }
   /** Request `index` turns it red only together with the earlier request `partner` (neither alone). */
   | { readonly type: 'pair'; readonly index: number; readonly partner: number }
   /** Master alone is red: no request is to blame. */
@@ -63,19 +72,31 @@ export type SearchStep =
   /** The whole branch passes (a new build of it, or a retry): nothing to find. */
   | { readonly type: 'green' };
 
-/** A candidate's canonical form: {k, plus: k} is the prefix k + 1. */
+/** A candidate's canonical form: {k, plus: k} is the prefix k + 1, {k, without: k - 1} the prefix k - 1, {k, without: k - 2} is {k - 2, plus: k - 1}. */
 export function canonical(c: Candidate): Candidate {
-  return c.plus !== undefined && c.plus === c.k ? { k: c.k + 1 } : c;
+  if (c.plus !== undefined && c.plus === c.k) return { k: c.k + 1 };
+  if (c.without !== undefined && c.without === c.k - 1) return { k: c.k - 1 };
+  // Without the second-to-last: the prefix before it plus the last one.
+  if (c.without !== undefined && c.without === c.k - 2) return { k: c.without, plus: c.k - 1 };
+  return c;
 }
 
 export const candidateKey = (c: Candidate): string => {
   const x = canonical(c);
-  return x.plus === undefined ? `${x.k}` : `${x.k}+${x.plus}`;
+  return x.plus !== undefined ? `${x.k}+${x.plus}` : x.without !== undefined ? `${x.k}-${x.without}` : `${x.k}`;
 };
+
+/** The candidate a key names (candidateKey's inverse). */
+export function parseCandidateKey(key: string): Candidate {
+  const m = /^(\d+)(?:([+-])(\d+))?$/.exec(key);
+  if (!m) throw new RangeError(`not a candidate key: ${key}`);
+  const k = Number(m[1]);
+  return m[2] === '+' ? { k, plus: Number(m[3]) } : m[2] === '-' ? { k, without: Number(m[3]) } : { k };
+}
 
 /** The request indices a candidate holds, in merge order. */
 export function members(c: Candidate): number[] {
-  const out = Array.from({ length: c.k }, (_, i) => i);
+  const out = Array.from({ length: c.k }, (_, i) => i).filter((i) => i !== c.without);
   if (c.plus !== undefined && c.plus >= c.k) out.push(c.plus);
   return out;
 }
@@ -150,21 +171,41 @@ export function nextStep(input: SearchInput): SearchStep {
   if (gap.hi - gap.lo > 1) return narrow(gap, (k) => ({ k }), known, capacity);
 
   const i = gap.hi - 1; // prefix i is green (or master, assumed), prefix i + 1 red: request i turns it red
+  const red = known(candidateKey({ k: i + 1 }))!;
+  // The whole branch failed its build and its retry; a prefix that failed once is run once more
+  // before it convicts anyone against another result (a flake, or a pair).
+  const retestRed = (): SearchStep | null => (i + 1 < n && red.failed < 2 ? (red.pending ? { type: 'wait', for: 'runs' } : capacity > 0 ? { type: 'test', candidates: [{ k: i + 1 }] } : { type: 'wait', for: 'room' }) : null);
   if (i === 0) {
-    // Request 0 alone is prefix 1, known red: the one run left is master itself.
+    // Request 0 alone is prefix 1, known red: the run left is master itself.
     const master = prefix(0);
     if (master === undefined) return one({ k: 0 }, known, capacity);
-    return master === 'failed' ? { type: 'master-red' } : { type: 'culprit', index: 0 };
+    if (master === 'failed') return { type: 'master-red' };
+  } else {
+    const alone = verdictOf(known(candidateKey({ k: 0, plus: i })));
+    if (alone === undefined) return one({ k: 0, plus: i }, known, capacity);
+    if (alone === 'passed') {
+      // Red with the requests before it, green alone: a pair, or the red prefix was a flake.
+      const again = retestRed();
+      if (again) return again;
+      return partnerStep(i, known, capacity);
+    }
   }
-  const alone = verdictOf(known(candidateKey({ k: 0, plus: i })));
-  if (alone === undefined) return one({ k: 0, plus: i }, known, capacity);
-  if (alone === 'failed') return { type: 'culprit', index: i };
+  // Red alone too. Before anyone is blamed on two runs that could both be flakes, the branch without
+  // it: green, it is the culprit, and that candidate is the new deploy branch, already tested (this
+  // run replaces the test a rebuild without it would need, so it costs no CI time). Red: the red
+  // prefix was a flake, or a second red request comes later: the prefix is run again to tell.
+  const rest = { k: n, without: i };
+  const without = verdictOf(known(candidateKey(rest)));
+  if (without === undefined) return one(rest, known, capacity);
+  if (without === 'failed') {
+    const again = retestRed();
+    if (again) return again;
+  }
+  return { type: 'culprit', index: i, rest: without };
+}
 
-  // Red with the requests before it, green alone: a pair, or the red prefix was a flake. The whole
-  // branch failed its build and its retry; a prefix that failed once is run once more first.
-  const red = known(candidateKey({ k: i + 1 }))!;
-  if (i + 1 < n && red.failed < 2) return red.pending ? { type: 'wait', for: 'runs' } : capacity > 0 ? { type: 'test', candidates: [{ k: i + 1 }] } : { type: 'wait', for: 'room' };
-
+/** Request i is red only after an earlier one: the partner, by halving over the first k requests with i. */
+function partnerStep(i: number, known: SearchInput['known'], capacity: number): SearchStep {
   // The partner: the first k for which the first k requests with request i are red ({0, plus: i} is green, {i, plus: i} red).
   const withI = (k: number): Verdict | undefined => verdictOf(known(candidateKey({ k, plus: i })));
   const partnerGap = gapOf(i, withI);

@@ -5,10 +5,10 @@
 // candidate to test next is state/bisect.ts's one function; building candidates is the server's
 // (server/pipeline/bisect-service.ts), recorded with TestBisectCandidates.
 import { actorName, systemActor } from './actor.js';
-import { candidateKey, members, nextStep, progress, type Candidate, type Known, type SearchStep } from './bisect.js';
+import { canonical, candidateKey, members, nextStep, progress, type Candidate, type Known, type SearchStep } from './bisect.js';
 import type { DomainEvent } from './events.js';
 import { isPending, type Job } from './jobs.js';
-import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type Push, type PushId, type RequestId } from './model.js';
+import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
 import type { RefIntent } from './ref-intents.js';
 import { shortSha } from './text.js';
 import { REQUEST_TRANSITIONS } from './transitions.js';
@@ -28,6 +28,8 @@ export interface BisectCandidate {
   readonly sha: string | null;
   /** The runs of it, oldest first (a retest adds one). */
   readonly jobs: readonly string[];
+  /** Its merge commits: the branch without the culprit, once green, becomes the push's deploy branch as it is. */
+  readonly merges?: readonly MergedRequest[];
   /** The last lines of its last failed run's log, for the culprit's notice. */
   readonly tail?: string;
 }
@@ -83,9 +85,13 @@ export function candidateOf(list: readonly BisectMember[], m: readonly BisectMem
   let k = 0;
   while (k < m.length && sameMember(m[k], list[k])) k++;
   if (k === m.length) return { k };
-  if (k !== m.length - 1) return null;
-  const plus = list.findIndex((x, i) => i > k && sameMember(x, m[k]));
-  return plus < 0 ? null : { k, plus };
+  if (k === m.length - 1) {
+    const plus = list.findIndex((x, i) => i > k && sameMember(x, m[k]));
+    if (plus >= 0) return canonical({ k, plus });
+  }
+  // The list without one request (the one at k): {n, without: k}.
+  if (m.length === list.length - 1 && m.slice(k).every((x, j) => sameMember(x, list[k + 1 + j]))) return canonical({ k: list.length, without: k });
+  return null;
 }
 
 /** The members of a candidate of the search. */
@@ -177,12 +183,21 @@ function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy 
   const r = after.requests[culprit];
   if (policy?.autoRemove !== false && r && r.push === p.id && MERGED_STATES.includes(r.state)) {
     out.push({ ...base, type: 'RequestRemoved', request: culprit, reason, fromState: r.state, toState: REQUEST_TRANSITIONS.remove.to });
+    // The branch without it ran green: it becomes the deploy branch as it is, already tested (no rebuild, no run more).
+    const rest = step.type === 'culprit' && step.rest === 'passed' ? restCandidate(p, b, step.index) : undefined;
+    if (rest?.sha && rest.merges) out.push({ ...base, cause: 'deploy-build', type: 'DeployBranchBuilt', deploySha: rest.sha, baseSha: rest.base, merges: rest.merges });
   }
   return out;
 }
 
 /** "job 3.9 failed on candidate 1a2b3c4 (master + request #12)": what shows it, after "breaks <job>: ". */
 const culpritEvidence = (job: string, where: string, partner: RequestId | undefined): string => `job ${job} failed on ${where}${partner !== undefined ? `, only together with request #${partner}` : ''}`;
+
+/** The candidate that is the whole branch without request `index`, when it was built. */
+function restCandidate(p: Push, b: Bisection, index: number): BisectCandidate | undefined {
+  const key = candidateKey({ k: b.requests.length, without: index });
+  return b.candidates.find((c) => c.base === b.base && (() => { const at = candidateOf(b.requests, c.members); return at !== null && candidateKey(at) === key; })());
+}
 
 /** The failed run of the candidate that shows the result, if there is one. */
 function proofOf(p: Push, b: Bisection, shown: Candidate): { job: string; candidate: number } | undefined {
@@ -250,6 +265,9 @@ export function bisectionFollowEvents(before: Board, after: Board, events: reado
     const step = nextStep({ n: b.requests.length, known: knownOf(p, b), capacity: 0 });
     const settled = conclude(after, p, step, policy, at);
     if (settled.length) {
+      // Runs still under way (more than one at a time) have nothing left to tell.
+      const runs = new Set(b.candidates.flatMap((c) => c.jobs));
+      for (const j of jobsOfPush(p)) if (runs.has(j.id) && isPending(j.state)) out.push({ at, actor, cause: CAUSE, type: 'JobFinished', push: id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: 'its bisection ended' });
       out.push(...settled);
       continue;
     }

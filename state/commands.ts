@@ -64,6 +64,8 @@ export interface BisectCandidateBuilt {
   readonly base: string;
   readonly sha: string | null;
   readonly files?: readonly string[];
+  /** Its merge commits (request, SHA, commit), when built. */
+  readonly merges?: readonly MergedRequest[];
 }
 
 export interface ConflictResult {

@@ -537,7 +537,8 @@ const HANDLERS: Handlers = {
       const id = same?.id ?? nextId++;
       const sha = same?.sha ?? cand.sha;
       const job = { ...newJob({ id: nextJobId(push, jobs++), name: search.name, on: 'build', sha: sha ?? cand.base, push: push.id, kind: 'bisect', runner: c.runner, at: ctx.now }) };
-      events.push(ev(ctx, { type: 'BisectCandidateTested', push: push.id, candidate: { id, members: cand.members, base: cand.base, sha, jobs: [...(same?.jobs ?? []), job.id] } }));
+      const merges = same?.merges ?? cand.merges;
+      events.push(ev(ctx, { type: 'BisectCandidateTested', push: push.id, candidate: { id, members: cand.members, base: cand.base, sha, jobs: [...(same?.jobs ?? []), job.id], ...(merges && { merges }) } }));
       events.push(ev(ctx, { type: 'JobQueued', push: push.id, job }));
       if (sha === null) {
         // It does not merge: its one run is red without running (the requests it holds need the ones left out).

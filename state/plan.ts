@@ -147,8 +147,21 @@ export function plan(board: Board, command: Command, ctx: PlanContext, facts: Fa
   }
   const settled = bisectionFollowEvents(board, after, events, ctx.pipeline, ctx.now);
   if (settled.length) {
+    const beforeSettled = after;
     events.push(...settled);
     after = evolveAll(after, settled);
+    // A culprit whose branch without it ran green: that candidate is the deploy branch now (its ref
+    // moves here), and the jobs of the SHA it replaces are cancelled; its passed run is its build job.
+    for (const e of settled) {
+      if (e.type !== 'DeployBranchBuilt') continue;
+      const was = beforeSettled.pushes[e.push];
+      if (was && e.deploySha !== was.deploySha) refs.push({ ref: was.deployBranch, newSha: e.deploySha, oldSha: board.pushes[e.push]?.deploySha ?? null });
+    }
+    const jobs2 = jobQueueEvents(beforeSettled, after, settled, ctx.pipeline, ctx.now);
+    if (jobs2.length) {
+      events.push(...jobs2);
+      after = evolveAll(after, jobs2);
+    }
   }
   // The culprit's removal leaves the same commit; the push's deploy branch is rebuilt without it by the
   // background lane (the build no longer holds what the board wants), and tested again there.

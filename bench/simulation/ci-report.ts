@@ -147,7 +147,7 @@ export function targets(pm: Summary, others: readonly Summary[]): Target[] {
   const cheapestName = others.find((s) => s.minutes === cheapest)?.strategy ?? '';
   return [
     {
-      name: '≤ ⌈log2 N⌉ + 1 runs per culprit (candidate runs of each search that found one)',
+      name: '≤ ⌈log2 N⌉ + 1 runs per culprit (candidate runs of each search that named one; the run of the branch without it is the new deploy branch\'s test, counted in runs per culprit)',
       measured: culprits.length
         ? `${culprits.length - over.length} of ${culprits.length} searches within the bound (worst ${worst >= 0 ? '+' : ''}${worst} against it)${over.length ? `; the ${over.length} over it had a flaky candidate in ${over.length - overClean.length}` : ''}`
         : 'no culprit searched',

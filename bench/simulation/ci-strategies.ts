@@ -6,15 +6,10 @@
 // - remove the last accepted request and build again (a naive train);
 // - one request per build, in merge order, each on top of the ones that passed (marge-bot, Kodiak):
 //   a red build drops that request, with no retry (they hand it back to its author).
-import { members as candidateMembers, nextStep, type Candidate, type Known } from '../../state/bisect.js';
+import { members as candidateMembers, nextStep, parseCandidateKey as parseKey, type Candidate, type Known } from '../../state/bisect.js';
 import type { PushApi, PushController, RunResult, Strategy } from './ci-model.js';
 
 /** The key nextStep asks `known` by ("k" or "k+plus", state/bisect.ts candidateKey) back to its candidate. */
-function parseKey(key: string): Candidate {
-  const [k, plus] = key.split('+');
-  return plus === undefined ? { k: Number(k) } : { k: Number(k), plus: Number(plus) };
-}
-
 export interface PushmanagerOptions {
   /** Runs of the failed build before the search (SPEC §6 `retries`, default 1). */
   readonly retries: number;
@@ -64,9 +59,14 @@ class PushmanagerPush implements PushController {
     return e;
   }
 
+  /** Which requests each run held, so a search's report can leave out its confirming run. */
+  private readonly runMembers = new Map<number, string>();
+
   private run(ms: readonly number[], role: 'whole' | 'candidate'): number {
     this.entry(ms).pending++;
-    return this.api.run(ms, role);
+    const id = this.api.run(ms, role);
+    this.runMembers.set(id, ms.join(','));
+    return id;
   }
 
   private build(): void {
@@ -131,7 +131,7 @@ class PushmanagerPush implements PushController {
         // Of a pair, the later one goes: the earlier request passed with everything before it.
         const culprit = branch[step.index]!;
         const i = step.index;
-        const evidence: Candidate[] = step.type === 'pair' ? [{ k: i + 1 }, { k: step.partner + 1, plus: i }] : i === 0 ? [{ k: 1 }] : [{ k: i + 1 }, { k: 0, plus: i }];
+        const evidence: Candidate[] = step.type === 'pair' ? [{ k: i + 1 }, { k: step.partner + 1, plus: i }] : i === 0 ? [{ k: 1 }, { k: branch.length, without: 0 }] : [{ k: i + 1 }, { k: 0, plus: i }, { k: branch.length, without: i }];
         if (this.o.confirm) {
           const convicting = toMembers(evidence[evidence.length - 1]!);
           const e = this.entry(convicting);
@@ -141,8 +141,19 @@ class PushmanagerPush implements PushController {
             return;
           }
         }
-        this.api.searched({ n: branch.length, runs: this.searchRuns, verdict: step.type, removed: culprit, evidence: evidence.map(toMembers) });
+        // The run of the branch without it is the new deploy branch's test (the rebuild's, in the
+        // other strategies): counted in the runs to green, not in the runs that named the culprit.
+        const rest = step.type === 'culprit' ? toMembers({ k: branch.length, without: i }).join(',') : null;
+        const naming = this.searchRuns.filter((id) => this.runMembers.get(id) !== rest);
+        this.api.searched({ n: branch.length, runs: naming, verdict: step.type, removed: culprit, evidence: evidence.map(toMembers) });
         this.api.remove(culprit);
+        // As the server does (state/bisection.ts): the branch without the culprit ran green in the
+        // search, so it is the new deploy branch as it is, already tested; no rebuild run.
+        if (step.type === 'culprit' && step.rest === 'passed' && this.entry(this.api.members).passed > 0) {
+          this.phase = 'done';
+          this.api.green();
+          return;
+        }
         this.build();
         return;
       }

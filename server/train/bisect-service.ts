@@ -89,7 +89,7 @@ export class BisectService {
         // The request records at the SHAs the search holds (a re-push since then makes the record stale, and the step is taken again).
         const requests = members.map((m) => ({ ...board.requests[m.request]!, sha: m.sha }) as PushRequest);
         const out = await this.o.builder.buildCandidate(push, requests, search.base);
-        built.push(out.sha === null ? { members, base: search.base, sha: null, files: out.files } : { members, base: search.base, sha: out.sha });
+        built.push(out.sha === null ? { members, base: search.base, sha: null, files: out.files } : { members, base: search.base, sha: out.sha, merges: out.merges });
       }
       const res = await this.o.dispatcher.execute({ type: 'TestBisectCandidates', push: id, bisection: search.job, runner: this.o.runner, candidates: built }, systemActor('pipeline'), { lane: 'background' });
       if (!isDomainError(res)) return;

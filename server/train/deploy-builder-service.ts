@@ -4,7 +4,7 @@
 // means for the board is decided in state/plan.ts (and RecordBuild in state/decide.ts).
 import { systemActor } from '../../state/decide.js';
 import { isDomainError } from '../../state/errors.js';
-import { buildIsCurrent, isOpenPush, mergedRequests, type Board, type Push, type PushId, type PushRequest, type RequestId } from '../../state/model.js';
+import { buildIsCurrent, isOpenPush, mergedRequests, type Board, type MergedRequest, type Push, type PushId, type PushRequest, type RequestId } from '../../state/model.js';
 import { masterEpoch, type BuildFact, type BuildNeed } from '../../state/plan.js';
 import { safeLine, safeText } from '../../state/text.js';
 import type { Dispatcher } from '../app/dispatcher.js';
@@ -65,10 +65,10 @@ export class DeployBuilderService {
    * with the deploy branch's own machinery. The deploy branch's merges are reused for the common prefix,
    * so a prefix candidate is usually one of the deploy branch's own merge commits: no git work at all.
    */
-  async buildCandidate(push: Push, requests: readonly PushRequest[], base: string): Promise<{ readonly sha: string } | { readonly sha: null; readonly files: readonly string[] }> {
-    if (requests.length === 0) return { sha: base };
+  async buildCandidate(push: Push, requests: readonly PushRequest[], base: string): Promise<{ readonly sha: string; readonly merges: readonly MergedRequest[] } | { readonly sha: null; readonly files: readonly string[] }> {
+    if (requests.length === 0) return { sha: base, merges: [] };
     const outcome = await this.run(push, requests, 'stop', base);
-    return outcome.ok ? { sha: outcome.sha } : { sha: null, files: outcome.failed.files };
+    return outcome.ok ? { sha: outcome.sha, merges: outcome.merges.map((m) => ({ request: m.id as RequestId, sha: m.sha, commit: m.commit })) } : { sha: null, files: outcome.failed.files };
   }
 
   /** The builds the write path found missing: one per push, on master as it is now. */

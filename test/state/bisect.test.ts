@@ -1,7 +1,7 @@
 // The culprit search (state/bisect.ts), table-driven: given what is known, which candidate is next;
 // and, run to the end against a scripted CI, that it names the right request within its bound.
 import { describe, expect, it } from 'vitest';
-import { candidateKey, members, nextStep, progress, type Candidate, type Known, type SearchStep } from '../../state/bisect.js';
+import { candidateKey, members, nextStep, parseCandidateKey, progress, type Candidate, type Known, type SearchStep } from '../../state/bisect.js';
 
 type Table = Record<string, Partial<Known>>;
 const knownFrom = (t: Table) => (key: string): Known | undefined => (t[key] ? { passed: 0, failed: 0, pending: false, ...t[key] } : undefined);
@@ -19,7 +19,11 @@ describe('nextStep: the next candidate, given known results', () => {
     ['a run under way, room for one more: split the larger gap left', 8, { '8': { failed: 2 }, '4': { pending: true } }, 1, ['2']],
     ['room for three at once: three splits, no point twice', 16, { '16': { failed: 2 } }, 3, ['8', '4', '12']],
     ['narrowed to request 5 (prefix 5 green, 6 red): request 5 alone on master', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 } }, 1, ['0+5']],
-    ['request 5 red alone: the culprit', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 } }, 1, 'culprit'],
+    ['request 5 red alone: the branch without it runs before it is blamed', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 } }, 1, ['8-5']],
+    ['green without it: the culprit', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 }, '8-5': { passed: 1 } }, 1, 'culprit'],
+    ['red without it too, on one red prefix: that prefix runs again (two flakes, or a second culprit?)', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 }, '8-5': { failed: 1 } }, 1, ['6']],
+    ['red without it, the prefix red twice: it is a culprit, and another red request comes later', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { failed: 1 }, '8-5': { failed: 1 } }, 1, 'culprit'],
+    ['the last request: the branch without it is the green prefix already known, no run more', 8, { '8': { failed: 2 }, '7': { passed: 1 }, '0+7': { failed: 1 } }, 1, 'culprit'],
     ['request 5 green alone after one red prefix: that prefix runs once more (a flake?)', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { passed: 1 } }, 1, ['6']],
     ['the retest passed: it was a flake, the search goes on above it', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1, passed: 1 }, '0+5': { passed: 1 } }, 1, ['7']],
     ['red twice with the others, green alone: look for its partner', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 } }, 1, ['2+5']],
@@ -27,23 +31,29 @@ describe('nextStep: the next candidate, given known results', () => {
     ['the last request: the whole branch failed twice, no retest before its partner search', 4, { '4': { failed: 2 }, '3': { passed: 1 }, '0+3': { passed: 1 } }, 1, ['1+3']],
     ['the first request is red: master itself is the one run left', 8, { '8': { failed: 2 }, '1': { failed: 1 } }, 1, ['0']],
     ['master red: nobody to blame', 8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { failed: 1 } }, 1, 'master-red'],
+    ['master green, the first request red: the branch without it runs', 8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { passed: 1 } }, 1, ['8-0']],
     ['a red prefix below a green one is a flake: the green wins', 8, { '8': { failed: 2 }, '2': { failed: 1 }, '4': { passed: 1 } }, 1, ['6']],
     ['one request in the branch: master is the one run', 1, { '1': { failed: 2 } }, 1, ['0']],
+    ['one request, master green: the culprit (without it is master)', 1, { '1': { failed: 2 }, '0': { passed: 1 } }, 1, 'culprit'],
   ];
   for (const [name, n, table, capacity, want] of cases) {
     it(name, () => expect(keys(step(n, table, capacity))).toEqual(want));
   }
 
   it('names the culprit and the pair', () => {
-    expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 } })).toEqual({ type: 'culprit', index: 5 });
+    expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 }, '8-5': { passed: 1 } })).toEqual({ type: 'culprit', index: 5, rest: 'passed' });
+    expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { failed: 1 }, '8-5': { failed: 1 } })).toEqual({ type: 'culprit', index: 5, rest: 'failed' });
     expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 1 } })).toEqual({ type: 'pair', index: 5, partner: 2 });
-    expect(step(8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { passed: 1 } })).toEqual({ type: 'culprit', index: 0 });
+    expect(step(8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { passed: 1 }, '8-0': { passed: 1 } })).toEqual({ type: 'culprit', index: 0, rest: 'passed' });
   });
 
   it('candidates: {k, plus: k} is the prefix k + 1; members in merge order', () => {
     expect(candidateKey({ k: 3, plus: 3 })).toBe('4');
     expect(members({ k: 2, plus: 5 })).toEqual([0, 1, 5]);
     expect(members({ k: 0 })).toEqual([]);
+    expect(members({ k: 5, without: 2 })).toEqual([0, 1, 3, 4]);
+    expect(candidateKey({ k: 5, without: 4 })).toBe('4');
+    for (const c of [{ k: 3 }, { k: 2, plus: 5 }, { k: 8, without: 3 }]) expect(parseCandidateKey(candidateKey(c))).toEqual(c);
   });
 
   it('progress: the suspects left as the search narrows', () => {
@@ -56,12 +66,14 @@ describe('nextStep: the next candidate, given known results', () => {
 function run(n: number, red: (m: readonly number[]) => boolean, capacity = 1, flakyRuns: ReadonlySet<number> = new Set()) {
   const results = new Map<string, Known>([[`${n}`, { passed: 0, failed: 2, pending: false }]]);
   let runs = 0;
+  const tested: string[] = [];
   for (let rounds = 0; rounds < 200; rounds++) {
     const s = nextStep({ n, known: (k) => results.get(k), capacity });
-    if (s.type !== 'test') return { step: s, runs, rounds };
+    if (s.type !== 'test') return { step: s, runs, rounds, tested };
     // Every candidate of a step runs at once, then their results come in.
     for (const c of s.candidates as Candidate[]) {
       runs++;
+      tested.push(candidateKey(c));
       const failed = red(members(c)) || flakyRuns.has(runs);
       const was = results.get(candidateKey(c)) ?? { passed: 0, failed: 0, pending: false };
       results.set(candidateKey(c), { ...was, passed: was.passed + (failed ? 0 : 1), failed: was.failed + (failed ? 1 : 0) });
@@ -71,14 +83,34 @@ function run(n: number, red: (m: readonly number[]) => boolean, capacity = 1, fl
 }
 
 describe('the search against a scripted CI', () => {
-  it('finds every culprit of branches of 1..64 requests in at most ⌈log2 N⌉ + 1 runs', () => {
+  it('names every culprit of branches of 1..64 requests in at most ⌈log2 N⌉ + 1 runs, then runs the branch without it once (the new deploy branch\'s test)', () => {
     for (let n = 1; n <= 64; n++) {
       for (let c = 0; c < n; c++) {
         const out = run(n, (m) => m.includes(c));
-        expect(out.step, `n=${n} culprit=${c}`).toEqual({ type: 'culprit', index: c });
-        expect(out.runs, `n=${n} culprit=${c}`).toBeLessThanOrEqual(Math.ceil(Math.log2(n)) + 1);
+        expect(out.step, `n=${n} culprit=${c}`).toEqual({ type: 'culprit', index: c, rest: 'passed' });
+        // The last request's "without it" is a prefix the search already ran green.
+        expect(out.runs, `n=${n} culprit=${c}`).toBeLessThanOrEqual(Math.ceil(Math.log2(n)) + (c === n - 1 ? 1 : 2));
+        const rest = candidateKey({ k: n, without: c });
+        expect(out.tested.filter((k) => k !== rest).length, `n=${n} culprit=${c}`).toBeLessThanOrEqual(Math.ceil(Math.log2(n)) + 1);
       }
     }
+  });
+
+  it('two red requests: the first is named (red without it too), the second is what the next search finds', () => {
+    const out = run(16, (m) => m.includes(4) || m.includes(11));
+    expect(out.step).toEqual({ type: 'culprit', index: 4, rest: 'failed' });
+  });
+
+  it('an innocent request is not blamed on two flaky runs (its prefix and its run alone)', () => {
+    // Culprit 30 of 40. Find which runs of the search test an innocent's prefix and the innocent alone, and flake both.
+    let blamed = 0;
+    for (let a = 1; a <= 12; a++) {
+      for (let b = a + 1; b <= 12; b++) {
+        const out = run(40, (m) => m.includes(30), 1, new Set([a, b]));
+        if (out.step.type === 'culprit' && out.step.index !== 30) blamed++;
+      }
+    }
+    expect(blamed).toBe(0);
   });
 
   it('names both requests of a pair that is red only together', () => {
@@ -96,7 +128,7 @@ describe('the search against a scripted CI', () => {
     // Culprit 30 of 40; every run's first attempt at each of several points flakes in turn.
     for (const flake of [1, 2, 3, 4, 5]) {
       const out = run(40, (m) => m.includes(30), 1, new Set([flake]));
-      expect(out.step, `flake on run ${flake}`).toEqual({ type: 'culprit', index: 30 });
+      expect(out.step, `flake on run ${flake}`).toMatchObject({ type: 'culprit', index: 30 });
     }
   });
 
@@ -106,7 +138,7 @@ describe('the search against a scripted CI', () => {
     for (let c = 0; c < 40; c++) {
       const serial = run(40, (m) => m.includes(c), 1);
       const wide = run(40, (m) => m.includes(c), 3);
-      expect(wide.step).toEqual({ type: 'culprit', index: c });
+      expect(wide.step).toMatchObject({ type: 'culprit', index: c });
       rounds1 += serial.rounds;
       rounds3 += wide.rounds;
     }

@@ -96,9 +96,21 @@ describe('bisection in the write path', () => {
     b = report(b, lastJob(b), 'failed').board;
     b = test(b, [[3]]).board;
     const solo = lastJob(b);
-    const s = report(b, solo, 'failed');
+    b = report(b, solo, 'failed').board;
+    // Red alone: the branch without it runs before it is blamed; green, it is the new deploy branch.
+    expect(b.pushes[P1]!.bisection!.state).toBe('running');
+    const withoutIt = candidates(b, [[1, 2, 4]])[0]!;
+    const merges = withoutIt.members.map((m, i) => ({ ...m, commit: sha(String(5 + i)) }));
+    b = ok(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: [{ ...withoutIt, sha: sha('e'), merges }] }, systemActor('pipeline')).board;
+    const rest = lastJob(b);
+    const jobsBefore = b.pushes[P1]!.jobs!.length;
+    const s = report(b, rest, 'passed');
     const search = s.board.pushes[P1]!.bisection!;
     expect(search).toMatchObject({ state: 'culprit', culprit: 3, proof: { job: solo } });
+    expect(s.board.pushes[P1]!).toMatchObject({ deploySha: sha('e'), merges });
+    expect(s.refs).toContainEqual({ ref: 'refs/heads/deploy/push-1', newSha: sha('e'), oldSha: sha('d') });
+    // Its passed run is the new deploy branch's build job: nothing more is queued.
+    expect(s.board.pushes[P1]!.jobs!.length).toBe(jobsBefore);
     expect(search.reason, search.reason).toMatch(new RegExp(`^breaks test: job ${solo.replace('.', '\\.')} failed on candidate [0-9a-f]{7,} \\(master \\+ request #3\\)$`));
     const r3 = s.board.requests[3]!;
     expect(r3.push).toBeNull();
@@ -107,6 +119,7 @@ describe('bisection in the write path', () => {
       ['refs/heads/bisect/push-1/1', null],
       ['refs/heads/bisect/push-1/2', null],
       ['refs/heads/bisect/push-1/3', null],
+      ['refs/heads/bisect/push-1/4', null],
     ]);
   });
 
