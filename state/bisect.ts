@@ -23,6 +23,8 @@
 // test a rebuild without the culprit needs and costs no CI time; red, either a second red request
 // comes later or the red prefix was a flake, and the prefix runs again to tell. So an innocent request
 // is blamed only if three runs flake together, never on one failure that a second run would pass.
+// A job that has never flaked is trusted on one run (`flaky: false`): no confirming run, and the
+// deploy branch without the culprit is rebuilt and tested as usual.
 //
 // With room for more than one run at a time (`capacity`), the largest unknown gaps are split first, so
 // parallel runs shorten the wall time at the cost of more runs (Mergify's parallel splits).
@@ -52,6 +54,11 @@ export interface SearchInput {
   readonly known: (key: string) => Known | undefined;
   /** How many more runs may start now (the runner's free room the search may use). */
   readonly capacity: number;
+  /**
+   * Whether the job is known to flake (it has passed on a retry before; default true). A job that never
+   * flaked is trusted on one run: its culprit is named without running the branch without it.
+   */
+  readonly flaky?: boolean;
 }
 
 export type SearchStep =
@@ -62,9 +69,10 @@ export type SearchStep =
   /**
    * Request `index` turns the branch red on its own. `rest`: how the whole branch without it did: passed
    * (its removal leaves a green branch, already tested: that candidate can be the new deploy branch) or
-   * failed (another request further on is red too; the next search finds it).
+   * failed (another request further on is red too; the next search finds it); null: not run (a job
+   * that never flaked is trusted on one run).
    */
-  | { readonly type: 'culprit'; readonly index: number; readonly rest: Verdict }
+  | { readonly type: 'culprit'; readonly index: number; readonly rest: Verdict | null }
   /** Request `index` turns it red only together with the earlier request `partner` (neither alone). */
   | { readonly type: 'pair'; readonly index: number; readonly partner: number }
   /** Master alone is red: no request is to blame. */
@@ -190,6 +198,7 @@ export function nextStep(input: SearchInput): SearchStep {
       return partnerStep(i, known, capacity);
     }
   }
+  if (input.flaky === false) return { type: 'culprit', index: i, rest: null };
   // Red alone too. Before anyone is blamed on two runs that could both be flakes, the branch without
   // it: green, it is the culprit, and that candidate is the new deploy branch, already tested (this
   // run replaces the test a rebuild without it would need, so it costs no CI time). Red: the red

@@ -8,6 +8,7 @@ import { actorName, systemActor } from './actor.js';
 import { canonical, candidateKey, members, nextStep, progress, type Candidate, type Known, type SearchStep } from './bisect.js';
 import type { DomainEvent } from './events.js';
 import { isPending, type Job } from './jobs.js';
+import { flakeCounts } from './job-queue.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
 import type { RefIntent } from './ref-intents.js';
 import { shortSha } from './text.js';
@@ -125,11 +126,14 @@ export function knownOf(push: Push, b: Bisection): (key: string) => Known | unde
 const sameBuild = (p: Push, b: Bisection): boolean => p.deploySha !== null && p.baseSha === b.base && p.merges.length === b.requests.length && p.merges.every((m, i) => sameMember(m, b.requests[i]));
 
 /** The search's next step for a running bisection, with `capacity` runs it may start. */
-export function bisectionStep(push: Push, capacity: number): SearchStep | null {
+export function bisectionStep(board: Board, push: Push, capacity: number): SearchStep | null {
   const b = push.bisection;
   if (!b || b.state !== 'running') return null;
-  return nextStep({ n: b.requests.length, known: knownOf(push, b), capacity });
+  return nextStep({ n: b.requests.length, known: knownOf(push, b), capacity, flaky: jobFlakes(board, b.name) });
 }
+
+/** Whether the job has ever passed on a retry (flaked): then no one is blamed on one red run of it. */
+const jobFlakes = (board: Board, name: string): boolean => (flakeCounts(board)[name] ?? 0) > 0;
 
 /** Runs of the bisection's candidates under way. */
 export const runningCandidateJobs = (push: Push): number => {
@@ -262,7 +266,7 @@ export function bisectionFollowEvents(before: Board, after: Board, events: reado
     const p = after.pushes[id];
     const b = p?.bisection;
     if (!p || !b || b.state !== 'running') continue;
-    const step = nextStep({ n: b.requests.length, known: knownOf(p, b), capacity: 0 });
+    const step = nextStep({ n: b.requests.length, known: knownOf(p, b), capacity: 0, flaky: jobFlakes(after, b.name) });
     const settled = conclude(after, p, step, policy, at);
     if (settled.length) {
       // Runs still under way (more than one at a time) have nothing left to tell.

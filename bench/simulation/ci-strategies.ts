@@ -27,9 +27,11 @@ export interface PushmanagerOptions {
 
 export function pushmanagerStrategy(o: Partial<PushmanagerOptions> = {}): Strategy {
   const opts: PushmanagerOptions = { retries: 1, parallel: 1, masterRedRestarts: 3, confirm: false, ...o };
+  // As the server reads the board's flake counts: once the job has passed on a retry, it is known to flake.
+  const history = { flaked: false };
   return {
     name: `Pushmanager (retry ${opts.retries}, bisect${opts.parallel > 1 ? ` ×${opts.parallel}` : ''}${opts.confirm ? ', confirm' : ''})`,
-    start: (api) => new PushmanagerPush(api, opts),
+    start: (api) => new PushmanagerPush(api, opts, history),
   };
 }
 
@@ -46,6 +48,7 @@ class PushmanagerPush implements PushController {
   constructor(
     private readonly api: PushApi,
     private readonly o: PushmanagerOptions,
+    private readonly history: { flaked: boolean },
   ) {}
 
   begin(): void {
@@ -88,6 +91,7 @@ class PushmanagerPush implements PushController {
     if (this.phase === 'done') return;
     if (r.role === 'whole' && this.phase === 'build') {
       if (r.passed) {
+        if (this.wholeFails > 0) this.history.flaked = true;
         this.phase = 'done';
         this.api.green();
         return;
@@ -119,7 +123,7 @@ class PushmanagerPush implements PushController {
     let inFlight = 0;
     for (const e of this.known.values()) inFlight += e.pending;
     const capacity = Math.max(0, Math.min(this.o.parallel, Math.max(1, this.api.free())) - inFlight);
-    const step = nextStep({ n: branch.length, known, capacity });
+    const step = nextStep({ n: branch.length, known, capacity, flaky: this.history.flaked });
     switch (step.type) {
       case 'test':
         for (const c of step.candidates) this.searchRuns.push(this.run(toMembers(c), 'candidate'));

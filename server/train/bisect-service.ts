@@ -76,7 +76,7 @@ export class BisectService {
       const push = board.pushes[id];
       const search = push?.bisection;
       if (!push || !search || search.state !== 'running' || !isOpenPush(push)) return;
-      const step = bisectionStep(push, Math.max(0, this.o.parallel - runningCandidateJobs(push)));
+      const step = bisectionStep(board, push, Math.max(0, this.o.parallel - runningCandidateJobs(push)));
       if (!step || step.type !== 'test' || step.candidates.length === 0) return;
       const built: BisectCandidateBuilt[] = [];
       for (const cand of step.candidates) {

@@ -14,13 +14,23 @@ const scripted =
   (_push: number, members: readonly number[], attempt: number) => ({ flakes: flaky.has(`${members.join(',')}#${attempt}`), minutes: 10 });
 
 describe('Pushmanager: retry once, then bisect with state/bisect.ts, remove the culprit, rebuild', () => {
-  it('4 requests, request 1 breaking, no flakes: build + retry, 3 candidates (⌈log2 4⌉ + 1) and the branch without it, which is green and becomes the deploy branch; 6 runs, 60 min', () => {
+  it('4 requests, request 1 breaking, no flakes: build + retry, 3 candidates (⌈log2 4⌉ + 1), the rebuild green; 6 runs, 60 min', () => {
     const out = simulateCi(dayOf(4, [1]), pushmanagerStrategy(), CI, { draw: scripted() }).pushes[0]!;
-    // build {0,1,2,3} red, retry red; prefix 2 {0,1} red, prefix 1 {0} green, request 1 alone red, {0,2,3} green: culprit, and {0,2,3} is the new deploy branch.
+    // build {0,1,2,3} red, retry red; prefix 2 {0,1} red, prefix 1 {0} green, request 1 alone red: culprit; rebuild {0,2,3} green.
     expect(out).toMatchObject({ runs: 6, culpritsFound: 1, wronglyRemoved: [], greenAt: 60, gaveUp: null, flakyFailures: 0 });
     expect(out.searches).toEqual([{ n: 4, runs: 3, bound: runsBound(4), flakyRuns: 0, verdict: 'culprit', culprit: true }]);
-    // From the red build (not counted) to green: the retry, 3 candidates, the branch without it.
+    // From the red build (not counted) to the green rebuild: the retry, 3 candidates, the rebuild.
     expect(out.spells).toEqual([{ runs: 5, culprits: 1, innocents: 0, wholeFails: 2, innocentsOnOneFail: 0 }]);
+  });
+
+  it('once the job is known to flake, no one is blamed on two single red runs: the branch without the suspect runs first, and red, the red prefix runs again', () => {
+    // Push 0 (nothing breaking) flakes once and its retry passes: the job is known to flake. Push 1: 11 and 13 break it.
+    const day = (): Day => ({ seed: 1, pushes: [{ index: 0, readyAt: 0, requests: [0, 1, 2, 3] }, { index: 1, readyAt: 100, requests: [10, 11, 12, 13] }], breaking: new Set([11, 13]) });
+    const run = (flaky: ReadonlySet<string>) => simulateCi(day(), pushmanagerStrategy(), CI, { draw: scripted(flaky) }).pushes[1]!;
+    // Trusted (no flake yet): prefix {10,11} red, {10} green, {11} alone red: named in 3 runs.
+    expect(run(new Set()).searches[0]).toMatchObject({ runs: 3, verdict: 'culprit', culprit: true });
+    // Known to flake: the same, then {10,12,13} (red: 13) and {10,11} again (red): named in 4 runs (the run without it not counted).
+    expect(run(new Set(['0,1,2,3#0'])).searches[0]).toMatchObject({ runs: 4, verdict: 'culprit', culprit: true });
   });
 
   it('a flaky build: one extra run (the retry passes), nobody removed', () => {
@@ -43,11 +53,10 @@ describe('Pushmanager: retry once, then bisect with state/bisect.ts, remove the 
     const out = simulateCi(dayOf(8, [2, 3]), pushmanagerStrategy(), CI, { draw: scripted() }).pushes[0]!;
     expect(out.culpritsFound).toBe(2);
     expect(out.greenAt).not.toBeNull();
-    // The first search: prefixes 4 (red), 2 (green), 3 (red), request 2 alone (red), then the branch
-    // without 2 (red: 3 is in it), so prefix 3 runs again (red): 5 runs that name it. The second, on
+    // The first search: prefixes 4 (red), 2 (green), 3 (red), request 2 alone: 4 runs. The second, on
     // {0,1,3,4,5,6,7}: prefix 2 {0,1} is known green from the first, so it halves (2, 7): prefixes 4 and
     // 3 red, request 3 alone: 3 runs (from scratch it would be prefixes 3, 1, 2 and the request: 4).
-    expect(out.searches.map((s) => s.runs)).toEqual([5, 3]);
+    expect(out.searches.map((s) => s.runs)).toEqual([4, 3]);
   });
 
   it('with two candidates at once the search takes less wall time', () => {

@@ -59,6 +59,12 @@ const candidates = (b: Board, sets: readonly (readonly number[])[]): BisectCandi
 const test = (b: Board, sets: readonly (readonly number[])[], pipeline: PipelineJobs = JOBS) =>
   ok(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: candidates(b, sets) }, systemActor('pipeline'), pipeline);
 const lastJob = (b: Board) => b.pushes[P1]!.jobs!.at(-1)!.id;
+/** The board with a finished push 2 whose test job once passed only on its retry: the job is known to flake. */
+function withFlakeHistory(b: Board): Board {
+  const p = b.pushes[P1]!;
+  const flaked = { ...p.jobs![0]!, id: '2.1', push: 2, kind: 'retry' as const, attempt: 2, state: 'passed' as const, flaky: true, sha: sha('9') };
+  return { ...b, pushes: { ...b.pushes, [2]: { ...p, id: 2 as PushId, state: 'live', deployBranch: 'refs/heads/deploy/push-2', jobs: [flaked] } } };
+}
 
 describe('bisection in the write path', () => {
   it('a build job that failed its retry starts a search over the deploy branch\'s requests; onFailure stop starts none', () => {
@@ -87,9 +93,22 @@ describe('bisection in the write path', () => {
     expect(isDomainError(users) && users.code).toBe('not-pushmaster');
   });
 
-  it('results narrow it and settle it: the culprit removed with the reason naming the job and the candidate, its refs gone', () => {
-    // Culprit: request 3 of 4. Prefix 2 green, prefix 3 red, request 3 alone red.
+  it('a job that never flaked is trusted on one run: request 3 alone red names it, it is removed and the push rebuilt as usual', () => {
     let b = test(red(4).board, [[1, 2]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    b = test(b, [[1, 2, 3]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    b = test(b, [[3]]).board;
+    const s = report(b, lastJob(b), 'failed');
+    expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'culprit', culprit: 3 });
+    expect(s.board.requests[3]!.push).toBeNull();
+    expect(s.board.pushes[P1]!.deploySha).toBe(sha('d')); // the background lane rebuilds it
+    expect(s.events.some((e) => e.type === 'DeployBranchBuilt')).toBe(false);
+  });
+
+  it('results narrow it and settle it: the culprit removed with the reason naming the job and the candidate, its refs gone', () => {
+    // Culprit: request 3 of 4. Prefix 2 green, prefix 3 red, request 3 alone red; the job has flaked before.
+    let b = test(withFlakeHistory(red(4).board), [[1, 2]]).board;
     b = report(b, lastJob(b), 'passed').board;
     expect(b.pushes[P1]!.bisection!.sizes).toEqual([4, 2]);
     b = test(b, [[1, 2, 3]]).board;
