@@ -104,6 +104,42 @@ describe('processes one push costs the server', () => {
   });
 });
 
+describe('archive refs of discarded requests', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startFixture();
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('are hidden from pushers: not advertised, not walked, not writable; their commit can be pushed again', async () => {
+    const work = await f.clone('alice');
+    const sha = await f.commit(work, 'hide-a', { 'hide-a.txt': 'one\n' });
+    expect((await git(work, ['push', '-q', 'origin', `${sha}:refs/pushreq/hide-a`, '-o', 'title=To be withdrawn'])).code).toBe(0);
+    expect((await git(work, ['push', '-q', 'origin', ':refs/pushreq/hide-a'])).code).toBe(0);
+    const archived = async () => (await git(f.server.repo.gitDir, ['for-each-ref', '--format=%(refname)', 'refs/pushmanager/archive/'])).stdout.trim();
+    const until = Date.now() + 10_000;
+    while (!(await archived()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await archived()).toMatch(/^refs\/pushmanager\/archive\//);
+
+    // Every push's GET lists the refs; one archive ref per request ever discarded made it grow all day.
+    const res = await fetch(`${f.server.url}/main.git/info/refs?service=git-receive-pack`, { headers: { authorization: `Basic ${Buffer.from('alice:alice').toString('base64')}` } });
+    const adv = await res.text();
+    expect(res.status).toBe(200);
+    expect(adv).toContain('refs/heads/master');
+    expect(adv).not.toContain('refs/pushmanager/archive/');
+
+    const again = await git(work, ['push', 'origin', `${sha}:refs/pushreq/hide-b`, '-o', 'title=Pushed again']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/request \d+ "Pushed again" opened/);
+    const forged = await git(work, ['push', 'origin', `${sha}:refs/pushmanager/archive/999`]);
+    expect(forged.code).not.toBe(0);
+    expect((await git(f.server.repo.gitDir, ['rev-parse', '--verify', '-q', 'refs/pushmanager/archive/999'])).code).not.toBe(0);
+    expect((await git(f.server.repo.gitDir, ['fsck', '--no-dangling', '--no-progress'])).code).toBe(0);
+  });
+});
+
 describe('a server whose git spawner died', () => {
   let f: Fixture;
   beforeAll(async () => {
