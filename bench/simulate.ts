@@ -47,12 +47,30 @@ async function simulate(o: Options): Promise<number> {
   const faults = new Faults(w, measurements);
   const started = new Date();
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' / ');
+  // SIGINT (or SIGTERM) stops the run: the server is stopped by its pid and the figures so far are
+  // written as a partial report. A second signal stops the server with SIGKILL and exits at once.
+  let interrupted: Promise<number> | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) {
+      process.stderr.write(`simulate: ${sig} again: killing the server (pid ${w.server.pid ?? 'none'}) and exiting\n`);
+      void w.server.kill().finally(() => process.exit(130));
+      return;
+    }
+    process.stderr.write(`simulate: ${sig}: stopping the server (pid ${w.server.pid ?? 'none'}) and writing the partial report\n`);
+    interrupted = interruptRun(w, measurements, o, { started, load0, sig });
+    void interrupted.then((code) => process.exit(code), (e: unknown) => {
+      console.error(e);
+      process.exit(2);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   await w.setup();
   w.stories.push(...makeStories(o, w.dayMin, w.rnd));
   const pushCount = pushCountFor(o.hours);
   const realDayMs = (w.dayMin * 60_000) / o.speedup;
   process.stderr.write(
-    `simulate: ${o.engineers} engineers, ${w.stories.length} requests, ${pushCount} pushes, ${o.hours} h at ${o.speedup}× (${(realDayMs / 1000).toFixed(0)} s), ${o.kills} kills, seed ${o.seed}; data in ${w.dir}\n`,
+    `simulate: ${o.engineers} engineers, ${w.stories.length} requests, ${pushCount} pushes, ${o.hours} h at ${o.speedup}× (${(realDayMs / 1000).toFixed(0)} s), ${o.kills} kills, seed ${o.seed}; data in ${w.dir}; server pid ${w.server.pid}\n`,
   );
   w.t0 = performance.now();
   const sampling = measurements.sampler();
@@ -116,15 +134,51 @@ async function simulate(o: Options): Promise<number> {
   const metaCommits = await git(w.gitDir, ['rev-list', '--count', 'refs/heads/pushmanager/meta']);
   const elapsed = (performance.now() - w.t0) / 1000;
   const report = renderReport(w, { started, load0, pushCount, elapsed, dayMs: dayEnded - w.t0, masterCheck, metaCommits: Number(metaCommits), finalRequests: Object.keys(finalBoard.requests).length });
+  if (interrupted) return interrupted; // the signal's own report is being written
+  writeOut(o, report);
+  if (!o.keep) rmSync(w.dir, { recursive: true, force: true });
+  else console.log(`data kept in ${w.dir}`);
+  return w.violations.length ? 1 : 0;
+}
+
+function writeOut(o: Options, report: string): void {
   console.log(report);
   if (o.report) {
     mkdirSync(dirname(o.report), { recursive: true });
     writeFileSync(o.report, report);
     console.log(`written to ${o.report}`);
   }
-  if (!o.keep) rmSync(w.dir, { recursive: true, force: true });
-  else console.log(`data kept in ${w.dir}`);
-  return w.violations.length ? 1 : 0;
+}
+
+/**
+ * The run stopped by a signal: the actors stop, the server's last figures are taken and it is stopped by
+ * its pid (SIGTERM, SIGKILL after 10 s), and the report of what happened so far is written, marked partial.
+ * The end-of-day checks (stories against the board, master, fsck) do not run: the day did not end.
+ */
+async function interruptRun(w: World, measurements: Measurements, o: Options, at: { started: Date; load0: string; sig: string }): Promise<number> {
+  const simMin = w.t0 ? w.simNow() : 0;
+  w.stopping = true;
+  const st = w.server.stats();
+  if (st) measurements.take(st);
+  if (w.server.running && w.up.isOpen) await measurements.scrape().catch(() => undefined);
+  measurements.bank();
+  await w.server.stop();
+  const metaCommits = await git(w.gitDir, ['rev-list', '--count', 'refs/heads/pushmanager/meta']).catch(() => 'NaN');
+  const elapsed = w.t0 ? (performance.now() - w.t0) / 1000 : 0;
+  const report = renderReport(w, {
+    started: at.started,
+    load0: at.load0,
+    pushCount: pushCountFor(o.hours),
+    elapsed,
+    dayMs: elapsed * 1000,
+    masterCheck: 'not checked (interrupted)',
+    metaCommits: Number(metaCommits),
+    finalRequests: NaN,
+    interrupted: `${at.sig} at simulated minute ${simMin.toFixed(0)} of ${w.dayMin} (${elapsed.toFixed(0)} s after the day began)`,
+  });
+  writeOut(o, report);
+  console.log(`data kept in ${w.dir}`);
+  return 130;
 }
 
 /** The CI model's comparison (bench/simulation/ci-report.ts): printed, and written to --ci-report. 0 when Pushmanager's targets pass. */

@@ -31,6 +31,7 @@ import { GitStateStore } from './store/git-state-store.js';
 import { createServer, type ServerDeps } from './http/server.js';
 import { DataDirError, ListenError } from './startup-error.js';
 import { hookSocketPath, listenHookSocket } from './http/hook-socket.js';
+import { gitSpawnerSocketPath, startGitSpawner } from './git/git-spawner.js';
 import { PushTokens } from './auth/push-tokens.js';
 import { createPipeline } from './pipeline/create-pipeline.js';
 import type { PipelineService } from './pipeline/pipeline-service.js';
@@ -284,6 +285,11 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   };
 
   const hookServer = await listenHookSocket(deps.hookSocket, { tokens: deps.pushTokens, receive: deps.receive, log, metrics });
+  // Git's processes start there, not by forking this process (without perl: forked here, as before).
+  const gitSpawner = await startGitSpawner(gitSpawnerSocketPath(dataDir), { log }).catch((e: unknown) => {
+    log('warn', `git requests fork from the server: ${(e as Error).message}`);
+    return null;
+  });
 
   // Refs and state may have drifted while we were down; fix before taking pushes.
   // An adopted ref's owner is a guess: its commit's author, as the directory spells the name.
@@ -330,7 +336,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   const configPath = opts.config ? null : (opts.configPath ?? (await defaultConfigPath()));
   const reloader = configPath ? watchConfig(configPath, config, { authenticator: auth.authenticator, setRouting: (c) => notifications.setRouting(c), bus, log }) : null;
 
-  const server: Server = createServer(deps);
+  const server: Server = createServer({ ...deps, gitSpawner });
   const stopBackground = async () => {
     // First: running jobs end as interrupted, recorded while the store is still open.
     await bisect?.close();
@@ -349,6 +355,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     // Lost the port after checkPortFree: stop what runs, or its timers and watchers keep the process alive.
     await stopBackground().catch(() => undefined);
     await hookServer.close();
+    await gitSpawner?.close();
     store.close();
     await repo.repo.close();
     await auth.close();
@@ -381,6 +388,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
       await stopBackground();
       server.closeAllConnections?.();
       await Promise.all([new Promise((r) => server.close(r)), hookServer.close()]);
+      await gitSpawner?.close();
       store.close();
       await repo.repo.close();
       await auth.close();

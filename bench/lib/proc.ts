@@ -3,7 +3,7 @@
 // synchronously beside a server that must answer them (that deadlocks: the server waits for its event
 // loop, the client waits for the server).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setPriority } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -117,15 +117,51 @@ export function procStats(pid: number): { rssKb: number; hwmKb: number; cpuMs: n
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at ") ".
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const f = statFields(pid)!;
     const ticks = Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15)
-    const childTicks = Number(f[13]) + Number(f[14]); // cutime + cstime (fields 16 and 17)
+    const childTicks = Number(f[13]) + Number(f[14]) + liveChildrenTicks(pid); // cutime + cstime (fields 16 and 17)
     return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: (ticks * 1000) / 100, childCpuMs: (childTicks * 1000) / 100 };
   } catch {
     return null;
   }
+}
+
+/** /proc/PID/stat's fields after the command name (which may hold spaces), from field 3 on. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The CPU of the children still running, their own reaped children included: cutime counts a child only
+ * once it has been waited for, so a long-lived child that starts processes for the server (the git
+ * spawner, server/git/git-spawner.ts) or works for it (cat-file, merge-tree sessions) would not count.
+ */
+function liveChildrenTicks(pid: number): number {
+  let sum = 0;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const t of tasks) {
+    let kids: string[] = [];
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean);
+    } catch {
+      continue;
+    }
+    for (const k of kids) {
+      const f = statFields(Number(k));
+      if (f) sum += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    }
+  }
+  return sum;
 }
 
 /**

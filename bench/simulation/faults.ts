@@ -31,6 +31,8 @@ export class Faults {
       this.w.kills++;
       await sleep(300 + this.w.rnd() * 700); // orphaned git processes of the dead server finish or fail
       await checkRepo(this.w, `after kill ${this.w.kills} (before restart)`, { beforeReconcile: true });
+      // Stopped (SIGINT) while the server was down: starting it again would leave it behind.
+      if (this.w.stopping) return;
       this.w.restartMs.push(await this.w.server.start(60_000));
       this.w.incarnations++;
       await checkLive(this.w, `after restart ${this.w.kills}`);

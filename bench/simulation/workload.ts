@@ -20,10 +20,33 @@ export interface Options {
   generator: 'git' | 'protocol';
   /** With the protocol generator: the share of stories whose pushes stay real `git push`. */
   gitSample: number;
+  /** Requests an engineer opens in an 8-hour day (see REQUESTS_PER_ENGINEER_DAY). */
+  requestsPerDay: number;
+}
+
+/**
+ * The day's target: 3 requests an engineer-day, 30% of them re-pushed and 8% withdrawn, i.e. 4.14 pushes
+ * an engineer-day (4.29 pushes/s for 500 engineers in 8 hours at 60×, as the draws fall with seed 1).
+ */
+export const TARGET_REQUESTS_PER_ENGINEER_DAY = 3;
+export const REPUSH_SHARE = 0.3;
+export const WITHDRAW_SHARE = 0.08;
+/**
+ * But a story drops a push that no longer makes sense when its time comes (a re-push or withdrawal of a
+ * request already staged, live or removed; one planned after the day's end): 171 of 2,059 (8.3%) in the
+ * 500-engineer day. So the stories open 3 / (1 − 0.083) = 3.27 requests an engineer-day, and the pushes
+ * actually made average the target rate (bench/results/simulation.md).
+ */
+export const REQUESTS_PER_ENGINEER_DAY = 3.27;
+
+/** The target rate in pushes a (real) second: what the report holds the run to. */
+export function targetPushRate(o: Pick<Options, 'engineers' | 'hours' | 'speedup'>): number {
+  const days = o.hours / 8;
+  return (TARGET_REQUESTS_PER_ENGINEER_DAY * o.engineers * days * (1 + REPUSH_SHARE + WITHDRAW_SHARE)) / ((o.hours * 3600) / o.speedup);
 }
 
 export function parseArgs(argv: string[]): Options {
-  const o: Options = { engineers: 50, hours: 2, speedup: 60, kills: 0, seed: 1, clones: 8, report: null, keep: false, quick: false, clientNice: 10, generator: 'git', gitSample: 0.1 };
+  const o: Options = { engineers: 50, hours: 2, speedup: 60, kills: 0, seed: 1, clones: 8, report: null, keep: false, quick: false, clientNice: 10, generator: 'git', gitSample: 0.1, requestsPerDay: REQUESTS_PER_ENGINEER_DAY };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = () => {
@@ -49,11 +72,12 @@ export function parseArgs(argv: string[]): Options {
       }
       o.generator = g;
     } else if (a === '--git-sample') o.gitSample = Math.min(1, num());
+    else if (a === '--requests-per-day') o.requestsPerDay = num();
     else if (a === '--report') o.report = argv[++i] ?? null;
     else if (a === '--keep') o.keep = true;
     else if (a === '--quick') o.quick = true;
     else {
-      console.error(`simulate: unknown option ${a}\nusage: simulate [--engineers N] [--hours H] [--speedup X] [--kills N] [--seed N] [--clones N] [--client-nice N] [--generator git|protocol] [--git-sample F] [--quick] [--report FILE] [--keep]`);
+      console.error(`simulate: unknown option ${a}\nusage: simulate [--engineers N] [--hours H] [--speedup X] [--kills N] [--seed N] [--clones N] [--client-nice N] [--generator git|protocol] [--git-sample F] [--requests-per-day N] [--quick] [--report FILE] [--keep]`);
       process.exit(2);
     }
   }
@@ -108,7 +132,7 @@ export const hotContent = (k: number) => Array.from({ length: HOT_LINES }, (_, i
 /** The day's stories: who opens what when, which ones re-push (some forced) or withdraw, which touch a hot file. */
 export function makeStories(o: Options, dayMin: number, rnd: () => number): Story[] {
 const stories: Story[] = [];
-  const perDay = 3 * o.engineers * (dayMin / 480); // ≈1,500 for 500 engineers over 8 hours
+  const perDay = o.requestsPerDay * o.engineers * (dayMin / 480); // ≈1,635 for 500 engineers over 8 hours
   const total = Math.max(4, Math.round(perDay));
   const seq = new Map<string, number>();
   for (let n = 0; n < total; n++) {
@@ -119,8 +143,8 @@ const stories: Story[] = [];
     const u = rnd();
     const openAt = dayMin * 0.97 * (u < 0.75 ? rnd() * 0.7 : 0.7 + rnd() * 0.3);
     const hot = rnd() < 0.25 ? { file: hotPath(Math.floor(rnd() * HOT_FILES)), line: Math.floor(rnd() * HOT_LINES) } : null;
-    const repush = rnd() < 0.3;
-    const withdraw = rnd() < 0.08;
+    const repush = rnd() < REPUSH_SHARE;
+    const withdraw = rnd() < WITHDRAW_SHARE;
     stories.push({
       n,
       user,

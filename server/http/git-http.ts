@@ -1,8 +1,13 @@
 // Git smart HTTP, bridged to git's own `git http-backend` (CGI). The caller has authenticated the user;
 // REMOTE_USER reaches the hooks, and the hook's way back to this server (the socket and the push's
-// token) travels in the environment.
+// token) travels in the environment. With the git spawner running (server/git/git-spawner.ts) the git
+// processes are started there, not forked from this process, and a push's two requests run
+// `git receive-pack --stateless-rpc` directly, with the headers http-backend would have sent.
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { GitSpawner, SpawnKind } from '../git/git-spawner.js';
 import { HOOK_SOCKET_ENV, PUSH_TOKEN_ENV } from '../../hooks/hook-protocol.js';
 
 /** Only the smart protocol's endpoints: no dumb-protocol file access, no other paths. */
@@ -27,14 +32,112 @@ export function matchGitPath(pathname: string, query: URLSearchParams): GitRoute
   return { repo, pathInfo: `/${repo}.git${rest}`, service: rest === '/git-receive-pack' ? 'receive' : 'upload' };
 }
 
-export function serveGit(
-  req: IncomingMessage,
-  res: ServerResponse,
-  opts: { projectRoot: string; route: GitRoute; user: string; remoteAddr: string; query: string; hook: { readonly socket: string; readonly token: string } | null },
-): void {
+export interface ServeGitOptions {
+  readonly projectRoot: string;
+  readonly route: GitRoute;
+  readonly user: string;
+  readonly remoteAddr: string;
+  readonly query: string;
+  readonly hook: { readonly socket: string; readonly token: string } | null;
+  /** Start git through the spawner (server/git/git-spawner.ts) while it runs; without one, fork here. */
+  readonly spawner?: GitSpawner | null;
+}
+
+/** The receive-pack protocol version a request asks for, as git's own determine_protocol_version_server reads it. */
+function protocolVersion(header: string | undefined): number {
+  let v = 0;
+  for (const item of (header ?? '').split(':')) {
+    const m = /^version=(\d+)$/.exec(item);
+    if (m) v = Math.max(v, Number(m[1]));
+  }
+  return v;
+}
+
+// What git http-backend sends before receive-pack's own output, for the two requests of a push. Only
+// these two, and only in their plain form, skip http-backend; anything else (a wrong method or content
+// type, a compressed body, fetches) is still http-backend's to answer.
+const NO_CACHE = { expires: 'Fri, 01 Jan 1980 00:00:00 GMT', pragma: 'no-cache', 'cache-control': 'no-cache, max-age=0, must-revalidate' };
+
+function receiveKind(req: IncomingMessage, route: GitRoute): { kind: SpawnKind; headers: Record<string, string>; preamble: Buffer } | null {
+  if (route.service !== 'receive') return null;
+  if (route.pathInfo.endsWith('/info/refs')) {
+    if (req.method !== 'GET') return null;
+    // http-backend writes the service line unless the client asked for protocol v2 (receive-pack then speaks v0).
+    const line = '# service=git-receive-pack\n';
+    const preamble = protocolVersion(req.headers['git-protocol'] as string | undefined) === 2 ? Buffer.alloc(0) : Buffer.from(`${(line.length + 4).toString(16).padStart(4, '0')}${line}0000`, 'latin1');
+    return { kind: 'receive-refs', headers: { ...NO_CACHE, 'content-type': 'application/x-git-receive-pack-advertisement' }, preamble };
+  }
+  if (req.method !== 'POST' || req.headers['content-type'] !== 'application/x-git-receive-pack-request' || req.headers['content-encoding']) return null;
+  return { kind: 'receive-rpc', headers: { ...NO_CACHE, 'content-type': 'application/x-git-receive-pack-result' }, preamble: Buffer.alloc(0) };
+}
+
+/** A started git child, however it was started: its input, its output, and how to stop it. */
+interface GitChild {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  /** Output bytes, the spawner's pid line already taken off. */
+  onData(cb: (chunk: Buffer) => void): void;
+  onDone(cb: (code: number | null) => void): void;
+  kill(): void;
+}
+
+function forkedChild(env: Record<string, string>): GitChild {
+  const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+  child.on('error', () => undefined); // 'close' follows, with no output: a 500
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    onData: (cb) => child.stdout.on('data', cb),
+    onDone: (cb) => child.on('close', (code) => cb(code)),
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+function spawnedChild(spawner: GitSpawner, kind: SpawnKind, env: Record<string, string>): GitChild {
+  const { socket } = spawner.open(kind, env);
+  let pid: number | null = null;
+  let pidLine: Buffer | null = Buffer.alloc(0);
+  let closed = false;
+  socket.on('error', () => undefined); // 'close' follows
+  socket.on('close', () => (closed = true));
+  return {
+    stdin: socket,
+    stdout: socket,
+    onData: (cb) =>
+      socket.on('data', (chunk: Buffer) => {
+        if (pidLine === null) return cb(chunk);
+        pidLine = Buffer.concat([pidLine, chunk]);
+        const nl = pidLine.indexOf(0x0a);
+        if (nl < 0) {
+          if (pidLine.length > 16) socket.destroy(); // not the spawner's pid line: no answer
+          return;
+        }
+        pid = Number(pidLine.subarray(0, nl).toString('latin1')) || null;
+        const rest = pidLine.subarray(nl + 1);
+        pidLine = null;
+        if (rest.length) cb(rest);
+      }),
+    // The spawner does not tell the exit code; no output at all is the failure that matters (a 500).
+    onDone: (cb) => socket.on('close', () => cb(null)),
+    kill: () => {
+      if (closed) return;
+      // The child holds the other end: ours closed, it gets EOF or EPIPE; SIGTERM stops one that waits on neither.
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+      socket.destroy();
+    },
+  };
+}
+
+export function serveGit(req: IncomingMessage, res: ServerResponse, opts: ServeGitOptions): void {
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/tmp',
     GIT_PROJECT_ROOT: opts.projectRoot,
     GIT_HTTP_EXPORT_ALL: '1',
     PATH_INFO: opts.route.pathInfo,
@@ -56,16 +159,32 @@ export function serveGit(
   // ends early (this server killed mid-push, so the pipe closes), reads EOF forever at full CPU: two
   // such orphans ran for minutes in the simulation. Node ends the pipe when the body ends.
 
-  const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const spawner = opts.spawner?.alive ? opts.spawner : null;
+  // receive-pack run directly, as http-backend would run it: its committer for the reflog, from the pusher.
+  const direct = spawner ? receiveKind(req, opts.route) : null;
+  let child: GitChild;
+  if (spawner && direct) {
+    env.GIT_COMMITTER_NAME = opts.user;
+    env.GIT_COMMITTER_EMAIL = `${opts.user}@http.${opts.remoteAddr || '(none)'}`;
+    env.PUSHMANAGER_GIT_DIR = join(opts.projectRoot, `${opts.route.repo}.git`);
+    child = spawnedChild(spawner, direct.kind, env);
+  } else if (spawner) child = spawnedChild(spawner, 'http-backend', env);
+  else child = forkedChild({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env });
   req.pipe(child.stdin);
   child.stdin.on('error', () => undefined);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')).slice(-4000));
 
   let head: Buffer = Buffer.alloc(0);
   let headersDone = false;
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.onData((chunk: Buffer) => {
     if (headersDone) {
+      res.write(chunk);
+      return;
+    }
+    if (direct) {
+      // Headers once receive-pack has said something: a child that fails before a byte is still a 500.
+      headersDone = true;
+      res.writeHead(200, direct.headers);
+      if (direct.preamble.length) res.write(direct.preamble);
       res.write(chunk);
       return;
     }
@@ -91,20 +210,16 @@ export function serveGit(
     const rest = head.subarray(end + sep);
     if (rest.length) res.write(rest);
   });
-  child.on('close', (code) => {
+  child.onDone((code) => {
     if (!headersDone) {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`git http-backend failed (exit ${code})\n`);
+      res.end(`git ${direct ? 'receive-pack' : 'http-backend'} failed${code === null ? '' : ` (exit ${code})`}\n`);
       return;
     }
     res.end();
   });
-  child.on('error', () => {
-    if (!res.headersSent) res.writeHead(500);
-    res.end();
-  });
   res.on('close', () => {
     // A client that went away must not leave a git process behind.
-    if (!res.writableEnded && child.exitCode === null) child.kill('SIGTERM');
+    if (!res.writableEnded) child.kill();
   });
 }

@@ -11,6 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { PushTokens } from '../auth/push-tokens.js';
 import { isLoopbackHost, normalizeRemoteAddress } from '../auth/net-address.js';
 import type { Config } from '../config/config.js';
+import type { GitSpawner } from '../git/git-spawner.js';
 import type { ManagedRepo } from '../repo/managed-repo.js';
 import { handleApi, type ApiDeps } from './api.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
@@ -25,6 +26,8 @@ export interface ServerDeps extends ApiDeps {
   /** The hook socket (hook-socket.ts) and the per-push tokens it takes: how a push's hook reaches us. */
   readonly hookSocket: string;
   readonly pushTokens: PushTokens;
+  /** Starts the git processes of each request (server/git/git-spawner.ts); absent or dead: they fork from here. */
+  readonly gitSpawner?: GitSpawner | null;
 }
 
 const AUTH_STATUS: Record<string, number> = { 'bad-credentials': 401, 'unknown-user': 401, 'rate-limited': 429, 'directory-unavailable': 503 };
@@ -80,6 +83,7 @@ export async function route(deps: ServerDeps, req: IncomingMessage, res: ServerR
       remoteAddr: req.socket.remoteAddress ?? '',
       query: url.search.slice(1),
       hook: push && { socket: deps.hookSocket, token: push.token },
+      spawner: deps.gitSpawner,
     });
     return;
   }

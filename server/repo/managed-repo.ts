@@ -198,6 +198,10 @@ export async function ensureRepository(dataDir: string, cfg: RepositoryConfig, o
     // `true` prints no extra tips, so the check walks exactly what it walked before.
     ['receive.autogc', 'false'],
     ['core.alternateRefsCommand', 'true'],
+    // A discarded request's archive ref (one per request, ever) is no business of a pusher: hidden from
+    // receive-pack, it is neither advertised on every push's GET nor walked by every connectivity check
+    // (git's `rev-list --exclude-hidden=receive --all`), and a push to it is refused by git itself.
+    ['receive.hideRefs', 'refs/pushmanager/archive/'],
   ];
   for (const [k, v] of settings) await git.run(['config', k, v]);
 

@@ -4,7 +4,7 @@
 // quarantine's alternate (the same repository). Seen through git's own trace2 events, which git
 // writes when the global config (under HOME) names a target directory; the connectivity check
 // itself must still run.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { connect } from 'node:net';
@@ -17,18 +17,21 @@ import { ServerProcess } from '../../bench/lib/proc.js';
 interface Traced {
   readonly sid: string;
   readonly argv: readonly string[];
+  /** The process's parents by name, nearest first (trace2's cmd_ancestry, Linux). */
+  readonly ancestry: readonly string[];
 }
 
-/** Every git process that wrote a `start` event: its session id (parent ids first, `/`-joined) and argv. */
+/** Every git process that wrote a `start` event: its session id (parent ids first, `/`-joined), argv and ancestry. */
 async function traced(dir: string): Promise<Traced[]> {
   const out: Traced[] = [];
   for (const name of await readdir(dir)) {
+    let start: { sid: string; argv: string[] } | null = null;
+    let ancestry: string[] = [];
     for (const line of (await readFile(join(dir, name), 'utf8')).split('\n')) {
-      if (!line.includes('"event":"start"')) continue;
-      const e = JSON.parse(line) as { sid: string; argv: string[] };
-      out.push({ sid: e.sid, argv: e.argv });
-      break;
+      if (line.includes('"event":"start"') && !start) start = JSON.parse(line) as { sid: string; argv: string[] };
+      if (line.includes('"event":"cmd_ancestry"')) ancestry = (JSON.parse(line) as { ancestry: string[] }).ancestry;
     }
+    if (start) out.push({ sid: start.sid, argv: start.argv, ancestry });
   }
   return out;
 }
@@ -60,12 +63,26 @@ describe('processes one push costs the server', () => {
     expect(r.code, r.stderr).toBe(0);
 
     const fresh = (await traced(traceDir)).filter((t) => !before.has(t.sid));
-    const receive = fresh.filter((t) => t.argv.includes('receive-pack') && t.argv.includes('--stateless-rpc'));
+    // The POST's receive-pack (the advertisement's, for the GET, is its own process and starts no child).
+    const receive = fresh.filter((t) => t.argv.includes('receive-pack') && t.argv.includes('--stateless-rpc') && !t.argv.includes('--advertise-refs'));
     expect(receive).toHaveLength(1);
     const under = fresh.filter((t) => t.sid.startsWith(`${receive[0]!.sid}/`)).map((t) => t.argv.slice(1).filter((a) => !a.startsWith('--git-dir')).join(' '));
     expect(under.some((a) => a.startsWith('rev-list --objects --stdin --not'))).toBe(true);
     expect(under.filter((a) => /^(gc|maintenance)\b/.test(a))).toEqual([]);
     expect(under.filter((a) => a.includes('for-each-ref'))).toEqual([]);
+  });
+
+  it('starts receive-pack from the git spawner, not from the server process, and no http-backend', async () => {
+    const sha = await f.commit(work, 'spawned', { 'spawned.txt': 'one\n' });
+    const before = new Set((await traced(traceDir)).map((t) => t.sid));
+    const r = await git(work, ['push', '-q', 'origin', `${sha}:refs/pushreq/spawned`, '-o', 'title=Spawned push']);
+    expect(r.code, r.stderr).toBe(0);
+    const fresh = (await traced(traceDir)).filter((t) => !before.has(t.sid));
+    // A 100 MB server forking twice a push was 45% of its own time under load (bench/results/capacity-profile.md).
+    expect(fresh.filter((t) => t.argv.some((a) => a.includes('http-backend')))).toEqual([]);
+    const receive = fresh.filter((t) => t.argv.includes('receive-pack'));
+    expect(receive.map((t) => t.argv.includes('--advertise-refs')).sort()).toEqual([false, true]);
+    for (const t of receive) expect(t.ancestry[0]).toBe('perl');
   });
 
   it('packs the repository in the background while pushes go on, and says so in /metrics', async () => {
@@ -76,7 +93,7 @@ describe('processes one push costs the server', () => {
     expect(run.after.packs).toBeGreaterThanOrEqual(1);
     await f.server.train.idle();
     const titles = (await f.client('alice').board(true)).requests.map((r) => r.title).sort();
-    expect(titles).toEqual(['Pushed during maintenance', 'Traced push']);
+    expect(titles).toEqual(['Pushed during maintenance', 'Spawned push', 'Traced push']);
     // Nothing lost: a fresh clone has both requests' commits, and the repository is whole.
     const again = await f.clone('bob');
     expect((await git(again, ['fetch', '-q', 'origin', 'refs/pushreq/during'])).code).toBe(0);
@@ -84,6 +101,74 @@ describe('processes one push costs the server', () => {
     const metrics = await (await fetch(`${f.server.url}/metrics`)).text();
     expect(metrics).toMatch(/^pushmanager_repo_maintenance_seconds_count\{result="ok"\} [1-9]/m);
     expect(metrics).toMatch(/^pushmanager_repo_packs [1-9]/m);
+  });
+});
+
+describe('archive refs of discarded requests', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startFixture();
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('are hidden from pushers: not advertised, not walked, not writable; their commit can be pushed again', async () => {
+    const work = await f.clone('alice');
+    const sha = await f.commit(work, 'hide-a', { 'hide-a.txt': 'one\n' });
+    expect((await git(work, ['push', '-q', 'origin', `${sha}:refs/pushreq/hide-a`, '-o', 'title=To be withdrawn'])).code).toBe(0);
+    expect((await git(work, ['push', '-q', 'origin', ':refs/pushreq/hide-a'])).code).toBe(0);
+    const archived = async () => (await git(f.server.repo.gitDir, ['for-each-ref', '--format=%(refname)', 'refs/pushmanager/archive/'])).stdout.trim();
+    const until = Date.now() + 10_000;
+    while (!(await archived()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await archived()).toMatch(/^refs\/pushmanager\/archive\//);
+
+    // Every push's GET lists the refs; one archive ref per request ever discarded made it grow all day.
+    const res = await fetch(`${f.server.url}/main.git/info/refs?service=git-receive-pack`, { headers: { authorization: `Basic ${Buffer.from('alice:alice').toString('base64')}` } });
+    const adv = await res.text();
+    expect(res.status).toBe(200);
+    expect(adv).toContain('refs/heads/master');
+    expect(adv).not.toContain('refs/pushmanager/archive/');
+
+    const again = await git(work, ['push', 'origin', `${sha}:refs/pushreq/hide-b`, '-o', 'title=Pushed again']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/request \d+ "Pushed again" opened/);
+    const forged = await git(work, ['push', 'origin', `${sha}:refs/pushmanager/archive/999`]);
+    expect(forged.code).not.toBe(0);
+    expect((await git(f.server.repo.gitDir, ['rev-parse', '--verify', '-q', 'refs/pushmanager/archive/999'])).code).not.toBe(0);
+    expect((await git(f.server.repo.gitDir, ['fsck', '--no-dangling', '--no-progress'])).code).toBe(0);
+  });
+});
+
+describe('a server whose git spawner died', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startFixture();
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('still serves pushes, forking git itself', async () => {
+    const pids = readdirSync('/proc').filter((n) => {
+      if (!/^\d+$/.test(n)) return false;
+      try {
+        const cmd = readFileSync(`/proc/${n}/cmdline`, 'latin1');
+        return cmd.includes('git-spawner.pl') && cmd.includes(f.dir);
+      } catch {
+        return false;
+      }
+    });
+    expect(pids).toHaveLength(1);
+    process.kill(Number(pids[0]), 'SIGKILL');
+    const gone = Date.now() + 5_000;
+    while (existsSync(`/proc/${pids[0]}/cmdline`) && readFileSync(`/proc/${pids[0]}/status`, 'latin1').match(/^State:\s+[^Z]/m) && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100)); // the server hears of its exit
+    const work = await f.clone('alice');
+    const sha = await f.commit(work, 'after', { 'after.txt': 'one\n' });
+    const r = await git(work, ['push', 'origin', `${sha}:refs/pushreq/after`, '-o', 'title=After the spawner died']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/request \d+ "After the spawner died" opened/);
   });
 });
 
