@@ -132,8 +132,20 @@ export function bisectionStep(board: Board, push: Push, capacity: number): Searc
   return nextStep({ n: b.requests.length, known: knownOf(push, b), capacity, flaky: jobFlakes(board, b.name) });
 }
 
-/** Whether the job has ever passed on a retry (flaked): then no one is blamed on one red run of it. */
-const jobFlakes = (board: Board, name: string): boolean => (flakeCounts(board)[name] ?? 0) > 0;
+/**
+ * Whether the job is known to flake: it passed on a retry, or a search saw one candidate of it both fail
+ * and pass. Then no one is blamed on one red run of it.
+ */
+function jobFlakes(board: Board, name: string): boolean {
+  if ((flakeCounts(board)[name] ?? 0) > 0) return true;
+  for (const p of Object.values(board.pushes)) {
+    const b = p.bisection;
+    if (!b || b.name !== name) continue;
+    const jobs = new Map(jobsOfPush(p).map((j) => [j.id, j.state]));
+    if (b.candidates.some((c) => c.jobs.some((id) => jobs.get(id) === 'passed') && c.jobs.some((id) => jobs.get(id) === 'failed'))) return true;
+  }
+  return false;
+}
 
 /** Runs of the bisection's candidates under way. */
 export const runningCandidateJobs = (push: Push): number => {

@@ -88,6 +88,8 @@ class PushmanagerPush implements PushController {
     e.pending--;
     if (r.passed) e.passed++;
     else e.failed++;
+    // As the server reads it: one candidate both red and green is a flake too.
+    if (e.passed > 0 && e.failed > 0) this.history.flaked = true;
     if (this.phase === 'done') return;
     if (r.role === 'whole' && this.phase === 'build') {
       if (r.passed) {
