@@ -3,7 +3,7 @@
 // `npm run simulate -- --ci-only` runs just this (no servers); `--ci` adds it after the real day.
 import { median, percentile } from '../lib/bench-row.js';
 import { DEFAULT_CI, dayFromWorkload, simulateCi, type CiParams, type Day, type DayOutcome } from './ci-model.js';
-import { allStrategies, pushmanagerStrategy } from './ci-strategies.js';
+import { allStrategies, pushmanagerStrategy, retestStrategy } from './ci-strategies.js';
 
 export interface CiOptions {
   readonly mode: 'off' | 'with-day' | 'only';
@@ -120,7 +120,7 @@ function summarize(name: string, outs: readonly DayOutcome[], flakeFree: readonl
 /** The days under every strategy (and each again on a flake-free CI, for the extra runs per flake). */
 export function compare(w: { engineers: number; hours: number; seed: number }, ci: CiParams, days: number, parallel: number[] = [1]): { days: Day[]; summaries: Summary[] } {
   const ds = Array.from({ length: days }, (_, d) => dayFromWorkload({ ...w, seed: w.seed + d }, ci.breakingRate));
-  const strategies = [...parallel.map((k) => pushmanagerStrategy({ parallel: k })), pushmanagerStrategy({ parallel: parallel[0], confirm: true }), ...allStrategies().slice(1)];
+  const strategies = [...parallel.map((k) => pushmanagerStrategy({ parallel: k })), pushmanagerStrategy({ parallel: parallel[0], confirm: true }), ...allStrategies().slice(1), retestStrategy(100)];
   const summaries = strategies.map((s) =>
     summarize(
       s.name,
@@ -220,7 +220,7 @@ export function renderCiReport(w: { engineers: number; hours: number; seed: numb
   lines.push(`## Side by side at a ${(o.ci.flakeRate * 100).toFixed(0)}% flake rate`, '', sideBySide(main.summaries), '');
   lines.push(
     'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one) and the branch rebuilt; results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Confirm (not what state/bisect.ts does; a variant to price it): the candidate that convicts a request runs once more when it failed only once.',
-    'Retest: the whole batch again until it passes, 20 runs at most a push. Remove the last: drop the last accepted request and build again, no retry. Serial: each request built on top of those that passed, in merge order, one build at a time, a red one dropped with no retry.',
+    'Retest: the whole batch again until it passes, 20 runs at most a push (and, to show how much the cap decides Tide’s minutes, 100: real Tide has no cap and once re-tested a batch 270 times). Remove the last: drop the last accepted request and build again, no retry. Serial: each request built on top of those that passed, in merge order, one build at a time, a red one dropped with no retry.',
     '"Runs per culprit found" counts the runs from a red build of the deploy branch (not counted) to its next green build, per culprit removed in that time; "extra runs per flaky failure" is (runs − runs of the same strategy on the same day with no flakes) / flaky failures.',
     '',
   );
