@@ -263,12 +263,11 @@ export function bisectionEvents(before: Board, after: Board, events: readonly Do
       else out.push({ at, actor, cause: CAUSE, type: 'BisectionRebased', push: id, base: p.baseSha, requests, kept: stillPrefixes(b, p.baseSha, requests).map((c) => c.id) });
     }
   }
-  if (out.length === 0 && touched.size === 0) return [];
   return out;
 }
 
 /** After bisectionEvents are applied: the narrowing and the conclusions the results now settle. */
-export function bisectionFollowEvents(before: Board, after: Board, events: readonly DomainEvent[], policy: BisectPolicy | undefined, at: string): DomainEvent[] {
+export function bisectionFollowEvents(after: Board, events: readonly DomainEvent[], policy: BisectPolicy | undefined, at: string): DomainEvent[] {
   if ((policy?.onFailure ?? 'bisect') !== 'bisect') return [];
   const actor = actorName(systemActor(CAUSE));
   const touched = new Set<PushId>();
@@ -290,7 +289,6 @@ export function bisectionFollowEvents(before: Board, after: Board, events: reado
     const { suspects } = progress({ n: b.requests.length, known: knownOf(p, b) });
     if (suspects !== b.sizes.at(-1)) out.push({ at, actor, cause: CAUSE, type: 'BisectionNarrowed', push: id, suspects });
   }
-  void before;
   return out;
 }
 

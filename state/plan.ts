@@ -145,7 +145,7 @@ export function plan(board: Board, command: Command, ctx: PlanContext, facts: Fa
     events.push(...searches);
     after = evolveAll(after, searches);
   }
-  const settled = bisectionFollowEvents(board, after, events, ctx.pipeline, ctx.now);
+  const settled = bisectionFollowEvents(after, events, ctx.pipeline, ctx.now);
   if (settled.length) {
     const beforeSettled = after;
     events.push(...settled);
