@@ -7,7 +7,7 @@
 import { actorName, systemActor } from './actor.js';
 import { canonical, candidateKey, members, nextStep, progress, type Candidate, type Known, type SearchStep } from './bisect.js';
 import type { DomainEvent } from './events.js';
-import { isPending, type Job } from './jobs.js';
+import { isPending, runAgain, type Job } from './jobs.js';
 import { flakeCounts } from './job-queue.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
 import type { RefIntent } from './ref-intents.js';
@@ -164,9 +164,7 @@ function redBuild(after: Board, e: DomainEvent): { push: Push; job: Job } | null
   const p = after.pushes[e.push];
   const job = p?.jobs?.find((j) => j.id === e.job);
   if (!p || !job || job.on !== 'build' || job.kind === 'bisect' || !isOpenPush(p) || p.deploySha !== job.sha) return null;
-  const all = jobsOfPush(p);
-  const rerun = all.slice(all.indexOf(job) + 1).some((j) => j.name === job.name && j.on === 'build' && j.sha === job.sha && (isPending(j.state) || j.state === 'passed'));
-  return rerun ? null : { push: p, job };
+  return runAgain(jobsOfPush(p), job) ? null : { push: p, job };
 }
 
 /** Candidates of an earlier bisection that still are prefixes of the new list: their results hold. */
@@ -175,7 +173,7 @@ function stillPrefixes(old: Bisection | undefined, base: string, list: readonly 
   return old.candidates.filter((c) => c.base === base && c.sha !== null && c.members.length < list.length && c.members.every((m, i) => sameMember(m, list[i])));
 }
 
-const describeMembers = (b: Board, m: readonly BisectMember[]): string => (m.length === 0 ? 'master alone' : `master + ${m.length === 1 ? 'request' : 'requests'} ${m.map((x) => `#${x.request}`).join(', ')}`);
+const describeMembers = (m: readonly BisectMember[]): string => (m.length === 0 ? 'master alone' : `master + ${m.length === 1 ? 'request' : 'requests'} ${m.map((x) => `#${x.request}`).join(', ')}`);
 
 /** The conclusion a settled search comes to, as events (and the culprit's removal when autoRemove). */
 function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy | undefined, at: string): DomainEvent[] {
@@ -193,14 +191,14 @@ function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy 
   const shown: Candidate = step.type === 'pair' ? { k: step.partner + 1, plus: step.index } : step.index === 0 ? { k: 1 } : { k: 0, plus: step.index };
   const proof = proofOf(p, b, shown);
   const cand = proof ? b.candidates.find((c) => c.id === proof.candidate) : undefined;
-  const where = cand ? `candidate ${cand.sha ? shortSha(cand.sha) : `#${cand.id}`} (${describeMembers(after, cand.members)})` : 'a candidate';
+  const where = cand ? `candidate ${cand.sha ? shortSha(cand.sha) : `#${cand.id}`} (${describeMembers(cand.members)})` : 'a candidate';
   const reason = `breaks ${b.name}: ${culpritEvidence(proof?.job ?? b.job, where, partner)}`;
   const out: DomainEvent[] = [{ ...base, type: 'BisectionConcluded', outcome: step.type, culprit, ...(partner !== undefined && { partner }), ...(proof && { proof }), reason }];
   const r = after.requests[culprit];
   if (policy?.autoRemove !== false && r && r.push === p.id && MERGED_STATES.includes(r.state)) {
     out.push({ ...base, type: 'RequestRemoved', request: culprit, reason, fromState: r.state, toState: REQUEST_TRANSITIONS.remove.to });
     // The branch without it ran green: it becomes the deploy branch as it is, already tested (no rebuild, no run more).
-    const rest = step.type === 'culprit' && step.rest === 'passed' ? restCandidate(p, b, step.index) : undefined;
+    const rest = step.type === 'culprit' && step.rest === 'passed' ? restCandidate(b, step.index) : undefined;
     if (rest?.sha && rest.merges) out.push({ ...base, cause: 'deploy-build', type: 'DeployBranchBuilt', deploySha: rest.sha, baseSha: rest.base, merges: rest.merges });
   }
   return out;
@@ -209,23 +207,36 @@ function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy 
 /** "job 3.9 failed on candidate 1a2b3c4 (master + request #12)": what shows it, after "breaks <job>: ". */
 const culpritEvidence = (job: string, where: string, partner: RequestId | undefined): string => `job ${job} failed on ${where}${partner !== undefined ? `, only together with request #${partner}` : ''}`;
 
-/** The candidate that is the whole branch without request `index`, when it was built. */
-function restCandidate(p: Push, b: Bisection, index: number): BisectCandidate | undefined {
-  const key = candidateKey({ k: b.requests.length, without: index });
-  return b.candidates.find((c) => c.base === b.base && (() => { const at = candidateOf(b.requests, c.members); return at !== null && candidateKey(at) === key; })());
+/** The recorded candidate that is `c` of the search's request list (on its base), if it was built. */
+function recorded(b: Bisection, c: Candidate): BisectCandidate | undefined {
+  const key = candidateKey(c);
+  return b.candidates.find((x) => {
+    const at = x.base === b.base ? candidateOf(b.requests, x.members) : null;
+    return at !== null && candidateKey(at) === key;
+  });
 }
+
+/** A recorded candidate with exactly these members on this base (what a new run of it reuses). */
+export function findCandidate(b: Bisection, members: readonly BisectMember[], base: string): BisectCandidate | undefined {
+  return b.candidates.find((x) => x.base === base && x.members.length === members.length && x.members.every((m, i) => sameMember(m, members[i])));
+}
+
+/** The candidate that is the whole branch without request `index`, when it was built. */
+const restCandidate = (b: Bisection, index: number): BisectCandidate | undefined => recorded(b, { k: b.requests.length, without: index });
 
 /** The failed run of the candidate that shows the result, if there is one. */
 function proofOf(p: Push, b: Bisection, shown: Candidate): { job: string; candidate: number } | undefined {
-  const key = candidateKey(shown);
+  const c = recorded(b, shown);
   const jobs = new Map(jobsOfPush(p).map((j) => [j.id, j]));
-  for (const c of b.candidates) {
-    const at = candidateOf(b.requests, c.members);
-    if (!at || c.base !== b.base || candidateKey(at) !== key) continue;
-    const failed = [...c.jobs].reverse().find((id) => jobs.get(id)?.state === 'failed');
-    if (failed) return { job: failed, candidate: c.id };
-  }
-  return undefined;
+  const failed = c && [...c.jobs].reverse().find((id) => jobs.get(id)?.state === 'failed');
+  return c && failed ? { job: failed, candidate: c.id } : undefined;
+}
+
+/** The pushes a command's events name. */
+export function touchedPushes(events: readonly DomainEvent[]): Set<PushId> {
+  const out = new Set<PushId>();
+  for (const e of events) if ('push' in e && typeof e.push === 'number') out.add(e.push as PushId);
+  return out;
 }
 
 /**
@@ -234,12 +245,11 @@ function proofOf(p: Push, b: Bisection, shown: Candidate): { job: string; candid
  * results settle it (the culprit removed with autoRemove), cancelled when its push ends.
  */
 export function bisectionEvents(before: Board, after: Board, events: readonly DomainEvent[], policy: BisectPolicy | undefined, at: string): DomainEvent[] {
-  if ((policy?.onFailure ?? 'bisect') !== 'bisect') return [];
+  if (!policy || (policy.onFailure ?? 'bisect') !== 'bisect') return []; // no pipeline (the push path of most servers), or stop
   const actor = actorName(systemActor(CAUSE));
-  const touched = new Set<PushId>();
+  const touched = touchedPushes(events);
   const out: DomainEvent[] = [];
   for (const e of events) {
-    if ('push' in e && typeof e.push === 'number') touched.add(e.push as PushId);
     const red = redBuild(after, e);
     if (!red) continue;
     const { push: p, job } = red;
@@ -268,10 +278,9 @@ export function bisectionEvents(before: Board, after: Board, events: readonly Do
 
 /** After bisectionEvents are applied: the narrowing and the conclusions the results now settle. */
 export function bisectionFollowEvents(after: Board, events: readonly DomainEvent[], policy: BisectPolicy | undefined, at: string): DomainEvent[] {
-  if ((policy?.onFailure ?? 'bisect') !== 'bisect') return [];
+  if (!policy || (policy.onFailure ?? 'bisect') !== 'bisect') return []; // no pipeline (the push path of most servers), or stop
   const actor = actorName(systemActor(CAUSE));
-  const touched = new Set<PushId>();
-  for (const e of events) if ('push' in e && typeof e.push === 'number') touched.add(e.push as PushId);
+  const touched = touchedPushes(events);
   const out: DomainEvent[] = [];
   for (const id of touched) {
     const p = after.pushes[id];

@@ -5,8 +5,8 @@ import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
 import { activeRequestFor } from './intake.js';
 import type { DomainEvent, ForcedGate } from './events.js';
-import { applyJobEvent, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
-import { candidateOf } from './bisection.js';
+import { applyJobEvent, isPending, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
+import { candidateOf, findCandidate } from './bisection.js';
 import { deployingRefusal } from './deploy-jobs.js';
 import {
   findJob,
@@ -500,14 +500,14 @@ const HANDLERS: Handlers = {
     const reason = `cancelled by ${actorName(ctx.actor)}${c.reason?.trim() ? `: ${c.reason.trim()}` : ''}`;
     // Cancelling the failed job a search started from, or one of its runs, cancels the search (and its runs).
     const search = push.bisection?.state === 'running' && (push.bisection.job === job.id || push.bisection.candidates.some((x) => x.jobs.includes(job.id))) ? push.bisection : null;
-    const pending = job.state === 'queued' || job.state === 'running' || job.state === 'interrupted';
+    const pending = isPending(job.state);
     if (!pending && !search) return domainError('nothing-to-do', `job ${job.id} (${job.name}) already ${job.state}; nothing to cancel`, { job: job.id, state: job.state });
     const events: DomainEvent[] = [];
     if (pending) events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: job.id, name: job.name, sha: job.sha, state: 'cancelled', reason }));
     if (search) {
       const runs = new Set(search.candidates.flatMap((x) => x.jobs));
       for (const j of push.jobs ?? []) {
-        if (j.id === job.id || !runs.has(j.id) || (j.state !== 'queued' && j.state !== 'running' && j.state !== 'interrupted')) continue;
+        if (j.id === job.id || !runs.has(j.id) || !isPending(j.state)) continue;
         events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: `its bisection was ${reason}` }));
       }
       events.push(ev(ctx, { type: 'BisectionConcluded', push: push.id, outcome: 'cancelled', reason }));
@@ -532,8 +532,8 @@ const HANDLERS: Handlers = {
     for (const cand of c.candidates) {
       if (cand.base !== search.base || candidateOf(search.requests, cand.members) === null)
         return domainError('bisection-stale', `push ${push.id}'s bisection moved on (a new deploy branch); the candidates are chosen again`, { push: push.id });
-      const same = search.candidates.find((x) => x.base === cand.base && x.members.length === cand.members.length && x.members.every((m, i) => m.request === cand.members[i]!.request && m.sha === cand.members[i]!.sha));
-      if (same?.jobs.some((id) => { const j = known.get(id); return j !== undefined && (j.state === 'queued' || j.state === 'running' || j.state === 'interrupted'); })) continue;
+      const same = findCandidate(search, cand.members, cand.base);
+      if (same?.jobs.some((id) => { const j = known.get(id); return j !== undefined && isPending(j.state); })) continue;
       const id = same?.id ?? nextId++;
       const sha = same?.sha ?? cand.sha;
       const job = { ...newJob({ id: nextJobId(push, jobs++), name: search.name, on: 'build', sha: sha ?? cand.base, push: push.id, kind: 'bisect', runner: c.runner, at: ctx.now }) };

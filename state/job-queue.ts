@@ -3,7 +3,7 @@
 // in which a new deploy SHA has no build jobs and `push stage` would pass unchecked. Pure.
 import { actorName, systemActor, type SystemCause } from './actor.js';
 import type { DomainEvent } from './events.js';
-import { isPending, newJob, retryJob, type Job, type JobPhase, type JobRunner } from './jobs.js';
+import { isPending, newJob, retryJob, runAgain, type Job, type JobPhase, type JobRunner } from './jobs.js';
 import { findJob, isOpenPush, jobsOfPush, nextJobId, type Board, type Push, type PushId } from './model.js';
 import { shortSha } from './text.js';
 
@@ -75,8 +75,7 @@ export function autoRetryEvents(after: Board, events: readonly DomainEvent[], pi
     const { push: p, job } = found;
     if (job.on !== 'build' || job.attempt > retries || !isOpenPush(p) || p.deploySha !== job.sha) continue;
     // Someone (or something) already runs it again, or it passed meanwhile: nothing to add.
-    const all = jobsOfPush(p);
-    if (all.slice(all.indexOf(job) + 1).some((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (isPending(j.state) || j.state === 'passed'))) continue;
+    if (runAgain(jobsOfPush(p), job)) continue;
     const n = queued.get(p.id) ?? 0;
     const retry = retryJob(job, nextJobId(p, n), at);
     if ('code' in retry) continue; // only failed jobs get here: retryJob accepts them

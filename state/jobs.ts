@@ -82,6 +82,14 @@ export const isFinal = (s: JobState): boolean => s === 'passed' || s === 'failed
 /** Gating: a job in one of these states holds its phase back. */
 export const isPending = (s: JobState): boolean => s === 'queued' || s === 'running' || s === 'interrupted';
 
+/**
+ * Whether a later job of `jobs` (a push's, oldest first) runs `job` again: same name, phase and SHA, and
+ * under way or passed. Then `job`'s failure blames no one yet (retries, the notice, a culprit search).
+ */
+export function runAgain(jobs: readonly Job[], job: Job): boolean {
+  return jobs.slice(jobs.indexOf(job) + 1).some((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (isPending(j.state) || j.state === 'passed'));
+}
+
 /** The job after `ev`, or an `illegal-transition` error naming the job, its state and the event. */
 export function applyJobEvent(job: Job, ev: JobEvent): Job | DomainError {
   const next = JOB_TRANSITIONS[job.state][ev.type];

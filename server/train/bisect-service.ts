@@ -4,7 +4,7 @@
 // deploy branch's merge machinery (no work tree), and records them with TestBisectCandidates, which
 // queues their jobs (kind bisect) for the runner. Conclusions and the culprit's removal are decided in
 // the writer (state/bisection.ts); this service only builds. One search step per push at a time.
-import { bisectionStep, membersOf, runningCandidateJobs } from '../../state/bisection.js';
+import { bisectionStep, findCandidate, membersOf, runningCandidateJobs, touchedPushes } from '../../state/bisection.js';
 import type { BisectCandidateBuilt } from '../../state/commands.js';
 import { systemActor } from '../../state/decide.js';
 import { isDomainError } from '../../state/errors.js';
@@ -32,9 +32,7 @@ export class BisectService {
 
   readonly afterCommit = (c: Committed): void => {
     if (this.closed) return;
-    const touched = new Set<PushId>();
-    for (const e of c.events) if ('push' in e && typeof e.push === 'number') touched.add(e.push as PushId);
-    for (const id of touched) if (c.board.pushes[id]?.bisection?.state === 'running') this.schedule(id);
+    for (const id of touchedPushes(c.events)) if (c.board.pushes[id]?.bisection?.state === 'running') this.schedule(id);
   };
 
   /** Start-up: every search the last run left running goes on (its interrupted runs are the job service's). */
@@ -81,7 +79,7 @@ export class BisectService {
       const built: BisectCandidateBuilt[] = [];
       for (const cand of step.candidates) {
         const members = membersOf(search.requests, cand);
-        const known = search.candidates.find((c) => c.base === search.base && c.members.length === members.length && c.members.every((m, i) => m.request === members[i]!.request && m.sha === members[i]!.sha));
+        const known = findCandidate(search, members, search.base);
         if (known) {
           built.push({ members, base: search.base, sha: known.sha });
           continue;

@@ -3,7 +3,8 @@
 // which channels each kind uses is configuration. No I/O, no clock: the outbox does the sending.
 import type { DomainEvent, EventOf } from '../events.js';
 import { IN_PUSH_STATES, MERGED_STATES, requestsInPush, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId, type UserName } from '../model.js';
-import { JOB_TAIL_LINES } from '../jobs.js';
+import { bisectionRuns } from '../bisection.js';
+import { JOB_TAIL_LINES, runAgain } from '../jobs.js';
 import { safeLine } from '../text.js';
 import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
 
@@ -129,7 +130,7 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
         push: p,
         users: unique([r.user, ...r.watchers, ...(partner ? [partner.user] : []), p.pushmaster]),
         subject: `Breaks ${jobName}: ${title(r)}`,
-        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, ''))}. Found in ${search.candidates.reduce((n, c) => n + c.jobs.length, 0)} runs.\n${next}${lastLines}${log}`,
+        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, ''))}. Found in ${bisectionRuns(search)} runs.\n${next}${lastLines}${log}`,
       }];
     }
     case 'master-red':
@@ -226,8 +227,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       // A stage or bless job's failure is told with the deploy it ended (DeployFailed); a build job
       // that is already being run again (retries) blames no one yet.
       if (!p || !job || e.state !== 'failed' || job.on !== 'build' || job.kind === 'bisect') return [];
-      const later = (p.jobs ?? []).slice(p.jobs!.indexOf(job) + 1);
-      if (later.some((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (j.state === 'queued' || j.state === 'running' || j.state === 'passed'))) return [];
+      if (runAgain(p.jobs ?? [], job)) return [];
       if (p.bisection?.job === e.job) return [bisectionStarted(p, e, cli)];
       // The owners of the push's requests hear it too: one of their changes may be what broke the build.
       const owners = requestsInPush(b, p.id).filter((r) => MERGED_STATES.includes(r.state)).map((r) => r.user);

@@ -4,7 +4,7 @@
 // ever) when FLAKY is, and passing runs wait while a gate file exists, so a test can hold the search
 // still and re-push or SIGKILL the server in the middle of it.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import type { StatusPush, StatusView } from '../../state/status-view.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { startPipelineServer } from '../helpers/pipeline-server.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
+import { loggedNotices } from '../helpers/notices.js';
 import { until } from '../helpers/until.js';
 
 const SCRIPT = `#!/bin/sh
@@ -25,11 +26,6 @@ while [ -e "$PM_BISECT_DIR/gate" ]; do sleep 0.05; done
 echo "passed"
 `;
 
-interface LogLine {
-  readonly to: string[];
-  readonly subject: string;
-  readonly text: string;
-}
 
 describe('bisection: a red build finds its culprit (local runner, real server)', () => {
   let dir: string;
@@ -43,12 +39,7 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
   /** The push's accepted requests (a new push also offers the requests earlier scenarios left waiting, as pickmes). */
   const accepted = async (push: number): Promise<number[]> => (await board()).requests.filter((r) => r.push === push && r.state === 'added').map((r) => r.id);
   const gate = () => join(dir, 'gate');
-  const notices = async (subject: string): Promise<LogLine[]> =>
-    (await readFile(join(dir, 'data', 'notifications.log'), 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as LogLine)
-      .filter((l) => l.subject.startsWith(subject));
+  const notices = (subject: string) => loggedNotices(join(dir, 'data'), subject);
   const bisectRefs = async () => (await gitOk(work, ['ls-remote', 'origin', 'refs/heads/bisect/*'])).trim();
   const concluded = (push: number) =>
     until(`push ${push}'s bisection to end`, async () => {
@@ -137,7 +128,8 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
       return (x.jobs ?? []).some((j) => j.kind === 'build' && j.sha === x.deploySha && j.state === 'passed') ? x : null;
     }, 60_000);
     expect((await run(['push', 'stage', String(push), '--env', 'stage-a'])).code).toBe(0);
-    const files = (await gitOk(work, ['fetch', '-q', 'origin'])) + (await gitOk(work, ['ls-tree', '-r', '--name-only', after.deploySha!]));
+    await gitOk(work, ['fetch', '-q', 'origin']);
+    const files = await gitOk(work, ['ls-tree', '-r', '--name-only', after.deploySha!]);
     expect(files).not.toContain('BREAKS');
     expect(files.split('\n').filter((f) => f.startsWith('one/'))).toHaveLength(7);
     const shown = await run(['request', 'show', String(culprit)]);
@@ -247,10 +239,8 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
     const now = await pushOf(push);
     expect(now.deploySha).toBe(p.deploySha);
     expect((now.jobs ?? []).filter((j) => j.kind !== 'bisect' && j.sha === now.deploySha)).toEqual([]);
-    const tree = await gitOk(work, ['ls-tree', '-r', '--name-only', now.deploySha!]).catch(async () => {
-      await gitOk(work, ['fetch', '-q', 'origin']);
-      return gitOk(work, ['ls-tree', '-r', '--name-only', now.deploySha!]);
-    });
+    await gitOk(work, ['fetch', '-q', 'origin']);
+    const tree = await gitOk(work, ['ls-tree', '-r', '--name-only', now.deploySha!]);
     expect(tree.split('\n').filter((f) => f.startsWith('crash/'))).toHaveLength(7);
     expect(tree).not.toContain('BREAKS');
     expect(existsSync(gate())).toBe(false);

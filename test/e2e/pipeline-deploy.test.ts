@@ -6,7 +6,7 @@
 // verify) and passes otherwise, waiting while a hold file exists so the push is seen "staging" first;
 // only its pass stages the push and asks the pushee to verify.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { startPipelineServer } from '../helpers/pipeline-server.js';
 import type { StatusJob, StatusPush, StatusView } from '../../state/wire.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
+import { loggedNotices } from '../helpers/notices.js';
 import { until } from '../helpers/until.js';
 
 const BUILD = `#!/bin/sh
@@ -30,11 +31,6 @@ echo "deployed"
 `;
 
 
-interface LogLine {
-  readonly to: string | string[];
-  readonly subject: string;
-  readonly text: string;
-}
 
 describe('pipeline: stage jobs gate staged, failed build jobs are retried (local runner, real server)', () => {
   let dir: string;
@@ -49,12 +45,7 @@ describe('pipeline: stage jobs gate staged, failed build jobs are retried (local
       return j && (j.state === 'passed' || j.state === 'failed' || j.state === 'cancelled') ? j : null;
     });
   const run = (args: string[]) => cli(server.url, 'pm', args);
-  const notices = async (subject: string): Promise<LogLine[]> =>
-    (await readFile(join(dir, 'data', 'notifications.log'), 'utf8').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as LogLine)
-      .filter((l) => l.subject.startsWith(subject));
+  const notices = (subject: string) => loggedNotices(join(dir, 'data'), subject);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pm-deploy-'));

@@ -8,7 +8,7 @@
 // start kills it, records the job interrupted and runs it again; `job log --follow` streams it live.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { startPipelineServer } from '../helpers/pipeline-server.js';
 import type { StatusJob } from '../../state/wire.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
+import { loggedNotices } from '../helpers/notices.js';
 import { until } from '../helpers/until.js';
 
 const SCRIPT = `#!/bin/sh
@@ -128,10 +129,7 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
     ]);
     // The failed gate is told to the pushmaster and to the owner of the push's requests, with the
     // failing line of the script's output and how to read the whole log (the log channel, on by default).
-    const notice = await until('the job-failed notice in data/notifications.log', async () => {
-      const text = await readFile(join(dir, 'data', 'notifications.log'), 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { to: string[]; subject: string; text: string }).find((l) => l.subject.startsWith('Job failed: test'));
-    });
+    const notice = await until('the job-failed notice in data/notifications.log', async () => (await loggedNotices(join(dir, 'data'), 'Job failed: test'))[0]);
     expect([...notice.to].sort()).toEqual(['alice', 'pm']);
     expect(notice.text).toContain('build job test (job 1.2) failed on');
     expect(notice.text).toContain('Last lines of its log:\n');

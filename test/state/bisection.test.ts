@@ -11,6 +11,7 @@ import type { DomainEvent } from '../../state/events.js';
 import { evolveAll } from '../../state/evolve.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
 import { emptyBoard, wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
+import { bisectionStep, runningCandidateJobs } from '../../state/bisection.js';
 import { plan } from '../../state/plan.js';
 import type { RefIntent } from '../../state/ref-intents.js';
 
@@ -83,6 +84,15 @@ describe('bisection in the write path', () => {
     expect(s.board.pushes[P1]!.bisection!.candidates).toEqual([{ id: 1, members: members(s.board, [1, 2]), base: sha('f'), sha: sha('a'), jobs: [job.id] }]);
     expect(s.refs).toContainEqual({ ref: 'refs/heads/bisect/push-1/1', newSha: sha('a'), oldSha: null });
     expect(test(s.board, [[1, 2]]).events).toEqual([]);
+  });
+
+  it('with room for two runs (bisectParallel: 2) the search asks for two candidates at once, and none more while both run', () => {
+    const b = red(8).board;
+    const step = bisectionStep(b, b.pushes[P1]!, 2);
+    expect(step).toEqual({ type: 'test', candidates: [{ k: 4 }, { k: 2 }] });
+    const both = test(b, [[1, 2, 3, 4], [1, 2]]).board;
+    expect(runningCandidateJobs(both.pushes[P1]!)).toBe(2);
+    expect(bisectionStep(both, both.pushes[P1]!, 2 - runningCandidateJobs(both.pushes[P1]!))).toEqual({ type: 'wait', for: 'room' });
   });
 
   it('a candidate from another deploy branch is refused as stale', () => {
