@@ -195,7 +195,7 @@ export function nextStep(input: SearchInput): SearchStep {
       // Red with the requests before it, green alone: a pair, or the red prefix was a flake.
       const again = retestRed();
       if (again) return again;
-      return partnerStep(i, known, capacity);
+      return partnerStep(i, known, capacity, input.flaky !== false);
     }
   }
   if (input.flaky === false) return { type: 'culprit', index: i, rest: null };
@@ -213,13 +213,26 @@ export function nextStep(input: SearchInput): SearchStep {
   return { type: 'culprit', index: i, rest: without };
 }
 
+/** Failures a red prefix needs before it alone names a pair of neighbours, when the job flakes. */
+const ADJACENT_PAIR_FAILURES = 3;
+
 /** Request i is red only after an earlier one: the partner, by halving over the first k requests with i. */
-function partnerStep(i: number, known: SearchInput['known'], capacity: number): SearchStep {
+function partnerStep(i: number, known: SearchInput['known'], capacity: number, flaky: boolean): SearchStep {
   // The partner: the first k for which the first k requests with request i are red ({0, plus: i} is green, {i, plus: i} red).
   const withI = (k: number): Verdict | undefined => verdictOf(known(candidateKey({ k, plus: i })));
   const partnerGap = gapOf(i, withI);
   if (partnerGap.hi - partnerGap.lo > 1) return narrow(partnerGap, (k) => ({ k, plus: i }), known, capacity);
-  return { type: 'pair', index: i, partner: partnerGap.hi - 1 };
+  const partner = partnerGap.hi - 1;
+  // Every candidate with i and fewer of the requests before it passed, so the pair's only red candidate
+  // is prefix i + 1 itself ({i - 1 + 1, plus: i}): the same runs that started the partner search. Two
+  // flakes of that one candidate would name two innocent neighbours (the simulation saw it: 3 of 6
+  // innocents removed at a 10% flake rate), so it must fail a third time first; a pass instead
+  // widens the prefix gap and the search goes on past it.
+  if (flaky && partner === i - 1) {
+    const red = known(candidateKey({ k: i + 1 }))!;
+    if (red.passed === 0 && red.failed < ADJACENT_PAIR_FAILURES) return one({ k: i + 1 }, known, capacity);
+  }
+  return { type: 'pair', index: i, partner };
 }
 
 /** How far the search has come: the suspects left, for the board's "bisecting push 3: 40 → 20 → 10". */

@@ -28,6 +28,9 @@ describe('nextStep: the next candidate, given known results', () => {
     ['the retest passed: it was a flake, the search goes on above it', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1, passed: 1 }, '0+5': { passed: 1 } }, 1, ['7']],
     ['red twice with the others, green alone: look for its partner', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 } }, 1, ['2+5']],
     ['the partner found: the pair', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 1 } }, 1, 'pair'],
+    ['every candidate with request 5 and fewer before it passed: its neighbour would be the partner on prefix 6\'s two runs alone; it runs a third time first', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { passed: 1 }, '4+5': { passed: 1 } }, 1, ['6']],
+    ['red a third time: the neighbours are the pair', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 3 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { passed: 1 }, '4+5': { passed: 1 } }, 1, 'pair'],
+    ['green on the third run: prefix 6 was two flakes, the search goes on above it', 8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2, passed: 1 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { passed: 1 }, '4+5': { passed: 1 } }, 1, ['7']],
     ['the last request: the whole branch failed twice, no retest before its partner search', 4, { '4': { failed: 2 }, '3': { passed: 1 }, '0+3': { passed: 1 } }, 1, ['1+3']],
     ['the first request is red: master itself is the one run left', 8, { '8': { failed: 2 }, '1': { failed: 1 } }, 1, ['0']],
     ['master red: nobody to blame', 8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { failed: 1 } }, 1, 'master-red'],
@@ -45,6 +48,9 @@ describe('nextStep: the next candidate, given known results', () => {
     expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { failed: 1 }, '8-5': { failed: 1 } })).toEqual({ type: 'culprit', index: 5, rest: 'failed' });
     expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 1 } })).toEqual({ type: 'pair', index: 5, partner: 2 });
     expect(step(8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { passed: 1 }, '8-0': { passed: 1 } })).toEqual({ type: 'culprit', index: 0, rest: 'passed' });
+    // A job trusted on one run (it never flaked) names the neighbours on the two runs it has.
+    const neighbours = { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { passed: 1 }, '4+5': { passed: 1 } };
+    expect(nextStep({ n: 8, known: knownFrom(neighbours), capacity: 1, flaky: false })).toEqual({ type: 'pair', index: 5, partner: 4 });
   });
 
   it('candidates: {k, plus: k} is the prefix k + 1; members in merge order', () => {
