@@ -197,8 +197,10 @@ function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy 
   const r = after.requests[culprit];
   if (policy?.autoRemove !== false && r && r.push === p.id && MERGED_STATES.includes(r.state)) {
     out.push({ ...base, type: 'RequestRemoved', request: culprit, reason, fromState: r.state, toState: REQUEST_TRANSITIONS.remove.to });
-    // The branch without it ran green: it becomes the deploy branch as it is, already tested (no rebuild, no run more).
-    const rest = step.type === 'culprit' && step.rest === 'passed' ? restCandidate(b, step.index) : undefined;
+    // The branch without it ran: it becomes the deploy branch as it is (it is what a rebuild without the
+    // culprit would make). Green, it is already tested: no rebuild, no run more. Red (a second red request
+    // further on), its failed run counts as the build's first and only the retry runs (job-queue.ts).
+    const rest = step.type === 'culprit' && step.rest !== null ? restCandidate(b, step.index) : undefined;
     if (rest?.sha && rest.merges) out.push({ ...base, cause: 'deploy-build', type: 'DeployBranchBuilt', deploySha: rest.sha, baseSha: rest.base, merges: rest.merges });
   }
   return out;

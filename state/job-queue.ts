@@ -46,13 +46,20 @@ export function jobQueueEvents(before: Board, after: Board, events: readonly Dom
   return out;
 }
 
-/** The build jobs a deploy SHA gets: every configured `build` job not already queued, running or passed on it. */
+/**
+ * The build jobs a deploy SHA gets: every configured `build` job not already queued, running or passed on
+ * it. One that already failed there (a culprit search's candidate that became the deploy branch) counts
+ * as the first attempt: its retry is queued instead of a fresh run, while the attempts allow one.
+ */
 function buildJobs(p: Push, sha: string, pipeline: PipelineJobs, at: string): Job[] {
-  const have = jobsOfPush(p).filter((j) => j.sha === sha && (isPending(j.state) || j.state === 'passed'));
+  const on = jobsOfPush(p).filter((j) => j.sha === sha && j.on === 'build');
   const out: Job[] = [];
   for (const cfg of pipeline.jobs) {
-    if (cfg.on !== 'build' || have.some((j) => j.name === cfg.name && j.on === 'build')) continue;
-    out.push(newJob({ id: nextJobId(p, out.length), name: cfg.name, on: 'build', sha, push: p.id, kind: 'build', runner: pipeline.runner, at }));
+    if (cfg.on !== 'build' || on.some((j) => j.name === cfg.name && (isPending(j.state) || j.state === 'passed'))) continue;
+    const id = nextJobId(p, out.length);
+    const failed = on.filter((j) => j.name === cfg.name && j.state === 'failed').at(-1);
+    const retry = failed && failed.attempt <= (pipeline.retries ?? 0) ? retryJob(failed, id, at) : null;
+    out.push(retry && !('code' in retry) ? retry : newJob({ id, name: cfg.name, on: 'build', sha, push: p.id, kind: 'build', runner: pipeline.runner, at }));
   }
   return out;
 }

@@ -150,8 +150,9 @@ export function plan(board: Board, command: Command, ctx: PlanContext, facts: Fa
     const beforeSettled = after;
     events.push(...settled);
     after = evolveAll(after, settled);
-    // A culprit whose branch without it ran green: that candidate is the deploy branch now (its ref
-    // moves here), and the jobs of the SHA it replaces are cancelled; its passed run is its build job.
+    // A culprit whose branch without it ran: that candidate is the deploy branch now (its ref moves
+    // here), and the jobs of the SHA it replaces are cancelled; its run is its build job's (passed: done;
+    // failed: the first attempt, and its retry is queued).
     for (const e of settled) {
       if (e.type !== 'DeployBranchBuilt') continue;
       const was = beforeSettled.pushes[e.push];

@@ -243,6 +243,8 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
   const queue: RunRecord[] = [];
   const running: RunRecord[] = [];
   const attempts = new Map<string, number>();
+  /** Failed runs by push and members: what a branch that a search already ran has against it. */
+  const failsOf = new Map<string, number>();
   const outcomes: PushOutcome[] = [];
   const active = new Map<number, { ctl: PushController; api: PushApi & { done: boolean; spell: Spell | null; branchFails: number; out: PushOutcome } }>();
 
@@ -325,7 +327,8 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
             if (api.branchFails < 2) api.spell.innocentsOnOneFail++;
           }
         }
-        api.branchFails = 0;
+        // The branch as it now stands may have run already (the search's candidate without it).
+        api.branchFails = failsOf.get(`${dp.index}|${members.join(',')}`) ?? 0;
       },
       green(): void {
         out.greenAt = now;
@@ -341,7 +344,8 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
         out.searches.push({ n: s.n, runs: s.runs.length, bound: runsBound(s.n), flakyRuns, verdict: s.verdict, culprit: s.removed === null ? null : day.breaking.has(s.removed) });
         if (s.removed !== null && !day.breaking.has(s.removed)) {
           // Would a retry of the evidence have spared it? Its next draw, the one a retry would have got.
-          const passable = s.evidence.some((ms) => !ms.some((n) => day.breaking.has(n)) && attempts.get(`${dp.index}|${ms.join(',')}`) === 1 && !draw(dp.index, ms, 1).flakes);
+          // Only a red one counts (it failed on its one run, a flake, and its second run would pass).
+          const passable = s.evidence.some((ms) => !ms.some((n) => day.breaking.has(n)) && attempts.get(`${dp.index}|${ms.join(',')}`) === 1 && draw(dp.index, ms, 0).flakes && !draw(dp.index, ms, 1).flakes);
           if (passable) out.removedOnPassableFlake++;
         }
       },
@@ -370,6 +374,7 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
       if (owner) {
         const out = owner.api.out;
         const passed = !r.breaking && !r.flakes;
+        if (!passed) failsOf.set(`${r.push}|${r.members.join(',')}`, (failsOf.get(`${r.push}|${r.members.join(',')}`) ?? 0) + 1);
         if (!passed && !r.breaking) {
           out.flakyFailures++;
           if (r.role === 'whole') out.flakyWholeFailures++;

@@ -160,6 +160,15 @@ class PushmanagerPush implements PushController {
           this.api.green();
           return;
         }
+        // Red without it (a second red request further on): that candidate is the new deploy branch
+        // too, and its failed run counts as the build's first, so only the retry runs (state/job-queue.ts
+        // queues a retry of the candidate's failed job): one run, not a rebuild's two.
+        if (step.type === 'culprit' && step.rest === 'failed' && this.o.retries > 0 && this.entry(this.api.members).failed > 0) {
+          this.phase = 'build';
+          this.wholeFails = 1;
+          this.run(this.api.members, 'whole');
+          return;
+        }
         this.build();
         return;
       }

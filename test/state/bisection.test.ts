@@ -152,6 +152,42 @@ describe('bisection in the write path', () => {
     ]);
   });
 
+  it('red without the culprit too (a second red request): that candidate is the new deploy branch, its failed run the first attempt; only its retry runs, and red again it starts the next search', () => {
+    // Culprits: requests 3 and 4 of 4. Prefix 2 green, prefix 3 red, request 3 alone red, then [1, 2, 4] red.
+    let b = test(withFlakeHistory(red(4).board), [[1, 2]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    b = test(b, [[1, 2, 3]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    b = test(b, [[3]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    const withoutIt = candidates(b, [[1, 2, 4]])[0]!;
+    const merges = withoutIt.members.map((m, i) => ({ ...m, commit: sha(String(5 + i)) }));
+    b = ok(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: [{ ...withoutIt, sha: sha('e'), merges }] }, systemActor('pipeline')).board;
+    const rest = lastJob(b);
+    // One red prefix and a red branch without it: two flakes, or a second culprit? The prefix runs again.
+    b = report(b, rest, 'failed').board;
+    expect(b.pushes[P1]!.bisection!.state).toBe('running');
+    b = test(b, [[1, 2, 3]]).board;
+    const s = report(b, lastJob(b), 'failed');
+    expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'culprit', culprit: 3 });
+    expect(s.board.requests[3]!.push).toBeNull();
+    // No rebuild: the candidate is the deploy branch, and the one job queued on it is the retry of its failed run.
+    expect(s.board.pushes[P1]!).toMatchObject({ deploySha: sha('e'), merges });
+    expect(s.refs).toContainEqual({ ref: 'refs/heads/deploy/push-1', newSha: sha('e'), oldSha: sha('d') });
+    const queued = s.board.pushes[P1]!.jobs!.filter((j) => j.state === 'queued');
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ name: 'test', on: 'build', sha: sha('e'), kind: 'retry', attempt: 2 });
+    // The retry fails too: the branch without request 3 is red on two runs, and the next search starts there.
+    const next = report(s.board, queued[0]!.id, 'failed');
+    // Prefix [1, 2] is still a prefix and green: one suspect left at once, request 4.
+    expect(next.board.pushes[P1]!.bisection).toMatchObject({ state: 'running', job: queued[0]!.id, sizes: [3, 1] });
+    expect(next.board.pushes[P1]!.bisection!.requests.map((m) => m.request)).toEqual([1, 2, 4]);
+    // Or it passes: the red run was a flake, the push goes on and the retry is marked flaky.
+    const green = report(s.board, queued[0]!.id, 'passed').board;
+    expect(green.pushes[P1]!.jobs!.find((j) => j.id === queued[0]!.id)).toMatchObject({ state: 'passed', flaky: true });
+    expect(green.pushes[P1]!.bisection!.state).toBe('culprit');
+  });
+
   it('autoRemove false names the culprit and leaves it in the push', () => {
     const keep: PipelineJobs = { ...JOBS, autoRemove: false };
     let b = test(red(2, keep).board, [[1]], keep).board;
