@@ -120,7 +120,7 @@ function summarize(name: string, outs: readonly DayOutcome[], flakeFree: readonl
 /** The days under every strategy (and each again on a flake-free CI, for the extra runs per flake). */
 export function compare(w: { engineers: number; hours: number; seed: number }, ci: CiParams, days: number, parallel: number[] = [1]): { days: Day[]; summaries: Summary[] } {
   const ds = Array.from({ length: days }, (_, d) => dayFromWorkload({ ...w, seed: w.seed + d }, ci.breakingRate));
-  const strategies = [...parallel.map((k) => pushmanagerStrategy({ parallel: k })), pushmanagerStrategy({ parallel: parallel[0], confirm: true }), ...allStrategies().slice(1), retestStrategy(100)];
+  const strategies = [...parallel.map((k) => pushmanagerStrategy({ parallel: k })), pushmanagerStrategy({ parallel: parallel[0], retestRed: true }), ...allStrategies().slice(1), retestStrategy(100)];
   const summaries = strategies.map((s) =>
     summarize(
       s.name,
@@ -149,14 +149,14 @@ export function targets(pm: Summary, others: readonly Summary[]): Target[] {
     {
       name: '≤ ⌈log2 N⌉ + 1 runs per culprit (candidate runs of each search that named one; the run of the branch without it is the new deploy branch\'s test, counted in runs per culprit)',
       measured: culprits.length
-        ? `${culprits.length - over.length} of ${culprits.length} searches within the bound (worst ${worst >= 0 ? '+' : ''}${worst} against it)${over.length ? `; the ${over.length} over it had a flaky candidate in ${over.length - overClean.length}` : ''}`
+        ? `${culprits.length - over.length} of ${culprits.length} searches within the bound (worst ${worst >= 0 ? '+' : ''}${worst} against it)${over.length ? `; of the ${over.length} over it, ${over.length - overClean.length} had a flaky candidate${overClean.length ? ` and ${overClean.length} had none${overClean.every((s) => s.runs - s.bound === 1) ? ', each by one run: the red prefix run again because the branch without the culprit was red too (a second red request, or two flakes?)' : ''}` : ''}` : ''}`
         : 'no culprit searched',
       pass: overClean.length === 0 && culprits.length > 0,
     },
     {
       name: '≤ 1 extra run per flake',
       measured: Number.isFinite(pm.extraRunsPerFlake)
-        ? `${pm.extraRunsPerFlake.toFixed(2)} extra runs per flaky failure (${pm.flakyFailures} flaky failures): a flaky build of the deploy branch cost ${fmt(pm.flakeSpellRuns / pm.flakeSpells, 2)} (${pm.flakeSpells}, the retry), a flaky candidate inside a search ${fmt(pm.extraRunsPerFlakyCandidate, 2)} (${pm.flakyCandidates})`
+        ? `${pm.extraRunsPerFlake.toFixed(2)} extra runs per flaky failure (${pm.flakyFailures} flaky failures): ${pm.flakeSpells ? `a flaky build of the deploy branch cost ${fmt(pm.flakeSpellRuns / pm.flakeSpells, 2)} runs (${pm.flakeSpells} such builds: the retry)` : 'no build of a clean deploy branch flaked on its own (the branch without the last culprit is tested in the search)'}, a flaky candidate inside a search ${fmt(pm.extraRunsPerFlakyCandidate, 2)} (${pm.flakyCandidates})`
         : 'no flaky failure',
       pass: !Number.isFinite(pm.extraRunsPerFlake) || pm.extraRunsPerFlake <= 1,
     },
@@ -219,7 +219,7 @@ export function renderCiReport(w: { engineers: number; hours: number; seed: numb
   );
   lines.push(`## Side by side at a ${(o.ci.flakeRate * 100).toFixed(0)}% flake rate`, '', sideBySide(main.summaries), '');
   lines.push(
-    'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one) and the branch rebuilt; results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Confirm (not what state/bisect.ts does; a variant to price it): the candidate that convicts a request runs once more when it failed only once.',
+    'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one); the branch without it, run before blaming it once the job is known to flake, is the new deploy branch (green: already tested; red: its run is the build\'s first, and only the retry runs); results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Every red run twice (not what state/bisect.ts does; a variant to price it): once the job is known to flake, every red candidate runs once more before the search believes it.',
     'Retest: the whole batch again until it passes, 20 runs at most a push (and, to show how much the cap decides Tide’s minutes, 100: real Tide has no cap and once re-tested a batch 270 times). Remove the last: drop the last accepted request and build again, no retry. Serial: each request built on top of those that passed, in merge order, one build at a time, a red one dropped with no retry.',
     '"Runs per culprit found" counts the runs from a red build of the deploy branch (not counted) to its next green build, per culprit removed in that time; "extra runs per flaky failure" is (runs − runs of the same strategy on the same day with no flakes) / flaky failures.',
     '',

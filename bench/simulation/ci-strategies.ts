@@ -18,19 +18,19 @@ export interface PushmanagerOptions {
   /** Times "master is red" restarts the build before giving up (master never breaks in this model: only flakes say so). */
   readonly masterRedRestarts: number;
   /**
-   * Before removing a culprit, run once more the candidate that convicts it (the request alone on master;
-   * for the first request, prefix 1; for a pair, the pair's red candidate) when it failed only once. Not
-   * what state/bisect.ts does: a variant that prices, in runs, the innocents a flaky candidate removes.
+   * Once the job is known to flake, every red candidate runs once more before the search believes it:
+   * the build's retry rule applied to the search's own runs. Not what state/bisect.ts does: a variant
+   * that prices, in runs, what believing one red run saves and what it costs (issue 16's targets).
    */
-  readonly confirm: boolean;
+  readonly retestRed: boolean;
 }
 
 export function pushmanagerStrategy(o: Partial<PushmanagerOptions> = {}): Strategy {
-  const opts: PushmanagerOptions = { retries: 1, parallel: 1, masterRedRestarts: 3, confirm: false, ...o };
+  const opts: PushmanagerOptions = { retries: 1, parallel: 1, masterRedRestarts: 3, retestRed: false, ...o };
   // As the server reads the board's flake counts: once the job has passed on a retry, it is known to flake.
   const history = { flaked: false };
   return {
-    name: `Pushmanager (retry ${opts.retries}, bisect${opts.parallel > 1 ? ` ×${opts.parallel}` : ''}${opts.confirm ? ', confirm' : ''})`,
+    name: `Pushmanager (retry ${opts.retries}, bisect${opts.parallel > 1 ? ` ×${opts.parallel}` : ''}${opts.retestRed ? ', every red run twice' : ''})`,
     start: (api) => new PushmanagerPush(api, opts, history),
   };
 }
@@ -125,6 +125,14 @@ class PushmanagerPush implements PushController {
     let inFlight = 0;
     for (const e of this.known.values()) inFlight += e.pending;
     const capacity = Math.max(0, Math.min(this.o.parallel, Math.max(1, this.api.free())) - inFlight);
+    if (this.o.retestRed && this.history.flaked) {
+      const whole = branch.join(',');
+      for (const [key, e] of this.known) {
+        if (key === whole || e.failed !== 1 || e.passed > 0 || e.pending > 0 || !key.split(',').every((m) => m === '' || branch.includes(Number(m)))) continue;
+        if (capacity > 0) this.searchRuns.push(this.run(key === '' ? [] : key.split(',').map(Number), 'candidate'));
+        return;
+      }
+    }
     const step = nextStep({ n: branch.length, known, capacity, flaky: this.history.flaked });
     switch (step.type) {
       case 'test':
@@ -138,15 +146,6 @@ class PushmanagerPush implements PushController {
         const culprit = branch[step.index]!;
         const i = step.index;
         const evidence: Candidate[] = step.type === 'pair' ? [{ k: i + 1 }, { k: step.partner + 1, plus: i }] : i === 0 ? [{ k: 1 }, { k: branch.length, without: 0 }] : [{ k: i + 1 }, { k: 0, plus: i }, { k: branch.length, without: i }];
-        if (this.o.confirm) {
-          const convicting = toMembers(evidence[evidence.length - 1]!);
-          const e = this.entry(convicting);
-          if (e.pending) return;
-          if (e.failed === 1 && e.passed === 0) {
-            this.searchRuns.push(this.run(convicting, 'candidate'));
-            return;
-          }
-        }
         // The run of the branch without it is the new deploy branch's test (the rebuild's, in the
         // other strategies): counted in the runs to green, not in the runs that named the culprit.
         const rest = step.type === 'culprit' ? toMembers({ k: branch.length, without: i }).join(',') : null;
