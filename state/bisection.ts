@@ -155,6 +155,14 @@ export const runningCandidateJobs = (push: Push): number => {
   return b.candidates.reduce((n, c) => n + c.jobs.filter((id) => { const j = jobs.get(id); return j !== undefined && isPending(j.state); }).length, 0);
 };
 
+/** How the branch without request `culprit` did in the search (the run before it was blamed), if it ran. */
+export function restVerdict(push: Push, b: Bisection, culprit: RequestId): 'passed' | 'failed' | null {
+  const index = b.requests.findIndex((m) => m.request === culprit);
+  if (index < 0) return null;
+  const k = knownOf(push, b)(candidateKey({ k: b.requests.length, without: index }));
+  return !k ? null : k.passed > 0 ? 'passed' : k.failed > 0 ? 'failed' : null;
+}
+
 /** How many runs the bisection has made (its candidates' jobs, the build and its retries not counted). */
 export const bisectionRuns = (b: Bisection): number => b.candidates.reduce((n, c) => n + c.jobs.length, 0);
 

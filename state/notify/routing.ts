@@ -3,7 +3,7 @@
 // which channels each kind uses is configuration. No I/O, no clock: the outbox does the sending.
 import type { DomainEvent, EventOf } from '../events.js';
 import { IN_PUSH_STATES, MERGED_STATES, requestsInPush, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId, type UserName } from '../model.js';
-import { bisectionRuns } from '../bisection.js';
+import { bisectionRuns, restVerdict } from '../bisection.js';
 import { JOB_TAIL_LINES, runAgain } from '../jobs.js';
 import { safeLine } from '../text.js';
 import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
@@ -121,8 +121,11 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
       const partner = e.partner === undefined ? undefined : req(b, e.partner);
       const removed = r.push !== p.id;
       const what = partner ? `${title(r)} (${cleanText(r.user, 64)}) breaks ${jobName} on ${pushName(p)} only together with ${title(partner)} (${cleanText(partner.user, 64)}); neither fails alone` : `${title(r)} (${cleanText(r.user, 64)}) breaks ${jobName} on ${pushName(p)}`;
+      const back = `To bring it back: fix it, push again to ${cleanText(r.ref, 200)}, then \`${cli} request pickme ${r.id}\`.`;
       const next = removed
-        ? `It was removed from the push, which is rebuilt and tested without it. To bring it back: fix it, push again to ${cleanText(r.ref, 200)}, then \`${cli} request pickme ${r.id}\`.`
+        ? restVerdict(p, search, r.id) === 'failed'
+          ? `It was removed from the push. The push still fails ${jobName} without it (another request breaks it too, or a flake): its build runs once more, and if it fails again the next search starts. ${back}`
+          : `It was removed from the push, which is rebuilt and tested without it. ${back}`
         : `It is still in the push: the pushmaster decides (\`${cli} push remove ${p.id} ${r.id} --reason ...\`).`;
       return [{
         id: `bisection-${search.job}-${r.id}`,
