@@ -79,15 +79,24 @@ export function pushedRefs(body: Buffer): string[] | 'more' | null {
   }
 }
 
-/** Reads the request up to the end of its command section (at most MAX_COMMANDS_PEEK); what was read is handed on. */
+/**
+ * Reads the request up to the end of its command section (at most MAX_COMMANDS_PEEK); what was read is
+ * handed on. A client gone before that: nothing to start.
+ */
 function peekCommands(req: IncomingMessage, done: (head: Buffer, refs: string[] | null) => void): void {
   let head = Buffer.alloc(0);
   const finish = (refs: string[] | null) => {
     req.off('data', onData);
     req.off('end', onEnd);
+    req.off('close', onClose);
     req.pause();
     done(head, refs);
   };
+  const onClose = () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+  };
+  req.on('close', onClose);
   const onData = (chunk: Buffer) => {
     head = Buffer.concat([head, chunk]);
     const r = pushedRefs(head);
