@@ -5,9 +5,13 @@
 // depth. The same steps, with the same packs, run against a plain `git http-backend` with no hooks on the
 // same machine, interleaved step by step: that is the ceiling of the machinery Pushmanager stands on.
 //
-//   npm run capacity -- [--steps 1,2,4,8,16,32] [--step-seconds 60] [--settle-seconds 10] [--pool 100]
+//   npm run capacity -- [--steps 1,2,4,8,16,32|wide] [--step-seconds 60] [--settle-seconds 10] [--pool 100]
 //                       [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128]
-//                       [--report FILE] [--keep] [--profile DIR]
+//                       [--report FILE] [--keep] [--profile DIR] [--stop-after-misses 2]
+//
+// --steps wide: 16, 32, 48, 56, 60, 64, 72, 80, 88, 96/s, high enough to find plain http-backend's knee on
+// a 2-core machine in the same run as Pushmanager's. --stop-after-misses N: a target that missed the bound at N steps in a row
+// runs no higher steps (its knee is behind it; 0 runs every step).
 //
 // --profile DIR: the server runs with --cpu-prof (its profile lands in DIR when it stops), and each step's
 // window samples the per-process CPU of both servers' children (bench/load/proc-tree-sampler.ts) into
@@ -48,12 +52,20 @@ interface Options {
   profile: string | null;
   /** The knee's bound on p95, ms. */
   p95Ms: number;
+  /** A target that missed the bound at this many steps in a row runs no higher steps (0: every step). */
+  stopAfterMisses: number;
 }
 
-const USAGE = 'usage: capacity [--steps 1,2,4,8,16,32] [--step-seconds 60] [--settle-seconds N] [--pool 100] [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128] [--report FILE] [--keep] [--profile DIR]';
+/**
+ * `--steps wide`: high enough for plain http-backend's knee on a 2-core machine (64 to ≥ 80/s measured:
+ * both cores are full near 96), and finer where the knees were found (steps of 4–8, i.e. 7–14%).
+ */
+export const WIDE_STEPS = [16, 32, 48, 56, 60, 64, 72, 80, 88, 96];
+
+const USAGE = 'usage: capacity [--steps 1,2,4,8,16,32|wide] [--step-seconds 60] [--settle-seconds N] [--pool 100] [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128] [--report FILE] [--keep] [--profile DIR] [--stop-after-misses 2]';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { steps: [1, 2, 4, 8, 16, 32], stepSeconds: 60, settleSeconds: NaN, pool: 100, users: 50, seed: 1, openPush: true, targets: ['pushmanager', 'plain'], maxInFlight: 128, report: null, keep: false, profile: null, p95Ms: 300 };
+  const o: Options = { steps: [1, 2, 4, 8, 16, 32], stepSeconds: 60, settleSeconds: NaN, pool: 100, users: 50, seed: 1, openPush: true, targets: ['pushmanager', 'plain'], maxInFlight: 128, report: null, keep: false, profile: null, p95Ms: 300, stopAfterMisses: 2 };
   const die = (msg: string): never => {
     console.error(`capacity: ${msg}\n${USAGE}`);
     process.exit(2);
@@ -65,7 +77,10 @@ function parseArgs(argv: string[]): Options {
       if (!Number.isFinite(v) || v < min) die(`${a} needs a number ≥ ${min}`);
       return v;
     };
-    if (a === '--steps') {
+    if (a === '--steps' && argv[i + 1] === 'wide') {
+      i++;
+      o.steps = [...WIDE_STEPS];
+    } else if (a === '--steps') {
       const v = (argv[++i] ?? '').split(',').map(Number);
       if (!v.length || v.some((x) => !Number.isFinite(x) || x <= 0)) die('--steps needs rates in pushes/s, e.g. 1,2,4');
       o.steps = v;
@@ -83,6 +98,7 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--report') o.report = argv[++i] ?? die('--report needs a file');
     else if (a === '--keep') o.keep = true;
     else if (a === '--profile') o.profile = argv[++i] ?? die('--profile needs a directory');
+    else if (a === '--stop-after-misses') o.stopAfterMisses = Math.floor(num(0));
     else die(`unknown option ${a}`);
   }
   if (Number.isNaN(o.settleSeconds)) o.settleSeconds = Math.min(10, o.stepSeconds / 5);
@@ -457,6 +473,15 @@ function report(results: StepResult[], o: Options, x: { started: Date; load0: st
     return k;
   })();
   const errors = results.flatMap((r) => r.firstErrors.map((e) => `- ${LABEL[r.target]} at ${r.rate}/s: ${e}`));
+  const top = Math.max(...o.steps);
+  const lowerBounds = ([['pushmanager', pmKnee], ['plain', plainKnee]] as const)
+    .filter(([t, k]) => k === top && o.targets.includes(t))
+    .map(([t]) => `${LABEL[t]} passed every step, so its knee is only "≥ ${top}/s"${t === 'plain' && pmKnee !== null ? ', and the ratio an upper bound' : ''}: run higher steps to find it.`);
+  const notRun = o.targets.flatMap((t) => {
+    const ran = new Set(results.filter((r) => r.target === t).map((r) => r.rate));
+    const skipped = o.steps.filter((s) => !ran.has(s));
+    return skipped.length ? [`${LABEL[t]} did not run ${skipped.join(', ')}/s: it had missed the bound at ${o.stopAfterMisses} steps in a row (\`--stop-after-misses\`).`] : [];
+  });
   return [
     '# Capacity: throughput curve and knee (`npm run capacity`)',
     '',
@@ -468,6 +493,10 @@ function report(results: StepResult[], o: Options, x: { started: Date; load0: st
     '',
     `Knee (highest offered load at which it and every lower step kept client p95 ≤ ${o.p95Ms} ms, finished ≥ 90% of the pushes that arrived in the window, no failed or dropped push; only as fine as the steps): **Pushmanager ${pmKnee ?? 'below the first step'} pushes/s; plain git http-backend ${plainKnee ?? 'below the first step'} pushes/s; ratio ${ratio === null ? 'n/a' : ratio.toFixed(2)}** (target ≥ 0.70: ${ratio === null ? 'not measured' : ratio >= 0.7 ? 'pass' : 'FAIL'}).`,
     `By the server's own push-to-recorded p95 (bucket bounds): Pushmanager's knee ${serverKnee ?? 'below the first step'} pushes/s.`,
+    ...lowerBounds,
+    ...notRun,
+    '',
+    `Server CPU per push (ms, the server and its git children / the server process alone), from the table's CPU and achieved rate: ${o.targets.map((t) => `${LABEL[t]} ${results.filter((r) => r.target === t && r.achieved > 0).map((r) => `${r.rate}/s ${((r.cpuPct * 10) / r.achieved).toFixed(1)} / ${((r.selfCpuPct * 10) / r.achieved).toFixed(1)}`).join(', ')}`).join('; ')}.`,
     '',
     '```',
     textChart(results, o),
@@ -564,9 +593,16 @@ async function main(): Promise<number> {
     }
 
     const results: StepResult[] = [];
-    for (const rate of o.steps)
+    const misses = new Map<string, number>();
+    for (const rate of [...o.steps].sort((a, b) => a - b))
       for (const t of targets) {
+        // Its knee is behind it: higher steps would only load the machine the other target's steps share.
+        if (o.stopAfterMisses && (misses.get(t.name) ?? 0) >= o.stopAfterMisses) {
+          process.stderr.write(`capacity: ${t.name} ${rate}/s: not run (missed the bound at ${o.stopAfterMisses} steps in a row)\n`);
+          continue;
+        }
         const r = await runStep(t, rate, plan.pushes, o, rnd);
+        misses.set(t.name, passes(r, o) ? 0 : (misses.get(t.name) ?? 0) + 1);
         results.push(r);
         process.stderr.write(`capacity: ${t.name} ${rate}/s: achieved ${r.achieved.toFixed(2)}/s, client p95 ${ms(percentile(r.clientMs, 95))} ms, ${r.failed + r.refused} not ok, server CPU ${r.cpuPct.toFixed(0)}%\n`);
       }

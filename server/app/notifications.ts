@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Board } from '../../state/model.js';
 import type { DomainEvent } from '../../state/events.js';
 import { describeFailure } from '../notify/notify-error.js';
-import { catchUp, FileCursorStore, notifyCommit } from '../notify/catch-up.js';
+import { catchUp, FileCursorStore, LazyCursor } from '../notify/catch-up.js';
+import { routeCommit } from '../../state/notify/routing.js';
 import { createNotifiers, routingConfigFrom, type NotifyConfig } from '../notify/notify-config.js';
 import { Outbox } from '../notify/outbox.js';
 import type { StateStore } from '../store/state-store.js';
@@ -53,13 +54,23 @@ export async function startNotifications(
     if (r.commits) deps.log('warn', `notifications: caught up ${r.commits} commit(s) made before the last stop, ${r.enqueued} delivery(ies) queued`);
   }
 
+  // After each commit its deliveries are journaled at once; the cursor follows at most once a second (see
+  // LazyCursor). A commit whose enqueue failed stops the cursor there, so the next start catches it up.
+  const lazy = new LazyCursor(cursor, 1000, (e) => deps.log('warn', `notifications: could not write the catch-up cursor: ${describeFailure(e)}`));
+  let stuck = false;
   let chain: Promise<unknown> = Promise.resolve();
   return {
     outbox,
     onCommit(c) {
       chain = chain
-        .then(() => notifyCommit({ sha: c.version, events: c.events, board: c.board }, { outbox, cursor, routing }))
-        .catch((e: unknown) => deps.log('error', `notifications: could not queue deliveries for ${c.version}: ${describeFailure(e)} (caught up at next start)`));
+        .then(async () => {
+          await outbox.enqueue(routeCommit(c.version, c.events, c.board, routing));
+          if (!stuck) lazy.advance(c.version);
+        })
+        .catch((e: unknown) => {
+          stuck = true;
+          deps.log('error', `notifications: could not queue deliveries for ${c.version}: ${describeFailure(e)} (caught up at next start)`);
+        });
     },
     setRouting(next) {
       routing = routingConfigFrom(next, { cli: 'pushmanager' });
@@ -67,6 +78,7 @@ export async function startNotifications(
     flushed: () => chain.then(() => undefined),
     async close() {
       await chain.catch(() => undefined);
+      await lazy.flush();
       await outbox.close();
     },
   };

@@ -41,6 +41,71 @@ export interface ServeGitOptions {
   readonly hook: { readonly socket: string; readonly token: string } | null;
   /** Start git through the spawner (server/git/git-spawner.ts) while it runs; without one, fork here. */
   readonly spawner?: GitSpawner | null;
+  /**
+   * Refs hidden from receive-pack that a push may still name (the metadata branch): a push whose commands
+   * name one runs with that ref shown again, so that it reaches the hook and is refused with the server's
+   * reason on `remote:`, not git's bare "deny updating a hidden ref".
+   */
+  readonly revealOnPush?: readonly string[];
+}
+
+/** Largest command section read ahead of receive-pack to find the refs a push names (git sends them first). */
+const MAX_COMMANDS_PEEK = 256 * 1024;
+
+/**
+ * The refs named by the commands at the head of a receive-pack request body (pkt-lines: optional `shallow`
+ * lines, then `<old> <new> <ref>[\0caps]`, then a flush), 'more' while the section is not complete, or
+ * null when it is not of that shape (a signed push's certificate, say): then nothing is read ahead.
+ */
+export function pushedRefs(body: Buffer): string[] | 'more' | null {
+  const refs: string[] = [];
+  let pos = 0;
+  for (;;) {
+    if (body.length < pos + 4) return 'more';
+    const len = parseInt(body.toString('latin1', pos, pos + 4), 16);
+    if (!Number.isInteger(len) || !/^[0-9a-f]{4}$/i.test(body.toString('latin1', pos, pos + 4))) return null;
+    if (len === 0) return refs;
+    if (len < 4) return null;
+    if (body.length < pos + len) return 'more';
+    let line = body.toString('latin1', pos + 4, pos + len);
+    pos += len;
+    const nul = line.indexOf('\0');
+    if (nul >= 0) line = line.slice(0, nul);
+    line = line.replace(/\n$/, '');
+    if (line.startsWith('shallow ')) continue;
+    const parts = line.split(' ');
+    if (parts.length !== 3) return null;
+    refs.push(parts[2]!);
+  }
+}
+
+/**
+ * Reads the request up to the end of its command section (at most MAX_COMMANDS_PEEK); what was read is
+ * handed on. A client gone before that: nothing to start.
+ */
+function peekCommands(req: IncomingMessage, done: (head: Buffer, refs: string[] | null) => void): void {
+  let head = Buffer.alloc(0);
+  const finish = (refs: string[] | null) => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    req.pause();
+    done(head, refs);
+  };
+  const onClose = () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+  };
+  req.on('close', onClose);
+  const onData = (chunk: Buffer) => {
+    head = Buffer.concat([head, chunk]);
+    const r = pushedRefs(head);
+    if (r !== 'more') finish(r);
+    else if (head.length > MAX_COMMANDS_PEEK) finish(null);
+  };
+  const onEnd = () => finish(null);
+  req.on('data', onData);
+  req.on('end', onEnd);
 }
 
 /** The receive-pack protocol version a request asks for, as git's own determine_protocol_version_server reads it. */
@@ -137,6 +202,13 @@ function spawnedChild(spawner: GitSpawner, kind: SpawnKind, env: Record<string, 
 }
 
 export function serveGit(req: IncomingMessage, res: ServerResponse, opts: ServeGitOptions): void {
+  const reveal = opts.revealOnPush ?? [];
+  const isPushRpc = opts.route.service === 'receive' && opts.route.pathInfo.endsWith('/git-receive-pack') && req.method === 'POST' && !req.headers['content-encoding'];
+  if (!reveal.length || !isPushRpc) return startGit(req, res, opts, Buffer.alloc(0), []);
+  peekCommands(req, (head, refs) => startGit(req, res, opts, head, refs ? reveal.filter((r) => refs.some((x) => x === r || x.startsWith(`${r}/`))) : []));
+}
+
+function startGit(req: IncomingMessage, res: ServerResponse, opts: ServeGitOptions, readAhead: Buffer, reveal: readonly string[]): void {
   const env: Record<string, string> = {
     GIT_PROJECT_ROOT: opts.projectRoot,
     GIT_HTTP_EXPORT_ALL: '1',
@@ -154,6 +226,12 @@ export function serveGit(req: IncomingMessage, res: ServerResponse, opts: ServeG
   }
   if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
   if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
+  // A later `!ref` entry of receive.hideRefs shows the ref again, for this run of receive-pack only.
+  reveal.forEach((ref, i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = 'receive.hideRefs';
+    env[`GIT_CONFIG_VALUE_${i}`] = `!${ref}`;
+  });
+  if (reveal.length) env.GIT_CONFIG_COUNT = String(reveal.length);
   // No CONTENT_LENGTH, on purpose: http-backend then lets the service read the body to its end, as for
   // a chunked request. With it, git 2.39's http-backend copies exactly that many bytes and, if the body
   // ends early (this server killed mid-push, so the pipe closes), reads EOF forever at full CPU: two
@@ -170,7 +248,10 @@ export function serveGit(req: IncomingMessage, res: ServerResponse, opts: ServeG
     child = spawnedChild(spawner, direct.kind, env);
   } else if (spawner) child = spawnedChild(spawner, 'http-backend', env);
   else child = forkedChild({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env });
-  req.pipe(child.stdin);
+  if (readAhead.length) child.stdin.write(readAhead);
+  // A body that ended while its head was read ahead has no 'end' left for pipe() to pass on.
+  if (req.readableEnded) child.stdin.end();
+  else req.pipe(child.stdin);
   child.stdin.on('error', () => undefined);
 
   let head: Buffer = Buffer.alloc(0);

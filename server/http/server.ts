@@ -84,6 +84,7 @@ export async function route(deps: ServerDeps, req: IncomingMessage, res: ServerR
       query: url.search.slice(1),
       hook: push && { socket: deps.hookSocket, token: push.token },
       spawner: deps.gitSpawner,
+      revealOnPush: [`refs/heads/${deps.config.repository.metadataBranch}`],
     });
     return;
   }

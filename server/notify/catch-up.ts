@@ -57,6 +57,49 @@ export class FileCursorStore implements CursorStore {
   }
 }
 
+/**
+ * A cursor written behind the commits it follows: at most one write every `delayMs` (the latest commit
+ * handed to `advance`), and on `flush`. The cursor only saves start-up work: whatever is after it is routed
+ * again and the outbox drops keys it already has or has sent, so a cursor a second behind after a crash
+ * costs a second's re-routing and loses or repeats nothing. Writing it after every commit (mkdir, open,
+ * write, fsync, close, rename) was a fifth of the notifications' part of a push (issue 17).
+ * `advance` must only be handed a commit whose deliveries (and those of every commit before it) are journaled.
+ */
+export class LazyCursor {
+  private pending: string | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: CursorStore,
+    private readonly delayMs = 1000,
+    private readonly onError: (e: unknown) => void = () => undefined,
+  ) {}
+
+  advance(sha: string): void {
+    this.pending = sha;
+    if (this.timer !== null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, this.delayMs);
+    this.timer.unref?.();
+  }
+
+  /** Writes the latest commit handed to `advance`, if not yet written; resolves when it is on disk. */
+  flush(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.writing = this.writing.then(async () => {
+      const sha = this.pending;
+      if (sha === null) return;
+      this.pending = null;
+      await this.store.write(sha).catch(this.onError);
+    });
+    return this.writing;
+  }
+}
+
 export interface Enqueuer {
   enqueue(deliveries: readonly Delivery[]): Promise<number>;
 }

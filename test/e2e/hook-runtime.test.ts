@@ -1,6 +1,6 @@
 // The intake behaviours end to end through each proc-receive runtime (Node and Perl): the real git CLI
-// against the real server, whose data dir has a quote and spaces in its path (the sh wrapper must
-// cope). Then how the runtime is chosen. Only asynchronous git calls: the server runs in this process.
+// against the real server, whose data dir has a quote and spaces in its path (the hook and its
+// sh wrapper must cope). Then how the runtime is chosen. Only asynchronous git calls: the server runs in this process.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,10 +42,16 @@ describe.each(['node', 'perl'] as const)('intake through the %s hook', (runtime:
   // board version: a previous push's conflict check is committed after its answer and may land later.
   const noRequestFor = async (ref: string) => expect((await board()).requests.filter((r) => r.ref === ref && r.state !== 'discarded')).toEqual([]);
 
-  it(`runs on ${runtime}, from a wrapper written into a data dir whose path has quotes and spaces`, async () => {
+  it(`runs on ${runtime}, from a hook written into a data dir whose path has quotes and spaces`, async () => {
     expect(f.server.repo.hookRuntime).toBe(runtime);
-    const wrapper = await readFile(join(dataDir, 'hooks', 'proc-receive'), 'utf8');
-    expect(wrapper).toMatch(runtime === 'perl' ? /^#!\/bin\/sh\nexec '[^']*perl' '[^']*\/hooks\/proc-receive\.pl'\n$/ : /^#!\/bin\/sh\nexec '[^']*' '[^']*\/dist\/hooks\/proc-receive\.js'\n$/);
+    const hook = await readFile(join(dataDir, 'hooks', 'proc-receive'), 'utf8');
+    if (runtime === 'node') expect(hook).toMatch(/^#!\/bin\/sh\nexec '[^']*' '[^']*\/dist\/hooks\/proc-receive\.js'\n$/);
+    else {
+      // The Perl hook itself, with perl on its #! line: git execs perl with no sh in front (issue 17).
+      const script = await readFile(join(process.cwd(), 'hooks', 'proc-receive.pl'), 'utf8');
+      expect(hook).toMatch(/^#!\/\S*perl\n/);
+      expect(hook.slice(hook.indexOf('\n'))).toBe(script.slice(script.indexOf('\n')));
+    }
   });
 
   it('opens a request whose options hold quotes, backslashes and unicode, exactly as typed', async () => {

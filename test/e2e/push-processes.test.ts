@@ -138,6 +138,29 @@ describe('archive refs of discarded requests', () => {
     expect((await git(f.server.repo.gitDir, ['rev-parse', '--verify', '-q', 'refs/pushmanager/archive/999'])).code).not.toBe(0);
     expect((await git(f.server.repo.gitDir, ['fsck', '--no-dangling', '--no-progress'])).code).toBe(0);
   });
+
+  it('the metadata branch too: not advertised to pushers, still fetched, and a push to it is refused with the server\'s reason', async () => {
+    const work = await f.clone('alice');
+    // Its history (one commit per state change, newer than the pushed commits) was walked by every
+    // connectivity check; hidden, the check stops at master and the pushreq refs.
+    const auth = { authorization: `Basic ${Buffer.from('alice:alice').toString('base64')}` };
+    const adv = await (await fetch(`${f.server.url}/main.git/info/refs?service=git-receive-pack`, { headers: auth })).text();
+    expect(adv).toContain('refs/heads/master');
+    expect(adv).not.toContain('refs/heads/pushmanager/meta');
+    const sha = await f.commit(work, 'meta-forge', { 'm.txt': 'x\n' });
+    const forged = await git(work, ['push', 'origin', `${sha}:refs/heads/pushmanager/meta`]);
+    expect(forged.code).not.toBe(0);
+    expect(forged.stderr).toMatch(/remote: .*metadata branch is written only by the pushmanager server/);
+    expect(forged.stderr).not.toContain('hidden ref');
+    // Pushed together with a push request: that one is recorded, the metadata branch still refused.
+    const both = await git(work, ['push', 'origin', `${sha}:refs/heads/pushmanager/meta`, `${sha}:refs/pushreq/meta-and-more`, '-o', 'title=Beside a refused ref']);
+    expect(both.stderr).toMatch(/\[remote rejected\].*pushmanager\/meta.*metadata branch is written only/);
+    expect(both.stderr).toMatch(/request \d+ "Beside a refused ref" opened/);
+    const adv2 = await (await fetch(`${f.server.url}/main.git/info/refs?service=git-receive-pack`, { headers: auth })).text();
+    expect(adv2).toContain('refs/pushreq/meta-and-more');
+    expect(adv2).not.toContain('refs/heads/pushmanager/meta');
+    expect((await git(work, ['ls-remote', 'origin', 'refs/heads/pushmanager/meta'])).stdout).toMatch(/^[0-9a-f]{40}\trefs\/heads\/pushmanager\/meta$/m);
+  });
 });
 
 describe('a server whose git spawner died', () => {
@@ -202,7 +225,9 @@ describe('a server killed in the middle of a push', () => {
 
   it('leaves no git process behind once its request body is cut off', async () => {
     const root = join(dir, 'data', 'repos');
-    // A receive-pack request that announces 100 kB and sends 4 bytes, then waits.
+    // A receive-pack request that announces 100 kB and sends its command (the server reads that far
+    // before it starts git: see revealOnPush in server/http/git-http.ts) and 4 bytes of pack, then waits.
+    const command = `${'0'.repeat(40)} ${'1'.repeat(40)} refs/pushreq/cut\0report-status\n`;
     const socket = connect(server.port, '127.0.0.1');
     await once(socket, 'connect');
     socket.write(
@@ -213,7 +238,7 @@ describe('a server killed in the middle of a push', () => {
         'Content-Type: application/x-git-receive-pack-request',
         'Content-Length: 100000',
         '',
-        '0098',
+        `${(command.length + 4).toString(16).padStart(4, '0')}${command}0000PACK`,
       ].join('\r\n'),
     );
     const deadline = Date.now() + 10_000;

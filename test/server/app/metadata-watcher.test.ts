@@ -131,6 +131,20 @@ describe('watchRef', () => {
     expect(c.seen).toEqual([shas[3]]);
   });
 
+  it('keeps seeing a nested ref after `git pack-refs --prune` removed its folder and a later write made it again', async () => {
+    const NESTED = 'refs/heads/pushmanager/meta';
+    await git('update-ref', NESTED, shas[0]!);
+    const c = collect();
+    watcher = watchRef(repo.dir, NESTED, (sha) => c.seen.push(sha));
+    await watcher.ready;
+    await git('pack-refs', '--all', '--prune'); // refs/heads/pushmanager/ is gone, the SHA is packed
+    await git('update-ref', NESTED, shas[1]!); // the folder is made again, the ref loose in it
+    expect(await c.until(1)).toEqual([shas[1]]);
+    // Later moves in the re-made folder are seen by the watch armed again on it, not only by chance.
+    await git('update-ref', NESTED, shas[2]!);
+    expect(await c.until(2)).toEqual([shas[1], shas[2]]);
+  });
+
   it('stays silent when the SHA did not change and after close', async () => {
     const c = collect();
     watcher = watchRef(repo.dir, REF, (sha) => c.seen.push(sha));

@@ -2,12 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { catchUp, CURSOR_FILE, FileCursorStore, notifyCommit, type MetadataCommit } from '../../../server/notify/catch-up.js';
+import { catchUp, CURSOR_FILE, FileCursorStore, LazyCursor, notifyCommit, type CursorStore, type MetadataCommit } from '../../../server/notify/catch-up.js';
 import { Outbox } from '../../../server/notify/outbox.js';
 import type { DomainEvent } from '../../../state/events.js';
 import { emptyBoard, type Board, type PushId, type PushRequest, type RequestId } from '../../../state/model.js';
 import type { RoutingConfig } from '../../../state/notify/delivery.js';
 import { removeTempDirs, tempDir } from '../../helpers/temp-dir.js';
+import { until } from '../../helpers/until.js';
 import { FakeNotifier } from './fake-notifier.js';
 
 afterAll(removeTempDirs);
@@ -62,5 +63,43 @@ describe('catchUp', () => {
     await second.idle();
     expect(email.sent).toHaveLength(2);
     await second.close();
+  });
+});
+
+describe('LazyCursor', () => {
+  /** A cursor store that records its writes. */
+  const recording = (): CursorStore & { writes: string[] } => {
+    const writes: string[] = [];
+    return { writes, read: async () => writes.at(-1) ?? null, write: async (sha) => void writes.push(sha) };
+  };
+
+  it('writes the latest commit once per delay, not once per commit', async () => {
+    const store = recording();
+    const lazy = new LazyCursor(store, 50);
+    for (const sha of ['c1', 'c2', 'c3']) lazy.advance(sha);
+    expect(store.writes).toEqual([]);
+    await until('the delayed write', () => store.writes.length > 0);
+    expect(store.writes).toEqual(['c3']);
+    lazy.advance('c4');
+    await lazy.flush();
+    expect(store.writes).toEqual(['c3', 'c4']);
+    await lazy.flush(); // nothing new: no write
+    expect(store.writes).toEqual(['c3', 'c4']);
+  });
+
+  it('flush writes what is pending at once, and a write that fails is reported and retried by the next', async () => {
+    const dir = await tempDir();
+    const errors: unknown[] = [];
+    let fail = true;
+    const file = new FileCursorStore(dir);
+    const store: CursorStore = { read: () => file.read(), write: async (sha) => (fail ? Promise.reject(new Error('disk full')) : file.write(sha)) };
+    const lazy = new LazyCursor(store, 60_000, (e) => errors.push(e));
+    lazy.advance('c1');
+    await lazy.flush();
+    expect(errors).toHaveLength(1);
+    fail = false;
+    lazy.advance('c2');
+    await lazy.flush();
+    expect(await file.read()).toBe('c2');
   });
 });

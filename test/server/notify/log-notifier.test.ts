@@ -1,5 +1,5 @@
 // LogNotifier: the default channel appends one JSON line per delivery.
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LogNotifier } from '../../../server/notify/log-notifier.js';
@@ -32,5 +32,23 @@ describe('LogNotifier', () => {
       { at: '2024-05-01T10:00:00.000Z', key: 'c9:0:push-opened:log:*', channel: 'log', to: [], subject: 'Push open: push #1 "P" (morning)', text: 'push #1 "P" (morning) is open, pushmaster pm.' },
       expect.objectContaining({ key: 'c9:1:all-verified:log:*', to: ['pm'] }),
     ]);
+  });
+
+  it('keeps the file open between lines, and writes to a new file once the old one was rotated or removed', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'notifications.log');
+    const log = new LogNotifier({ file });
+    const d = (key: string) => ({ key, channel: 'log' as const, to: [], subject: key, text: key });
+    await log.send(d('one'));
+    await rename(file, `${file}.1`); // logrotate
+    await log.send(d('two'));
+    const keys = async (f: string) => (await readFile(f, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key);
+    expect(await keys(`${file}.1`)).toEqual(['one']);
+    expect(await keys(file)).toEqual(['two']);
+    await rm(file);
+    await log.send(d('three'));
+    await log.send(d('four'));
+    await log.close();
+    expect(await keys(file)).toEqual(['three', 'four']);
   });
 });

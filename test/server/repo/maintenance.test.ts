@@ -40,6 +40,26 @@ describe('RepoMaintenance', () => {
     expect(exact).toBe(12 * 3 + 2);
   });
 
+  it('packs refs alone, with no full run, once loose refs pass their limit (every push reads each one)', async () => {
+    const { tips } = await populate();
+    const m = new RepoMaintenance({ git: repo.git, sampleDirs: 256, looseLimit: 1000, looseRefLimit: 20, intervalMs: 0, refsIntervalMs: 0 });
+    expect(m.looseRefs()).toBe(12);
+    expect(await m.maybePackRefs()).toBe(false);
+    // Archive refs, as discarded requests leave them: 12 + 10 loose refs, over the limit of 20.
+    await repo.git.run(['update-ref', '--stdin'], { input: Array.from({ length: 10 }, (_, i) => `create refs/pushmanager/archive/${i} ${tips[i]}\n`).join('') });
+    expect(m.looseRefs()).toBe(21); // counted only up to one past the limit
+    expect(await m.maybePackRefs()).toBe(true);
+    expect(m.refPacks).toBe(1);
+    expect(m.looseRefs()).toBe(0);
+    expect(m.runs).toBe(0);
+    expect(m.counts().packs).toBe(0); // objects untouched: that is the full run's
+    expect((await repo.git.out(['for-each-ref', '--format=%(refname)'])).split('\n')).toHaveLength(22);
+    await m.close();
+    // Closed: no more runs.
+    await repo.git.run(['update-ref', '--stdin'], { input: Array.from({ length: 25 }, (_, i) => `create refs/pushmanager/archive/x${i} ${tips[0]}\n`).join('') });
+    expect(await m.maybePackRefs()).toBe(false);
+  });
+
   it('does nothing below the limits', async () => {
     await populate();
     const m = new RepoMaintenance({ git: repo.git, sampleDirs: 256, looseLimit: 1000, intervalMs: 0 });
