@@ -158,6 +158,7 @@ function writeOut(o: Options, report: string): void {
 async function interruptRun(w: World, measurements: Measurements, o: Options, at: { started: Date; load0: string; sig: string }): Promise<number> {
   const simMin = w.t0 ? w.simNow() : 0;
   w.stopping = true;
+  w.interrupted = true;
   const st = w.server.stats();
   if (st) measurements.take(st);
   if (w.server.running && w.up.isOpen) await measurements.scrape().catch(() => undefined);

@@ -31,6 +31,8 @@ export class World {
   readonly verifiers = new Semaphore(8);
   t0 = 0;
   stopping = false;
+  /** Set by SIGINT/SIGTERM: the signal reaches the run's own git children too, so tasks still running fail. */
+  interrupted = false;
   // measurements
   readonly pushMs: number[] = [];
   /** Plain `git push` to a bare repo behind plain http-backend, sampled through the run: the floor under the same load. */
@@ -203,7 +205,11 @@ export class World {
 
   readonly tasks = new Set<Promise<unknown>>();
   spawn(p: Promise<unknown>): void {
-    const q = p.catch((e: unknown) => this.violation(`task failed: ${(e as Error).stack ?? String(e)}`));
+    const q = p.catch((e: unknown) => {
+      // Cut off by the signal that stopped the run (its git children got it too): counted, not a violation.
+      if (this.interrupted) return this.count('tasks cut off by the signal');
+      this.violation(`task failed: ${(e as Error).stack ?? String(e)}`);
+    });
     this.tasks.add(q);
     void q.finally(() => this.tasks.delete(q));
   }
