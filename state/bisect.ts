@@ -116,7 +116,8 @@ export interface Progress {
   readonly phase: 'prefix' | 'confirm' | 'partner';
 }
 
-const verdictOf = (k: Known | undefined): Verdict | undefined => (k === undefined ? undefined : k.passed > 0 ? 'passed' : k.failed > 0 ? 'failed' : undefined);
+/** What the runs of a candidate say: any pass is a pass (flakes only fail), else a failure, else nothing yet. */
+export const verdictOf = (k: Known | undefined): Verdict | undefined => (k === undefined ? undefined : k.passed > 0 ? 'passed' : k.failed > 0 ? 'failed' : undefined);
 
 interface Gap {
   readonly lo: number;

@@ -5,7 +5,7 @@
 // candidate to test next is state/bisect.ts's one function; building candidates is the server's
 // (server/pipeline/bisect-service.ts), recorded with TestBisectCandidates.
 import { actorName, systemActor } from './actor.js';
-import { canonical, candidateKey, members, nextStep, progress, type Candidate, type Known, type SearchStep } from './bisect.js';
+import { canonical, candidateKey, members, nextStep, progress, verdictOf, type Candidate, type Known, type SearchStep, type Verdict } from './bisect.js';
 import type { DomainEvent } from './events.js';
 import { isPending, runAgain, type Job } from './jobs.js';
 import { flakeCounts } from './job-queue.js';
@@ -156,11 +156,9 @@ export const runningCandidateJobs = (push: Push): number => {
 };
 
 /** How the branch without request `culprit` did in the search (the run before it was blamed), if it ran. */
-export function restVerdict(push: Push, b: Bisection, culprit: RequestId): 'passed' | 'failed' | null {
+export function restVerdict(push: Push, b: Bisection, culprit: RequestId): Verdict | null {
   const index = b.requests.findIndex((m) => m.request === culprit);
-  if (index < 0) return null;
-  const k = knownOf(push, b)(candidateKey({ k: b.requests.length, without: index }));
-  return !k ? null : k.passed > 0 ? 'passed' : k.failed > 0 ? 'failed' : null;
+  return index < 0 ? null : (verdictOf(knownOf(push, b)(candidateKey({ k: b.requests.length, without: index }))) ?? null);
 }
 
 /** How many runs the bisection has made (its candidates' jobs, the build and its retries not counted). */

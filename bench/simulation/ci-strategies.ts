@@ -72,14 +72,15 @@ class PushmanagerPush implements PushController {
     return id;
   }
 
-  private build(): void {
+  /** A build of the branch as it stands; `failedAlready`: runs of this very tree that failed already (its first attempts). */
+  private build(failedAlready = 0): void {
     if (!this.api.members.length) {
       this.phase = 'done';
       this.api.giveUp('every request removed');
       return;
     }
     this.phase = 'build';
-    this.wholeFails = 0;
+    this.wholeFails = failedAlready;
     this.run(this.api.members, 'whole');
   }
 
@@ -128,8 +129,9 @@ class PushmanagerPush implements PushController {
     if (this.o.retestRed && this.history.flaked) {
       const whole = branch.join(',');
       for (const [key, e] of this.known) {
-        if (key === whole || e.failed !== 1 || e.passed > 0 || e.pending > 0 || !key.split(',').every((m) => m === '' || branch.includes(Number(m)))) continue;
-        if (capacity > 0) this.searchRuns.push(this.run(key === '' ? [] : key.split(',').map(Number), 'candidate'));
+        const ms = key === '' ? [] : key.split(',').map(Number);
+        if (key === whole || e.failed !== 1 || e.passed > 0 || e.pending > 0 || !ms.every((m) => branch.includes(m))) continue;
+        if (capacity > 0) this.searchRuns.push(this.run(ms, 'candidate'));
         return;
       }
     }
@@ -162,13 +164,7 @@ class PushmanagerPush implements PushController {
         // Red without it (a second red request further on): that candidate is the new deploy branch
         // too, and its failed run counts as the build's first, so only the retry runs (state/job-queue.ts
         // queues a retry of the candidate's failed job): one run, not a rebuild's two.
-        if (step.type === 'culprit' && step.rest === 'failed' && this.o.retries > 0 && this.entry(this.api.members).failed > 0) {
-          this.phase = 'build';
-          this.wholeFails = 1;
-          this.run(this.api.members, 'whole');
-          return;
-        }
-        this.build();
+        this.build(step.type === 'culprit' && step.rest === 'failed' && this.o.retries > 0 && this.entry(this.api.members).failed > 0 ? 1 : 0);
         return;
       }
       case 'master-red':

@@ -4,13 +4,13 @@
 // new deploy branch restarts it keeping the prefixes it still has; a cancel or a discarded push ends it
 // and removes its refs; onFailure stop starts none.
 import { describe, expect, it } from 'vitest';
+import { replay } from '../helpers/replay.js';
 import type { BisectCandidateBuilt, Command } from '../../state/commands.js';
-import { decide, systemActor, userActor, type Actor } from '../../state/decide.js';
+import { systemActor, userActor, type Actor } from '../../state/decide.js';
 import { isDomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
-import { evolveAll } from '../../state/evolve.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
-import { emptyBoard, wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
+import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
 import { bisectionStep, runningCandidateJobs } from '../../state/bisection.js';
 import { plan } from '../../state/plan.js';
 import type { RefIntent } from '../../state/ref-intents.js';
@@ -41,15 +41,15 @@ const report = (b: Board, job: string, state: 'passed' | 'failed', pipeline: Pip
 
 /** Push 1 with n of alice's requests accepted and built (deploy SHA d…), its build job 1.1 queued. */
 function built(n: number, pipeline: PipelineJobs = JOBS): Board {
-  let b = emptyBoard();
-  const step = (cmd: Command, who: Actor) => {
-    const out = decide(b, cmd, { actor: who, now: new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString() });
-    if (isDomainError(out)) throw new Error(out.message);
-    b = evolveAll(b, out);
-  };
-  step({ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM);
-  for (let i = 1; i <= n; i++) step({ type: 'OpenRequest', ref: `refs/pushreq/r${i}`, sha: sha(String(i)), autoPickme: true, title: `r${i}` }, ALICE);
-  step({ type: 'AcceptRequests', push: P1, requests: Array.from({ length: n }, (_, i) => (i + 1) as RequestId) }, PM);
+  const ids = Array.from({ length: n }, (_, i) => i + 1);
+  const b = replay(
+    [
+      [{ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM],
+      ...ids.map((i) => [{ type: 'OpenRequest', ref: `refs/pushreq/r${i}`, sha: sha(String(i)), autoPickme: true, title: `r${i}` }, ALICE] as const),
+      [{ type: 'AcceptRequests', push: P1, requests: ids.map((i) => i as RequestId) }, PM],
+    ],
+    () => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString(),
+  );
   const merges = wantedMerges(b, P1).map((w, i) => ({ ...w, commit: sha(String.fromCharCode(97 + i)) }));
   return ok(b, { type: 'RecordBuild', push: P1, deploySha: sha('d'), baseSha: sha('f'), merges, dropped: [] }, systemActor('deploy-build'), pipeline).board;
 }

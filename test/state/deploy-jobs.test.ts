@@ -4,13 +4,13 @@
 // pushmaster; bless likewise; certify queues its jobs and gates nothing. A failed build job is run once
 // more (retries) before the gate counts it red or anyone is blamed; a retry that passes is flaky.
 import { describe, expect, it } from 'vitest';
+import { replay } from '../helpers/replay.js';
 import type { Command } from '../../state/commands.js';
-import { decide, systemActor, userActor, type Actor } from '../../state/decide.js';
+import { systemActor, userActor, type Actor } from '../../state/decide.js';
 import { isDomainError, type DomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
-import { evolveAll } from '../../state/evolve.js';
 import { flakeCounts, type PipelineJobs } from '../../state/job-queue.js';
-import { emptyBoard, findJob, wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
+import { findJob, wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
 import type { RoutingConfig } from '../../state/notify/delivery.js';
 import { routeCommit } from '../../state/notify/routing.js';
 import { plan } from '../../state/plan.js';
@@ -55,15 +55,14 @@ const heard = (s: Step) => routeCommit('c0ffee', s.events, s.board, CFG).map((d)
 
 /** Push 1 (pm) with alice's request 1 accepted and its build recorded at aaaa… (the build job queued). */
 function built(pipeline: PipelineJobs = JOBS): Board {
-  let b = emptyBoard();
-  const step = (cmd: Command, who: Actor) => {
-    const out = decide(b, cmd, { actor: who, now: new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString() });
-    if (isDomainError(out)) throw new Error(out.message);
-    b = evolveAll(b, out);
-  };
-  step({ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM);
-  step({ type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha('1'), autoPickme: true, title: 'a' }, ALICE);
-  step({ type: 'AcceptRequests', push: P1, requests: [1 as RequestId] }, PM);
+  const b = replay(
+    [
+      [{ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM],
+      [{ type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha('1'), autoPickme: true, title: 'a' }, ALICE],
+      [{ type: 'AcceptRequests', push: P1, requests: [1 as RequestId] }, PM],
+    ],
+    () => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString(),
+  );
   const merges = wantedMerges(b, P1).map((w) => ({ ...w, commit: sha('a') }));
   return ok(b, { type: 'RecordBuild', push: P1, deploySha: sha('a'), baseSha: sha('f'), merges, dropped: [] }, BUILDER, pipeline).board;
 }

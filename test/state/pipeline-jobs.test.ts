@@ -3,6 +3,7 @@
 // its transition table; `push stage` and `bless` are refused while a gating job is not green, and
 // --force --reason passes and is recorded; retry and cancel are the push's pushmaster's.
 import { describe, expect, it } from 'vitest';
+import { replay } from '../helpers/replay.js';
 import type { Command } from '../../state/commands.js';
 import { decide, systemActor, userActor, type Actor } from '../../state/decide.js';
 import { decodePush, encodePush } from '../../state/codec.js';
@@ -42,16 +43,14 @@ const recordBuild = (b: Board, deploySha: string, pipeline: PipelineJobs | null 
 
 /** Push 1 (pm) with alice's request 1 accepted; the deploy branch not yet recorded (decide + evolve: plan would ask for the build as a fact). */
 function accepted(): Board {
-  let b = emptyBoard();
-  const step = (cmd: Command, who: Actor) => {
-    const out = decide(b, cmd, { actor: who, now: new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString() });
-    if (isDomainError(out)) throw new Error(out.message);
-    b = evolveAll(b, out);
-  };
-  step({ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM);
-  step({ type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha('1'), autoPickme: true, title: 'a' }, ALICE);
-  step({ type: 'AcceptRequests', push: P1, requests: [1 as RequestId] }, PM);
-  return b;
+  return replay(
+    [
+      [{ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM],
+      [{ type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha('1'), autoPickme: true, title: 'a' }, ALICE],
+      [{ type: 'AcceptRequests', push: P1, requests: [1 as RequestId] }, PM],
+    ],
+    () => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString(),
+  );
 }
 
 /** Push 1 with its first build recorded at aaaa…: the build jobs are queued. */
