@@ -17,15 +17,27 @@
 // prefix i + 1 red), then one run of request i alone on master names it: red → i; green → i breaks the
 // build only together with an earlier request (or the red prefix was a flake): that prefix is run once
 // more, and if it is red again, the partner is found by halving over {k, plus: i}. For i = 0 the one
-// extra run is master itself (is it master that is red?). So a culprit is named in at most
-// ⌈log2 n⌉ + 1 runs. Before it is blamed, the whole branch without it runs once ({n, without: i}):
-// green, that candidate is the new deploy branch, already tested, so this run takes the place of the
-// test a rebuild without the culprit needs and costs no CI time; red, either a second red request
-// comes later or the red prefix was a flake, and the prefix runs again to tell. So an innocent request
-// is blamed only if three runs flake together, never on one failure that a second run would pass.
-// A job that has never flaked is trusted on one run (`flaky: false`): no confirming run, and the
-// deploy branch without the culprit is rebuilt and tested as usual.
+// extra run is master itself (is it master that is red?). So a job that never flaked (`flaky: false`,
+// trusted on one run) has its culprit named in at most ⌈log2 n⌉ + 1 runs.
 //
+// A job that flakes needs more before anyone is blamed, because one red run is 10% likely a flake at
+// the flake rate of OpenStack's gate, and a false blame costs an engineer hours. Before a request is
+// blamed, alone or as the later of a pair, the whole branch without it runs once ({n, without: i}):
+// - green: nothing else in the branch is red, so the blame rests on the runs that hold it, all flakes
+//   if the branch was clean. It needs four red ones (the branch's build and retry, the red prefixes, it
+//   alone; for a pair, the pair's candidate): the last request has only three, since its prefix is the
+//   whole branch, and a clean branch whose build and retry flaked ends its search there with no flake
+//   more (every prefix passes), so it runs alone once more. That candidate is then the new deploy
+//   branch, already tested: this run takes the place of the test a rebuild without it would need.
+// - red: either a second red request comes later, or i's red prefix was a flake (and the red request
+//   is the later one). The prefix and the request alone each run until they have failed twice (request
+//   0's one candidate, three times); for a pair (i green alone), the prefix must fail a third time
+//   before a partner is looked for. In the simulation every false pair had taken this path: half of
+//   the innocents before this rule.
+// So an innocent request is blamed only if three or more runs flake together (four when the branch
+// without it is green), never on one failure that a second run would pass. The price is up to two
+// runs more per search (bench/results/bisection.md).
+
 // With room for more than one run at a time (`capacity`), the largest unknown gaps are split first, so
 // parallel runs shorten the wall time at the cost of more runs (Mergify's parallel splits).
 
@@ -73,8 +85,11 @@ export type SearchStep =
    * that never flaked is trusted on one run).
    */
   | { readonly type: 'culprit'; readonly index: number; readonly rest: Verdict | null }
-  /** Request `index` turns it red only together with the earlier request `partner` (neither alone). */
-  | { readonly type: 'pair'; readonly index: number; readonly partner: number }
+  /**
+   * Request `index` turns it red only together with the earlier request `partner` (neither alone).
+   * `rest`: how the whole branch without `index` did, as for a culprit (null: the job never flaked).
+   */
+  | { readonly type: 'pair'; readonly index: number; readonly partner: number; readonly rest: Verdict | null }
   /** Master alone is red: no request is to blame. */
   | { readonly type: 'master-red' }
   /** The whole branch passes (a new build of it, or a retry): nothing to find. */
@@ -196,7 +211,17 @@ export function nextStep(input: SearchInput): SearchStep {
       // Red with the requests before it, green alone: a pair, or the red prefix was a flake.
       const again = retestRed();
       if (again) return again;
-      return partnerStep(i, known, capacity, input.flaky !== false);
+      if (input.flaky === false) return partnerStep(i, n, known, capacity, false, null);
+      // Before a partner is looked for, the branch without it. A real pair's later half is all that
+      // keeps it red, so it passes (and is the new deploy branch, already tested). Red, it is the
+      // prefix's two failures that are in doubt: when the red request is further on, prefix i + 1 is
+      // clean and both were flakes (the simulation's false pairs, half of its innocents, all took this
+      // path), so it must fail a third time first; a pass widens the prefix gap and the search goes on.
+      const rest = { k: n, without: i };
+      const without = verdictOf(known(candidateKey(rest)));
+      if (without === undefined) return one(rest, known, capacity);
+      if (without === 'failed' && red.passed === 0 && red.failed < DOUBTED_PREFIX_FAILURES) return one({ k: i + 1 }, known, capacity);
+      return partnerStep(i, n, known, capacity, true, without);
     }
   }
   if (input.flaky === false) return { type: 'culprit', index: i, rest: null };
@@ -210,15 +235,31 @@ export function nextStep(input: SearchInput): SearchStep {
   if (without === 'failed') {
     const again = retestRed();
     if (again) return again;
+    // Request 0 alone is its prefix: the one candidate runs a third time instead.
+    const alone: Candidate = i === 0 ? { k: 1 } : { k: 0, plus: i };
+    if ((known(candidateKey(alone))?.failed ?? 0) < (i === 0 ? DOUBTED_PREFIX_FAILURES : 2)) return one(alone, known, capacity);
+  } else {
+    // Green without it: no other request is red, so the blame rests on the red runs that hold it (the
+    // whole branch's build and retry, the red prefixes, it alone), all flakes if the branch was clean.
+    // A clean branch whose two runs flaked ends its search on the last request with no flake more (every
+    // prefix passes), and then only its run alone is left to flake: so it runs alone once more.
+    const alone: Candidate = i === 0 ? { k: 1 } : { k: 0, plus: i };
+    if (redsOf([...prefixesFrom(i + 1, n), alone], known) < BLAME_FAILURES) return one(alone, known, capacity);
   }
   return { type: 'culprit', index: i, rest: without };
 }
+
+/** Red runs holding a request, with a green branch without it, before it is blamed (when the job flakes). */
+const BLAME_FAILURES = 4;
+
+/** Failures of a red prefix whose request passed alone, when the branch without that request is red too. */
+const DOUBTED_PREFIX_FAILURES = 3;
 
 /** Failures a red prefix needs before it alone names a pair of neighbours, when the job flakes. */
 const ADJACENT_PAIR_FAILURES = 3;
 
 /** Request i is red only after an earlier one: the partner, by halving over the first k requests with i. */
-function partnerStep(i: number, known: SearchInput['known'], capacity: number, flaky: boolean): SearchStep {
+function partnerStep(i: number, n: number, known: SearchInput['known'], capacity: number, flaky: boolean, rest: Verdict | null): SearchStep {
   // The partner: the first k for which the first k requests with request i are red ({0, plus: i} is green, {i, plus: i} red).
   const withI = (k: number): Verdict | undefined => verdictOf(known(candidateKey({ k, plus: i })));
   const partnerGap = gapOf(i, withI);
@@ -233,7 +274,23 @@ function partnerStep(i: number, known: SearchInput['known'], capacity: number, f
     const red = known(candidateKey({ k: i + 1 }))!;
     if (red.passed === 0 && red.failed < ADJACENT_PAIR_FAILURES) return one({ k: i + 1 }, known, capacity);
   }
-  return { type: 'pair', index: i, partner };
+  if (flaky && rest === 'passed') {
+    // Green without i: as for a culprit, the blame rests on the red runs holding both (the whole
+    // branch's, prefix i + 1's, the pair's own), all flakes if the branch was clean.
+    const pair: Candidate = { k: partner + 1, plus: i };
+    if (redsOf([...prefixesFrom(i + 1, n), pair], known) < BLAME_FAILURES) return one(pair, known, capacity);
+  }
+  return { type: 'pair', index: i, partner, rest };
+}
+
+/** The prefixes from..n, each holding request from - 1. */
+const prefixesFrom = (from: number, n: number): Candidate[] => Array.from({ length: n - from + 1 }, (_, j) => ({ k: from + j }));
+
+/** Failed runs of these candidates, each counted once (two of them may be the same candidate). */
+function redsOf(candidates: readonly Candidate[], known: SearchInput['known']): number {
+  let reds = 0;
+  for (const key of new Set(candidates.map(candidateKey))) reds += known(key)?.failed ?? 0;
+  return reds;
 }
 
 /** How far the search has come: the suspects left, for the board's "bisecting push 3: 40 → 20 → 10". */

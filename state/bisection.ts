@@ -206,7 +206,7 @@ function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy 
     // The branch without it ran: it becomes the deploy branch as it is (it is what a rebuild without the
     // culprit would make). Green, it is already tested: no rebuild, no run more. Red (a second red request
     // further on), its failed run counts as the build's first and only the retry runs (job-queue.ts).
-    const rest = step.type === 'culprit' && step.rest !== null ? restCandidate(b, step.index) : undefined;
+    const rest = step.rest !== null ? restCandidate(b, step.index) : undefined;
     if (rest?.sha && rest.merges) out.push({ ...base, cause: 'deploy-build', type: 'DeployBranchBuilt', deploySha: rest.sha, baseSha: rest.base, merges: rest.merges });
   }
   return out;

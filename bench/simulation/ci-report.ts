@@ -137,6 +137,13 @@ export interface Target {
   readonly pass: boolean;
 }
 
+/** "41 by one run, 28 by two": how far searches are over their bound. */
+function overBy(searches: readonly { runs: number; bound: number }[]): string {
+  const by = new Map<number, number>();
+  for (const s of searches) by.set(s.runs - s.bound, (by.get(s.runs - s.bound) ?? 0) + 1);
+  return [...by].sort((a, b) => a[0] - b[0]).map(([d, n]) => `${n} by ${d === 1 ? 'one run' : `${d} runs`}`).join(', ');
+}
+
 /** Pushmanager's four targets (issue 16), measured on its summary against the other strategies'. */
 export function targets(pm: Summary, others: readonly Summary[]): Target[] {
   const culprits = pm.searches.filter((s) => s.culprit === true);
@@ -149,14 +156,14 @@ export function targets(pm: Summary, others: readonly Summary[]): Target[] {
     {
       name: '≤ ⌈log2 N⌉ + 1 runs per culprit (candidate runs of each search that named one; the run of the branch without it is the new deploy branch\'s test, counted in runs per culprit)',
       measured: culprits.length
-        ? `${culprits.length - over.length} of ${culprits.length} searches within the bound (worst ${worst >= 0 ? '+' : ''}${worst} against it)${over.length ? `; of the ${over.length} over it, ${over.length - overClean.length} had a flaky candidate${overClean.length ? ` and ${overClean.length} had none${overClean.every((s) => s.runs - s.bound === 1) ? ', each by one run: the red prefix run again because the branch without the culprit was red too (a second red request, or two flakes?)' : ''}` : ''}` : ''}`
+        ? `${culprits.length - over.length} of ${culprits.length} searches within the bound (worst ${worst >= 0 ? '+' : ''}${worst} against it)${over.length ? `; of the ${over.length} over it, ${over.length - overClean.length} had a flaky candidate${overClean.length ? ` and ${overClean.length} had none (${overBy(overClean)}): the runs that confirm a blame once the job is known to flake (the red prefix and the request alone once more when the branch without it is red too, a second red request or flakes; the request alone once more when it is the last, so that its prefix is the whole branch)` : ''}` : ''}`
         : 'no culprit searched',
       pass: overClean.length === 0 && culprits.length > 0,
     },
     {
       name: '≤ 1 extra run per flake',
       measured: Number.isFinite(pm.extraRunsPerFlake)
-        ? `${pm.extraRunsPerFlake.toFixed(2)} extra runs per flaky failure (${pm.flakyFailures} flaky failures): ${pm.flakeSpells ? `a flaky build of the deploy branch cost ${fmt(pm.flakeSpellRuns / pm.flakeSpells, 2)} runs (${pm.flakeSpells} such builds: the retry)` : 'no build of a clean deploy branch flaked on its own (the branch without the last culprit is tested in the search)'}, a flaky candidate inside a search ${fmt(pm.extraRunsPerFlakyCandidate, 2)} (${pm.flakyCandidates})`
+        ? `${pm.extraRunsPerFlake.toFixed(2)} extra runs per flaky failure (${pm.flakyFailures} flaky failures): ${pm.flakeSpells ? `a flaky build of the deploy branch cost ${fmt(pm.flakeSpellRuns / pm.flakeSpells, 2)} runs (${pm.flakeSpells} such builds: the retry, or when it flaked too, a search that blamed nobody)` : 'no build of a clean deploy branch flaked on its own (the branch without the last culprit is tested in the search)'}, a flaky candidate inside a search ${fmt(pm.extraRunsPerFlakyCandidate, 2)} (${pm.flakyCandidates})`
         : 'no flaky failure',
       pass: !Number.isFinite(pm.extraRunsPerFlake) || pm.extraRunsPerFlake <= 1,
     },
@@ -219,7 +226,7 @@ export function renderCiReport(w: { engineers: number; hours: number; seed: numb
   );
   lines.push(`## Side by side at a ${(o.ci.flakeRate * 100).toFixed(0)}% flake rate`, '', sideBySide(main.summaries), '');
   lines.push(
-    'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one); the branch without it, run before blaming it once the job is known to flake, is the new deploy branch (green: already tested; red: its run is the build\'s first, and only the retry runs); results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Every red run twice (not what state/bisect.ts does; a variant to price it): once the job is known to flake, every red candidate runs once more before the search believes it.',
+    'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one); once the job is known to flake, nobody is blamed before the branch without them runs, and it is the new deploy branch (green: already tested; red: its run is the build\'s first, and only the retry runs); a request is blamed on four red runs that hold it with a green branch without it, or, when the branch without it is red too, on its red prefix and its run alone failing twice each; a pair is looked for only after the branch without the later one runs; results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Every red run twice (not what state/bisect.ts does; a variant to price it): once the job is known to flake, every red candidate runs once more before the search believes it.',
     'Retest: the whole batch again until it passes, 20 runs at most a push (and, to show how much the cap decides Tide’s minutes, 100: real Tide has no cap and once re-tested a batch 270 times). Remove the last: drop the last accepted request and build again, no retry. Serial: each request built on top of those that passed, in merge order, one build at a time, a red one dropped with no retry.',
     '"Runs per culprit found" counts the runs from a red build of the deploy branch (not counted) to its next green build, per culprit removed in that time; "extra runs per flaky failure" is (runs − runs of the same strategy on the same day with no flakes) / flaky failures.',
     '',

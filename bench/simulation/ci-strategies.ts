@@ -150,13 +150,13 @@ class PushmanagerPush implements PushController {
         const evidence: Candidate[] = step.type === 'pair' ? [{ k: i + 1 }, { k: step.partner + 1, plus: i }] : i === 0 ? [{ k: 1 }, { k: branch.length, without: 0 }] : [{ k: i + 1 }, { k: 0, plus: i }, { k: branch.length, without: i }];
         // The run of the branch without it is the new deploy branch's test (the rebuild's, in the
         // other strategies): counted in the runs to green, not in the runs that named the culprit.
-        const rest = step.type === 'culprit' ? toMembers({ k: branch.length, without: i }).join(',') : null;
+        const rest = toMembers({ k: branch.length, without: i }).join(',');
         const naming = this.searchRuns.filter((id) => this.runMembers.get(id) !== rest);
         this.api.searched({ n: branch.length, runs: naming, verdict: step.type, removed: culprit, evidence: evidence.map(toMembers) });
         this.api.remove(culprit);
         // As the server does (state/bisection.ts): the branch without the culprit ran green in the
         // search, so it is the new deploy branch as it is, already tested; no rebuild run.
-        if (step.type === 'culprit' && step.rest === 'passed' && this.entry(this.api.members).passed > 0) {
+        if (step.rest === 'passed' && this.entry(this.api.members).passed > 0) {
           this.phase = 'done';
           this.api.green();
           return;
@@ -164,7 +164,7 @@ class PushmanagerPush implements PushController {
         // Red without it (a second red request further on): that candidate is the new deploy branch
         // too, and its failed run counts as the build's first, so only the retry runs (state/job-queue.ts
         // queues a retry of the candidate's failed job): one run, not a rebuild's two.
-        this.build(step.type === 'culprit' && step.rest === 'failed' && this.o.retries > 0 && this.entry(this.api.members).failed > 0 ? 1 : 0);
+        this.build(step.rest === 'failed' && this.o.retries > 0 && this.entry(this.api.members).failed > 0 ? 1 : 0);
         return;
       }
       case 'master-red':

@@ -164,10 +164,14 @@ describe('bisection in the write path', () => {
     const merges = withoutIt.members.map((m, i) => ({ ...m, commit: sha(String(5 + i)) }));
     b = ok(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: [{ ...withoutIt, sha: sha('e'), merges }] }, systemActor('pipeline')).board;
     const rest = lastJob(b);
-    // One red prefix and a red branch without it: two flakes, or a second culprit? The prefix runs again.
+    // One red prefix and a red branch without it: flakes, or a second culprit? The prefix runs again,
+    // and so does request 3 alone: each red run that blames it has failed twice.
     b = report(b, rest, 'failed').board;
     expect(b.pushes[P1]!.bisection!.state).toBe('running');
     b = test(b, [[1, 2, 3]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    expect(b.pushes[P1]!.bisection!.state).toBe('running');
+    b = test(b, [[3]]).board;
     const s = report(b, lastJob(b), 'failed');
     expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'culprit', culprit: 3 });
     expect(s.board.requests[3]!.push).toBeNull();
@@ -186,6 +190,33 @@ describe('bisection in the write path', () => {
     const green = report(s.board, queued[0]!.id, 'passed').board;
     expect(green.pushes[P1]!.jobs!.find((j) => j.id === queued[0]!.id)).toMatchObject({ state: 'passed', flaky: true });
     expect(green.pushes[P1]!.bisection!.state).toBe('culprit');
+  });
+
+  it('a pair, once the job is known to flake: the branch without the later one ran green in the search, so it is the new deploy branch; the pair runs twice first', () => {
+    // Requests 2 and 4 of 4 are red only together. Prefixes 2 and 3 green, request 4 alone green.
+    let b = test(withFlakeHistory(red(4).board), [[1, 2]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    const withoutIt = candidates(b, [[1, 2, 3]])[0]!;
+    const merges = withoutIt.members.map((m, i) => ({ ...m, commit: sha(String(5 + i)) }));
+    b = ok(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: [{ ...withoutIt, sha: sha('e'), merges }] }, systemActor('pipeline')).board;
+    b = report(b, lastJob(b), 'passed').board;
+    b = test(b, [[4]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    // The partner: with request 1, green; with requests 1 and 2, red.
+    b = test(b, [[1, 4]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    b = test(b, [[1, 2, 4]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    // The whole branch's two runs and that one would all be flakes if nothing were red: it runs again.
+    expect(b.pushes[P1]!.bisection!.state).toBe('running');
+    b = test(b, [[1, 2, 4]]).board;
+    const s = report(b, lastJob(b), 'failed');
+    expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'pair', culprit: 4, partner: 2 });
+    expect(s.board.requests[4]!.push).toBeNull();
+    expect(s.board.requests[2]!.push).toBe(P1);
+    // No rebuild: prefix 3, green in the search, is the deploy branch, and nothing more is queued.
+    expect(s.board.pushes[P1]!).toMatchObject({ deploySha: sha('e'), merges });
+    expect(s.board.pushes[P1]!.jobs!.filter((j) => j.state === 'queued')).toEqual([]);
   });
 
   it('autoRemove false names the culprit and leaves it in the push', () => {
