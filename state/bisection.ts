@@ -5,10 +5,9 @@
 // candidate to test next is state/bisect.ts's one function; building candidates is the server's
 // (server/pipeline/bisect-service.ts), recorded with TestBisectCandidates.
 import { actorName, systemActor } from './actor.js';
-import { canonical, candidateKey, members, nextStep, progress, verdictOf, type Candidate, type Known, type SearchStep, type Verdict } from './bisect.js';
+import { canonical, candidateKey, flakesEnough, members, nextStep, progress, verdictOf, type Candidate, type FlakeRecord, type Known, type SearchStep, type Verdict } from './bisect.js';
 import type { DomainEvent } from './events.js';
 import { isPending, runAgain, type Job } from './jobs.js';
-import { flakeCounts } from './job-queue.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
 import type { RefIntent } from './ref-intents.js';
 import { shortSha } from './text.js';
@@ -133,19 +132,31 @@ export function bisectionStep(board: Board, push: Push, capacity: number): Searc
 }
 
 /**
- * Whether the job is known to flake: it passed on a retry, or a search saw one candidate of it both fail
- * and pass. Then no one is blamed on one red run of it.
+ * A job's record of flakes: its runs on trees (SHAs) that it passed at least once, on any push, and how
+ * many of those failed. Build jobs, their retries and the searches' candidate runs all count.
  */
-function jobFlakes(board: Board, name: string): boolean {
-  if ((flakeCounts(board)[name] ?? 0) > 0) return true;
+export function flakeRecord(board: Board, name: string): FlakeRecord {
+  const bySha = new Map<string, { passed: number; failed: number }>();
   for (const p of Object.values(board.pushes)) {
-    const b = p.bisection;
-    if (!b || b.name !== name) continue;
-    const jobs = new Map(jobsOfPush(p).map((j) => [j.id, j.state]));
-    if (b.candidates.some((c) => c.jobs.some((id) => jobs.get(id) === 'passed') && c.jobs.some((id) => jobs.get(id) === 'failed'))) return true;
+    for (const j of jobsOfPush(p)) {
+      if (j.name !== name || j.on !== 'build' || (j.state !== 'passed' && j.state !== 'failed')) continue;
+      const t = bySha.get(j.sha) ?? { passed: 0, failed: 0 };
+      t[j.state]++;
+      bySha.set(j.sha, t);
+    }
   }
-  return false;
+  let runs = 0;
+  let failed = 0;
+  for (const t of bySha.values()) {
+    if (t.passed === 0) continue;
+    runs += t.passed + t.failed;
+    failed += t.failed;
+  }
+  return { runs, failed };
 }
+
+/** Whether no one is blamed on one red run of the job (state/bisect.ts `flakesEnough`). */
+const jobFlakes = (board: Board, name: string): boolean => flakesEnough(flakeRecord(board, name));
 
 /** Runs of the bisection's candidates under way. */
 export const runningCandidateJobs = (push: Push): number => {

@@ -248,7 +248,7 @@ export function renderCiReport(w: { engineers: number; hours: number; seed: numb
     '',
   );
   lines.push('## At other flake rates', '', '| flake rate | strategy | runs per certified push | runs per culprit | wrongly removed | never green | p50 / p95 to green | CI minutes |', '|---|---|---|---|---|---|---|---|');
-  for (const rate of [0, 0.1, 0.2]) {
+  for (const rate of [0, 0.02, 0.1, 0.2]) {
     const r = rate === o.ci.flakeRate ? main : compare(w, { ...o.ci, flakeRate: rate }, o.days, parallel);
     for (const s of r.summaries)
       lines.push(`| ${(rate * 100).toFixed(0)}% | ${s.strategy} | ${s.certified ? fmt(s.runs / s.certified) : '∞'} | ${Number.isFinite(s.runsPerCulprit) ? fmt(s.runsPerCulprit) : '—'} | ${s.wronglyRemoved} | ${s.neverGreen} | ${s.wall.length ? `${hm(median(s.wall))} / ${hm(percentile(s.wall, 95))}` : 'never'} | ${fmt(s.minutes, 0)} |`);

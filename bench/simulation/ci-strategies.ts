@@ -6,7 +6,7 @@
 // - remove the last accepted request and build again (a naive train);
 // - one request per build, in merge order, each on top of the ones that passed (marge-bot, Kodiak):
 //   a red build drops that request, with no retry (they hand it back to its author).
-import { members as candidateMembers, nextStep, parseCandidateKey as parseKey, type Candidate, type Known } from '../../state/bisect.js';
+import { flakesEnough, members as candidateMembers, nextStep, parseCandidateKey as parseKey, type Candidate, type FlakeRecord, type Known } from '../../state/bisect.js';
 import type { PushApi, PushController, RunResult, Strategy } from './ci-model.js';
 
 /** The key nextStep asks `known` by ("k" or "k+plus", state/bisect.ts candidateKey) back to its candidate. */
@@ -27,13 +27,16 @@ export interface PushmanagerOptions {
 
 export function pushmanagerStrategy(o: Partial<PushmanagerOptions> = {}): Strategy {
   const opts: PushmanagerOptions = { retries: 1, parallel: 1, masterRedRestarts: 3, retestRed: false, ...o };
-  // As the server reads the board's flake counts: once the job has passed on a retry, it is known to flake.
-  const history = { flaked: false };
+  // As the server reads the board (state/bisection.ts flakeRecord): the job's runs on trees it passed, and their failures.
+  const history: FlakeHistory = { runs: 0, failed: 0 };
   return {
     name: `Pushmanager (retry ${opts.retries}, bisect${opts.parallel > 1 ? ` ×${opts.parallel}` : ''}${opts.retestRed ? ', every red run twice' : ''})`,
     start: (api) => new PushmanagerPush(api, opts, history),
   };
 }
+
+/** The job's flake record, kept across the day's pushes as the board keeps it. */
+type FlakeHistory = { -readonly [K in keyof FlakeRecord]: FlakeRecord[K] };
 
 class PushmanagerPush implements PushController {
   /** Results by the requests a build holds: a candidate of a later search that holds the same requests reuses them. */
@@ -48,7 +51,7 @@ class PushmanagerPush implements PushController {
   constructor(
     private readonly api: PushApi,
     private readonly o: PushmanagerOptions,
-    private readonly history: { flaked: boolean },
+    private readonly history: FlakeHistory,
   ) {}
 
   begin(): void {
@@ -89,12 +92,17 @@ class PushmanagerPush implements PushController {
     e.pending--;
     if (r.passed) e.passed++;
     else e.failed++;
-    // As the server reads it: one candidate both red and green is a flake too.
-    if (e.passed > 0 && e.failed > 0) this.history.flaked = true;
+    // As the server reads it: every run of a tree that passed once counts, its failures as flakes.
+    if (r.passed && e.passed === 1) {
+      this.history.runs += e.passed + e.failed;
+      this.history.failed += e.failed;
+    } else if (e.passed > 0) {
+      this.history.runs++;
+      if (!r.passed) this.history.failed++;
+    }
     if (this.phase === 'done') return;
     if (r.role === 'whole' && this.phase === 'build') {
       if (r.passed) {
-        if (this.wholeFails > 0) this.history.flaked = true;
         this.phase = 'done';
         this.api.green();
         return;
@@ -126,7 +134,8 @@ class PushmanagerPush implements PushController {
     let inFlight = 0;
     for (const e of this.known.values()) inFlight += e.pending;
     const capacity = Math.max(0, Math.min(this.o.parallel, Math.max(1, this.api.free())) - inFlight);
-    if (this.o.retestRed && this.history.flaked) {
+    const flaky = flakesEnough(this.history);
+    if (this.o.retestRed && flaky) {
       const whole = branch.join(',');
       for (const [key, e] of this.known) {
         const ms = key === '' ? [] : key.split(',').map(Number);
@@ -135,7 +144,7 @@ class PushmanagerPush implements PushController {
         return;
       }
     }
-    const step = nextStep({ n: branch.length, known, capacity, flaky: this.history.flaked });
+    const step = nextStep({ n: branch.length, known, capacity, flaky });
     switch (step.type) {
       case 'test':
         for (const c of step.candidates) this.searchRuns.push(this.run(toMembers(c), 'candidate'));

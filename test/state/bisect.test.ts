@@ -1,7 +1,7 @@
 // The culprit search (state/bisect.ts), table-driven: given what is known, which candidate is next;
 // and, run to the end against a scripted CI, that it names the right request within its bound.
 import { describe, expect, it } from 'vitest';
-import { candidateKey, members, nextStep, parseCandidateKey, progress, type Candidate, type Known, type SearchStep } from '../../state/bisect.js';
+import { candidateKey, flakesEnough, members, nextStep, parseCandidateKey, progress, type Candidate, type FlakeRecord, type Known, type SearchStep } from '../../state/bisect.js';
 
 type Table = Record<string, Partial<Known>>;
 const knownFrom = (t: Table) => (key: string): Known | undefined => (t[key] ? { passed: 0, failed: 0, pending: false, ...t[key] } : undefined);
@@ -82,6 +82,19 @@ describe('nextStep: the next candidate, given known results', () => {
     const known = knownFrom({ '40': { failed: 2 }, '20': { failed: 1 }, '10': { passed: 1 } });
     expect(progress({ n: 40, known })).toEqual({ suspects: 10, phase: 'prefix' });
   });
+});
+
+describe('flakesEnough: whether no one is blamed on one red run', () => {
+  const cases: readonly [string, FlakeRecord, boolean][] = [
+    ['never flaked: trusted', { runs: 0, failed: 0 }, false],
+    ['never flaked in 500 runs: trusted', { runs: 500, failed: 0 }, false],
+    ['flaked once in its first 99 runs on green trees: guarded (too few runs to trust a rate)', { runs: 99, failed: 1 }, true],
+    ['1 flake in 100 runs (1%): trusted', { runs: 100, failed: 1 }, false],
+    ['2% measured: trusted', { runs: 1000, failed: 20 }, false],
+    ['2.5% measured: guarded', { runs: 1000, failed: 25 }, true],
+    ['10% measured: guarded', { runs: 300, failed: 30 }, true],
+  ];
+  for (const [name, record, want] of cases) it(name, () => expect(flakesEnough(record)).toBe(want));
 });
 
 /** Runs the search to its end against a CI that is red when `red(members)`; flaky runs fail on the listed run numbers. */

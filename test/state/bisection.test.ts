@@ -11,7 +11,7 @@ import { isDomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
-import { bisectionStep, runningCandidateJobs } from '../../state/bisection.js';
+import { bisectionStep, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
 import { plan } from '../../state/plan.js';
 import type { RefIntent } from '../../state/ref-intents.js';
 
@@ -56,16 +56,68 @@ function built(n: number, pipeline: PipelineJobs = JOBS): Board {
 /** The build failed, and its retry too: the search runs. */
 const red = (n: number, pipeline: PipelineJobs = JOBS) => report(report(built(n, pipeline), '1.1', 'failed', pipeline).board, '1.2', 'failed', pipeline);
 const members = (b: Board, ids: readonly number[]) => ids.map((id) => ({ request: id as RequestId, sha: b.requests[id]!.sha }));
-const candidates = (b: Board, sets: readonly (readonly number[])[]): BisectCandidateBuilt[] => sets.map((ids, i) => ({ members: members(b, ids), base: sha('f'), sha: sha((10 + i).toString(16)) }));
+/** Candidates as the server builds them: one SHA per set of requests (a set built before keeps its SHA). */
+function candidates(b: Board, sets: readonly (readonly number[])[]): BisectCandidateBuilt[] {
+  const built = b.pushes[P1]?.bisection?.candidates ?? [];
+  let next = built.length;
+  return sets.map((ids) => {
+    const m = members(b, ids);
+    const before = built.find((c) => c.members.length === m.length && c.members.every((x, i) => x.request === m[i]!.request));
+    return { members: m, base: sha('f'), sha: before?.sha ?? sha(`a${next++}`) };
+  });
+}
 const test = (b: Board, sets: readonly (readonly number[])[], pipeline: PipelineJobs = JOBS) =>
   ok(b, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: candidates(b, sets) }, systemActor('pipeline'), pipeline);
 const lastJob = (b: Board) => b.pushes[P1]!.jobs!.at(-1)!.id;
 /** The board with a finished push 2 whose test job once passed only on its retry: the job is known to flake. */
 function withFlakeHistory(b: Board): Board {
   const p = b.pushes[P1]!;
-  const flaked = { ...p.jobs![0]!, id: '2.1', push: 2, kind: 'retry' as const, attempt: 2, state: 'passed' as const, flaky: true, sha: sha('9') };
-  return { ...b, pushes: { ...b.pushes, [2]: { ...p, id: 2 as PushId, state: 'live', deployBranch: 'refs/heads/deploy/push-2', jobs: [flaked] } } };
+  const failed = { ...p.jobs![0]!, id: '2.1', push: 2, kind: 'build' as const, attempt: 1, state: 'failed' as const, sha: sha('9') };
+  const flaked = { ...failed, id: '2.2', kind: 'retry' as const, attempt: 2, state: 'passed' as const, flaky: true };
+  return { ...b, pushes: { ...b.pushes, [2]: { ...p, id: 2 as PushId, state: 'live', deployBranch: 'refs/heads/deploy/push-2', jobs: [failed, flaked] } } };
 }
+
+/** The board with a finished push 2 whose test job ran `clean` times on trees it passed, `flakes` of them failures first. */
+function withRuns(b: Board, clean: number, flakes: number): Board {
+  const p = b.pushes[P1]!;
+  const base = { ...p.jobs![0]!, push: 2, kind: 'build' as const, attempt: 1 };
+  const jobs = Array.from({ length: clean - flakes }, (_, i) => i).flatMap((i) => {
+    const tree = sha(`b${i}`);
+    if (i >= flakes) return [{ ...base, id: `2.${2 * i + 1}`, sha: tree, state: 'passed' as const }];
+    return [
+      { ...base, id: `2.${2 * i + 1}`, sha: tree, state: 'failed' as const },
+      { ...base, id: `2.${2 * i + 2}`, sha: tree, kind: 'retry' as const, attempt: 2, state: 'passed' as const, flaky: true },
+    ];
+  });
+  return { ...b, pushes: { ...b.pushes, [2]: { ...p, id: 2 as PushId, state: 'live', deployBranch: 'refs/heads/deploy/push-2', jobs } } };
+}
+
+describe('a job\'s flake record', () => {
+  it('counts its runs on trees it passed, on any push, and their failures; red trees, other jobs and other phases do not count', () => {
+    const b = withRuns(red(4).board, 10, 2);
+    expect(flakeRecord(b, 'test')).toEqual({ runs: 10, failed: 2 });
+    // Push 1's build and retry failed on sha d: not known to be green, so not counted.
+    expect(flakeRecord(red(4).board, 'test')).toEqual({ runs: 0, failed: 0 });
+    expect(flakeRecord(b, 'lint')).toEqual({ runs: 0, failed: 0 });
+    const stage = { ...b.pushes[2]!, jobs: b.pushes[2]!.jobs!.map((j) => ({ ...j, on: 'stage' as const })) };
+    expect(flakeRecord({ ...b, pushes: { ...b.pushes, [2]: stage } }, 'test')).toEqual({ runs: 0, failed: 0 });
+  });
+
+  it('a job measured to flake rarely (1 in 150 runs) is trusted on one run, as one that never flaked; 1 in 20, it is not', () => {
+    const search = (b: Board) => {
+      b = test(b, [[1, 2]]).board;
+      b = report(b, lastJob(b), 'passed').board;
+      b = test(b, [[1, 2, 3]]).board;
+      b = report(b, lastJob(b), 'failed').board;
+      b = test(b, [[3]]).board;
+      return report(b, lastJob(b), 'failed').board.pushes[P1]!.bisection!;
+    };
+    expect(search(withRuns(red(4).board, 150, 1))).toMatchObject({ state: 'culprit', culprit: 3 });
+    // Guarded: the branch without request 3 runs before it is blamed.
+    expect(search(withRuns(red(4).board, 20, 1)).state).toBe('running');
+    expect(search(withRuns(red(4).board, 150, 8)).state).toBe('running');
+  });
+});
 
 describe('bisection in the write path', () => {
   it('a build job that failed its retry starts a search over the deploy branch\'s requests; onFailure stop starts none', () => {
@@ -80,9 +132,9 @@ describe('bisection in the write path', () => {
   it('candidates queue bisect jobs on their SHAs and get refs of their own; a known candidate under way is not queued twice', () => {
     const s = test(red(4).board, [[1, 2]]);
     const job = s.board.pushes[P1]!.jobs!.at(-1)!;
-    expect(job).toMatchObject({ kind: 'bisect', name: 'test', on: 'build', sha: sha('a'), state: 'queued' });
-    expect(s.board.pushes[P1]!.bisection!.candidates).toEqual([{ id: 1, members: members(s.board, [1, 2]), base: sha('f'), sha: sha('a'), jobs: [job.id] }]);
-    expect(s.refs).toContainEqual({ ref: 'refs/heads/bisect/push-1/1', newSha: sha('a'), oldSha: null });
+    expect(job).toMatchObject({ kind: 'bisect', name: 'test', on: 'build', sha: sha('a0'), state: 'queued' });
+    expect(s.board.pushes[P1]!.bisection!.candidates).toEqual([{ id: 1, members: members(s.board, [1, 2]), base: sha('f'), sha: sha('a0'), jobs: [job.id] }]);
+    expect(s.refs).toContainEqual({ ref: 'refs/heads/bisect/push-1/1', newSha: sha('a0'), oldSha: null });
     expect(test(s.board, [[1, 2]]).events).toEqual([]);
   });
 
@@ -260,7 +312,7 @@ describe('bisection in the write path', () => {
     const s = ok(b, { type: 'CancelJob', job: '1.2' }, PM);
     expect(s.board.pushes[P1]!.bisection!.state).toBe('cancelled');
     expect(s.board.pushes[P1]!.jobs!.at(-1)!.state).toBe('cancelled');
-    expect(s.refs).toContainEqual({ ref: 'refs/heads/bisect/push-1/1', newSha: null, oldSha: sha('a') });
+    expect(s.refs).toContainEqual({ ref: 'refs/heads/bisect/push-1/1', newSha: null, oldSha: sha('a0') });
     const d = ok(b, { type: 'DiscardPush', push: P1, reason: 'no' }, PM);
     expect(d.board.pushes[P1]!.bisection!.state).toBe('cancelled');
   });
