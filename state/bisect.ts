@@ -31,12 +31,14 @@
 //   branch, already tested: this run takes the place of the test a rebuild without it would need.
 // - red: either a second red request comes later, or i's red prefix was a flake (and the red request
 //   is the later one). The prefix and the request alone each run until they have failed twice (request
-//   0's one candidate, three times); for a pair (i green alone), the prefix must fail a third time
-//   before a partner is looked for. In the simulation every false pair had taken this path: half of
-//   the innocents before this rule.
-// So an innocent request is blamed only if three or more runs flake together (four when the branch
-// without it is green), never on one failure that a second run would pass. The price is up to two
-// runs more per search (bench/results/bisection.md).
+//   0's one candidate, four times); for a pair (i green alone), the prefix must fail a third time
+//   before a partner is looked for, and the pair's own candidate twice (of neighbours, the prefix is
+//   that candidate: four times). In the simulation every false pair had taken this path: half of the
+//   innocents before this rule.
+// So an innocent request is blamed only if three or more runs flake together besides the one the
+// search stopped on, never on one failure that a second run would pass; and master is red only on two
+// runs. The price is up to two runs more per search (bench/results/bisection.md), and a search as
+// sparing as a Bayesian noisy binary search of the same rate of wrong blames (same file, last table).
 
 // With room for more than one run at a time (`capacity`), the largest unknown gaps are split first, so
 // parallel runs shorten the wall time at the cost of more runs (Mergify's parallel splits).
@@ -226,6 +228,8 @@ export function nextStep(input: SearchInput): SearchStep {
     // Request 0 alone is prefix 1, known red: the run left is master itself.
     const master = prefix(0);
     if (master === undefined) return one({ k: 0 }, known, capacity);
+    // Master red on one run of a job that flakes is likelier a flake than a broken master: once more.
+    if (master === 'failed' && input.flaky !== false && known(candidateKey({ k: 0 }))!.failed < 2) return one({ k: 0 }, known, capacity);
     if (master === 'failed') return { type: 'master-red' };
   } else {
     const alone = verdictOf(known(candidateKey({ k: 0, plus: i })));
@@ -258,9 +262,9 @@ export function nextStep(input: SearchInput): SearchStep {
   if (without === 'failed') {
     const again = retestRed();
     if (again) return again;
-    // Request 0 alone is its prefix: the one candidate runs a third time instead.
+    // Request 0 alone is its prefix: that one candidate fails four times instead.
     const alone: Candidate = i === 0 ? { k: 1 } : { k: 0, plus: i };
-    if ((known(candidateKey(alone))?.failed ?? 0) < (i === 0 ? DOUBTED_PREFIX_FAILURES : 2)) return one(alone, known, capacity);
+    if ((known(candidateKey(alone))?.failed ?? 0) < (i === 0 ? 4 : 2)) return one(alone, known, capacity);
   } else {
     // Green without it: no other request is red, so the blame rests on the red runs that hold it (the
     // whole branch's build and retry, the red prefixes, it alone), all flakes if the branch was clean.
@@ -293,14 +297,20 @@ function partnerStep(i: number, n: number, known: SearchInput['known'], capacity
   // flakes of that one candidate would name two innocent neighbours (the simulation saw it: 3 of 6
   // innocents removed at a 10% flake rate), so it must fail a third time first; a pass instead
   // widens the prefix gap and the search goes on past it.
-  if (flaky && partner === i - 1) {
+  const pair: Candidate = { k: partner + 1, plus: i };
+  if (flaky && rest === 'failed') {
+    // Red without i: the red request may be further on, and then every red run holding i here is a
+    // flake, the first of them the one the prefix search stopped on. The prefix has failed three times;
+    // the pair's own candidate must fail twice too (of neighbours it is the prefix: four times).
+    const red = known(candidateKey(pair))!;
+    if (red.passed === 0 && red.failed < (partner === i - 1 ? DOUBTED_PREFIX_FAILURES + 1 : 2)) return one(pair, known, capacity);
+  } else if (flaky && partner === i - 1) {
     const red = known(candidateKey({ k: i + 1 }))!;
     if (red.passed === 0 && red.failed < ADJACENT_PAIR_FAILURES) return one({ k: i + 1 }, known, capacity);
   }
   if (flaky && rest === 'passed') {
     // Green without i: as for a culprit, the blame rests on the red runs holding both (the whole
     // branch's, prefix i + 1's, the pair's own), all flakes if the branch was clean.
-    const pair: Candidate = { k: partner + 1, plus: i };
     if (redsOf([...prefixesFrom(i + 1, n), pair], known) < BLAME_FAILURES) return one(pair, known, capacity);
   }
   return { type: 'pair', index: i, partner, rest };

@@ -4,6 +4,7 @@
 import { median, percentile } from '../lib/bench-row.js';
 import { DEFAULT_CI, dayFromWorkload, simulateCi, type CiParams, type Day, type DayOutcome } from './ci-model.js';
 import { allStrategies, pushmanagerStrategy, retestStrategy } from './ci-strategies.js';
+import { renderNoisySearch } from './noisy-search.js';
 
 export interface CiOptions {
   readonly mode: 'off' | 'with-day' | 'only';
@@ -256,5 +257,6 @@ export function renderCiReport(w: { engineers: number; hours: number; seed: numb
     lines.push(`|  | targets at ${(rate * 100).toFixed(0)}% | ${t.map((x) => `${x.pass ? 'PASS' : 'FAIL'}`).join(' · ')} | | | | | |`);
   }
   lines.push('');
+  lines.push(...renderNoisySearch({ flakeRate: o.ci.flakeRate, sizes: [Math.min(...sizes), Math.round(median(sizes)), Math.max(...sizes)], trials: 10_000, seed: w.seed, deltas: [0.1, 0.02, 0.005] }));
   return { text: lines.join('\n'), pass: ts.every((t) => t.pass) };
 }

@@ -43,10 +43,11 @@ describe('nextStep: the next candidate, given known results', () => {
     ['the last request: the whole branch failed twice, no retest; the branch without it is the green prefix: its partner search', 4, { '4': { failed: 2 }, '3': { passed: 1 }, '0+3': { passed: 1 } }, 1, ['1+3']],
     ['a pair on a clean branch would rest on three runs (the whole branch twice, the pair once): the pair runs again', 4, { '4': { failed: 2 }, '3': { passed: 1 }, '0+3': { passed: 1 }, '1+3': { passed: 1 }, '2+3': { failed: 1 } }, 1, ['2+3']],
     ['the first request is red: master itself is the one run left', 8, { '8': { failed: 2 }, '1': { failed: 1 } }, 1, ['0']],
-    ['master red: nobody to blame', 8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { failed: 1 } }, 1, 'master-red'],
+    ['master red once, the job known to flake: master runs again', 8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { failed: 1 } }, 1, ['0']],
+    ['master red twice: nobody to blame', 8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { failed: 2 } }, 1, 'master-red'],
     ['master green, the first request red: the branch without it runs', 8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { passed: 1 } }, 1, ['8-0']],
-    ['the first request, red without it too, its prefix (it alone) red twice: that one candidate runs a third time', 8, { '8': { failed: 2 }, '1': { failed: 2 }, '0': { passed: 1 }, '8-0': { failed: 1 } }, 1, ['1']],
-    ['the first request, red three times: a culprit, and another red request comes later', 8, { '8': { failed: 2 }, '1': { failed: 3 }, '0': { passed: 1 }, '8-0': { failed: 1 } }, 1, 'culprit'],
+    ['the first request, red without it too, its prefix (it alone) red three times: that one candidate runs again', 8, { '8': { failed: 2 }, '1': { failed: 3 }, '0': { passed: 1 }, '8-0': { failed: 1 } }, 1, ['1']],
+    ['the first request, red four times: a culprit, and another red request comes later', 8, { '8': { failed: 2 }, '1': { failed: 4 }, '0': { passed: 1 }, '8-0': { failed: 1 } }, 1, 'culprit'],
     ['a red prefix below a green one is a flake: the green wins', 8, { '8': { failed: 2 }, '2': { failed: 1 }, '4': { passed: 1 } }, 1, ['6']],
     ['one request in the branch: master is the one run', 1, { '1': { failed: 2 } }, 1, ['0']],
     ['one request, master green, its branch red twice: it runs again (a push of one request is rarely red: two flakes are likelier)', 1, { '1': { failed: 2 }, '0': { passed: 1 } }, 1, ['1']],
@@ -60,7 +61,13 @@ describe('nextStep: the next candidate, given known results', () => {
     expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 1 }, '0+5': { failed: 1 }, '8-5': { passed: 1 } })).toEqual({ type: 'culprit', index: 5, rest: 'passed' });
     expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { failed: 2 }, '8-5': { failed: 1 } })).toEqual({ type: 'culprit', index: 5, rest: 'failed' });
     expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 2 }, '0+5': { passed: 1 }, '8-5': { passed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 1 } })).toEqual({ type: 'pair', index: 5, partner: 2, rest: 'passed' });
-    expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 3 }, '0+5': { passed: 1 }, '8-5': { failed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 1 } })).toEqual({ type: 'pair', index: 5, partner: 2, rest: 'failed' });
+    // Red without request 5: the pair's own candidate must fail twice as well (its first failure may be a flake the partner search stopped on).
+    expect(keys(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 3 }, '0+5': { passed: 1 }, '8-5': { failed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 1 } }))).toEqual(['3+5']);
+    expect(step(8, { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 3 }, '0+5': { passed: 1 }, '8-5': { failed: 1 }, '2+5': { passed: 1 }, '3+5': { failed: 2 } })).toEqual({ type: 'pair', index: 5, partner: 2, rest: 'failed' });
+    // Neighbours with a red branch without the later one: their one candidate, prefix 6, fails four times.
+    const neighboursRedWithout = { '8': { failed: 2 }, '5': { passed: 1 }, '6': { failed: 3 }, '0+5': { passed: 1 }, '8-5': { failed: 1 }, '2+5': { passed: 1 }, '3+5': { passed: 1 }, '4+5': { passed: 1 } };
+    expect(keys(step(8, neighboursRedWithout))).toEqual(['6']);
+    expect(step(8, { ...neighboursRedWithout, '6': { failed: 4 } })).toEqual({ type: 'pair', index: 5, partner: 4, rest: 'failed' });
     expect(step(8, { '8': { failed: 2 }, '4': { failed: 1 }, '1': { failed: 1 }, '0': { passed: 1 }, '8-0': { passed: 1 } })).toEqual({ type: 'culprit', index: 0, rest: 'passed' });
     // Without the red prefix 4 of the way down, only three runs hold request 0: its prefix runs again.
     expect(keys(step(8, { '8': { failed: 2 }, '1': { failed: 1 }, '0': { passed: 1 }, '8-0': { passed: 1 } }))).toEqual(['1']);
