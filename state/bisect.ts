@@ -154,6 +154,8 @@ export interface Progress {
   /** Requests still suspected (the width of the gap being halved). */
   readonly suspects: number;
   readonly phase: 'prefix' | 'confirm' | 'partner';
+  /** In the confirm and partner phases: the request the prefixes narrowed it to (its index). */
+  readonly suspect?: number;
 }
 
 /** What the runs of a candidate say: any pass is a pass (flakes only fail), else a failure, else nothing yet. */
@@ -333,7 +335,7 @@ export function progress(input: Omit<SearchInput, 'capacity'>): Progress {
   const gap = gapOf(n, prefix);
   if (gap.hi - gap.lo > 1) return { suspects: gap.hi - gap.lo, phase: 'prefix' };
   const i = gap.hi - 1;
-  if (i === 0 || verdictOf(known(candidateKey({ k: 0, plus: i }))) !== 'passed') return { suspects: 1, phase: 'confirm' };
+  if (i === 0 || verdictOf(known(candidateKey({ k: 0, plus: i }))) !== 'passed') return { suspects: 1, phase: 'confirm', suspect: i };
   const p = gapOf(i, (k) => verdictOf(known(candidateKey({ k, plus: i }))));
-  return { suspects: p.hi - p.lo, phase: 'partner' };
+  return { suspects: p.hi - p.lo, phase: 'partner', suspect: i };
 }

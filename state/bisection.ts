@@ -342,8 +342,14 @@ export function describeBisection(p: Push): string | null {
   const runs = bisectionRuns(b);
   const narrowing = `${b.sizes.join(' → ')} request${b.sizes.at(-1) === 1 ? '' : 's'}, ${runs} run${runs === 1 ? '' : 's'}`;
   switch (b.state) {
-    case 'running':
-      return `bisecting push ${p.id} (${b.name}): ${narrowing}`;
+    case 'running': {
+      // Narrowed to one request, the runs go on while it is confirmed (a job that flakes) or its partner
+      // is looked for: say which request, so a pushmaster watching "1 request, 9 runs" knows why.
+      const now = progress({ n: b.requests.length, known: knownOf(p, b) });
+      const suspect = now.suspect === undefined ? undefined : b.requests[now.suspect]?.request;
+      const why = suspect === undefined ? '' : now.phase === 'confirm' ? `; narrowed to request #${suspect}, confirming before anyone is blamed` : `; request #${suspect} passed alone: a flake, or it fails only with an earlier request`;
+      return `bisecting push ${p.id} (${b.name}): ${narrowing}${why}`;
+    }
     case 'culprit':
       return `bisection of push ${p.id} (${b.name}) found request #${b.culprit} in ${runs} run${runs === 1 ? '' : 's'}${b.reason ? `: ${b.reason}` : ''}`;
     case 'pair':

@@ -11,7 +11,7 @@ import { isDomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
-import { bisectionStep, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
+import { bisectionStep, describeBisection, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
 import { plan } from '../../state/plan.js';
 import type { RefIntent } from '../../state/ref-intents.js';
 
@@ -269,6 +269,18 @@ describe('bisection in the write path', () => {
     // No rebuild: prefix 3, green in the search, is the deploy branch, and nothing more is queued.
     expect(s.board.pushes[P1]!).toMatchObject({ deploySha: sha('e'), merges });
     expect(s.board.pushes[P1]!.jobs!.filter((j) => j.state === 'queued')).toEqual([]);
+  });
+
+  it('narrowed to one request, the summary names it while the runs that confirm it go on', () => {
+    let b = test(withFlakeHistory(red(4).board), [[1, 2]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    expect(describeBisection(b.pushes[P1]!)).toBe('bisecting push 1 (test): 4 → 2 requests, 1 run');
+    b = test(b, [[1, 2, 3]]).board;
+    b = report(b, lastJob(b), 'failed').board;
+    expect(describeBisection(b.pushes[P1]!)).toBe('bisecting push 1 (test): 4 → 2 → 1 request, 2 runs; narrowed to request #3, confirming before anyone is blamed');
+    b = test(b, [[3]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    expect(describeBisection(b.pushes[P1]!)).toMatch(/; request #3 passed alone: a flake, or it fails only with an earlier request$/);
   });
 
   it('autoRemove false names the culprit and leaves it in the push', () => {
