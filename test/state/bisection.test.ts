@@ -10,6 +10,7 @@ import { systemActor, userActor, type Actor } from '../../state/decide.js';
 import { isDomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
+import type { Job } from '../../state/jobs.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
 import { bisectionStep, describeBisection, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
 import { plan } from '../../state/plan.js';
@@ -81,7 +82,7 @@ function withFlakeHistory(b: Board): Board {
 function withRuns(b: Board, clean: number, flakes: number): Board {
   const p = b.pushes[P1]!;
   const base = { ...p.jobs![0]!, push: 2, kind: 'build' as const, attempt: 1 };
-  const jobs = Array.from({ length: clean - flakes }, (_, i) => i).flatMap((i) => {
+  const jobs = Array.from({ length: clean - flakes }, (_, i) => i).flatMap((i): Job[] => {
     const tree = sha(`b${i}`);
     if (i >= flakes) return [{ ...base, id: `2.${2 * i + 1}`, sha: tree, state: 'passed' as const }];
     return [
