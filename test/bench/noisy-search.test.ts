@@ -25,5 +25,10 @@ describe('the noisy-search yardstick', () => {
     // Pushmanager's own search, run through the same table, names someone wrong far less than a search
     // that stops at 80% confidence.
     expect(row!.cells[0]!.wrong).toBeLessThan(loose!.wrong);
+    // Each flake is priced against the same searches on a CI that never flakes: a positive number of runs.
+    for (const c of row!.cells) expect(c.extraPerFlake, c.strategy).toBeGreaterThan(0);
+    // With no flakes nobody is wrongly named, and there is no flake to price.
+    const [calm] = noisySearchTable({ flakeRate: 0, sizes: [40], trials: 200, seed: 7, deltas: [0.01] });
+    for (const c of calm!.cells) expect(c, c.strategy).toMatchObject({ wrong: 0, extraPerFlake: NaN });
   });
 });
