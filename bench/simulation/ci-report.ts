@@ -138,7 +138,7 @@ export interface Target {
   readonly pass: boolean;
 }
 
-/** "41 by one run, 28 by two": how far searches are over their bound. */
+/** "29 by one run, 44 by 2 runs": how far searches are over their bound. */
 function overBy(searches: readonly { runs: number; bound: number }[]): string {
   const by = new Map<number, number>();
   for (const s of searches) by.set(s.runs - s.bound, (by.get(s.runs - s.bound) ?? 0) + 1);
@@ -227,7 +227,7 @@ export function renderCiReport(w: { engineers: number; hours: number; seed: numb
   );
   lines.push(`## Side by side at a ${(o.ci.flakeRate * 100).toFixed(0)}% flake rate`, '', sideBySide(main.summaries), '');
   lines.push(
-    'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one); once the job is known to flake, nobody is blamed before the branch without them runs, and it is the new deploy branch (green: already tested; red: its run is the build\'s first, and only the retry runs); a request is blamed on four red runs that hold it with a green branch without it, or, when the branch without it is red too, on its red prefix and its run alone failing twice each; a pair is looked for only after the branch without the later one runs; results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Every red run twice (not what state/bisect.ts does; a variant to price it): once the job is known to flake, every red candidate runs once more before the search believes it.',
+    'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one); from the job\'s first flake until 100 runs on green trees measure its rate below 2.5% (state/bisect.ts flakesEnough), nobody is blamed before the branch without them runs, and it is the new deploy branch (green: already tested; red: its run is the build\'s first, and only the retry runs); a request is blamed on four red runs that hold it with a green branch without it, or, when the branch without it is red too, on its red prefix and its run alone failing twice each; a pair is looked for only after the branch without the later one runs, and named when its own candidate failed twice; master is red only on two runs; results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Every red run twice (not what state/bisect.ts does; a variant to price it): once the job is known to flake, every red candidate runs once more before the search believes it.',
     'Retest: the whole batch again until it passes, 20 runs at most a push (and, to show how much the cap decides Tide’s minutes, 100: real Tide has no cap and once re-tested a batch 270 times). Remove the last: drop the last accepted request and build again, no retry. Serial: each request built on top of those that passed, in merge order, one build at a time, a red one dropped with no retry.',
     '"Runs per culprit found" counts the runs from a red build of the deploy branch (not counted) to its next green build, per culprit removed in that time; "extra runs per flaky failure" is (runs − runs of the same strategy on the same day with no flakes) / flaky failures.',
     '',
