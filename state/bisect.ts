@@ -73,6 +73,35 @@ export interface SearchInput {
    * does not is trusted on one run: its culprit is named without running the branch without it.
    */
   readonly flaky?: boolean;
+  /**
+   * Requests expected between two red ones (`culpritSpacing`, from the share of culprits measured on the
+   * board); absent: unknown, and the prefixes are halved.
+   */
+  readonly spacing?: number;
+}
+
+/** Requests that went into pushes that ran the job, and how many of them a search named as culprits. */
+export interface CulpritShare {
+  readonly requests: number;
+  readonly culprits: number;
+}
+
+/** Culprits and requests before a measured share sets the search's stride. */
+const SHARE_SAMPLE = { culprits: 5, requests: 200 } as const;
+
+/**
+ * The stride of the first probes when a gap is long: Hwang's generalized binary splitting. With red
+ * requests one in 1/r, the first red one is likely within 2^⌊log2((1 − r)/r)⌋ of the last green prefix,
+ * so probing there and stepping on while it passes finds it in fewer runs than halving a long gap, whose
+ * upper half holds other red requests that tell nothing about the first. Kept within the bound of
+ * halving (nextStep), it measured on the 500-engineer day (pushes of ~270 requests, 3% breaking, 10%
+ * flakes, seeds 1–5 and 11–15) 4.3% fewer runs; on the 100-engineer days (pushes of 26–76, seeds 1–60)
+ * 1.0% fewer, the same innocents. Unmeasured (too few culprits): none, and the prefixes are halved.
+ */
+export function culpritSpacing(s: CulpritShare): number | undefined {
+  if (s.culprits < SHARE_SAMPLE.culprits || s.requests < SHARE_SAMPLE.requests) return undefined;
+  const r = s.culprits / s.requests;
+  return 2 ** Math.max(0, Math.floor(Math.log2((1 - r) / r)));
 }
 
 /** A job's runs on trees that passed it at least once: every failure among them was a flake (flakes only fail). */
@@ -219,7 +248,18 @@ export function nextStep(input: SearchInput): SearchStep {
   if (whole === undefined || n === 0) return { type: 'wait', for: 'the whole branch' };
 
   const gap = gapOf(n, prefix);
-  if (gap.hi - gap.lo > 1) return narrow(gap, (k) => ({ k }), known, capacity);
+  if (gap.hi - gap.lo > 1) {
+    // A gap of g over two strides: the prefix a stride above the green one, not the middle, but never
+    // beyond the bound: halving needs m = ⌈log2 g⌉ runs, and a probe x requests up keeps both outcomes
+    // within m − 1 more only for x in [g − 2^(m−1), 2^(m−1)]; the stride is moved into that window.
+    const stride = input.spacing;
+    if (stride !== undefined && capacity <= 1 && gap.hi - gap.lo > 2 * stride) {
+      const g = gap.hi - gap.lo;
+      const half = 2 ** (Math.ceil(Math.log2(g)) - 1);
+      return one({ k: gap.lo + Math.min(half, Math.max(stride, g - half)) }, known, capacity);
+    }
+    return narrow(gap, (k) => ({ k }), known, capacity);
+  }
 
   const i = gap.hi - 1; // prefix i is green (or master, assumed), prefix i + 1 red: request i turns it red
   const red = known(candidateKey({ k: i + 1 }))!;

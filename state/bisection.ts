@@ -5,7 +5,7 @@
 // candidate to test next is state/bisect.ts's one function; building candidates is the server's
 // (server/pipeline/bisect-service.ts), recorded with TestBisectCandidates.
 import { actorName, systemActor } from './actor.js';
-import { canonical, candidateKey, flakesEnough, members, nextStep, progress, verdictOf, type Candidate, type FlakeRecord, type Known, type SearchStep, type Verdict } from './bisect.js';
+import { canonical, candidateKey, culpritSpacing, flakesEnough, members, nextStep, progress, verdictOf, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchStep, type Verdict } from './bisect.js';
 import type { DomainEvent } from './events.js';
 import { isPending, runAgain, type Job } from './jobs.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
@@ -128,7 +128,7 @@ const sameBuild = (p: Push, b: Bisection): boolean => p.deploySha !== null && p.
 export function bisectionStep(board: Board, push: Push, capacity: number): SearchStep | null {
   const b = push.bisection;
   if (!b || b.state !== 'running') return null;
-  return nextStep({ n: b.requests.length, known: knownOf(push, b), capacity, flaky: jobFlakes(board, b.name) });
+  return nextStep({ n: b.requests.length, known: knownOf(push, b), capacity, flaky: jobFlakes(board, b.name), spacing: culpritSpacing(culpritShare(board, b.name)) });
 }
 
 /**
@@ -153,6 +153,21 @@ export function flakeRecord(board: Board, name: string): FlakeRecord {
     failed += t.failed;
   }
   return { runs, failed };
+}
+
+/**
+ * How often a request breaks the job: over the pushes that ran it, the requests they took (still in them,
+ * or removed) and the culprits a search removed (the reason `breaks <job>: …`).
+ */
+export function culpritShare(board: Board, name: string): CulpritShare {
+  let requests = 0;
+  let culprits = 0;
+  for (const p of Object.values(board.pushes)) {
+    if (!jobsOfPush(p).some((j) => j.name === name && j.on === 'build')) continue;
+    requests += p.merges.length + p.removals.length;
+    culprits += p.removals.filter((r) => r.reason.startsWith(`breaks ${name}: `)).length;
+  }
+  return { requests, culprits };
 }
 
 /** Whether no one is blamed on one red run of the job (state/bisect.ts `flakesEnough`). */
@@ -305,7 +320,7 @@ export function bisectionFollowEvents(after: Board, events: readonly DomainEvent
     const p = after.pushes[id];
     const b = p?.bisection;
     if (!p || !b || b.state !== 'running') continue;
-    const step = nextStep({ n: b.requests.length, known: knownOf(p, b), capacity: 0, flaky: jobFlakes(after, b.name) });
+    const step = nextStep({ n: b.requests.length, known: knownOf(p, b), capacity: 0, flaky: jobFlakes(after, b.name), spacing: culpritSpacing(culpritShare(after, b.name)) });
     const settled = conclude(after, p, step, policy, at);
     if (settled.length) {
       // Runs still under way (more than one at a time) have nothing left to tell.

@@ -6,7 +6,7 @@
 // - remove the last accepted request and build again (a naive train);
 // - one request per build, in merge order, each on top of the ones that passed (marge-bot, Kodiak):
 //   a red build drops that request, with no retry (they hand it back to its author).
-import { flakesEnough, members as candidateMembers, nextStep, parseCandidateKey as parseKey, type Candidate, type FlakeRecord, type Known } from '../../state/bisect.js';
+import { culpritSpacing, flakesEnough, members as candidateMembers, nextStep, parseCandidateKey as parseKey, type Candidate, type CulpritShare, type FlakeRecord, type Known } from '../../state/bisect.js';
 import type { PushApi, PushController, RunResult, Strategy } from './ci-model.js';
 
 /** The key nextStep asks `known` by ("k" or "k+plus", state/bisect.ts candidateKey) back to its candidate. */
@@ -28,15 +28,15 @@ export interface PushmanagerOptions {
 export function pushmanagerStrategy(o: Partial<PushmanagerOptions> = {}): Strategy {
   const opts: PushmanagerOptions = { retries: 1, parallel: 1, masterRedRestarts: 3, retestRed: false, ...o };
   // As the server reads the board (state/bisection.ts flakeRecord): the job's runs on trees it passed, and their failures.
-  const history: FlakeHistory = { runs: 0, failed: 0 };
+  const history: FlakeHistory = { runs: 0, failed: 0, requests: 0, culprits: 0 };
   return {
     name: `Pushmanager (retry ${opts.retries}, bisect${opts.parallel > 1 ? ` ×${opts.parallel}` : ''}${opts.retestRed ? ', every red run twice' : ''})`,
     start: (api) => new PushmanagerPush(api, opts, history),
   };
 }
 
-/** The job's flake record, kept across the day's pushes as the board keeps it. */
-type FlakeHistory = { -readonly [K in keyof FlakeRecord]: FlakeRecord[K] };
+/** The job's flake record and share of culprits, kept across the day's pushes as the board keeps them. */
+type FlakeHistory = { -readonly [K in keyof (FlakeRecord & CulpritShare)]: (FlakeRecord & CulpritShare)[K] };
 
 class PushmanagerPush implements PushController {
   /** Results by the requests a build holds: a candidate of a later search that holds the same requests reuses them. */
@@ -55,6 +55,7 @@ class PushmanagerPush implements PushController {
   ) {}
 
   begin(): void {
+    this.history.requests += this.api.members.length;
     this.build();
   }
 
@@ -144,7 +145,7 @@ class PushmanagerPush implements PushController {
         return;
       }
     }
-    const step = nextStep({ n: branch.length, known, capacity, flaky });
+    const step = nextStep({ n: branch.length, known, capacity, flaky, spacing: culpritSpacing(this.history) });
     switch (step.type) {
       case 'test':
         for (const c of step.candidates) this.searchRuns.push(this.run(toMembers(c), 'candidate'));
@@ -163,6 +164,7 @@ class PushmanagerPush implements PushController {
         const naming = this.searchRuns.filter((id) => this.runMembers.get(id) !== rest);
         this.api.searched({ n: branch.length, runs: naming, verdict: step.type, removed: culprit, evidence: evidence.map(toMembers) });
         this.api.remove(culprit);
+        this.history.culprits++;
         // As the server does (state/bisection.ts): the branch without the culprit ran green in the
         // search, so it is the new deploy branch as it is, already tested; no rebuild run.
         if (step.rest === 'passed' && this.entry(this.api.members).passed > 0) {

@@ -1,7 +1,7 @@
 // The culprit search (state/bisect.ts), table-driven: given what is known, which candidate is next;
 // and, run to the end against a scripted CI, that it names the right request within its bound.
 import { describe, expect, it } from 'vitest';
-import { candidateKey, flakesEnough, members, nextStep, parseCandidateKey, progress, type Candidate, type FlakeRecord, type Known, type SearchStep } from '../../state/bisect.js';
+import { candidateKey, culpritSpacing, flakesEnough, members, nextStep, parseCandidateKey, progress, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchStep } from '../../state/bisect.js';
 
 type Table = Record<string, Partial<Known>>;
 const knownFrom = (t: Table) => (key: string): Known | undefined => (t[key] ? { passed: 0, failed: 0, pending: false, ...t[key] } : undefined);
@@ -91,6 +91,41 @@ describe('nextStep: the next candidate, given known results', () => {
   });
 });
 
+describe('a long gap, with the share of culprits measured: strides, then halving', () => {
+  const at = (n: number, t: Table, spacing?: number, capacity = 1) => keys(nextStep({ n, known: knownFrom(t), capacity, ...(spacing !== undefined && { spacing }) }));
+  it('probes as near a stride above the longest green prefix as the bound allows, while the gap is over two strides', () => {
+    // 200 suspects: halving needs 8 runs; a probe x up keeps both outcomes within 7 more for x in [72, 128].
+    expect(at(200, { '200': { failed: 2 } }, 32)).toEqual(['72']);
+    expect(at(200, { '200': { failed: 2 } })).toEqual(['100']);
+    // 300: x in [44, 256], the stride 32 moved up to 44; green there, 256 left: only the middle keeps the bound.
+    expect(at(300, { '300': { failed: 2 } }, 32)).toEqual(['44']);
+    expect(at(300, { '300': { failed: 2 }, '44': { passed: 1 } }, 32)).toEqual(['172']);
+    // Red there: 44 suspects, under two strides: halved.
+    expect(at(300, { '300': { failed: 2 }, '44': { failed: 1 } }, 32)).toEqual(['22']);
+    // Room for more than one run: the splits as before.
+    expect(at(300, { '300': { failed: 2 } }, 32, 2)).toEqual(['150', '75']);
+  });
+
+  it('names the culprit at every position of 1..300 requests with the stride, within ⌈log2 N⌉ + 1 runs', () => {
+    for (let n = 1; n <= 300; n += n < 70 ? 1 : 13) {
+      for (let c = 0; c < n; c += n < 70 ? 1 : 5) {
+        const out = run(n, (m) => m.includes(c), 1, new Set(), false, 32);
+        expect(out.step, `n=${n} culprit=${c}`).toEqual({ type: 'culprit', index: c, rest: null });
+        expect(out.runs, `n=${n} culprit=${c}`).toBeLessThanOrEqual(Math.ceil(Math.log2(n)) + 1);
+      }
+    }
+  });
+
+  const shares: readonly [string, CulpritShare, number | undefined][] = [
+    ['fewer than 5 culprits: unknown', { requests: 1000, culprits: 4 }, undefined],
+    ['fewer than 200 requests: unknown', { requests: 150, culprits: 10 }, undefined],
+    ['3% of requests: a stride of 32', { requests: 1000, culprits: 30 }, 32],
+    ['10%: 8', { requests: 500, culprits: 50 }, 8],
+    ['half of them: 1', { requests: 200, culprits: 100 }, 1],
+  ];
+  for (const [name, share, want] of shares) it(`culpritSpacing: ${name}`, () => expect(culpritSpacing(share)).toBe(want));
+});
+
 describe('flakesEnough: whether no one is blamed on one red run', () => {
   const cases: readonly [string, FlakeRecord, boolean][] = [
     ['never flaked: trusted', { runs: 0, failed: 0 }, false],
@@ -105,12 +140,12 @@ describe('flakesEnough: whether no one is blamed on one red run', () => {
 });
 
 /** Runs the search to its end against a CI that is red when `red(members)`; flaky runs fail on the listed run numbers. */
-function run(n: number, red: (m: readonly number[]) => boolean, capacity = 1, flakyRuns: ReadonlySet<number> = new Set(), flaky = true) {
+function run(n: number, red: (m: readonly number[]) => boolean, capacity = 1, flakyRuns: ReadonlySet<number> = new Set(), flaky = true, spacing?: number) {
   const results = new Map<string, Known>([[`${n}`, { passed: 0, failed: 2, pending: false }]]);
   let runs = 0;
   const tested: string[] = [];
   for (let rounds = 0; rounds < 200; rounds++) {
-    const s = nextStep({ n, known: (k) => results.get(k), capacity, flaky });
+    const s = nextStep({ n, known: (k) => results.get(k), capacity, flaky, ...(spacing !== undefined && { spacing }) });
     if (s.type !== 'test') return { step: s, runs, rounds, tested };
     // Every candidate of a step runs at once, then their results come in.
     for (const c of s.candidates as Candidate[]) {

@@ -12,7 +12,7 @@ import type { DomainEvent } from '../../state/events.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
 import type { Job } from '../../state/jobs.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
-import { bisectionStep, describeBisection, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
+import { bisectionStep, culpritShare, describeBisection, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
 import { plan } from '../../state/plan.js';
 import type { RefIntent } from '../../state/ref-intents.js';
 
@@ -117,6 +117,20 @@ describe('a job\'s flake record', () => {
     // Guarded: the branch without request 3 runs before it is blamed.
     expect(search(withRuns(red(4).board, 20, 1)).state).toBe('running');
     expect(search(withRuns(red(4).board, 150, 8)).state).toBe('running');
+  });
+});
+
+describe('the share of culprits', () => {
+  it('counts the requests of pushes that ran the job (still in them or removed) and the culprits a search removed', () => {
+    const b = red(4).board;
+    const p = b.pushes[P1]!;
+    const removal = { request: 9 as RequestId, by: 'pipeline', fromState: 'accepted' as const, at };
+    const removals = [{ ...removal, reason: 'breaks test: job 1.9 failed on candidate 1a2b3c4 (master + request #9)' }, { ...removal, request: 8 as RequestId, reason: 'not ready', by: 'pm' }];
+    const other = { ...p, id: 2 as PushId, jobs: [], removals: [{ ...removal, reason: 'breaks test: …' }] };
+    const board = { ...b, pushes: { ...b.pushes, [P1]: { ...p, removals }, [2]: other } } as Board;
+    // Push 1: 4 requests in it and 2 removed, one by a search; push 2 never ran the job.
+    expect(culpritShare(board, 'test')).toEqual({ requests: 6, culprits: 1 });
+    expect(culpritShare(board, 'lint')).toEqual({ requests: 0, culprits: 0 });
   });
 });
 
