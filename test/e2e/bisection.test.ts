@@ -254,9 +254,13 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
     await writeFile(gate(), '');
     const changes = Array.from({ length: 8 }, (_, i): Record<string, string> => (i === 2 ? { BREAKS: 'the culprit\n' } : {}));
     const { push, ids } = await trainOf('crash', changes);
+    // Only a candidate without the culprit waits at the gate (a red one fails at once), so the held run
+    // is a running one of those: a run of a red candidate caught in its first milliseconds is not.
     const held = await until('a candidate waiting at the gate', async () => {
       const x = await pushOf(push);
-      return x.bisection?.state === 'running' ? (x.jobs ?? []).find((j) => j.kind === 'bisect' && j.state === 'running') : null;
+      if (x.bisection?.state !== 'running') return null;
+      const green = new Set(x.bisection.candidates.filter((c) => !c.requests.includes(ids[2]!)).flatMap((c) => c.jobs));
+      return (x.jobs ?? []).find((j) => j.kind === 'bisect' && j.state === 'running' && green.has(j.id)) ?? null;
     });
     await server.kill();
     const killedAt = new Date().toISOString();
