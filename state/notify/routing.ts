@@ -122,10 +122,13 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
       const removed = r.push !== p.id;
       const what = partner ? `${title(r)} (${cleanText(r.user, 64)}) breaks ${jobName} on ${pushName(p)} only together with ${title(partner)} (${cleanText(partner.user, 64)}); neither fails alone` : `${title(r)} (${cleanText(r.user, 64)}) breaks ${jobName} on ${pushName(p)}`;
       const back = `To bring it back: fix it, push again to ${cleanText(r.ref, 200)}, then \`${cli} request pickme ${r.id}\`.`;
+      const rest = removed ? restVerdict(p, search, r.id) : null;
       const next = removed
-        ? restVerdict(p, search, r.id) === 'failed'
+        ? rest === 'failed'
           ? `It was removed from the push. The push still fails ${jobName} without it (another request breaks it too, or a flake): its build runs once more, and if it fails again the next search starts. ${back}`
-          : `It was removed from the push, which is rebuilt and tested without it. ${back}`
+          : rest === 'passed'
+            ? `It was removed from the push. The push without it passed ${jobName} in the search, and that build is its deploy branch now: nothing to rebuild. ${back}`
+            : `It was removed from the push, which is rebuilt and tested without it. ${back}`
         : `It is still in the push: the pushmaster decides (\`${cli} push remove ${p.id} ${r.id} --reason ...\`).`;
       return [{
         id: `bisection-${search.job}-${r.id}`,

@@ -142,7 +142,8 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
     const [notice] = await until('the culprit notice', async () => ((await notices('Breaks test')).length ? notices('Breaks test') : null));
     expect([...notice!.to].sort()).toEqual(['alice', 'pm']);
     expect(notice!.text).toContain('BREAKS present: failing');
-    expect(notice!.text).toContain('It was removed from the push');
+    // Trusted on one run, the branch without it never ran in the search: it is rebuilt.
+    expect(notice!.text).toContain('It was removed from the push, which is rebuilt and tested without it.');
     expect(notice!.text).toMatch(/pushmanager job log \d+\.\d+/);
     // The failed build itself told only the pushmaster (nobody blamed before the search ended).
     const started = (await notices('Job failed: test')).filter((n) => n.subject.includes(`push #${push} `));
@@ -211,14 +212,15 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
     expect(final.split('\n').filter((f) => f.startsWith('BREAKS'))).toEqual([]);
     expect(final.split('\n').filter((f) => f.startsWith('two/'))).toHaveLength(4);
     for (const id of [ids[1]!, ids[4]!]) expect((await run(['request', 'show', String(id)])).stdout).toMatch(/breaks test: job \d+\.\d+ failed on candidate/);
-    // The first culprit's owner hears that the push still fails without it; the second's, that it is green again.
+    // The first culprit's owner hears that the push still fails without it; the second's, that the push
+    // without it passed in the search and is the deploy branch as it is.
     const told = await until('both culprit notices', async () => {
       const n = (await notices('Breaks test')).filter((x) => x.text.includes(`#${ids[1]}`) || x.text.includes(`#${ids[4]}`));
       return n.length >= 2 ? n : null;
     });
     const about = (id: number) => told.find((x) => x.subject.includes(`#${id}`))!;
     expect(about(ids[1]!).text).toContain('The push still fails test without it (another request breaks it too, or a flake)');
-    expect(about(ids[4]!).text).toContain('which is rebuilt and tested without it');
+    expect(about(ids[4]!).text).toContain('The push without it passed test in the search, and that build is its deploy branch now: nothing to rebuild.');
   }, 120_000);
 
   it('a re-push mid-bisection restarts it on the new deploy branch, keeping the finished candidates that still are its prefixes', async () => {
