@@ -8,6 +8,8 @@
 // table shows what the ⌈log2 N⌉ + 1 bound would cost in wrong blames at the report's flake rate.
 // No pairs, no second culprit, no reuse across searches: those only make the real search dearer.
 import { candidateKey, members, nextStep, type Known } from '../../state/bisect.js';
+// mulberry32: good enough that runs of flakes are not an artefact of the generator (an LCG's were).
+import { seeded as random } from '../lib/sync.js';
 
 export interface NoisySearchOptions {
   readonly flakeRate: number;
@@ -32,18 +34,6 @@ export interface NoisySearchRow {
   readonly n: number;
   readonly bound: number;
   readonly cells: readonly NoisySearchCell[];
-}
-
-/** mulberry32: small, seedable, and good enough that runs of flakes are not an artefact of the generator. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What one search did: its runs, whether it named the culprit, and how many of its runs flaked. */
