@@ -25,7 +25,7 @@ import { accountRoutes } from './http/account-routes.js';
 import { boardLinks } from './app/board-links.js';
 import { watchConfig, type ConfigReloader } from './app/config-reload.js';
 import { reconcilePushreqRefs, type ReconcileReport } from './app/reconcile.js';
-import { ensureRepository, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
+import { ensureRepository, metadataRef, packageRoot, type ManagedRepo } from './repo/managed-repo.js';
 import { RepoMaintenance } from './repo/maintenance.js';
 import { GitStateStore } from './store/git-state-store.js';
 import { createServer, type ServerDeps } from './http/server.js';
@@ -142,7 +142,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   await mkdir(dataDir, { recursive: true });
   const repo = await ensureRepository(dataDir, config.repository, { log });
   if (repo.staleLocks.length) log('warn', `removed lock files a crash left behind: ${repo.staleLocks.join(', ')}`);
-  const store = new GitStateStore(repo.git, repo.gitDir, `refs/heads/${config.repository.metadataBranch}`);
+  const store = new GitStateStore(repo.git, repo.gitDir, metadataRef(config.repository));
   await store.read(); // fail now, clearly, on an unreadable or newer metadata branch
   const bus = new EventBus();
   const clock = opts.clock ?? systemClock;
@@ -319,7 +319,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   metrics.registry.onCollect(() => metrics.setRepoObjects(maintenance.counts()));
 
   // Commits made outside this process (an operator's repair, a mirror's fetch) reach the dashboards too.
-  const metaRef = `refs/heads/${config.repository.metadataBranch}`;
+  const metaRef = metadataRef(config.repository);
   const watcher = watchRef(repo.gitDir, metaRef, (sha) => {
     // This process's own commit (published on the bus right after it): nothing to reload.
     if (sha && sha === lastPublished) return;

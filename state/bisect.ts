@@ -111,9 +111,9 @@ export interface FlakeRecord {
 }
 
 /** Runs on green trees before a measured flake rate is believed over "it has flaked". */
-export const FLAKE_SAMPLE = 100;
+const FLAKE_SAMPLE = 100;
 /** Below this measured rate one red run is trusted: the guards cost more runs than the blames they save. */
-export const TRUSTED_FLAKE_RATE = 0.025;
+const TRUSTED_FLAKE_RATE = 0.025;
 
 /**
  * Whether a job flakes enough that no one is blamed on one red run of it. Never flaked: trusted. Once it
@@ -265,7 +265,11 @@ export function nextStep(input: SearchInput): SearchStep {
   const red = known(candidateKey({ k: i + 1 }))!;
   // The whole branch failed its build and its retry; a prefix that failed once is run once more
   // before it convicts anyone against another result (a flake, or a pair).
-  const retestRed = (): SearchStep | null => (i + 1 < n && red.failed < 2 ? (red.pending ? { type: 'wait', for: 'runs' } : capacity > 0 ? { type: 'test', candidates: [{ k: i + 1 }] } : { type: 'wait', for: 'room' }) : null);
+  const retestRed = (): SearchStep | null => (i + 1 < n && red.failed < 2 ? one({ k: i + 1 }, known, capacity) : null);
+  // Request i on master alone (for request 0, that is prefix 1), and the whole branch without it.
+  const alone: Candidate = i === 0 ? { k: 1 } : { k: 0, plus: i };
+  const rest: Candidate = { k: n, without: i };
+  const without = verdictOf(known(candidateKey(rest)));
   if (i === 0) {
     // Request 0 alone is prefix 1, known red: the run left is master itself.
     const master = prefix(0);
@@ -274,9 +278,9 @@ export function nextStep(input: SearchInput): SearchStep {
     if (master === 'failed' && input.flaky !== false && known(candidateKey({ k: 0 }))!.failed < 2) return one({ k: 0 }, known, capacity);
     if (master === 'failed') return { type: 'master-red' };
   } else {
-    const alone = verdictOf(known(candidateKey({ k: 0, plus: i })));
-    if (alone === undefined) return one({ k: 0, plus: i }, known, capacity);
-    if (alone === 'passed') {
+    const aloneVerdict = verdictOf(known(candidateKey(alone)));
+    if (aloneVerdict === undefined) return one(alone, known, capacity);
+    if (aloneVerdict === 'passed') {
       // Red with the requests before it, green alone: a pair, or the red prefix was a flake.
       const again = retestRed();
       if (again) return again;
@@ -286,8 +290,6 @@ export function nextStep(input: SearchInput): SearchStep {
       // prefix's two failures that are in doubt: when the red request is further on, prefix i + 1 is
       // clean and both were flakes (the simulation's false pairs, half of its innocents, all took this
       // path), so it must fail a third time first; a pass widens the prefix gap and the search goes on.
-      const rest = { k: n, without: i };
-      const without = verdictOf(known(candidateKey(rest)));
       if (without === undefined) return one(rest, known, capacity);
       if (without === 'failed' && red.passed === 0 && red.failed < DOUBTED_PREFIX_FAILURES) return one({ k: i + 1 }, known, capacity);
       return partnerStep(i, n, known, capacity, true, without);
@@ -298,21 +300,17 @@ export function nextStep(input: SearchInput): SearchStep {
   // it: green, it is the culprit, and that candidate is the new deploy branch, already tested (this
   // run replaces the test a rebuild without it would need, so it costs no CI time). Red: the red
   // prefix was a flake, or a second red request comes later: the prefix is run again to tell.
-  const rest = { k: n, without: i };
-  const without = verdictOf(known(candidateKey(rest)));
   if (without === undefined) return one(rest, known, capacity);
   if (without === 'failed') {
     const again = retestRed();
     if (again) return again;
     // Request 0 alone is its prefix: that one candidate fails four times instead.
-    const alone: Candidate = i === 0 ? { k: 1 } : { k: 0, plus: i };
     if ((known(candidateKey(alone))?.failed ?? 0) < (i === 0 ? 4 : 2)) return one(alone, known, capacity);
   } else {
     // Green without it: no other request is red, so the blame rests on the red runs that hold it (the
     // whole branch's build and retry, the red prefixes, it alone), all flakes if the branch was clean.
     // A clean branch whose two runs flaked ends its search on the last request with no flake more (every
     // prefix passes), and then only its run alone is left to flake: so it runs alone once more.
-    const alone: Candidate = i === 0 ? { k: 1 } : { k: 0, plus: i };
     if (redsOf([...prefixesFrom(i + 1, n), alone], known) < BLAME_FAILURES) return one(alone, known, capacity);
   }
   return { type: 'culprit', index: i, rest: without };
@@ -334,11 +332,6 @@ function partnerStep(i: number, n: number, known: SearchInput['known'], capacity
   const partnerGap = gapOf(i, withI);
   if (partnerGap.hi - partnerGap.lo > 1) return narrow(partnerGap, (k) => ({ k, plus: i }), known, capacity);
   const partner = partnerGap.hi - 1;
-  // Every candidate with i and fewer of the requests before it passed, so the pair's only red candidate
-  // is prefix i + 1 itself ({i - 1 + 1, plus: i}): the same runs that started the partner search. Two
-  // flakes of that one candidate would name two innocent neighbours (the simulation saw it: 3 of 6
-  // innocents removed at a 10% flake rate), so it must fail a third time first; a pass instead
-  // widens the prefix gap and the search goes on past it.
   const pair: Candidate = { k: partner + 1, plus: i };
   if (flaky && rest === 'failed') {
     // Red without i: the red request may be further on, and then every red run holding i here is a
@@ -347,6 +340,11 @@ function partnerStep(i: number, n: number, known: SearchInput['known'], capacity
     const red = known(candidateKey(pair))!;
     if (red.passed === 0 && red.failed < (partner === i - 1 ? DOUBTED_PREFIX_FAILURES + 1 : 2)) return one(pair, known, capacity);
   } else if (flaky && partner === i - 1) {
+    // Every candidate with i and fewer of the requests before it passed, so the pair's only red candidate
+    // is prefix i + 1 itself ({i - 1 + 1, plus: i}): the same runs that started the partner search. Two
+    // flakes of that one candidate would name two innocent neighbours (the simulation saw it: 3 of 6
+    // innocents removed at a 10% flake rate), so it must fail a third time first; a pass instead
+    // widens the prefix gap and the search goes on past it.
     const red = known(candidateKey({ k: i + 1 }))!;
     if (red.passed === 0 && red.failed < ADJACENT_PAIR_FAILURES) return one({ k: i + 1 }, known, capacity);
   }

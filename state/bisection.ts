@@ -5,7 +5,7 @@
 // candidate to test next is state/bisect.ts's one function; building candidates is the server's
 // (server/pipeline/bisect-service.ts), recorded with TestBisectCandidates.
 import { actorName, systemActor } from './actor.js';
-import { canonical, candidateKey, culpritSpacing, flakesEnough, members, nextStep, progress, verdictOf, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchStep, type Verdict } from './bisect.js';
+import { canonical, candidateKey, culpritSpacing, flakesEnough, members, nextStep, progress, verdictOf, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchInput, type SearchStep, type Verdict } from './bisect.js';
 import type { DomainEvent } from './events.js';
 import { isPending, runAgain, type Job } from './jobs.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
@@ -128,7 +128,7 @@ const sameBuild = (p: Push, b: Bisection): boolean => p.deploySha !== null && p.
 export function bisectionStep(board: Board, push: Push, capacity: number): SearchStep | null {
   const b = push.bisection;
   if (!b || b.state !== 'running') return null;
-  return nextStep({ n: b.requests.length, known: knownOf(push, b), capacity, flaky: jobFlakes(board, b.name), spacing: culpritSpacing(culpritShare(board, b.name)) });
+  return nextStep({ n: b.requests.length, known: knownOf(push, b), capacity, ...jobHistory(board, b.name) });
 }
 
 /**
@@ -165,13 +165,16 @@ export function culpritShare(board: Board, name: string): CulpritShare {
   for (const p of Object.values(board.pushes)) {
     if (!jobsOfPush(p).some((j) => j.name === name && j.on === 'build')) continue;
     requests += p.merges.length + p.removals.length;
-    culprits += p.removals.filter((r) => r.reason.startsWith(`breaks ${name}: `)).length;
+    culprits += p.removals.filter((r) => r.reason.startsWith(breaksPrefix(name))).length;
   }
   return { requests, culprits };
 }
 
-/** Whether no one is blamed on one red run of the job (state/bisect.ts `flakesEnough`). */
-const jobFlakes = (board: Board, name: string): boolean => flakesEnough(flakeRecord(board, name));
+/** What the board says of the job for its next search: whether it flakes enough to guard a blame, and the stride of its culprits. */
+const jobHistory = (board: Board, name: string): Pick<SearchInput, 'flaky' | 'spacing'> => ({ flaky: flakesEnough(flakeRecord(board, name)), spacing: culpritSpacing(culpritShare(board, name)) });
+
+/** How a culprit's removal reason starts ("breaks test: job 3.9 failed on …"): culpritShare counts those. */
+const breaksPrefix = (job: string): string => `breaks ${job}: `;
 
 /** Runs of the bisection's candidates under way. */
 export const runningCandidateJobs = (push: Push): number => {
@@ -224,7 +227,7 @@ function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy 
   const proof = proofOf(p, b, shown);
   const cand = proof ? b.candidates.find((c) => c.id === proof.candidate) : undefined;
   const where = cand ? `candidate ${cand.sha ? shortSha(cand.sha) : `#${cand.id}`} (${describeMembers(cand.members)})` : 'a candidate';
-  const reason = `breaks ${b.name}: ${culpritEvidence(proof?.job ?? b.job, where, partner)}`;
+  const reason = `${breaksPrefix(b.name)}${culpritEvidence(proof?.job ?? b.job, where, partner)}`;
   const out: DomainEvent[] = [{ ...base, type: 'BisectionConcluded', outcome: step.type, culprit, ...(partner !== undefined && { partner }), ...(proof && { proof }), reason }];
   const r = after.requests[culprit];
   if (policy?.autoRemove !== false && r && r.push === p.id && MERGED_STATES.includes(r.state)) {
@@ -320,7 +323,8 @@ export function bisectionFollowEvents(after: Board, events: readonly DomainEvent
     const p = after.pushes[id];
     const b = p?.bisection;
     if (!p || !b || b.state !== 'running') continue;
-    const step = nextStep({ n: b.requests.length, known: knownOf(p, b), capacity: 0, flaky: jobFlakes(after, b.name), spacing: culpritSpacing(culpritShare(after, b.name)) });
+    const known = knownOf(p, b);
+    const step = nextStep({ n: b.requests.length, known, capacity: 0, ...jobHistory(after, b.name) });
     const settled = conclude(after, p, step, policy, at);
     if (settled.length) {
       // Runs still under way (more than one at a time) have nothing left to tell.
@@ -329,7 +333,7 @@ export function bisectionFollowEvents(after: Board, events: readonly DomainEvent
       out.push(...settled);
       continue;
     }
-    const { suspects } = progress({ n: b.requests.length, known: knownOf(p, b) });
+    const { suspects } = progress({ n: b.requests.length, known });
     if (suspects !== b.sizes.at(-1)) out.push({ at, actor, cause: CAUSE, type: 'BisectionNarrowed', push: id, suspects });
   }
   return out;

@@ -242,9 +242,10 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
   let busy = 0;
   const queue: RunRecord[] = [];
   const running: RunRecord[] = [];
+  /** Runs and failed runs of each build, by buildKey: a retry draws its next attempt; a branch a search already ran has its failures. */
   const attempts = new Map<string, number>();
-  /** Failed runs by push and members: what a branch that a search already ran has against it. */
   const failsOf = new Map<string, number>();
+  const buildKey = (push: number, members: readonly number[]) => `${push}|${members.join(',')}`;
   const outcomes: PushOutcome[] = [];
   const active = new Map<number, { ctl: PushController; api: PushApi & { done: boolean; spell: Spell | null; branchFails: number; out: PushOutcome } }>();
 
@@ -295,9 +296,9 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
       out,
       run(ms: readonly number[], role: Role): number {
         if (api.done) throw new Error('run asked after the push ended');
-        const key = ms.join(',');
-        const attempt = attempts.get(`${dp.index}|${key}`) ?? 0;
-        attempts.set(`${dp.index}|${key}`, attempt + 1);
+        const key = buildKey(dp.index, ms);
+        const attempt = attempts.get(key) ?? 0;
+        attempts.set(key, attempt + 1);
         const d = draw(dp.index, ms, attempt);
         const breaking = ms.some((n) => day.breaking.has(n));
         const r: RunRecord = { id: nextId++, push: dp.index, members: [...ms], role, breaking, flakes: !breaking && d.flakes, minutes: d.minutes, queuedAt: now, startedAt: NaN, endsAt: NaN, done: false };
@@ -328,7 +329,7 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
           }
         }
         // The branch as it now stands may have run already (the search's candidate without it).
-        api.branchFails = failsOf.get(`${dp.index}|${members.join(',')}`) ?? 0;
+        api.branchFails = failsOf.get(buildKey(dp.index, members)) ?? 0;
       },
       green(): void {
         out.greenAt = now;
@@ -345,7 +346,7 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
         if (s.removed !== null && !day.breaking.has(s.removed)) {
           // Would a retry of the evidence have spared it? Its next draw, the one a retry would have got.
           // Only a red one counts (it failed on its one run, a flake, and its second run would pass).
-          const passable = s.evidence.some((ms) => !ms.some((n) => day.breaking.has(n)) && attempts.get(`${dp.index}|${ms.join(',')}`) === 1 && draw(dp.index, ms, 0).flakes && !draw(dp.index, ms, 1).flakes);
+          const passable = s.evidence.some((ms) => !ms.some((n) => day.breaking.has(n)) && attempts.get(buildKey(dp.index, ms)) === 1 && draw(dp.index, ms, 0).flakes && !draw(dp.index, ms, 1).flakes);
           if (passable) out.removedOnPassableFlake++;
         }
       },
@@ -374,7 +375,7 @@ export function simulateCi(day: Day, strategy: Strategy, p: CiParams, opts: Simu
       if (owner) {
         const out = owner.api.out;
         const passed = !r.breaking && !r.flakes;
-        if (!passed) failsOf.set(`${r.push}|${r.members.join(',')}`, (failsOf.get(`${r.push}|${r.members.join(',')}`) ?? 0) + 1);
+        if (!passed) failsOf.set(buildKey(r.push, r.members), (failsOf.get(buildKey(r.push, r.members)) ?? 0) + 1);
         if (!passed && !r.breaking) {
           out.flakyFailures++;
           if (r.role === 'whole') out.flakyWholeFailures++;

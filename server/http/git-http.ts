@@ -226,7 +226,8 @@ function startGit(req: IncomingMessage, res: ServerResponse, opts: ServeGitOptio
   }
   if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
   if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
-  // A later `!ref` entry of receive.hideRefs shows the ref again, for this run of receive-pack only.
+  // A later `!ref` entry of receive.hideRefs shows the ref again, for this run of receive-pack only. The
+  // spawner passes GIT_CONFIG_*_0 only (server/git/git-spawner.pl's %KEYS): one ref, the metadata branch.
   reveal.forEach((ref, i) => {
     env[`GIT_CONFIG_KEY_${i}`] = 'receive.hideRefs';
     env[`GIT_CONFIG_VALUE_${i}`] = `!${ref}`;

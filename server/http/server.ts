@@ -12,7 +12,7 @@ import type { PushTokens } from '../auth/push-tokens.js';
 import { isLoopbackHost, normalizeRemoteAddress } from '../auth/net-address.js';
 import type { Config } from '../config/config.js';
 import type { GitSpawner } from '../git/git-spawner.js';
-import type { ManagedRepo } from '../repo/managed-repo.js';
+import { metadataRef, type ManagedRepo } from '../repo/managed-repo.js';
 import { handleApi, type ApiDeps } from './api.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { matchGitPath, serveGit } from './git-http.js';
@@ -84,7 +84,7 @@ export async function route(deps: ServerDeps, req: IncomingMessage, res: ServerR
       query: url.search.slice(1),
       hook: push && { socket: deps.hookSocket, token: push.token },
       spawner: deps.gitSpawner,
-      revealOnPush: [`refs/heads/${deps.config.repository.metadataBranch}`],
+      revealOnPush: [metadataRef(deps.config.repository)],
     });
     return;
   }

@@ -104,7 +104,7 @@ export interface Enqueuer {
   enqueue(deliveries: readonly Delivery[]): Promise<number>;
 }
 
-/** Routes one commit, enqueues its deliveries durably, then advances the cursor: the normal path after each state commit. */
+/** Routes one commit, enqueues its deliveries durably, then advances the cursor: one step of a catch-up (after each live commit, server/app/notifications.ts does the same with a cursor written behind). */
 export async function notifyCommit(commit: MetadataCommit, deps: { outbox: Enqueuer; cursor: CursorStore; routing: RoutingConfig }): Promise<number> {
   const n = await deps.outbox.enqueue(routeCommit(commit.sha, commit.events, commit.board, deps.routing));
   await deps.cursor.write(commit.sha);

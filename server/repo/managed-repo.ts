@@ -189,8 +189,11 @@ export async function removeStaleLocks(gitDir: string): Promise<string[]> {
  *   No pushed commit descends from it. Fetches (upload-pack) still see it.
  */
 export function hiddenFromPushers(cfg: Pick<RepositoryConfig, 'metadataBranch'>): string[] {
-  return ['refs/pushmanager/archive/', `refs/heads/${cfg.metadataBranch}`];
+  return ['refs/pushmanager/archive/', metadataRef(cfg)];
 }
+
+/** The metadata branch's full ref name. */
+export const metadataRef = (cfg: Pick<RepositoryConfig, 'metadataBranch'>): string => `refs/heads/${cfg.metadataBranch}`;
 
 export async function ensureRepository(dataDir: string, cfg: RepositoryConfig, opts: EnsureRepositoryOptions = {}): Promise<ManagedRepo> {
   const reposDir = resolve(dataDir, 'repos');
