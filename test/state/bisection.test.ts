@@ -46,7 +46,7 @@ function built(n: number, pipeline: PipelineJobs = JOBS): Board {
   const b = replay(
     [
       [{ type: 'OpenPush', title: 'Tue', pushType: 'regular' }, PM],
-      ...ids.map((i) => [{ type: 'OpenRequest', ref: `refs/pushreq/r${i}`, sha: sha(String(i)), autoPickme: true, title: `r${i}` }, ALICE] as const),
+      ...ids.map((i) => [{ type: 'OpenRequest', ref: `refs/pushreq/r${i}`, sha: sha(i < 10 ? String(i) : `c${i}`), autoPickme: true, title: `r${i}` }, ALICE] as const),
       [{ type: 'AcceptRequests', push: P1, requests: ids.map((i) => i as RequestId) }, PM],
     ],
     () => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString(),
@@ -124,13 +124,24 @@ describe('the share of culprits', () => {
   it('counts the requests of pushes that ran the job (still in them or removed) and the culprits a search removed', () => {
     const b = red(4).board;
     const p = b.pushes[P1]!;
-    const removal = { request: 9 as RequestId, by: 'pipeline', fromState: 'accepted' as const, at };
+    const removal = { request: 9 as RequestId, by: 'pipeline', fromState: 'added' as const, at };
     const removals = [{ ...removal, reason: 'breaks test: job 1.9 failed on candidate 1a2b3c4 (master + request #9)' }, { ...removal, request: 8 as RequestId, reason: 'not ready', by: 'pm' }];
     const other = { ...p, id: 2 as PushId, jobs: [], removals: [{ ...removal, reason: 'breaks test: …' }] };
-    const board = { ...b, pushes: { ...b.pushes, [P1]: { ...p, removals }, [2]: other } } as Board;
+    const board: Board = { ...b, pushes: { ...b.pushes, [P1]: { ...p, removals }, [2]: other } };
     // Push 1: 4 requests in it and 2 removed, one by a search; push 2 never ran the job.
     expect(culpritShare(board, 'test')).toEqual({ requests: 6, culprits: 1 });
     expect(culpritShare(board, 'lint')).toEqual({ requests: 0, culprits: 0 });
+  });
+
+  it('once measured, sets the stride of the next search: a long gap is probed near one stride up, not in the middle', () => {
+    const b = red(80).board;
+    const p = b.pushes[P1]!;
+    expect(bisectionStep(b, p, 1)).toEqual({ type: 'test', candidates: [{ k: 40 }] });
+    // An earlier push of 200 requests, 6 of them removed as culprits: about 2% (with push 1's 80), a stride of 32.
+    const removal = { by: 'pipeline', fromState: 'added' as const, at };
+    const removals = Array.from({ length: 200 }, (_, i) => ({ ...removal, request: (1000 + i) as RequestId, reason: i < 6 ? `breaks test: job 2.${i} failed on candidate 1a2b3c4` : 'not ready' }));
+    const history: Board = { ...b, pushes: { ...b.pushes, [2]: { ...p, id: 2 as PushId, merges: [], removals } } };
+    expect(bisectionStep(history, history.pushes[P1]!, 1)).toEqual({ type: 'test', candidates: [{ k: 32 }] });
   });
 });
 
