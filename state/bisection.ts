@@ -210,6 +210,32 @@ function stillPrefixes(old: Bisection | undefined, base: string, list: readonly 
 
 const describeMembers = (m: readonly BisectMember[]): string => (m.length === 0 ? 'master alone' : `master + ${m.length === 1 ? 'request' : 'requests'} ${m.map((x) => `#${x.request}`).join(', ')}`);
 
+/**
+ * What a candidate holds, short enough for a job's row in a dashboard column: "master + #1 … #6" (the
+ * first six requests), "#5 alone", "all but #5", "master + #1, #2 + #5". A pushmaster reading the runs of
+ * a search sees which part each one tested without opening the board.
+ */
+export function describeCandidate(list: readonly BisectMember[], m: readonly BisectMember[]): string {
+  if (m.length === 0) return 'master alone';
+  const c = candidateOf(list, m);
+  const id = (i: number) => `#${list[i]!.request}`;
+  const span = (from: number, to: number) => (to === from ? id(from) : to === from + 1 ? `${id(from)}, ${id(to)}` : `${id(from)} … ${id(to)}`);
+  if (c && c.without !== undefined) return `all but ${id(c.without)}`;
+  if (c && c.plus !== undefined) return c.k === 0 ? `${id(c.plus)} alone` : `master + ${span(0, c.k - 1)} + ${id(c.plus)}`;
+  if (c) return `master + ${span(0, c.k - 1)}`;
+  return m.length <= 4 ? `master + ${m.map((x) => `#${x.request}`).join(', ')}` : `master + ${m.length} requests (#${m[0]!.request} … #${m[m.length - 1]!.request})`;
+}
+
+/** Job id → what its candidate holds, for the runs of the push's search (`StatusJob.candidate`). */
+export function candidateLabels(p: Push): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  for (const c of p.bisection?.candidates ?? []) {
+    const label = describeCandidate(p.bisection!.requests, c.members);
+    for (const j of c.jobs) out.set(j, label);
+  }
+  return out;
+}
+
 /** The conclusion a settled search comes to, as events (and the culprit's removal when autoRemove). */
 function conclude(after: Board, p: Push, step: SearchStep, policy: BisectPolicy | undefined, at: string): DomainEvent[] {
   const b = p.bisection!;

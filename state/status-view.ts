@@ -1,5 +1,5 @@
 // The board as clients see it (`pushmanager status --json`, GET /api/board): SPEC §5 fields and more.
-import { bisectionRuns, candidateRef, describeBisection, type BisectionState } from './bisection.js';
+import { bisectionRuns, candidateLabels, candidateRef, describeBisection, type BisectionState } from './bisection.js';
 import type { Job } from './jobs.js';
 import { flakeCounts } from './job-queue.js';
 import type { StatusJob } from './wire.js';
@@ -77,7 +77,7 @@ export function bisectionView(p: Push): StatusBisection | undefined {
 }
 
 /** A job as clients see it (SPEC §6 fields). */
-export const jobView = (j: Job): StatusJob => ({
+export const jobView = (j: Job, candidates?: ReadonlyMap<string, string>): StatusJob => ({
   id: j.id,
   name: j.name,
   on: j.on,
@@ -89,6 +89,7 @@ export const jobView = (j: Job): StatusJob => ({
   startedAt: j.startedAt,
   finishedAt: j.finishedAt,
   ...(j.flaky && { flaky: true }),
+  ...(candidates?.has(j.id) && { candidate: candidates.get(j.id) }),
 });
 
 export interface StatusRequest extends Omit<PushRequest, 'comments'> {
@@ -104,6 +105,7 @@ export interface StatusView {
 }
 
 export function pushView(board: Board, p: Push): StatusPush {
+  const labels = candidateLabels(p);
   return {
     id: p.id,
     title: p.title,
@@ -119,7 +121,7 @@ export function pushView(board: Board, p: Push): StatusPush {
     pingme: p.pingme,
     checklist: p.checklist,
     createdAt: p.createdAt,
-    ...(p.jobs && { jobs: p.jobs.map(jobView) }),
+    ...(p.jobs && { jobs: p.jobs.map((j) => jobView(j, labels)) }),
     ...(p.forced.length > 0 && { forced: p.forced }),
     ...(p.deploying && { deploying: { step: p.deploying.step, env: p.deploying.env, jobs: p.deploying.jobs } }),
     ...(p.bisection && { bisection: bisectionView(p)! }),

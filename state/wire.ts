@@ -92,6 +92,8 @@ export interface StatusJob {
   readonly finishedAt: string | null;
   /** Passed on a retry after failing. */
   readonly flaky?: boolean;
+  /** A run of the push's culprit search: what its candidate holds ("master + #1 … #4"). */
+  readonly candidate?: string;
 }
 
 /** GET /api/jobs/:id: the job, what ran, where, and how it ended. GET /api/jobs?push=N answers `{ jobs: StatusJob[] }`. */

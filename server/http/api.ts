@@ -11,6 +11,7 @@ import type { Job } from '../../state/jobs.js';
 import { findJob, jobsOfPush, type Board } from '../../state/model.js';
 import { flakeCounts } from '../../state/job-queue.js';
 import { jobView } from '../../state/status-view.js';
+import { candidateLabels } from '../../state/bisection.js';
 import type { Command } from '../../state/commands.js';
 import { commandOutcome } from '../../state/describe.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
@@ -122,7 +123,7 @@ export function jobDetail(job: Job, deps: Pick<ApiDeps, 'jobs'>, board?: Board):
   const what = deps.jobs?.command(job) ?? { command: null, builder: null };
   const flakes = board ? (flakeCounts(board)[job.name] ?? 0) : 0;
   return {
-    ...jobView(job),
+    ...jobView(job, board?.pushes[job.push] ? candidateLabels(board.pushes[job.push]!) : undefined),
     push: job.push,
     runner: job.runner,
     command: what.command,
@@ -141,7 +142,10 @@ async function jobRoutes(deps: ApiDeps, parts: string[], req: IncomingMessage, r
     const pushParam = url.searchParams.get('push');
     const pushes = pushParam === null ? Object.values(snap.board.pushes).filter(isOpenPush) : [snap.board.pushes[idParam(pushParam, 'push')]];
     if (pushParam !== null && !pushes[0]) throw new HttpError(404, 'unknown-push', `no push ${pushParam}`);
-    return sendJson(res, 200, { jobs: pushes.flatMap((p) => jobsOfPush(p!).map(jobView)) });
+    return sendJson(res, 200, { jobs: pushes.flatMap((p) => {
+      const labels = candidateLabels(p!);
+      return jobsOfPush(p!).map((j) => jobView(j, labels));
+    }) });
   }
   const id = parts[1]!;
   if (!/^[0-9]{1,9}\.[0-9]{1,9}$/.test(id)) throw new HttpError(400, 'bad-id', 'a job id looks like 3.1 (push 3, its first job)');

@@ -119,6 +119,12 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
     expect(bisectJobs.length).toBeLessThanOrEqual(Math.ceil(Math.log2(8)) + 1);
     expect(p.bisection!.runs).toBe(bisectJobs.length);
     expect(p.bisection!.sizes[0]).toBe(8);
+    // Each run says which candidate it tested; the last one is the culprit alone on master.
+    expect(bisectJobs.every((j) => typeof j.candidate === 'string' && j.candidate.length > 0), JSON.stringify(bisectJobs)).toBe(true);
+    expect(bisectJobs.at(-1)!.candidate).toBe(`#${culprit} alone`);
+    const listed = await run(['job', 'list', '--push', String(push)]);
+    expect(listed.stdout).toMatch(new RegExp(`\\(bisect: #${culprit} alone\\) at [0-9a-f]{10}`));
+    expect(listed.stdout).toMatch(/\(bisect: master \+ #\d+ … #\d+\) at/);
     expect(p.bisection!.summary).toContain(`found request #${culprit}`);
     // Removed with the reason, in its history; the deploy branch rebuilt without it and green again.
     expect(await accepted(push)).toEqual(ids.filter((id) => id !== culprit));

@@ -12,7 +12,8 @@ import type { DomainEvent } from '../../state/events.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
 import type { Job } from '../../state/jobs.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
-import { bisectionStep, culpritShare, describeBisection, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
+import { bisectionStep, culpritShare, describeBisection, describeCandidate, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
+import { pushView } from '../../state/status-view.js';
 import { plan } from '../../state/plan.js';
 import type { RefIntent } from '../../state/ref-intents.js';
 
@@ -92,6 +93,38 @@ function withRuns(b: Board, clean: number, flakes: number): Board {
   });
   return { ...b, pushes: { ...b.pushes, [2]: { ...p, id: 2 as PushId, state: 'live', deployBranch: 'refs/heads/deploy/push-2', jobs } } };
 }
+
+describe('what a candidate holds, on its run\'s row', () => {
+  const list = [11, 12, 13, 14, 15, 16, 17, 18].map((r) => ({ request: r as RequestId, sha: sha(String(r % 10)) }));
+  const of = (idx: readonly number[]) => idx.map((i) => list[i]!);
+  it.each([
+    [[], 'master alone'],
+    [[0], 'master + #11'],
+    [[0, 1], 'master + #11, #12'],
+    [[0, 1, 2, 3], 'master + #11 … #14'],
+    [[4], '#15 alone'],
+    [[0, 4], 'master + #11 + #15'],
+    [[0, 1, 2, 4], 'master + #11 … #13 + #15'],
+    [[0, 1, 2, 3, 5, 6, 7], 'all but #15'],
+    [[1, 2, 3, 4, 5, 6, 7], 'all but #11'],
+    [[1, 3], 'master + #12, #14'],
+    [[1, 3, 5, 6, 7], 'master + 5 requests (#12 … #18)'],
+  ] as const)('%j → %s', (idx, text) => {
+    expect(describeCandidate(list, of(idx))).toBe(text);
+  });
+  it('a run of the search carries its candidate in the push\'s jobs; the build and its retry carry none', () => {
+    let b = test(red(4).board, [[1, 2]]).board;
+    const jobs = pushView(b, b.pushes[P1]!).jobs!;
+    expect(jobs.map((j) => [j.kind, j.candidate])).toEqual([
+      ['build', undefined],
+      ['retry', undefined],
+      ['bisect', 'master + #1, #2'],
+    ]);
+    b = report(b, lastJob(b), 'passed').board;
+    b = test(b, [[3]]).board;
+    expect(pushView(b, b.pushes[P1]!).jobs!.at(-1)!.candidate).toBe('#3 alone');
+  });
+});
 
 describe('a job\'s flake record', () => {
   it('counts its runs on trees it passed, on any push, and their failures; red trees, other jobs and other phases do not count', () => {

@@ -1,7 +1,7 @@
 // The CLI's `status` text: integration links, Ship Its and builds when the board has them, and the
 // checklist with item ids so `pushmanager push tick P ITEM` can be typed from it.
 import { describe, expect, it } from 'vitest';
-import { buildText, renderStatus } from '../../tui/cli/render.js';
+import { buildText, jobLine, renderJob, renderStatus } from '../../tui/cli/render.js';
 import { checklistBoard, sampleBoard } from './fixtures.js';
 
 describe('renderStatus', () => {
@@ -36,5 +36,21 @@ describe('renderStatus', () => {
     expect(buildText(undefined)).toBeNull();
     expect(buildText({ state: 'weird' })).toBe('unknown');
     expect(buildText({ state: 'fail', failedBuilders: ['a', 'b\u001b[2J'], link: 'u' })).toBe('fail (a, b) u');
+  });
+});
+
+describe('job lines', () => {
+  const NOW = Date.parse('2026-01-01T00:10:00.000Z');
+  const base = { id: '1.3', name: 'test', on: 'build', sha: 'c82a343d65'.padEnd(40, '0'), state: 'passed', attempt: 1, kind: 'bisect', url: null, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:02.000Z' } as const;
+
+  it("a run of the culprit search says which candidate it tested; a build's line is as before", () => {
+    expect(jobLine({ ...base, candidate: 'master + #1 … #4' }, NOW)).toBe('job 1.3   test         build   passed in 2s (bisect: master + #1 … #4) at c82a343d65');
+    expect(jobLine({ ...base, kind: 'build' }, NOW)).toBe('job 1.3   test         build   passed in 2s at c82a343d65');
+  });
+
+  it('job show says the exit code once, and a reason that adds to it', () => {
+    const detail = { ...base, state: 'failed', push: 1, runner: 'local', command: ['./check.sh'], builder: null, exitCode: 1, reason: 'exit code 1', log: '/api/jobs/1.3/log' } as const;
+    expect(renderJob(detail, NOW).match(/exit code 1/g)).toHaveLength(1);
+    expect(renderJob({ ...detail, reason: 'timed out after 60 s' }, NOW)).toContain('\n  exit code 1\n  timed out after 60 s\n');
   });
 });

@@ -70,7 +70,8 @@ export function jobLine(j: StatusJob, now: number): string {
   const started = j.startedAt ? Date.parse(j.startedAt) : NaN;
   const end = j.finishedAt ? Date.parse(j.finishedAt) : now;
   const time = Number.isFinite(started) ? ` ${j.state === 'running' ? 'for ' : 'in '}${elapsed(end - started)}` : '';
-  const extra = [j.attempt > 1 ? `attempt ${j.attempt}` : '', j.flaky ? 'flaky' : '', j.kind !== 'build' ? j.kind : ''].filter(Boolean).join(', ');
+  const kind = j.kind === 'bisect' && j.candidate ? `bisect: ${safeLine(j.candidate)}` : j.kind !== 'build' ? j.kind : '';
+  const extra = [j.attempt > 1 ? `attempt ${j.attempt}` : '', j.flaky ? 'flaky' : '', kind].filter(Boolean).join(', ');
   const next = j.state === 'failed' || j.state === 'interrupted' ? `  (log: pushmanager job log ${j.id})` : j.state === 'running' ? `  (follow: pushmanager job log ${j.id} --follow)` : '';
   return `job ${j.id.padEnd(5)} ${safeLine(j.name).padEnd(12)} ${j.on.padEnd(7)} ${j.state}${time}${extra ? ` (${extra})` : ''} at ${shortSha(j.sha)}${next}`;
 }
@@ -89,7 +90,8 @@ export function renderJob(j: JobDetail, now: number = Date.now()): string {
   if (j.builder) lines.push(`  builder ${safeLine(j.builder)}`);
   if (j.startedAt) lines.push(`  started ${j.startedAt}${j.finishedAt ? `, finished ${j.finishedAt}` : ''}`);
   if (j.exitCode !== null) lines.push(`  exit code ${j.exitCode}`);
-  if (j.reason) lines.push(`  ${safeLine(j.reason)}`);
+  // A local job's reason is often just its exit code, said on the line above.
+  if (j.reason && j.reason !== `exit code ${j.exitCode}`) lines.push(`  ${safeLine(j.reason)}`);
   if (j.flaky) lines.push(`  flaky: failed, then passed on attempt ${j.attempt}`);
   if (j.flakes) lines.push(`  ${safeLine(j.name)} has flaked ${j.flakes} time${j.flakes === 1 ? '' : 's'} (passed only on a retry)`);
   if (j.url) lines.push(`  ${safeLine(j.url)}`);

@@ -3,7 +3,7 @@
 import { CONFLICT_TAGS } from '../../state/model.js';
 import { safeLine, shortSha } from '../../state/text.js';
 import type { RequestLinks, StatusBisection, StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
-import { buildTone, buildWord, clip, dimLine, formatAge, formatElapsed, pad, segLen, type Line, type Seg, type Tone } from './text.js';
+import { buildTone, buildWord, clip, dimLine, displayWidth, formatAge, formatElapsed, pad, segLen, type Line, type Seg, type Tone } from './text.js';
 import type { Me } from './ui-state.js';
 
 export type ChecklistItem = StatusPush['checklist'][number];
@@ -139,7 +139,7 @@ export function jobRow(j: StatusJob, o: { width: number; now: Date; cursor: bool
   const segs: Seg[] = [
     { text: o.cursor ? '>' : o.chosen ? '›' : ' ', bold: true, tone: o.cursor ? 'plain' : 'dim' },
     { text: `${jobMark(j.state)} `, tone, bold: true },
-    { text: `${pad(safeLine(j.name), nameWidth)} `, bold: j.state === 'failed' },
+    ...nameSegs(j, nameWidth),
     { text: pad(safeLine(String(j.kind)), 6) + ' ', tone: 'dim' },
     { text: pad(safeLine(String(j.state)), 11) + ' ', tone, bold: j.state === 'failed' || j.state === 'running' },
     { text: pad(`#${j.attempt}`, 3) + ' ', tone: 'dim' },
@@ -149,6 +149,19 @@ export function jobRow(j: StatusJob, o: { width: number; now: Date; cursor: bool
   ];
   const clipped = clip(segs, o.width, o.cursor);
   return { key: `job-${j.id}`, segs: o.cursor ? clipped.map((x) => ({ ...x, inverse: true })) : clipped };
+}
+
+/** The job's name, and for a run of the culprit search what its candidate holds (dim), in `width` columns. */
+function nameSegs(j: StatusJob, width: number): Seg[] {
+  const name = safeLine(j.name);
+  // The kind column says it is a search's run, whose candidates are all on master: "test · #1 … #20".
+  const what = j.candidate ? ` · ${safeLine(j.candidate).replace(/^master \+ /, '')}` : '';
+  // pad() cuts what does not fit; the name keeps its room and the candidate gets what is left.
+  if (!what || displayWidth(name) + 8 > width) return [{ text: `${pad(name, width)} `, bold: j.state === 'failed' }];
+  return [
+    { text: name, bold: j.state === 'failed' },
+    { text: `${pad(what, width - displayWidth(name))} `, tone: 'dim' },
+  ];
 }
 
 /** The push's culprit search: how it narrows while it runs (`bisecting push 3 (test): 40 → 20 → 10 requests, 3 runs`), then what it found. */
