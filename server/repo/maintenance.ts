@@ -189,8 +189,9 @@ export class RepoMaintenance {
     if (this.refsTimer) clearInterval(this.refsTimer);
     this.timer = null;
     this.refsTimer = null;
-    await this.packingRefs;
+    // Closed before waiting: a maybePackRefs() or maybeRun() while the pack under way ends starts nothing.
     this.notBefore = Number.POSITIVE_INFINITY;
+    await this.packingRefs;
     await this.running?.catch(() => undefined);
   }
 

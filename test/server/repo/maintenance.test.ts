@@ -60,6 +60,18 @@ describe('RepoMaintenance', () => {
     expect(await m.maybePackRefs()).toBe(false);
   });
 
+  it('closed from the moment close() is called: a pack asked for while it waits starts nothing', async () => {
+    const { tips } = await populate();
+    await repo.git.run(['update-ref', '--stdin'], { input: Array.from({ length: 10 }, (_, i) => `create refs/pushmanager/archive/y${i} ${tips[0]}\n`).join('') });
+    const m = new RepoMaintenance({ git: repo.git, sampleDirs: 256, looseLimit: 1000, looseRefLimit: 5, intervalMs: 0, refsIntervalMs: 0 });
+    const closing = m.close();
+    const late = m.maybePackRefs();
+    await closing;
+    expect(await late).toBe(false);
+    expect(m.refPacks).toBe(0);
+    expect(m.looseRefs()).toBeGreaterThan(5);
+  });
+
   it('does nothing below the limits', async () => {
     await populate();
     const m = new RepoMaintenance({ git: repo.git, sampleDirs: 256, looseLimit: 1000, intervalMs: 0 });
