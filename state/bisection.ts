@@ -381,6 +381,23 @@ export function bisectRefIntents(before: Board, after: Board): RefIntent[] {
 }
 
 /** "bisecting push 3: 40 → 20 → 10 requests, 3 runs", or what it found. */
+/**
+ * "; about 4 more runs of ~9 min": what a pushmaster waiting for the search wants to know. Halving s
+ * suspects takes ⌈log2 s⌉ runs and naming one a run alone; each at the median time of this job's finished
+ * runs on the push (its build and retry ran before any search). A flaky job adds runs that confirm: "about".
+ */
+function runsLeft(p: Push, b: Bisection, suspects: number): string {
+  const runs = Math.ceil(Math.log2(Math.max(1, suspects))) + 1;
+  const times = (p.jobs ?? [])
+    .filter((j) => j.name === b.name && j.on === 'build' && (j.state === 'passed' || j.state === 'failed') && j.startedAt && j.finishedAt)
+    .map((j) => Date.parse(j.finishedAt!) - Date.parse(j.startedAt!))
+    .filter((ms) => Number.isFinite(ms) && ms >= 0)
+    .sort((x, y) => x - y);
+  const median = times.length ? times[Math.floor((times.length - 1) / 2)]! : 0;
+  const each = median >= 90_000 ? ` of ~${Math.round(median / 60_000)} min` : median >= 1_000 ? ` of ~${Math.round(median / 1000)} s` : '';
+  return `; about ${runs} more run${runs === 1 ? '' : 's'}${each}`;
+}
+
 export function describeBisection(p: Push): string | null {
   const b = p.bisection;
   if (!b) return null;
@@ -393,7 +410,8 @@ export function describeBisection(p: Push): string | null {
       const now = progress({ n: b.requests.length, known: knownOf(p, b) });
       const suspect = now.suspect === undefined ? undefined : b.requests[now.suspect]?.request;
       const why = suspect === undefined ? '' : now.phase === 'confirm' ? `; narrowed to request #${suspect}, confirming before anyone is blamed` : `; request #${suspect} passed alone: a flake, or it fails only with an earlier request`;
-      return `bisecting push ${p.id} (${b.name}): ${narrowing}${why}`;
+      const left = now.phase === 'confirm' ? '' : runsLeft(p, b, now.suspects);
+      return `bisecting push ${p.id} (${b.name}): ${narrowing}${why}${left}`;
     }
     case 'culprit':
       return `bisection of push ${p.id} (${b.name}) found request #${b.culprit} in ${runs} run${runs === 1 ? '' : 's'}${b.reason ? `: ${b.reason}` : ''}`;

@@ -333,13 +333,32 @@ describe('bisection in the write path', () => {
   it('narrowed to one request, the summary names it while the runs that confirm it go on', () => {
     let b = test(withFlakeHistory(red(4).board), [[1, 2]]).board;
     b = report(b, lastJob(b), 'passed').board;
-    expect(describeBisection(b.pushes[P1]!)).toBe('bisecting push 1 (test): 4 → 2 requests, 1 run');
+    expect(describeBisection(b.pushes[P1]!)).toBe('bisecting push 1 (test): 4 → 2 requests, 1 run; about 2 more runs');
     b = test(b, [[1, 2, 3]]).board;
     b = report(b, lastJob(b), 'failed').board;
     expect(describeBisection(b.pushes[P1]!)).toBe('bisecting push 1 (test): 4 → 2 → 1 request, 2 runs; narrowed to request #3, confirming before anyone is blamed');
     b = test(b, [[3]]).board;
     b = report(b, lastJob(b), 'passed').board;
-    expect(describeBisection(b.pushes[P1]!)).toMatch(/; request #3 passed alone: a flake, or it fails only with an earlier request$/);
+    expect(describeBisection(b.pushes[P1]!)).toMatch(/; request #3 passed alone: a flake, or it fails only with an earlier request; about \d+ more runs?$/);
+  });
+
+  it('while it halves, the summary says about how many runs are left and how long one takes (the median of the job\'s runs on the push)', () => {
+    const timed = (b: Board, job: string, state: 'passed' | 'failed', minutes: number): Board => {
+      const start = '2026-01-01T02:00:00.000Z';
+      const end = new Date(Date.parse(start) + minutes * 60_000).toISOString();
+      const s1 = ok(b, { type: 'RecordJob', job, change: { type: 'started', at: start } }, systemActor('pipeline'));
+      return ok(s1.board, { type: 'RecordJob', job, change: state === 'passed' ? { type: 'passed', at: end, exitCode: 0 } : { type: 'failed', at: end, exitCode: 3, tail: 'x' } }, systemActor('pipeline')).board;
+    };
+    // 16 requests; the build took 9 min, its retry 11, the first candidate 8: median 9.
+    let b = timed(timed(built(16), '1.1', 'failed', 9), '1.2', 'failed', 11);
+    b = test(b, [[1, 2, 3, 4, 5, 6, 7, 8]]).board;
+    expect(describeBisection(b.pushes[P1]!)).toBe('bisecting push 1 (test): 16 requests, 1 run; about 5 more runs of ~9 min');
+    b = timed(b, lastJob(b), 'passed', 8);
+    expect(describeBisection(b.pushes[P1]!)).toBe('bisecting push 1 (test): 16 → 8 requests, 1 run; about 4 more runs of ~9 min');
+    // Under a minute and a half, in seconds; under a second, the count alone.
+    let q = timed(timed(built(4), '1.1', 'failed', 0.5), '1.2', 'failed', 0.5);
+    q = test(q, [[1, 2]]).board;
+    expect(describeBisection(q.pushes[P1]!)).toBe('bisecting push 1 (test): 4 requests, 1 run; about 3 more runs of ~30 s');
   });
 
   it('autoRemove false names the culprit and leaves it in the push', () => {
