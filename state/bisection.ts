@@ -10,7 +10,7 @@ import type { DomainEvent } from './events.js';
 import { isPending, runAgain, type Job } from './jobs.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
 import type { RefIntent } from './ref-intents.js';
-import { shortSha } from './text.js';
+import { isoMillis, shortSha } from './text.js';
 import { REQUEST_TRANSITIONS } from './transitions.js';
 
 export interface BisectMember {
@@ -390,7 +390,7 @@ function runsLeft(p: Push, b: Bisection, suspects: number): string {
   const runs = Math.ceil(Math.log2(Math.max(1, suspects))) + 1;
   const times = (p.jobs ?? [])
     .filter((j) => j.name === b.name && j.on === 'build' && (j.state === 'passed' || j.state === 'failed') && j.startedAt && j.finishedAt)
-    .map((j) => Date.parse(j.finishedAt!) - Date.parse(j.startedAt!))
+    .map((j) => isoMillis(j.finishedAt!) - isoMillis(j.startedAt!))
     .filter((ms) => Number.isFinite(ms) && ms >= 0)
     .sort((x, y) => x - y);
   const median = times.length ? times[Math.floor((times.length - 1) / 2)]! : 0;
