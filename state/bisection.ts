@@ -402,7 +402,23 @@ export function describeBisection(p: Push): string | null {
   const b = p.bisection;
   if (!b) return null;
   const runs = bisectionRuns(b);
-  const narrowing = `${b.sizes.join(' → ')} request${b.sizes.at(-1) === 1 ? '' : 's'}, ${runs} run${runs === 1 ? '' : 's'}`;
+  const nRuns = `${runs} run${runs === 1 ? '' : 's'}`;
+  const plural = (n: number | undefined) => `request${n === 1 ? '' : 's'}`;
+  // Sizes go up where the partner search starts (10 → 5 → 2 → 1, then 6 → 3 earlier requests): say so.
+  const turn = b.sizes.findIndex((x, i) => i > 0 && x > b.sizes[i - 1]!);
+  const narrowing =
+    turn < 0
+      ? `${b.sizes.join(' → ')} ${plural(b.sizes.at(-1))}, ${nRuns}`
+      : `${b.sizes.slice(0, turn).join(' → ')} ${plural(b.sizes[turn - 1])}, then its partner among ${b.sizes.slice(turn).join(' → ')} earlier ${plural(b.sizes.at(-1))}, ${nRuns}`;
+  const name = b.name;
+  // What became of a named request: the board says whether it is still in the push (autoRemove: false,
+  // or not yet) and then what the pushmaster runs, or who removed it.
+  const fate = (r: RequestId | undefined, verb: string): string => {
+    if (r === undefined) return '';
+    if (p.merges.some((m) => m.request === r)) return isOpenPush(p) ? `; #${r} is still in the push: ${verb} pushmanager push remove ${p.id} ${r} --reason "breaks ${name}"` : '';
+    const gone = [...p.removals].reverse().find((x) => x.request === r);
+    return gone ? `; removed from the push${gone.reason === b.reason ? '' : ` by ${gone.by}`}` : '';
+  };
   switch (b.state) {
     case 'running': {
       // Narrowed to one request, the runs go on while it is confirmed (a job that flakes) or its partner
@@ -414,14 +430,20 @@ export function describeBisection(p: Push): string | null {
       return `bisecting push ${p.id} (${b.name}): ${narrowing}${why}${left}`;
     }
     case 'culprit':
-      return `bisection of push ${p.id} (${b.name}) found request #${b.culprit} in ${runs} run${runs === 1 ? '' : 's'}${b.reason ? `: ${b.reason}` : ''}`;
+      // The reason starts "breaks test: " for the request's history; here "(test)" has said so.
+      return `bisection of push ${p.id} (${name}) found request #${b.culprit} in ${nRuns}${b.reason ? `: ${b.reason.replace(breaksPrefix(name), '')}` : ''}${fate(b.culprit, 'to remove it,')}`;
     case 'pair':
-      return `bisection of push ${p.id} (${b.name}) found requests #${b.culprit} and #${b.partner}, red only together, in ${runs} run${runs === 1 ? '' : 's'}`;
+      return `bisection of push ${p.id} (${name}) found requests #${b.culprit} and #${b.partner}, red only together, in ${nRuns}${fate(b.culprit, 'to remove the later one,')}`;
     case 'master-red':
       return `bisection of push ${p.id} (${b.name}): master itself fails ${b.name}; no request is to blame`;
     case 'green':
       return `bisection of push ${p.id} (${b.name}) stopped: ${b.reason ?? 'the build passes'}`;
-    case 'cancelled':
-      return `bisection of push ${p.id} (${b.name}) cancelled${b.reason ? `: ${b.reason}` : ''}`;
+    case 'cancelled': {
+      // "cancelled by pm" is the reason a pushmaster's cancel records; say where the search had got to, and
+      // how to run it again (the failed build's retry searches again if it fails), while the push is open.
+      const why = b.reason ? (b.reason.startsWith('cancelled ') ? ` ${b.reason.slice('cancelled '.length)}` : `: ${b.reason}`) : '';
+      const again = isOpenPush(p) && p.jobs?.some((j) => j.id === b.job && j.sha === p.deploySha) ? `; the gate stays red: pushmanager job retry ${b.job} runs the build again, and searches again if it fails` : '';
+      return `bisection of push ${p.id} (${name}) cancelled${why} after ${narrowing}${again}`;
+    }
   }
 }

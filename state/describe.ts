@@ -298,6 +298,13 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
         return `job ${late.job} had already ended (${job?.state ?? 'cancelled'}${job && job.sha !== push?.deploySha ? ` with its SHA ${shortSha(job.sha)} replaced` : ''}): the ${late.state} result is recorded and gates nothing${now}`;
       }
       case 'CancelJob': {
+        // The failed build's job (or a run of its search) ends the search: say that, where it had got to and
+        // how to start again, not "run job 1.4 again" (a candidate's run, which would not resume it).
+        const ended = of('BisectionConcluded')[0];
+        if (ended && push?.bisection?.summary) {
+          const runs = of('JobFinished').map((e) => e.job);
+          return `${push.bisection.summary}${runs.length ? ` (cancelled: job ${runs.join(', ')})` : ''}`;
+        }
         const c = of('JobFinished')[0];
         return c ? `job ${c.job} (${safeLine(c.name)}) cancelled; run it again with: pushmanager job retry ${c.job}` : '';
       }

@@ -76,7 +76,9 @@ function zodIssues(err: z.ZodError, prefix = ''): { path: string; message: strin
   return err.issues.map((i) => {
     const path = [prefix, issuePath(i.path)].filter(Boolean).join('.');
     const keys = i.code === 'unrecognized_keys' ? ` (unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')})` : '';
-    return { path, message: `${i.message}${keys}` };
+    // zod says "expected int, received number" for 1.5: say it in the words of the file.
+    const message = i.code === 'invalid_type' && i.expected === 'int' ? 'expected a whole number' : i.message;
+    return { path, message: `${message}${keys}` };
   });
 }
 

@@ -96,6 +96,9 @@ export const pipelineConfigSchema = z
     });
     if (p.runner === 'buildbot' && !p.buildbot) issue(['buildbot'], 'the buildbot runner needs buildbot: {url, scheduler}');
     if (p.runner === 'external' && !p.external) issue(['external'], 'the external runner needs external: {url, secret} (where jobs are announced)');
+    // The search asks for bisectParallel candidates at once because the runner has that room; with less,
+    // they only queue, and it makes the runs of a split search without its shorter wait.
+    if (p.runner === 'local' && p.bisectParallel > p.concurrency) issue(['bisectParallel'], `at most concurrency (${p.concurrency}): the local runner runs ${p.concurrency} job${p.concurrency === 1 ? '' : 's'} at once, and more candidates at a time would only wait, costing runs for no time saved`);
     if (p.log.tailBytes * 2 > p.log.maxBytes) issue(['log', 'tailBytes'], `at most half of log.maxBytes (${p.log.maxBytes})`);
     for (const name of p.passEnv) if (/^PUSHMANAGER_/.test(name)) issue(['passEnv'], `${name}: PUSHMANAGER_* variables are the server's and never passed to a job`);
   });

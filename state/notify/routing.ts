@@ -136,7 +136,8 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
         push: p,
         users: unique([r.user, ...r.watchers, ...(partner ? [partner.user] : []), p.pushmaster]),
         subject: `Breaks ${jobName}: ${title(r)}`,
-        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, ''))}. Found in ${bisectionRuns(search)} runs.\n${next}${lastLines}${log}`,
+        // The reason (the request's history) ends ", only together with request #3" for a pair: `what` said so.
+        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, '').replace(/, only together with request #\d+$/, ''))}. Found in ${bisectionRuns(search)} runs.\n${next}${lastLines}${log}`,
       }];
     }
     case 'master-red':

@@ -14,6 +14,7 @@ import type { Job } from '../../state/jobs.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
 import { bisectionStep, culpritShare, describeBisection, describeCandidate, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
 import { pushView } from '../../state/status-view.js';
+import { answerSentence, commandOutcome } from '../../state/describe.js';
 import { plan } from '../../state/plan.js';
 import type { RefIntent } from '../../state/ref-intents.js';
 
@@ -370,6 +371,17 @@ describe('bisection in the write path', () => {
     expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'culprit', culprit: 2 });
     expect(s.board.requests[2]!.push).toBe(P1);
     expect(s.events.some((e) => e.type === 'RequestRemoved')).toBe(false);
+    // The board says a decision waits, and the command that takes it; once taken, who took it.
+    expect(describeBisection(s.board.pushes[P1]!)).toMatch(/^bisection of push 1 \(test\) found request #2 in 2 runs: job 1\.4 failed on candidate [0-9a-f]{10} \(master \+ request #2\); #2 is still in the push: to remove it, pushmanager push remove 1 2 --reason "breaks test"$/);
+    const cmd: Command = { type: 'RemoveRequest', push: P1, request: 2 as RequestId, reason: 'breaks test' };
+    const ctx = { actor: PM, now: at, pipeline: keep };
+    const asked = plan(s.board, cmd, ctx);
+    if (isDomainError(asked) || asked.kind !== 'needs-builds') throw new Error('the removal rebuilds the push');
+    const builds = asked.builds.map((n) => ({ push: n.push.id, mode: n.mode, epoch: n.epoch, inputs: n.requests.map((r) => ({ request: r.id, sha: r.sha })), baseSha: sha('f'), outcome: { ok: true as const, deploySha: sha('7'), merges: n.requests.map((r, i) => ({ request: r.id, sha: r.sha, commit: sha(String(i)) })), dropped: [] } }));
+    const done = plan(s.board, cmd, ctx, { builds });
+    if (isDomainError(done) || done.kind !== 'planned') throw new Error('the removal is planned once built');
+    const removed = done.board;
+    expect(describeBisection(removed.pushes[P1]!)).toMatch(/; removed from the push by pm$/);
   });
 
   it('master red blames nobody', () => {
@@ -401,8 +413,15 @@ describe('bisection in the write path', () => {
     const b = test(red(4).board, [[1, 2]]).board;
     const s = ok(b, { type: 'CancelJob', job: '1.2' }, PM);
     expect(s.board.pushes[P1]!.bisection!.state).toBe('cancelled');
+    // Where it had got to, and how to search again; the answer to the cancel says the same, not "retry job 1.3".
+    const said = 'bisection of push 1 (test) cancelled by pm after 4 requests, 1 run; the gate stays red: pushmanager job retry 1.2 runs the build again, and searches again if it fails';
+    expect(describeBisection(s.board.pushes[P1]!)).toBe(said);
+    expect(answerSentence({ type: 'CancelJob', push: P1 }, commandOutcome(s.board, { type: 'CancelJob' }, s.events))).toBe(`${said} (cancelled: job 1.3)`);
     expect(s.board.pushes[P1]!.jobs!.at(-1)!.state).toBe('cancelled');
     expect(s.refs).toContainEqual({ ref: 'refs/heads/bisect/push-1/1', newSha: null, oldSha: sha('a0') });
+    // A partner search's sizes go up again where it starts: said so, not "1 → 6".
+    const pairSearch = { ...s.board.pushes[P1]!, bisection: { ...s.board.pushes[P1]!.bisection!, sizes: [10, 5, 2, 1, 6, 3] } };
+    expect(describeBisection(pairSearch)).toContain('cancelled by pm after 10 → 5 → 2 → 1 request, then its partner among 6 → 3 earlier requests, 1 run;');
     const d = ok(b, { type: 'DiscardPush', push: P1, reason: 'no' }, PM);
     expect(d.board.pushes[P1]!.bisection!.state).toBe('cancelled');
   });

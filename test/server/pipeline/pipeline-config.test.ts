@@ -66,9 +66,17 @@ describe('pipeline config', () => {
     ['a server variable passed through', 'pipeline:\n  passEnv: [PUSHMANAGER_HOOK_SECRET]\n', 'pipeline.passEnv'],
     ['concurrency 0', 'pipeline:\n  concurrency: 0\n', 'pipeline.concurrency'],
     ['an unknown runner', 'pipeline:\n  runner: jenkins\n', 'pipeline.runner'],
+    ['more candidates at once than the local runner has room for', 'pipeline:\n  concurrency: 1\n  bisectParallel: 4\n', 'pipeline.bisectParallel'],
   ])('refuses %s, naming the key', (_what, yaml, path) => {
     const issues = issuesOf(yaml);
     expect(issues.map((i) => i.path)).toContain(path);
+  });
+
+  it('says what a count needs in plain words, and lets bisectParallel up to concurrency (and beyond it on a CI of its own)', () => {
+    expect(issuesOf('pipeline:\n  bisectParallel: 1.5\n')).toContainEqual({ path: 'pipeline.bisectParallel', message: 'expected a whole number' });
+    expect(issuesOf('pipeline:\n  concurrency: 1\n  bisectParallel: 4\n')[0]!.message).toMatch(/^at most concurrency \(1\): the local runner runs 1 job at once/);
+    expect(parseConfig('pipeline:\n  concurrency: 4\n  bisectParallel: 4\n', 'test.yaml').pipeline.bisectParallel).toBe(4);
+    expect(parseConfig('pipeline:\n  runner: external\n  external: { url: "https://ci.example", secret: "a long shared secret" }\n  bisectParallel: 4\n', 'test.yaml').pipeline.bisectParallel).toBe(4);
   });
 
   it('says how to write a placeholder that is part of an argument', () => {
