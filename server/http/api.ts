@@ -150,7 +150,7 @@ async function jobRoutes(deps: ApiDeps, parts: string[], req: IncomingMessage, r
   const id = parts[1]!;
   if (!/^[0-9]{1,9}\.[0-9]{1,9}$/.test(id)) throw new HttpError(400, 'bad-id', 'a job id looks like 3.1 (push 3, its first job)');
   const found = findJob(snap.board, id);
-  if (!found) throw new HttpError(404, 'unknown-job', `no job ${id}`);
+  if (!found) throw new HttpError(404, 'unknown-job', `no job ${id} (pushmanager job list --push N shows a push's jobs)`);
   if (parts.length === 2) return sendJson(res, 200, jobDetail(found.job, deps, snap.board));
   if (parts.length !== 3 || parts[2] !== 'log') throw new HttpError(404, 'not-found', `no API route GET ${url.pathname}`);
   if (!deps.jobs) throw new HttpError(404, 'job-log-missing', `job ${id} has no log on this server (no pipeline runner)`);

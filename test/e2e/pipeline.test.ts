@@ -122,6 +122,8 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
     const show = await run(['job', 'show', '1.2']);
     expect(show.stdout).toContain('exit code 3');
     expect(show.stdout).toContain('runs ["sh","ci/build.sh"]');
+    const unknown = await run(['job', 'show', '99.99']);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([1, "pushmanager: refused: no job 99.99 (pushmanager job list --push N shows a push's jobs) [unknown-job]"]);
     const list = JSON.parse((await run(['job', 'list', '--push', '1', '--json'])).stdout) as StatusJob[];
     expect(list.map((j) => [j.id, j.state])).toEqual([
       ['1.1', 'passed'],
