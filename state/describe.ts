@@ -70,7 +70,11 @@ function baseSubject(cmd: Command, events: readonly DomainEvent[]): string {
     case 'RetryJob': return `Retry job ${cmd.job}`;
     case 'CancelJob': return `Cancel job ${cmd.job}`;
     case 'RecordJob': return `Job ${cmd.job} ${cmd.change.type}`;
-    case 'TestBisectCandidates': return `Bisect push ${cmd.push}: test ${cmd.candidates.length} candidate${cmd.candidates.length === 1 ? '' : 's'}`;
+    case 'TestBisectCandidates': {
+      // The history says what each candidate held and its SHA, so the search can be followed in `push show`.
+      const what = (m: readonly { readonly request: number }[]) => (m.length === 0 ? 'master alone' : m.length <= 4 ? `master + ${m.map((x) => `#${x.request}`).join(', ')}` : `master + ${m.length} requests #${m[0]!.request} … #${m.at(-1)!.request}`);
+      return `Bisect push ${cmd.push} (job ${cmd.bisection}): test ${cmd.candidates.map((c) => `${what(c.members)}${c.sha ? ` at ${c.sha.slice(0, 10)}` : ''}`).join('; ')}`;
+    }
     case 'ReportJob': return `Report job ${cmd.job} ${cmd.state}`;
     case 'FollowUpstream': return `Follow upstream: ${cmd.ref.replace(/^refs\/heads\//, '')} ${cmd.from ?? 'absent'} -> ${cmd.to}`;
     case 'RecordBuild': return `Build deploy branch of push ${cmd.push} at ${cmd.deploySha?.slice(0, 12) ?? 'none'}`;

@@ -14,7 +14,7 @@ import type { Job } from '../../state/jobs.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
 import { bisectionStep, culpritShare, describeBisection, describeCandidate, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
 import { pushView } from '../../state/status-view.js';
-import { answerSentence, commandOutcome } from '../../state/describe.js';
+import { answerSentence, commandOutcome, commandSubject } from '../../state/describe.js';
 import { plan } from '../../state/plan.js';
 import type { RefIntent } from '../../state/ref-intents.js';
 
@@ -113,6 +113,12 @@ describe('what a candidate holds, on its run\'s row', () => {
   ] as const)('%j → %s', (idx, text) => {
     expect(describeCandidate(list, of(idx))).toBe(text);
   });
+  it('the history (the metadata commit\'s subject) says what each candidate held and its SHA', () => {
+    const b = red(8).board;
+    const cmd: Command = { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: candidates(b, [[1, 2, 3, 4, 5, 6], [6]]) };
+    expect(commandSubject(cmd, [])).toBe('Bisect push 1 (job 1.2): test master + 6 requests #1 … #6 at a0a0a0a0a0; master + #6 at a1a1a1a1a1');
+  });
+
   it('a run of the search carries its candidate in the push\'s jobs; the build and its retry carry none', () => {
     let b = test(red(4).board, [[1, 2]]).board;
     const jobs = pushView(b, b.pushes[P1]!).jobs!;
