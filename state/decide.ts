@@ -8,6 +8,7 @@ import type { DomainEvent, ForcedGate } from './events.js';
 import { applyJobEvent, isPending, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
 import { candidateOf, findCandidate } from './bisection.js';
 import { deployingRefusal } from './deploy-jobs.js';
+import { retryRefusal } from './job-queue.js';
 import {
   findJob,
   nextJobId,
@@ -486,7 +487,9 @@ const HANDLERS: Handlers = {
     if (!found) return unknownJob(c.job);
     const p = checkPush('retryJob', ctx.actor, found.push, `retry job ${c.job}`);
     if (p) return p;
-    const job = retryJob(found.job, nextJobId(found.push), ctx.now);
+    const refused = retryRefusal(found.push, found.job);
+    if (refused) return refused;
+    const job = retryJob(found.job, nextJobId(found.push), ctx.now, found.push.jobs ?? []);
     if (err(job)) return job;
     return [ev(ctx, { type: 'JobQueued', push: found.push.id, job })];
   },

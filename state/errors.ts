@@ -24,6 +24,7 @@ export const DOMAIN_ERROR_CODES = [
   'merge-conflict',
   'deploy-branch-stale',
   'bisection-stale',
+  'bisect-run',
   'builds-failing',
   'jobs-not-green',
   'unknown-job',

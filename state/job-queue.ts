@@ -2,6 +2,8 @@
 // command itself, so a recorded build and the jobs on its SHA land in one commit: there is no moment
 // in which a new deploy SHA has no build jobs and `push stage` would pass unchecked. Pure.
 import { actorName, systemActor, type SystemCause } from './actor.js';
+import { candidateLabels } from './bisection.js';
+import { domainError, type DomainError } from './errors.js';
 import type { DomainEvent } from './events.js';
 import { isPending, newJob, retryJob, runAgain, type Job, type JobPhase, type JobRunner } from './jobs.js';
 import { findJob, isOpenPush, jobsOfPush, nextJobId, type Board, type Push, type PushId } from './model.js';
@@ -58,7 +60,7 @@ function buildJobs(p: Push, sha: string, pipeline: PipelineJobs, at: string): Jo
     if (cfg.on !== 'build' || on.some((j) => j.name === cfg.name && (isPending(j.state) || j.state === 'passed'))) continue;
     const id = nextJobId(p, out.length);
     const failed = on.filter((j) => j.name === cfg.name && j.state === 'failed').at(-1);
-    const retry = failed && failed.attempt <= (pipeline.retries ?? 0) ? retryJob(failed, id, at) : null;
+    const retry = failed && failed.attempt <= (pipeline.retries ?? 0) ? retryJob(failed, id, at, jobsOfPush(p)) : null;
     out.push(retry && !('code' in retry) ? retry : newJob({ id, name: cfg.name, on: 'build', sha, push: p.id, kind: 'build', runner: pipeline.runner, at }));
   }
   return out;
@@ -84,7 +86,7 @@ export function autoRetryEvents(after: Board, events: readonly DomainEvent[], pi
     // Someone (or something) already runs it again, or it passed meanwhile: nothing to add.
     if (runAgain(jobsOfPush(p), job)) continue;
     const n = queued.get(p.id) ?? 0;
-    const retry = retryJob(job, nextJobId(p, n), at);
+    const retry = retryJob(job, nextJobId(p, n), at, jobsOfPush(p));
     if ('code' in retry) continue; // only failed jobs get here: retryJob accepts them
     queued.set(p.id, n + 1);
     out.push({ type: 'JobQueued', push: p.id, job: retry, at, actor, cause: CAUSE });
@@ -97,4 +99,29 @@ export function flakeCounts(board: Board): Readonly<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const p of Object.values(board.pushes)) for (const j of jobsOfPush(p)) if (j.flaky) out[j.name] = (out[j.name] ?? 0) + 1;
   return out;
+}
+
+/**
+ * Why `job retry` refuses a job, or null when it runs it again. A run of a culprit search tested a
+ * candidate, not the deploy branch: a retry of it would be a lone job on a SHA that gates nothing and
+ * that the search does not read (the search re-runs candidates itself when it needs another result).
+ * The answer says what to run instead.
+ */
+export function retryRefusal(p: Push, job: Job): DomainError | null {
+  if (job.kind !== 'bisect') return null;
+  const search = p.bisection;
+  const label = candidateLabels(p).get(job.id);
+  const what = `job ${job.id} (${job.name}) is a run of push ${p.id}'s culprit search on candidate ${shortSha(job.sha)}${label ? ` (${label})` : ''}, not on the deploy branch`;
+  const data = { job: job.id, push: p.id, ...(search && { bisection: search.job }) };
+  if (search?.state === 'running') {
+    return domainError('bisect-run', `${what}: the search runs its candidates again itself when it needs another result. Follow it: pushmanager job list --push ${p.id}; stop it: pushmanager job cancel ${search.job}`, data);
+  }
+  // The search ended: what can be run again is the build job of the deploy branch (red again, a new search starts).
+  const build = [...jobsOfPush(p)].reverse().find((j) => j.on === 'build' && j.name === job.name && j.sha === p.deploySha);
+  const next = !build
+    ? `the deploy branch has no ${job.name} job to run again`
+    : build.state === 'failed' || build.state === 'cancelled' || build.state === 'interrupted'
+      ? `to run ${job.name} on the deploy branch again: pushmanager job retry ${build.id} (red again, it starts a new search)`
+      : `${job.name} on the deploy branch is job ${build.id}, ${build.state}`;
+  return domainError('bisect-run', `${what}, and the search ${search ? `ended (${search.state})` : 'is over'}: its result gates nothing; ${next}`, data);
 }

@@ -130,10 +130,30 @@ export interface NewJob {
 
 export const newJob = (j: NewJob): Job => ({ id: j.id, name: j.name, on: j.on, sha: j.sha, push: j.push, state: 'queued', attempt: 1, kind: j.kind, runner: j.runner, url: null, createdAt: j.at, startedAt: null, finishedAt: null });
 
-/** The retry of a failed, cancelled or interrupted job: a new job on the same SHA, one attempt later. */
-export function retryJob(job: Job, id: string, at: string): Job | DomainError {
+/** The same job (name, phase) on the same SHA as `job`, among `jobs`: its runs there, oldest first. */
+const runsOnSha = (jobs: readonly Job[], job: Job): Job[] => jobs.filter((j) => j.name === job.name && j.on === job.on && j.sha === job.sha);
+
+/**
+ * A later run of `job` (same name, phase and SHA, among `jobs`, oldest first) that passed: `job`'s failure
+ * was a flake, already told by that run. `job show` says so instead of offering to run it again.
+ */
+export function passedLater(jobs: readonly Job[], job: Job): Job | undefined {
+  return jobs.slice(jobs.indexOf(job) + 1).find((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && j.state === 'passed');
+}
+
+/**
+ * The retry of a failed, cancelled or interrupted job: a new job on the same SHA. Its attempt follows the
+ * job's runs on that SHA among `jobs` (the push's), so no two share an attempt number. It is kind `retry`
+ * (flaky if it passes) only while the job has not passed on that SHA: once it has, the SHA is known to pass
+ * and a run more is a plain re-run (the phase's own kind), which proves no flake whatever it does.
+ */
+export function retryJob(job: Job, id: string, at: string, jobs: readonly Job[] = []): Job | DomainError {
   if (job.state !== 'failed' && job.state !== 'cancelled' && job.state !== 'interrupted') {
     return domainError('illegal-transition', `job ${job.id} (${job.name}) is ${job.state}: only a failed, cancelled or interrupted job is retried`, { job: job.id, state: job.state, event: 'retry' });
   }
-  return { ...newJob({ id, name: job.name, on: job.on, sha: job.sha, push: job.push, kind: 'retry', runner: job.runner, at }), attempt: job.attempt + 1 };
+  const runs = runsOnSha(jobs, job);
+  const attempt = Math.max(job.attempt, ...runs.map((j) => j.attempt)) + 1;
+  const passed = runs.some((j) => j.state === 'passed');
+  const kind: JobKind = !passed ? 'retry' : job.on === 'build' ? 'build' : 'deploy';
+  return { ...newJob({ id, name: job.name, on: job.on, sha: job.sha, push: job.push, kind, runner: job.runner, at }), attempt };
 }

@@ -110,6 +110,10 @@ export interface JobDetail extends StatusJob {
   readonly log: string | null;
   /** How often a job of this name passed only on a retry, over the board (absent: never). */
   readonly flakes?: number;
+  /** A later run of this job on the same SHA that passed: nothing to run again (absent: none). */
+  readonly passedLater?: { readonly job: string; readonly attempt: number };
+  /** Why `job retry` refuses this job and what to run instead (a culprit search's run); absent: it may be retried. */
+  readonly retryRefused?: string;
 }
 
 /** Every refusal's body (a non-2xx answer). `code` is a DomainErrorCode for the domain's refusals. */

@@ -7,9 +7,9 @@ import { domainErrorJson, isDomainError, type DomainError } from '../../state/er
 import { ACTIVE_REQUEST_STATES, isOpenPush, type PushId, type RequestId } from '../../state/model.js';
 import { pushView, requestView, statusView, type StatusView } from '../../state/status-view.js';
 import type { ApiErrorBody, BoardView, JobDetail } from '../../state/wire.js';
-import type { Job } from '../../state/jobs.js';
+import { passedLater, type Job } from '../../state/jobs.js';
 import { findJob, jobsOfPush, type Board } from '../../state/model.js';
-import { flakeCounts } from '../../state/job-queue.js';
+import { flakeCounts, retryRefusal } from '../../state/job-queue.js';
 import { jobView } from '../../state/status-view.js';
 import { candidateLabels } from '../../state/bisection.js';
 import type { Command } from '../../state/commands.js';
@@ -122,6 +122,9 @@ export async function handleApi(deps: ApiDeps, actor: UserActor, req: IncomingMe
 export function jobDetail(job: Job, deps: Pick<ApiDeps, 'jobs'>, board?: Board): JobDetail {
   const what = deps.jobs?.command(job) ?? { command: null, builder: null };
   const flakes = board ? (flakeCounts(board)[job.name] ?? 0) : 0;
+  const push = board?.pushes[job.push];
+  const later = push ? passedLater(jobsOfPush(push), job) : undefined;
+  const refused = push ? retryRefusal(push, job) : null;
   return {
     ...jobView(job, board?.pushes[job.push] ? candidateLabels(board.pushes[job.push]!) : undefined),
     push: job.push,
@@ -132,6 +135,8 @@ export function jobDetail(job: Job, deps: Pick<ApiDeps, 'jobs'>, board?: Board):
     reason: job.reason ?? null,
     log: job.log || job.startedAt ? `/api/jobs/${job.id}/log` : null,
     ...(flakes > 0 && { flakes }),
+    ...(later && { passedLater: { job: later.id, attempt: later.attempt } }),
+    ...(refused && { retryRefused: refused.message }),
   };
 }
 

@@ -89,16 +89,41 @@ function describeConflict(c: Conflict, b: Board): string {
   return `request ${who} (${files(c.files)})`;
 }
 
-/** A build job failed its retries and a search for the culprit starts: the pushmaster hears it; nobody is blamed yet. */
+/**
+ * A build job failed its retries and a culprit search takes it over: the pushmaster hears it; nobody is
+ * blamed yet. Either the search starts with this failure, or (restarted on a new deploy branch, it keeps
+ * the job that started it) the running search goes on with this build as its whole branch.
+ */
 function bisectionStarted(p: Push, e: EventOf<'JobFinished'>, cli: string): Notice {
-  const n = p.bisection?.requests.length ?? p.merges.length;
+  const search = p.bisection;
+  const n = search?.requests.length ?? p.merges.length;
+  const starter = search?.job ?? e.job;
+  const job = p.jobs?.find((j) => j.id === e.job);
+  const onRetry = job && job.attempt > 1 ? ' and on its retry' : '';
+  const requests = `${n} request${n === 1 ? '' : 's'} of ${pushName(p)}`;
+  const what = starter === e.job
+    ? `Bisecting the ${requests} to find the one that breaks it`
+    : `The culprit search (started by job ${starter}) goes on on this deploy branch, the ${requests}, keeping the candidates it ran that still hold`;
   return {
     id: `job-failed-${e.job}`,
     kind: 'job-failed',
     push: p,
     users: [p.pushmaster],
     subject: `Job failed: ${cleanText(e.name, 64)} on ${pushName(p)}; finding the culprit`,
-    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)} and on its retry${e.reason ? `: ${cleanText(e.reason)}` : ''}. Bisecting the ${n} request${n === 1 ? '' : 's'} of ${pushName(p)} to find the one that breaks it; stage waits.\nFollow it: \`${cli} job list --push ${p.id}\`; log: \`${cli} job log ${e.job}\`; stop it: \`${cli} job cancel ${e.job}\``,
+    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${onRetry}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${what}; stage waits.\nFollow it: \`${cli} job list --push ${p.id}\`; log: \`${cli} job log ${e.job}\`; stop it: \`${cli} job cancel ${starter}\``,
+  };
+}
+
+/** A build job failed on a SHA the push no longer deploys: it gates nothing, so only the pushmaster hears it. */
+function staleFailure(p: Push, e: EventOf<'JobFinished'>, cli: string): Notice {
+  const now = p.deploySha === null ? `${pushName(p)} has no deploy branch now` : `${pushName(p)} deploys ${short(p.deploySha)} now`;
+  return {
+    id: `job-failed-${e.job}`,
+    kind: 'job-failed',
+    push: p,
+    users: [p.pushmaster],
+    subject: `Job failed: ${cleanText(e.name, 64)} on an old build of ${pushName(p)}`,
+    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}, which is not the deploy branch any more (${now}): it holds nothing back.\nLog: \`${cli} job log ${e.job}\`; the jobs of the deploy branch: \`${cli} job list --push ${p.id}\``,
   };
 }
 
@@ -235,7 +260,14 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       // that is already being run again (retries) blames no one yet.
       if (!p || !job || e.state !== 'failed' || job.on !== 'build' || job.kind === 'bisect') return [];
       if (runAgain(p.jobs ?? [], job)) return [];
-      if (p.bisection?.job === e.job) return [bisectionStarted(p, e, cli)];
+      // A culprit search takes it over: the one it starts, or the running one a new deploy branch moved
+      // (an accept, remove or re-push restarts it there; it keeps the job that started it). Either way
+      // nobody is blamed yet, so only the pushmaster hears it.
+      const search = p.bisection;
+      if (search && (search.job === e.job || (search.state === 'running' && job.sha === p.deploySha) || search.finishedAt === e.at)) return [bisectionStarted(p, e, cli)];
+      // A run on a SHA that is no longer the deploy branch (a retry of a replaced build) holds nothing
+      // back: the pushmaster who ran it hears how it ended, and nobody is told that stage waits for it.
+      if (job.sha !== p.deploySha) return [staleFailure(p, e, cli)];
       // The owners of the push's requests hear it too: one of their changes may be what broke the build.
       const owners = requestsInPush(b, p.id).filter((r) => MERGED_STATES.includes(r.state)).map((r) => r.user);
       const tail = tailLines(e.tail);

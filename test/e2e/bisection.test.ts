@@ -254,9 +254,18 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
       const x = await pushOf(push);
       return x.deploySha !== waiting.deploySha && x.bisection?.state === 'running' ? x : null;
     });
+    // A candidate's run is not retried by hand: the search re-runs candidates itself.
+    const refused = await run(['job', 'retry', finished[0]!.jobs[0]!]);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('the search runs its candidates again itself when it needs another result')]);
     await unlink(gate());
     const p = await concluded(push);
     expect(p.bisection).toMatchObject({ state: 'culprit', culprit: ids[1] });
+    // The new deploy branch failed its build and retry too: the search took it over, so only the pushmaster heard it.
+    const told = await until('both red builds told', async () => {
+      const n = (await notices('Job failed: test')).filter((x) => x.subject.includes(`push #${push} `));
+      return n.length >= 2 ? n : null;
+    });
+    expect(told.map((n) => n.to)).toEqual([['pm'], ['pm']]);
     // The finished red prefixes were not run again: each still has its one run.
     for (const c of finished) expect(p.bisection!.candidates.find((x) => x.id === c.id)?.jobs).toEqual(c.jobs);
     expect((await board()).requests.find((r) => r.id === ids[7])!.sha).toBe(newSha);

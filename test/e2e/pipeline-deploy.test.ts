@@ -138,4 +138,18 @@ describe('pipeline: stage jobs gate staged, failed build jobs are retried (local
     const subjects = await gitOk(join(dir, 'data', 'repos', 'main.git'), ['log', '--format=%s', 'pushmanager/meta']);
     expect(subjects.split('\n')).toContain('Job 1.4 passed');
   }, 60_000);
+
+  it('the first failure of the flaky build says it passed on its retry, not "run again"; retried by hand it is attempt 3, no flake, and the count stays 1', async () => {
+    const shown = await run(['job', 'show', '1.1']);
+    expect(shown.stdout).toContain('  retried: passed on attempt 2 (job 1.2)');
+    expect(shown.stdout).not.toContain('run again');
+    const retried = await run(['job', 'retry', '1.1']);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toContain('job 1.5 queued: test again on');
+    expect(retried.stdout).toContain('(attempt 3)');
+    expect(await job('1.5')).toMatchObject({ state: 'passed', attempt: 3, kind: 'build' });
+    expect((await push1()).jobs?.find((j) => j.id === '1.5')?.flaky).toBeUndefined();
+    expect((await board()).flakes).toEqual({ test: 1 });
+    expect((await run(['job', 'show', '1.5'])).stdout).toContain('test has flaked 1 time');
+  }, 60_000);
 });

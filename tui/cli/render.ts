@@ -96,7 +96,9 @@ export function renderJob(j: JobDetail, now: number = Date.now()): string {
   if (j.flakes) lines.push(`  ${safeLine(j.name)} has flaked ${j.flakes} time${j.flakes === 1 ? '' : 's'} (passed only on a retry)`);
   if (j.url) lines.push(`  ${safeLine(j.url)}`);
   if (j.log) lines.push(`  log: pushmanager job log ${j.id}${j.state === 'running' ? ' --follow' : ''}`);
-  if (j.state === 'failed' || j.state === 'cancelled' || j.state === 'interrupted') lines.push(`  run again: pushmanager job retry ${j.id}`);
+  // Offered only as the server allows it: not once a later attempt passed, nor for a culprit search's run.
+  if (j.passedLater) lines.push(`  retried: passed on attempt ${j.passedLater.attempt} (job ${safeLine(j.passedLater.job)})`);
+  else if (j.state === 'failed' || j.state === 'cancelled' || j.state === 'interrupted') lines.push(j.retryRefused ? `  run again: not with job retry: ${safeLine(j.retryRefused)}` : `  run again: pushmanager job retry ${j.id}`);
   if (j.state === 'queued' || j.state === 'running') lines.push(`  stop it: pushmanager job cancel ${j.id}`);
   return lines.join('\n') + '\n';
 }

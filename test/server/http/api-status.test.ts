@@ -30,6 +30,7 @@ const EXPECTED_STATUS: Record<DomainErrorCode, number> = {
   'merge-conflict': 409,
   'deploy-branch-stale': 409,
   'bisection-stale': 409,
+  'bisect-run': 409,
   'builds-failing': 409,
   'jobs-not-green': 409,
   'unknown-job': 404,

@@ -292,7 +292,7 @@ describe('routeEvent: the original notification table', () => {
 
 describe('routeEvent: pipeline jobs (issue 15)', () => {
   const job = (over: Record<string, unknown>) => ({ id: '1.2', name: 'test', on: 'build', sha: 'a'.repeat(40), push: 1, state: 'failed', attempt: 1, kind: 'build', runner: 'local', url: null, createdAt: AT, startedAt: AT, finishedAt: AT, ...over });
-  const withJob = (over: Record<string, unknown> = {}): Board => ({ ...board, pushes: { ...board.pushes, 1: { ...board.pushes[1]!, jobs: [job(over)] } as Push } });
+  const withJob = (over: Record<string, unknown> = {}): Board => ({ ...board, pushes: { ...board.pushes, 1: { ...board.pushes[1]!, deploySha: 'a'.repeat(40), jobs: [job(over)] } as Push } });
   const finished = (state: string) => ev({ type: 'JobFinished', push: pid(1), job: '1.2', name: 'test', sha: 'a'.repeat(40), state, reason: 'exit code 3', actor: 'pushmanager', cause: 'pipeline' });
 
   it('a failed build job tells the pushmaster and the owners of the push\'s requests which job, why, how to read its log and that stage waits', () => {

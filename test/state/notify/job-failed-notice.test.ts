@@ -1,0 +1,69 @@
+// Who hears of a red build job, through the write path: the commits plan() makes, routed as the server
+// routes them (state/notify/routing.ts). A failure a culprit search takes over (the one it starts, or the
+// running one a new deploy branch moved) is the pushmaster's alone, since nobody is blamed yet; a failure
+// on a SHA the push no longer deploys holds nothing back, and no notice says stage waits for it.
+import { describe, expect, it } from 'vitest';
+import type { Command } from '../../../state/commands.js';
+import { routeCommit } from '../../../state/notify/routing.js';
+import type { Board } from '../../../state/model.js';
+import { ALICE, built, lastJob, ok, P1, PM, recordBuild, report, sha, testCandidates, type Step } from '../../helpers/pipeline-board.js';
+
+const jobFailed = (s: Step) => routeCommit('c0ffee', s.events, s.board, { channels: ['log'] }).filter((d) => d.subject?.startsWith('Job failed'));
+
+/** Push 1 of 4 requests: its build 1.1 and retry 1.2 failed, the search runs, its first candidate (#1, #2) failed as 1.3. */
+function searching(): Board {
+  let b = report(built(4), '1.1', 'failed').board;
+  b = report(b, '1.2', 'failed').board;
+  b = testCandidates(b, [[1, 2]]).board;
+  return report(b, lastJob(b), 'failed').board;
+}
+
+/** Request 4 is pushed again (alice, a new commit) and the new deploy branch c… is recorded: the search moves there. */
+function repushed(b: Board): Board {
+  b = ok(b, { type: 'UpdateRequest', ref: 'refs/pushreq/r4', sha: sha('e'), forced: false } as unknown as Command, ALICE).board;
+  return recordBuild(b, sha('c')).board;
+}
+
+describe('the job-failed notice of a build job', () => {
+  it('the failure that starts the search tells the pushmaster alone that the culprit is searched for', () => {
+    const s = report(report(built(4), '1.1', 'failed').board, '1.2', 'failed');
+    expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'running', job: '1.2' });
+    const told = jobFailed(s);
+    expect(told.map((d) => d.to)).toEqual([['pm']]);
+    expect(told[0]!.subject).toContain('finding the culprit');
+    expect(told[0]!.text).toContain('Bisecting the 4 requests of push #1 "Tue"');
+  });
+
+  it('a search restarted on a new deploy branch: that build failing its retry tells the pushmaster alone that the search goes on, never the owners', () => {
+    let b = repushed(searching());
+    const build = lastJob(b);
+    expect(b.pushes[P1]!.bisection).toMatchObject({ state: 'running', job: '1.2' });
+    expect(b.pushes[P1]!.jobs!.find((j) => j.id === build)).toMatchObject({ sha: sha('c'), kind: 'build', state: 'queued' });
+    // The first failure is retried at once: nobody hears of it.
+    const first = report(b, build, 'failed');
+    expect(jobFailed(first)).toEqual([]);
+    b = first.board;
+    const retry = report(b, lastJob(b), 'failed');
+    expect(retry.board.pushes[P1]!.bisection).toMatchObject({ state: 'running', job: '1.2' });
+    const told = jobFailed(retry);
+    expect(told.map((d) => d.to)).toEqual([['pm']]);
+    expect(told[0]!.subject).toBe('Job failed: test on push #1 "Tue"; finding the culprit');
+    expect(told[0]!.text).toContain(`build job test (job ${lastJob(b)}) failed on cccccccccc and on its retry: exit code 3. The culprit search (started by job 1.2) goes on on this deploy branch, the 4 requests of push #1 "Tue"`);
+    // Its stop command names the job whose cancel stops the search.
+    expect(told[0]!.text).toContain('stop it: `pushmanager job cancel 1.2`');
+    expect(told[0]!.text).not.toContain('retry: `');
+  });
+
+  it('a retry of a replaced build failing tells the pushmaster it holds nothing back, not that stage waits for it', () => {
+    const pipeline = { runner: 'local' as const, jobs: [{ name: 'test', on: 'build' as const }], retries: 0, onFailure: 'stop' as const };
+    let b = report(built(2, pipeline), '1.1', 'failed', pipeline).board;
+    b = recordBuild(b, sha('c'), pipeline, sha('e')).board; // master moved: a new deploy branch, its job 1.2
+    b = report(b, '1.2', 'passed', pipeline).board;
+    b = ok(b, { type: 'RetryJob', job: '1.1' }, PM, pipeline).board;
+    const s = report(b, lastJob(b), 'failed', pipeline);
+    const told = jobFailed(s);
+    expect(told.map((d) => d.to)).toEqual([['pm']]);
+    expect(told[0]!.text).toContain(`build job test (job ${lastJob(b)}) failed on dddddddddd: exit code 3, which is not the deploy branch any more (push #1 "Tue" deploys cccccccccc now): it holds nothing back.`);
+    expect(told[0]!.text).not.toMatch(/waits/);
+  });
+});
