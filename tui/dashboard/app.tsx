@@ -5,7 +5,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState, type ReactElem
 import type { StatusView } from '../../state/status-view.js';
 import { answerSentence } from '../../state/describe.js';
 import { ServerRefusal, isJobCommand } from '../client.js';
-import { afterRefusal, interpretKey, type Effect, type Send } from './keymap.js';
+import { afterRefusal, eachKey, interpretKey, type Effect, type Send } from './keymap.js';
 import { DEFAULT_TIMING, describeFailure, startLiveBoard, type DashboardClient, type LiveBoard, type LiveTiming } from './live-board.js';
 import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js';
 import { buildView, type DashboardView } from './screen.js';
@@ -217,8 +217,18 @@ export function Dashboard(props: DashboardProps): ReactElement {
 
   useInput(
     (input: string, key: Key) => {
-      const u = uiRef.current;
-      run(interpretKey(input, key, u, viewOf(boardRef.current, u)));
+      // Keys that arrived together are applied one by one, each on the state the one before left.
+      eachKey(
+        input,
+        key,
+        () => uiRef.current.mode.kind === 'prompt',
+        (i, k) => {
+          const u = uiRef.current;
+          const e = interpretKey(i, k, u, viewOf(boardRef.current, u));
+          run(e);
+          return !e.quit;
+        },
+      );
     },
     { isActive: isRawModeSupported === true },
   );
