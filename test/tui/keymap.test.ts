@@ -1,9 +1,9 @@
 // The keymap as a pure function: each key in each mode → UI actions, API commands (the API's shapes),
 // detail loads or quitting; unavailable keys answer with the reason instead of a command.
 import { describe, expect, it } from 'vitest';
-import { afterRefusal, interpretInput, interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
+import { afterAnswer, afterRefusal, interpretInput, interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
 import { initialUi, uiReducer, type Me, type Mode, type UiState } from '../../tui/dashboard/ui-state.js';
-import type { BoardView } from '../../state/wire.js';
+import type { BoardView, CommandAnswer } from '../../state/wire.js';
 import { buildView } from '../../tui/dashboard/screen.js';
 import { NOW, checklistBoard, sampleBoard, withActions } from './fixtures.js';
 
@@ -163,6 +163,24 @@ describe('after a refusal', () => {
     expect(afterRefusal({ type: 'BlessPush', push: 3, force: true }, { code: 'unverified-requests', message: '', data: {} }, board)).toBeNull();
     expect(afterRefusal({ type: 'BlessPush', push: 3 }, { code: 'open-checklist', message: '', data: {} }, board)).toBeNull();
     expect(afterRefusal({ type: 'AcceptRequests', push: 3, requests: [1] }, { code: 'merge-conflict', message: '', data: {} }, board)).toBeNull();
+  });
+});
+
+describe('after an answer', () => {
+  const answer = (changes: unknown[]): CommandAnswer => ({ ok: true, version: 'v', events: changes.map((c) => (c as { type: string }).type), changes, pushes: [], requests: [] }) as unknown as CommandAnswer;
+  const queued = answer([{ type: 'JobQueued', push: 1, job: { id: '1.8', name: 'test', on: 'build', sha: 'ab'.repeat(20), attempt: 2, kind: 'retry' }, at: 'now', actor: { kind: 'user', name: 'pm' } }]);
+  it('a retry names the new job and says the key that follows it; the jobs cursor goes to it', () => {
+    expect(afterAnswer({ type: 'RetryJob', job: '1.4' }, queued, 'retry job 1.4 (test)', false)).toEqual({
+      text: 'job 1.8 queued: test again on ababababab (attempt 2); L follows its log',
+      actions: [{ type: 'job-cursor', id: '1.8' }],
+    });
+    // From the log pane, L closes the pane first.
+    expect(afterAnswer({ type: 'RetryJob', job: '1.4' }, queued, 'retry job 1.4 (test)', true).text).toMatch(/^job 1\.8 queued: .*; follow it: esc, then L$/);
+  });
+  it('a cancel says the sentence the CLI says; an answer without the job events says it worked', () => {
+    const cancelled = answer([{ type: 'JobFinished', push: 1, job: '1.4', name: 'test', sha: 'ab'.repeat(20), state: 'cancelled', at: 'now', actor: { kind: 'user', name: 'pm' } }]);
+    expect(afterAnswer({ type: 'CancelJob', job: '1.4' }, cancelled, 'cancel job 1.4 (test)', false)).toEqual({ text: 'job 1.4 (test) cancelled; run it again with: pushmanager job retry 1.4', actions: [] });
+    expect(afterAnswer({ type: 'RetryJob', job: '1.4' }, answer([{ type: 'Something' }]), 'retry job 1.4 (test)', false)).toEqual({ text: 'retry job 1.4 (test): done', actions: [] });
   });
 });
 

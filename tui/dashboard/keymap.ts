@@ -1,10 +1,11 @@
 // What a key means, given the UI state and the current view: UI changes to apply, API commands to send
 // (the same shapes the CLI sends), a detail to load, or quitting. Pure, so every key is table-tested;
 // a key that is not available now answers with the reason in the status line instead of a command.
-import type { ApiCommandInput } from '../../state/wire.js';
+import { answerSentence } from '../../state/describe.js';
+import type { ApiCommandInput, CommandAnswer } from '../../state/wire.js';
 import type { StatusView } from '../../state/status-view.js';
 import { safeLine } from '../../state/text.js';
-import type { ClientCommand } from '../client.js';
+import { isJobCommand, type ClientCommand } from '../client.js';
 import type { KeyName } from './keys.js';
 import type { DashboardView } from './screen.js';
 import { uiReducer, type Prompt, type UiAction, type UiState } from './ui-state.js';
@@ -410,3 +411,22 @@ export function afterRefusal(cmd: ClientCommand, refusal: { code: string; messag
   return [{ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'bless-force', push: cmd.push, unverified, why } } }];
 }
 
+/**
+ * What the status line says once the server has answered `cmd` (sent as part of `label`): the sentence
+ * the CLI prints for the same answer (state/describe.ts), with the dashboard's key where the CLI names a
+ * command to run next. A retry also puts the jobs cursor on the new job, so L opens its log. `inLog`: the
+ * log pane is open (L closes it first).
+ */
+export function afterAnswer(cmd: ClientCommand, answer: CommandAnswer, label: string, inLog: boolean): { text: string; actions: UiAction[] } {
+  if (!isJobCommand(cmd)) return { text: answerSentence(cmd, answer), actions: [] };
+  const changes = Array.isArray(answer.changes) ? answer.changes : [];
+  // A job command's events name the job; without them (an older server) there is nothing to say but that it worked.
+  const said = cmd.type === 'RetryJob' ? changes.find((e) => e.type === 'JobQueued') : changes.find((e) => e.type === 'JobFinished');
+  if (!said) return { text: `${label}: done`, actions: [] };
+  const text = answerSentence(cmd, answer);
+  if (said.type !== 'JobQueued') return { text, actions: [] };
+  const id = said.job.id;
+  const follow = `; follow it: pushmanager job log ${id} --follow`;
+  const key = inLog ? '; follow it: esc, then L' : '; L follows its log';
+  return { text: text.endsWith(follow) ? text.slice(0, -follow.length) + key : text, actions: [{ type: 'job-cursor', id }] };
+}
