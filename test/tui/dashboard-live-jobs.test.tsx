@@ -56,7 +56,8 @@ describe('job retry from the dashboard, on a real server', () => {
       const row = await wait((s) => /^›. test +retry +\S+ +try 2 [0-9a-f]{10}/m.test(s));
       expect(row).not.toMatch(/ #[12] +[0-9a-f]{10}/);
       r.stdin.write('L');
-      const pane = await wait((s) => s.includes('Job 1.2 test') && s.includes('■ log complete') && s.includes('exit code 1'));
+      // The header follows the board, which hears of the job's end a moment after the log stream does.
+      const pane = await wait((s) => /Job 1\.2 test · failed /.test(s) && s.includes('■ log complete') && s.includes('exit code 1'));
       expect(pane).toMatch(/Job 1\.2 test · failed .*· retry, attempt 2 ·/);
       expect(pane).toContain('■ log complete · exit code 1 · sh -c echo checking; exit 1');
       expect(pane).not.toMatch(/exit code 1 · exit/);
