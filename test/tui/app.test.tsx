@@ -98,6 +98,20 @@ describe('key flows', () => {
     expect(f).not.toContain('selected');
   });
 
+  it('keys that arrive in one read (jjj, typing ahead) are each applied, in order; x then its reason typed ahead goes into the prompt', async () => {
+    const client = new FakeClient(sampleBoard());
+    const { until, type } = show(client);
+    await until((f) => f.includes('● live') && /^> {2}#1\b/m.test(f));
+    // One write is one read for Ink: it hands "jjj" to the dashboard as one input.
+    await type('jjj');
+    // Cursor order: PICKME #1 #2, ADDED #4, WAITING #5 …: three rows down from #1 is #5.
+    await until((f) => /> {2}#5\b/.test(f));
+    await type('k');
+    await until((f) => /^> {2}#4\b/m.test(f));
+    await type('xbroken');
+    await until((f) => f.includes('Why remove #4: broken'));
+  });
+
   it('shows a refusal with its message and code in the status line', async () => {
     const client = new FakeClient(sampleBoard(), undefined, () => new ServerRefusal(409, 'conflicts-with-master', 'request #1 conflicts with master in login.ts'));
     const { until, type } = show(client);

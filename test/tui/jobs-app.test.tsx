@@ -58,7 +58,7 @@ describe('the job log pane', () => {
     client.view = { ...b, pushes: [{ ...b.pushes[0]!, jobs: b.pushes[0]!.jobs!.map((j) => (j.id === 'j4' ? { ...j, state: 'passed' as const, finishedAt: finished } : j)) }, b.pushes[1]!] };
     client.send('commit', {});
     log.end();
-    const done = await until((x) => x.includes('■ log complete · exit 0 · npm test') && x.includes('✓ Job j4 e2e-browser-suite · passed 2m10s'));
+    const done = await until((x) => x.includes('■ log complete · exit code 0 · npm test') && x.includes('✓ Job j4 e2e-browser-suite · passed 2m10s'));
     expect(done).toContain('suite 40 ok');
     expect(client.logOpens).toBe(1);
     await type(ESC);

@@ -4,6 +4,7 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import type { StatusView } from '../../state/status-view.js';
+import type { JobDetail } from '../../state/wire.js';
 import { interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
 import { jobLogPane, logRows } from '../../tui/dashboard/overlays.js';
 import { jobElapsed } from '../../tui/dashboard/rows.js';
@@ -72,7 +73,7 @@ describe('the JOBS rows', () => {
     const long = { ...board, pushes: [{ ...board.pushes[0]!, jobs: [job('j8', { name: 'integration-tests-all', kind: 'bisect', candidate: 'master + #1 … #20' })] }, board.pushes[1]!] };
     const cut = lines(view(long, ui(PM, { width: 120, height: 40 })));
     expect(cut.every((x) => stringWidth(x) <= 120)).toBe(true);
-    expect(cut.some((x) => /integration-tests-all {3}bisect passed/.test(x)), cut.join("\n")).toBe(true);
+    expect(cut.some((x) => /integration-tests-all bisect passed/.test(x)), cut.join("\n")).toBe(true);
   });
 
   it('a stage waiting for its deploy job says so in the header: the push is not staged yet', () => {
@@ -90,11 +91,15 @@ describe('the JOBS rows', () => {
     expect(l).toHaveLength(23);
     for (const x of l) expect(stringWidth(x), x).toBeLessThanOrEqual(80);
     expect(l[3]).toBe('JOBS (5: 1 failed, 1 running, 1 queued)  J jobs · L log · 1 earlier');
-    expect(l[4]).toMatch(/^ ✗ test +build +failed +#1 +12f12f12f1 +3m05s$/);
-    expect(l[5]).toMatch(/^ ✓ test +retry +passed +#2 +12f12f12f1 +1m40s flaky$/);
+    // A first attempt shows none; a retry `try 2`, never `#2` (beside `#5` it read as a request number).
+    expect(l[4]).toMatch(/^ ✗ test +build +failed +12f12f12f1 +3m05s$/);
+    expect(l[5]).toMatch(/^ ✓ test +retry +passed +try 2 12f12f12f1 +1m40s flaky$/);
     // The job L acts on (the running one) is marked.
-    expect(l[6]).toMatch(/^›▶ e2e-browser-suite +build +running +#1 +12f12f12f1 +2m05s$/);
-    expect(l[7]).toMatch(/^ ○ deploy-stage +deploy +queued +#1 +12f12f12f1 +-$/);
+    expect(l[6]).toMatch(/^›▶ e2e-browser-suite +build +running +12f12f12f1 +2m05s$/);
+    expect(l[7]).toMatch(/^ ○ deploy-stage +deploy +queued +12f12f12f1 +-$/);
+    expect(l.join('\n')).not.toMatch(/ #\d+ +12f12f/);
+    // The SHA column starts at the same place in every row.
+    expect(new Set(l.slice(4, 8).map((x) => x.indexOf('12f12f12f1'))).size).toBe(1);
     expect(l.join('\n')).not.toContain('lint');
     expect(l[8]).toBe('PICKME (2)');
     expect(v.job?.id).toBe('j4');
@@ -110,6 +115,25 @@ describe('the JOBS rows', () => {
     // The main column is 74 wide: the separator of the side column follows every job row at the same place.
     for (const r of rows) expect(r.indexOf('│')).toBe(75);
     expect(l[3]).toMatch(/^JOBS \(5: 1 failed, 1 running, 1 queued\) .*│ WAITING \(2\)$/);
+  });
+
+  it('the attempt reads `try N` past the first, in a column of its own: rows keep their width and their SHA column at 80, 120 and 150', () => {
+    const b = jobsBoard();
+    const jobs = [job('a1', { attempt: 1 }), job('a2', { kind: 'retry', attempt: 2, state: 'failed' }), job('a3', { kind: 'retry', attempt: 12, name: 'a-very-long-job-name-that-will-not-fit' })];
+    const board: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, jobs }, b.pushes[1]!] };
+    for (const width of [80, 120, 150]) {
+      const v = view(board, ui(PM, { width, height: 30 }));
+      const l = lines(v);
+      for (const x of l) expect(stringWidth(x), x).toBeLessThanOrEqual(width);
+      // The job rows, without the side column beside them (120, 150: columns).
+      const rows = l.filter((x) => /^[ >›][✗✓▶○] /.test(x)).map((x) => x.split(' │ ')[0]!);
+      expect(rows).toHaveLength(3);
+      expect(rows[0], rows[0]).toMatch(/build +passed +12f12f12f1/);
+      expect(rows[1]).toMatch(/retry +failed +try 2 12f12f12f1/);
+      expect(rows[2]).toMatch(/retry +passed +try12 12f12f12f1/);
+      expect(new Set(rows.map((x) => x.indexOf('12f12f12f1'))).size).toBe(1);
+      expect(new Set(rows.map((x) => stringWidth(x.trimEnd())))).toEqual(new Set([stringWidth(rows[0]!.trimEnd())]));
+    }
   });
 
   it('a failed job stands out (bold, error colour) and a flaky pass is marked', () => {
@@ -155,7 +179,7 @@ describe('the log pane', () => {
     const follow = jobLogPane(logMode({ text }), jobsBoard().pushes[0]!.jobs![3]!, 80, 10, NOW);
     const t = follow.lines.map((l) => l.segs.map((s) => s.text).join(''));
     expect(follow.total).toBe(50);
-    expect(t[0]).toBe('▶ Job j4 e2e-browser-suite · running 2m05s · build #1 · 12f12f12f1 · push #3');
+    expect(t[0]).toBe('▶ Job j4 e2e-browser-suite · running 2m05s · build · 12f12f12f1 · push #3');
     expect(t[1]).toBe('● following live');
     expect(t).toHaveLength(10);
     expect(t.at(-1)).toBe('line 49');
@@ -171,11 +195,16 @@ describe('the log pane', () => {
     for (const r of logRows(`${'名'.repeat(50)}\n`, 80)) expect(stringWidth(r)).toBeLessThanOrEqual(80);
   });
 
-  it('says how the log ended, and the exit code and reason from the job detail', () => {
-    const d = { ...jobsBoard().pushes[0]!.jobs![1]!, push: 3, runner: 'local' as const, command: ['npm', 'test'], builder: null, exitCode: 1, reason: 'exited with 1', log: null };
-    const t = jobLogPane(logMode({ job: 'j2', ended: true, detail: d }), null, 80, 10, NOW).lines.map((l) => l.segs.map((s) => s.text).join(''));
-    expect(t[1]).toBe('■ log complete · exited with 1 · exit 1 · npm test');
+  it('says how the log ended, and the exit code and reason from the job detail, the exit code once', () => {
+    const d: JobDetail = { ...jobsBoard().pushes[0]!.jobs![1]!, push: 3, runner: 'local', command: ['npm', 'test'], builder: null, exitCode: 1, reason: 'exit code 1', log: null };
+    const pane = (detail: JobDetail) => jobLogPane(logMode({ job: 'j2', ended: true, detail }), null, 80, 10, NOW).lines.map((l) => l.segs.map((s) => s.text).join(''));
+    const t = pane(d);
+    // The local runner's reason for a plain failure is its exit code: the header said it twice.
+    expect(t[1]).toBe('■ log complete · exit code 1 · npm test');
     expect(t[2]).toBe('  (the job wrote nothing)');
+    // A reason that says more stays, before the exit code.
+    expect(pane({ ...d, exitCode: 143, reason: 'timed out after 60 s' })[1]).toBe('■ log complete · timed out after 60 s · exit code 143 · npm test');
+    expect(pane({ ...d, exitCode: null, reason: 'cannot start npm: ENOENT' })[1]).toBe('■ log complete · cannot start npm: ENOENT · npm test');
   });
 
   it('keeps only the end of a huge log, in whole lines, and drops chunks of a pane already closed', () => {

@@ -1,9 +1,9 @@
 // The keymap as a pure function: each key in each mode → UI actions, API commands (the API's shapes),
 // detail loads or quitting; unavailable keys answer with the reason instead of a command.
 import { describe, expect, it } from 'vitest';
-import { afterRefusal, interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
-import { initialUi, type Me, type Mode, type UiState } from '../../tui/dashboard/ui-state.js';
-import type { BoardView } from '../../state/wire.js';
+import { afterAnswer, afterRefusal, interpretInput, interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
+import { initialUi, uiReducer, type Me, type Mode, type UiState } from '../../tui/dashboard/ui-state.js';
+import type { BoardView, CommandAnswer } from '../../state/wire.js';
 import { buildView } from '../../tui/dashboard/screen.js';
 import { NOW, checklistBoard, sampleBoard, withActions } from './fixtures.js';
 
@@ -166,6 +166,24 @@ describe('after a refusal', () => {
   });
 });
 
+describe('after an answer', () => {
+  const answer = (changes: unknown[]): CommandAnswer => ({ ok: true, version: 'v', events: changes.map((c) => (c as { type: string }).type), changes, pushes: [], requests: [] }) as unknown as CommandAnswer;
+  const queued = answer([{ type: 'JobQueued', push: 1, job: { id: '1.8', name: 'test', on: 'build', sha: 'ab'.repeat(20), attempt: 2, kind: 'retry' }, at: 'now', actor: { kind: 'user', name: 'pm' } }]);
+  it('a retry names the new job and says the key that follows it; the jobs cursor goes to it', () => {
+    expect(afterAnswer({ type: 'RetryJob', job: '1.4' }, queued, 'retry job 1.4 (test)', false)).toEqual({
+      text: 'job 1.8 queued: test again on ababababab (attempt 2); L follows its log',
+      actions: [{ type: 'job-cursor', id: '1.8' }],
+    });
+    // From the log pane, L closes the pane first.
+    expect(afterAnswer({ type: 'RetryJob', job: '1.4' }, queued, 'retry job 1.4 (test)', true).text).toMatch(/^job 1\.8 queued: .*; follow it: esc, then L$/);
+  });
+  it('a cancel says the sentence the CLI says; an answer without the job events says it worked', () => {
+    const cancelled = answer([{ type: 'JobFinished', push: 1, job: '1.4', name: 'test', sha: 'ab'.repeat(20), state: 'cancelled', at: 'now', actor: { kind: 'user', name: 'pm' } }]);
+    expect(afterAnswer({ type: 'CancelJob', job: '1.4' }, cancelled, 'cancel job 1.4 (test)', false)).toEqual({ text: 'job 1.4 (test) cancelled; run it again with: pushmanager job retry 1.4', actions: [] });
+    expect(afterAnswer({ type: 'RetryJob', job: '1.4' }, answer([{ type: 'Something' }]), 'retry job 1.4 (test)', false)).toEqual({ text: 'retry job 1.4 (test): done', actions: [] });
+  });
+});
+
 describe('help scrolls when the keys need more rows than the terminal has', () => {
   const small = (scroll: number): Partial<UiState> => ({ mode: { kind: 'help', scroll }, width: 80, height: 24 });
   function pressSmall(input: string, key: KeyPress, over: Partial<UiState>): Effect {
@@ -182,5 +200,54 @@ describe('help scrolls when the keys need more rows than the terminal has', () =
       end = pressSmall(' ', {}, small(end.scroll)).actions[0] as { scroll: number };
     }
     expect(pressSmall('j', {}, small(end.scroll))).toEqual({ actions: [{ type: 'detail-scroll', scroll: end.scroll }] });
+  });
+});
+
+describe('keys that arrive together (one read: a held key, typing ahead, tmux send-keys jjj)', () => {
+  const board = withActions(sampleBoard(), PM);
+  const viewOf = (s: UiState) => buildView(board, s, { now: NOW, color: false });
+  const start = (over: Partial<UiState> = {}): UiState => ({ ...initialUi({ width: 120, height: 30 }, PM), ...over });
+  /** The effects of one input, and the state after all of them. */
+  function type(input: string, key: KeyPress = {}, over: Partial<UiState> = {}): { effects: Effect[]; after: UiState } {
+    const s = start(over);
+    const effects = interpretInput(input, key, s, viewOf);
+    return { effects, after: effects.flatMap((e) => e.actions).reduce(uiReducer, s) };
+  }
+  const nav = viewOf(start()).navigable;
+
+  it('jjj moves the cursor three rows, each j from where the one before left it', () => {
+    const { effects, after } = type('jjj', {}, { cursor: nav[0]! });
+    expect(effects).toEqual([1, 2, 3].map((i) => ({ actions: [{ type: 'cursor', id: nav[i] }] })));
+    expect(after.cursor).toBe(nav[3]);
+    expect(type('jjk', {}, { cursor: nav[0]! }).after.cursor).toBe(nav[1]);
+    // The same as three reads of one j.
+    let one = start({ cursor: nav[0]! });
+    for (let i = 0; i < 3; i++) one = interpretKey('j', {}, one, viewOf(one)).actions.reduce(uiReducer, one);
+    expect(one.cursor).toBe(after.cursor);
+  });
+
+  it('control characters among them are the keys they are alone: enter opens the detail, ctrl-c quits and drops the rest', () => {
+    const { effects, after } = type('j\r', {}, { cursor: nav[0]! });
+    expect(effects[1]).toMatchObject({ load: nav[1] });
+    expect(after.mode).toMatchObject({ kind: 'detail', request: nav[1] });
+    const quit = type('j\u0003j', {}, { cursor: nav[0]! });
+    expect(quit.effects).toHaveLength(2);
+    expect(quit.effects[1]!.quit).toBe(true);
+    expect(quit.after.cursor).toBe(nav[1]);
+  });
+
+  it('a key that opens a prompt takes the rest as its text, one string; in a prompt a paste stays one string', () => {
+    const { effects, after } = type('/urgent');
+    expect(effects).toHaveLength(2);
+    expect(effects[1]).toEqual({ actions: [{ type: 'prompt-text', text: 'urgent' }] });
+    expect(after).toMatchObject({ mode: { kind: 'prompt', prompt: { kind: 'filter' }, text: 'urgent' }, filter: 'urgent' });
+    const pasted = type('jjj q', {}, mode({ kind: 'prompt', prompt: { kind: 'message', push: 3 }, text: '' }));
+    expect(pasted.effects).toEqual([{ actions: [{ type: 'prompt-text', text: 'jjj q' }] }]);
+  });
+
+  it('special keys and single characters pass as they are', () => {
+    expect(type('', { downArrow: true }, { cursor: nav[0]! }).effects).toEqual([{ actions: [{ type: 'cursor', id: nav[1] }] }]);
+    expect(type('j', {}, { cursor: nav[0]! }).effects).toEqual([{ actions: [{ type: 'cursor', id: nav[1] }] }]);
+    expect(type('c', { ctrl: true }).effects).toEqual([{ actions: [], quit: true }]);
   });
 });

@@ -1,6 +1,6 @@
 // The dashboard in a real terminal (tmux) against the real server: a request pushed with the real git
 // CLI appears live, the pushmaster accepts it with keys, the server going away is shown as stale and
-// healed by reconnecting, q quits with 0, and without a terminal the board is printed once. Refused
+// healed by reconnecting, keys sent together (jjj) are each applied, q quits with 0, and without a terminal the board is printed once. Refused
 // credentials (issue 13): `login` asks for the password unseen, the dashboard asks again, neither resends.
 // Needs `dist/` (npx tsc -p tsconfig.json) and tmux; without tmux it skips, except under CI where it fails.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
@@ -123,6 +123,30 @@ describe.skipIf(reason !== null)(`dashboard in a real terminal${reason ? ` (skip
 
     keys('q');
     await until((s) => s.includes('EXITED:0'));
+  });
+
+  it('keys that arrive together are each applied: one send-keys of jjj moves the cursor three rows, kkk back', async () => {
+    // Three more requests (pickmes of push 1, above request 1 in ADDED): rows #2 #3 #4 #1 in cursor order.
+    const work = join(dir, 'work');
+    for (const n of [2, 3, 4]) {
+      await git(work, 'checkout', '-q', '-b', `keys-${n}`, 'origin/master');
+      await writeFile(join(work, `keys-${n}.txt`), `${n}\n`);
+      await git(work, 'add', `keys-${n}.txt`);
+      await git(work, 'commit', '-q', '-m', `Keys ${n}`);
+      await git(work, 'push', '-q', 'origin', `HEAD:refs/pushreq/keys-${n}`, '-o', `title=Typed ahead ${n}`);
+    }
+    const env = { PUSHMANAGER_SERVER: server.url, PUSHMANAGER_USER: 'pm', PUSHMANAGER_PASSWORD: 'pm', NO_COLOR: '' };
+    tmux('new-session', '-d', '-s', 'dash4', '-x', '120', '-y', '40', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), `node ${CLI} tui; echo "EXITED:$?"; sleep 60`);
+    const send = (k: string) => tmux('send-keys', '-t', 'dash4', '-l', k);
+    await until((s) => s.includes('● live') && s.includes('Typed ahead 4') && /^>\s+#2\s/m.test(s), 10_000, 'dash4');
+    // One send-keys writes the three characters at once: the dashboard reads them as one input "jjj".
+    send('jjj');
+    await until((s) => /^>\s+#1\s+alice\s+Terminal end-to-end change/m.test(s), 10_000, 'dash4');
+    send('kkk');
+    await until((s) => /^>\s+#2\s+alice\s+Typed ahead 2/m.test(s), 10_000, 'dash4');
+    tmux('send-keys', '-t', 'dash4', 'q');
+    await until((s) => s.includes('EXITED:0'), 10_000, 'dash4');
+    tmux('kill-session', '-t', 'dash4');
   });
 
   it('`pushmanager login` with no credentials set asks for them, the password unseen, and again after a refusal', async () => {

@@ -3,9 +3,8 @@
 import { Box, Text, useApp, useInput, useStdin, useStdout, type Key } from 'ink';
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type ReactElement } from 'react';
 import type { StatusView } from '../../state/status-view.js';
-import { answerSentence } from '../../state/describe.js';
-import { ServerRefusal, isJobCommand } from '../client.js';
-import { afterRefusal, interpretKey, type Effect, type Send } from './keymap.js';
+import { ServerRefusal } from '../client.js';
+import { afterAnswer, afterRefusal, eachKey, interpretKey, type Effect, type Send } from './keymap.js';
 import { DEFAULT_TIMING, describeFailure, startLiveBoard, type DashboardClient, type LiveBoard, type LiveTiming } from './live-board.js';
 import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js';
 import { buildView, type DashboardView } from './screen.js';
@@ -176,8 +175,9 @@ export function Dashboard(props: DashboardProps): ReactElement {
       for (const cmd of s.commands) {
         try {
           const answer = await client.command(cmd);
-          // A job command's answer is about the job, which answerSentence (push and request commands) does not read.
-          said.push(isJobCommand(cmd) ? `${s.label}: done${cmd.type === 'RetryJob' ? '; the new attempt is listed under JOBS' : ''}` : answerSentence(cmd, answer));
+          const after = afterAnswer(cmd, answer, s.label, uiRef.current.mode.kind === 'job-log');
+          for (const a of after.actions) apply(a);
+          said.push(after.text);
         } catch (e) {
           const follow = e instanceof ServerRefusal ? afterRefusal(cmd, e, boardRef.current) : null;
           if (follow) for (const a of follow) apply(a);
@@ -217,8 +217,18 @@ export function Dashboard(props: DashboardProps): ReactElement {
 
   useInput(
     (input: string, key: Key) => {
-      const u = uiRef.current;
-      run(interpretKey(input, key, u, viewOf(boardRef.current, u)));
+      // Keys that arrived together are applied one by one, each on the state the one before left.
+      eachKey(
+        input,
+        key,
+        () => uiRef.current.mode.kind === 'prompt',
+        (i, k) => {
+          const u = uiRef.current;
+          const e = interpretKey(i, k, u, viewOf(boardRef.current, u));
+          run(e);
+          return !e.quit;
+        },
+      );
     },
     { isActive: isRawModeSupported === true },
   );

@@ -1,13 +1,14 @@
 // What a key means, given the UI state and the current view: UI changes to apply, API commands to send
 // (the same shapes the CLI sends), a detail to load, or quitting. Pure, so every key is table-tested;
 // a key that is not available now answers with the reason in the status line instead of a command.
-import type { ApiCommandInput } from '../../state/wire.js';
+import { answerSentence } from '../../state/describe.js';
+import type { ApiCommandInput, CommandAnswer } from '../../state/wire.js';
 import type { StatusView } from '../../state/status-view.js';
 import { safeLine } from '../../state/text.js';
-import type { ClientCommand } from '../client.js';
+import { isJobCommand, type ClientCommand } from '../client.js';
 import type { KeyName } from './keys.js';
 import type { DashboardView } from './screen.js';
-import type { Prompt, UiAction, UiState } from './ui-state.js';
+import { uiReducer, type Prompt, type UiAction, type UiState } from './ui-state.js';
 
 /** The parts of Ink's Key the dashboard reads; all optional so tests can say only what matters. */
 export interface KeyPress {
@@ -50,6 +51,68 @@ const prompt = (p: Prompt, text = ''): UiAction => ({ type: 'mode', mode: { kind
 // Prompt input is one line of printable text: drop anything a terminal would interpret.
 // eslint-disable-next-line no-control-regex
 const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+
+/** A KeyPress that is a special key (arrows, enter, esc…) or has a modifier: its input is not typed text. */
+const isSpecial = (k: KeyPress): boolean =>
+  !!(k.upArrow || k.downArrow || k.pageUp || k.pageDown || k.home || k.end || k.return || k.escape || k.backspace || k.delete || k.tab || k.ctrl || k.meta);
+
+/** One character as Ink hands it when it arrives alone (its parse-keypress): control characters are keys. */
+export function keyOfChar(c: string): { input: string; key: KeyPress } {
+  if (c === '\r') return { input: c, key: { return: true } };
+  if (c === '\t') return { input: '', key: { tab: true } };
+  if (c === '\b') return { input: '', key: { backspace: true } };
+  if (c === '\u007f') return { input: '', key: { delete: true } };
+  // ctrl+letter (ctrl+c is \u0003); a line feed Ink passes on as it is.
+  if (c !== '\n' && c >= '\u0001' && c <= '\u001a') return { input: String.fromCharCode(c.charCodeAt(0) + 96), key: { ctrl: true } };
+  return { input: c, key: {} };
+}
+
+/**
+ * Hands `input` to `handle` key by key. Ink passes the characters of one read as one string: keys that
+ * arrive together (a held key, typing ahead, tmux send-keys jjj, a slow ssh link) would be one unknown
+ * key. Outside a prompt each character is a key of its own, in order; once a key opens a prompt, the
+ * rest is that prompt's text, one string, as a paste into an open prompt is. Special keys (escape
+ * sequences, which Ink already splits from the text around them) and single characters pass as they
+ * are. `handle` answers false to drop the rest (the dashboard quit). `inPrompt` is asked before each key:
+ * it reads the state the previous key left.
+ */
+export function eachKey(input: string, key: KeyPress, inPrompt: () => boolean, handle: (input: string, key: KeyPress) => boolean): void {
+  const chars = [...input];
+  if (chars.length < 2 || isSpecial(key) || inPrompt()) {
+    handle(input, key);
+    return;
+  }
+  for (let i = 0; i < chars.length; i++) {
+    if (i > 0 && inPrompt()) {
+      handle(chars.slice(i).join(''), {});
+      return;
+    }
+    const k = keyOfChar(chars[i]!);
+    if (!handle(k.input, k.key)) return;
+  }
+}
+
+/**
+ * What one input from Ink means: the effect of each key in it (see eachKey), each interpreted on the UI
+ * state the effects before it left (its actions applied), up to a quit. Pure: the dashboard does the same
+ * with its live state.
+ */
+export function interpretInput(input: string, key: KeyPress, s: UiState, viewOf: (s: UiState) => DashboardView): Effect[] {
+  let state = s;
+  const out: Effect[] = [];
+  eachKey(
+    input,
+    key,
+    () => state.mode.kind === 'prompt',
+    (i, k) => {
+      const e = interpretKey(i, k, state, viewOf(state));
+      out.push(e);
+      state = e.actions.reduce(uiReducer, state);
+      return !e.quit;
+    },
+  );
+  return out;
+}
 
 export function interpretKey(input: string, key: KeyPress, s: UiState, view: DashboardView): Effect {
   if (key.ctrl && input === 'c') return { actions: [], quit: true };
@@ -346,4 +409,24 @@ export function afterRefusal(cmd: ClientCommand, refusal: { code: string; messag
   // The server's text ends with "or bless with --force": the question replaces that advice.
   const why = refusal.code === 'builds-failing' ? refusal.message.replace(/;[^;]*--force\s*$/, '') : null;
   return [{ type: 'mode', mode: { kind: 'confirm', confirm: { kind: 'bless-force', push: cmd.push, unverified, why } } }];
+}
+
+/**
+ * What the status line says once the server has answered `cmd` (sent as part of `label`): the sentence
+ * the CLI prints for the same answer (state/describe.ts), with the dashboard's key where the CLI names a
+ * command to run next. A retry also puts the jobs cursor on the new job, so L opens its log. `inLog`: the
+ * log pane is open (L closes it first).
+ */
+export function afterAnswer(cmd: ClientCommand, answer: CommandAnswer, label: string, inLog: boolean): { text: string; actions: UiAction[] } {
+  if (!isJobCommand(cmd)) return { text: answerSentence(cmd, answer), actions: [] };
+  const changes = Array.isArray(answer.changes) ? answer.changes : [];
+  // A job command's events name the job; without them (an older server) there is nothing to say but that it worked.
+  const said = cmd.type === 'RetryJob' ? changes.find((e) => e.type === 'JobQueued') : changes.find((e) => e.type === 'JobFinished');
+  if (!said) return { text: `${label}: done`, actions: [] };
+  const text = answerSentence(cmd, answer);
+  if (said.type !== 'JobQueued') return { text, actions: [] };
+  const id = said.job.id;
+  const follow = `; follow it: pushmanager job log ${id} --follow`;
+  const key = inLog ? '; follow it: esc, then L' : '; L follows its log';
+  return { text: text.endsWith(follow) ? text.slice(0, -follow.length) + key : text, actions: [{ type: 'job-cursor', id }] };
 }

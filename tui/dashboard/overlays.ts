@@ -112,18 +112,23 @@ export function jobLogPane(mode: JobLogMode, job: StatusJob | null, width: numbe
         { text: safeLine(String(j.state)), tone: jobTone(j.state), bold: true },
         { text: ` ${jobElapsed(j, now) ?? ''}`, tone: j.state === 'running' ? 'warn' : 'dim' },
         { text: j.flaky ? ' · flaky' : '', tone: 'warn', bold: true },
-        { text: ` · ${safeLine(String(j.kind))} #${j.attempt} · ${shortSha(j.sha)} · push #${mode.push}`, tone: 'dim' },
+        // The attempt as the CLI says it (`#1` read as a request number), and only past the first.
+        { text: ` · ${safeLine(String(j.kind))}${j.attempt > 1 ? `, attempt ${j.attempt}` : ''} · ${shortSha(j.sha)} · push #${mode.push}`, tone: 'dim' },
       ]
     : [{ text: `Job ${safeLine(mode.job)}`, tone: 'heading', bold: true }, { text: ` · push #${mode.push}`, tone: 'dim' }];
   const d = mode.detail;
+  const exit = d && d.exitCode !== null ? `exit code ${d.exitCode}` : '';
+  const reason = d?.reason && d.reason !== exit ? safeLine(d.reason) : '';
   const how: Seg[] = [
     mode.error
       ? { text: `✗ ${safeLine(mode.error)}`, tone: 'error', bold: true }
       : mode.ended
         ? { text: '■ log complete', tone: 'dim' }
         : { text: '● following live', tone: 'ok' },
-    { text: d?.reason ? ` · ${safeLine(d.reason)}` : '', tone: 'warn' },
-    { text: d && d.exitCode !== null ? ` · exit ${d.exitCode}` : '', tone: 'dim' },
+    // A local job's reason is often just its exit code ("exit code 1"): said once; a reason that adds
+    // something ("timed out after 60 s") comes first, the exit code after it.
+    { text: reason ? ` · ${reason}` : '', tone: 'warn' },
+    { text: exit ? ` · ${exit}` : '', tone: d?.exitCode && !reason ? 'warn' : 'dim' },
     { text: d?.command?.length ? ` · ${d.command.map(safeLine).join(' ')}` : d?.builder ? ` · builder ${safeLine(d.builder)}` : '', tone: 'dim' },
     { text: (d?.url ?? j?.url) ? ` · ${safeLine((d?.url ?? j?.url)!)}` : '', tone: 'accent' },
   ];

@@ -126,11 +126,24 @@ export function jobElapsed(j: StatusJob, now: Date): string | null {
   return Number.isFinite(start) && Number.isFinite(end) ? formatElapsed(end - start) : null;
 }
 
+/** `try 9`, `try99` (attemptText): one column more than the `#9` it replaces. */
+const ATTEMPT_WIDTH = 5;
+
 /** Columns of a job row besides the name: marks, kind, state, attempt, SHA, elapsed, flaky. */
-const JOB_FIXED = 2 + 1 + 1 + 7 + 12 + 4 + 11 + 7 + 6;
+const JOB_FIXED = 2 + 1 + 1 + 7 + 12 + (ATTEMPT_WIDTH + 1) + 11 + 7 + 6;
 
 /**
- * One job: `▶ test           build  running     #1 1a2b3c4d5e  3m05s`, `flaky` when it passed on a retry.
+ * A job's attempt as its row shows it: blank for the first, `try 2` for a retry. Never `#2`, which beside
+ * the request ids (`#5`) reads as a request number; the CLI likewise says `attempt 2` only past the first.
+ */
+export function attemptText(attempt: number): string {
+  if (!Number.isInteger(attempt) || attempt <= 1) return '';
+  // Two digits give up the space to stay in the column (`try12`); nobody retries a job a hundred times.
+  return attempt < 10 ? `try ${attempt}` : `try${attempt}`;
+}
+
+/**
+ * One job: `▶ test           build  running           1a2b3c4d5e  3m05s` (a retry: `retry  failed  try 2 …`), `flaky` when it passed on a retry.
  * `cursor`: the jobs cursor is on it; `chosen`: what L, R and X act on while the cursor is on the requests.
  */
 export function jobRow(j: StatusJob, o: { width: number; now: Date; cursor: boolean; chosen: boolean }): Line {
@@ -142,7 +155,7 @@ export function jobRow(j: StatusJob, o: { width: number; now: Date; cursor: bool
     ...nameSegs(j, nameWidth),
     { text: pad(safeLine(String(j.kind)), 6) + ' ', tone: 'dim' },
     { text: pad(safeLine(String(j.state)), 11) + ' ', tone, bold: j.state === 'failed' || j.state === 'running' },
-    { text: pad(`#${j.attempt}`, 3) + ' ', tone: 'dim' },
+    { text: pad(attemptText(j.attempt), ATTEMPT_WIDTH) + ' ', tone: 'dim' },
     { text: `${shortSha(j.sha)} `, tone: 'accent' },
     { text: (jobElapsed(j, o.now) ?? '-').padStart(6), tone: j.state === 'running' ? 'warn' : 'dim' },
     { text: j.flaky ? ' flaky' : '', tone: 'warn', bold: true },
