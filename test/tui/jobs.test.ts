@@ -285,6 +285,14 @@ describe('job keys', () => {
     const pane = apply(ui(PM), { type: 'open-job-log', job: 'j1', push: 3 });
     expect(press('R', pane).actions[0]).toMatchObject({ type: 'status', status: { tone: 'error' } });
     expect(press('R', pane).send).toBeUndefined();
+    // A run of the culprit search: the search re-runs candidates itself (the server refuses it: bisect-run).
+    const b = jobsBoard();
+    const run = job('j6', { kind: 'bisect', state: 'failed', candidate: '#12 alone' });
+    const bisection = { state: 'running' as const, job: 'j2', name: 'test', requests: 4, sizes: [4, 2, 1], runs: 2, summary: 'bisecting push 3 (test): 4 → 2 → 1 request, 2 runs', startedAt: NOW.toISOString(), candidates: [] };
+    const searching: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, jobs: [...b.pushes[0]!.jobs!, run], bisection }, b.pushes[1]!] };
+    const onRun = press('R', ui(PM, { focus: 'jobs', jobCursor: 'j6' }), searching);
+    expect(onRun.send).toBeUndefined();
+    expect(onRun.actions).toEqual([{ type: 'status', status: { text: 'retry: job j6 is a run of the culprit search, which runs its candidates again itself; R on job j2, the failed build, searches again once it ends', tone: 'error' } }]);
     // The help says the same.
     const help = lines(view(jobsBoard(), ui(ALICE, { mode: { kind: 'help', scroll: 0 }, height: 80 }))).join('\n');
     expect(help).toMatch(/R +retry the job: run it again on the same SHA .* — n\/a: job j4\s+\(e2e-browser-suite\) is running/s);

@@ -152,6 +152,16 @@ function jobAction(ctx: KeyContext, allowed: ReadonlySet<string>, verb: string, 
   return { enabled: true, reason: null, ids: [] };
 }
 
+/** R: as jobAction, and not on a run of a culprit search, which the server refuses (bisect-run): it re-runs candidates itself. */
+function retryKey(ctx: KeyContext): Avail {
+  const j = ctx.job;
+  if (j?.kind === 'bisect' && ctx.me) {
+    const from = ctx.push?.bisection?.job;
+    return off(`job ${safeLine(j.id)} is a run of the culprit search, which runs its candidates again itself${from ? `; R on job ${safeLine(from)}, the failed build, searches again once it ends` : ''}`);
+  }
+  return jobAction(ctx, RETRYABLE, 'retried', 'failed, cancelled or interrupted');
+}
+
 export function keyStates(ctx: KeyContext): Record<KeyName, KeyState> {
   const always: Avail = { enabled: true, reason: null, ids: [] };
   const onCursor: Avail = ctx.cursorReq ? { ...always, ids: [ctx.cursorReq.id] } : off('no request under the cursor');
@@ -178,7 +188,7 @@ export function keyStates(ctx: KeyContext): Record<KeyName, KeyState> {
     open: !ctx.me ? off('still signing in') : !ctx.actions ? off(NOT_SAID) : ctx.actions.openPush.ok ? always : off(ctx.actions.openPush.reason),
     jobs: !ctx.push ? off('no open push') : ctx.push.jobs?.length ? always : off(`push #${ctx.push.id} has no jobs yet`),
     'job-log': ctx.job ? always : off(ctx.push ? `push #${ctx.push.id} has no jobs yet` : 'no open push'),
-    'job-retry': jobAction(ctx, RETRYABLE, 'retried', 'failed, cancelled or interrupted'),
+    'job-retry': retryKey(ctx),
     'job-cancel': jobAction(ctx, CANCELLABLE, 'cancelled', 'queued, running or interrupted'),
     'next-push': ctx.openPushes > 1 ? always : off('only one open push'),
     help: always,
