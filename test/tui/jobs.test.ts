@@ -76,6 +76,20 @@ describe('the JOBS rows', () => {
     expect(cut.some((x) => /integration-tests-all bisect passed/.test(x)), cut.join("\n")).toBe(true);
   });
 
+  it('what a search found is wrapped, not cut: the push remove to run with autoRemove off is on screen at 80 and 120 columns', () => {
+    const b = jobsBoard();
+    const summary = 'bisection of push 3 (test) found request #6 in 4 runs: job 3.6 failed on candidate 09e6554a42 (master + request #6); #6 is still in the push: to remove it, pushmanager push remove 3 6 --reason "breaks test"';
+    const bisection = { state: 'culprit' as const, job: 'j2', name: 'test', requests: 8, sizes: [8, 4, 2, 1], runs: 4, culprit: 6, summary, startedAt: NOW.toISOString(), candidates: [] };
+    const found: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, bisection }, b.pushes[1]!] };
+    for (const width of [80, 120]) {
+      const l = lines(view(found, ui(PM, { width, height: 40 })));
+      expect(l.every((x) => stringWidth(x) <= width)).toBe(true);
+      // The main column only (the side column shares the rows at 120).
+      const text = l.map((x) => x.split('│')[0]!.trim()).join(' ').replace(/\s+/g, ' ');
+      expect(text, l.join('\n')).toContain('to remove it, pushmanager push remove 3 6 --reason "breaks test"');
+    }
+  });
+
   it('a stage waiting for its deploy job says so in the header: the push is not staged yet', () => {
     const b = jobsBoard();
     const staging: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, deploying: { step: 'stage', env: 'stage-a', jobs: ['j5'] } }, b.pushes[1]!] };

@@ -3,7 +3,7 @@
 import { CONFLICT_TAGS } from '../../state/model.js';
 import { safeLine, shortSha } from '../../state/text.js';
 import type { RequestLinks, StatusBisection, StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
-import { buildTone, buildWord, clip, dimLine, displayWidth, formatAge, formatElapsed, pad, segLen, type Line, type Seg, type Tone } from './text.js';
+import { buildTone, buildWord, clip, dimLine, displayWidth, formatAge, formatElapsed, pad, segLen, wrapSegs, type Line, type Seg, type Tone } from './text.js';
 import type { Me } from './ui-state.js';
 
 export type ChecklistItem = StatusPush['checklist'][number];
@@ -177,11 +177,18 @@ function nameSegs(j: StatusJob, width: number): Seg[] {
   ];
 }
 
-/** The push's culprit search: how it narrows while it runs (`bisecting push 3 (test): 40 → 20 → 10 requests, 3 runs`), then what it found. */
-export function bisectionLine(b: StatusBisection, width: number): Line {
+/**
+ * The push's culprit search: how it narrows while it runs (`bisecting push 3 (test): 40 → 20 → 10 requests,
+ * 3 runs`), then what it found and what to do about it — wrapped onto up to three lines, since its end
+ * (the `push remove` to run when autoRemove is off) is the part a pushmaster needs.
+ */
+export function bisectionLines(b: StatusBisection, width: number, maxLines = 3): Line[] {
   const tone: Tone = b.state === 'running' ? 'warn' : b.state === 'culprit' || b.state === 'pair' || b.state === 'master-red' ? 'error' : 'dim';
   const hint = b.state === 'running' ? `  X on job ${b.job} stops it` : '';
-  return { key: 's-bisection', segs: clip([{ text: `⚑ ${safeLine(b.summary)}`, tone, bold: b.state !== 'cancelled' && b.state !== 'green' }, { text: hint, tone: 'dim' }], width, false) };
+  const bold = b.state !== 'cancelled' && b.state !== 'green';
+  const wrapped = wrapSegs([{ text: `⚑ ${safeLine(b.summary)}`, tone, bold }, { text: hint, tone: 'dim' }], width, 2);
+  const shown = wrapped.length > maxLines ? [...wrapped.slice(0, maxLines - 1), wrapped.slice(maxLines - 1).flat()] : wrapped;
+  return shown.map((segs, k) => ({ key: k ? `s-bisection-${k}` : 's-bisection', segs: clip(segs, width, false) }));
 }
 
 /** How often the push's jobs passed only on a retry, per job name, over the board: `flaky: test ×2`. */

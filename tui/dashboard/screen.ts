@@ -9,7 +9,7 @@ import type { BoardView, StatusJob, StatusPush, StatusRequest } from '../../stat
 import { matchesFilter } from './filter.js';
 import { FOOTER_KEYS, JOB_KEYS, JOBS_FOOTER_KEYS, keyStates, type KeyName, type KeyState } from './keys.js';
 import { LOG_HEADER_ROWS, checklistOverlay, detailLines, helpLines, jobLogPane } from './overlays.js';
-import { bisectionLine, checklistHeading, checklistRow, flakesLine, jobRow, jobsHeading, pushLine, requestRow, windowAround, type ChecklistItem, type RowOpts } from './rows.js';
+import { bisectionLines, checklistHeading, checklistRow, flakesLine, jobRow, jobsHeading, pushLine, requestRow, windowAround, type ChecklistItem, type RowOpts } from './rows.js';
 import { blank, buildTone, buildWord, clip, cutAtWord, dimLine, displayWidth, heading, mergeSegs, segLen, wrapSegs, type Line, type Seg, type Tone } from './text.js';
 import type { Mode, UiState } from './ui-state.js';
 
@@ -300,7 +300,7 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
       const fits = hints.map((h) => jobsHeading(jobs, h)).find((l) => segLen(l.segs) <= mainWidth) ?? jobsHeading(jobs, '');
       main.push({ key: 's-jobs', segs: clip(fits.segs, mainWidth) });
       for (const j of listedJobs) main.push(jobRow(j, { width: mainWidth, now: opts.now, cursor: focus === 'jobs' && j.id === job?.id, chosen: focus === 'requests' && j.id === job?.id }));
-      if (push?.bisection) main.push(bisectionLine(push.bisection, mainWidth));
+      if (push?.bisection) main.push(...bisectionLines(push.bisection, mainWidth));
       const flaky = flakesLine(board?.flakes ?? {}, [...new Set(jobs.map((j) => j.name))], mainWidth);
       if (flaky) main.push(flaky);
     }
