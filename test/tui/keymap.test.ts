@@ -245,6 +245,15 @@ describe('keys that arrive together (one read: a held key, typing ahead, tmux se
     expect(pasted.effects).toEqual([{ actions: [{ type: 'prompt-text', text: 'jjj q' }] }]);
   });
 
+  it('a line end in a prompt\'s text is enter: the reason typed and its enter in one read send it, and the keys after it are keys again', () => {
+    const removing = mode({ kind: 'prompt', prompt: { kind: 'remove', push: 3, requests: [nav[0]!] }, text: '' });
+    const { effects, after } = type('breaks test\rj', {}, { ...removing, cursor: nav[0]! });
+    expect(effects[0]).toEqual({ actions: [{ type: 'prompt-text', text: 'breaks test' }] });
+    expect(effects[1]!.send).toMatchObject({ commands: [{ type: 'RemoveRequest', reason: 'breaks test' }] });
+    expect(after.mode.kind).toBe('board');
+    expect(after.cursor).toBe(nav[1]);
+  });
+
   it('special keys and single characters pass as they are', () => {
     expect(type('', { downArrow: true }, { cursor: nav[0]! }).effects).toEqual([{ actions: [{ type: 'cursor', id: nav[1] }] }]);
     expect(type('j', {}, { cursor: nav[0]! }).effects).toEqual([{ actions: [{ type: 'cursor', id: nav[1] }] }]);

@@ -71,24 +71,35 @@ export function keyOfChar(c: string): { input: string; key: KeyPress } {
  * Hands `input` to `handle` key by key. Ink passes the characters of one read as one string: keys that
  * arrive together (a held key, typing ahead, tmux send-keys jjj, a slow ssh link) would be one unknown
  * key. Outside a prompt each character is a key of its own, in order; once a key opens a prompt, the
- * rest is that prompt's text, one string, as a paste into an open prompt is. Special keys (escape
+ * rest is that prompt's text, one string, as a paste into an open prompt is, up to a line end, which is
+ * enter. Special keys (escape
  * sequences, which Ink already splits from the text around them) and single characters pass as they
  * are. `handle` answers false to drop the rest (the dashboard quit). `inPrompt` is asked before each key:
  * it reads the state the previous key left.
  */
 export function eachKey(input: string, key: KeyPress, inPrompt: () => boolean, handle: (input: string, key: KeyPress) => boolean): void {
   const chars = [...input];
-  if (chars.length < 2 || isSpecial(key) || inPrompt()) {
+  if (chars.length < 2 || isSpecial(key)) {
     handle(input, key);
     return;
   }
-  for (let i = 0; i < chars.length; i++) {
-    if (i > 0 && inPrompt()) {
-      handle(chars.slice(i).join(''), {});
-      return;
+  let i = 0;
+  while (i < chars.length) {
+    if (inPrompt()) {
+      // The prompt's text up to a line end, as one string; the line end is enter (tmux send-keys "text"
+      // Enter, or typing ahead, sends both in one read: the reason and its enter).
+      let end = i;
+      while (end < chars.length && chars[end] !== '\r' && chars[end] !== '\n') end++;
+      if (end > i && !handle(chars.slice(i, end).join(''), {})) return;
+      if (end === chars.length) return;
+      i = end;
+      if (!handle('\r', { return: true })) return;
+      i++;
+      continue;
     }
     const k = keyOfChar(chars[i]!);
     if (!handle(k.input, k.key)) return;
+    i++;
   }
 }
 
