@@ -211,7 +211,7 @@ function stillPrefixes(old: Bisection | undefined, base: string, list: readonly 
 const describeMembers = (m: readonly BisectMember[]): string => (m.length === 0 ? 'master alone' : `master + ${m.length === 1 ? 'request' : 'requests'} ${m.map((x) => `#${x.request}`).join(', ')}`);
 
 /**
- * What a candidate holds, short enough for a job's row in a dashboard column: "master + #1 … #6" (the
+ * What a candidate holds, short enough for a job's row in a dashboard column: "master + #1 … #6 (6)" (the
  * first six requests), "#5 alone", "all but #5", "master + #1, #2 + #5". A pushmaster reading the runs of
  * a search sees which part each one tested without opening the board.
  */
@@ -219,7 +219,8 @@ export function describeCandidate(list: readonly BisectMember[], m: readonly Bis
   if (m.length === 0) return 'master alone';
   const c = candidateOf(list, m);
   const id = (i: number) => `#${list[i]!.request}`;
-  const span = (from: number, to: number) => (to === from ? id(from) : to === from + 1 ? `${id(from)}, ${id(to)}` : `${id(from)} … ${id(to)}`);
+  // Requests are in merge order, not by id: "#1 … #8 (7)" counts them, so a range never reads as every id between.
+  const span = (from: number, to: number) => (to === from ? id(from) : to === from + 1 ? `${id(from)}, ${id(to)}` : `${id(from)} … ${id(to)} (${to - from + 1})`);
   if (c && c.without !== undefined) return `all but ${id(c.without)}`;
   if (c && c.plus !== undefined) return c.k === 0 ? `${id(c.plus)} alone` : `master + ${span(0, c.k - 1)} + ${id(c.plus)}`;
   if (c) return `master + ${span(0, c.k - 1)}`;

@@ -92,7 +92,7 @@ export interface StatusJob {
   readonly finishedAt: string | null;
   /** Passed on a retry after failing. */
   readonly flaky?: boolean;
-  /** A run of the push's culprit search: what its candidate holds ("master + #1 … #4"). */
+  /** A run of the push's culprit search: what its candidate holds ("master + #1 … #4 (4)": the first four, in merge order). */
   readonly candidate?: string;
 }
 

@@ -124,7 +124,7 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
     expect(bisectJobs.at(-1)!.candidate).toBe(`#${culprit} alone`);
     const listed = await run(['job', 'list', '--push', String(push)]);
     expect(listed.stdout).toMatch(new RegExp(`\\(bisect: #${culprit} alone\\) at [0-9a-f]{10}`));
-    expect(listed.stdout).toMatch(/\(bisect: master \+ #\d+ … #\d+\) at/);
+    expect(listed.stdout).toMatch(/\(bisect: master \+ #\d+ … #\d+ \(\d+\)\) at/);
     expect(p.bisection!.summary).toContain(`found request #${culprit}`);
     // Removed with the reason, in its history; the deploy branch rebuilt without it and green again.
     expect(await accepted(push)).toEqual(ids.filter((id) => id !== culprit));

@@ -64,13 +64,13 @@ describe('the JOBS rows', () => {
 
   it('a run of the culprit search shows, dim after its name, which candidate it tests, cut to its column', () => {
     const b = jobsBoard();
-    const runs = [job('j6', { kind: 'bisect', state: 'failed', candidate: 'master + #1 … #20' }), job('j7', { kind: 'bisect', state: 'running', finishedAt: null, candidate: '#12 alone' })];
+    const runs = [job('j6', { kind: 'bisect', state: 'failed', candidate: 'master + #1 … #20 (20)' }), job('j7', { kind: 'bisect', state: 'running', finishedAt: null, candidate: '#12 alone' })];
     const board: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, jobs: [...b.pushes[0]!.jobs!, ...runs] }, b.pushes[1]!] };
     const l = lines(view(board, ui(PM, { width: 120, height: 40 })));
-    expect(l.some((x) => /test · #1 … #20\s+bisect failed/.test(x)), l.join('\n')).toBe(true);
+    expect(l.some((x) => /test · #1 … #20 \(20\)\s+bisect failed/.test(x)), l.join('\n')).toBe(true);
     expect(l.some((x) => /test · #12 alone\s+bisect running/.test(x))).toBe(true);
     // A name that leaves no room for a candidate keeps its column as before, without it.
-    const long = { ...board, pushes: [{ ...board.pushes[0]!, jobs: [job('j8', { name: 'integration-tests-all', kind: 'bisect', candidate: 'master + #1 … #20' })] }, board.pushes[1]!] };
+    const long = { ...board, pushes: [{ ...board.pushes[0]!, jobs: [job('j8', { name: 'integration-tests-all', kind: 'bisect', candidate: 'master + #1 … #20 (20)' })] }, board.pushes[1]!] };
     const cut = lines(view(long, ui(PM, { width: 120, height: 40 })));
     expect(cut.every((x) => stringWidth(x) <= 120)).toBe(true);
     expect(cut.some((x) => /integration-tests-all bisect passed/.test(x)), cut.join("\n")).toBe(true);
