@@ -108,6 +108,34 @@ export function culpritSpacing(s: CulpritShare): number | undefined {
 export interface FlakeRecord {
   readonly runs: number;
   readonly failed: number;
+  /** The same over the newest FLAKE_RECENT runs or more, when there are that many. */
+  readonly recent?: { readonly runs: number; readonly failed: number };
+}
+
+/**
+ * The flake rate is read over the job's newest runs on green trees (whole pushes, newest first), in two
+ * windows: the last FLAKE_RECENT runs or more, and the last FLAKE_WINDOW or more. The short one guards
+ * within a day or two a job that was clean for weeks and starts to flake (a new flaky test): read over
+ * the whole history, the clean runs dilute the new flakes for weeks. The long one keeps a steadily flaky
+ * job guarded when a short run of luck reads low. In the simulation (100 engineers; jobs clean for 20
+ * days, then flaky at 10% for 10; 6 seeds): 31 innocents removed over the whole history, 3 with the
+ * short window alone and 3 with both; steadily flaky jobs (200 days each): see docs/decisions.md.
+ */
+export const FLAKE_RECENT = 100;
+export const FLAKE_WINDOW = 1000;
+
+/** The flake record of the newest runs: per-push records, newest first, summed until FLAKE_WINDOW runs (and the first FLAKE_RECENT of them). */
+export function recentFlakes(newestFirst: Iterable<FlakeRecord>): FlakeRecord {
+  let runs = 0;
+  let failed = 0;
+  let recent: FlakeRecord | undefined;
+  for (const r of newestFirst) {
+    runs += r.runs;
+    failed += r.failed;
+    if (!recent && runs >= FLAKE_RECENT) recent = { runs, failed };
+    if (runs >= FLAKE_WINDOW) break;
+  }
+  return { runs, failed, ...(recent && { recent }) };
 }
 
 /** Runs on green trees before a measured flake rate is believed over "it has flaked". */
@@ -116,15 +144,18 @@ const FLAKE_SAMPLE = 100;
 const TRUSTED_FLAKE_RATE = 0.025;
 
 /**
- * Whether a job flakes enough that no one is blamed on one red run of it. Never flaked: trusted. Once it
- * has, guarded, until 100 runs on green trees measure its rate below 2.5%. The guards cost runs whether
+ * Whether a job flakes enough that no one is blamed on one red run of it. Never flaked (in its newest
+ * runs): trusted. Once it has, guarded, until 100 runs on green trees measure its rate below 2.5%, over
+ * the newest 100 or more and the newest 1,000 or more (recentFlakes). The guards cost runs whether
  * or not flakes happen: in the simulation (100 engineers, 60 days) trusting saved 8% of the runs at 1%
  * flakes and 5% at 2% with no innocent removed, but removed 2 at 3% and 6 at 5%. The reading is low
  * (a flaky candidate is often never run again): 2.2% for a 3% job, so 2.5% trusts at 1–2% only, mostly.
  */
 export function flakesEnough(r: FlakeRecord): boolean {
   if (r.failed === 0) return false;
-  return r.runs < FLAKE_SAMPLE || r.failed / r.runs >= TRUSTED_FLAKE_RATE;
+  if (r.runs < FLAKE_SAMPLE) return true;
+  const recent = r.recent && r.recent.runs > 0 ? r.recent.failed / r.recent.runs : 0;
+  return Math.max(r.failed / r.runs, recent) >= TRUSTED_FLAKE_RATE;
 }
 
 export type SearchStep =

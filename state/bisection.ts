@@ -5,7 +5,7 @@
 // candidate to test next is state/bisect.ts's one function; building candidates is the server's
 // (server/pipeline/bisect-service.ts), recorded with TestBisectCandidates.
 import { actorName, systemActor } from './actor.js';
-import { canonical, candidateKey, culpritSpacing, flakesEnough, members, nextStep, progress, verdictOf, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchInput, type SearchStep, type Verdict } from './bisect.js';
+import { canonical, candidateKey, culpritSpacing, flakesEnough, members, nextStep, progress, recentFlakes, verdictOf, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchInput, type SearchStep, type Verdict } from './bisect.js';
 import type { DomainEvent } from './events.js';
 import { isPending, runAgain, type Job } from './jobs.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
@@ -132,18 +132,26 @@ export function bisectionStep(board: Board, push: Push, capacity: number): Searc
 }
 
 /**
- * A job's record of flakes: its runs on trees (SHAs) that it passed at least once, on any push, and how
- * many of those failed. Build jobs, their retries and the searches' candidate runs all count.
+ * A job's record of flakes: its runs on trees (SHAs) that it passed at least once, and how many of those
+ * failed, over its newest pushes until FLAKE_WINDOW runs (state/bisect.ts). Build jobs, their retries and
+ * the searches' candidate runs all count. Newest first, it stops there: the board's whole history is not
+ * read on every step of a search.
  */
 export function flakeRecord(board: Board, name: string): FlakeRecord {
+  const ids = Object.keys(board.pushes).map(Number).sort((a, b) => b - a);
+  return recentFlakes((function* () {
+    for (const id of ids) yield pushFlakes(board.pushes[id]!, name);
+  })());
+}
+
+/** One push's runs of the job on trees it passed there, and their failures (a candidate's SHA is the push's own). */
+function pushFlakes(p: Push, name: string): FlakeRecord {
   const bySha = new Map<string, { passed: number; failed: number }>();
-  for (const p of Object.values(board.pushes)) {
-    for (const j of jobsOfPush(p)) {
-      if (j.name !== name || j.on !== 'build' || (j.state !== 'passed' && j.state !== 'failed')) continue;
-      const t = bySha.get(j.sha) ?? { passed: 0, failed: 0 };
-      t[j.state]++;
-      bySha.set(j.sha, t);
-    }
+  for (const j of jobsOfPush(p)) {
+    if (j.name !== name || j.on !== 'build' || (j.state !== 'passed' && j.state !== 'failed')) continue;
+    const t = bySha.get(j.sha) ?? { passed: 0, failed: 0 };
+    t[j.state]++;
+    bySha.set(j.sha, t);
   }
   let runs = 0;
   let failed = 0;

@@ -209,6 +209,45 @@ export function sideBySide(ss: readonly Summary[]): string {
 }
 
 /** The whole report: the day, the side-by-side table at the chosen flake rate, the targets, the other rates. */
+/**
+ * A job clean for the report's days that then flakes at its rate for half as many: the innocents removed
+ * and the runs made in the flaky days, the flake rate read over the newest runs (as the server does) or
+ * over all of them. Three blocks of days (seeds seed, seed + 100, seed + 200).
+ */
+export function turnsFlaky(w: { engineers: number; hours: number; seed: number }, o: CiOptions): string[] {
+  const flaky = Math.max(1, Math.ceil(o.days / 2));
+  const rows = (['recent', 'all'] as const).map((flakeHistory) => {
+    let innocents = 0;
+    let runs = 0;
+    let minutes = 0;
+    let name = '';
+    for (const block of [0, 100, 200]) {
+      const s = pushmanagerStrategy({ flakeHistory });
+      name = s.name;
+      for (let d = 0; d < o.days + flaky; d++) {
+        const day = simulateCi(dayFromWorkload({ engineers: w.engineers, hours: w.hours, seed: w.seed + block + d }, o.ci.breakingRate), s, { ...o.ci, flakeRate: d < o.days ? 0 : o.ci.flakeRate });
+        if (d < o.days) continue;
+        for (const p of day.pushes) {
+          innocents += p.wronglyRemoved.length;
+          runs += p.runs;
+          minutes += p.minutes;
+        }
+      }
+    }
+    return `| ${name} | ${innocents} | ${fmt(runs, 0)} | ${fmt(minutes, 0)} |`;
+  });
+  return [
+    `## A job that starts to flake (clean for ${o.days} day${o.days > 1 ? 's' : ''}, then ${(o.ci.flakeRate * 100).toFixed(0)}% flakes for ${flaky})`,
+    '',
+    `Seeds ${w.seed}, ${w.seed + 100} and ${w.seed + 200}, each for ${o.days + flaky} days; what the flaky days cost. Read over all its runs, a long clean history dilutes the new flakes, and the job is trusted on one red run for days while it flakes; the server reads its newest runs (state/bisect.ts recentFlakes: the last 100 or more, and the last 1,000 or more; the higher rate decides).`,
+    '',
+    '| strategy | requests wrongly removed | CI runs | CI minutes |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+  ];
+}
+
 export function renderCiReport(w: { engineers: number; hours: number; seed: number }, o: CiOptions): { text: string; pass: boolean } {
   const parallel = o.parallel === 1 && o.ci.slots >= 2 ? [1, 2] : [o.parallel];
   const main = compare(w, o.ci, o.days, parallel);
@@ -227,7 +266,7 @@ export function renderCiReport(w: { engineers: number; hours: number; seed: numb
   );
   lines.push(`## Side by side at a ${(o.ci.flakeRate * 100).toFixed(0)}% flake rate`, '', sideBySide(main.summaries), '');
   lines.push(
-    'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one); from the job\'s first flake until 100 runs on green trees measure its rate below 2.5% (state/bisect.ts flakesEnough), nobody is blamed before the branch without them runs, and it is the new deploy branch (green: already tested; red: its run is the build\'s first, and only the retry runs); a request is blamed on four red runs that hold it with a green branch without it, or, when the branch without it is red too, on its red prefix and its run alone failing twice each; a pair is looked for only after the branch without the later one runs, and named when its own candidate failed twice; master is red only on two runs; results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Every red run twice (not what state/bisect.ts does; a variant to price it): once the job is known to flake, every red candidate runs once more before the search believes it.',
+    'Pushmanager: a red build is retried once; red again, state/bisect.ts `nextStep` picks the candidates (master plus the first k requests, or one request alone), the culprit is removed (of a pair, the later one); from the job\'s first flake until its newest runs on green trees (the last 100 or more, and the last 1,000 or more) measure its rate below 2.5% (state/bisect.ts flakesEnough), nobody is blamed before the branch without them runs, and it is the new deploy branch (green: already tested; red: its run is the build\'s first, and only the retry runs); a request is blamed on four red runs that hold it with a green branch without it, or, when the branch without it is red too, on its red prefix and its run alone failing twice each; a pair is looked for only after the branch without the later one runs, and named when its own candidate failed twice; master is red only on two runs; results of builds holding the same requests are reused. ×2: up to two candidates at once when the runner has the room. Every red run twice (not what state/bisect.ts does; a variant to price it): once the job is known to flake, every red candidate runs once more before the search believes it.',
     'Retest: the whole batch again until it passes, 20 runs at most a push (and, to show how much the cap decides Tide’s minutes, 100: real Tide has no cap and once re-tested a batch 270 times). Remove the last: drop the last accepted request and build again, no retry. Serial: each request built on top of those that passed, in merge order, one build at a time, a red one dropped with no retry.',
     '"Runs per culprit found" counts the runs from a red build of the deploy branch (not counted) to its next green build, per culprit removed in that time; "extra runs per flaky failure" is (runs − runs of the same strategy on the same day with no flakes) / flaky failures.',
     '',
@@ -257,6 +296,7 @@ export function renderCiReport(w: { engineers: number; hours: number; seed: numb
     lines.push(`|  | targets at ${(rate * 100).toFixed(0)}% | ${t.map((x) => `${x.pass ? 'PASS' : 'FAIL'}`).join(' · ')} | | | | | |`);
   }
   lines.push('');
+  lines.push(...turnsFlaky(w, o));
   lines.push(...renderNoisySearch({ flakeRate: o.ci.flakeRate, sizes: [Math.min(...sizes), Math.round(median(sizes)), Math.max(...sizes)], trials: 10_000, seed: w.seed, deltas: [0.1, 0.02, 0.005] }));
   return { text: lines.join('\n'), pass: ts.every((t) => t.pass) };
 }

@@ -6,7 +6,7 @@
 // - remove the last accepted request and build again (a naive train);
 // - one request per build, in merge order, each on top of the ones that passed (marge-bot, Kodiak):
 //   a red build drops that request, with no retry (they hand it back to its author).
-import { culpritSpacing, flakesEnough, members as candidateMembers, nextStep, parseCandidateKey as parseKey, type Candidate, type CulpritShare, type FlakeRecord, type Known } from '../../state/bisect.js';
+import { culpritSpacing, flakesEnough, members as candidateMembers, nextStep, parseCandidateKey as parseKey, recentFlakes, type Candidate, type CulpritShare, type FlakeRecord, type Known } from '../../state/bisect.js';
 import type { PushApi, PushController, RunResult, Strategy } from './ci-model.js';
 
 /** The key nextStep asks `known` by ("k" or "k+plus", state/bisect.ts candidateKey) back to its candidate. */
@@ -23,20 +23,32 @@ export interface PushmanagerOptions {
    * that prices, in runs, what believing one red run saves and what it costs (issue 16's targets).
    */
   readonly retestRed: boolean;
+  /**
+   * recent (what state/bisection.ts does): the flake rate of the newest runs (state/bisect.ts
+   * recentFlakes). all: of every run since the first push, to price what reading the newest runs saves
+   * when a job starts to flake.
+   */
+  readonly flakeHistory: 'recent' | 'all';
 }
 
 export function pushmanagerStrategy(o: Partial<PushmanagerOptions> = {}): Strategy {
-  const opts: PushmanagerOptions = { retries: 1, parallel: 1, masterRedRestarts: 3, retestRed: false, ...o };
-  // As the server reads the board (state/bisection.ts flakeRecord): the job's runs on trees it passed, and their failures.
-  const history: FlakeHistory = { runs: 0, failed: 0, requests: 0, culprits: 0 };
+  const opts: PushmanagerOptions = { retries: 1, parallel: 1, masterRedRestarts: 3, retestRed: false, flakeHistory: 'recent', ...o };
+  // As the server reads the board (state/bisection.ts flakeRecord): per push, the job's runs on trees it passed, and their failures.
+  const history: FlakeHistory = { pushes: [], requests: 0, culprits: 0 };
   return {
-    name: `Pushmanager (retry ${opts.retries}, bisect${opts.parallel > 1 ? ` ×${opts.parallel}` : ''}${opts.retestRed ? ', every red run twice' : ''})`,
+    name: `Pushmanager (retry ${opts.retries}, bisect${opts.parallel > 1 ? ` ×${opts.parallel}` : ''}${opts.retestRed ? ', every red run twice' : ''}${opts.flakeHistory === 'all' ? ', flake rate of all runs' : ''})`,
     start: (api) => new PushmanagerPush(api, opts, history),
   };
 }
 
-/** The job's flake record and share of culprits, kept across the day's pushes as the board keeps them. */
-type FlakeHistory = { -readonly [K in keyof (FlakeRecord & CulpritShare)]: (FlakeRecord & CulpritShare)[K] };
+/** The job's flake records (one per push, oldest first) and share of culprits, kept across the day's pushes as the board keeps them. */
+type Tally = { -readonly [K in keyof FlakeRecord]: FlakeRecord[K] };
+type FlakeHistory = { pushes: Tally[] } & { -readonly [K in keyof CulpritShare]: CulpritShare[K] };
+
+/** The record the server reads: the newest pushes' runs, up to its window. */
+function* newestFirst(pushes: readonly Tally[]): Generator<FlakeRecord> {
+  for (let i = pushes.length - 1; i >= 0; i--) yield pushes[i]!;
+}
 
 class PushmanagerPush implements PushController {
   /** Results by the requests a build holds: a candidate of a later search that holds the same requests reuses them. */
@@ -54,7 +66,11 @@ class PushmanagerPush implements PushController {
     private readonly history: FlakeHistory,
   ) {}
 
+  /** This push's runs on trees that passed, and their failures. */
+  private readonly tally: Tally = { runs: 0, failed: 0 };
+
   begin(): void {
+    this.history.pushes.push(this.tally);
     this.history.requests += this.api.members.length;
     this.build();
   }
@@ -95,11 +111,11 @@ class PushmanagerPush implements PushController {
     else e.failed++;
     // As the server reads it: every run of a tree that passed once counts, its failures as flakes.
     if (r.passed && e.passed === 1) {
-      this.history.runs += e.passed + e.failed;
-      this.history.failed += e.failed;
+      this.tally.runs += e.passed + e.failed;
+      this.tally.failed += e.failed;
     } else if (e.passed > 0) {
-      this.history.runs++;
-      if (!r.passed) this.history.failed++;
+      this.tally.runs++;
+      if (!r.passed) this.tally.failed++;
     }
     if (this.phase === 'done') return;
     if (r.role === 'whole' && this.phase === 'build') {
@@ -135,7 +151,8 @@ class PushmanagerPush implements PushController {
     let inFlight = 0;
     for (const e of this.known.values()) inFlight += e.pending;
     const capacity = Math.max(0, Math.min(this.o.parallel, Math.max(1, this.api.free())) - inFlight);
-    const flaky = flakesEnough(this.history);
+    const record = this.o.flakeHistory === 'all' ? this.history.pushes.reduce((a, t) => ({ runs: a.runs + t.runs, failed: a.failed + t.failed }), { runs: 0, failed: 0 }) : recentFlakes(newestFirst(this.history.pushes));
+    const flaky = flakesEnough(record);
     if (this.o.retestRed && flaky) {
       const whole = branch.join(',');
       for (const [key, e] of this.known) {

@@ -1,7 +1,7 @@
 // The culprit search (state/bisect.ts), table-driven: given what is known, which candidate is next;
 // and, run to the end against a scripted CI, that it names the right request within its bound.
 import { describe, expect, it } from 'vitest';
-import { candidateKey, culpritSpacing, flakesEnough, members, nextStep, parseCandidateKey, progress, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchStep } from '../../state/bisect.js';
+import { candidateKey, culpritSpacing, flakesEnough, members, nextStep, parseCandidateKey, progress, recentFlakes, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchStep } from '../../state/bisect.js';
 
 type Table = Record<string, Partial<Known>>;
 const knownFrom = (t: Table) => (key: string): Known | undefined => (t[key] ? { passed: 0, failed: 0, pending: false, ...t[key] } : undefined);
@@ -135,8 +135,29 @@ describe('flakesEnough: whether no one is blamed on one red run', () => {
     ['2% measured: trusted', { runs: 1000, failed: 20 }, false],
     ['2.5% measured: guarded', { runs: 1000, failed: 25 }, true],
     ['10% measured: guarded', { runs: 300, failed: 30 }, true],
+    ['0.3% over the last 1,000 runs, but 3 of the newest 100 (a new flaky test): guarded', { runs: 1000, failed: 3, recent: { runs: 100, failed: 3 } }, true],
+    ['3% over the last 1,000, the newest 100 lucky (1 flake): guarded', { runs: 1000, failed: 30, recent: { runs: 100, failed: 1 } }, true],
+    ['1% over both: trusted', { runs: 1000, failed: 10, recent: { runs: 100, failed: 1 } }, false],
   ];
   for (const [name, record, want] of cases) it(name, () => expect(flakesEnough(record)).toBe(want));
+});
+
+describe('recentFlakes: the newest runs, newest push first', () => {
+  const push = (runs: number, failed: number): FlakeRecord => ({ runs, failed });
+  it('sums pushes until 1,000 runs, and notes the first 100 or more of them; older pushes are not read', () => {
+    let read = 0;
+    function* pushes() {
+      for (const p of [push(60, 3), push(60, 0), ...Array.from({ length: 30 }, () => push(100, 0))]) {
+        read++;
+        yield p;
+      }
+    }
+    expect(recentFlakes(pushes())).toEqual({ runs: 1020, failed: 3, recent: { runs: 120, failed: 3 } });
+    expect(read).toBe(11);
+  });
+  it('under 100 runs in all: no recent window, the whole of it', () => {
+    expect(recentFlakes([push(40, 1), push(30, 0)])).toEqual({ runs: 70, failed: 1 });
+  });
 });
 
 /** Runs the search to its end against a CI that is red when `red(members)`; flaky runs fail on the listed run numbers. */

@@ -13,6 +13,7 @@ import type { PipelineJobs } from '../../state/job-queue.js';
 import type { Job } from '../../state/jobs.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
 import { bisectionStep, culpritShare, describeBisection, describeCandidate, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
+import { flakesEnough } from '../../state/bisect.js';
 import { pushView } from '../../state/status-view.js';
 import { answerSentence, commandOutcome, commandSubject } from '../../state/describe.js';
 import { plan } from '../../state/plan.js';
@@ -157,6 +158,19 @@ describe('a job\'s flake record', () => {
     // Guarded: the branch without request 3 runs before it is blamed.
     expect(search(withRuns(red(4).board, 20, 1)).state).toBe('running');
     expect(search(withRuns(red(4).board, 150, 8)).state).toBe('running');
+  });
+
+  it('reads the newest pushes: a job clean for 1,500 runs that flaked 3 times in its newest 100 is guarded (over all of them, 0.2%, it was trusted)', () => {
+    const b = red(4).board;
+    const clean = withRuns(b, 1500, 0).pushes[2]!;
+    const flaky = { ...withRuns(b, 100, 3).pushes[2]!, id: 3 as PushId, deployBranch: 'refs/heads/deploy/push-3' };
+    const board: Board = { ...b, pushes: { ...b.pushes, [2]: clean, [3]: { ...flaky, jobs: flaky.jobs!.map((j) => ({ ...j, id: j.id.replace(/^2\./, '3.'), push: 3, sha: `f${j.sha.slice(1)}` })) } } };
+    const record = flakeRecord(board, 'test');
+    expect(record).toEqual({ runs: 1600, failed: 3, recent: { runs: 100, failed: 3 } });
+    expect(flakesEnough(record)).toBe(true);
+    // The same runs with the flaky push the older one: its flakes are history, diluted; trusted.
+    const older: Board = { ...board, pushes: { ...board.pushes, [2]: { ...board.pushes[3]!, id: 2 as PushId }, [3]: { ...clean, id: 3 as PushId } } };
+    expect(flakesEnough(flakeRecord(older, 'test'))).toBe(false);
   });
 });
 
