@@ -135,7 +135,8 @@ describe('flakesEnough: whether no one is blamed on one red run', () => {
     ['2% measured: trusted', { runs: 1000, failed: 20 }, false],
     ['2.5% measured: guarded', { runs: 1000, failed: 25 }, true],
     ['10% measured: guarded', { runs: 300, failed: 30 }, true],
-    ['0.3% over the last 1,000 runs, but 3 of the newest 100 (a new flaky test): guarded', { runs: 1000, failed: 3, recent: { runs: 100, failed: 3 } }, true],
+    ['0.4% over the last 1,000 runs, but 4 of the newest 100 (a new flaky test): guarded', { runs: 1000, failed: 4, recent: { runs: 100, failed: 4 } }, true],
+    ['3 of the newest 100, 1% over 1,000 (a 2% job on a bad day): trusted', { runs: 1000, failed: 10, recent: { runs: 100, failed: 3 } }, false],
     ['3% over the last 1,000, the newest 100 lucky (1 flake): guarded', { runs: 1000, failed: 30, recent: { runs: 100, failed: 1 } }, true],
     ['1% over both: trusted', { runs: 1000, failed: 10, recent: { runs: 100, failed: 1 } }, false],
   ];
