@@ -199,7 +199,23 @@ export function restVerdict(push: Push, b: Bisection, culprit: RequestId): Verdi
 }
 
 /** How many runs the bisection has made (its candidates' jobs, the build and its retries not counted). */
-export const bisectionRuns = (b: Bisection): number => b.candidates.reduce((n, c) => n + c.jobs.length, 0);
+/**
+ * The runs this search made: its candidates' bisect jobs, not a build of the push whose result a
+ * candidate reused (same SHA), nor the runs of an earlier search whose results it kept.
+ */
+export function bisectionRuns(p: Push): number {
+  const b = p.bisection;
+  if (!b) return 0;
+  const jobs = new Map(jobsOfPush(p).map((j) => [j.id, j]));
+  const since = isoMillis(b.startedAt);
+  let n = 0;
+  for (const c of b.candidates)
+    for (const id of c.jobs) {
+      const j = jobs.get(id);
+      if (j?.kind === 'bisect' && !(j.startedAt && isoMillis(j.startedAt) < since)) n++;
+    }
+  return n;
+}
 
 /** A build job's failure that its retries have used up: the push's current build is red. */
 function redBuild(after: Board, e: DomainEvent): { push: Push; job: Job } | null {
@@ -238,9 +254,10 @@ export function describeCandidate(list: readonly BisectMember[], m: readonly Bis
 /** Job id → what its candidate holds, for the runs of the push's search (`StatusJob.candidate`). */
 export function candidateLabels(p: Push): ReadonlyMap<string, string> {
   const out = new Map<string, string>();
+  const bisect = new Set(jobsOfPush(p).filter((j) => j.kind === 'bisect').map((j) => j.id));
   for (const c of p.bisection?.candidates ?? []) {
     const label = describeCandidate(p.bisection!.requests, c.members);
-    for (const j of c.jobs) out.set(j, label);
+    for (const j of c.jobs) if (bisect.has(j)) out.set(j, label);
   }
   return out;
 }
@@ -410,7 +427,7 @@ function runsLeft(p: Push, b: Bisection, suspects: number): string {
 export function describeBisection(p: Push): string | null {
   const b = p.bisection;
   if (!b) return null;
-  const runs = bisectionRuns(b);
+  const runs = bisectionRuns(p);
   const nRuns = `${runs} run${runs === 1 ? '' : 's'}`;
   const plural = (n: number | undefined) => `request${n === 1 ? '' : 's'}`;
   // Sizes go up where the partner search starts (10 → 5 → 2 → 1, then 6 → 3 earlier requests): say so.
@@ -424,8 +441,17 @@ export function describeBisection(p: Push): string | null {
   // or not yet) and then what the pushmaster runs, or who removed it.
   const fate = (r: RequestId | undefined, verb: string): string => {
     if (r === undefined) return '';
-    if (p.merges.some((m) => m.request === r)) return isOpenPush(p) ? `; #${r} is still in the push: ${verb} pushmanager push remove ${p.id} ${r} --reason "breaks ${name}"` : '';
     const gone = [...p.removals].reverse().find((x) => x.request === r);
+    const merged = p.merges.find((m) => m.request === r);
+    if (merged) {
+      if (!isOpenPush(p)) return '';
+      // Removed and accepted again since: say so, and whether it changed (a fix) or is as it was blamed.
+      if (gone && b.finishedAt && isoMillis(gone.at) >= isoMillis(b.finishedAt)) {
+        const blamed = b.requests.find((m) => m.request === r)?.sha;
+        return `; #${r} was removed, and is back in the push${merged.sha === blamed ? `, unchanged since it was blamed` : ` at ${shortSha(merged.sha)}, re-pushed since`}`;
+      }
+      return `; #${r} is still in the push: ${verb} pushmanager push remove ${p.id} ${r} --reason "breaks ${name}"`;
+    }
     return gone ? `; removed from the push${gone.reason === b.reason ? '' : ` by ${gone.by}`}` : '';
   };
   switch (b.state) {

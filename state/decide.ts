@@ -502,7 +502,7 @@ const HANDLERS: Handlers = {
     const { job, push } = found;
     const reason = `cancelled by ${actorName(ctx.actor)}${c.reason?.trim() ? `: ${c.reason.trim()}` : ''}`;
     // Cancelling the failed job a search started from, or one of its runs, cancels the search (and its runs).
-    const search = push.bisection?.state === 'running' && (push.bisection.job === job.id || push.bisection.candidates.some((x) => x.jobs.includes(job.id))) ? push.bisection : null;
+    const search = push.bisection?.state === 'running' && (push.bisection.job === job.id || (job.kind === 'bisect' && push.bisection.candidates.some((x) => x.jobs.includes(job.id)))) ? push.bisection : null;
     const pending = isPending(job.state);
     if (!pending && !search) return domainError('nothing-to-do', `job ${job.id} (${job.name}) already ${job.state}; nothing to cancel`, { job: job.id, state: job.state });
     const events: DomainEvent[] = [];
@@ -539,6 +539,14 @@ const HANDLERS: Handlers = {
       if (same?.jobs.some((id) => { const j = known.get(id); return j !== undefined && isPending(j.state); })) continue;
       const id = same?.id ?? nextId++;
       const sha = same?.sha ?? cand.sha;
+      // The same tree already ran the job on this push (an earlier deploy branch the candidate rebuilds
+      // exactly, e.g. the push before a request came back): its results are the candidate's, no run more.
+      const ran = sha === null || same ? [] : (push.jobs ?? []).filter((j) => j.on === 'build' && j.name === search.name && j.sha === sha && (j.state === 'passed' || j.state === 'failed'));
+      if (ran.length) {
+        const merges = cand.merges;
+        events.push(ev(ctx, { type: 'BisectCandidateTested', push: push.id, candidate: { id, members: cand.members, base: cand.base, sha, jobs: ran.map((j) => j.id), ...(merges && { merges }) } }));
+        continue;
+      }
       const job = { ...newJob({ id: nextJobId(push, jobs++), name: search.name, on: 'build', sha: sha ?? cand.base, push: push.id, kind: 'bisect', runner: c.runner, at: ctx.now }) };
       const merges = same?.merges ?? cand.merges;
       events.push(ev(ctx, { type: 'BisectCandidateTested', push: push.id, candidate: { id, members: cand.members, base: cand.base, sha, jobs: [...(same?.jobs ?? []), job.id], ...(merges && { merges }) } }));

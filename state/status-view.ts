@@ -65,7 +65,7 @@ export function bisectionView(p: Push): StatusBisection | undefined {
     name: b.name,
     requests: b.requests.length,
     sizes: b.sizes,
-    runs: bisectionRuns(b),
+    runs: bisectionRuns(p),
     ...(b.culprit !== undefined && { culprit: b.culprit }),
     ...(b.partner !== undefined && { partner: b.partner }),
     ...(b.reason && { reason: b.reason }),

@@ -178,9 +178,17 @@ export function redGateJobs(push: Push, step: PushAction): Job[] {
 export function jobGateRefusal(push: Push, step: PushAction, red: readonly Job[]): DomainError {
   const what = red.map((j) => `${j.on} job ${j.name} (job ${j.id}) is ${j.state}${j.reason && j.state !== 'queued' && j.state !== 'running' ? ` (${j.reason})` : ''}: pushmanager job log ${j.id}`).join('; ');
   const waiting = red.every((j) => j.state === 'queued' || j.state === 'running');
+  // A running culprit search (it moves to every new deploy branch) is the answer to the red build: a
+  // retry beside it only takes a runner slot, and its result changes nothing the search does not know.
+  const search = push.bisection?.state === 'running' ? push.bisection : null;
+  const next = waiting
+    ? 'wait for it to pass'
+    : search
+      ? `a culprit search runs (${search.name}): wait for it to remove the request that breaks it (pushmanager status; pushmanager job list --push ${push.id})`
+      : `retry with pushmanager job retry ${red.find((j) => j.state !== 'queued' && j.state !== 'running')!.id}`;
   return domainError(
     'jobs-not-green',
-    `push ${push.id} cannot ${step === 'stage' ? 'be staged' : 'be blessed'} yet: ${what}; ${waiting ? 'wait for it to pass' : `retry with pushmanager job retry ${red.find((j) => j.state !== 'queued' && j.state !== 'running')!.id}`}, or ${step} with --force --reason TEXT`,
+    `push ${push.id} cannot ${step === 'stage' ? 'be staged' : 'be blessed'} yet: ${what}; ${next}, or ${step} with --force --reason TEXT`,
     { push: push.id, step, jobs: red.map((j) => ({ id: j.id, name: j.name, state: j.state })) },
   );
 }

@@ -146,7 +146,9 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
       const partner = e.partner === undefined ? undefined : req(b, e.partner);
       const removed = r.push !== p.id;
       const what = partner ? `${title(r)} (${cleanText(r.user, 64)}) breaks ${jobName} on ${pushName(p)} only together with ${title(partner)} (${cleanText(partner.user, 64)}); neither fails alone` : `${title(r)} (${cleanText(r.user, 64)}) breaks ${jobName} on ${pushName(p)}`;
-      const back = `To bring it back: fix it, push again to ${cleanText(r.ref, 200)}, then \`${cli} request pickme ${r.id}\`.`;
+      // With two accepting pushes a plain pickme goes to the first: name this one.
+      const accepting = Object.values(b.pushes).filter((x) => x.state === 'accepting').length;
+      const back = `To bring it back: fix it, push again to ${cleanText(r.ref, 200)}, then \`${cli} request pickme ${r.id}${accepting > 1 ? ` --push ${p.id}` : ''}\`.`;
       const rest = removed ? restVerdict(p, search, r.id) : null;
       const next = removed
         ? rest === 'failed'
@@ -162,7 +164,7 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
         users: unique([r.user, ...r.watchers, ...(partner ? [partner.user] : []), p.pushmaster]),
         subject: `Breaks ${jobName}: ${title(r)}`,
         // The reason (the request's history) ends ", only together with request #3" for a pair: `what` said so.
-        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, '').replace(/, only together with request #\d+$/, ''))}. Found in ${bisectionRuns(search)} runs.\n${next}${lastLines}${log}`,
+        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, '').replace(/, only together with request #\d+$/, ''))}. Found in ${bisectionRuns(p)} runs.\n${next}${lastLines}${log}`,
       }];
     }
     case 'master-red':

@@ -12,7 +12,7 @@ import type { DomainEvent } from '../../state/events.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
 import type { Job } from '../../state/jobs.js';
 import { wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
-import { bisectionStep, culpritShare, describeBisection, describeCandidate, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
+import { bisectionRuns, bisectionStep, culpritShare, describeBisection, describeCandidate, flakeRecord, runningCandidateJobs } from '../../state/bisection.js';
 import { flakesEnough } from '../../state/bisect.js';
 import { pushView } from '../../state/status-view.js';
 import { answerSentence, commandOutcome, commandSubject } from '../../state/describe.js';
@@ -42,6 +42,17 @@ const report = (b: Board, job: string, state: 'passed' | 'failed', pipeline: Pip
   const s = ok(b, { type: 'RecordJob', job, change: { type: 'started', at } }, systemActor('pipeline'), pipeline);
   return ok(s.board, { type: 'RecordJob', job, change: state === 'passed' ? { type: 'passed', at, exitCode: 0 } : { type: 'failed', at, exitCode: 3, tail: 'BREAKS present' } }, systemActor('pipeline'), pipeline);
 };
+
+/** A command that rebuilds the push, planned with the build it asks for made (deploy SHA 7…). */
+function rebuilt(b: Board, cmd: Command, who: Actor, pipeline: PipelineJobs = JOBS): Board {
+  const ctx = { actor: who, now: new Date(Date.UTC(2026, 0, 1, 0, 0, t++)).toISOString(), pipeline };
+  const asked = plan(b, cmd, ctx);
+  if (isDomainError(asked) || asked.kind !== 'needs-builds') throw new Error(`${cmd.type} rebuilds the push`);
+  const builds = asked.builds.map((n) => ({ push: n.push.id, mode: n.mode, epoch: n.epoch, inputs: n.requests.map((r) => ({ request: r.id, sha: r.sha })), baseSha: sha('f'), outcome: { ok: true as const, deploySha: sha('7'), merges: n.requests.map((r, i) => ({ request: r.id, sha: r.sha, commit: sha(String(i)) })), dropped: [] } }));
+  const done = plan(b, cmd, ctx, { builds });
+  if (isDomainError(done) || done.kind !== 'planned') throw new Error(`${cmd.type} is planned once built`);
+  return done.board;
+}
 
 /** Push 1 with n of alice's requests accepted and built (deploy SHA d…), its build job 1.1 queued. */
 function built(n: number, pipeline: PipelineJobs = JOBS): Board {
@@ -160,13 +171,13 @@ describe('a job\'s flake record', () => {
     expect(search(withRuns(red(4).board, 150, 8)).state).toBe('running');
   });
 
-  it('reads the newest pushes: a job clean for 1,500 runs that flaked 3 times in its newest 100 is guarded (over all of them, 0.2%, it was trusted)', () => {
+  it('reads the newest pushes: a job clean for 1,500 runs that flaked 4 times in its newest 100 is guarded (over all of them, 0.25%, it was trusted)', () => {
     const b = red(4).board;
     const clean = withRuns(b, 1500, 0).pushes[2]!;
-    const flaky = { ...withRuns(b, 100, 3).pushes[2]!, id: 3 as PushId, deployBranch: 'refs/heads/deploy/push-3' };
+    const flaky = { ...withRuns(b, 100, 4).pushes[2]!, id: 3 as PushId, deployBranch: 'refs/heads/deploy/push-3' };
     const board: Board = { ...b, pushes: { ...b.pushes, [2]: clean, [3]: { ...flaky, jobs: flaky.jobs!.map((j) => ({ ...j, id: j.id.replace(/^2\./, '3.'), push: 3, sha: `f${j.sha.slice(1)}` })) } } };
     const record = flakeRecord(board, 'test');
-    expect(record).toEqual({ runs: 1600, failed: 3, recent: { runs: 100, failed: 3 } });
+    expect(record).toEqual({ runs: 1600, failed: 4, recent: { runs: 100, failed: 4 } });
     expect(flakesEnough(record)).toBe(true);
     // The same runs with the flaky push the older one: its flakes are history, diluted; trusted.
     const older: Board = { ...board, pushes: { ...board.pushes, [2]: { ...board.pushes[3]!, id: 2 as PushId }, [3]: { ...clean, id: 3 as PushId } } };
@@ -225,6 +236,28 @@ describe('bisection in the write path', () => {
     const both = test(b, [[1, 2, 3, 4], [1, 2]]).board;
     expect(runningCandidateJobs(both.pushes[P1]!)).toBe(2);
     expect(bisectionStep(both, both.pushes[P1]!, 2 - runningCandidateJobs(both.pushes[P1]!))).toEqual({ type: 'wait', for: 'room' });
+  });
+
+  it('a candidate whose tree already ran the job on the push (an earlier deploy branch) takes that result: no run, and none counted', () => {
+    const b = red(4).board;
+    // An earlier deploy branch of push 1 held requests 1 and 2 and passed the job: job 1.0 on SHA 7….
+    const before: Job = { ...b.pushes[P1]!.jobs![0]!, id: '1.0', sha: sha('7'), state: 'passed' };
+    const board: Board = { ...b, pushes: { ...b.pushes, [P1]: { ...b.pushes[P1]!, jobs: [before, ...b.pushes[P1]!.jobs!] } } };
+    const cand = { ...candidates(board, [[1, 2]])[0]!, sha: sha('7') };
+    const s = ok(board, { type: 'TestBisectCandidates', push: P1, bisection: '1.2', runner: 'local', candidates: [cand] }, systemActor('pipeline'));
+    expect(s.events.map((e) => e.type)).toEqual(['BisectCandidateTested', 'BisectionNarrowed']);
+    const search = s.board.pushes[P1]!.bisection!;
+    expect(search.candidates[0]!.jobs).toEqual(['1.0']);
+    expect(search.sizes).toEqual([4, 2]);
+    expect(bisectionRuns(s.board.pushes[P1]!)).toBe(0);
+    // The next step is asked for at once (nothing to wait for): the prefix of three.
+    expect(bisectionStep(s.board, s.board.pushes[P1]!, 1)).toEqual({ type: 'test', candidates: [{ k: 3 }] });
+  });
+
+  it('stage while the search runs says so, not "retry the build" (a retry beside the search only takes a slot)', () => {
+    const b = test(red(4).board, [[1, 2]]).board;
+    const out = plan(b, { type: 'StagePush', push: P1, env: 'stage-a' }, { actor: PM, now: at, pipeline: JOBS });
+    expect(isDomainError(out) && out.message).toBe('push 1 cannot be staged yet: build job test (job 1.2) is failed: pushmanager job log 1.2; a culprit search runs (test): wait for it to remove the request that breaks it (pushmanager status; pushmanager job list --push 1), or stage with --force --reason TEXT');
   });
 
   it('a candidate from another deploy branch is refused as stale', () => {
@@ -393,15 +426,11 @@ describe('bisection in the write path', () => {
     expect(s.events.some((e) => e.type === 'RequestRemoved')).toBe(false);
     // The board says a decision waits, and the command that takes it; once taken, who took it.
     expect(describeBisection(s.board.pushes[P1]!)).toMatch(/^bisection of push 1 \(test\) found request #2 in 2 runs: job 1\.4 failed on candidate [0-9a-f]{10} \(master \+ request #2\); #2 is still in the push: to remove it, pushmanager push remove 1 2 --reason "breaks test"$/);
-    const cmd: Command = { type: 'RemoveRequest', push: P1, request: 2 as RequestId, reason: 'breaks test' };
-    const ctx = { actor: PM, now: at, pipeline: keep };
-    const asked = plan(s.board, cmd, ctx);
-    if (isDomainError(asked) || asked.kind !== 'needs-builds') throw new Error('the removal rebuilds the push');
-    const builds = asked.builds.map((n) => ({ push: n.push.id, mode: n.mode, epoch: n.epoch, inputs: n.requests.map((r) => ({ request: r.id, sha: r.sha })), baseSha: sha('f'), outcome: { ok: true as const, deploySha: sha('7'), merges: n.requests.map((r, i) => ({ request: r.id, sha: r.sha, commit: sha(String(i)) })), dropped: [] } }));
-    const done = plan(s.board, cmd, ctx, { builds });
-    if (isDomainError(done) || done.kind !== 'planned') throw new Error('the removal is planned once built');
-    const removed = done.board;
+    const removed = rebuilt(s.board, { type: 'RemoveRequest', push: P1, request: 2 as RequestId, reason: 'breaks test' }, PM, keep);
     expect(describeBisection(removed.pushes[P1]!)).toMatch(/; removed from the push by pm$/);
+    // Picked and accepted again as it was: the board says it is back, unchanged.
+    const back = rebuilt(ok(removed, { type: 'PickmeRequest', request: 2 as RequestId }, ALICE, keep).board, { type: 'AcceptRequests', push: P1, requests: [2 as RequestId] }, PM, keep);
+    expect(describeBisection(back.pushes[P1]!)).toMatch(/; #2 was removed, and is back in the push, unchanged since it was blamed$/);
   });
 
   it('master red blames nobody', () => {

@@ -145,9 +145,10 @@ describe('the stage gate', () => {
     expect((out as DomainError).message).toContain('build job lint (job 1.2) is queued');
   });
 
-  it('is refused while one failed, with the retry named', () => {
+  it('is refused while one failed, with the retry named (onFailure: stop; a running search is named instead)', () => {
+    const STOP: PipelineJobs = { ...JOBS, onFailure: 'stop' };
     let b = pass(board(), '1.2');
-    b = report(report(b, '1.1', { type: 'started', at }), '1.1', { type: 'failed', at, exitCode: 1, reason: 'exit code 1' });
+    b = ok(ok(b, { type: 'RecordJob', job: '1.1', change: { type: 'started', at } }, PIPELINE, STOP), { type: 'RecordJob', job: '1.1', change: { type: 'failed', at, exitCode: 1, reason: 'exit code 1' } }, PIPELINE, STOP);
     const out = stage(b) as DomainError;
     expect(out.code).toBe('jobs-not-green');
     expect(out.message).toBe('push 1 cannot be staged yet: build job test (job 1.1) is failed (exit code 1): pushmanager job log 1.1; retry with pushmanager job retry 1.1, or stage with --force --reason TEXT');

@@ -306,7 +306,9 @@ describe('job keys', () => {
     const searching: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, jobs: [...b.pushes[0]!.jobs!, run], bisection }, b.pushes[1]!] };
     const onRun = press('R', ui(PM, { focus: 'jobs', jobCursor: 'j6' }), searching);
     expect(onRun.send).toBeUndefined();
-    expect(onRun.actions).toEqual([{ type: 'status', status: { text: 'retry: job j6 is a run of the culprit search, which runs its candidates again itself; R on job j2, the failed build, searches again once it ends', tone: 'error' } }]);
+    expect(onRun.actions).toEqual([{ type: 'status', status: { text: 'retry: job j6 is a run of the culprit search, which runs its candidates again itself (X on job j2 stops it)', tone: 'error' } }]);
+    const ended: StatusView = { ...searching, pushes: [{ ...searching.pushes[0]!, bisection: { ...bisection, state: 'culprit' as const } }, b.pushes[1]!] };
+    expect(press('R', ui(PM, { focus: 'jobs', jobCursor: 'j6' }), ended).actions[0]).toMatchObject({ status: { text: expect.stringContaining('was a run of a culprit search that ended: its result gates nothing') } });
     // The help says the same.
     const help = lines(view(jobsBoard(), ui(ALICE, { mode: { kind: 'help', scroll: 0 }, height: 80 }))).join('\n');
     expect(help).toMatch(/R +retry the job: run it again on the same SHA .* — n\/a: job j4\s+\(e2e-browser-suite\) is running/s);

@@ -156,8 +156,9 @@ function jobAction(ctx: KeyContext, allowed: ReadonlySet<string>, verb: string, 
 function retryKey(ctx: KeyContext): Avail {
   const j = ctx.job;
   if (j?.kind === 'bisect' && ctx.me) {
-    const from = ctx.push?.bisection?.job;
-    return off(`job ${safeLine(j.id)} is a run of the culprit search, which runs its candidates again itself${from ? `; R on job ${safeLine(from)}, the failed build, searches again once it ends` : ''}`);
+    const search = ctx.push?.bisection;
+    if (search?.state === 'running') return off(`job ${safeLine(j.id)} is a run of the culprit search, which runs its candidates again itself (X on job ${safeLine(search.job)} stops it)`);
+    return off(`job ${safeLine(j.id)} was a run of a culprit search that ended: its result gates nothing; R on the deploy branch's failed build job runs it again`);
   }
   return jobAction(ctx, RETRYABLE, 'retried', 'failed, cancelled or interrupted');
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../state/commands.js';
 import { routeCommit } from '../../../state/notify/routing.js';
-import type { Board } from '../../../state/model.js';
+import type { Board, PushId } from '../../../state/model.js';
 import { ALICE, built, lastJob, ok, P1, PM, recordBuild, report, sha, testCandidates, type Step } from '../../helpers/pipeline-board.js';
 
 const jobFailed = (s: Step) => routeCommit('c0ffee', s.events, s.board, { channels: ['log'] }).filter((d) => d.subject?.startsWith('Job failed'));
@@ -65,5 +65,25 @@ describe('the job-failed notice of a build job', () => {
     expect(told.map((d) => d.to)).toEqual([['pm']]);
     expect(told[0]!.text).toContain(`build job test (job ${lastJob(b)}) failed on dddddddddd: exit code 3, which is not the deploy branch any more (push #1 "Tue" deploys cccccccccc now): it holds nothing back.`);
     expect(told[0]!.text).not.toMatch(/waits/);
+  });
+});
+
+describe("the culprit's notice", () => {
+  /** Push 1 of 2 requests, the job trusted: request 2 alone red names it; `other` adds an accepting push 2 first. */
+  function found(other: boolean): string {
+    let b = built(2);
+    if (other) b = { ...b, pushes: { ...b.pushes, [2]: { ...b.pushes[P1]!, id: 2 as PushId, deployBranch: 'refs/heads/deploy/push-2', jobs: [], bisection: undefined } } };
+    b = report(report(b, '1.1', 'failed').board, '1.2', 'failed').board;
+    b = testCandidates(b, [[1]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    b = testCandidates(b, [[2]]).board;
+    const s = report(b, lastJob(b), 'failed');
+    expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'culprit', culprit: 2 });
+    const [n] = routeCommit('c0ffee', s.events, s.board, { channels: ['log'] }).filter((d) => d.subject?.startsWith('Breaks test'));
+    return n!.text;
+  }
+  it('says how to bring it back, naming the push when two accept (a plain pickme goes to the first)', () => {
+    expect(found(false)).toContain('then `pushmanager request pickme 2`.');
+    expect(found(true)).toContain('then `pushmanager request pickme 2 --push 1`.');
   });
 });
