@@ -72,7 +72,7 @@ describe('frames', () => {
     // The last row in cursor order is the last delayed/waiting one: #200 waits (every fifth does).
     await until((f) => /^>.*#200\b/m.test(f));
     expect(frame().split('\n').length).toBeLessThanOrEqual(29);
-    expect(frame()).toMatch(/↑ \d+ more/);
+    expect(frame()).toMatch(/↑ \d+ more lines/);
   });
 });
 

@@ -78,9 +78,10 @@ export function windowAround(lines: readonly Line[], cursorKey: string | null, h
   // A third from the top: context above the cursor, more room below for what comes next.
   const start = Math.max(0, Math.min(Math.max(0, at - Math.floor(height / 3)), lines.length - height));
   const shown = lines.slice(start, start + height);
-  if (start > 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} more`);
+  // Lines, not requests: in a stacked layout the window holds the side sections too.
+  if (start > 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} more lines`);
   const below = lines.length - (start + height);
-  if (below > 0) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} more`);
+  if (below > 0) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} more lines`);
   return shown;
 }
 
