@@ -324,6 +324,11 @@ describe('job keys', () => {
     expect(stringWidth(inJobs)).toBeLessThanOrEqual(80);
   });
 
+  it("tab to another push clears the last answer, which was about the push left", () => {
+    const s = apply(ui(PM), { type: 'status', status: { text: 'cancel job j4 (e2e-browser-suite): done', tone: 'ok' } }, { type: 'push-index', index: 1 });
+    expect(s.status).toBeNull();
+  });
+
   it('tab to another push leaves the jobs', () => {
     const s = apply(ui(PM, { focus: 'jobs', jobCursor: 'j2' }), { type: 'push-index', index: 1 });
     expect(s).toMatchObject({ focus: 'requests', jobCursor: null });

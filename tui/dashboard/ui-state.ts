@@ -145,8 +145,8 @@ export function uiReducer(s: UiState, a: UiAction): UiState {
     case 'filter':
       return { ...s, filter: a.text };
     case 'push-index':
-      // Another push has other jobs: the jobs cursor starts over.
-      return { ...s, pushIndex: a.index, selected: [], focus: 'requests', jobCursor: null };
+      // Another push has other jobs: the jobs cursor starts over; the last answer was about the other push.
+      return { ...s, pushIndex: a.index, selected: [], focus: 'requests', jobCursor: null, status: null };
     case 'mode':
       return { ...s, mode: a.mode };
     case 'prompt-text':
