@@ -6,7 +6,7 @@ import { domainError, type DomainError } from './errors.js';
 import { activeRequestFor } from './intake.js';
 import type { DomainEvent, ForcedGate } from './events.js';
 import { applyJobEvent, isPending, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
-import { candidateOf, findCandidate } from './bisection.js';
+import { candidateOf, describeCandidate, findCandidate } from './bisection.js';
 import { deployingRefusal } from './deploy-jobs.js';
 import { retryRefusal } from './job-queue.js';
 import {
@@ -547,7 +547,7 @@ const HANDLERS: Handlers = {
         events.push(ev(ctx, { type: 'BisectCandidateTested', push: push.id, candidate: { id, members: cand.members, base: cand.base, sha, jobs: ran.map((j) => j.id), ...(merges && { merges }) } }));
         continue;
       }
-      const job = { ...newJob({ id: nextJobId(push, jobs++), name: search.name, on: 'build', sha: sha ?? cand.base, push: push.id, kind: 'bisect', runner: c.runner, at: ctx.now }) };
+      const job = { ...newJob({ id: nextJobId(push, jobs++), name: search.name, on: 'build', sha: sha ?? cand.base, push: push.id, kind: 'bisect', runner: c.runner, at: ctx.now }), candidate: describeCandidate(search.requests, cand.members) };
       const merges = same?.merges ?? cand.merges;
       events.push(ev(ctx, { type: 'BisectCandidateTested', push: push.id, candidate: { id, members: cand.members, base: cand.base, sha, jobs: [...(same?.jobs ?? []), job.id], ...(merges && { merges }) } }));
       events.push(ev(ctx, { type: 'JobQueued', push: push.id, job }));

@@ -43,6 +43,8 @@ export interface Job {
   readonly log?: string;
   /** Why it ended the way it did, in words: "timed out after 1800 s", "cancelled by pm". */
   readonly reason?: string;
+  /** A culprit search's run: what its candidate held ("master + #1 … #4 (4)"), fixed when it was queued, so it outlives the search. */
+  readonly candidate?: string;
   /** A stage or bless job's environment (its `{env}`), fixed when the step queued it. */
   readonly env?: string;
   /** An external CI's result that came after the job had ended (its SHA replaced): kept, gating nothing. */

@@ -76,21 +76,24 @@ export function bisectionView(p: Push): StatusBisection | undefined {
   };
 }
 
-/** A job as clients see it (SPEC §6 fields). */
-export const jobView = (j: Job, candidates?: ReadonlyMap<string, string>): StatusJob => ({
-  id: j.id,
-  name: j.name,
-  on: j.on,
-  sha: j.sha,
-  state: j.state,
-  attempt: j.attempt,
-  kind: j.kind,
-  url: j.url,
-  startedAt: j.startedAt,
-  finishedAt: j.finishedAt,
-  ...(j.flaky && { flaky: true }),
-  ...(candidates?.has(j.id) && { candidate: candidates.get(j.id) }),
-});
+/** A job as clients see it (SPEC §6 fields); a search's run with what its candidate held (recorded on it, or, for runs from before that was recorded, from the push's search). */
+export function jobView(j: Job, candidates?: ReadonlyMap<string, string>): StatusJob {
+  const candidate = j.candidate ?? candidates?.get(j.id);
+  return {
+    id: j.id,
+    name: j.name,
+    on: j.on,
+    sha: j.sha,
+    state: j.state,
+    attempt: j.attempt,
+    kind: j.kind,
+    url: j.url,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    ...(j.flaky && { flaky: true }),
+    ...(candidate && { candidate }),
+  };
+}
 
 export interface StatusRequest extends Omit<PushRequest, 'comments'> {
   readonly comments: number;

@@ -142,6 +142,9 @@ describe('what a candidate holds, on its run\'s row', () => {
     b = report(b, lastJob(b), 'passed').board;
     b = test(b, [[3]]).board;
     expect(pushView(b, b.pushes[P1]!).jobs!.at(-1)!.candidate).toBe('#3 alone');
+    // Recorded on the run itself: a later search of the push (which keeps only its own candidates) leaves it.
+    const later = { ...b.pushes[P1]!, bisection: undefined };
+    expect(pushView(b, later).jobs!.filter((j) => j.kind === 'bisect').map((j) => j.candidate)).toEqual(['master + #1, #2', '#3 alone']);
   });
 });
 
