@@ -43,6 +43,8 @@ export interface Job {
   readonly log?: string;
   /** Why it ended the way it did, in words: "timed out after 1800 s", "cancelled by pm". */
   readonly reason?: string;
+  /** Run again from scratch after the server stopped while it ran: how often, and when the last stop was seen. */
+  readonly rerun?: { readonly times: number; readonly at: string };
   /** A culprit search's run: what its candidate held ("master + #1 … #4 (4)"), fixed when it was queued, so it outlives the search. */
   readonly candidate?: string;
   /** A stage or bless job's environment (its `{env}`), fixed when the step queued it. */
@@ -113,8 +115,9 @@ export function applyJobEvent(job: Job, ev: JobEvent): Job | DomainError {
       return { ...job, state: next, finishedAt: ev.at, reason: 'the server stopped while the job ran' };
     case 'requeued': {
       // A run again from scratch: what the interrupted run left (its process, times, result) is gone.
+      // What it keeps: that it was run again, and when the stop cut the run short, so job show can say so.
       const { handle: _h, exitCode: _e, reason: _r, ...rest } = job;
-      return { ...rest, state: next, startedAt: null, finishedAt: null };
+      return { ...rest, state: next, startedAt: null, finishedAt: null, rerun: { times: (job.rerun?.times ?? 0) + 1, at: job.finishedAt ?? job.startedAt ?? '' } };
     }
   }
 }

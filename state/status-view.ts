@@ -92,6 +92,7 @@ export function jobView(j: Job, candidates?: ReadonlyMap<string, string>): Statu
     finishedAt: j.finishedAt,
     ...(j.flaky && { flaky: true }),
     ...(candidate && { candidate }),
+    ...(j.rerun && { rerun: j.rerun }),
   };
 }
 

@@ -166,6 +166,11 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
     const subjects = await gitOk(join(dir, 'data', 'repos', 'main.git'), ['log', '--format=%s', 'pushmanager/meta']);
     expect(subjects).toContain('Job 1.3 interrupted');
     expect(subjects).toContain('Job 1.3 requeued');
+    // The board and job show say it: the run was cut short and this one is run again from scratch.
+    expect((await jobsOf(1)).find((j) => j.id === '1.3')!.rerun).toMatchObject({ times: 1 });
+    const shown = await run(['job', 'show', '1.3']);
+    expect(shown.stdout).toContain('(attempt 2, retry, run again after the server stopped)');
+    expect(shown.stdout).toMatch(/\n {2}interrupted: the server stopped while it ran \(\d{4}-\d{2}-\d{2}T[^)]+\); run again from scratch, its log is this run's\n/);
 
     // Follow it live: the line the job writes after the gate opens arrives before the job ends.
     const follower = spawn(process.execPath, [join(process.cwd(), 'dist', 'tui', 'cli', 'main.js'), 'job', 'log', '1.3', '--follow'], {

@@ -76,6 +76,11 @@ describe('job fields along the way', () => {
     expect(again).toMatchObject({ state: 'queued', startedAt: null, finishedAt: null, attempt: 1 });
     expect(again.handle).toBeUndefined();
     expect(again.reason).toBeUndefined();
+    // It keeps that it was run again, and when the stop cut it short; a second time counts two.
+    const interruptedAt = (applyJobEvent(running, events.interrupted!) as Job).finishedAt;
+    expect(again.rerun).toEqual({ times: 1, at: interruptedAt });
+    const twice = applyJobEvent(applyJobEvent(applyJobEvent(again, events.started!) as Job, events.interrupted!) as Job, events.requeued!) as Job;
+    expect(twice.rerun?.times).toBe(2);
   });
   it('queued, running and interrupted hold a gate; final states do not', () => {
     expect(JOB_STATES.filter(isPending)).toEqual(['queued', 'running', 'interrupted']);

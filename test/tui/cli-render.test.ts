@@ -48,6 +48,13 @@ describe('job lines', () => {
     expect(jobLine({ ...base, kind: 'build' }, NOW)).toBe('job 1.3   test         build   passed in 2s at c82a343d65');
   });
 
+  it('a job run again after the server stopped says so, in its line and in job show', () => {
+    const rerun = { ...base, kind: 'build', state: 'running', finishedAt: null, rerun: { times: 1, at: '2026-01-01T00:00:01.000Z' } } as const;
+    expect(jobLine(rerun, NOW)).toBe('job 1.3   test         build   running for 10m00s (run again after the server stopped) at c82a343d65  (follow: pushmanager job log 1.3 --follow)');
+    const detail = { ...rerun, push: 1, runner: 'local', command: ['./check.sh'], builder: null, exitCode: null, reason: null, log: '/api/jobs/1.3/log' } as const;
+    expect(renderJob(detail, NOW)).toContain("\n  interrupted: the server stopped while it ran (2026-01-01T00:00:01.000Z); run again from scratch, its log is this run's\n");
+  });
+
   it('job show says the exit code once, and a reason that adds to it', () => {
     const detail = { ...base, state: 'failed', push: 1, runner: 'local', command: ['./check.sh'], builder: null, exitCode: 1, reason: 'exit code 1', log: '/api/jobs/1.3/log' } as const;
     expect(renderJob(detail, NOW).match(/exit code 1/g)).toHaveLength(1);

@@ -71,7 +71,8 @@ export function jobLine(j: StatusJob, now: number): string {
   const end = j.finishedAt ? Date.parse(j.finishedAt) : now;
   const time = Number.isFinite(started) ? ` ${j.state === 'running' ? 'for ' : 'in '}${elapsed(end - started)}` : '';
   const kind = j.kind === 'bisect' && j.candidate ? `bisect: ${safeLine(j.candidate)}` : j.kind !== 'build' ? j.kind : '';
-  const extra = [j.attempt > 1 ? `attempt ${j.attempt}` : '', j.flaky ? 'flaky' : '', kind].filter(Boolean).join(', ');
+  const rerun = j.rerun ? `run again after the server stopped${j.rerun.times > 1 ? ` (${j.rerun.times} times)` : ''}` : '';
+  const extra = [j.attempt > 1 ? `attempt ${j.attempt}` : '', j.flaky ? 'flaky' : '', kind, rerun].filter(Boolean).join(', ');
   const next = j.state === 'failed' || j.state === 'interrupted' ? `  (log: pushmanager job log ${j.id})` : j.state === 'running' ? `  (follow: pushmanager job log ${j.id} --follow)` : '';
   return `job ${j.id.padEnd(5)} ${safeLine(j.name).padEnd(12)} ${j.on.padEnd(7)} ${j.state}${time}${extra ? ` (${extra})` : ''} at ${shortSha(j.sha)}${next}`;
 }
@@ -88,6 +89,7 @@ export function renderJob(j: JobDetail, now: number = Date.now()): string {
   ];
   if (j.command) lines.push(`  runs ${JSON.stringify(j.command)}`);
   if (j.builder) lines.push(`  builder ${safeLine(j.builder)}`);
+  if (j.rerun) lines.push(`  interrupted: the server stopped while it ran (${j.rerun.at || 'time not known'}); run again from scratch${j.rerun.times > 1 ? `, ${j.rerun.times} times` : ''}, its log is this run's`);
   if (j.startedAt) lines.push(`  started ${j.startedAt}${j.finishedAt ? `, finished ${j.finishedAt}` : ''}`);
   if (j.exitCode !== null) lines.push(`  exit code ${j.exitCode}`);
   // A local job's reason is often just its exit code, said on the line above.
