@@ -8,7 +8,7 @@ import type { DomainEvent, ForcedGate } from './events.js';
 import { applyJobEvent, isPending, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
 import { candidateOf, findCandidate } from './bisection.js';
 import { deployingRefusal } from './deploy-jobs.js';
-import { retryRefusal } from './job-queue.js';
+import { retryRefusal, secondReportRefusal } from './job-queue.js';
 import {
   findJob,
   nextJobId,
@@ -561,10 +561,11 @@ const HANDLERS: Handlers = {
     if (job.runner !== 'external')
       return domainError('invalid-field', `job ${job.id} (${job.name}) runs on the ${job.runner} runner, which reports its own result; only jobs of runner: external are reported`, { field: 'job', job: job.id, runner: job.runner });
     const url = c.url ? { url: c.url } : {};
+    // A job takes one report: a second one (of a passed, failed or late-reported job) is refused, the first stands.
+    const again = secondReportRefusal(push, job);
+    if (again) return again;
     // Ended already: a late result (its SHA was replaced, or the pushmaster cancelled it) is kept and changes nothing.
     if (job.state === 'cancelled' || job.state === 'interrupted') return [ev(ctx, { type: 'JobReported', push: push.id, job: job.id, state: c.state, ...url })];
-    if (job.state === 'passed' || job.state === 'failed')
-      return domainError('nothing-to-do', `job ${job.id} (${job.name}) is already ${job.state}; a new result needs a new job: pushmanager job retry ${job.id}`, { job: job.id, state: job.state });
     const events: DomainEvent[] = [];
     if (job.state === 'queued') events.push(ev(ctx, { type: 'JobStarted', push: push.id, job: job.id }));
     const reason = c.state === 'failed' ? { reason: `reported failed by ${actorName(ctx.actor)}` } : {};

@@ -159,8 +159,11 @@ describe('pipeline: runner external, announced by signed webhook, reported back 
     const staged = await run('pm', ['push', 'stage', '1', '--env', 'stage-a']);
     expect(staged.code, staged.stderr).toBe(0);
     expect(staged.stdout).toContain('staged push 1 on stage-a');
-    // A second report of the same job changes nothing and says how to get a new result.
+    // A second report of the same job changes nothing and says what is true: it passed, its result stands.
     const again = await run('ci-bot', ['job', 'report', '1.2', '--state', 'failed']);
-    expect(again.stderr).toContain('job 1.2 (test) is already passed');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('job 1.2 (test) already passed on');
+    expect(again.stderr).toContain('its result stands (a job takes one report); nothing to do [nothing-to-do]');
+    expect(again.stderr).not.toContain('job retry');
   }, 60_000);
 });
