@@ -88,6 +88,7 @@ export const jobView = (j: Job, candidates?: ReadonlyMap<string, string>): Statu
   url: j.url,
   startedAt: j.startedAt,
   finishedAt: j.finishedAt,
+  runner: j.runner,
   ...(j.flaky && { flaky: true }),
   ...(candidates?.has(j.id) && { candidate: candidates.get(j.id) }),
 });

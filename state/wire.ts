@@ -90,6 +90,8 @@ export interface StatusJob {
   readonly url: string | null;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /** Who runs it (local, buildbot, external): an external CI keeps the log, at `url` once it reports one. */
+  readonly runner?: JobRunner;
   /** Passed on a retry after failing. */
   readonly flaky?: boolean;
   /** A run of the push's culprit search: what its candidate holds ("master + #1 … #4 (4)": the first four, in merge order). */
