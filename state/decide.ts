@@ -57,6 +57,9 @@ const getRequest = (b: Board, id: RequestId): PushRequest | DomainError =>
   b.requests[id] ?? domainError('unknown-request', `no request ${id}`, { request: id });
 const getPush = (b: Board, id: PushId): Push | DomainError =>
   b.pushes[id] ?? domainError('unknown-push', `no push ${id}`, { push: id });
+/** How a pickme of one push becomes one of `to`: unpicked first (by its owner or a watcher), then picked there. */
+const movePickme = (req: PushRequest, to: number): string =>
+  `to move it, its owner (${req.user}) or a watcher runs pushmanager request unpickme ${req.id}, then pushmanager request pickme ${req.id} --push ${to}`;
 const err = (x: unknown): x is DomainError => (x as DomainError)?.kind === 'domain-error';
 
 const activeByRef = activeRequestFor;
@@ -193,6 +196,9 @@ const HANDLERS: Handlers = {
     if (err(target)) return target;
     if (target.state !== 'accepting') return domainError('push-not-accepting', `push ${target.id} is ${target.state}, not accepting pickmes`, { push: target.id });
     const refusal = checkRequest('pickme', ctx.actor, req, target, `pick request ${req.id} into push ${target.id}`);
+    // A pickme of another push moves in two steps: say them, not only the state it may be picked from.
+    if (refusal?.code === 'illegal-transition' && req.state === 'pickme' && req.push !== null && req.push !== target.id)
+      return domainError('illegal-transition', `request ${req.id} is a pickme of push ${req.push}, not of push ${target.id}; ${movePickme(req, target.id)}`, { request: req.id, state: req.state, action: 'pickme', push: req.push });
     if (refusal) return refusal;
     return [ev(ctx, { type: 'RequestPicked', request: req.id, push: target.id })];
   },
@@ -312,7 +318,10 @@ const HANDLERS: Handlers = {
     for (const id of new Set(c.requests)) {
       const req = getRequest(b, id);
       if (err(req)) return req;
-      if (req.push !== push.id) return domainError('illegal-transition', `request ${id} is not a pickme of push ${push.id}`, { request: id, push: push.id });
+      if (req.push !== push.id) {
+        const elsewhere = req.state === 'pickme' && req.push !== null ? `; it is a pickme of push ${req.push}: ${movePickme(req, push.id)}` : '';
+        return domainError('illegal-transition', `request ${id} is not a pickme of push ${push.id}${elsewhere}`, { request: id, push: push.id });
+      }
       const refusal = checkRequest('accept', ctx.actor, req, push, `accept request ${id}`);
       if (refusal) return refusal;
       events.push(ev(ctx, { type: 'RequestAccepted', request: id, push: push.id }));
