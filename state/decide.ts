@@ -8,7 +8,7 @@ import type { DomainEvent, ForcedGate } from './events.js';
 import { applyJobEvent, isPending, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
 import { candidateOf, describeCandidate, findCandidate } from './bisection.js';
 import { deployingRefusal } from './deploy-jobs.js';
-import { retryRefusal } from './job-queue.js';
+import { retryRefusal, secondReportRefusal } from './job-queue.js';
 import {
   findJob,
   nextJobId,
@@ -57,6 +57,9 @@ const getRequest = (b: Board, id: RequestId): PushRequest | DomainError =>
   b.requests[id] ?? domainError('unknown-request', `no request ${id}`, { request: id });
 const getPush = (b: Board, id: PushId): Push | DomainError =>
   b.pushes[id] ?? domainError('unknown-push', `no push ${id}`, { push: id });
+/** How a pickme of one push becomes one of `to`: unpicked first (by its owner or a watcher), then picked there. */
+const movePickme = (req: PushRequest, to: number): string =>
+  `to move it, its owner (${req.user}) or a watcher runs pushmanager request unpickme ${req.id}, then pushmanager request pickme ${req.id} --push ${to}`;
 const err = (x: unknown): x is DomainError => (x as DomainError)?.kind === 'domain-error';
 
 const activeByRef = activeRequestFor;
@@ -193,6 +196,9 @@ const HANDLERS: Handlers = {
     if (err(target)) return target;
     if (target.state !== 'accepting') return domainError('push-not-accepting', `push ${target.id} is ${target.state}, not accepting pickmes`, { push: target.id });
     const refusal = checkRequest('pickme', ctx.actor, req, target, `pick request ${req.id} into push ${target.id}`);
+    // A pickme of another push moves in two steps: say them, not only the state it may be picked from.
+    if (refusal?.code === 'illegal-transition' && req.state === 'pickme' && req.push !== null && req.push !== target.id)
+      return domainError('illegal-transition', `request ${req.id} is a pickme of push ${req.push}, not of push ${target.id}; ${movePickme(req, target.id)}`, { request: req.id, state: req.state, action: 'pickme', push: req.push });
     if (refusal) return refusal;
     return [ev(ctx, { type: 'RequestPicked', request: req.id, push: target.id })];
   },
@@ -312,7 +318,10 @@ const HANDLERS: Handlers = {
     for (const id of new Set(c.requests)) {
       const req = getRequest(b, id);
       if (err(req)) return req;
-      if (req.push !== push.id) return domainError('illegal-transition', `request ${id} is not a pickme of push ${push.id}`, { request: id, push: push.id });
+      if (req.push !== push.id) {
+        const elsewhere = req.state === 'pickme' && req.push !== null ? `; it is a pickme of push ${req.push}: ${movePickme(req, push.id)}` : '';
+        return domainError('illegal-transition', `request ${id} is not a pickme of push ${push.id}${elsewhere}`, { request: id, push: push.id });
+      }
       const refusal = checkRequest('accept', ctx.actor, req, push, `accept request ${id}`);
       if (refusal) return refusal;
       events.push(ev(ctx, { type: 'RequestAccepted', request: id, push: push.id }));
@@ -569,10 +578,11 @@ const HANDLERS: Handlers = {
     if (job.runner !== 'external')
       return domainError('invalid-field', `job ${job.id} (${job.name}) runs on the ${job.runner} runner, which reports its own result; only jobs of runner: external are reported`, { field: 'job', job: job.id, runner: job.runner });
     const url = c.url ? { url: c.url } : {};
+    // A job takes one report: a second one (of a passed, failed or late-reported job) is refused, the first stands.
+    const again = secondReportRefusal(push, job);
+    if (again) return again;
     // Ended already: a late result (its SHA was replaced, or the pushmaster cancelled it) is kept and changes nothing.
     if (job.state === 'cancelled' || job.state === 'interrupted') return [ev(ctx, { type: 'JobReported', push: push.id, job: job.id, state: c.state, ...url })];
-    if (job.state === 'passed' || job.state === 'failed')
-      return domainError('nothing-to-do', `job ${job.id} (${job.name}) is already ${job.state}; a new result needs a new job: pushmanager job retry ${job.id}`, { job: job.id, state: job.state });
     const events: DomainEvent[] = [];
     if (job.state === 'queued') events.push(ev(ctx, { type: 'JobStarted', push: push.id, job: job.id }));
     const reason = c.state === 'failed' ? { reason: `reported failed by ${actorName(ctx.actor)}` } : {};

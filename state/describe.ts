@@ -290,7 +290,12 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
       }
       case 'RetryJob': {
         const q = of('JobQueued')[0];
-        return q ? `job ${q.job.id} queued: ${safeLine(q.job.name)} again on ${shortSha(q.job.sha)} (attempt ${q.job.attempt}); follow it: pushmanager job log ${q.job.id} --follow` : '';
+        if (!q) return '';
+        const queued = `job ${q.job.id} queued: ${safeLine(q.job.name)} again on ${shortSha(q.job.sha)} (attempt ${q.job.attempt})`;
+        // An external CI runs it and keeps its log: the server has none to follow.
+        return q.job.runner === 'external'
+          ? `${queued}; announced to the external CI, which reports its result; follow it: pushmanager job show ${q.job.id}`
+          : `${queued}; follow it: pushmanager job log ${q.job.id} --follow`;
       }
       case 'ReportJob': {
         const f = of('JobFinished')[0];

@@ -125,3 +125,40 @@ export function retryRefusal(p: Push, job: Job): DomainError | null {
       : `${job.name} on the deploy branch is job ${build.id}, ${build.state}`;
   return domainError('bisect-run', `${what}, and the search ${search ? `ended (${search.state})` : 'is over'}: its result gates nothing; ${next}`, data);
 }
+
+/**
+ * Why an external CI's report of `job` is refused when the job already has its result: a job takes one
+ * report, and the first one stands (a CI that re-sends a report, say after a timeout, can read this as
+ * "recorded already"). The answer says what is true of the job and what, if anything, runs it again:
+ * `job retry` only of a failed job that nothing runs again (a passed one is never retried), not of a
+ * culprit search's run. Null when the report is taken (the job waits for it, or ended without one).
+ */
+export function secondReportRefusal(p: Push, job: Job): DomainError | null {
+  const what = `job ${job.id} (${job.name})`;
+  const data = { job: job.id, state: job.state };
+  if (job.state === 'passed') return domainError('nothing-to-do', `${what} already passed on ${shortSha(job.sha)}: its result stands (a job takes one report); nothing to do`, data);
+  if (job.state === 'failed') {
+    const jobs = jobsOfPush(p);
+    const later = jobs.slice(jobs.indexOf(job) + 1).find((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (isPending(j.state) || j.state === 'passed'));
+    const next = later
+      ? later.state === 'passed'
+        ? `job ${later.id} ran it again and passed`
+        : `it runs again as job ${later.id} (${later.state}): report that one`
+      : !isOpenPush(p)
+        ? `push ${p.id} is ${p.state}: nothing runs it again`
+        : job.kind === 'bisect'
+          ? `it is a run of push ${p.id}'s culprit search, which runs its candidates again itself`
+          : `for a new result the pushmaster runs it again as a new job: pushmanager job retry ${job.id}`;
+    return domainError('nothing-to-do', `${what} already failed on ${shortSha(job.sha)}: its result stands (a job takes one report); ${next}`, data);
+  }
+  const late = job.lateReport;
+  if (!late || (job.state !== 'cancelled' && job.state !== 'interrupted')) return null;
+  // Cancelled (its SHA replaced, or by the pushmaster) and reported late once: the first late result is kept.
+  const current = isOpenPush(p) ? [...jobsOfPush(p)].reverse().find((j) => j.name === job.name && j.on === job.on && j.sha === p.deploySha && j.id !== job.id) : undefined;
+  const now = current ? `; push ${p.id}'s ${job.name} job is ${current.id} now (${current.state})` : '';
+  return domainError(
+    'nothing-to-do',
+    `${what} was ${job.state}${job.reason ? ` (${job.reason})` : ''} and its late report is recorded already (${late.state}, by ${late.by} at ${late.at}): a job takes one report, and a late one gates nothing${now}`,
+    { ...data, reported: late.state },
+  );
+}

@@ -149,8 +149,9 @@ export function passedLater(jobs: readonly Job[], job: Job): Job | undefined {
 /**
  * The retry of a failed, cancelled or interrupted job: a new job on the same SHA. Its attempt follows the
  * job's runs on that SHA among `jobs` (the push's), so no two share an attempt number. It is kind `retry`
- * (flaky if it passes) only while the job has not passed on that SHA: once it has, the SHA is known to pass
- * and a run more is a plain re-run (the phase's own kind), which proves no flake whatever it does.
+ * (flaky if it passes) only while the job has failed on that SHA and not passed there: a pass proves a
+ * flake only after a red run. Before any red run (the job was cancelled, or its result lost to a crash)
+ * or once the SHA is known to pass, a run more is a plain re-run (the phase's own kind).
  */
 export function retryJob(job: Job, id: string, at: string, jobs: readonly Job[] = []): Job | DomainError {
   if (job.state !== 'failed' && job.state !== 'cancelled' && job.state !== 'interrupted') {
@@ -158,7 +159,8 @@ export function retryJob(job: Job, id: string, at: string, jobs: readonly Job[] 
   }
   const runs = runsOnSha(jobs, job);
   const attempt = Math.max(job.attempt, ...runs.map((j) => j.attempt)) + 1;
+  const failed = job.state === 'failed' || runs.some((j) => j.state === 'failed');
   const passed = runs.some((j) => j.state === 'passed');
-  const kind: JobKind = !passed ? 'retry' : job.on === 'build' ? 'build' : 'deploy';
+  const kind: JobKind = failed && !passed ? 'retry' : job.on === 'build' ? 'build' : 'deploy';
   return { ...newJob({ id, name: job.name, on: job.on, sha: job.sha, push: job.push, kind, runner: job.runner, at }), attempt };
 }

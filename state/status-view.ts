@@ -90,6 +90,7 @@ export function jobView(j: Job, candidates?: ReadonlyMap<string, string>): Statu
     url: j.url,
     startedAt: j.startedAt,
     finishedAt: j.finishedAt,
+    runner: j.runner,
     ...(j.flaky && { flaky: true }),
     ...(candidate && { candidate }),
     ...(j.rerun && { rerun: j.rerun }),

@@ -90,6 +90,8 @@ export interface StatusJob {
   readonly url: string | null;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /** Who runs it (local, buildbot, external): an external CI keeps the log, at `url` once it reports one. */
+  readonly runner?: JobRunner;
   /** Passed on a retry after failing. */
   readonly flaky?: boolean;
   /** Run again from scratch because the server stopped while it ran: how often, and when the last stop cut it short. */

@@ -12,6 +12,11 @@ const jobId = z.string().regex(/^[0-9]{1,9}\.[0-9]{1,9}$/, 'a job id like 3.1');
 const line = (max: number) => z.string().max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must be one line without control characters');
 // eslint-disable-next-line no-control-regex
 const text = (max: number) => z.string().max(max).regex(/^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
+// A CI run's page, shown with the job by the API, the CLI and the dashboard. Control characters are
+// refused before the URL is parsed: the URL parser would drop tabs and line ends silently and keep an
+// escape sequence raw, which the API then serves to every client.
+// eslint-disable-next-line no-control-regex
+const pageUrl = z.string().max(2000).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters').pipe(z.url({ protocol: /^https?$/ }));
 const tag = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'tags are letters, digits, "_" and "-"');
 const user = z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/, 'not a user name');
 const fields = {
@@ -46,7 +51,7 @@ export const apiCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('TakeOverPush'), push: id }),
   z.strictObject({ type: z.literal('RetryJob'), job: jobId }),
   z.strictObject({ type: z.literal('CancelJob'), job: jobId, reason: line(500).optional() }),
-  z.strictObject({ type: z.literal('ReportJob'), job: jobId, state: z.enum(['passed', 'failed']), url: z.url({ protocol: /^https?$/ }).max(2000).optional() }),
+  z.strictObject({ type: z.literal('ReportJob'), job: jobId, state: z.enum(['passed', 'failed']), url: pageUrl.optional() }),
   z.strictObject({ type: z.literal('TickChecklist'), push: id, item: line(200).min(1), done: z.boolean().default(true) }),
 ]);
 

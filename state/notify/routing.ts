@@ -136,7 +136,9 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
   const cand = e.proof ? search.candidates.find((c) => c.id === e.proof!.candidate) : undefined;
   const tail = tailLines(cand?.tail);
   const lastLines = tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
-  const log = e.proof ? `\nLog: \`${cli} job log ${e.proof.job}\`` : '';
+  // An external CI keeps its jobs' logs: point to its run page, not to a `job log` the server refuses.
+  const proofJob = e.proof ? p.jobs?.find((j) => j.id === e.proof!.job) : undefined;
+  const log = !e.proof ? '' : proofJob?.runner === 'external' ? `\nLog: ${proofJob.url ? cleanText(proofJob.url, 500) : `on the external CI (job ${e.proof.job} reported no run page)`}` : `\nLog: \`${cli} job log ${e.proof.job}\``;
   const jobName = cleanText(search.name, 64);
   switch (e.outcome) {
     case 'culprit':

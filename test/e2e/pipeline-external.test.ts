@@ -159,8 +159,65 @@ describe('pipeline: runner external, announced by signed webhook, reported back 
     const staged = await run('pm', ['push', 'stage', '1', '--env', 'stage-a']);
     expect(staged.code, staged.stderr).toBe(0);
     expect(staged.stdout).toContain('staged push 1 on stage-a');
-    // A second report of the same job changes nothing and says how to get a new result.
+    // A second report of the same job changes nothing and says what is true: it passed, its result stands.
     const again = await run('ci-bot', ['job', 'report', '1.2', '--state', 'failed']);
-    expect(again.stderr).toContain('job 1.2 (test) is already passed');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('job 1.2 (test) already passed on');
+    expect(again.stderr).toContain('its result stands (a job takes one report); nothing to do [nothing-to-do]');
+    expect(again.stderr).not.toContain('job retry');
+  }, 60_000);
+
+  it("a retried cancelled job that passes is no flake; a url with control characters is refused; the job's log is the CI's page; a late report stands", async () => {
+    // Job 1.1 was cancelled (its SHA replaced): run again, it is a plain run (attempt 2), not a retry.
+    const retried = await run('pm', ['job', 'retry', '1.1']);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toContain('job 1.3 queued: test again on');
+    expect(retried.stdout).toContain('announced to the external CI, which reports its result; follow it: pushmanager job show 1.3');
+    expect(retried.stdout).not.toContain('job log');
+    expect((await jobsOf(1)).find((j) => j.id === '1.3')).toMatchObject({ kind: 'build', attempt: 2, state: 'queued', runner: 'external' });
+
+    // Escape sequences in the url: refused at the edge, naming the field, by the CLI and the API alike.
+    const hostile = 'http://ci.example/\x1b[2J\x1b]0;pwn\x07x';
+    const bad = await run('ci-bot', ['job', 'report', '1.3', '--state', 'passed', '--url', hostile]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('url: must not contain control characters');
+    const api = await fetch(`${server.url}/api/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('ci-bot:ci-bot').toString('base64')}` },
+      body: JSON.stringify({ type: 'ReportJob', job: '1.3', state: 'passed', url: hostile }),
+    });
+    expect(api.status).toBeGreaterThanOrEqual(400);
+    expect(api.status).toBeLessThan(500);
+    expect(((await api.json()) as { error: { message: string } }).error.message).toBe('url: must not contain control characters');
+    expect((await jobsOf(1)).find((j) => j.id === '1.3')).toMatchObject({ state: 'queued', url: null });
+
+    const passed = await run('ci-bot', ['job', 'report', '1.3', '--state', 'passed', '--url', 'https://ci.example.com/runs/3']);
+    expect(passed.code, passed.stderr).toBe(0);
+    const status = JSON.parse((await run('pm', ['status', '--json'])).stdout) as { flakes?: Record<string, number>; pushes: { jobs?: StatusJob[] }[] };
+    expect(status.flakes ?? {}).toEqual({});
+    expect(status.pushes[0]!.jobs!.find((j) => j.id === '1.3')).toMatchObject({ state: 'passed', kind: 'build' });
+    expect(status.pushes[0]!.jobs!.find((j) => j.id === '1.3')!.flaky).toBeUndefined();
+
+    // A failed external job: job list and job show point to the CI's page, never to job log.
+    expect((await run('pm', ['job', 'retry', '1.1'])).code).toBe(0);
+    expect((await run('ci-bot', ['job', 'report', '1.4', '--state', 'failed', '--url', 'https://ci.example.com/runs/4'])).code).toBe(0);
+    const list = await run('pm', ['job', 'list', '--push', '1']);
+    expect(list.stdout).toMatch(/job 1\.4 +test +build +failed .*\(log: https:\/\/ci\.example\.com\/runs\/4\)/);
+    expect(list.stdout).not.toContain('job log');
+    const show = await run('pm', ['job', 'show', '1.4']);
+    expect(show.stdout.split('\n')[0]).toBe('Job 1.4: test (build, attempt 3) of push 1, external runner');
+    expect(show.stdout).toContain("\n  log: https://ci.example.com/runs/4 (the CI's run page)\n");
+    expect(show.stdout).not.toContain('job log');
+    const twice = await run('ci-bot', ['job', 'report', '1.4', '--state', 'passed']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('job 1.4 (test) already failed on');
+    expect(twice.stderr).toContain('for a new result the pushmaster runs it again as a new job: pushmanager job retry 1.4 [nothing-to-do]');
+
+    // Job 1.1 was reported late once (passed): a second late report is refused and the first stands.
+    const late = await run('ci-bot', ['job', 'report', '1.1', '--state', 'failed']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain('job 1.1 (test) was cancelled (replaced by the build of');
+    expect(late.stderr).toContain('its late report is recorded already (passed, by ci-bot at');
+    expect(await meta()).not.toContain('Report job 1.1 failed');
   }, 60_000);
 });

@@ -66,6 +66,25 @@ describe('job fields along the way', () => {
     const passed = applyJobEvent(applyJobEvent(retry, events.started!) as Job, events.passed!) as Job;
     expect(passed.flaky).toBe(true);
   });
+  it('a retry of a cancelled or interrupted job that never failed on its SHA is a plain run: passing, it is no flake', () => {
+    for (const s of ['cancelled', 'interrupted'] as const) {
+      const ended = { ...inState(s), finishedAt: LATER };
+      const again = retryJob(ended, 'j2', LATER, [ended]) as Job;
+      expect(again).toMatchObject({ kind: 'build', attempt: 2, state: 'queued' });
+      const passed = applyJobEvent(applyJobEvent(again, events.started!) as Job, events.passed!) as Job;
+      expect(passed.flaky, s).toBeUndefined();
+    }
+    // A stage job cancelled (a rebuild replaced its SHA) runs again as a deploy, not a retry.
+    const stage = { ...inState('cancelled'), on: 'stage' as const, kind: 'deploy' as const };
+    expect(retryJob(stage, 'j2', LATER, [stage])).toMatchObject({ kind: 'deploy', attempt: 2 });
+  });
+  it('a cancelled job after a red run on its SHA is retried as a retry: its pass is a flake', () => {
+    const red = inState('failed', { id: 'j1' });
+    const cancelledRetry = inState('cancelled', { id: 'j2', kind: 'retry', attempt: 2 });
+    const again = retryJob(cancelledRetry, 'j3', LATER, [red, cancelledRetry]) as Job;
+    expect(again).toMatchObject({ kind: 'retry', attempt: 3 });
+    expect((applyJobEvent(applyJobEvent(again, events.started!) as Job, events.passed!) as Job).flaky).toBe(true);
+  });
   it('only a failed, cancelled or interrupted job is retried', () => {
     for (const s of ['queued', 'running', 'passed'] as const) expect(isDomainError(retryJob(inState(s), 'j2', LATER))).toBe(true);
     for (const s of ['failed', 'cancelled', 'interrupted'] as const) expect(isDomainError(retryJob(inState(s), 'j2', LATER))).toBe(false);

@@ -55,6 +55,25 @@ describe('job lines', () => {
     expect(renderJob(detail, NOW)).toContain("\n  interrupted: the server stopped while it ran (2026-01-01T00:00:01.000Z); run again from scratch, its log is this run's\n");
   });
 
+  it("an external CI's job offers its run page (or says the log is on the CI), never the job log the server refuses", () => {
+    const ext = { ...base, kind: 'build', state: 'failed', runner: 'external', url: 'https://ci.example.com/runs/6' } as const;
+    expect(jobLine(ext, NOW)).toBe('job 1.3   test         build   failed in 2s at c82a343d65  (log: https://ci.example.com/runs/6)');
+    expect(jobLine({ ...ext, url: null }, NOW)).toBe('job 1.3   test         build   failed in 2s at c82a343d65  (log: on the external CI)');
+    expect(jobLine({ ...ext, runner: 'local' }, NOW)).toBe('job 1.3   test         build   failed in 2s at c82a343d65  (log: pushmanager job log 1.3)');
+    const detail = { ...ext, push: 1, command: null, builder: null, exitCode: null, reason: 'reported failed by ci-bot', log: '/api/jobs/1.3/log' } as const;
+    const shown = renderJob(detail, NOW);
+    expect(shown).toContain("\n  log: https://ci.example.com/runs/6 (the CI's run page)\n");
+    expect(shown).not.toContain('job log');
+    expect(renderJob({ ...detail, url: null }, NOW)).toContain('\n  log: on the external CI (it reported no run page: job report --url adds one)\n');
+  });
+
+  it('job show names the kind only when it says more than the phase, and the attempt past the first', () => {
+    const detail = { ...base, kind: 'build', push: 1, runner: 'local', command: ['./check.sh'], builder: null, exitCode: 0, reason: null, log: '/api/jobs/1.3/log' } as const;
+    expect(renderJob(detail, NOW).split('\n')[0]).toBe('Job 1.3: test (build) of push 1, local runner');
+    expect(renderJob({ ...detail, kind: 'retry', attempt: 2 }, NOW).split('\n')[0]).toBe('Job 1.3: test (build, retry, attempt 2) of push 1, local runner');
+    expect(renderJob({ ...detail, on: 'stage', kind: 'deploy' }, NOW).split('\n')[0]).toBe('Job 1.3: test (stage, deploy) of push 1, local runner');
+  });
+
   it('job show says the exit code once, and a reason that adds to it', () => {
     const detail = { ...base, state: 'failed', push: 1, runner: 'local', command: ['./check.sh'], builder: null, exitCode: 1, reason: 'exit code 1', log: '/api/jobs/1.3/log' } as const;
     expect(renderJob(detail, NOW).match(/exit code 1/g)).toHaveLength(1);

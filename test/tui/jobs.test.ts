@@ -221,6 +221,21 @@ describe('the log pane', () => {
     expect(pane({ ...d, exitCode: null, reason: 'cannot start npm: ENOENT' })[1]).toBe('■ log complete · cannot start npm: ENOENT · npm test');
   });
 
+  it("an external CI's job: the pane points to the CI's run page, whole, instead of the server's refusal as an error", () => {
+    const url = `https://ci.example.com/runs/${'9'.repeat(90)}`;
+    const failed = job('j2', { state: 'failed', runner: 'external', url });
+    const detail: JobDetail = { ...failed, push: 3, runner: 'external', command: null, builder: null, exitCode: null, reason: 'reported failed by ci-bot', log: '/api/jobs/j2/log' };
+    const refusal = 'job j2 (test) runs on an external CI: its log is there (https://ci.example.com/runs/9…) [job-log-missing]';
+    const t = jobLogPane(logMode({ job: 'j2', ended: true, error: refusal, detail }), failed, 80, 10, NOW).lines.map((l) => l.segs.map((s) => s.text).join(''));
+    expect(t[1]).toBe('↗ log on the external CI · reported failed by ci-bot');
+    expect(t.slice(2).join('')).toBe(`  its run page: ${url}`);
+    expect(t.slice(1).join('\n')).not.toMatch(/job-log-missing|✗|wrote nothing/);
+    // Before the CI reported a page (or a run at all): where the log will be.
+    const queued = job('j5', { state: 'queued', runner: 'external', startedAt: null, finishedAt: null });
+    const waiting = jobLogPane(logMode({ job: 'j5', ended: true, error: refusal }), queued, 80, 10, NOW).lines.map((l) => l.segs.map((s) => s.text).join(''));
+    expect(waiting.slice(1)).toEqual(['↗ log on the external CI', '  waiting for the CI to report (the CI adds one with job report --url)']);
+  });
+
   it('keeps only the end of a huge log, in whole lines, and drops chunks of a pane already closed', () => {
     let s = apply(ui(PM), { type: 'open-job-log', job: 'j4', push: 3 });
     expect(s.mode).toMatchObject({ kind: 'job-log', session: 1, text: '' });

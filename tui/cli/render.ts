@@ -65,6 +65,9 @@ export function elapsed(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** Where an external CI's job's log is (its run page, once reported); null for the server's own runners. */
+const ciLog = (j: StatusJob): string | null => (j.runner !== 'external' ? null : j.url ? safeLine(j.url) : 'on the external CI');
+
 /** One job: id, name, phase, state, time, SHA, and what to run next when it failed. */
 export function jobLine(j: StatusJob, now: number): string {
   const started = j.startedAt ? Date.parse(j.startedAt) : NaN;
@@ -73,7 +76,9 @@ export function jobLine(j: StatusJob, now: number): string {
   const kind = j.kind === 'bisect' && j.candidate ? `bisect: ${safeLine(j.candidate)}` : j.kind !== 'build' ? j.kind : '';
   const rerun = j.rerun ? `run again after the server stopped${j.rerun.times > 1 ? ` (${j.rerun.times} times)` : ''}` : '';
   const extra = [j.attempt > 1 ? `attempt ${j.attempt}` : '', j.flaky ? 'flaky' : '', kind, rerun].filter(Boolean).join(', ');
-  const next = j.state === 'failed' || j.state === 'interrupted' ? `  (log: pushmanager job log ${j.id})` : j.state === 'running' ? `  (follow: pushmanager job log ${j.id} --follow)` : '';
+  // The server has no log of an external CI's job to offer: the CI's run page is where to read it.
+  const ci = ciLog(j);
+  const next = j.state === 'failed' || j.state === 'interrupted' ? `  (log: ${ci ?? `pushmanager job log ${j.id}`})` : j.state === 'running' ? `  (follow: ${ci ?? `pushmanager job log ${j.id} --follow`})` : '';
   return `job ${j.id.padEnd(5)} ${safeLine(j.name).padEnd(12)} ${j.on.padEnd(7)} ${j.state}${time}${extra ? ` (${extra})` : ''} at ${shortSha(j.sha)}${next}`;
 }
 
@@ -83,7 +88,8 @@ export function renderJobs(jobs: readonly StatusJob[], now: number = Date.now())
 
 export function renderJob(j: JobDetail, now: number = Date.now()): string {
   const lines = [
-    `Job ${j.id}: ${safeLine(j.name)} (${j.on}, ${j.kind}, attempt ${j.attempt}) of push ${j.push}, ${j.runner} runner`,
+    // The kind only when it says more than the phase (a build job's kind is build), the attempt only past the first.
+    `Job ${j.id}: ${safeLine(j.name)} (${[j.on, j.kind !== 'build' ? j.kind : '', j.attempt > 1 ? `attempt ${j.attempt}` : ''].filter(Boolean).join(', ')}) of push ${j.push}, ${j.runner} runner`,
     `  ${jobLine(j, now)}`,
     `  sha ${j.sha}`,
   ];
@@ -96,8 +102,14 @@ export function renderJob(j: JobDetail, now: number = Date.now()): string {
   if (j.reason && j.reason !== `exit code ${j.exitCode}`) lines.push(`  ${safeLine(j.reason)}`);
   if (j.flaky) lines.push(`  flaky: failed, then passed on attempt ${j.attempt}`);
   if (j.flakes) lines.push(`  ${safeLine(j.name)} has flaked ${j.flakes} time${j.flakes === 1 ? '' : 's'} (passed only on a retry)`);
-  if (j.url) lines.push(`  ${safeLine(j.url)}`);
-  if (j.log) lines.push(`  log: pushmanager job log ${j.id}${j.state === 'running' ? ' --follow' : ''}`);
+  if (j.runner === 'external') {
+    // Its log is the CI's: the run page it reported, or where to look until it reports one.
+    if (j.url) lines.push(`  log: ${safeLine(j.url)} (the CI's run page)`);
+    else if (j.state !== 'queued') lines.push('  log: on the external CI (it reported no run page: job report --url adds one)');
+  } else {
+    if (j.url) lines.push(`  ${safeLine(j.url)}`);
+    if (j.log) lines.push(`  log: pushmanager job log ${j.id}${j.state === 'running' ? ' --follow' : ''}`);
+  }
   // Offered only as the server allows it: not once a later attempt passed, nor for a culprit search's run.
   if (j.passedLater) lines.push(`  retried: passed on attempt ${j.passedLater.attempt} (job ${safeLine(j.passedLater.job)})`);
   else if (j.state === 'failed' || j.state === 'cancelled' || j.state === 'interrupted') lines.push(j.retryRefused ? `  run again: not with job retry: ${safeLine(j.retryRefused)}` : `  run again: pushmanager job retry ${j.id}`);

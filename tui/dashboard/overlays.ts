@@ -117,20 +117,25 @@ export function jobLogPane(mode: JobLogMode, job: StatusJob | null, width: numbe
       ]
     : [{ text: `Job ${safeLine(mode.job)}`, tone: 'heading', bold: true }, { text: ` · push #${mode.push}`, tone: 'dim' }];
   const d = mode.detail;
+  // An external CI's job has its log on the CI: the server refuses to serve one, which is no error here.
+  const page = d?.url ?? j?.url ?? null;
+  const external = (d?.runner ?? j?.runner) === 'external';
   const exit = d && d.exitCode !== null ? `exit code ${d.exitCode}` : '';
   const reason = d?.reason && d.reason !== exit ? safeLine(d.reason) : '';
   const how: Seg[] = [
-    mode.error
-      ? { text: `✗ ${safeLine(mode.error)}`, tone: 'error', bold: true }
-      : mode.ended
-        ? { text: '■ log complete', tone: 'dim' }
-        : { text: '● following live', tone: 'ok' },
+    external
+      ? { text: '↗ log on the external CI', tone: 'accent' }
+      : mode.error
+        ? { text: `✗ ${safeLine(mode.error)}`, tone: 'error', bold: true }
+        : mode.ended
+          ? { text: '■ log complete', tone: 'dim' }
+          : { text: '● following live', tone: 'ok' },
     // A local job's reason is often just its exit code ("exit code 1"): said once; a reason that adds
     // something ("timed out after 60 s") comes first, the exit code after it.
     { text: reason ? ` · ${reason}` : '', tone: 'warn' },
     { text: exit ? ` · ${exit}` : '', tone: d?.exitCode && !reason ? 'warn' : 'dim' },
     { text: d?.command?.length ? ` · ${d.command.map(safeLine).join(' ')}` : d?.builder ? ` · builder ${safeLine(d.builder)}` : '', tone: 'dim' },
-    { text: (d?.url ?? j?.url) ? ` · ${safeLine((d?.url ?? j?.url)!)}` : '', tone: 'accent' },
+    { text: page && !external ? ` · ${safeLine(page)}` : '', tone: 'accent' },
   ];
   const out: Line[] = [
     { key: 'l-h', segs: clip(head, width) },
@@ -140,6 +145,12 @@ export function jobLogPane(mode: JobLogMode, job: StatusJob | null, width: numbe
   const room = Math.max(1, height - LOG_HEADER_ROWS);
   const last = Math.max(0, rows.length - room);
   const start = mode.scroll === null ? last : Math.min(mode.scroll, last);
+  if (external) {
+    // The run page in full (wrapped, never cut: it is what to open), or why there is none yet.
+    if (page) hardWrap(`  its run page: ${safeLine(page)}`, width).forEach((text, i) => out.push({ key: `l-ci${i}`, segs: [{ text, tone: 'accent' }] }));
+    else out.push(dimLine('l-ci', `  ${j && j.state === 'queued' ? 'waiting for the CI to report' : 'it reported no run page'} (the CI adds one with job report --url)`));
+    return { lines: out, total: 0 };
+  }
   if (!rows.length) out.push(dimLine('l-empty', mode.ended || mode.error ? '  (the job wrote nothing)' : '  waiting for output…'));
   const shown = rows.slice(start, start + room).map((text, i): Line => ({ key: `l${start + i}`, segs: [{ text: text || ' ' }] }));
   const below = rows.length - (start + room);

@@ -1,0 +1,34 @@
+// API bodies parsed at the edge (server/http/api-schema.ts): what a ReportJob's `url` may hold. The URL is
+// served back raw by the API and shown by every client, so a control character in it is refused with the
+// field named, not stored (the URL parser alone keeps an escape sequence and silently drops a tab).
+import { describe, expect, it } from 'vitest';
+import { parseApiCommand } from '../../../server/http/api-schema.js';
+
+const report = (url: unknown) => parseApiCommand({ type: 'ReportJob', job: '1.9', state: 'passed', url });
+
+describe('ReportJob url', () => {
+  it.each([
+    ['an escape sequence (clear screen, window title, bell)', 'http://ci.example/\x1b[2J\x1b]0;pwn\x07x'],
+    ['a NUL', 'http://ci.example/run\x00/1'],
+    ['a tab, which the URL parser would drop', 'http://ci.example/\trun/1'],
+    ['a line end', 'http://ci.example/run/1\nX-Injected: 1'],
+    ['DEL', 'http://ci.example/run\x7f/1'],
+    ['an 8-bit CSI (C1)', 'http://ci.example/run/\u009b2J'],
+  ])('refuses %s, naming the field', (_what, url) => {
+    const r = report(url);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.field).toBe('url');
+    expect(r.message).toBe('url: must not contain control characters');
+  });
+
+  it('takes an http(s) page as it is, and still refuses what is not a web URL', () => {
+    const ok = report('https://ci.example.com/runs/9?tab=log#end');
+    expect(ok).toEqual({ ok: true, value: { type: 'ReportJob', job: '1.9', state: 'passed', url: 'https://ci.example.com/runs/9?tab=log#end' } });
+    const ftp = report('ftp://ci.example.com/runs/9');
+    expect(ftp.ok).toBe(false);
+    if (!ftp.ok) expect(ftp.field).toBe('url');
+    const long = report(`https://ci.example.com/${'a'.repeat(2000)}`);
+    expect(long.ok).toBe(false);
+  });
+});
