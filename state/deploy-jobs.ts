@@ -5,7 +5,7 @@
 import { actorName, systemActor, type SystemCause } from './actor.js';
 import { domainError, type DomainError } from './errors.js';
 import type { DomainEvent, EventOf } from './events.js';
-import { newJob, type Job, type JobPhase } from './jobs.js';
+import { logHint, newJob, type Job, type JobPhase } from './jobs.js';
 import type { PipelineJobs } from './job-queue.js';
 import { jobsOfPush, nextJobId, requestsInPush, type Board, type Deploying, type Push, type PushId } from './model.js';
 
@@ -26,7 +26,7 @@ export function deployingRefusal(p: Push): DomainError | null {
   const what = running.map((j) => `${j.on} job ${j.name} (job ${j.id}) is ${j.state}`).join('; ');
   return domainError(
     'jobs-not-green',
-    `push ${p.id} is ${d.step === 'stage' ? 'staging' : 'blessing'}${d.env && d.step === 'stage' ? ` on ${d.env}` : ''}: ${what || 'its jobs run'}; wait for it (pushmanager job log ${first} --follow) or stop it (pushmanager job cancel ${first})`,
+    `push ${p.id} is ${d.step === 'stage' ? 'staging' : 'blessing'}${d.env && d.step === 'stage' ? ` on ${d.env}` : ''}: ${what || 'its jobs run'}; wait for it (${logHint(running[0] ?? deployJobs(p, d)[0], first, { follow: true })}) or stop it (pushmanager job cancel ${first})`,
     { push: p.id, step: d.step, jobs: d.jobs },
   );
 }

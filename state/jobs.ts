@@ -3,6 +3,7 @@
 // candidate is a new job (its own id, log and result), so a job's history is never rewritten; the
 // one move out of a final state is `interrupted` → `queued`, the run again after a server crash.
 import { domainError, type DomainError } from './errors.js';
+import { safeLine } from './text.js';
 
 export const JOB_STATES = ['queued', 'running', 'passed', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -163,4 +164,15 @@ export function retryJob(job: Job, id: string, at: string, jobs: readonly Job[] 
   const passed = runs.some((j) => j.state === 'passed');
   const kind: JobKind = failed && !passed ? 'retry' : job.on === 'build' ? 'build' : 'deploy';
   return { ...newJob({ id, name: job.name, on: job.on, sha: job.sha, push: job.push, kind, runner: job.runner, at }), attempt };
+}
+
+/**
+ * Where to read a job's log, for a refusal or a notice: `pushmanager job log ID` for the server's own
+ * runners, the run page an external CI reported (the server keeps no log of its jobs and refuses `job
+ * log` there), or that it is on the CI. `code` wraps a command (a notice's backticks); a URL is left bare.
+ */
+export function logHint(j: Pick<Job, 'id' | 'runner' | 'url'> | undefined, id: string, o: { cli?: string; follow?: boolean; code?: (s: string) => string } = {}): string {
+  if (j?.runner === 'external') return j.url ? safeLine(j.url) : `on the external CI (job ${id} reported no run page)`;
+  const cmd = `${o.cli ?? 'pushmanager'} job log ${id}${o.follow ? ' --follow' : ''}`;
+  return o.code ? o.code(cmd) : cmd;
 }

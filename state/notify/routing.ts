@@ -4,8 +4,11 @@
 import type { DomainEvent, EventOf } from '../events.js';
 import { IN_PUSH_STATES, MERGED_STATES, requestsInPush, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId, type UserName } from '../model.js';
 import { bisectionRuns, restVerdict } from '../bisection.js';
-import { JOB_TAIL_LINES, runAgain } from '../jobs.js';
+import { JOB_TAIL_LINES, logHint, runAgain } from '../jobs.js';
 import { safeLine } from '../text.js';
+
+/** A command in a notice: in backticks, as chat and mail show code. */
+const code = (s: string): string => `\`${s}\``;
 import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
 
 /** One message for one audience, before it is fanned out to channels and addresses. */
@@ -110,7 +113,7 @@ function bisectionStarted(p: Push, e: EventOf<'JobFinished'>, cli: string): Noti
     push: p,
     users: [p.pushmaster],
     subject: `Job failed: ${cleanText(e.name, 64)} on ${pushName(p)}; finding the culprit`,
-    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${onRetry}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${what}; stage waits.\nFollow it: \`${cli} job list --push ${p.id}\`; log: \`${cli} job log ${e.job}\`; stop it: \`${cli} job cancel ${starter}\``,
+    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${onRetry}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${what}; stage waits.\nFollow it: \`${cli} job list --push ${p.id}\`; log: ${logHint(job, e.job, { cli, code })}; stop it: \`${cli} job cancel ${starter}\``,
   };
 }
 
@@ -123,7 +126,7 @@ function staleFailure(p: Push, e: EventOf<'JobFinished'>, cli: string): Notice {
     push: p,
     users: [p.pushmaster],
     subject: `Job failed: ${cleanText(e.name, 64)} on an old build of ${pushName(p)}`,
-    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}, which is not the deploy branch any more (${now}): it holds nothing back.\nLog: \`${cli} job log ${e.job}\`; the jobs of the deploy branch: \`${cli} job list --push ${p.id}\``,
+    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}, which is not the deploy branch any more (${now}): it holds nothing back.\nLog: ${logHint(p.jobs?.find((j) => j.id === e.job), e.job, { cli, code })}; the jobs of the deploy branch: \`${cli} job list --push ${p.id}\``,
   };
 }
 
@@ -138,7 +141,7 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
   const lastLines = tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
   // An external CI keeps its jobs' logs: point to its run page, not to a `job log` the server refuses.
   const proofJob = e.proof ? p.jobs?.find((j) => j.id === e.proof!.job) : undefined;
-  const log = !e.proof ? '' : proofJob?.runner === 'external' ? `\nLog: ${proofJob.url ? cleanText(proofJob.url, 500) : `on the external CI (job ${e.proof.job} reported no run page)`}` : `\nLog: \`${cli} job log ${e.proof.job}\``;
+  const log = !e.proof ? '' : `\nLog: ${logHint(proofJob, e.proof.job, { cli, code })}`;
   const jobName = cleanText(search.name, 64);
   switch (e.outcome) {
     case 'culprit':
@@ -282,7 +285,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
         push: p,
         users: unique([p.pushmaster, ...owners]),
         subject: `Job failed: ${cleanText(e.name, 64)} on ${pushName(p)}`,
-        text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; stage of ${pushName(p)} waits for it.${lastLines}\nLog: \`${cli} job log ${e.job}\`; retry: \`${cli} job retry ${e.job}\``,
+        text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; stage of ${pushName(p)} waits for it.${lastLines}\nLog: ${logHint(job, e.job, { cli, code })}; retry: \`${cli} job retry ${e.job}\``,
       }];
     }
     case 'BisectionConcluded':
@@ -299,7 +302,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
         push: p,
         users: [p.pushmaster],
         subject: `${e.step === 'stage' ? 'Stage' : 'Bless'} failed: ${cleanText(e.name, 64)} on ${pushName(p)}`,
-        text: `The ${where} did not happen: ${e.step} job ${cleanText(e.name, 64)} (job ${e.job}) ${e.state}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${pushName(p)} is still ${p.state}.\nLog: \`${cli} job log ${e.job}\`; try again: \`${again}\``,
+        text: `The ${where} did not happen: ${e.step} job ${cleanText(e.name, 64)} (job ${e.job}) ${e.state}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${pushName(p)} is still ${p.state}.\nLog: ${logHint(p.jobs?.find((j) => j.id === e.job), e.job, { cli, code })}; try again: \`${again}\``,
       }];
     }
     case 'PushBlessed': {

@@ -7,6 +7,8 @@ import { answerSentence, commandOutcome } from '../../state/describe.js';
 import type { PipelineJobs } from '../../state/job-queue.js';
 import type { Board } from '../../state/model.js';
 import { routeCommit } from '../../state/notify/routing.js';
+import { isDomainError } from '../../state/errors.js';
+import { plan } from '../../state/plan.js';
 import { built, lastJob, ok, P1, PM, report, testCandidates, type Step } from '../helpers/pipeline-board.js';
 
 const EXTERNAL: PipelineJobs = { runner: 'external', jobs: [{ name: 'test', on: 'build' }], retries: 0, onFailure: 'stop' };
@@ -57,5 +59,15 @@ describe("the culprit notice's log line", () => {
     const noPage = notice(s, asExternal(s.board, proof, null));
     expect(noPage).toContain(`\nLog: on the external CI (job ${proof} reported no run page)`);
     expect(noPage).not.toContain('job log');
+  });
+});
+
+describe("an external job's red gate and failure notice", () => {
+  it('point to its run page: the stage refusal and the job-failed notice, never job log', () => {
+    const s = ok(built(1, EXTERNAL), { type: 'ReportJob', job: '1.1', state: 'failed', url: 'https://ci.example.com/runs/1' }, CI, EXTERNAL);
+    const failed = routeCommit('c0ffee', s.events, s.board, { channels: ['log'] }).find((d) => d.subject?.startsWith('Job failed'))?.text ?? '';
+    expect(failed).toContain('\nLog: https://ci.example.com/runs/1; retry:');
+    const stage = plan(s.board, { type: 'StagePush', push: P1, env: 'stage-a' }, { actor: PM, now: '2026-01-01T02:00:00.000Z', pipeline: EXTERNAL });
+    expect(isDomainError(stage) && stage.message).toContain('build job test (job 1.1) is failed (reported failed by ci-bot): https://ci.example.com/runs/1;');
   });
 });
