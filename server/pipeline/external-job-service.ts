@@ -8,7 +8,7 @@
 import { jobBranch } from '../../state/bisection.js';
 import { join } from 'node:path';
 import type { Job } from '../../state/jobs.js';
-import type { Board } from '../../state/model.js';
+import { isOpenPush, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
 import type { FetchLike } from '../integrations/http-client.js';
 import { WebhookDispatcher } from '../integrations/webhooks.js';
@@ -41,6 +41,27 @@ export interface JobAnnouncement {
     readonly cli: string;
     readonly api: { readonly method: 'POST'; readonly url: string; readonly body: { readonly type: 'ReportJob'; readonly job: string; readonly state: 'passed | failed'; readonly url: '<optional: the CI run page>' } };
   };
+}
+
+/**
+ * The CI is told when a job it was given is cancelled: a newer build replaced its SHA, a culprit search
+ * moved on or stopped, or the pushmaster cancelled it. Its run can stop there; a report for it is still
+ * recorded (and gates nothing). Without it a CI kept testing replaced SHAs to the end.
+ */
+export interface JobCancellation {
+  /** `job:<id>:cancelled`, the same on a repeated delivery. */
+  readonly id: string;
+  readonly type: 'JobCancelled';
+  readonly at: string;
+  readonly job: JobAnnouncement['job'];
+  /** Why, in words ("replaced by the build of 1a2b3c4d5e", "cancelled by pm"). */
+  readonly reason: string;
+}
+
+/** The cancellation notice of `job` (cancelled) on `board`: pure. */
+export function jobCancellation(job: Job, board: Board, at: string): JobCancellation {
+  const { job: what } = jobAnnouncement(job, board, '', at);
+  return { id: `job:${job.id}:cancelled`, type: 'JobCancelled', at, job: what, reason: job.reason ?? 'cancelled' };
 }
 
 export interface ExternalJobServiceOptions {
@@ -89,13 +110,19 @@ export class ExternalJobService implements PipelineService {
   readonly afterCommit = (c: Committed): void => {
     if (this.closed || this.url === null) return;
     const jobs: Job[] = [];
+    const cancelled: Job[] = [];
     for (const e of c.events) {
+      if (e.type === 'JobFinished' && e.state === 'cancelled') {
+        const found = c.board.pushes[e.push]?.jobs?.find((j) => j.id === e.job);
+        if (found && found.runner === 'external' && found.state === 'cancelled') cancelled.push(found);
+        continue;
+      }
       if (e.type !== 'JobQueued' && e.type !== 'JobRequeued') continue;
       const id = e.type === 'JobQueued' ? e.job.id : e.job;
       const found = c.board.pushes[e.push]?.jobs?.find((j) => j.id === id);
       if (found && found.runner === 'external' && found.state === 'queued') jobs.push(found);
     }
-    if (jobs.length) this.track(this.announce(jobs, c.board));
+    if (jobs.length || cancelled.length) this.track(this.announce(jobs, c.board, cancelled));
   };
 
   /** Nothing runs here: an external job waits for its report across restarts. Announcing needs the URL (started). */
@@ -106,7 +133,11 @@ export class ExternalJobService implements PipelineService {
     // A crash between a job's commit and its announcement, or jobs queued before: the queue skips what it sent.
     const { board } = await this.o.dispatcher.read();
     const waiting = Object.values(board.pushes).flatMap((p) => (p.jobs ?? []).filter((j) => j.runner === 'external' && j.state === 'queued'));
-    if (waiting.length) await this.track(this.announce(waiting, board));
+    // And the cancels a crash kept from going out, on pushes still open (the queue skips those it sent).
+    const cancelled = Object.values(board.pushes)
+      .filter(isOpenPush)
+      .flatMap((p) => (p.jobs ?? []).filter((j) => j.runner === 'external' && j.state === 'cancelled' && !j.lateReport));
+    if (waiting.length || cancelled.length) await this.track(this.announce(waiting, board, cancelled));
   }
 
   // eslint-disable-next-line require-yield
@@ -125,17 +156,24 @@ export class ExternalJobService implements PipelineService {
     await this.queue.close();
   }
 
-  private async announce(jobs: readonly Job[], board: Board): Promise<void> {
+  private async announce(jobs: readonly Job[], board: Board, cancelled: readonly Job[] = []): Promise<void> {
     const at = new Date().toISOString();
+    const ids = [...jobs, ...cancelled].map((j) => j.id).join(', ');
     try {
-      const items = jobs.map((j) => {
-        const body = jobAnnouncement(j, board, this.url!, at);
-        return { key: body.id, type: body.type, body };
-      });
+      const items = [
+        ...jobs.map((j) => {
+          const body = jobAnnouncement(j, board, this.url!, at);
+          return { key: body.id, type: body.type, body };
+        }),
+        ...cancelled.map((j) => {
+          const body = jobCancellation(j, board, at);
+          return { key: body.id, type: body.type, body };
+        }),
+      ];
       const n = await this.queue.enqueueBodies(items);
-      if (n) this.o.log('info', `pipeline: announced job${n > 1 ? 's' : ''} ${jobs.map((j) => j.id).join(', ')} to ${this.o.external.url}`);
+      if (n) this.o.log('info', `pipeline: announced ${jobs.length ? `job${jobs.length > 1 ? 's' : ''} ${jobs.map((j) => j.id).join(', ')}` : ''}${jobs.length && cancelled.length ? ' and ' : ''}${cancelled.length ? `the cancel of ${cancelled.map((j) => j.id).join(', ')}` : ''} to ${this.o.external.url}`);
     } catch (e) {
-      this.o.log('error', `pipeline: could not queue the announcement of jobs ${jobs.map((j) => j.id).join(', ')}: ${(e as Error).message}; the next start announces them`);
+      this.o.log('error', `pipeline: could not queue the announcement of jobs ${ids}: ${(e as Error).message}; the next start announces them`);
     }
   }
 

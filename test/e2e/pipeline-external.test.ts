@@ -124,6 +124,12 @@ describe('pipeline: runner external, announced by signed webhook, reported back 
       ['1.1', 'cancelled'],
       ['1.2', 'queued'],
     ]);
+    // The CI is told that 1.1 is cancelled (its run can stop), signed, once, with why.
+    const cancel = await until('the cancel of 1.1 to reach the CI', () => announcements().find((a) => a.r.headers['x-pushmanager-event'] === 'JobCancelled'));
+    expect(cancel.r.headers['x-pushmanager-delivery']).toBe('job:1.1:cancelled');
+    expect(verifySignature(SECRET, cancel.r.body, cancel.r.headers[SIGNATURE_HEADER.toLowerCase()] as string)).toBe(true);
+    expect(JSON.parse(cancel.r.body)).toMatchObject({ id: 'job:1.1:cancelled', type: 'JobCancelled', job: { id: '1.1', name: 'test', push: 1, kind: 'build' }, reason: expect.stringMatching(/^replaced by the build of [0-9a-f]{10}/) });
+    expect(announcements().filter((a) => a.r.headers['x-pushmanager-delivery'] === 'job:1.1:cancelled')).toHaveLength(1);
 
     // The CI finishes the run it started for the old SHA: through the API, with an API token of its ci account.
     const issued = await fetch(`${server.url}/api/tokens`, {
