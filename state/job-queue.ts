@@ -5,7 +5,7 @@ import { actorName, systemActor, type SystemCause } from './actor.js';
 import { candidateLabels } from './bisection.js';
 import { domainError, type DomainError } from './errors.js';
 import type { DomainEvent } from './events.js';
-import { isPending, newJob, retryJob, runAgain, type Job, type JobPhase, type JobRunner } from './jobs.js';
+import { isPending, logHint, newJob, retryJob, runAgain, type Job, type JobPhase, type JobRunner } from './jobs.js';
 import { findJob, isOpenPush, jobsOfPush, nextJobId, type Board, type Push, type PushId } from './model.js';
 import { shortSha } from './text.js';
 
@@ -102,12 +102,19 @@ export function flakeCounts(board: Board): Readonly<Record<string, number>> {
 }
 
 /**
- * Why `job retry` refuses a job, or null when it runs it again. A run of a culprit search tested a
+ * Why `job retry` refuses a job, or null when it runs it again: a run of it on the same SHA is under way
+ * already; or it is a run of a culprit search, which tested a
  * candidate, not the deploy branch: a retry of it would be a lone job on a SHA that gates nothing and
  * that the search does not read (the search re-runs candidates itself when it needs another result).
  * The answer says what to run instead.
  */
 export function retryRefusal(p: Push, job: Job): DomainError | null {
+  // Its automatic retry (or one asked for before) is queued or running on the same SHA: one more would be a
+  // second run of the same thing, attempt 3 while attempt 2 has not said anything yet.
+  const jobs = jobsOfPush(p);
+  const again = jobs.slice(jobs.indexOf(job) + 1).find((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && isPending(j.state));
+  if (again && job.kind !== 'bisect')
+    return domainError('nothing-to-do', `job ${job.id} (${job.name}) is being run again already: job ${again.id} (attempt ${again.attempt}) is ${again.state}; follow it: ${logHint(again, again.id, { follow: true })}`, { job: job.id, running: again.id });
   if (job.kind !== 'bisect') return null;
   const search = p.bisection;
   const label = candidateLabels(p).get(job.id);

@@ -11,6 +11,18 @@ import { attempt, built, jobOf, lastJob, ok, P1, PM, report, testCandidates } fr
 const RETRY_ONCE: PipelineJobs = { runner: 'local', jobs: [{ name: 'test', on: 'build' }], retries: 1, onFailure: 'stop' };
 const kinds = (b: ReturnType<typeof built>) => b.pushes[P1]!.jobs!.map((j) => [j.id, j.kind, j.attempt, j.state, j.flaky ?? false]);
 
+describe('job retry while a run of the job on its SHA is under way', () => {
+  it('is refused, naming that run and how to follow it: the automatic retry is queued, one more would be attempt 3 beside it', () => {
+    const b = report(built(1, RETRY_ONCE), '1.1', 'failed', RETRY_ONCE).board;
+    expect(jobOf(b, '1.2')).toMatchObject({ kind: 'retry', state: 'queued' });
+    const out = attempt(b, { type: 'RetryJob', job: '1.1' }, PM, RETRY_ONCE) as DomainError;
+    expect([out.code, out.message]).toEqual(['nothing-to-do', 'job 1.1 (test) is being run again already: job 1.2 (attempt 2) is queued; follow it: pushmanager job log 1.2 --follow']);
+    // Once it has ended (red), the retry by hand is taken.
+    const red = report(b, '1.2', 'failed', RETRY_ONCE).board;
+    expect(jobOf(ok(red, { type: 'RetryJob', job: '1.1' }, PM, RETRY_ONCE).board, '1.3')).toMatchObject({ attempt: 3 });
+  });
+});
+
 describe('job retry of a job whose SHA already passed', () => {
   it('fails once, its automatic retry passes (a flake); retried by hand: attempt 3, a plain build run, not flaky, the flake count stays 1', () => {
     let b = report(built(1, RETRY_ONCE), '1.1', 'failed', RETRY_ONCE).board;
