@@ -194,6 +194,9 @@ describe('the log pane', () => {
     const t = follow.lines.map((l) => l.segs.map((s) => s.text).join(''));
     expect(follow.total).toBe(50);
     expect(t[0]).toBe('▶ Job j4 e2e-browser-suite · running 2m05s · build · 12f12f12f1 · push #3');
+    // A culprit search's run says which candidate it tests.
+    const run = job('j6', { kind: 'bisect', state: 'running', finishedAt: null, candidate: 'master + #1 … #4 (4)' });
+    expect(jobLogPane(logMode({ job: 'j6', text }), run, 120, 10, NOW).lines[0]!.segs.map((s) => s.text).join('')).toContain(' · bisect master + #1 … #4 (4) · 12f12f12f1 · push #3');
     expect(t[1]).toBe('● following live');
     expect(t).toHaveLength(10);
     expect(t.at(-1)).toBe('line 49');

@@ -113,7 +113,7 @@ export function jobLogPane(mode: JobLogMode, job: StatusJob | null, width: numbe
         { text: ` ${jobElapsed(j, now) ?? ''}`, tone: j.state === 'running' ? 'warn' : 'dim' },
         { text: j.flaky ? ' · flaky' : '', tone: 'warn', bold: true },
         // The attempt as the CLI says it (`#1` read as a request number), and only past the first.
-        { text: ` · ${safeLine(String(j.kind))}${j.attempt > 1 ? `, attempt ${j.attempt}` : ''} · ${shortSha(j.sha)} · push #${mode.push}`, tone: 'dim' },
+        { text: ` · ${safeLine(String(j.kind))}${j.candidate ? ` ${safeLine(j.candidate)}` : ''}${j.attempt > 1 ? `, attempt ${j.attempt}` : ''} · ${shortSha(j.sha)} · push #${mode.push}`, tone: 'dim' },
       ]
     : [{ text: `Job ${safeLine(mode.job)}`, tone: 'heading', bold: true }, { text: ` · push #${mode.push}`, tone: 'dim' }];
   const d = mode.detail;
