@@ -170,7 +170,7 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
     expect((await jobsOf(1)).find((j) => j.id === '1.3')!.rerun).toMatchObject({ times: 1 });
     const shown = await run(['job', 'show', '1.3']);
     expect(shown.stdout).toContain('(attempt 2, retry, run again after the server stopped)');
-    expect(shown.stdout).toMatch(/\n {2}interrupted: the server stopped while it ran \(\d{4}-\d{2}-\d{2}T[^)]+\); run again from scratch, its log is this run's\n/);
+    expect(shown.stdout).toMatch(/\n {2}interrupted: the server stopped while it ran \(\d{4}-\d{2}-\d{2}T[^)]+\); run again from scratch; its log starts with the cut run's last lines\n/);
 
     // Follow it live: the line the job writes after the gate opens arrives before the job ends.
     const follower = spawn(process.execPath, [join(process.cwd(), 'dist', 'tui', 'cli', 'main.js'), 'job', 'log', '1.3', '--follow'], {
@@ -185,6 +185,9 @@ describe('pipeline: build jobs, the stage gate, logs and a crash (local runner, 
       await unlink(gate);
       expect(await exited).toBe(0);
       expect(out).toContain('marker FAIL present: failing');
+      // The cut run's last lines come first, so what it printed before the stop is not lost.
+      expect(out).toMatch(/^\[pushmanager\] an earlier run of job 1\.3 was cut short \(the server stopped\); its last lines:\n {2}\| \[pushmanager\] job 1\.3 \(test\) at [0-9a-f]{40}/);
+      expect(out).toContain('[pushmanager] run again from scratch:\n[pushmanager] job 1.3 (test) at');
     } finally {
       if (follower.exitCode === null) follower.kill('SIGKILL');
     }

@@ -52,7 +52,7 @@ describe('job lines', () => {
     const rerun = { ...base, kind: 'build', state: 'running', finishedAt: null, rerun: { times: 1, at: '2026-01-01T00:00:01.000Z' } } as const;
     expect(jobLine(rerun, NOW)).toBe('job 1.3   test         build   running for 10m00s (run again after the server stopped) at c82a343d65  (follow: pushmanager job log 1.3 --follow)');
     const detail = { ...rerun, push: 1, runner: 'local', command: ['./check.sh'], builder: null, exitCode: null, reason: null, log: '/api/jobs/1.3/log' } as const;
-    expect(renderJob(detail, NOW)).toContain("\n  interrupted: the server stopped while it ran (2026-01-01T00:00:01.000Z); run again from scratch, its log is this run's\n");
+    expect(renderJob(detail, NOW)).toContain("\n  interrupted: the server stopped while it ran (2026-01-01T00:00:01.000Z); run again from scratch; its log starts with the cut run's last lines\n");
   });
 
   it("an external CI's job offers its run page (or says the log is on the CI), never the job log the server refuses", () => {

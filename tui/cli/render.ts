@@ -95,7 +95,7 @@ export function renderJob(j: JobDetail, now: number = Date.now()): string {
   ];
   if (j.command) lines.push(`  runs ${JSON.stringify(j.command)}`);
   if (j.builder) lines.push(`  builder ${safeLine(j.builder)}`);
-  if (j.rerun) lines.push(`  interrupted: the server stopped while it ran (${j.rerun.at || 'time not known'}); run again from scratch${j.rerun.times > 1 ? `, ${j.rerun.times} times` : ''}, its log is this run's`);
+  if (j.rerun) lines.push(`  interrupted: the server stopped while it ran (${j.rerun.at || 'time not known'}); run again from scratch${j.rerun.times > 1 ? `, ${j.rerun.times} times` : ''}${j.runner === 'local' ? "; its log starts with the cut run's last lines" : ''}`);
   if (j.startedAt) lines.push(`  started ${j.startedAt}${j.finishedAt ? `, finished ${j.finishedAt}` : ''}`);
   if (j.exitCode !== null) lines.push(`  exit code ${j.exitCode}`);
   // A local job's reason is often just its exit code, said on the line above.
