@@ -6,6 +6,7 @@ import { SCHEMA_VERSION } from './codec.js';
 import { requestsInPush, type Board } from './model.js';
 import { pushView, requestView, type StatusPush, type StatusRequest } from './status-view.js';
 import { safeLine, shortSha } from './text.js';
+import { logHint } from './jobs.js';
 
 export interface CommitMessage {
   readonly subject: string;
@@ -91,7 +92,7 @@ function deployingAnswer(e: EventOf<'DeployStarted'> | undefined, push: StatusPu
   const sha = jobs[0] ? ` at ${shortSha(jobs[0].sha)}` : '';
   const where = d.step === 'stage' ? `staging on ${safeLine(d.env ?? '')}` : 'blessing (production deploy)';
   const then = d.step === 'stage' ? 'staged (the pushees are asked to verify then)' : 'blessed';
-  return `push ${e.push} is ${where}: ${d.step} job${d.jobs.length === 1 ? '' : 's'} ${names}${sha} running; it becomes ${then} when ${d.jobs.length === 1 ? 'it passes' : 'they pass'}; follow: pushmanager job log ${first} --follow`;
+  return `push ${e.push} is ${where}: ${d.step} job${d.jobs.length === 1 ? '' : 's'} ${names}${sha} running; it becomes ${then} when ${d.jobs.length === 1 ? 'it passes' : 'they pass'}; follow: ${logHint(jobs[0], first, { follow: true })}`;
 }
 
 const oneLine = (s: string) => s.replace(/[\r\n\t]+/g, ' ').slice(0, 100);

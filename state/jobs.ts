@@ -171,8 +171,8 @@ export function retryJob(job: Job, id: string, at: string, jobs: readonly Job[] 
  * runners, the run page an external CI reported (the server keeps no log of its jobs and refuses `job
  * log` there), or that it is on the CI. `code` wraps a command (a notice's backticks); a URL is left bare.
  */
-export function logHint(j: Pick<Job, 'id' | 'runner' | 'url'> | undefined, id: string, o: { cli?: string; follow?: boolean; code?: (s: string) => string } = {}): string {
-  if (j?.runner === 'external') return j.url ? safeLine(j.url) : `on the external CI (job ${id} reported no run page)`;
+export function logHint(j: { readonly runner?: JobRunner; readonly url?: string | null } | undefined, id: string, o: { cli?: string; follow?: boolean; code?: (s: string) => string } = {}): string {
+  if (j?.runner === 'external') return j.url ? safeLine(j.url) : `on the external CI (no run page reported for job ${id})`;
   const cmd = `${o.cli ?? 'pushmanager'} job log ${id}${o.follow ? ' --follow' : ''}`;
   return o.code ? o.code(cmd) : cmd;
 }

@@ -57,7 +57,7 @@ describe("the culprit notice's log line", () => {
     expect(external).toContain('\nLog: https://ci.example.com/runs/7');
     expect(external).not.toContain('job log');
     const noPage = notice(s, asExternal(s.board, proof, null));
-    expect(noPage).toContain(`\nLog: on the external CI (job ${proof} reported no run page)`);
+    expect(noPage).toContain(`\nLog: on the external CI (no run page reported for job ${proof})`);
     expect(noPage).not.toContain('job log');
   });
 });
@@ -69,5 +69,16 @@ describe("an external job's red gate and failure notice", () => {
     expect(failed).toContain('\nLog: https://ci.example.com/runs/1; retry:');
     const stage = plan(s.board, { type: 'StagePush', push: P1, env: 'stage-a' }, { actor: PM, now: '2026-01-01T02:00:00.000Z', pipeline: EXTERNAL });
     expect(isDomainError(stage) && stage.message).toContain('build job test (job 1.1) is failed (reported failed by ci-bot): https://ci.example.com/runs/1;');
+  });
+});
+
+describe("an external deploy job's answer", () => {
+  it('stage with an external stage job says to follow it on the CI, not with job log', () => {
+    const DEPLOY: PipelineJobs = { ...EXTERNAL, jobs: [{ name: 'test', on: 'build' }, { name: 'deploy', on: 'stage' }] };
+    const b = ok(built(1, DEPLOY), { type: 'ReportJob', job: '1.1', state: 'passed' }, CI, DEPLOY).board;
+    const s = ok(b, { type: 'StagePush', push: P1, env: 'stage-a' }, PM, DEPLOY);
+    const said = answerSentence({ type: 'StagePush', push: P1 }, commandOutcome(s.board, { type: 'StagePush' }, s.events));
+    expect(said).toMatch(/; follow: on the external CI \(no run page reported for job 1\.2\)$/);
+    expect(said).not.toContain('job log');
   });
 });
