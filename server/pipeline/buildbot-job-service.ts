@@ -11,7 +11,7 @@ import type { Job, JobEvent } from '../../state/jobs.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
 import { recordJobChange } from './record-job.js';
-import { BuildbotRunner, type BuildbotHandle, type BuildbotProgress } from './buildbot-runner.js';
+import { BuildbotRunner, isOutage, sleep, type BuildbotHandle, type BuildbotProgress } from './buildbot-runner.js';
 import { JobLogError } from './job-service.js';
 import type { BuildbotRunnerConfig, PipelineConfig } from './pipeline-config.js';
 import type { PipelineService } from './pipeline-service.js';
@@ -144,7 +144,11 @@ export class BuildbotJobService implements PipelineService {
     this.track(
       (async () => {
         try {
-          const handle = await this.runner.force({ id: job.id, name: job.name, builder, sha: job.sha, branch: jobBranch(push, job).replace(/^refs\/heads\//, ''), push: job.push });
+          const handle = await this.forceThroughOutages(job, entry, { id: job.id, name: job.name, builder, sha: job.sha, branch: jobBranch(push, job).replace(/^refs\/heads\//, ''), push: job.push });
+          if (!handle) {
+            this.active.delete(job.id);
+            return;
+          }
           entry.handle = handle;
           await this.report(job.id, { type: 'started', at: now(), handle: { runner: 'buildbot', buildRequestId: handle.buildRequestId } });
           if (entry.cancel !== undefined) await this.runner.cancel(handle, entry.cancel);
@@ -156,6 +160,27 @@ export class BuildbotJobService implements PipelineService {
         }
       })(),
     );
+  }
+
+  /**
+   * Forces the build, asking again while the master is away (backing off to 30 s), until it takes it, the
+   * job is cancelled or the service closes (null). A refusal (unknown builder, scheduler) is thrown: that is
+   * the config's, and the job fails with it. An outage never fails the job: it stays queued.
+   */
+  private async forceThroughOutages(job: Job, entry: Active, spec: Parameters<BuildbotRunner['force']>[0]): Promise<BuildbotHandle | null> {
+    let wait = Math.max(100, this.o.buildbot.pollMs);
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.runner.force(spec);
+      } catch (e) {
+        if (!isOutage(e) || this.closed) throw e;
+        if (entry.cancel !== undefined) return null;
+        if (tries === 1 || tries % 20 === 0) this.o.log('warn', `job ${job.id} (${job.name}): Buildbot is away (${e.message}); the job stays queued and is forced when it answers (try ${tries})`);
+        await sleep(wait, entry.abort.signal);
+        if (this.closed || entry.cancel !== undefined) return null;
+        wait = Math.min(wait * 2, 30_000);
+      }
+    }
   }
 
   private reattach(job: Job, handle: BuildbotHandle): void {
@@ -183,7 +208,12 @@ export class BuildbotJobService implements PipelineService {
         chain = chain.then(() => this.report(job.id, { type: 'attached', handle: h, ...(p.url && { url: p.url }) }));
       }
     };
-    const done = await this.runner.wait(handle, { signal: entry.abort.signal, onProgress, onError: (e) => this.o.log('warn', `job ${job.id}: Buildbot did not answer (${e.message}); asking again`) });
+    // Through any outage: a build the master runs on is followed again when it answers; nothing is concluded from its silence.
+    let silent = 0;
+    const onError = (e: Error) => {
+      if (silent++ % 30 === 0) this.o.log('warn', `job ${job.id}: Buildbot did not answer (${e.message}); asking again${silent > 1 ? ` (${silent} times)` : ''}`);
+    };
+    const done = await this.runner.wait(handle, { signal: entry.abort.signal, onProgress, onError, maxErrors: Number.POSITIVE_INFINITY });
     await chain;
     this.active.delete(job.id);
     if (done.state !== 'passed' && done.state !== 'failed' && done.state !== 'cancelled') return; // closed while it ran

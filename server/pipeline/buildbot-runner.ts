@@ -89,13 +89,31 @@ interface ApiLog {
   readonly name: string;
 }
 
-/** Failures worth asking again about: the master may be restarting. */
-const TRANSIENT = new Set(['integration-unreachable', 'integration-timeout', 'integration-http-error']);
+/**
+ * The master is away (not there, not answering, or failing with a 5xx, 408 or 429), as against refusing
+ * what was asked (an unknown builder or scheduler, a 4xx): an outage says nothing about the job, and a
+ * job the master never ran must not be recorded red (a culprit search would blame a request for it).
+ */
+export function isOutage(e: unknown): e is IntegrationError {
+  if (!(e instanceof IntegrationError)) return false;
+  if (e.code === 'integration-unreachable' || e.code === 'integration-timeout') return true;
+  const status = typeof e.data.status === 'number' ? e.data.status : 0;
+  return e.code === 'integration-http-error' && (status >= 500 || status === 408 || status === 429);
+}
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    // Removed when the time is up: a long build's polls would pile one listener each on its signal.
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 export class BuildbotRunner {
@@ -153,7 +171,8 @@ export class BuildbotRunner {
   /**
    * Polls until the job is finished; `onProgress` hears each change of state or build. A master that
    * is briefly away (restarting, a network blip) is asked again: only `maxErrors` failures in a row
-   * (default 30, a minute at the default poll) give up, with the last error.
+   * (default 30, a minute at the default poll) give up, with the last error. The job service asks
+   * through any outage (maxErrors: Infinity), so that an outage never ends a job.
    */
   async wait(handle: BuildbotHandle, opts: { onProgress?: (p: BuildbotProgress) => void; onError?: (e: IntegrationError) => void; signal?: AbortSignal; maxErrors?: number } = {}): Promise<BuildbotProgress> {
     let last = '';
@@ -164,7 +183,7 @@ export class BuildbotRunner {
         p = await this.poll(handle);
         errors = 0;
       } catch (e) {
-        if (!(e instanceof IntegrationError) || !TRANSIENT.has(e.code) || ++errors > (opts.maxErrors ?? 30) || opts.signal?.aborted) throw e;
+        if (!isOutage(e) || ++errors > (opts.maxErrors ?? 30) || opts.signal?.aborted) throw e;
         opts.onError?.(e);
         await sleep(this.pollMs, opts.signal);
         continue;

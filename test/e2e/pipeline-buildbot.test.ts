@@ -8,6 +8,8 @@
 // build is forced) and follows it, so `job cancel` stops that very build on the master.
 // Without buildbot installed this skips locally with the reason; in CI (CI=true) it runs and fails.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,5 +140,49 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
     const builds = await bbJson<{ builds: unknown[] }>(`/builds?builderid=${slowBuilder.builderid}`);
     expect(builds.builds).toHaveLength(1);
     expect(server.log).toContain(`job ${slow.id} (slow): re-attached to Buildbot build ${handle.buildId}`);
+  }, 180_000);
+
+  it('while the master is away no job fails: they stay queued and are forced when it answers (a red run from an outage would have a culprit search blame a request)', async () => {
+    // The server reaches the master through a proxy the test can take down: connections are dropped.
+    let down = true;
+    const proxy = createServer((req, res) => {
+      if (down) return req.socket.destroy();
+      const target = new URL(req.url ?? '/', bb.url);
+      const out = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      out.on('error', () => res.destroy());
+      req.pipe(out);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      await writeFile(configFile, config(proxyUrl, false));
+      await server.stop();
+      await server.start();
+      await gitOk(work, ['fetch', '-q', 'origin']);
+      await commitOnBranch(work, 'three', { 'three.txt': 'three\n' });
+      await gitOk(work, ['push', '-q', 'origin', 'three:refs/pushreq/three']);
+      expect((await run(['push', 'accept', '1', '3'])).code).toBe(0);
+      const deploySha = (await pm().board()).pushes[0]!.deploySha!;
+      const ours = async () => (await jobsOf(1)).filter((j) => j.sha === deploySha);
+      // Several tries later (200 ms, then backing off), both are still queued: nothing was concluded.
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect((await ours()).map((j) => [j.name, j.state])).toEqual([
+        ['unit', 'queued'],
+        ['lint', 'queued'],
+      ]);
+      expect(server.log).toMatch(/job \d+\.\d+ \(unit\): Buildbot is away \(.*\); the job stays queued and is forced when it answers/);
+      down = false;
+      const unit = await until('unit to pass once the master answers', async () => (await ours()).find((j) => j.name === 'unit' && j.state === 'passed'), 60_000);
+      expect(unit.url).toMatch(/\/#\/builders\/\d+\/builds\/\d+$/);
+      // lint fails for real (its builder exits 3): a real result, with its build page.
+      const lint = await until('lint to end', async () => (await ours()).find((j) => j.name === 'lint' && j.state === 'failed'), 60_000);
+      expect(lint.url).toMatch(/\/#\/builders\/\d+\/builds\/\d+$/);
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+      proxy.closeAllConnections();
+    }
   }, 180_000);
 });
