@@ -452,7 +452,7 @@ export function describeBisection(p: Push): string | null {
       }
       return `; #${r} is still in the push: ${verb} pushmanager push remove ${p.id} ${r} --reason "breaks ${name}"`;
     }
-    return gone ? `; removed from the push${gone.reason === b.reason ? '' : ` by ${gone.by}`}` : '';
+    return gone ? `; ${b.partner !== undefined ? `#${r} ` : ''}removed from the push${gone.reason === b.reason ? '' : ` by ${gone.by}`}${b.partner !== undefined ? `, #${b.partner} stays` : ''}` : '';
   };
   switch (b.state) {
     case 'running': {

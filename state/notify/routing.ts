@@ -169,7 +169,7 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
         users: unique([r.user, ...r.watchers, ...(partner ? [partner.user] : []), p.pushmaster]),
         subject: `Breaks ${jobName}: ${title(r)}`,
         // The reason (the request's history) ends ", only together with request #3" for a pair: `what` said so.
-        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, '').replace(/, only together with request #\d+$/, ''))}. Found in ${bisectionRuns(p)} runs.\n${next}${lastLines}${log}`,
+        text: `Request ${what}: ${cleanText(e.reason.replace(/^breaks [^:]*: /, '').replace(/, only together with request #\d+$/, ''))}. Found in ${bisectionRuns(p)} run${bisectionRuns(p) === 1 ? '' : 's'}.\n${next}${lastLines}${log}`,
       }];
     }
     case 'master-red':

@@ -189,7 +189,7 @@ describe('bisection: a red build finds its culprit (local runner, real server)',
     expect(notice!.text.match(/only together/g)).toHaveLength(1);
     expect([...notice!.to].sort()).toEqual(['alice', 'pm']);
     // The board names both and says the later one is out of the push.
-    expect(p.bisection!.summary).toMatch(new RegExp(`^bisection of push ${push} \\(test\\) found requests #${ids[4]} and #${ids[1]}, red only together, in \\d+ runs; removed from the push$`));
+    expect(p.bisection!.summary).toMatch(new RegExp(`^bisection of push ${push} \\(test\\) found requests #${ids[4]} and #${ids[1]}, red only together, in \\d+ runs; #${ids[4]} removed from the push, #${ids[1]} stays$`));
   }, 120_000);
 
   it('two breaking requests: the first is removed, the red branch without it becomes the deploy branch and only a retry of its run is made there, then the next search removes the second', async () => {
