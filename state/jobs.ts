@@ -73,6 +73,14 @@ export const JOB_TAIL_BYTES = 2048;
 /** And at most this many lines of it. */
 export const JOB_TAIL_LINES = 10;
 
+/** The last non-blank lines of a log's end (at most JOB_TAIL_LINES, JOB_TAIL_BYTES): a failure notice's quote. `cut`: the text's first line was cut short. */
+export function logTail(text: string, cut = false): string {
+  const end = text.length > JOB_TAIL_BYTES ? text.slice(-JOB_TAIL_BYTES) : text;
+  let lines = end.split('\n');
+  if (cut || end.length < text.length) lines = lines.slice(1);
+  return lines.filter((l) => l.trim() !== '').slice(-JOB_TAIL_LINES).join('\n');
+}
+
 /** The transition table: for each state, the events it accepts and the state each leads to. */
 export const JOB_TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEventType, JobState>>>> = {
   queued: { started: 'running', cancelled: 'cancelled', interrupted: 'interrupted', failed: 'failed' },

@@ -7,7 +7,7 @@
 // id (or build request id, when no build had started) and follows it on. Logs are Buildbot's step
 // logs, read through the same REST API.
 import { jobBranch } from '../../state/bisection.js';
-import type { Job, JobEvent } from '../../state/jobs.js';
+import { logTail, type Job, type JobEvent } from '../../state/jobs.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
 import { recordJobChange } from './record-job.js';
@@ -221,9 +221,27 @@ export class BuildbotJobService implements PipelineService {
     const at = now();
     const change: JobEvent =
       done.state === 'passed' ? { type: 'passed', at, ...url }
-      : done.state === 'failed' ? { type: 'failed', at, ...url, reason: done.stateString ? `Buildbot: ${done.stateString}` : `Buildbot results ${done.results ?? '?'}` }
+      : done.state === 'failed' ? { type: 'failed', at, ...url, reason: done.stateString ? `Buildbot: ${done.stateString}` : `Buildbot results ${done.results ?? '?'}`, ...(await this.tailOf(job, done.handle)) }
       : { type: 'cancelled', at, reason: done.stateString ? `Buildbot: ${done.stateString}` : 'cancelled on Buildbot' };
     await this.report(job.id, change);
+  }
+
+  /** The last lines of the build's last step log that has output (the step that failed, as a rule), for the failure and culprit notices. */
+  private async tailOf(job: Job, handle: BuildbotHandle): Promise<{ tail?: string }> {
+    if (handle.buildId === undefined) return {};
+    try {
+      const logs = (await this.runner.stepLogs(handle.buildId)).filter((l) => l.text.trim() !== '');
+      const last = logs.at(-1);
+      if (!last) return {};
+      // A ShellCommand's stdio starts with Buildbot's header (the command, the worker's whole environment,
+      // "using PTY: …") and ends with "elapsedTime=…": quote the step's own output and exit line only.
+      const body = last.text.replace(/^[\s\S]*?^\s*using PTY: .*$\n?/m, '').replace(/^elapsedTime=.*$/gm, '');
+      const tail = logTail(body);
+      return tail ? { tail: `step ${last.stepNumber} ${last.step} (${last.log}):\n${tail}` } : {};
+    } catch (e) {
+      this.o.log('warn', `job ${job.id}: could not read its build's log for the notice (${(e as Error).message})`);
+      return {};
+    }
   }
 
   private async stop(id: string, reason: string): Promise<void> {

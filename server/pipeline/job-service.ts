@@ -6,7 +6,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../state/events.js';
-import { JOB_TAIL_BYTES, JOB_TAIL_LINES, type Job, type JobEvent } from '../../state/jobs.js';
+import { JOB_TAIL_BYTES, logTail, type Job, type JobEvent } from '../../state/jobs.js';
 import { jobBranch } from '../../state/bisection.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
@@ -177,9 +177,8 @@ export class JobService {
         const len = Math.min(size, JOB_TAIL_BYTES);
         const buf = Buffer.alloc(len);
         await fh.read(buf, 0, len, size - len);
-        let lines = buf.toString('utf8').split('\n');
-        if (size > len) lines = lines.slice(1); // the first line was cut by the byte limit
-        const tail = lines.filter((l) => l.trim() !== '').slice(-JOB_TAIL_LINES).join('\n');
+        // The first line was cut by the byte limit when the file is longer.
+        const tail = logTail(buf.toString('utf8'), size > len);
         return tail ? { tail } : {};
       } finally {
         await fh.close();

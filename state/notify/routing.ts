@@ -7,6 +7,12 @@ import { bisectionRuns, restVerdict } from '../bisection.js';
 import { JOB_TAIL_LINES, logHint, runAgain } from '../jobs.js';
 import { safeLine } from '../text.js';
 
+/** "Last lines of its log:" and the quoted lines, or nothing when the job left none. */
+const lastLinesOf = (raw: string | undefined): string => {
+  const tail = tailLines(raw);
+  return tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+};
+
 /** A command in a notice: in backticks, as chat and mail show code. */
 const code = (s: string): string => `\`${s}\``;
 import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
@@ -113,7 +119,7 @@ function bisectionStarted(p: Push, e: EventOf<'JobFinished'>, cli: string): Noti
     push: p,
     users: [p.pushmaster],
     subject: `Job failed: ${cleanText(e.name, 64)} on ${pushName(p)}; finding the culprit`,
-    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${onRetry}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${what}; stage waits.\nFollow it: \`${cli} job list --push ${p.id}\`; log: ${logHint(job, e.job, { cli, code })}; stop it: \`${cli} job cancel ${starter}\``,
+    text: `build job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${onRetry}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${what}; stage waits.${lastLinesOf(e.tail)}\nFollow it: \`${cli} job list --push ${p.id}\`; log: ${logHint(job, e.job, { cli, code })}; stop it: \`${cli} job cancel ${starter}\``,
   };
 }
 

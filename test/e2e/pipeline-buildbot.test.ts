@@ -20,6 +20,7 @@ import { PushmanagerClient } from '../../tui/client.js';
 import { cli, commitOnBranch, gitOk } from '../helpers/server-fixture.js';
 import { findBuildbot, startBuildbot, type BuildbotServer } from '../helpers/servers/buildbot.js';
 import { until as untilEvery } from '../helpers/until.js';
+import { loggedNotices } from '../helpers/notices.js';
 
 const until = <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => untilEvery(what, f, ms, 100);
 
@@ -98,6 +99,14 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
     expect(failLog.stdout).toMatch(/program finished with exit code 3/);
     const show = await run(['job', 'show', '1.2']);
     expect(show.stdout).toContain('fail');
+    // The failure notice quotes the failing step's last lines, read from the master, as for a local job.
+    const [notice] = await until('the lint failure notice', async () => {
+      const n = await loggedNotices(join(dir, 'data'), 'Job failed: lint');
+      return n.length ? n : null;
+    });
+    expect(notice!.text).toMatch(/Last lines of its log:\n {2}step \d+ boom \(stdio\):\n {2}pushmanager-fail-line\n {2}program finished with exit code 3\n/);
+    // Not Buildbot's header: the worker's environment stays out of chat and mail.
+    expect(notice!.text).not.toMatch(/using PTY|npm_package|PATH=/);
   }, 120_000);
 
   it('a SIGKILL of the server while a build runs: the next start re-attaches the job by its build id (no second build), and job cancel stops that build', async () => {

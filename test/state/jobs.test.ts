@@ -1,7 +1,7 @@
 // The job state machine: every (state, event) pair, written out here rather than read from the
 // table, so a change to the table is a change to this test.
 import { describe, expect, it } from 'vitest';
-import { JOB_STATES, applyJobEvent, isPending, newJob, retryJob, type Job, type JobEvent, type JobState } from '../../state/jobs.js';
+import { JOB_STATES, applyJobEvent, isPending, logTail, newJob, retryJob, type Job, type JobEvent, type JobState } from '../../state/jobs.js';
 import { isDomainError } from '../../state/errors.js';
 
 const AT = '2026-12-01T10:00:00.000Z', LATER = '2026-12-01T10:05:00.000Z';
@@ -103,5 +103,16 @@ describe('job fields along the way', () => {
   });
   it('queued, running and interrupted hold a gate; final states do not', () => {
     expect(JOB_STATES.filter(isPending)).toEqual(['queued', 'running', 'interrupted']);
+  });
+});
+
+describe('logTail: what a failure notice quotes', () => {
+  it('the last ten non-blank lines, within 2 KB; a line the byte limit cut is dropped', () => {
+    const text = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n\n') + '\n';
+    expect(logTail(text)).toBe(Array.from({ length: 10 }, (_, i) => `line ${20 + i}`).join('\n'));
+    const long = `${'x'.repeat(3000)}\nend one\nend two`;
+    expect(logTail(long)).toBe('end one\nend two');
+    expect(logTail('cut line\nwhole', true)).toBe('whole');
+    expect(logTail('')).toBe('');
   });
 });
