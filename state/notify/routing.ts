@@ -78,6 +78,28 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
 }
 
 /** "alice, bob, …: text" in groups of five, like the original's IRC pings. */
+/**
+ * What a notice says on IRC, where a line is read on its own: its first line, and for a failed job or a
+ * search's finding the lines that name what to run next (a command in backticks; "Follow it: …", "To
+ * bring it back: …", "Log: …"), not the quoted log. Each goes out with its addressees.
+ */
+function ircLinesOf(n: Notice): string[] {
+  const lines = n.text.split('\n');
+  if (n.kind !== 'job-failed') return [lines[0] ?? ''];
+  return [lines[0] ?? '', ...lines.slice(1).filter((l) => !l.startsWith('  ') && /`[^`]+`/.test(l))];
+}
+
+/** IRC cuts a line of more than about 450 bytes wherever it falls, and the rest has no addressee: cut it here, at a word, with "…". */
+const IRC_LINE = 400;
+const utf8 = new TextEncoder();
+const bytes = (s: string) => utf8.encode(s).length;
+function fitIrc(line: string): string {
+  if (bytes(line) <= IRC_LINE) return line;
+  let cut = line;
+  while (bytes(cut) > IRC_LINE - 3) cut = cut.slice(0, cut.lastIndexOf(' ') > 0 ? cut.lastIndexOf(' ') : cut.length - 1);
+  return `${cut}…`;
+}
+
 function groupLines(nicks: readonly string[], text: string, prefix = ''): string[] {
   if (nicks.length === 0) return [`${prefix}${text}`];
   return chunks(nicks, GROUP).map((g) => `${prefix}${g.join(', ')}: ${text}`);
@@ -472,7 +494,7 @@ function fanOut(n: Notice, prefix: string, cfg: RoutingConfig): Delivery[] {
         break;
       case 'irc': {
         if (!cfg.ircChannel) break;
-        const lines = n.ircLines ? n.ircLines(nickOf(cfg)) : groupLines(n.users.map(nickOf(cfg)), n.text.split('\n')[0] ?? '');
+        const lines = n.ircLines ? n.ircLines(nickOf(cfg)) : ircLinesOf(n).flatMap((l) => groupLines(n.users.map(nickOf(cfg)), l)).map((l) => fitIrc(l));
         out.push({ key: `${base}:irc:${cfg.ircChannel}`, channel: 'irc', to: [cfg.ircChannel], text: lines.join('\n'), ...extra });
         break;
       }

@@ -82,6 +82,28 @@ describe("the culprit's notice", () => {
     const [n] = routeCommit('c0ffee', s.events, s.board, { channels: ['log'] }).filter((d) => d.subject?.startsWith('Breaks test'));
     return n!.text;
   }
+  it('on IRC: its first line and the lines that say what to run, each with its addressees, none over 400 bytes, no quoted log', () => {
+    let b = built(2);
+    b = report(report(b, '1.1', 'failed').board, '1.2', 'failed').board;
+    b = testCandidates(b, [[1]]).board;
+    b = report(b, lastJob(b), 'passed').board;
+    b = testCandidates(b, [[2]]).board;
+    const s = report(b, lastJob(b), 'failed');
+    // A long title in a script of three bytes a letter: the first line is cut at a word, with "…".
+    const board = { ...s.board, requests: { ...s.board.requests, [2]: { ...s.board.requests[2]!, title: '修复登录 '.repeat(40).trim() } } };
+    const irc = routeCommit('c0ffee', s.events, board, { channels: ['irc'], ircChannel: '#deploys', routes: { 'job-failed': ['irc'] } }).filter((d) => d.channel === 'irc');
+    const lines = irc.flatMap((d) => d.text.split('\n'));
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const l of lines) {
+      expect(l).toMatch(/^alice, pm: /);
+      expect(new TextEncoder().encode(l).length).toBeLessThanOrEqual(400);
+      expect(l).not.toContain('BREAKS present');
+    }
+    expect(lines[0]).toMatch(/^alice, pm: Request #2 "修复登录 .*…$/);
+    expect(lines.some((l) => l.includes('`pushmanager request pickme 2`'))).toBe(true);
+    expect(lines.some((l) => /Log: `pushmanager job log 1\.\d+`/.test(l))).toBe(true);
+  });
+
   it('says how to bring it back, naming the push when two accept (a plain pickme goes to the first)', () => {
     expect(found(false)).toContain('then `pushmanager request pickme 2`.');
     expect(found(true)).toContain('then `pushmanager request pickme 2 --push 1`.');
