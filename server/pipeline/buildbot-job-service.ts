@@ -90,7 +90,9 @@ export class BuildbotJobService implements PipelineService {
     if (handle.buildId === undefined) throw new JobLogError(`job ${job.id} (${job.name}) ended (${job.state}) before Buildbot started a build: there is no log`, { job: job.id });
     // A finished build's log in one piece (a reader without --follow gets all of it at once).
     const logs = await this.runner.stepLogs(handle.buildId);
-    yield Buffer.from(logs.map((l) => `--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n${l.text}`).join(''));
+    let text = '';
+    for (const l of logs) text += `${stepHeader(l, text === '' || text.endsWith('\n'))}${l.text}`;
+    yield Buffer.from(text && !text.endsWith('\n') ? `${text}\n` : text);
   }
 
   /**
@@ -100,6 +102,7 @@ export class BuildbotJobService implements PipelineService {
   private async *live(handle: BuildbotHandle): AsyncGenerator<Buffer> {
     const seen = new Map<string, number>();
     let h = handle;
+    let whole = true;
     for (;;) {
       const p = await this.runner.poll(h);
       h = p.handle;
@@ -108,13 +111,21 @@ export class BuildbotJobService implements PipelineService {
         for (const l of await this.runner.stepLogs(h.buildId)) {
           const key = `${l.stepNumber}/${l.log}`;
           const had = seen.get(key);
-          if (had === undefined) out += `--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n`;
-          if (l.text.length > (had ?? 0)) out += l.text.slice(had ?? 0);
+          if (had === undefined) {
+            out += stepHeader(l, whole);
+            whole = true;
+          }
+          if (l.text.length > (had ?? 0)) {
+            out += l.text.slice(had ?? 0);
+            whole = l.text.endsWith('\n');
+          }
           seen.set(key, Math.max(had ?? 0, l.text.length));
         }
       }
+      const end = p.state === 'passed' || p.state === 'failed' || p.state === 'cancelled' || this.closed;
+      if (end && !whole) out += '\n';
       if (out) yield Buffer.from(out);
-      if (p.state === 'passed' || p.state === 'failed' || p.state === 'cancelled' || this.closed) return;
+      if (end) return;
       await new Promise((r) => setTimeout(r, this.o.buildbot.pollMs));
     }
   }
@@ -269,3 +280,6 @@ export class BuildbotJobService implements PipelineService {
     return p;
   }
 }
+
+/** A step log's header line; after output that did not end its line, on a line of its own. */
+const stepHeader = (l: { readonly stepNumber: number; readonly step: string; readonly log: string }, atLineStart: boolean): string => `${atLineStart ? '' : '\n'}--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n`;

@@ -224,6 +224,8 @@ export class BuildbotRunner {
   async *followLog(handle: BuildbotHandle, opts: { signal?: AbortSignal } = {}): AsyncGenerator<string> {
     const seen = new Map<string, number>();
     let h = handle;
+    // Whether what was yielded so far ends a line: a step's header starts one, and the log ends with one.
+    let whole = true;
     for (;;) {
       const p = await this.poll(h);
       h = p.handle;
@@ -231,12 +233,22 @@ export class BuildbotRunner {
         for (const l of await this.stepLogs(h.buildId)) {
           const key = `${l.stepNumber}/${l.log}`;
           const had = seen.get(key);
-          if (had === undefined) yield `--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n`;
-          if (l.text.length > (had ?? 0)) yield l.text.slice(had ?? 0);
+          if (had === undefined) {
+            yield `${whole ? '' : '\n'}--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n`;
+            whole = true;
+          }
+          if (l.text.length > (had ?? 0)) {
+            const more = l.text.slice(had ?? 0);
+            yield more;
+            whole = more.endsWith('\n');
+          }
           seen.set(key, Math.max(had ?? 0, l.text.length));
         }
       }
-      if (p.state === 'passed' || p.state === 'failed' || p.state === 'cancelled' || opts.signal?.aborted) return;
+      if (p.state === 'passed' || p.state === 'failed' || p.state === 'cancelled' || opts.signal?.aborted) {
+        if (!whole) yield '\n';
+        return;
+      }
       await sleep(this.pollMs, opts.signal);
     }
   }

@@ -94,6 +94,9 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
     expect(passLog.stdout).toContain('pushmanager-pass-line-1');
     // The build was forced with the deploy SHA as revision, the deploy branch and the push and job ids.
     expect(passLog.stdout).toContain(`push=1 job=1.1 revision=${deploySha} branch=deploy/push-1`);
+    // Each step's header starts a line, and the log ends with one (a step's last line had no newline).
+    expect(passLog.stdout).not.toMatch(/[^\n]--- step /);
+    expect(passLog.stdout.endsWith('\n')).toBe(true);
     const failLog = await run(['job', 'log', '1.2']);
     expect(failLog.stdout).toContain('pushmanager-fail-line');
     expect(failLog.stdout).toMatch(/program finished with exit code 3/);
