@@ -130,7 +130,8 @@ function bisectionStarted(p: Push, e: EventOf<'JobFinished'>, cli: string): Noti
   const n = search?.requests.length ?? p.merges.length;
   const starter = search?.job ?? e.job;
   const job = p.jobs?.find((j) => j.id === e.job);
-  const onRetry = job && job.attempt > 1 ? ' and on its retry' : '';
+  // The automatic retry is attempt 2; a retry by hand after it is 3 or more, and says so.
+  const onRetry = !job || job.attempt < 2 ? '' : job.attempt === 2 ? ' and on its retry' : ` on attempt ${job.attempt} (run again by hand)`;
   const requests = `${n} request${n === 1 ? '' : 's'} of ${pushName(p)}`;
   const what = starter === e.job
     ? `Bisecting the ${requests} to find the one that breaks it`

@@ -32,6 +32,16 @@ describe('the job-failed notice of a build job', () => {
     expect(told.map((d) => d.to)).toEqual([['pm']]);
     expect(told[0]!.subject).toContain('finding the culprit');
     expect(told[0]!.text).toContain('Bisecting the 4 requests of push #1 "Tue"');
+    expect(told[0]!.text).toMatch(/^build job test \(job 1\.2\) failed on d{10} and on its retry: /);
+  });
+
+  it('a search started by a retry by hand (attempt 3) says so, not "and on its retry"', () => {
+    const STOP = { runner: 'local', jobs: [{ name: 'test', on: 'build' }], retries: 1, onFailure: 'stop' } as const;
+    let b = report(report(built(4, STOP), '1.1', 'failed', STOP).board, '1.2', 'failed', STOP).board;
+    b = ok(b, { type: 'RetryJob', job: '1.2' }, PM, STOP).board;
+    const s = report(b, '1.3', 'failed');
+    const told = jobFailed(s);
+    expect(told[0]!.text).toMatch(/^build job test \(job 1\.3\) failed on d{10} on attempt 3 \(run again by hand\): /);
   });
 
   it('a search restarted on a new deploy branch: that build failing its retry tells the pushmaster alone that the search goes on, never the owners', () => {
