@@ -409,13 +409,16 @@ export function bisectRefIntents(before: Board, after: Board): RefIntent[] {
 /** "bisecting push 3: 40 → 20 → 10 requests, 3 runs", or what it found. */
 /**
  * "; about 4 more runs of ~9 min": what a pushmaster waiting for the search wants to know. Halving s
- * suspects takes ⌈log2 s⌉ runs and naming one a run alone; each at the median time of this job's finished
- * runs on the push (its build and retry ran before any search). A flaky job adds runs that confirm: "about".
+ * suspects takes ⌈log2 s⌉ runs and naming one a run alone; each at the median time of this job's newest
+ * five finished runs on the push (its build and retry ran before any search). A flaky job adds runs that confirm: "about".
  */
+const RECENT_RUNS = 5;
 function runsLeft(p: Push, b: Bisection, suspects: number): string {
   const runs = Math.ceil(Math.log2(Math.max(1, suspects))) + 1;
+  // The newest five runs: a push's first builds may have run on a quieter runner (or a cache) than its search.
   const times = (p.jobs ?? [])
     .filter((j) => j.name === b.name && j.on === 'build' && (j.state === 'passed' || j.state === 'failed') && j.startedAt && j.finishedAt)
+    .slice(-RECENT_RUNS)
     .map((j) => isoMillis(j.finishedAt!) - isoMillis(j.startedAt!))
     .filter((ms) => Number.isFinite(ms) && ms >= 0)
     .sort((x, y) => x - y);

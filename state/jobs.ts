@@ -182,5 +182,7 @@ export function retryJob(job: Job, id: string, at: string, jobs: readonly Job[] 
 export function logHint(j: { readonly runner?: JobRunner; readonly url?: string | null } | undefined, id: string, o: { cli?: string; follow?: boolean; code?: (s: string) => string } = {}): string {
   if (j?.runner === 'external') return j.url ? safeLine(j.url) : `on the external CI (no run page reported for job ${id})`;
   const cmd = `${o.cli ?? 'pushmanager'} job log ${id}${o.follow ? ' --follow' : ''}`;
-  return o.code ? o.code(cmd) : cmd;
+  // A Buildbot job's log is read from the master; its build page is one click for whoever has a browser.
+  const page = j?.runner === 'buildbot' && j.url ? ` (build page: ${safeLine(j.url)})` : '';
+  return `${o.code ? o.code(cmd) : cmd}${page}`;
 }

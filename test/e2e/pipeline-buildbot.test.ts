@@ -88,6 +88,8 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('build job lint (job 1.2) is failed');
     expect(refused.stderr).toContain('pushmanager job log 1.2');
+    // And the build's page on the master, for a browser.
+    expect(refused.stderr).toContain(`pushmanager job log 1.2 (build page: ${lint.url})`);
 
     const passLog = await run(['job', 'log', '1.1']);
     expect(passLog.code, passLog.stderr).toBe(0);
