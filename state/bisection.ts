@@ -198,7 +198,6 @@ export function restVerdict(push: Push, b: Bisection, culprit: RequestId): Verdi
   return index < 0 ? null : (verdictOf(knownOf(push, b)(candidateKey({ k: b.requests.length, without: index }))) ?? null);
 }
 
-/** How many runs the bisection has made (its candidates' jobs, the build and its retries not counted). */
 /**
  * The runs this search made: its candidates' bisect jobs, not a build of the push whose result a
  * candidate reused (same SHA), nor the runs of an earlier search whose results it kept.
@@ -406,7 +405,6 @@ export function bisectRefIntents(before: Board, after: Board): RefIntent[] {
   return out;
 }
 
-/** "bisecting push 3: 40 → 20 → 10 requests, 3 runs", or what it found. */
 /**
  * "; about 4 more runs of ~9 min": what a pushmaster waiting for the search wants to know. Halving s
  * suspects takes ⌈log2 s⌉ runs and naming one a run alone; each at the median time of this job's newest
@@ -427,6 +425,7 @@ function runsLeft(p: Push, b: Bisection, suspects: number): string {
   return `; about ${runs} more run${runs === 1 ? '' : 's'}${each}`;
 }
 
+/** "bisecting push 3: 40 → 20 → 10 requests, 3 runs", or what it found. */
 export function describeBisection(p: Push): string | null {
   const b = p.bisection;
   if (!b) return null;

@@ -5,7 +5,7 @@ import { actorName, systemActor, type SystemCause } from './actor.js';
 import { candidateLabels } from './bisection.js';
 import { domainError, type DomainError } from './errors.js';
 import type { DomainEvent } from './events.js';
-import { isPending, logHint, newJob, retryJob, runAgain, type Job, type JobPhase, type JobRunner } from './jobs.js';
+import { isPending, laterRuns, logHint, newJob, retryJob, runAgain, type Job, type JobPhase, type JobRunner } from './jobs.js';
 import { findJob, isOpenPush, jobsOfPush, nextJobId, type Board, type Push, type PushId } from './model.js';
 import { shortSha } from './text.js';
 
@@ -111,13 +111,12 @@ export function flakeCounts(board: Board): Readonly<Record<string, number>> {
 export function retryRefusal(p: Push, job: Job): DomainError | null {
   // Its automatic retry (or one asked for before) is queued or running on the same SHA: one more would be a
   // second run of the same thing, attempt 3 while attempt 2 has not said anything yet.
-  const jobs = jobsOfPush(p);
-  const again = jobs.slice(jobs.indexOf(job) + 1).find((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && isPending(j.state));
+  const again = laterRuns(jobsOfPush(p), job).find((j) => isPending(j.state));
   if (again && job.kind !== 'bisect')
     return domainError('nothing-to-do', `job ${job.id} (${job.name}) is being run again already: job ${again.id} (attempt ${again.attempt}) is ${again.state}; follow it: ${logHint(again, again.id, { follow: true })}`, { job: job.id, running: again.id });
   if (job.kind !== 'bisect') return null;
   const search = p.bisection;
-  const label = candidateLabels(p).get(job.id);
+  const label = job.candidate ?? candidateLabels(p).get(job.id);
   const what = `job ${job.id} (${job.name}) is a run of push ${p.id}'s culprit search on candidate ${shortSha(job.sha)}${label ? ` (${label})` : ''}, not on the deploy branch`;
   const data = { job: job.id, push: p.id, ...(search && { bisection: search.job }) };
   if (search?.state === 'running') {
@@ -145,8 +144,7 @@ export function secondReportRefusal(p: Push, job: Job): DomainError | null {
   const data = { job: job.id, state: job.state };
   if (job.state === 'passed') return domainError('nothing-to-do', `${what} already passed on ${shortSha(job.sha)}: its result stands (a job takes one report); nothing to do`, data);
   if (job.state === 'failed') {
-    const jobs = jobsOfPush(p);
-    const later = jobs.slice(jobs.indexOf(job) + 1).find((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (isPending(j.state) || j.state === 'passed'));
+    const later = laterRuns(jobsOfPush(p), job).find((j) => isPending(j.state) || j.state === 'passed');
     const next = later
       ? later.state === 'passed'
         ? `job ${later.id} ran it again and passed`

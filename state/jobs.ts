@@ -95,13 +95,19 @@ export const isFinal = (s: JobState): boolean => s === 'passed' || s === 'failed
 /** Gating: a job in one of these states holds its phase back. */
 export const isPending = (s: JobState): boolean => s === 'queued' || s === 'running' || s === 'interrupted';
 
+/** The same job (name, phase) on the same SHA as `job`, among `jobs`: its runs there, oldest first. */
+const runsOnSha = (jobs: readonly Job[], job: Job): Job[] => jobs.filter((j) => j.name === job.name && j.on === job.on && j.sha === job.sha);
+
 /**
  * Whether a later job of `jobs` (a push's, oldest first) runs `job` again: same name, phase and SHA, and
  * under way or passed. Then `job`'s failure blames no one yet (retries, the notice, a culprit search).
  */
 export function runAgain(jobs: readonly Job[], job: Job): boolean {
-  return jobs.slice(jobs.indexOf(job) + 1).some((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && (isPending(j.state) || j.state === 'passed'));
+  return laterRuns(jobs, job).some((j) => isPending(j.state) || j.state === 'passed');
 }
+
+/** The runs of `job` after it among `jobs` (a push's, oldest first): same name, phase and SHA. */
+export const laterRuns = (jobs: readonly Job[], job: Job): Job[] => runsOnSha(jobs.slice(jobs.indexOf(job) + 1), job);
 
 /** The job after `ev`, or an `illegal-transition` error naming the job, its state and the event. */
 export function applyJobEvent(job: Job, ev: JobEvent): Job | DomainError {
@@ -144,15 +150,12 @@ export interface NewJob {
 
 export const newJob = (j: NewJob): Job => ({ id: j.id, name: j.name, on: j.on, sha: j.sha, push: j.push, state: 'queued', attempt: 1, kind: j.kind, runner: j.runner, url: null, createdAt: j.at, startedAt: null, finishedAt: null });
 
-/** The same job (name, phase) on the same SHA as `job`, among `jobs`: its runs there, oldest first. */
-const runsOnSha = (jobs: readonly Job[], job: Job): Job[] => jobs.filter((j) => j.name === job.name && j.on === job.on && j.sha === job.sha);
-
 /**
  * A later run of `job` (same name, phase and SHA, among `jobs`, oldest first) that passed: `job`'s failure
  * was a flake, already told by that run. `job show` says so instead of offering to run it again.
  */
 export function passedLater(jobs: readonly Job[], job: Job): Job | undefined {
-  return jobs.slice(jobs.indexOf(job) + 1).find((j) => j.name === job.name && j.on === job.on && j.sha === job.sha && j.state === 'passed');
+  return laterRuns(jobs, job).find((j) => j.state === 'passed');
 }
 
 /**

@@ -126,7 +126,7 @@ export function jobDetail(job: Job, deps: Pick<ApiDeps, 'jobs'>, board?: Board):
   const later = push ? passedLater(jobsOfPush(push), job) : undefined;
   const refused = push ? retryRefusal(push, job) : null;
   return {
-    ...jobView(job, board?.pushes[job.push] ? candidateLabels(board.pushes[job.push]!) : undefined),
+    ...jobView(job, push ? candidateLabels(push) : undefined),
     push: job.push,
     runner: job.runner,
     command: what.command,

@@ -83,50 +83,11 @@ export class BuildbotJobService implements PipelineService {
     const h = job.handle?.runner === 'buildbot' ? job.handle : null;
     if (!h) throw new JobLogError(`job ${job.id} (${job.name}) has no build on Buildbot yet: it is ${job.state}`, { job: job.id });
     const handle: BuildbotHandle = { buildRequestId: h.buildRequestId, ...(h.buildId !== undefined && { buildId: h.buildId }) };
-    if (job.state === 'queued' || job.state === 'running') {
-      yield* this.live(handle);
-      return;
-    }
-    if (handle.buildId === undefined) throw new JobLogError(`job ${job.id} (${job.name}) ended (${job.state}) before Buildbot started a build: there is no log`, { job: job.id });
-    // A finished build's log in one piece (a reader without --follow gets all of it at once).
-    const logs = await this.runner.stepLogs(handle.buildId);
-    let text = '';
-    for (const l of logs) text += `${stepHeader(l, text === '' || text.endsWith('\n'))}${l.text}`;
-    yield Buffer.from(text && !text.endsWith('\n') ? `${text}\n` : text);
-  }
-
-  /**
-   * A running build's logs, one chunk per poll (so the first chunk is everything so far: what `job log`
-   * without --follow prints), until the build ends.
-   */
-  private async *live(handle: BuildbotHandle): AsyncGenerator<Buffer> {
-    const seen = new Map<string, number>();
-    let h = handle;
-    let whole = true;
-    for (;;) {
-      const p = await this.runner.poll(h);
-      h = p.handle;
-      let out = '';
-      if (h.buildId !== undefined) {
-        for (const l of await this.runner.stepLogs(h.buildId)) {
-          const key = `${l.stepNumber}/${l.log}`;
-          const had = seen.get(key);
-          if (had === undefined) {
-            out += stepHeader(l, whole);
-            whole = true;
-          }
-          if (l.text.length > (had ?? 0)) {
-            out += l.text.slice(had ?? 0);
-            whole = l.text.endsWith('\n');
-          }
-          seen.set(key, Math.max(had ?? 0, l.text.length));
-        }
-      }
-      const end = p.state === 'passed' || p.state === 'failed' || p.state === 'cancelled' || this.closed;
-      if (end && !whole) out += '\n';
-      if (out) yield Buffer.from(out);
-      if (end) return;
-      await new Promise((r) => setTimeout(r, this.o.buildbot.pollMs));
+    if (job.state !== 'queued' && job.state !== 'running' && handle.buildId === undefined) throw new JobLogError(`job ${job.id} (${job.name}) ended (${job.state}) before Buildbot started a build: there is no log`, { job: job.id });
+    // A running build's chunks as they come (the first is all so far); a finished build's log in one piece.
+    for await (const text of this.runner.followLog(handle)) {
+      yield Buffer.from(text);
+      if (this.closed) return;
     }
   }
 
@@ -280,6 +241,3 @@ export class BuildbotJobService implements PipelineService {
     return p;
   }
 }
-
-/** A step log's header line; after output that did not end its line, on a line of its own. */
-const stepHeader = (l: { readonly stepNumber: number; readonly step: string; readonly log: string }, atLineStart: boolean): string => `${atLineStart ? '' : '\n'}--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n`;

@@ -220,7 +220,11 @@ export class BuildbotRunner {
     return out;
   }
 
-  /** The job's step logs as they grow, each step introduced by a header line, until the build ends. */
+  /**
+   * The job's step logs as they grow, one chunk a poll (so the first is everything so far: what `job log`
+   * without --follow prints), each step introduced by a header line on a line of its own, until the build
+   * ends; the log ends with a line end.
+   */
   async *followLog(handle: BuildbotHandle, opts: { signal?: AbortSignal } = {}): AsyncGenerator<string> {
     const seen = new Map<string, number>();
     let h = handle;
@@ -229,26 +233,26 @@ export class BuildbotRunner {
     for (;;) {
       const p = await this.poll(h);
       h = p.handle;
+      let out = '';
       if (h.buildId !== undefined) {
         for (const l of await this.stepLogs(h.buildId)) {
           const key = `${l.stepNumber}/${l.log}`;
           const had = seen.get(key);
           if (had === undefined) {
-            yield `${whole ? '' : '\n'}--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n`;
+            out += `${whole ? '' : '\n'}--- step ${l.stepNumber} ${l.step} (${l.log}) ---\n`;
             whole = true;
           }
           if (l.text.length > (had ?? 0)) {
-            const more = l.text.slice(had ?? 0);
-            yield more;
-            whole = more.endsWith('\n');
+            out += l.text.slice(had ?? 0);
+            whole = l.text.endsWith('\n');
           }
           seen.set(key, Math.max(had ?? 0, l.text.length));
         }
       }
-      if (p.state === 'passed' || p.state === 'failed' || p.state === 'cancelled' || opts.signal?.aborted) {
-        if (!whole) yield '\n';
-        return;
-      }
+      const end = p.state === 'passed' || p.state === 'failed' || p.state === 'cancelled' || opts.signal?.aborted;
+      if (end && !whole) out += '\n';
+      if (out) yield out;
+      if (end) return;
       await sleep(this.pollMs, opts.signal);
     }
   }

@@ -3,7 +3,7 @@
 // last `tailBytes` in memory, written after a marker when the job ends: the start of a log says what
 // ran, its end why it failed, and a runaway job cannot fill the disk.
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 
 export interface JobLogLimits {
   readonly maxBytes: number;
@@ -113,5 +113,27 @@ export class JobLog {
       this.feed.off('data', onData);
       this.feed.off('end', onEnd);
     }
+  }
+}
+
+/**
+ * The last `bytes` of a log file as text, and whether its first line was cut by that limit; null when the
+ * file is missing. Sync: a few KB read when a job ends or starts again, never on the push path.
+ */
+export function readLogEnd(path: string, bytes: number): { text: string; cut: boolean } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const n = Math.min(size, bytes);
+    const buf = Buffer.alloc(n);
+    readSync(fd, buf, 0, n, size - n);
+    return { text: buf.toString('utf8'), cut: size > n };
+  } finally {
+    closeSync(fd);
   }
 }

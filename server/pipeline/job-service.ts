@@ -3,7 +3,8 @@
 // as the system (cause `pipeline`). Which jobs exist is decided in the writer (state/job-queue.ts,
 // RetryJob, CancelJob); this service only acts on committed events, so a job runs only once it is
 // recorded, and a crash between the two leaves a queued job that start-up runs.
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { readLogEnd } from './job-log.js';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../state/events.js';
 import { JOB_TAIL_BYTES, logTail, type Job, type JobEvent } from '../../state/jobs.js';
@@ -159,7 +160,7 @@ export class JobService {
     const code = u.exitCode !== undefined ? { exitCode: u.exitCode } : {};
     const change: JobEvent =
       u.state === 'passed' ? { type: 'passed', at, ...code }
-      : u.state === 'failed' ? { type: 'failed', at, ...code, reason: u.reason, ...(await this.tailOf(u.log)) }
+      : u.state === 'failed' ? { type: 'failed', at, ...code, reason: u.reason, ...this.tailOf(u.log) }
       : u.state === 'cancelled' ? { type: 'cancelled', at, reason: u.reason }
       : { type: 'interrupted', at };
     return this.report(u.id, change);
@@ -169,23 +170,11 @@ export class JobService {
    * The last lines of a finished job's log (the runner closed it before reporting), so the failure
    * notice can say what went wrong without anyone opening the log: raw bytes here, made safe where shown.
    */
-  private async tailOf(log: string): Promise<{ tail?: string }> {
-    try {
-      const fh = await open(join(this.o.dataDir, log), 'r');
-      try {
-        const { size } = await fh.stat();
-        const len = Math.min(size, JOB_TAIL_BYTES);
-        const buf = Buffer.alloc(len);
-        await fh.read(buf, 0, len, size - len);
-        // The first line was cut by the byte limit when the file is longer.
-        const tail = logTail(buf.toString('utf8'), size > len);
-        return tail ? { tail } : {};
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      return {}; // no log to quote: the notice still names the job and how to read it
-    }
+  private tailOf(log: string): { tail?: string } {
+    // No log to quote: the notice still names the job and how to read it.
+    const end = readLogEnd(join(this.o.dataDir, log), JOB_TAIL_BYTES);
+    const tail = end ? logTail(end.text, end.cut) : '';
+    return tail ? { tail } : {};
   }
 
   /** One report through the write path; one the board no longer takes (the job was cancelled meanwhile) is dropped. */

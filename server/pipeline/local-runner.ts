@@ -6,11 +6,11 @@
 // Layout under DATA/jobs/: work/ID/{src,home,tmp,index} while a job runs (removed after),
 // logs/ID.log kept for `log.retentionDays`. See docs/decisions.md for why.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { GitCli, GitError } from '../git/git-cli.js';
-import { JobLog } from './job-log.js';
+import { JobLog, readLogEnd } from './job-log.js';
 import { expandArgs, PlaceholderError } from './pipeline-config.js';
 import { bootId, endGroup, procStat } from './process-group.js';
 import { PushmanagerError } from '../../state/pushmanager-error.js';
@@ -303,7 +303,8 @@ export class LocalRunner {
   private spawnJob(e: Entry, argv: string[], dirs: { src: string; home: string; tmp: string }): Promise<void> {
     const { spec } = e;
     // A job run again after the server stopped writes the same log: keep the last lines of the cut run first.
-    const before = lastLines(this.absLog(spec.id), 20, 4096);
+    const end = readLogEnd(this.absLog(spec.id), 4096);
+    const before = end ? end.text.split('\n').slice(end.cut ? 1 : 0).filter((l, i, all) => l !== '' || i < all.length - 1).slice(-20).join('\n').trimEnd() : '';
     const log = new JobLog(this.absLog(spec.id), this.opts.log);
     if (before) log.append(`[pushmanager] an earlier run of job ${spec.id} was cut short (the server stopped); its last lines:\n${before.replace(/^/gm, '  | ')}\n[pushmanager] run again from scratch:\n`);
     const env = jobEnvironment(spec, dirs, this.opts.serverEnv ?? process.env, this.opts.passEnv);
@@ -362,24 +363,5 @@ export class LocalRunner {
     e.status = 'finished';
     e.result = { id: e.spec.id, log: this.logPath(e.spec.id), startedAt: e.startedAt, finishedAt: new Date(), ...r };
     this.opts.onUpdate?.({ type: 'finished', ...e.result });
-  }
-}
-
-/** The last `lines` lines of a file, at most its last `bytes` bytes; '' when it is missing or empty. */
-function lastLines(path: string, lines: number, bytes: number): string {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return '';
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const n = Math.min(size, bytes);
-    const buf = Buffer.alloc(n);
-    readSync(fd, buf, 0, n, size - n);
-    return buf.toString('utf8').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).slice(-lines).join('\n').trimEnd();
-  } finally {
-    closeSync(fd);
   }
 }

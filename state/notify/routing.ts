@@ -6,15 +6,6 @@ import { IN_PUSH_STATES, MERGED_STATES, requestsInPush, type Board, type Conflic
 import { bisectionRuns, restVerdict } from '../bisection.js';
 import { JOB_TAIL_LINES, logHint, runAgain } from '../jobs.js';
 import { safeLine } from '../text.js';
-
-/** "Last lines of its log:" and the quoted lines, or nothing when the job left none. */
-const lastLinesOf = (raw: string | undefined): string => {
-  const tail = tailLines(raw);
-  return tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
-};
-
-/** A command in a notice: in backticks, as chat and mail show code. */
-const code = (s: string): string => `\`${s}\``;
 import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
 
 /** One message for one audience, before it is fanned out to channels and addresses. */
@@ -66,6 +57,15 @@ function tailLines(tail: string | undefined): string[] {
   return tail.split('\n').map((l) => cleanText(safeLine(l), MAX_TAIL_LINE)).filter((l) => l !== '').slice(-JOB_TAIL_LINES);
 }
 
+/** "Last lines of its log:" and the quoted lines, or nothing when the job left none. */
+function lastLinesOf(raw: string | undefined): string {
+  const tail = tailLines(raw);
+  return tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+}
+
+/** A command in a notice: in backticks, as chat and mail show code. */
+const code = (s: string): string => `\`${s}\``;
+
 function files(fs: readonly string[]): string {
   const shown = fs.slice(0, MAX_FILES).map((f) => cleanText(f, 160));
   return fs.length > MAX_FILES ? `${shown.join(', ')} and ${fs.length - MAX_FILES} more` : shown.join(', ');
@@ -77,7 +77,6 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
   return out;
 }
 
-/** "alice, bob, …: text" in groups of five, like the original's IRC pings. */
 /**
  * What a notice says on IRC, where a line is read on its own: its first line, and for a failed job or a
  * search's finding the lines that name what to run next (a command in backticks; "Follow it: …", "To
@@ -100,6 +99,7 @@ function fitIrc(line: string): string {
   return `${cut}…`;
 }
 
+/** "alice, bob, …: text" in groups of five, like the original's IRC pings. */
 function groupLines(nicks: readonly string[], text: string, prefix = ''): string[] {
   if (nicks.length === 0) return [`${prefix}${text}`];
   return chunks(nicks, GROUP).map((g) => `${prefix}${g.join(', ')}: ${text}`);
@@ -166,8 +166,7 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
   const search = p?.bisection;
   if (!p || !search) return [];
   const cand = e.proof ? search.candidates.find((c) => c.id === e.proof!.candidate) : undefined;
-  const tail = tailLines(cand?.tail);
-  const lastLines = tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+  const lastLines = lastLinesOf(cand?.tail);
   // An external CI keeps its jobs' logs: point to its run page, not to a `job log` the server refuses.
   const proofJob = e.proof ? p.jobs?.find((j) => j.id === e.proof!.job) : undefined;
   const log = !e.proof ? '' : `\nLog: ${logHint(proofJob, e.proof.job, { cli, code })}`;
@@ -306,8 +305,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       if (job.sha !== p.deploySha) return [staleFailure(p, e, cli)];
       // The owners of the push's requests hear it too: one of their changes may be what broke the build.
       const owners = requestsInPush(b, p.id).filter((r) => MERGED_STATES.includes(r.state)).map((r) => r.user);
-      const tail = tailLines(e.tail);
-      const lastLines = tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+      const lastLines = lastLinesOf(e.tail);
       return [{
         id: `job-failed-${e.job}`,
         kind: 'job-failed',

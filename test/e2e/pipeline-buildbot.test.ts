@@ -57,6 +57,16 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
     });
   const run = (args: string[]) => cli(server.url, 'pm', args);
   const bbJson = async <T>(path: string): Promise<T> => (await (await fetch(`${bb.url}/api/v2${path}`)).json()) as T;
+  /** The server restarted on a config for master `url`, then request `name` pushed and accepted into push 1 as request `id`. */
+  const restartAndAccept = async (url: string, withSlow: boolean, name: string, id: number) => {
+    await writeFile(configFile, config(url, withSlow));
+    await server.stop();
+    await server.start();
+    await gitOk(work, ['fetch', '-q', 'origin']);
+    await commitOnBranch(work, name, { [`${name}.txt`]: `${name}\n` });
+    await gitOk(work, ['push', '-q', 'origin', `${name}:refs/pushreq/${name}`]);
+    expect((await run(['push', 'accept', '1', String(id)])).code).toBe(0);
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pm-pipeline-bb-'));
@@ -115,13 +125,7 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
   }, 120_000);
 
   it('a SIGKILL of the server while a build runs: the next start re-attaches the job by its build id (no second build), and job cancel stops that build', async () => {
-    await writeFile(configFile, config(bb.url, true));
-    await server.stop();
-    await server.start();
-    await gitOk(work, ['fetch', '-q', 'origin']);
-    await commitOnBranch(work, 'two', { 'two.txt': 'two\n' });
-    await gitOk(work, ['push', '-q', 'origin', 'two:refs/pushreq/two']);
-    expect((await run(['push', 'accept', '1', '2'])).code).toBe(0);
+    await restartAndAccept(bb.url, true, 'two', 2);
     const slow = await until('the slow job to run on a build', async () => {
       const j = (await jobsOf(1)).find((x) => x.name === 'slow');
       return j && j.state === 'running' && j.url ? j : null;
@@ -172,13 +176,7 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
     try {
       const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-      await writeFile(configFile, config(proxyUrl, false));
-      await server.stop();
-      await server.start();
-      await gitOk(work, ['fetch', '-q', 'origin']);
-      await commitOnBranch(work, 'three', { 'three.txt': 'three\n' });
-      await gitOk(work, ['push', '-q', 'origin', 'three:refs/pushreq/three']);
-      expect((await run(['push', 'accept', '1', '3'])).code).toBe(0);
+      await restartAndAccept(proxyUrl, false, 'three', 3);
       const deploySha = (await pm().board()).pushes[0]!.deploySha!;
       const ours = async () => (await jobsOf(1)).filter((j) => j.sha === deploySha);
       // Several tries later (200 ms, then backing off), both are still queued: nothing was concluded.

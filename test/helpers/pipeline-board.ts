@@ -74,5 +74,18 @@ export function testCandidates(b: Board, sets: readonly (readonly number[])[], p
   return ok(b, { type: 'TestBisectCandidates', push: P1, bisection: search.job, runner: 'local', candidates }, PIPELINE, pipeline);
 }
 
+/**
+ * A culprit search on push 1 from its red build: the build and its retry fail, then each candidate of
+ * `runs` (request ids) is recorded and its run reported; the last step (the one that settles it) is returned.
+ */
+export function searched(b: Board, runs: readonly (readonly [readonly number[], 'passed' | 'failed'])[], pipeline: PipelineJobs = BISECT): Step {
+  let s = report(report(b, '1.1', 'failed', pipeline).board, '1.2', 'failed', pipeline);
+  for (const [set, state] of runs) {
+    const t = testCandidates(s.board, [set], pipeline).board;
+    s = report(t, lastJob(t), state, pipeline);
+  }
+  return s;
+}
+
 export const lastJob = (b: Board): string => b.pushes[P1]!.jobs!.at(-1)!.id;
 export const jobOf = (b: Board, id: string) => b.pushes[P1]!.jobs!.find((j) => j.id === id)!;

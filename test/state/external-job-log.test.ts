@@ -9,7 +9,7 @@ import type { Board } from '../../state/model.js';
 import { routeCommit } from '../../state/notify/routing.js';
 import { isDomainError } from '../../state/errors.js';
 import { plan } from '../../state/plan.js';
-import { built, lastJob, ok, P1, PM, report, testCandidates, type Step } from '../helpers/pipeline-board.js';
+import { built, ok, P1, PM, report, searched, type Step } from '../helpers/pipeline-board.js';
 
 const EXTERNAL: PipelineJobs = { runner: 'external', jobs: [{ name: 'test', on: 'build' }], retries: 0, onFailure: 'stop' };
 const LOCAL: PipelineJobs = { ...EXTERNAL, runner: 'local' };
@@ -33,13 +33,7 @@ describe('the answer to job retry', () => {
 describe("the culprit notice's log line", () => {
   /** Push 1 of 4: build and retry red, the search finds request 3 (a job that never flaked is trusted on one run). */
   function culprit(): Step {
-    let b = report(report(built(4), '1.1', 'failed').board, '1.2', 'failed').board;
-    b = testCandidates(b, [[1, 2]]).board;
-    b = report(b, lastJob(b), 'passed').board;
-    b = testCandidates(b, [[1, 2, 3]]).board;
-    b = report(b, lastJob(b), 'failed').board;
-    b = testCandidates(b, [[3]]).board;
-    const s = report(b, lastJob(b), 'failed');
+    const s = searched(built(4), [[[1, 2], 'passed'], [[1, 2, 3], 'failed'], [[3], 'failed']]);
     expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'culprit', culprit: 3 });
     return s;
   }

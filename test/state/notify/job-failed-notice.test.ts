@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Command } from '../../../state/commands.js';
 import { routeCommit } from '../../../state/notify/routing.js';
 import type { Board, PushId } from '../../../state/model.js';
-import { ALICE, built, lastJob, ok, P1, PM, recordBuild, report, sha, testCandidates, type Step } from '../../helpers/pipeline-board.js';
+import { ALICE, built, lastJob, ok, P1, PM, recordBuild, report, searched, sha, testCandidates, type Step } from '../../helpers/pipeline-board.js';
 
 const jobFailed = (s: Step) => routeCommit('c0ffee', s.events, s.board, { channels: ['log'] }).filter((d) => d.subject?.startsWith('Job failed'));
 
@@ -83,22 +83,13 @@ describe("the culprit's notice", () => {
   function found(other: boolean): string {
     let b = built(2);
     if (other) b = { ...b, pushes: { ...b.pushes, [2]: { ...b.pushes[P1]!, id: 2 as PushId, deployBranch: 'refs/heads/deploy/push-2', jobs: [], bisection: undefined } } };
-    b = report(report(b, '1.1', 'failed').board, '1.2', 'failed').board;
-    b = testCandidates(b, [[1]]).board;
-    b = report(b, lastJob(b), 'passed').board;
-    b = testCandidates(b, [[2]]).board;
-    const s = report(b, lastJob(b), 'failed');
+    const s = searched(b, [[[1], 'passed'], [[2], 'failed']]);
     expect(s.board.pushes[P1]!.bisection).toMatchObject({ state: 'culprit', culprit: 2 });
     const [n] = routeCommit('c0ffee', s.events, s.board, { channels: ['log'] }).filter((d) => d.subject?.startsWith('Breaks test'));
     return n!.text;
   }
   it('on IRC: its first line and the lines that say what to run, each with its addressees, none over 400 bytes, no quoted log', () => {
-    let b = built(2);
-    b = report(report(b, '1.1', 'failed').board, '1.2', 'failed').board;
-    b = testCandidates(b, [[1]]).board;
-    b = report(b, lastJob(b), 'passed').board;
-    b = testCandidates(b, [[2]]).board;
-    const s = report(b, lastJob(b), 'failed');
+    const s = searched(built(2), [[[1], 'passed'], [[2], 'failed']]);
     // A long title in a script of three bytes a letter: the first line is cut at a word, with "…".
     const board = { ...s.board, requests: { ...s.board.requests, [2]: { ...s.board.requests[2]!, title: '修复登录 '.repeat(40).trim() } } };
     const irc = routeCommit('c0ffee', s.events, board, { channels: ['irc'], ircChannel: '#deploys', routes: { 'job-failed': ['irc'] } }).filter((d) => d.channel === 'irc');
