@@ -7,7 +7,7 @@
 import { actorName, systemActor } from './actor.js';
 import { canonical, candidateKey, culpritSpacing, flakesEnough, members, nextStep, progress, recentFlakes, verdictOf, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchInput, type SearchStep, type Verdict } from './bisect.js';
 import type { DomainEvent } from './events.js';
-import { isPending, runAgain, type Job } from './jobs.js';
+import { isPending, isRed, runAgain, type Job } from './jobs.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
 import type { RefIntent } from './ref-intents.js';
 import { isoMillis, shortSha } from './text.js';
@@ -102,7 +102,7 @@ function count(into: Map<string, { passed: number; failed: number; pending: bool
   if (!j) return;
   const k = into.get(key) ?? { passed: 0, failed: 0, pending: false };
   if (j.state === 'passed') k.passed++;
-  else if (j.state === 'failed') k.failed++;
+  else if (isRed(j)) k.failed++;
   else if (isPending(j.state)) k.pending = true;
   into.set(key, k);
 }
@@ -119,6 +119,12 @@ export function knownOf(push: Push, b: Bisection): (key: string) => Known | unde
   const whole = sameBuild(push, b);
   if (whole) for (const j of jobsOfPush(push)) if (j.on === 'build' && j.name === b.name && j.sha === push.deploySha) count(out, `${b.requests.length}`, j);
   return (key) => out.get(key);
+}
+
+/** A run of the search's candidates that the runner could not run (notRun), if any. */
+function unrunOf(push: Push, b: Bisection): Job | undefined {
+  const runs = new Set(b.candidates.filter((c) => c.base === b.base).flatMap((c) => c.jobs));
+  return jobsOfPush(push).find((j) => runs.has(j.id) && j.state === 'failed' && j.notRun);
 }
 
 /** Whether the push's deploy branch is the one the bisection searches (its requests, on its base). */
@@ -148,9 +154,9 @@ export function flakeRecord(board: Board, name: string): FlakeRecord {
 function pushFlakes(p: Push, name: string): FlakeRecord {
   const bySha = new Map<string, { passed: number; failed: number }>();
   for (const j of jobsOfPush(p)) {
-    if (j.name !== name || j.on !== 'build' || (j.state !== 'passed' && j.state !== 'failed')) continue;
+    if (j.name !== name || j.on !== 'build' || (j.state !== 'passed' && !isRed(j))) continue;
     const t = bySha.get(j.sha) ?? { passed: 0, failed: 0 };
-    t[j.state]++;
+    t[j.state === 'passed' ? 'passed' : 'failed']++;
     bySha.set(j.sha, t);
   }
   let runs = 0;
@@ -221,7 +227,8 @@ function redBuild(after: Board, e: DomainEvent): { push: Push; job: Job } | null
   if (e.type !== 'JobFinished' || e.state !== 'failed') return null;
   const p = after.pushes[e.push];
   const job = p?.jobs?.find((j) => j.id === e.job);
-  if (!p || !job || job.on !== 'build' || job.kind === 'bisect' || !isOpenPush(p) || p.deploySha !== job.sha) return null;
+  // A job the runner could not run (notRun) says nothing of the tree: a search on it would conclude that master fails.
+  if (!p || !job || job.on !== 'build' || job.kind === 'bisect' || job.notRun || !isOpenPush(p) || p.deploySha !== job.sha) return null;
   return runAgain(jobsOfPush(p), job) ? null : { push: p, job };
 }
 
@@ -374,6 +381,15 @@ export function bisectionFollowEvents(after: Board, events: readonly DomainEvent
     const p = after.pushes[id];
     const b = p?.bisection;
     if (!p || !b || b.state !== 'running') continue;
+    // A run the runner could not run (a builder gone from the master, no checkout) tells nothing, and the
+    // same run again would be refused the same way: the search stops there instead of asking for it again.
+    const unrun = unrunOf(p, b);
+    if (unrun) {
+      const runs = new Set(b.candidates.flatMap((c) => c.jobs));
+      for (const j of jobsOfPush(p)) if (runs.has(j.id) && isPending(j.state)) out.push({ at, actor, cause: CAUSE, type: 'JobFinished', push: id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: 'its bisection ended' });
+      out.push({ at, actor, cause: CAUSE, type: 'BisectionConcluded', push: id, outcome: 'cancelled', reason: `job ${unrun.id} could not run (${unrun.reason ?? 'the runner refused it'})` });
+      continue;
+    }
     const known = knownOf(p, b);
     const step = nextStep({ n: b.requests.length, known, capacity: 0, ...jobHistory(after, b.name) });
     const settled = conclude(after, p, step, policy, at);

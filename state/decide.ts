@@ -657,6 +657,7 @@ function jobChangeEvent(push: PushId, job: { readonly id: string; readonly name:
         ...('reason' in change && change.reason && { reason: change.reason }),
         ...('url' in change && change.url && { url: change.url }),
         ...('tail' in change && change.tail && { tail: change.tail.slice(-JOB_TAIL_BYTES) }),
+        ...('notRun' in change && change.notRun && { notRun: true as const }),
       };
     case 'requeued':
       return { type: 'JobRequeued', ...base };

@@ -48,7 +48,7 @@ export type DomainEvent = Base &
     | { readonly type: 'JobQueued'; readonly push: PushId; readonly job: Job }
     // `when`: the time the runner saw it (the event's `at` is when it was recorded).
     | { readonly type: 'JobStarted'; readonly push: PushId; readonly job: string; readonly when?: string; readonly handle?: JobHandle; readonly log?: string; readonly url?: string }
-    | { readonly type: 'JobFinished'; readonly push: PushId; readonly job: string; readonly when?: string; readonly name: string; readonly sha: string; readonly state: Exclude<JobState, 'queued' | 'running'>; readonly exitCode?: number; readonly reason?: string; readonly url?: string; readonly tail?: string }
+    | { readonly type: 'JobFinished'; readonly push: PushId; readonly job: string; readonly when?: string; readonly name: string; readonly sha: string; readonly state: Exclude<JobState, 'queued' | 'running'>; readonly exitCode?: number; readonly reason?: string; readonly url?: string; readonly tail?: string; readonly notRun?: true }
     /** An interrupted job is run again (after a server crash). */
     | { readonly type: 'JobRequeued'; readonly push: PushId; readonly job: string }
     /** stage / bless with deploy jobs: the jobs run, the step is recorded (PushStaged, PushBlessed) when they pass. */

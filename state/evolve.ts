@@ -144,7 +144,7 @@ export function evolve(b: Board, e: DomainEvent): Board {
       const codes = { ...(e.exitCode !== undefined && { exitCode: e.exitCode }), ...(e.url && { url: e.url }) };
       const change: JobEvent =
         e.state === 'passed' ? { type: 'passed', at: when, ...codes }
-        : e.state === 'failed' ? { type: 'failed', at: when, ...codes, ...(e.reason && { reason: e.reason }) }
+        : e.state === 'failed' ? { type: 'failed', at: when, ...codes, ...(e.reason && { reason: e.reason }), ...(e.notRun && { notRun: true as const }) }
         : e.state === 'cancelled' ? { type: 'cancelled', at: when, ...(e.reason && { reason: e.reason }) }
         : { type: 'interrupted', at: when };
       const next = setJob(b, e.push, e.job, change, e.at);

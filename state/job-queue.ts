@@ -5,7 +5,7 @@ import { actorName, systemActor, type SystemCause } from './actor.js';
 import { candidateLabels } from './bisection.js';
 import { domainError, type DomainError } from './errors.js';
 import type { DomainEvent } from './events.js';
-import { isPending, laterRuns, logHint, newJob, retryJob, runAgain, type Job, type JobPhase, type JobRunner } from './jobs.js';
+import { isPending, isRed, laterRuns, logHint, newJob, retryJob, runAgain, type Job, type JobPhase, type JobRunner } from './jobs.js';
 import { findJob, isOpenPush, jobsOfPush, nextJobId, type Board, type Push, type PushId } from './model.js';
 import { shortSha } from './text.js';
 
@@ -59,7 +59,7 @@ function buildJobs(p: Push, sha: string, pipeline: PipelineJobs, at: string): Jo
   for (const cfg of pipeline.jobs) {
     if (cfg.on !== 'build' || on.some((j) => j.name === cfg.name && (isPending(j.state) || j.state === 'passed'))) continue;
     const id = nextJobId(p, out.length);
-    const failed = on.filter((j) => j.name === cfg.name && j.state === 'failed').at(-1);
+    const failed = on.filter((j) => j.name === cfg.name && isRed(j)).at(-1);
     const retry = failed && failed.attempt <= (pipeline.retries ?? 0) ? retryJob(failed, id, at, jobsOfPush(p)) : null;
     out.push(retry && !('code' in retry) ? retry : newJob({ id, name: cfg.name, on: 'build', sha, push: p.id, kind: 'build', runner: pipeline.runner, at }));
   }
@@ -82,7 +82,8 @@ export function autoRetryEvents(after: Board, events: readonly DomainEvent[], pi
     const found = findJob(after, e.job);
     if (!found) continue;
     const { push: p, job } = found;
-    if (job.on !== 'build' || job.attempt > retries || !isOpenPush(p) || p.deploySha !== job.sha) continue;
+    // One the runner could not run is no red build: the same run again would be refused the same way.
+    if (job.on !== 'build' || job.notRun || job.attempt > retries || !isOpenPush(p) || p.deploySha !== job.sha) continue;
     // Someone (or something) already runs it again, or it passed meanwhile: nothing to add.
     if (runAgain(jobsOfPush(p), job)) continue;
     const n = queued.get(p.id) ?? 0;

@@ -39,6 +39,12 @@ export interface Job {
   readonly exitCode?: number;
   /** Passed on a retry after failing. */
   readonly flaky?: boolean;
+  /**
+   * Failed without running: the runner could not run it (a builder the master does not have, no checkout
+   * of the SHA, a command that cannot start; `reason` says which). It says nothing of the tree, so it is
+   * no red build: not retried, no culprit search, no flake when a later run passes. It still holds its gate.
+   */
+  readonly notRun?: true;
   readonly handle?: JobHandle;
   /** Where the log is kept (a path under the data dir for local jobs, a URL for others). */
   readonly log?: string;
@@ -60,7 +66,7 @@ export type JobEvent =
   | { readonly type: 'attached'; readonly handle: JobHandle; readonly url?: string }
   | { readonly type: 'passed'; readonly at: string; readonly exitCode?: number; readonly url?: string }
   /** `tail`: the last lines of a local job's log (≤ JOB_TAIL_BYTES), for the failure notice; not kept on the job. */
-  | { readonly type: 'failed'; readonly at: string; readonly exitCode?: number; readonly reason?: string; readonly url?: string; readonly tail?: string }
+  | { readonly type: 'failed'; readonly at: string; readonly exitCode?: number; readonly reason?: string; readonly url?: string; readonly tail?: string; readonly notRun?: true }
   | { readonly type: 'cancelled'; readonly at: string; readonly reason?: string }
   /** The server stopped while the job ran (crash, restart): its result is unknown. */
   | { readonly type: 'interrupted'; readonly at: string }
@@ -106,6 +112,9 @@ export function runAgain(jobs: readonly Job[], job: Job): boolean {
   return laterRuns(jobs, job).some((j) => isPending(j.state) || j.state === 'passed');
 }
 
+/** A run that failed on its tree (red): one the runner could not run (`notRun`) says nothing of the tree. */
+export const isRed = (j: Job): boolean => j.state === 'failed' && !j.notRun;
+
 /** The runs of `job` after it among `jobs` (a push's, oldest first): same name, phase and SHA. */
 export const laterRuns = (jobs: readonly Job[], job: Job): Job[] => runsOnSha(jobs.slice(jobs.indexOf(job) + 1), job);
 
@@ -123,7 +132,7 @@ export function applyJobEvent(job: Job, ev: JobEvent): Job | DomainError {
     case 'passed':
       return { ...job, state: next, finishedAt: ev.at, ...(ev.exitCode !== undefined && { exitCode: ev.exitCode }), ...(ev.url && { url: ev.url }), ...(job.kind === 'retry' && { flaky: true }) };
     case 'failed':
-      return { ...job, state: next, finishedAt: ev.at, ...(ev.exitCode !== undefined && { exitCode: ev.exitCode }), ...(ev.reason && { reason: ev.reason }), ...(ev.url && { url: ev.url }) };
+      return { ...job, state: next, finishedAt: ev.at, ...(ev.exitCode !== undefined && { exitCode: ev.exitCode }), ...(ev.reason && { reason: ev.reason }), ...(ev.url && { url: ev.url }), ...(ev.notRun && { notRun: true as const }) };
     case 'cancelled':
       return { ...job, state: next, finishedAt: ev.at, ...(ev.reason && { reason: ev.reason }) };
     case 'interrupted':
@@ -171,7 +180,7 @@ export function retryJob(job: Job, id: string, at: string, jobs: readonly Job[] 
   }
   const runs = runsOnSha(jobs, job);
   const attempt = Math.max(job.attempt, ...runs.map((j) => j.attempt)) + 1;
-  const failed = job.state === 'failed' || runs.some((j) => j.state === 'failed');
+  const failed = isRed(job) || runs.some(isRed);
   const passed = runs.some((j) => j.state === 'passed');
   const kind: JobKind = failed && !passed ? 'retry' : job.on === 'build' ? 'build' : 'deploy';
   return { ...newJob({ id, name: job.name, on: job.on, sha: job.sha, push: job.push, kind, runner: job.runner, at }), attempt };

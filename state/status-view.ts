@@ -4,6 +4,7 @@ import type { Job } from './jobs.js';
 import { flakeCounts } from './job-queue.js';
 import type { StatusJob } from './wire.js';
 import { FINISHED_REQUEST_STATES, isOpenPush, queueOrder, requestsOfPush, type Board, type Push, type PushRequest, type PushState } from './model.js';
+import { safeLine } from './text.js';
 
 export interface StatusPush {
   readonly id: number;
@@ -92,6 +93,7 @@ export function jobView(j: Job, candidates?: ReadonlyMap<string, string>): Statu
     finishedAt: j.finishedAt,
     runner: j.runner,
     ...(j.flaky && { flaky: true }),
+    ...(j.notRun && { notRun: safeLine(j.reason ?? 'the runner could not run it') }),
     ...(candidate && { candidate }),
     ...(j.rerun && { rerun: j.rerun }),
   };

@@ -94,6 +94,8 @@ export interface StatusJob {
   readonly runner?: JobRunner;
   /** Passed on a retry after failing. */
   readonly flaky?: boolean;
+  /** Failed without running, and why: the runner could not run it ("Buildbot: no builder \"unit\" …"); no red build, nobody blamed. */
+  readonly notRun?: string;
   /** Run again from scratch because the server stopped while it ran: how often, and when the last stop cut it short. */
   readonly rerun?: { readonly times: number; readonly at: string };
   /** A run of the push's culprit search: what its candidate holds ("master + #1 … #4 (4)": the first four, in merge order). */

@@ -7,7 +7,7 @@
 // id (or build request id, when no build had started) and follows it on. Logs are Buildbot's step
 // logs, read through the same REST API.
 import { jobBranch } from '../../state/bisection.js';
-import { logTail, type Job, type JobEvent } from '../../state/jobs.js';
+import { isPending, logTail, type Job, type JobEvent } from '../../state/jobs.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
 import { recordJobChange } from './record-job.js';
@@ -34,6 +34,9 @@ interface Active {
 
 const now = () => new Date().toISOString();
 
+/** The master's refusal in words, once prefixed: the runner's errors already start "buildbot: ". */
+const refusal = (e: unknown): string => `Buildbot: ${(e as Error).message.replace(/^buildbot: /i, '')}`;
+
 export class BuildbotJobService implements PipelineService {
   readonly runner: BuildbotRunner;
   private readonly active = new Map<string, Active>();
@@ -58,6 +61,7 @@ export class BuildbotJobService implements PipelineService {
 
   /** Start-up: running jobs are re-attached to their builds (which ran on while we were down); queued ones forced. */
   async resume(): Promise<void> {
+    this.track(this.checkConfig());
     const { board } = await this.o.dispatcher.read();
     for (const p of Object.values(board.pushes)) {
       for (const j of p.jobs ?? []) {
@@ -81,7 +85,8 @@ export class BuildbotJobService implements PipelineService {
   /** The build's step logs, each introduced by a header line; live until the build ends while it runs. */
   async *follow(job: Job): AsyncGenerator<Buffer> {
     const h = job.handle?.runner === 'buildbot' ? job.handle : null;
-    if (!h) throw new JobLogError(`job ${job.id} (${job.name}) has no build on Buildbot yet: it is ${job.state}`, { job: job.id });
+    if (!h && job.notRun) throw new JobLogError(`job ${job.id} (${job.name}) never ran on Buildbot (${job.reason ?? 'the master refused it'}): there is no log`, { job: job.id });
+    if (!h) throw new JobLogError(`job ${job.id} (${job.name}) has no build on Buildbot${isPending(job.state) ? ' yet' : ''}: it is ${job.state}`, { job: job.id });
     const handle: BuildbotHandle = { buildRequestId: h.buildRequestId, ...(h.buildId !== undefined && { buildId: h.buildId }) };
     if (job.state !== 'queued' && job.state !== 'running' && handle.buildId === undefined) throw new JobLogError(`job ${job.id} (${job.name}) ended (${job.state}) before Buildbot started a build: there is no log`, { job: job.id });
     // A running build's chunks as they come (the first is all so far); a finished build's log in one piece.
@@ -102,12 +107,34 @@ export class BuildbotJobService implements PipelineService {
     await this.idle();
   }
 
+  /**
+   * At start, the config against the master: a builder or force scheduler it does not have would make
+   * every such job fail unrun, so the log says so now, naming the field, rather than on the first push.
+   * A master that does not answer is not waited for (its jobs wait for it anyway).
+   */
+  private async checkConfig(): Promise<void> {
+    let names: Awaited<ReturnType<BuildbotRunner['names']>>;
+    try {
+      names = await this.runner.names();
+    } catch (e) {
+      this.o.log('warn', `pipeline: could not ask Buildbot at ${this.o.buildbot.url} for its builders (${(e as Error).message}); jobs wait for it`);
+      return;
+    }
+    const list = (xs: readonly string[]) => (xs.length ? xs.map((x) => `"${x}"`).join(', ') : 'none');
+    if (!names.schedulers.includes(this.o.buildbot.scheduler))
+      this.o.log('error', `pipeline.buildbot.scheduler: Buildbot at ${this.o.buildbot.url} has no force scheduler "${this.o.buildbot.scheduler}" (it has: ${list(names.schedulers)}); no job can run until it does`);
+    this.o.pipeline.jobs.forEach((j, i) => {
+      if (j.builder && !names.builders.includes(j.builder))
+        this.o.log('error', `pipeline.jobs[${i}].builder: Buildbot at ${this.o.buildbot.url} has no builder "${j.builder}" (it has: ${list(names.builders)}); job ${j.name} cannot run until it does`);
+    });
+  }
+
   private start(job: Job, board: Board): void {
     if (this.closed || this.active.has(job.id)) return;
     const cfg = this.o.pipeline.jobs.find((j) => j.name === job.name && j.on === job.on);
     const push = board.pushes[job.push];
     if (!cfg?.builder || !push) {
-      this.track(this.report(job.id, { type: 'failed', at: now(), reason: `no ${job.on} job named ${job.name} with builder: in the pipeline config` }));
+      this.track(this.report(job.id, { type: 'failed', at: now(), reason: `no ${job.on} job named ${job.name} with builder: in the pipeline config`, notRun: true }));
       return;
     }
     const entry: Active = { abort: new AbortController() };
@@ -128,7 +155,9 @@ export class BuildbotJobService implements PipelineService {
         } catch (e) {
           this.active.delete(job.id);
           if (this.closed) return;
-          await this.report(job.id, { type: 'failed', at: now(), reason: `Buildbot: ${(e as Error).message}` });
+          // Refused by the master (an outage keeps it queued): the build never ran.
+          this.o.log('error', `job ${job.id} (${job.name}): ${refusal(e)}; it is recorded failed, not run (fix the pipeline config, restart, then: pushmanager job retry ${job.id})`);
+          await this.report(job.id, { type: 'failed', at: now(), reason: refusal(e), notRun: true });
         }
       })(),
     );
@@ -163,7 +192,8 @@ export class BuildbotJobService implements PipelineService {
     this.track(
       this.watch(job, entry, handle, handle.buildId).catch(async (e: unknown) => {
         this.active.delete(job.id);
-        if (!this.closed) await this.report(job.id, { type: 'failed', at: now(), reason: `Buildbot: ${(e as Error).message}` });
+        // The master refuses to say more of the build (it forgot it): its result is unknown, not red.
+        if (!this.closed) await this.report(job.id, { type: 'failed', at: now(), reason: refusal(e), notRun: true });
       }),
     );
   }

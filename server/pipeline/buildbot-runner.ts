@@ -146,6 +146,12 @@ export class BuildbotRunner {
     return { buildRequestId: brid };
   }
 
+  /** The names of the master's builders and force schedulers (a start-up check of the config against the master). */
+  async names(): Promise<{ builders: string[]; schedulers: string[] }> {
+    const [builders, schedulers] = await Promise.all([this.list<{ name: string }>('/api/v2/builders', 'builders'), this.list<{ name: string }>('/api/v2/forceschedulers', 'forceschedulers')]);
+    return { builders: builders.map((b) => b.name), schedulers: schedulers.map((s) => s.name) };
+  }
+
   /** A handle for a build known by id only (re-attaching from a recorded build id). */
   async attach(buildId: number): Promise<BuildbotHandle> {
     const b = await this.one<ApiBuild>(`/api/v2/builds/${buildId}`, 'builds');

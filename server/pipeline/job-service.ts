@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { readLogEnd } from './job-log.js';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../state/events.js';
-import { JOB_TAIL_BYTES, logTail, type Job, type JobEvent } from '../../state/jobs.js';
+import { isPending, JOB_TAIL_BYTES, logTail, type Job, type JobEvent } from '../../state/jobs.js';
 import { jobBranch } from '../../state/bisection.js';
 import { findJob, type Board } from '../../state/model.js';
 import type { Committed, Dispatcher } from '../app/dispatcher.js';
@@ -110,7 +110,8 @@ export class JobService {
       yield* this.runner.follow(job.id);
       return;
     }
-    if (!job.log) throw new JobLogError(`job ${job.id} (${job.name}) has no log yet: it is ${job.state}`, { job: job.id });
+    if (!job.log && job.notRun) throw new JobLogError(`job ${job.id} (${job.name}) never ran (${job.reason ?? 'the runner could not run it'}): there is no log`, { job: job.id });
+    if (!job.log) throw new JobLogError(`job ${job.id} (${job.name}) has no log${isPending(job.state) ? ' yet' : ''}: it is ${job.state}`, { job: job.id });
     try {
       yield await readFile(join(this.o.dataDir, job.log));
     } catch (e) {
@@ -136,7 +137,7 @@ export class JobService {
     const cfg = this.o.pipeline.jobs.find((j) => j.name === job.name && j.on === job.on);
     const push = board.pushes[job.push];
     if (!cfg?.run || !push) {
-      void this.track(this.report(job.id, { type: 'failed', at: new Date().toISOString(), reason: `no ${job.on} job named ${job.name} with run: in the pipeline config` }));
+      void this.track(this.report(job.id, { type: 'failed', at: new Date().toISOString(), reason: `no ${job.on} job named ${job.name} with run: in the pipeline config`, notRun: true }));
       return;
     }
     this.runner.submit({
@@ -160,7 +161,7 @@ export class JobService {
     const code = u.exitCode !== undefined ? { exitCode: u.exitCode } : {};
     const change: JobEvent =
       u.state === 'passed' ? { type: 'passed', at, ...code }
-      : u.state === 'failed' ? { type: 'failed', at, ...code, reason: u.reason, ...this.tailOf(u.log) }
+      : u.state === 'failed' ? { type: 'failed', at, ...code, reason: u.reason, ...(u.notRun ? { notRun: true as const } : this.tailOf(u.log)) }
       : u.state === 'cancelled' ? { type: 'cancelled', at, reason: u.reason }
       : { type: 'interrupted', at };
     return this.report(u.id, change);

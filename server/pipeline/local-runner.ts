@@ -39,6 +39,8 @@ export interface LocalJobResult {
   readonly signal?: string;
   /** In words, for people: "timed out after 60 s", "exit code 3". */
   readonly reason: string;
+  /** Failed before its command ran (a bad placeholder, no checkout, a command that cannot start): no red build. */
+  readonly notRun?: true;
   /** The log, relative to the data dir. */
   readonly log: string;
   readonly startedAt: Date | null;
@@ -274,7 +276,7 @@ export class LocalRunner {
       try {
         argv = expandArgs(spec.run, { sha: spec.sha, push: spec.push, branch: spec.branch, env: spec.env });
       } catch (err) {
-        if (err instanceof PlaceholderError) return this.finish(e, { state: 'failed', reason: err.message });
+        if (err instanceof PlaceholderError) return this.finish(e, { state: 'failed', reason: err.message, notRun: true });
         throw err;
       }
       for (const d of [src, home, tmp]) mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -282,7 +284,7 @@ export class LocalRunner {
         await this.checkout(spec.sha, src, join(work, 'index'));
       } catch (err) {
         const why = err instanceof GitError ? err.stderr.trim().split('\n').pop() : (err as Error).message;
-        return this.finish(e, { state: 'failed', reason: `no checkout of ${spec.sha}: ${why}` });
+        return this.finish(e, { state: 'failed', reason: `no checkout of ${spec.sha}: ${why}`, notRun: true });
       }
       if (e.cancel) return this.finish(e, { state: 'cancelled', reason: e.cancel });
       if (e.shutdown) return this.finish(e, { state: 'interrupted', reason: 'the server stopped before the job started' });
@@ -341,7 +343,7 @@ export class LocalRunner {
         void groupEnded.then(() => {
           log.close();
           const err = spawnError as (Error & { code?: string }) | null;
-          if (err && !exit) this.finish(e, { state: 'failed', reason: `cannot start ${argv[0]}: ${err.code ?? err.message}` });
+          if (err && !exit) this.finish(e, { state: 'failed', reason: `cannot start ${argv[0]}: ${err.code ?? err.message}`, notRun: true });
           else this.finish(e, this.outcome(e, exit!));
           resolve();
         });

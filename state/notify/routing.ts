@@ -4,7 +4,7 @@
 import type { DomainEvent, EventOf } from '../events.js';
 import { IN_PUSH_STATES, MERGED_STATES, requestsInPush, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId, type UserName } from '../model.js';
 import { bisectionRuns, restVerdict } from '../bisection.js';
-import { JOB_TAIL_LINES, logHint, runAgain } from '../jobs.js';
+import { JOB_TAIL_LINES, logHint, runAgain, type Job } from '../jobs.js';
 import { safeLine } from '../text.js';
 import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
 
@@ -159,6 +159,26 @@ function staleFailure(p: Push, e: EventOf<'JobFinished'>, cli: string): Notice {
   };
 }
 
+/**
+ * A build job the runner could not run (a builder the master does not have, no checkout of the SHA, a
+ * command that cannot start): nobody's change is to blame, so only the pushmaster hears it, with the
+ * runner's reason and that the gate (or the culprit search, for one of its runs) waits for a fix.
+ */
+function unrunJob(p: Push, job: Job, e: EventOf<'JobFinished'>, cli: string): Notice {
+  const search = job.kind === 'bisect' && p.bisection?.candidates.some((c) => c.jobs.includes(job.id)) ? p.bisection : null;
+  const then = search
+    ? `${pushName(p)}'s culprit search stopped there, with nobody blamed. Fix it, then: \`${cli} job retry ${search.job}\` runs the build again (red again, it searches again)`
+    : `Nobody's request is to blame and no culprit search starts; stage of ${pushName(p)} waits for it. Fix it, then: \`${cli} job retry ${e.job}\``;
+  return {
+    id: `job-failed-${e.job}`,
+    kind: 'job-failed',
+    push: p,
+    users: [p.pushmaster],
+    subject: `Job could not run: ${cleanText(e.name, 64)} on ${pushName(p)}`,
+    text: `${job.on} job ${cleanText(e.name, 64)} (job ${e.job}) could not run on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}.\n${then}`,
+  };
+}
+
 /** What a bisection found: the culprit's owner (and a pair's partner) and the pushmaster hear it, with the log's last lines. */
 function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[] {
   const { board: b, cli } = ctx;
@@ -293,6 +313,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const job = p?.jobs?.find((j) => j.id === e.job);
       // A stage or bless job's failure is told with the deploy it ended (DeployFailed); a build job
       // that is already being run again (retries) blames no one yet.
+      if (p && job && e.state === 'failed' && job.on === 'build' && job.notRun) return [unrunJob(p, job, e, cli)];
       if (!p || !job || e.state !== 'failed' || job.on !== 'build' || job.kind === 'bisect') return [];
       if (runAgain(p.jobs ?? [], job)) return [];
       // A culprit search takes it over: the one it starts, or the running one a new deploy branch moved

@@ -28,7 +28,7 @@ const found = findBuildbot();
 const skip = !found.ok && process.env.CI !== 'true';
 
 
-const config = (bbUrl: string, withSlow: boolean) =>
+const config = (bbUrl: string, withSlow: boolean, lintBuilder = 'fail') =>
   [
     'server: { host: 127.0.0.1, port: 7080, dataDir: ./data }',
     'pipeline:',
@@ -37,7 +37,7 @@ const config = (bbUrl: string, withSlow: boolean) =>
     '  retries: 0',
     '  jobs:',
     '    - { name: unit, on: build, builder: pass }',
-    '    - { name: lint, on: build, builder: fail }',
+    `    - { name: lint, on: build, builder: ${lintBuilder} }`,
     ...(withSlow ? ['    - { name: slow, on: build, builder: slow }'] : []),
     '',
   ].join('\n');
@@ -58,8 +58,8 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
   const run = (args: string[]) => cli(server.url, 'pm', args);
   const bbJson = async <T>(path: string): Promise<T> => (await (await fetch(`${bb.url}/api/v2${path}`)).json()) as T;
   /** The server restarted on a config for master `url`, then request `name` pushed and accepted into push 1 as request `id`. */
-  const restartAndAccept = async (url: string, withSlow: boolean, name: string, id: number) => {
-    await writeFile(configFile, config(url, withSlow));
+  const restartAndAccept = async (url: string, withSlow: boolean, name: string, id: number, lintBuilder?: string) => {
+    await writeFile(configFile, config(url, withSlow, lintBuilder));
     await server.stop();
     await server.start();
     await gitOk(work, ['fetch', '-q', 'origin']);
@@ -196,5 +196,41 @@ describe.skipIf(skip)(`pipeline: runner buildbot on a real master and worker${fo
       await new Promise<void>((r) => proxy.close(() => r()));
       proxy.closeAllConnections();
     }
+  }, 180_000);
+
+  it("a builder the master does not have: the start-up log names the field; its job fails 'could not run' at once, is not retried, starts no culprit search and blames nobody", async () => {
+    await restartAndAccept(bb.url, false, 'four', 4, 'nope');
+    // The config is checked against the master at start, before any job is forced.
+    const checked = await until('the start-up check of the builders', async () => server.log.match(/pipeline\.jobs\[1\]\.builder: Buildbot at \S+ has no builder "nope" \(it has: [^)]*"fail"[^)]*\); job lint cannot run until it does/));
+    expect(checked[0]).toContain('"pass"');
+    const deploySha = (await pm().board()).pushes[0]!.deploySha!;
+    const lint = await until('lint to be refused', async () => (await jobsOf(1)).find((j) => j.name === 'lint' && j.sha === deploySha && j.state === 'failed'));
+    expect(lint.notRun).toBe('Buildbot: no builder "nope" on ' + bb.url + ' (pipeline.jobs[].builder)');
+    expect(lint.url).toBeNull();
+    // unit runs and passes on the same SHA: the refusal is one job's.
+    await until('unit to pass', async () => (await jobsOf(1)).find((j) => j.name === 'unit' && j.sha === deploySha && j.state === 'passed'));
+    await new Promise((r) => setTimeout(r, 1_000));
+    const board = (await pm().board()).pushes[0]!;
+    // No retry of it (the same force would be refused the same way) and no search: it says nothing of the tree.
+    expect(board.jobs!.filter((j) => j.name === 'lint' && j.sha === deploySha).map((j) => j.id)).toEqual([lint.id]);
+    expect(board.bisection?.job).not.toBe(lint.id);
+    const status = await run(['status']);
+    expect(status.stdout).toContain(`job ${lint.id}`);
+    expect(status.stdout).toMatch(new RegExp(`job ${lint.id.replace('.', '\\.')} +lint +build +failed at [0-9a-f]{10}  \\(could not run: Buildbot: no builder "nope"`));
+    const log = await run(['job', 'log', lint.id]);
+    expect(log.code).toBe(1);
+    expect(log.stderr).toContain(`job ${lint.id} (lint) never ran on Buildbot (Buildbot: no builder "nope"`);
+    // The pushmaster alone hears it, with what to do; the requests' owners are not blamed.
+    const [notice] = await until('the could-not-run notice', async () => {
+      const n = await loggedNotices(join(dir, 'data'), 'Job could not run: lint');
+      return n.length ? n : null;
+    });
+    expect(notice!.to).toEqual(['pm']);
+    expect(notice!.text).toContain(`build job lint (job ${lint.id}) could not run on ${deploySha.slice(0, 10)}: Buildbot: no builder "nope"`);
+    expect(notice!.text).toContain(`Nobody's request is to blame and no culprit search starts; stage of push #1 "buildbot" waits for it. Fix it, then: \`pushmanager job retry ${lint.id}\``);
+    // The gate holds: stage is refused, naming it.
+    const stage = await run(['push', 'stage', '1', '--env', 'stage1']);
+    expect(stage.code).toBe(1);
+    expect(stage.stderr).toContain(lint.id);
   }, 180_000);
 });

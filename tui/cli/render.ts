@@ -78,7 +78,7 @@ export function jobLine(j: StatusJob, now: number): string {
   const extra = [j.attempt > 1 ? `attempt ${j.attempt}` : '', j.flaky ? 'flaky' : '', kind, rerun].filter(Boolean).join(', ');
   // The server has no log of an external CI's job to offer: the CI's run page is where to read it.
   const ci = ciLog(j);
-  const next = j.state === 'failed' || j.state === 'interrupted' ? `  (log: ${ci ?? `pushmanager job log ${j.id}`})` : j.state === 'running' ? `  (follow: ${ci ?? `pushmanager job log ${j.id} --follow`})` : '';
+  const next = j.notRun ? `  (could not run: ${safeLine(j.notRun)})` : j.state === 'failed' || j.state === 'interrupted' ? `  (log: ${ci ?? `pushmanager job log ${j.id}`})` : j.state === 'running' ? `  (follow: ${ci ?? `pushmanager job log ${j.id} --follow`})` : '';
   return `job ${j.id.padEnd(5)} ${safeLine(j.name).padEnd(12)} ${j.on.padEnd(7)} ${j.state}${time}${extra ? ` (${extra})` : ''} at ${shortSha(j.sha)}${next}`;
 }
 

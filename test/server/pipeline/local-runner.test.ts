@@ -141,18 +141,21 @@ describe('local runner', () => {
     expect((await readdir(bare)).sort()).not.toContain('worktrees');
   });
 
-  it('a SHA the repository does not have fails the job with the reason', async () => {
+  it('a SHA the repository does not have fails the job with the reason, as not run (no red build: nobody is blamed)', async () => {
     const { runner } = await makeRunner();
     const spec = job(['./pass.sh'], { sha: 'f'.repeat(40) });
     runner.submit(spec);
-    expect(await runner.result(spec.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^no checkout of f{40}/) });
+    expect(await runner.result(spec.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^no checkout of f{40}/), notRun: true });
   });
 
-  it('a program that does not exist fails the job with the reason', async () => {
+  it('a program that does not exist fails the job with the reason, as not run; one that runs and fails is red', async () => {
     const { runner } = await makeRunner();
     const spec = job(['./no-such-script.sh']);
     runner.submit(spec);
-    expect(await runner.result(spec.id)).toMatchObject({ state: 'failed', reason: 'cannot start ./no-such-script.sh: ENOENT' });
+    expect(await runner.result(spec.id)).toMatchObject({ state: 'failed', reason: 'cannot start ./no-such-script.sh: ENOENT', notRun: true });
+    const red = job(['sh', '-c', 'exit 3']);
+    runner.submit(red);
+    expect((await runner.result(red.id)).notRun).toBeUndefined();
   });
 
   it('the environment carries no server secret: only the allow-list and PUSHMANAGER_JOB_*', async () => {
