@@ -50,7 +50,7 @@ describe('EmailNotifier with an SMTP server', () => {
     const alice = byRcpt['alice@example.com'];
     expect(alice?.from).toBe('pm@example.com');
     expect(alice?.raw).toMatch(/Content-Type: multipart\/alternative/);
-    expect(alice?.decoded).toContain('Request #1 "Fix <login> ünïcode" was accepted into push #1 "Tuesday" by pm.');
+    expect(alice?.decoded).toContain('Request #1 "Fix <login> ünïcode" at aaaaaaaaaa was accepted into push #1 "Tuesday" by pm.');
     expect(alice?.decoded).toContain('<p>Request #1 &quot;Fix &lt;login&gt; ünïcode&quot;');
   });
 
