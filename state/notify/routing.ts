@@ -25,6 +25,8 @@ interface Notice {
   /** IRC lines when the default ("nick, nick: text" in groups of five) does not fit. */
   readonly ircLines?: (nick: (u: UserName) => string) => string[];
   readonly push?: Push;
+  /** The request a notice is about, when it is about one: its emails thread with that request's. */
+  readonly about?: RequestId;
 }
 
 const GROUP = 5;
@@ -207,6 +209,7 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
         : `It is still in the push: the pushmaster decides (\`${cli} push remove ${p.id} ${r.id} --reason ...\`).`;
       return [{
         id: `bisection-${search.job}-${r.id}`,
+        about: r.id,
         kind: 'job-failed',
         push: p,
         users: unique([r.user, ...r.watchers, ...(partner ? [partner.user] : []), p.pushmaster]),
@@ -235,7 +238,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const r = req(b, e.request);
       const p = push(b, e.push);
       if (!r || !p) return [];
-      return [{ id: 'accepted', kind: 'accepted', push: p, users: people(r), subject: `Accepted: ${title(r)}`, text: `Request ${title(r)} at ${short(r.sha)} was accepted into ${pushName(p)} by ${actor}.` }];
+      return [{ id: 'accepted', kind: 'accepted', push: p, about: r.id, users: people(r), subject: `Accepted: ${title(r)}`, text: `Request ${title(r)} at ${short(r.sha)} was accepted into ${pushName(p)} by ${actor}.` }];
     }
     case 'RequestRemoved': {
       // A culprit removed by its bisection hears it once, from the conclusion (with the log's last lines).
@@ -243,7 +246,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const r = req(b, e.request);
       const p = push(b, e.push);
       if (!r || !p) return [];
-      return [{ id: 'removed', kind: 'removed', push: p, users: people(r), subject: `Removed: ${title(r)}`, text: `Request ${title(r)} at ${short(r.sha)} was removed from ${pushName(p)} by ${actor}: ${cleanText(e.reason)}${removedNext(r, cli)}` }];
+      return [{ id: 'removed', kind: 'removed', push: p, about: r.id, users: people(r), subject: `Removed: ${title(r)}`, text: `Request ${title(r)} at ${short(r.sha)} was removed from ${pushName(p)} by ${actor}: ${cleanText(e.reason)}${removedNext(r, cli)}` }];
     }
     case 'ConflictsFound': {
       const r = req(b, e.request);
@@ -253,6 +256,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       return [{
         id: `conflict-${short(e.sha)}`,
         kind: 'conflict',
+        about: r.id,
         push: p,
         users: people(r),
         subject: `Conflict: ${title(r)}`,
@@ -266,7 +270,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const inPush = p && IN_PUSH_STATES.includes(r.state);
       const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), doer(e));
       const rebuilt = p && MERGED_STATES.includes(r.state) ? `\nThe deploy branch of ${pushName(p)} is rebuilt.` : '';
-      return [{ id: `updated-${short(e.sha)}`, kind: 'updated', push: p, users, subject: `Updated: ${title(r)}`, text: `Request ${title(r)} was updated by ${actor} to ${short(e.sha)}${e.forced ? ' (forced)' : ''}.${rebuilt}` }];
+      return [{ id: `updated-${short(e.sha)}`, kind: 'updated', push: p, about: r.id, users, subject: `Updated: ${title(r)}`, text: `Request ${title(r)} was updated by ${actor} to ${short(e.sha)}${e.forced ? ' (forced)' : ''}.${rebuilt}` }];
     }
     case 'RequestWithdrawn': {
       const r = req(b, e.request);
@@ -274,7 +278,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const p = r.push === null ? undefined : push(b, r.push);
       const inPush = p && IN_PUSH_STATES.includes(e.fromState);
       const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), doer(e));
-      return [{ id: 'withdrawn', kind: 'withdrawn', push: p, users, subject: `Withdrawn: ${title(r)}`, text: `Request ${title(r)} was withdrawn by ${actor}${inPush ? ` from ${pushName(p)}` : ''}.` }];
+      return [{ id: 'withdrawn', kind: 'withdrawn', push: p, about: r.id, users, subject: `Withdrawn: ${title(r)}`, text: `Request ${title(r)} was withdrawn by ${actor}${inPush ? ` from ${pushName(p)}` : ''}.` }];
     }
     case 'PushStaged': {
       const p = push(b, e.push);
@@ -286,6 +290,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
         return [{
           id: `staged-${id}`,
           kind: 'staged' as const,
+          about: r.id,
           push: p,
           users: people(r),
           subject: `Please verify ${title(r)} at ${env}`,
@@ -355,6 +360,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const each: Notice[] = inPush.map((r) => ({
         id: `blessed-${r.id}`,
         kind: 'blessed',
+        about: r.id,
         push: p,
         users: people(r),
         subject: `In production: ${title(r)}`,
@@ -371,7 +377,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       return e.requests.flatMap((id) => {
         const r = req(b, id);
         if (!r) return [];
-        return [{ id: `certified-${id}`, kind: 'certified' as const, push: p, users: people(r), subject: `Live: ${title(r)}`, text: `Request ${title(r)} is live: ${pushName(p)} was certified (tag ${cleanText(e.tag, 120)}, master at ${short(e.masterSha)}).` }];
+        return [{ id: `certified-${id}`, kind: 'certified' as const, push: p, about: r.id, users: people(r), subject: `Live: ${title(r)}`, text: `Request ${title(r)} is live: ${pushName(p)} was certified (tag ${cleanText(e.tag, 120)}, master at ${short(e.masterSha)}).` }];
       });
     }
     case 'PushDiscarded': {
@@ -383,6 +389,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
         return [{
           id: `push-discarded-${id}`,
           kind: 'push-discarded' as const,
+          about: r.id,
           push: p,
           users: people(r),
           subject: `Push discarded: ${pushName(p)}`,
@@ -393,12 +400,12 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
     case 'RequestDelayed': {
       const r = req(b, e.request);
       if (!r) return [];
-      return [{ id: 'delayed', kind: 'delayed', users: without(people(r), doer(e)), subject: `Delayed: ${title(r)}`, text: `Request ${title(r)} was delayed by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}\nUndelay: \`${cli} request undelay ${r.id}\`` }];
+      return [{ id: 'delayed', kind: 'delayed', about: r.id, users: without(people(r), doer(e)), subject: `Delayed: ${title(r)}`, text: `Request ${title(r)} was delayed by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}\nUndelay: \`${cli} request undelay ${r.id}\`` }];
     }
     case 'RequestDiscarded': {
       const r = req(b, e.request);
       if (!r) return [];
-      return [{ id: 'discarded', kind: 'discarded', users: without(people(r), doer(e)), subject: `Discarded: ${title(r)}`, text: `Request ${title(r)} was discarded by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}` }];
+      return [{ id: 'discarded', kind: 'discarded', about: r.id, users: without(people(r), doer(e)), subject: `Discarded: ${title(r)}`, text: `Request ${title(r)} was discarded by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}` }];
     }
     case 'CommentAdded': {
       const r = req(b, e.request);
@@ -408,6 +415,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       return [{
         id: `comment-${cleanText(e.comment.at, 40)}`,
         kind: 'comment',
+        about: r.id,
         push: p,
         users: without(people(r), author),
         subject: `Comment on ${title(r)}`,
@@ -509,6 +517,8 @@ function fanOut(n: Notice, prefix: string, cfg: RoutingConfig): Delivery[] {
   const base = `${prefix}:${n.id}`;
   const pushmaster = n.push?.pushmaster;
   const extra = pushmaster === undefined ? {} : { pushmaster };
+  const thread = n.about !== undefined ? `request-${n.about}` : n.push ? `push-${n.push.id}` : undefined;
+  const threaded = thread === undefined ? {} : { thread };
   const out: Delivery[] = [];
   const redirected = (to: readonly string[]) => `(notify-only; for: ${to.length ? to.join(', ') : 'nobody'})\n`;
   for (const ch of channelsFor(n.kind, cfg)) {
@@ -543,7 +553,7 @@ function fanOut(n: Notice, prefix: string, cfg: RoutingConfig): Delivery[] {
         const addrs = unique((n.emailUsers ?? n.users).map((u) => emailOf(cfg, u)).filter((a): a is string => a !== null));
         const all = unique(cfg.notifyAll ?? []);
         const only = cfg.notifyOnly?.email;
-        const mail = (key: string, to: string, subj: string, text: string): Delivery => ({ key, channel: 'email', to: [to], subject: subj, text, html: toHtml(text), ...extra });
+        const mail = (key: string, to: string, subj: string, text: string): Delivery => ({ key, channel: 'email', to: [to], subject: subj, text, html: toHtml(text), ...threaded, ...extra });
         if (only) {
           if (addrs.length) for (const a of unique(only)) out.push(mail(`${base}:email:${a}`, a, subject, redirected(addrs) + n.text));
           if (all.length) for (const a of unique(only)) out.push(mail(`${base}:email:all:${a}`, a, `[all] ${subject}`, redirected(all) + n.text));
