@@ -462,10 +462,14 @@ function pushOpened(e: EventOf<'PushOpened'>, { board: b, cli }: Ctx): Notice[] 
   const onThis = Object.values(b.pushes).some((x) => x.id !== p.id && x.state === 'accepting') ? ` --push ${p.id}` : '';
   // A personal message can say the reader's own commands (the channel line speaks to everyone at once).
   const textFor = (u: UserName): string => {
-    const mine = candidates.filter((r) => r.state === 'requested' && people(r).includes(u));
-    if (mine.length === 0) return `${headline}\n${how}`;
-    const cmds = mine.map((r) => code(`${cli} request pickme ${r.id}${onThis}`)).join(', ');
-    return `${headline}\nPick your request${mine.length > 1 ? 's' : ''}: ${cmds}`;
+    const theirs = candidates.filter((r) => people(r).includes(u));
+    const waiting = theirs.filter((r) => r.state === 'requested');
+    const picked = theirs.filter((r) => r.state === 'pickme');
+    const lines = [headline];
+    if (waiting.length) lines.push(`Pick your request${waiting.length > 1 ? 's' : ''}: ${waiting.map((r) => code(`${cli} request pickme ${r.id}${onThis}`)).join(', ')}`);
+    // Picked automatically when the push opened (auto-pickme): nothing to run, and "pick" would mislead.
+    if (picked.length) lines.push(`Already a pickme of it: ${picked.map((r) => `#${r.id}`).join(', ')}.`);
+    return lines.length > 1 ? lines.join('\n') : `${headline}\n${how}`;
   };
   return [{
     id: 'push-opened',

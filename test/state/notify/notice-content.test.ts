@@ -74,6 +74,10 @@ describe('notices say which SHA and what to run next', () => {
     const ds = routeEvent(ev({ type: 'PushOpened', push: { ...push1, deploySha: null } }), b, cfg, 'k');
     expect(textTo(ds, 'carol@x.test')).toContain('Pick your requests: `pushmanager request pickme 2`, `pushmanager request pickme 3`');
     expect(textTo(ds, 'bob@x.test')).toContain('Pick your request: `pushmanager request pickme 3`');
+    // A request picked into the push as it opened (auto-pickme) is not to be picked again.
+    const picked: Board = { ...b, requests: { ...b.requests, 2: { ...b.requests[2]!, state: 'pickme', push: pid(1) } } };
+    const again = routeEvent(ev({ type: 'PushOpened', push: { ...push1, deploySha: null } }), picked, cfg, 'k');
+    expect(textTo(again, 'carol@x.test')).toBe('push #1 "Tue" (regular) is open, pushmaster pm.\nPick your request: `pushmanager request pickme 3`\nAlready a pickme of it: #2.');
     // The channel line still speaks to everyone at once.
     expect(ds.find((d) => d.channel === 'irc')?.text).toContain('carol, bob: Pick your request: `pushmanager request pickme ID`');
   });
