@@ -62,3 +62,32 @@ export function asIntegrationError(e: unknown, service: IntegrationService): Int
   if (e instanceof IntegrationError) return e;
   return new IntegrationError('integration-bad-response', service, `${service}: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
 }
+
+/** Waits before the 2nd, 3rd, … try of a call that failed for a passing reason: about 6 minutes in all, so a restart or a short outage of the service is ridden out. */
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000, 30_000, 120_000, 240_000];
+
+/**
+ * Whether a failed call may be sent again: the service was down (nothing reached it) or said it is
+ * overloaded or restarting (429, 502, 503, 504). A timeout is retried only when `idempotent`: the
+ * call may have landed (a second JIRA comment), while marking a review submitted twice changes nothing.
+ * Refusals (401/403/404, a bad answer) stay refusals and are reported at once.
+ */
+export function isPassingFailure(e: unknown, idempotent: boolean): boolean {
+  if (!(e instanceof IntegrationError)) return false;
+  if (e.code === 'integration-unreachable') return true;
+  if (e.code === 'integration-timeout') return idempotent;
+  return e.code === 'integration-http-error' && [429, 502, 503, 504].includes(e.data.status as number);
+}
+
+/** Runs `call`, and again after each of `delaysMs` while it fails for a passing reason; rejects with the last error. The timers do not hold the process open. */
+export async function withRetries<T>(call: () => Promise<T>, opts: { readonly delaysMs: readonly number[]; readonly idempotent: boolean }): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const wait = opts.delaysMs[attempt];
+      if (wait === undefined || !isPassingFailure(e, opts.idempotent)) throw e;
+      await new Promise<void>((resolve) => setTimeout(resolve, wait).unref());
+    }
+  }
+}

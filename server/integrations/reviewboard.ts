@@ -1,7 +1,7 @@
 // Reviewboard: the link of a request's review, and marking the review submitted when the request
 // goes live (the original did this on certify). Speaks Reviewboard's Web API 2.0:
 // `PUT /api/review-requests/ID/` with a form body, `Authorization: token <api token>`.
-import { asIntegrationError, httpCall, jsonOf, trimBase, type FetchLike } from './http-client.js';
+import { asIntegrationError, DEFAULT_RETRY_DELAYS_MS, httpCall, jsonOf, trimBase, withRetries, type FetchLike } from './http-client.js';
 import { IntegrationError } from './integration-error.js';
 
 export interface ReviewboardOptions {
@@ -12,6 +12,8 @@ export interface ReviewboardOptions {
   /** A Reviewboard API token (My Account → API Tokens); without one, only links and reads work. */
   readonly apiToken?: string;
   readonly timeoutMs?: number;
+  /** Waits between tries of markSubmitted while Reviewboard is down or restarting (default DEFAULT_RETRY_DELAYS_MS; [] tries once). */
+  readonly retryDelaysMs?: readonly number[];
   readonly fetch?: FetchLike;
 }
 
@@ -47,7 +49,8 @@ export class ReviewboardClient {
       const rid = ReviewboardClient.reviewId(id);
       if (!this.opts.apiToken) throw new IntegrationError('integration-auth-failed', 'reviewboard', 'reviewboard: no apiToken configured, cannot mark reviews submitted', { id: rid });
       const url = `${this.base}/api/review-requests/${rid}/`;
-      const a = await httpCall({
+      // Certify happens once: a Reviewboard that is down at that moment is waited for, not skipped. The PUT is idempotent.
+      const a = await withRetries(() => httpCall({
         service: 'reviewboard',
         method: 'PUT',
         url,
@@ -55,7 +58,7 @@ export class ReviewboardClient {
         body: new URLSearchParams({ status: 'submitted' }).toString(),
         timeoutMs: this.timeoutMs,
         fetch: this.opts.fetch,
-      }).catch((e: unknown) => {
+      }), { delaysMs: this.opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS, idempotent: true }).catch((e: unknown) => {
         throw this.withUser(e);
       });
       const body = this.answer(jsonOf(a, 'reviewboard', url), url);

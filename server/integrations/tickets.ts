@@ -1,7 +1,7 @@
 // Ticket trackers: a link for a ticket key from a URL template (Trac, JIRA, anything with the key
 // in the URL), ticket keys found in commit messages, and a comment on a JIRA issue when a request
 // goes live (REST API v2 takes a plain-text body, v3 an Atlassian Document Format body).
-import { asIntegrationError, httpCall, jsonOf, trimBase, type FetchLike } from './http-client.js';
+import { asIntegrationError, DEFAULT_RETRY_DELAYS_MS, httpCall, jsonOf, trimBase, withRetries, type FetchLike } from './http-client.js';
 import { IntegrationError } from './integration-error.js';
 
 /** A JIRA-style key: project key (upper-case letter, then letters, digits, `_`), `-`, number. */
@@ -32,6 +32,8 @@ export interface JiraOptions {
   /** 2: plain-text comment bodies (Server/Data Center and Cloud); 3: ADF bodies (Cloud). */
   readonly apiVersion?: 2 | 3;
   readonly timeoutMs?: number;
+  /** Waits between tries of a comment while JIRA is down or restarting (default DEFAULT_RETRY_DELAYS_MS; [] tries once). */
+  readonly retryDelaysMs?: readonly number[];
   readonly fetch?: FetchLike;
 }
 
@@ -65,7 +67,8 @@ export class JiraClient {
       if (!isTicketKey(key)) throw new IntegrationError('integration-bad-argument', 'jira', `not a JIRA issue key: ${JSON.stringify(key)}`, { key });
       const url = `${this.base}/rest/api/${this.version}/issue/${key}/comment`;
       const body = this.version === 3 ? { body: adfDocument(text) } : { body: text };
-      const a = await httpCall({
+      // A JIRA that is down when the request goes live is waited for; a timeout is not resent (the comment may be there).
+      const a = await withRetries(() => httpCall({
         service: 'jira',
         method: 'POST',
         url,
@@ -77,7 +80,7 @@ export class JiraClient {
         body: JSON.stringify(body),
         timeoutMs: this.timeoutMs,
         fetch: this.opts.fetch,
-      });
+      }), { delaysMs: this.opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS, idempotent: false });
       const id = (jsonOf(a, 'jira', url) as { id?: unknown } | null)?.id;
       if (typeof id !== 'string' && typeof id !== 'number') throw new IntegrationError('integration-bad-response', 'jira', `jira: ${url} answered without a comment id`, { url });
       return { id: String(id) };

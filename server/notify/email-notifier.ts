@@ -1,5 +1,9 @@
 // EmailNotifier: sends deliveries over SMTP with nodemailer, a plain-text part and a clean HTML part.
 // A 5xx answer (refused address) is a permanent failure, so one bad address does not hold up the queue.
+// Each mail's Message-ID is made from its delivery key, so a resend after a crash is the same message
+// to the reader's client; In-Reply-To/References name the request's (or push's) thread, so a request's
+// mails (accepted, please verify, live) sit together in the inbox.
+import { createHash } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Delivery } from '../../state/notify/delivery.js';
 import type { Notifier } from './notifier.js';
@@ -18,6 +22,12 @@ export interface EmailNotifierOptions {
   readonly timeoutMs?: number;
   /** Check the connection and credentials in start(). */
   readonly verifyOnStart?: boolean;
+}
+
+/** The domain of the From address (`Name <x@domain>` or `x@domain`), for message ids; `pushmanager.invalid` without one. */
+function fromDomain(from: string): string {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from.trim());
+  return m?.[1] ?? 'pushmanager.invalid';
 }
 
 export class EmailNotifier implements Notifier {
@@ -57,6 +67,8 @@ export class EmailNotifier implements Notifier {
         subject: d.subject ?? d.text.split('\n')[0] ?? '',
         text: d.text,
         ...(d.html ? { html: d.html } : {}),
+        messageId: `<${createHash('sha256').update(d.key).digest('hex').slice(0, 32)}@${fromDomain(this.opts.from)}>`,
+        ...(d.thread ? { inReplyTo: this.threadId(d.thread), references: [this.threadId(d.thread)] } : {}),
         headers: { 'X-Pushmanager-Key': d.key },
       });
     } catch (e) {
@@ -64,6 +76,11 @@ export class EmailNotifier implements Notifier {
       const permanent = typeof code === 'number' && code >= 500 && code < 600;
       throw new NotifyError('email-send-failed', `SMTP send to ${d.to.join(', ')} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e, permanent, data: { responseCode: code ?? null } });
     }
+  }
+
+  /** The thread's root id: no mail carries it, but clients group the mails that refer to it. */
+  private threadId(thread: string): string {
+    return `<pushmanager.${thread.replace(/[^A-Za-z0-9.-]/g, '-')}@${fromDomain(this.opts.from)}>`;
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,8 @@ export interface Delivery {
   /** One or two lines for chat; IRC sends each line as its own message; the email's plain-text part. */
   readonly text: string;
   readonly html?: string;
+  /** What an email belongs with (`request-4`, `push-2`): mails of one request (or push) thread together. */
+  readonly thread?: string;
   /** The push's pushmaster, when there is one: lets an IRC nick template say who is speaking. */
   readonly pushmaster?: string;
 }

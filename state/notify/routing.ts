@@ -20,9 +20,13 @@ interface Notice {
   readonly subject: string;
   /** One or two lines for chat. */
   readonly text: string;
+  /** A personal message's text for one reader (XMPP), when it names their own requests; the rest get `text`. */
+  readonly textFor?: (u: UserName) => string;
   /** IRC lines when the default ("nick, nick: text" in groups of five) does not fit. */
   readonly ircLines?: (nick: (u: UserName) => string) => string[];
   readonly push?: Push;
+  /** The request a notice is about, when it is about one: its emails thread with that request's. */
+  readonly about?: RequestId;
 }
 
 const GROUP = 5;
@@ -38,7 +42,10 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u206
 /** User text made safe for a one-line chat message: control characters become spaces; long text is cut. */
 export function cleanText(s: string, max = MAX_TEXT): string {
   const flat = s.replace(UNSAFE, ' ').replace(/ {2,}/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  if (flat.length <= max) return flat;
+  // Cut by code point, not UTF-16 unit: half an emoji is a broken character in every client.
+  const points = Array.from(flat);
+  return points.length > max ? `${points.slice(0, max - 1).join('')}…` : flat;
 }
 
 const unique = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
@@ -50,17 +57,27 @@ const without = (users: readonly UserName[], who: UserName | null) => users.filt
 const doer = (e: DomainEvent): UserName | null => (e.cause === undefined ? e.actor : null);
 const short = (sha: string) => cleanText(sha, 40).slice(0, 10);
 const MAX_TAIL_LINE = 200;
+/** The local runner's first log line ("[pushmanager] job 1.2 (test) at SHA: [argv as JSON]"): the reader knows the job, and JSON is no news. */
+const RUNNER_HEADER = /^\[pushmanager\] job \S+ \(.*\) at [0-9a-f]{7,64}: \[/;
 
 /** A job's log tail as lines that are safe to show (it is whatever the job printed, so anyone's text). */
 function tailLines(tail: string | undefined): string[] {
   if (!tail) return [];
-  return tail.split('\n').map((l) => cleanText(safeLine(l), MAX_TAIL_LINE)).filter((l) => l !== '').slice(-JOB_TAIL_LINES);
+  return tail.split('\n').filter((l) => !RUNNER_HEADER.test(l)).map((l) => cleanText(safeLine(l), MAX_TAIL_LINE)).filter((l) => l !== '').slice(-JOB_TAIL_LINES);
 }
 
 /** "Last lines of its log:" and the quoted lines, or nothing when the job left none. */
 function lastLinesOf(raw: string | undefined): string {
   const tail = tailLines(raw);
   return tail.length ? `\nLast lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+}
+
+/** " (abc1234567)": the deploy branch's SHA after a push's name, when it has one. */
+const at = (p: Push): string => (p.deploySha ? ` (${short(p.deploySha)})` : '');
+
+/** After a removal by hand: where the request is now, and the command that offers it again. */
+function removedNext(r: PushRequest, cli: string): string {
+  return r.state === 'requested' ? `\nIt is back to requested; to offer it again: \`${cli} request pickme ${r.id}\`` : '';
 }
 
 /** A command in a notice: in backticks, as chat and mail show code. */
@@ -95,7 +112,7 @@ const bytes = (s: string) => utf8.encode(s).length;
 function fitIrc(line: string): string {
   if (bytes(line) <= IRC_LINE) return line;
   let cut = line;
-  while (bytes(cut) > IRC_LINE - 3) cut = cut.slice(0, cut.lastIndexOf(' ') > 0 ? cut.lastIndexOf(' ') : cut.length - 1);
+  while (bytes(cut) > IRC_LINE - 3) cut = cut.lastIndexOf(' ') > 0 ? cut.slice(0, cut.lastIndexOf(' ')) : Array.from(cut).slice(0, -1).join('');
   return `${cut}…`;
 }
 
@@ -212,6 +229,7 @@ function bisectionConcluded(e: EventOf<'BisectionConcluded'>, ctx: Ctx): Notice[
         : `It is still in the push: the pushmaster decides (\`${cli} push remove ${p.id} ${r.id} --reason ...\`).`;
       return [{
         id: `bisection-${search.job}-${r.id}`,
+        about: r.id,
         kind: 'job-failed',
         push: p,
         users: unique([r.user, ...r.watchers, ...(partner ? [partner.user] : []), p.pushmaster]),
@@ -240,7 +258,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const r = req(b, e.request);
       const p = push(b, e.push);
       if (!r || !p) return [];
-      return [{ id: 'accepted', kind: 'accepted', push: p, users: people(r), subject: `Accepted: ${title(r)}`, text: `Request ${title(r)} was accepted into ${pushName(p)} by ${actor}.` }];
+      return [{ id: 'accepted', kind: 'accepted', push: p, about: r.id, users: people(r), subject: `Accepted: ${title(r)}`, text: `Request ${title(r)} at ${short(r.sha)} was accepted into ${pushName(p)} by ${actor}.` }];
     }
     case 'RequestRemoved': {
       // A culprit removed by its bisection hears it once, from the conclusion (with the log's last lines).
@@ -248,7 +266,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const r = req(b, e.request);
       const p = push(b, e.push);
       if (!r || !p) return [];
-      return [{ id: 'removed', kind: 'removed', push: p, users: people(r), subject: `Removed: ${title(r)}`, text: `Request ${title(r)} was removed from ${pushName(p)} by ${actor}: ${cleanText(e.reason)}` }];
+      return [{ id: 'removed', kind: 'removed', push: p, about: r.id, users: people(r), subject: `Removed: ${title(r)}`, text: `Request ${title(r)} at ${short(r.sha)} was removed from ${pushName(p)} by ${actor}: ${cleanText(e.reason)}${removedNext(r, cli)}` }];
     }
     case 'ConflictsFound': {
       const r = req(b, e.request);
@@ -258,10 +276,11 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       return [{
         id: `conflict-${short(e.sha)}`,
         kind: 'conflict',
+        about: r.id,
         push: p,
         users: people(r),
         subject: `Conflict: ${title(r)}`,
-        text: `Request ${title(r)} at ${short(e.sha)} conflicts with ${lines.join('; ')}\nRebase or merge, then push again to the same ref.`,
+        text: `Request ${title(r)} at ${short(e.sha)} conflicts with ${lines.join('; ')}\nRebase or merge, then push again to ${cleanText(r.ref, 200)}.`,
       }];
     }
     case 'RequestUpdated': {
@@ -271,7 +290,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const inPush = p && IN_PUSH_STATES.includes(r.state);
       const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), doer(e));
       const rebuilt = p && MERGED_STATES.includes(r.state) ? `\nThe deploy branch of ${pushName(p)} is rebuilt.` : '';
-      return [{ id: `updated-${short(e.sha)}`, kind: 'updated', push: p, users, subject: `Updated: ${title(r)}`, text: `Request ${title(r)} was updated by ${actor} to ${short(e.sha)}${e.forced ? ' (forced)' : ''}.${rebuilt}` }];
+      return [{ id: `updated-${short(e.sha)}`, kind: 'updated', push: p, about: r.id, users, subject: `Updated: ${title(r)}`, text: `Request ${title(r)} was updated by ${actor} to ${short(e.sha)}${e.forced ? ' (forced)' : ''}.${rebuilt}` }];
     }
     case 'RequestWithdrawn': {
       const r = req(b, e.request);
@@ -279,7 +298,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const p = r.push === null ? undefined : push(b, r.push);
       const inPush = p && IN_PUSH_STATES.includes(e.fromState);
       const users = without(unique([...people(r), ...(inPush ? [p.pushmaster] : [])]), doer(e));
-      return [{ id: 'withdrawn', kind: 'withdrawn', push: p, users, subject: `Withdrawn: ${title(r)}`, text: `Request ${title(r)} was withdrawn by ${actor}${inPush ? ` from ${pushName(p)}` : ''}.` }];
+      return [{ id: 'withdrawn', kind: 'withdrawn', push: p, about: r.id, users, subject: `Withdrawn: ${title(r)}`, text: `Request ${title(r)} was withdrawn by ${actor}${inPush ? ` from ${pushName(p)}` : ''}.` }];
     }
     case 'PushStaged': {
       const p = push(b, e.push);
@@ -291,10 +310,11 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
         return [{
           id: `staged-${id}`,
           kind: 'staged' as const,
+          about: r.id,
           push: p,
           users: people(r),
           subject: `Please verify ${title(r)} at ${env}`,
-          text: `Request ${title(r)} is on stage in ${pushName(p)}: please verify at ${env}.\nThen run \`${cli} request verify ${id}\``,
+          text: `Request ${title(r)} is on stage in ${pushName(p)}${at(p)}: please verify at ${env}.\nThen run \`${cli} request verify ${id}\``,
         }];
       });
       const ping: Notice[] = p.pingme.length
@@ -361,10 +381,11 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const each: Notice[] = inPush.map((r) => ({
         id: `blessed-${r.id}`,
         kind: 'blessed',
+        about: r.id,
         push: p,
         users: people(r),
         subject: `In production: ${title(r)}`,
-        text: `${pushName(p)} with request ${title(r)} is going to production${forced}.`,
+        text: `${pushName(p)}${at(p)} with request ${title(r)} is going to production${forced}.`,
       }));
       const ping: Notice[] = p.pingme.length
         ? [{ id: 'blessed-pingme', kind: 'blessed-pingme', push: p, users: unique(p.pingme), subject: `Pushed to production: ${pushName(p)}`, text: `${pushName(p)} was pushed to production${forced}.` }]
@@ -377,7 +398,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       return e.requests.flatMap((id) => {
         const r = req(b, id);
         if (!r) return [];
-        return [{ id: `certified-${id}`, kind: 'certified' as const, push: p, users: people(r), subject: `Live: ${title(r)}`, text: `Request ${title(r)} is live: ${pushName(p)} was certified (tag ${cleanText(e.tag, 120)}).` }];
+        return [{ id: `certified-${id}`, kind: 'certified' as const, push: p, about: r.id, users: people(r), subject: `Live: ${title(r)}`, text: `Request ${title(r)} is live: ${pushName(p)} was certified (tag ${cleanText(e.tag, 120)}, master at ${short(e.masterSha)}).` }];
       });
     }
     case 'PushDiscarded': {
@@ -389,6 +410,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
         return [{
           id: `push-discarded-${id}`,
           kind: 'push-discarded' as const,
+          about: r.id,
           push: p,
           users: people(r),
           subject: `Push discarded: ${pushName(p)}`,
@@ -399,12 +421,12 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
     case 'RequestDelayed': {
       const r = req(b, e.request);
       if (!r) return [];
-      return [{ id: 'delayed', kind: 'delayed', users: without(people(r), doer(e)), subject: `Delayed: ${title(r)}`, text: `Request ${title(r)} was delayed by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}\nUndelay: \`${cli} request undelay ${r.id}\`` }];
+      return [{ id: 'delayed', kind: 'delayed', about: r.id, users: without(people(r), doer(e)), subject: `Delayed: ${title(r)}`, text: `Request ${title(r)} was delayed by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}\nUndelay: \`${cli} request undelay ${r.id}\`` }];
     }
     case 'RequestDiscarded': {
       const r = req(b, e.request);
       if (!r) return [];
-      return [{ id: 'discarded', kind: 'discarded', users: without(people(r), doer(e)), subject: `Discarded: ${title(r)}`, text: `Request ${title(r)} was discarded by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}` }];
+      return [{ id: 'discarded', kind: 'discarded', about: r.id, users: without(people(r), doer(e)), subject: `Discarded: ${title(r)}`, text: `Request ${title(r)} was discarded by ${actor}${e.reason ? `: ${cleanText(e.reason)}` : '.'}` }];
     }
     case 'CommentAdded': {
       const r = req(b, e.request);
@@ -414,6 +436,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       return [{
         id: `comment-${cleanText(e.comment.at, 40)}`,
         kind: 'comment',
+        about: r.id,
         push: p,
         users: without(people(r), author),
         subject: `Comment on ${title(r)}`,
@@ -456,6 +479,19 @@ function pushOpened(e: EventOf<'PushOpened'>, { board: b, cli }: Ctx): Notice[] 
   const users = personal ? unique(candidates.flatMap(people)) : [];
   const headline = `${pushName(p)} (${p.type}) is open, pushmaster ${cleanText(p.pushmaster, 64)}.`;
   const how = `Pick your request: \`${cli} request pickme ID\``;
+  // With another push accepting too, a plain pickme goes to the first: name this one.
+  const onThis = Object.values(b.pushes).some((x) => x.id !== p.id && x.state === 'accepting') ? ` --push ${p.id}` : '';
+  // A personal message can say the reader's own commands (the channel line speaks to everyone at once).
+  const textFor = (u: UserName): string => {
+    const theirs = candidates.filter((r) => people(r).includes(u));
+    const waiting = theirs.filter((r) => r.state === 'requested');
+    const picked = theirs.filter((r) => r.state === 'pickme');
+    const lines = [headline];
+    if (waiting.length) lines.push(`Pick your request${waiting.length > 1 ? 's' : ''}: ${waiting.map((r) => code(`${cli} request pickme ${r.id}${onThis}`)).join(', ')}`);
+    // Picked automatically when the push opened (auto-pickme): nothing to run, and "pick" would mislead.
+    if (picked.length) lines.push(`Already a pickme of it: ${picked.map((r) => `#${r.id}`).join(', ')}.`);
+    return lines.length > 1 ? lines.join('\n') : `${headline}\n${how}`;
+  };
   return [{
     id: 'push-opened',
     kind: 'push-opened',
@@ -464,6 +500,7 @@ function pushOpened(e: EventOf<'PushOpened'>, { board: b, cli }: Ctx): Notice[] 
     emailUsers: [],
     subject: `Push open: ${pushName(p)} (${p.type})`,
     text: personal ? `${headline}\n${how}` : headline,
+    ...(personal ? { textFor } : {}),
     ircLines: (nick) => (users.length ? [headline, ...groupLines(users.map(nick), how)] : [headline]),
   }];
 }
@@ -505,6 +542,8 @@ function fanOut(n: Notice, prefix: string, cfg: RoutingConfig): Delivery[] {
   const base = `${prefix}:${n.id}`;
   const pushmaster = n.push?.pushmaster;
   const extra = pushmaster === undefined ? {} : { pushmaster };
+  const thread = n.about !== undefined ? `request-${n.about}` : n.push ? `push-${n.push.id}` : undefined;
+  const threaded = thread === undefined ? {} : { thread };
   const out: Delivery[] = [];
   const redirected = (to: readonly string[]) => `(notify-only; for: ${to.length ? to.join(', ') : 'nobody'})\n`;
   for (const ch of channelsFor(n.kind, cfg)) {
@@ -524,7 +563,12 @@ function fanOut(n: Notice, prefix: string, cfg: RoutingConfig): Delivery[] {
         if (only) {
           if (jids.length) for (const j of unique(only)) out.push({ key: `${base}:xmpp:${j}`, channel: 'xmpp', to: [j], text: redirected(jids) + n.text, ...extra });
         } else {
-          for (const j of jids) out.push({ key: `${base}:xmpp:${j}`, channel: 'xmpp', to: [j], text: n.text, ...extra });
+          const textOf = new Map<string, string>();
+          for (const u of n.users) {
+            const j = jidOf(cfg, u);
+            if (j !== null && !textOf.has(j)) textOf.set(j, n.textFor ? n.textFor(u) : n.text);
+          }
+          for (const j of jids) out.push({ key: `${base}:xmpp:${j}`, channel: 'xmpp', to: [j], text: textOf.get(j) ?? n.text, ...extra });
         }
         break;
       }
@@ -534,7 +578,7 @@ function fanOut(n: Notice, prefix: string, cfg: RoutingConfig): Delivery[] {
         const addrs = unique((n.emailUsers ?? n.users).map((u) => emailOf(cfg, u)).filter((a): a is string => a !== null));
         const all = unique(cfg.notifyAll ?? []);
         const only = cfg.notifyOnly?.email;
-        const mail = (key: string, to: string, subj: string, text: string): Delivery => ({ key, channel: 'email', to: [to], subject: subj, text, html: toHtml(text), ...extra });
+        const mail = (key: string, to: string, subj: string, text: string): Delivery => ({ key, channel: 'email', to: [to], subject: subj, text, html: toHtml(text), ...threaded, ...extra });
         if (only) {
           if (addrs.length) for (const a of unique(only)) out.push(mail(`${base}:email:${a}`, a, subject, redirected(addrs) + n.text));
           if (all.length) for (const a of unique(only)) out.push(mail(`${base}:email:all:${a}`, a, `[all] ${subject}`, redirected(all) + n.text));

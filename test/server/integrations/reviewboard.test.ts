@@ -65,9 +65,31 @@ describe('ReviewboardClient', () => {
   });
 
   it('times out and reports a server that is down', async () => {
-    const slow = new ReviewboardClient({ url: rb.url, apiToken: 'rb-token-1', timeoutMs: 100 });
+    const slow = new ReviewboardClient({ url: rb.url, apiToken: 'rb-token-1', timeoutMs: 100, retryDelaysMs: [] });
     await expect(slow.markSubmitted(555)).rejects.toMatchObject({ code: 'integration-timeout' });
     const down = new ReviewboardClient({ url: `http://127.0.0.1:${await closedPort()}`, apiToken: 'x' });
     await expect(down.shipItCount(1)).rejects.toMatchObject({ code: 'integration-unreachable', service: 'reviewboard' });
+  });
+  it('a Reviewboard that is down when a request goes live: marking submitted is tried again, and lands once it is back', async () => {
+    const port = await closedPort();
+    let answers = 0;
+    const c = new ReviewboardClient({ url: `http://127.0.0.1:${port}`, apiToken: 'rb-token-1', retryDelaysMs: [200, 200, 200, 200, 200] });
+    const marking = c.markSubmitted(1234);
+    // Down for the first try; back answering 503 (a restart behind its proxy) for one more; then up.
+    await new Promise((r) => setTimeout(r, 300));
+    const back = await startRecordingServer(() => (answers++ === 0 ? { status: 503, text: 'starting' } : { status: 200, json: { stat: 'ok', review_request: { id: 1234, status: 'submitted' } } }), port);
+    try {
+      await expect(marking).resolves.toEqual({ status: 'submitted' });
+      expect(back.requests.map((r) => `${r.method} ${r.path} ${r.body}`)).toEqual(['PUT /api/review-requests/1234/ status=submitted', 'PUT /api/review-requests/1234/ status=submitted']);
+    } finally {
+      await back.close();
+    }
+  });
+
+  it('a refusal is not tried again (a wrong token stays wrong)', async () => {
+    rb.requests.length = 0;
+    const c = new ReviewboardClient({ url: rb.url, apiToken: 'wrong', retryDelaysMs: [10, 10] });
+    await expect(c.markSubmitted(1234)).rejects.toMatchObject({ code: 'integration-auth-failed' });
+    expect(rb.requests).toHaveLength(1);
   });
 });

@@ -69,7 +69,28 @@ describe('JiraClient', () => {
   });
 
   it('reports an unreachable JIRA', async () => {
-    const c = new JiraClient({ url: `http://127.0.0.1:${await closedPort()}`, user: 'u', apiToken: 't' });
+    const c = new JiraClient({ url: `http://127.0.0.1:${await closedPort()}`, user: 'u', apiToken: 't', retryDelaysMs: [] });
     await expect(c.comment('WEB-1', 'x')).rejects.toMatchObject({ code: 'integration-unreachable' });
+  });
+  it('a JIRA that is down when a request goes live: the comment is tried again and posted once it is back; a timeout is not resent (it may have landed)', async () => {
+    const port = await closedPort();
+    const c = new JiraClient({ url: `http://127.0.0.1:${port}`, user: 'u', apiToken: 't', retryDelaysMs: [200, 200, 200, 200] });
+    const commenting = c.comment('WEB-1', 'live');
+    await new Promise((r) => setTimeout(r, 300));
+    const back = await startRecordingServer(() => ({ status: 201, json: { id: '10001' } }), port);
+    try {
+      await expect(commenting).resolves.toEqual({ id: '10001' });
+      expect(back.requests).toHaveLength(1);
+    } finally {
+      await back.close();
+    }
+    const slow = await startRecordingServer(() => ({ status: 201, json: { id: '1' }, delayMs: 400 }));
+    try {
+      const s = new JiraClient({ url: slow.url, user: 'u', apiToken: 't', timeoutMs: 100, retryDelaysMs: [10, 10] });
+      await expect(s.comment('WEB-1', 'live')).rejects.toMatchObject({ code: 'integration-timeout' });
+      expect(slow.requests).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
   });
 });

@@ -50,7 +50,7 @@ describe('EmailNotifier with an SMTP server', () => {
     const alice = byRcpt['alice@example.com'];
     expect(alice?.from).toBe('pm@example.com');
     expect(alice?.raw).toMatch(/Content-Type: multipart\/alternative/);
-    expect(alice?.decoded).toContain('Request #1 "Fix <login> ünïcode" was accepted into push #1 "Tuesday" by pm.');
+    expect(alice?.decoded).toContain('Request #1 "Fix <login> ünïcode" at aaaaaaaaaa was accepted into push #1 "Tuesday" by pm.');
     expect(alice?.decoded).toContain('<p>Request #1 &quot;Fix &lt;login&gt; ünïcode&quot;');
   });
 
@@ -95,6 +95,29 @@ describe('EmailNotifier with an SMTP server', () => {
     await third.idle();
     await third.close();
     expect(smtp.mails.map((m) => m.to.join(',')).sort()).toEqual(['alice@example.com', 'bob@example.com', 'carol@elsewhere.org']);
+  });
+
+  it('threads the mails of one request: each has a Message-ID made from its key (the same on a resend) and refers to the request\'s thread', async () => {
+    const email = new EmailNotifier({ host: '127.0.0.1', port: smtp.port, from: 'Pushmanager <pm@example.com>' });
+    const staged: DomainEvent = { type: 'PushStaged', push: 1 as PushId, env: 'stage-a', requests: [1 as RequestId], at: AT, actor: 'pm' };
+    const opened: DomainEvent = { type: 'PushOpened', push: { ...push, state: 'accepting' }, at: AT, actor: 'pm' };
+    const routing: RoutingConfig = { channels: ['email'], mailDomain: 'example.com', notifyAll: ['deploys@example.com'] };
+    const toAlice = routeCommit('c1', [accepted, staged], board, routing).filter((d) => d.to[0] === 'alice@example.com');
+    const toAll = routeCommit('c2', [opened], board, routing);
+    for (const d of [...toAlice, toAlice[0]!, ...toAll]) await email.send(d);
+    await email.close();
+    const mails = await smtp.waitForMails(4);
+    const head = (raw: string, name: string) => new RegExp(`^${name}: *(.*)$`, 'im').exec(raw.split(/\r?\n\r?\n/)[0]!.replace(/\r?\n[ \t]+/g, ' '))?.[1]?.trim();
+    const ids = mails.map((m) => head(m.raw, 'Message-ID'));
+    expect(ids[0]).toMatch(/^<[0-9a-f]{32}@example\.com>$/);
+    expect(ids[2]).toBe(ids[0]); // the resend of the same delivery
+    expect(ids[1]).not.toBe(ids[0]);
+    const thread = '<pushmanager.request-1@example.com>';
+    for (const m of mails.slice(0, 3)) {
+      expect(head(m.raw, 'In-Reply-To')).toBe(thread);
+      expect(head(m.raw, 'References')).toBe(thread);
+    }
+    expect(head(mails[3]!.raw, 'References')).toBe('<pushmanager.push-1@example.com>');
   });
 
   it('start() with verifyOnStart rejects with a typed error when no server listens', async () => {

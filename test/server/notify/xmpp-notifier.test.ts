@@ -52,8 +52,8 @@ describe.skipIf(!prosody.ok)(`XmppNotifier with prosody${prosody.ok ? '' : ` (sk
       await outbox.idle();
       await waitFor(() => a.bodies.length >= 3, 'three XMPP messages');
       expect(a.bodies).toEqual([
-        'Request #1 "Fix login" was accepted into push #1 "Tuesday" by pm.',
-        'Request #1 "Fix login" at abcdef1234 conflicts with request #2 "Change 2" by bob (src/login.ts)\nRebase or merge, then push again to the same ref.',
+        'Request #1 "Fix login" at aaaaaaaaaa was accepted into push #1 "Tuesday" by pm.',
+        'Request #1 "Fix login" at abcdef1234 conflicts with request #2 "Change 2" by bob (src/login.ts)\nRebase or merge, then push again to refs/pushreq/c1.',
         'Request #1 "Fix login" is on stage in push #1 "Tuesday": please verify at stage-a.\nThen run `pushmanager request verify 1`',
       ]);
     } finally {

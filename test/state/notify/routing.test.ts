@@ -82,7 +82,7 @@ const rows: Row[] = [
     name: 'accepted: owner and watchers, with the notify-all copy',
     event: ev({ type: 'RequestAccepted', request: rid(1), push: pid(1) }),
     expect: ['email alice@example.com', 'email all@example.com', 'email robert@corp.example', 'xmpp alice@xmpp.test', 'xmpp bobby@xmpp.test'],
-    texts: ['Request #1 "Fix login" was accepted into push #1 "Push 1" by pm.'],
+    texts: ['Request #1 "Fix login" at 1111111111 was accepted into push #1 "Push 1" by pm.'],
   },
   {
     name: 'removed with reason',
@@ -125,7 +125,7 @@ const rows: Row[] = [
     name: 'certified: owners and watchers by email',
     event: ev({ type: 'PushCertified', push: pid(1), tag: 'push-1', masterSha: 'f'.repeat(40), requests: [rid(4)], returned: [rid(3)] }),
     expect: ['email alice@example.com', 'email all@example.com', 'email frank@example.com'],
-    texts: ['is live: push #1 "Push 1" was certified (tag push-1).'],
+    texts: ['is live: push #1 "Push 1" was certified (tag push-1, master at ffffffffff).'],
   },
   {
     name: 'delayed by the pushmaster: owner by email',
@@ -234,7 +234,7 @@ describe('routeEvent: the original notification table', () => {
   it('follows configured routes instead of the defaults', () => {
     const ds = routeEvent(ev({ type: 'RequestAccepted', request: rid(1), push: pid(1) }), board, { ...cfg, notifyAll: [], routes: { accepted: ['irc'] } }, 'k');
     expect(summary(ds)).toEqual(['irc #deploys']);
-    expect(ds[0]?.text).toBe('alice, bobby: Request #1 "Fix login" was accepted into push #1 "Push 1" by pm.');
+    expect(ds[0]?.text).toBe('alice, bobby: Request #1 "Fix login" at 1111111111 was accepted into push #1 "Push 1" by pm.');
     expect(channelsFor('accepted', { channels: ['email', 'log'] })).toEqual(['email', 'log']);
     for (const k of NOTICE_KINDS) expect(DEFAULT_ROUTES[k].length).toBeGreaterThan(0);
   });
