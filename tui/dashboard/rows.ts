@@ -71,17 +71,25 @@ export function pushLine(p: StatusPush, current: boolean): Line {
   };
 }
 
-/** Keeps the cursor's line inside a window of `height` lines. */
-export function windowAround(lines: readonly Line[], cursorKey: string | null, height: number): Line[] {
+/** What the marks of a cut window say is above and below it: lines by default, or e.g. `earlier jobs` / `more jobs`. */
+export interface WindowWords {
+  readonly above: string;
+  readonly below: string;
+}
+const LINES: WindowWords = { above: 'more lines', below: 'more lines' };
+
+/** Keeps the cursor's line inside a window of `height` lines, the first and last marking what is cut off. */
+export function windowAround(lines: readonly Line[], cursorKey: string | null, height: number, words: WindowWords = LINES): Line[] {
+  if (height <= 0) return [];
   if (lines.length <= height) return [...lines];
   const at = cursorKey ? lines.findIndex((l) => l.key === cursorKey) : 0;
   // A third from the top: context above the cursor, more room below for what comes next.
   const start = Math.max(0, Math.min(Math.max(0, at - Math.floor(height / 3)), lines.length - height));
   const shown = lines.slice(start, start + height);
   // Lines, not requests: in a stacked layout the window holds the side sections too.
-  if (start > 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} more lines`);
+  if (start > 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} ${words.above}`);
   const below = lines.length - (start + height);
-  if (below > 0) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} more lines`);
+  if (below > 0) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} ${words.below}`);
   return shown;
 }
 

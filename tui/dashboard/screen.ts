@@ -42,6 +42,9 @@ export interface DashboardView {
 /** Jobs listed under the push while the cursor is on the requests: the newest; J lists them all. */
 export const JOBS_SHOWN = 4;
 
+/** Body rows the jobs leave to the requests below them, however many jobs there are (J scrolls the rest). */
+const REQUEST_ROWS_KEPT = 4;
+
 /** Without a jobs cursor: the newest running job, else the newest failed or interrupted, else the newest. */
 export function attentionJob(jobs: readonly StatusJob[]): StatusJob | null {
   const newest = (ok: (j: StatusJob) => boolean) => [...jobs].reverse().find(ok);
@@ -292,18 +295,24 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
     const start = Math.min(mode.scroll, Math.max(0, all.length - bodyHeight));
     body = all.slice(start, start + bodyHeight);
   } else {
-    const main: Line[] = [];
+    // The push's jobs stay at the top of the main column, bounded, whatever the cursor does below them:
+    // the JOBS header, the job rows (a window around the jobs cursor), the search's line and the flakes.
+    const jobsBlock: Line[] = [];
     if (jobs.length) {
       const earlier = jobs.length - listedJobs.length;
       // The longest hint that fits whole: a hint cut in half says nothing.
       const hints = focus === 'jobs' ? ['  enter/L log · R retry · X cancel · esc back', '  L log · esc back', ''] : [`  J jobs · L log${earlier ? ` · ${earlier} earlier` : ''}`, '  J jobs', ''];
       const fits = hints.map((h) => jobsHeading(jobs, h)).find((l) => segLen(l.segs) <= mainWidth) ?? jobsHeading(jobs, '');
-      main.push({ key: 's-jobs', segs: clip(fits.segs, mainWidth) });
-      for (const j of listedJobs) main.push(jobRow(j, { width: mainWidth, now: opts.now, cursor: focus === 'jobs' && j.id === job?.id, chosen: focus === 'requests' && j.id === job?.id }));
-      if (push?.bisection) main.push(...bisectionLines(push.bisection, mainWidth));
+      const tail: Line[] = push?.bisection ? bisectionLines(push.bisection, mainWidth) : [];
       const flaky = flakesLine(board?.flakes ?? {}, [...new Set(jobs.map((j) => j.name))], mainWidth);
-      if (flaky) main.push(flaky);
+      if (flaky) tail.push(flaky);
+      const rows = listedJobs.map((j) => jobRow(j, { width: mainWidth, now: opts.now, cursor: focus === 'jobs' && j.id === job?.id, chosen: focus === 'requests' && j.id === job?.id }));
+      // What the rows may take: the body less the header, the search's lines and a few rows for the requests.
+      const room = Math.max(1, bodyHeight - 1 - tail.length - REQUEST_ROWS_KEPT);
+      const shown = windowAround(rows, job ? `job-${job.id}` : null, room, { above: 'earlier jobs', below: 'more jobs' }).map((l) => (l.key.startsWith('more-') ? { ...l, key: `jobs-${l.key}` } : l));
+      jobsBlock.push({ key: 's-jobs', segs: clip(fits.segs, mainWidth) }, ...shown, ...tail);
     }
+    const main: Line[] = [];
     if (!push) main.push(dimLine('none', board ? 'No open push. Waiting requests are listed below.' : ''));
     else if (!pushRequests.length) main.push(dimLine('none', 'No requests in this push yet: pickmes appear here.'));
     for (const s of sections) {
@@ -329,10 +338,11 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
       for (const p of others) side.push(pushLine(p, false));
     }
     const cursorKey = focus === 'jobs' && job ? `job-${job.id}` : cursor !== null ? `r${cursor}` : null;
+    const rest = Math.max(0, bodyHeight - jobsBlock.length);
     if (layout === 'stacked') {
-      body = windowAround([...main, blank('gap'), ...side], cursorKey, bodyHeight);
+      body = [...jobsBlock, ...windowAround([...main, blank('gap'), ...side], cursorKey, rest)];
     } else {
-      const m = windowAround(main, main.some((l) => l.key === cursorKey) ? cursorKey : null, bodyHeight);
+      const m = [...jobsBlock, ...windowAround(main, main.some((l) => l.key === cursorKey) ? cursorKey : null, rest)];
       const sd = windowAround(side, side.some((l) => l.key === cursorKey) ? cursorKey : null, bodyHeight);
       body = [];
       for (let i = 0; i < Math.max(m.length, sd.length); i++) {
@@ -346,7 +356,9 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
     }
   }
 
-  // The status line and keys stay at the bottom of the screen whatever the body holds.
+  // The status line and keys stay at the bottom of the screen whatever the body holds: never more rows
+  // than the body has (a frame taller than the terminal scrolls the header away), blank ones to fill it.
+  body = body.slice(0, bodyHeight);
   while (body.length < bodyHeight) body.push(blank(`pad${body.length}`));
   const lines = [...header, ...body, ...statusRows, footerLine(keys, ui, width, opts.color, detailCount > bodyHeight, focus, jobs.length > 0)].map(mergeSegs);
   const checklist = mode.kind === 'checklist' ? (pushById.get(mode.push)?.checklist ?? []) : (push?.checklist ?? []);
