@@ -118,3 +118,53 @@ describe('every pane fits the terminal while a culprit search runs', () => {
     expect(f).not.toMatch(/more jobs|earlier jobs/);
   });
 });
+
+describe('the job R and X act on is the one the user chose, across board updates', () => {
+  const withJobs = (b: StatusView, jobs: (old: readonly StatusJob[]) => StatusJob[]): StatusView => ({ ...b, pushes: [{ ...b.pushes[0]!, jobs: jobs(b.pushes[0]!.jobs!) }, ...b.pushes.slice(1)] });
+
+  it('in the jobs: a board update that puts a row above the chosen job leaves R on that job', async () => {
+    const client = new FakeClient(jobsBoard(), { name: 'pm', pushmaster: true }, () => [{ type: 'JobQueued', job: { id: 'j9', name: 'test', sha: 'ab'.repeat(20), attempt: 3 } }]);
+    const { until, type } = show(client, { width: 80, height: 24 });
+    await until((f) => f.includes('● live') && f.includes('JOBS (5'));
+    // J starts on the running e2e job; two up is the failed test run.
+    await type('J', 'k', 'k');
+    await until((f) => /^>✗ test +build +failed/m.test(f));
+    client.view = withJobs(client.view, (jobs) => [job('j0', { name: 'lint', state: 'failed' }), ...jobs]);
+    client.send('commit', {});
+    await until((f) => f.includes('JOBS (6') && /^>✗ test +build +failed/m.test(f));
+    await type('R');
+    await waitFor(() => String(client.sent.length), (n) => n === '1');
+    expect(client.sent).toEqual([{ type: 'RetryJob', job: 'j2' }]);
+  });
+
+  it('from the requests: X cancels the marked job, and R after it runs that job again, not the one that needs attention next', async () => {
+    const client = new FakeClient(jobsBoard(), { name: 'pm', pushmaster: true }, (cmd, c) => {
+      if (cmd.type === 'CancelJob') c.view = withJobs(c.view, (jobs) => jobs.map((j) => (j.id === 'j4' ? { ...j, state: 'cancelled' as const, finishedAt: NOW.toISOString() } : j)));
+      // Events without the job's fields: the status line says only "done" (the answer is not what is tested).
+      return ['JobCancelled'];
+    });
+    const { until, type } = show(client, { width: 80, height: 24 });
+    await until((f) => f.includes('● live') && /^›▶ e2e-browser-suite/m.test(f));
+    await type('X');
+    // The board after the cancel: the e2e job cancelled; the failed test run would be the one needing attention.
+    await until((f) => /^›⊘ e2e-browser-suite +build +cancelled/m.test(f));
+    await type('R');
+    await waitFor(() => String(client.sent.length), (n) => n === '2');
+    expect(client.sent).toEqual([
+      { type: 'CancelJob', job: 'j4' },
+      { type: 'RetryJob', job: 'j4' },
+    ]);
+  });
+
+  it('in the jobs: when the chosen job is no longer listed, the cursor takes the row that took its place, not the newest', async () => {
+    const client = new FakeClient(jobsBoard());
+    const { until, type } = show(client, { width: 80, height: 24 });
+    await until((f) => f.includes('● live') && f.includes('JOBS (5'));
+    await type('J', 'k', 'k');
+    await until((f) => /^>✗ test +build +failed/m.test(f));
+    client.view = withJobs(client.view, (jobs) => jobs.filter((j) => j.id !== 'j2'));
+    client.send('commit', {});
+    const f = await until((x) => x.includes('JOBS (4'));
+    expect(f).toMatch(/^>✓ test +retry +passed +try 2/m);
+  });
+});

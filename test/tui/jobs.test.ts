@@ -258,11 +258,12 @@ describe('the log pane', () => {
 
 describe('job keys', () => {
   it('J moves the cursor into the jobs, on the one that needs attention; j/k move; esc and J go back', () => {
-    expect(press('J', ui(PM)).actions).toEqual([{ type: 'focus', focus: 'jobs' }, { type: 'job-cursor', id: 'j4' }]);
+    // The cursor is kept by id, with where its row is (the row that takes its place if the job goes).
+    expect(press('J', ui(PM)).actions).toEqual([{ type: 'focus', focus: 'jobs' }, { type: 'job-cursor', id: 'j4', index: 3 }]);
     const inJobs = ui(PM, { focus: 'jobs', jobCursor: 'j4' });
-    expect(press('j', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j5' }]);
-    expect(press('k', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j3' }]);
-    expect(press('g', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j1' }]);
+    expect(press('j', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j5', index: 4 }]);
+    expect(press('k', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j3', index: 2 }]);
+    expect(press('g', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j1', index: 0 }]);
     expect(press('', inJobs, jobsBoard(), { escape: true }).actions).toEqual([{ type: 'focus', focus: 'requests' }]);
     expect(press('J', inJobs).actions).toEqual([{ type: 'focus', focus: 'requests' }]);
     // Request keys wait: the request cursor is not shown.
@@ -345,6 +346,13 @@ describe('job keys', () => {
   it("tab to another push clears the last answer, which was about the push left", () => {
     const s = apply(ui(PM), { type: 'status', status: { text: 'cancel job j4 (e2e-browser-suite): done', tone: 'ok' } }, { type: 'push-index', index: 1 });
     expect(s.status).toBeNull();
+  });
+
+  it('from the requests, a chosen job older than the newest four is listed, marked, so R and X never act on a row not on screen', () => {
+    const v = view(jobsBoard(), ui(PM, { width: 80, height: 24, jobCursor: 'j1' }));
+    const l = lines(v);
+    expect(v.job?.id).toBe('j1');
+    expect(l.slice(4, 8).map((x) => x.slice(0, 22).trimEnd())).toEqual(['›✓ lint', ' ✓ test', ' ▶ e2e-browser-suite', ' ○ deploy-stage']);
   });
 
   it('tab to another push leaves the jobs', () => {

@@ -183,13 +183,16 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
   const pushJobs = push?.jobs;
   const jobs: readonly StatusJob[] = Array.isArray(pushJobs) ? pushJobs : [];
   const focus = ui.focus === 'jobs' && jobs.length ? 'jobs' : 'requests';
-  const listedJobs = focus === 'jobs' ? jobs : jobs.slice(-JOBS_SHOWN);
   const mode0 = ui.mode;
   const anyJob = (id: string) => pushes.flatMap((p) => (Array.isArray(p.jobs) ? p.jobs : [])).find((j) => j.id === id) ?? null;
-  const job =
-    mode0.kind === 'job-log'
-      ? (anyJob(mode0.job) ?? mode0.detail)
-      : ((ui.jobCursor !== null ? jobs.find((j) => j.id === ui.jobCursor) : undefined) ?? (focus === 'jobs' ? jobs.at(-1) : attentionJob(listedJobs)) ?? null);
+  // The chosen job by id; gone from the list (a newer server may prune it), the row that took its place
+  // in the jobs, else the one that needs attention.
+  const pinned = ui.jobCursor !== null ? jobs.find((j) => j.id === ui.jobCursor) : undefined;
+  const inPlace = focus === 'jobs' && ui.jobCursor !== null && ui.jobCursorIndex !== null ? jobs[Math.min(ui.jobCursorIndex, jobs.length - 1)] : undefined;
+  const newest = jobs.slice(-JOBS_SHOWN);
+  // From the requests the newest are listed, and the chosen job with them (keys act on no unlisted row).
+  const listedJobs = focus === 'jobs' ? jobs : pinned && !newest.includes(pinned) ? [pinned, ...newest.slice(1)] : newest;
+  const job = mode0.kind === 'job-log' ? (anyJob(mode0.job) ?? mode0.detail) : (pinned ?? inPlace ?? (focus === 'jobs' ? jobs.at(-1) : attentionJob(listedJobs)) ?? null);
 
   const keys = keyStates({ me: ui.me, push, actions: board?.actions ? expandActions(board.actions) : undefined, targets, cursorReq, openPushes: openPushes.length, job });
 
