@@ -144,6 +144,9 @@ function footerLine(keys: Readonly<Record<KeyName, KeyState>>, ui: UiState, widt
     }
     if (text) segs.push({ text, tone: 'dim' });
   }
+  // The gap after the last entry is not part of it: an entry ending in the last column is not cut.
+  const last = segs.at(-1);
+  if (last) segs[segs.length - 1] = { ...last, text: last.text.trimEnd() };
   return { key: 'footer', segs: clip(segs, width) };
 }
 
