@@ -90,6 +90,21 @@ describe('the JOBS rows', () => {
     }
   });
 
+  it('the running search\'s line wraps between phrases, never inside its key hint or between a number and its unit', () => {
+    const b = jobsBoard();
+    const summary = 'bisecting push 1 (test): 23 → 5 requests, 1 run; about 4 more runs of ~4 s';
+    const bisection = { state: 'running' as const, job: '1.17', name: 'test', requests: 23, sizes: [23, 5], runs: 1, summary, startedAt: NOW.toISOString(), candidates: [] };
+    const searching: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, bisection }, b.pushes[1]!] };
+    // 80 columns put `X` at the end of the first row, 120 (its 75-column main column) `~4` (seen in tmux).
+    for (const width of [80, 120]) {
+      const l = lines(view(searching, ui(PM, { width, height: 30 }))).map((x) => x.split('│')[0]!.trimEnd());
+      const at = l.findIndex((x) => x.startsWith('⚑'));
+      const rows = l.slice(at, at + 2).join('\n');
+      expect(rows, rows).toMatch(/X\son\sjob\s1\.17\sstops\sit$/m);
+      expect(rows, rows).toMatch(/~4\ss/);
+    }
+  });
+
   it('a stage waiting for its deploy job says so in the header: the push is not staged yet', () => {
     const b = jobsBoard();
     const staging: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, deploying: { step: 'stage', env: 'stage-a', jobs: ['j5'] } }, b.pushes[1]!] };

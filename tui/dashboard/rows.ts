@@ -193,12 +193,17 @@ function nameSegs(j: StatusJob, width: number): Seg[] {
  */
 export function bisectionLines(b: StatusBisection, width: number, maxLines = 3): Line[] {
   const tone: Tone = b.state === 'running' ? 'warn' : b.state === 'culprit' || b.state === 'pair' || b.state === 'master-red' ? 'error' : 'dim';
-  const hint = b.state === 'running' ? `  X on job ${b.job} stops it` : '';
+  // No-break spaces keep the key hint on one row, and a number with its unit (`~4 s`, `9 min`): a row
+  // ending in `X` or `~4` says nothing.
+  const hint = b.state === 'running' ? `  ${`X on job ${safeLine(b.job)} stops it`.replace(/ /g, NBSP)}` : '';
   const bold = b.state !== 'cancelled' && b.state !== 'green';
-  const wrapped = wrapSegs([{ text: `⚑ ${safeLine(b.summary)}`, tone, bold }, { text: hint, tone: 'dim' }], width, 2);
+  const summary = safeLine(b.summary).replace(/(\d) (s|min|h|d)\b/g, `$1${NBSP}$2`);
+  const wrapped = wrapSegs([{ text: `⚑ ${summary}`, tone, bold }, { text: hint, tone: 'dim' }], width, 2);
   const shown = wrapped.length > maxLines ? [...wrapped.slice(0, maxLines - 1), wrapped.slice(maxLines - 1).flat()] : wrapped;
   return shown.map((segs, k) => ({ key: k ? `s-bisection-${k}` : 's-bisection', segs: clip(segs, width, false) }));
 }
+
+const NBSP = '\u00a0';
 
 /** How often the push's jobs passed only on a retry, per job name, over the board: `flaky: test ×2`. */
 export function flakesLine(flakes: Readonly<Record<string, number>>, names: readonly string[], width: number): Line | null {
