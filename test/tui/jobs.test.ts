@@ -90,6 +90,21 @@ describe('the JOBS rows', () => {
     }
   });
 
+  it('the running search\'s line wraps between phrases, never inside its key hint or between a number and its unit', () => {
+    const b = jobsBoard();
+    const summary = 'bisecting push 1 (test): 23 → 5 requests, 1 run; about 4 more runs of ~4 s';
+    const bisection = { state: 'running' as const, job: '1.17', name: 'test', requests: 23, sizes: [23, 5], runs: 1, summary, startedAt: NOW.toISOString(), candidates: [] };
+    const searching: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, bisection }, b.pushes[1]!] };
+    // 80 columns put `X` at the end of the first row, 120 (its 75-column main column) `~4` (seen in tmux).
+    for (const width of [80, 120]) {
+      const l = lines(view(searching, ui(PM, { width, height: 30 }))).map((x) => x.split('│')[0]!.trimEnd());
+      const at = l.findIndex((x) => x.startsWith('⚑'));
+      const rows = l.slice(at, at + 2).join('\n');
+      expect(rows, rows).toMatch(/X\son\sjob\s1\.17\sstops\sit$/m);
+      expect(rows, rows).toMatch(/~4\ss/);
+    }
+  });
+
   it('a stage waiting for its deploy job says so in the header: the push is not staged yet', () => {
     const b = jobsBoard();
     const staging: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, deploying: { step: 'stage', env: 'stage-a', jobs: ['j5'] } }, b.pushes[1]!] };
@@ -258,11 +273,12 @@ describe('the log pane', () => {
 
 describe('job keys', () => {
   it('J moves the cursor into the jobs, on the one that needs attention; j/k move; esc and J go back', () => {
-    expect(press('J', ui(PM)).actions).toEqual([{ type: 'focus', focus: 'jobs' }, { type: 'job-cursor', id: 'j4' }]);
+    // The cursor is kept by id, with where its row is (the row that takes its place if the job goes).
+    expect(press('J', ui(PM)).actions).toEqual([{ type: 'focus', focus: 'jobs' }, { type: 'job-cursor', id: 'j4', index: 3 }]);
     const inJobs = ui(PM, { focus: 'jobs', jobCursor: 'j4' });
-    expect(press('j', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j5' }]);
-    expect(press('k', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j3' }]);
-    expect(press('g', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j1' }]);
+    expect(press('j', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j5', index: 4 }]);
+    expect(press('k', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j3', index: 2 }]);
+    expect(press('g', inJobs).actions).toEqual([{ type: 'job-cursor', id: 'j1', index: 0 }]);
     expect(press('', inJobs, jobsBoard(), { escape: true }).actions).toEqual([{ type: 'focus', focus: 'requests' }]);
     expect(press('J', inJobs).actions).toEqual([{ type: 'focus', focus: 'requests' }]);
     // Request keys wait: the request cursor is not shown.
@@ -345,6 +361,13 @@ describe('job keys', () => {
   it("tab to another push clears the last answer, which was about the push left", () => {
     const s = apply(ui(PM), { type: 'status', status: { text: 'cancel job j4 (e2e-browser-suite): done', tone: 'ok' } }, { type: 'push-index', index: 1 });
     expect(s.status).toBeNull();
+  });
+
+  it('from the requests, a chosen job older than the newest four is listed, marked, so R and X never act on a row not on screen', () => {
+    const v = view(jobsBoard(), ui(PM, { width: 80, height: 24, jobCursor: 'j1' }));
+    const l = lines(v);
+    expect(v.job?.id).toBe('j1');
+    expect(l.slice(4, 8).map((x) => x.slice(0, 22).trimEnd())).toEqual(['›✓ lint', ' ✓ test', ' ▶ e2e-browser-suite', ' ○ deploy-stage']);
   });
 
   it('tab to another push leaves the jobs', () => {

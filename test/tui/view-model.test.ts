@@ -353,4 +353,17 @@ describe('80×24 (issue 13): nothing is cut mid-word', () => {
       expect(footer.startsWith('? keys  q quit')).toBe(true);
     }
   });
+
+  it('a footer entry that ends exactly at the edge is whole: its trailing gap is not cut into an ellipsis', () => {
+    // Seen in tmux at 80 columns on a push with jobs: `… J jobs  D discar…`.
+    const b = { ...sampleBoard(), pushes: [{ ...sampleBoard().pushes[0]!, jobs: [{ id: '3.1', name: 'test', on: 'build', sha: 'ab'.repeat(20), state: 'failed', attempt: 1, kind: 'build', url: null, startedAt: NOW.toISOString(), finishedAt: NOW.toISOString() }] }, sampleBoard().pushes[1]!] } as StatusView;
+    // Whatever the width, one of them ends in the last column.
+    for (let width = 60; width <= 130; width++) {
+      for (const focus of ['requests', 'jobs'] as const) {
+        const footer = view(b, ui(PM, { width, height: 24, focus })).lines.at(-1)!.segs.map((s) => s.text).join('');
+        expect(footer, `${width} columns`).not.toContain('…');
+        expect(stringWidth(footer)).toBeLessThanOrEqual(width);
+      }
+    }
+  });
 });

@@ -284,12 +284,12 @@ function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView)
     case 'open':
       return ui(prompt({ kind: 'open-push' }));
     case 'jobs':
-      return view.focus === 'jobs' ? ui({ type: 'focus', focus: 'requests' }) : ui({ type: 'focus', focus: 'jobs' }, { type: 'job-cursor', id: view.job?.id ?? null });
+      return view.focus === 'jobs' ? ui({ type: 'focus', focus: 'requests' }) : ui({ type: 'focus', focus: 'jobs' }, jobCursorOn(view.job?.id ?? null, view));
     case 'job-log':
       return ui({ type: 'open-job-log', job: view.job!.id, push: push!.id });
     case 'job-retry':
     case 'job-cancel':
-      return { actions: [], send: jobSend(name, view) };
+      return jobEffect(name, view);
     case 'next-push':
       return ui({ type: 'push-index', index: s.pushIndex + 1 });
     case 'help':
@@ -299,11 +299,22 @@ function boardKey(input: string, key: KeyPress, s: UiState, view: DashboardView)
   }
 }
 
-/** Retry or cancel the chosen job, through POST /api/commands as `job retry|cancel ID` sends it. */
-function jobSend(name: 'job-retry' | 'job-cancel', view: DashboardView): Send {
+/** The jobs cursor on job `id`, with where its row is now (the row that takes its place if it goes). */
+const jobCursorOn = (id: string | null, view: DashboardView): UiAction => {
+  const index = id === null ? -1 : view.jobs.findIndex((j) => j.id === id);
+  return index >= 0 ? { type: 'job-cursor', id, index } : { type: 'job-cursor', id };
+};
+
+/**
+ * Retry or cancel the chosen job, through POST /api/commands as `job retry|cancel ID` sends it. The job
+ * is pinned as chosen: the board the command brings moves the job that needs attention, and the next R or
+ * X must act on the job the user just acted on (a retry's answer then moves it to the new job).
+ */
+function jobEffect(name: 'job-retry' | 'job-cancel', view: DashboardView): Effect {
   const j = view.job!;
   const what = `job ${safeLine(j.id)} (${safeLine(j.name)})`;
-  return name === 'job-retry' ? { label: `retry ${what}`, commands: [{ type: 'RetryJob', job: j.id }] } : { label: `cancel ${what}`, commands: [{ type: 'CancelJob', job: j.id }] };
+  const send: Send = name === 'job-retry' ? { label: `retry ${what}`, commands: [{ type: 'RetryJob', job: j.id }] } : { label: `cancel ${what}`, commands: [{ type: 'CancelJob', job: j.id }] };
+  return { actions: [jobCursorOn(j.id, view)], send };
 }
 
 /**
@@ -314,7 +325,10 @@ function jobsKey(input: string, key: KeyPress, view: DashboardView): Effect | nu
   if (key.escape) return ui({ type: 'focus', focus: 'requests' });
   const jobs = view.jobs;
   const at = view.job ? jobs.findIndex((j) => j.id === view.job!.id) : -1;
-  const moveTo = (i: number): Effect => ui({ type: 'job-cursor', id: jobs[Math.max(0, Math.min(jobs.length - 1, i))]!.id });
+  const moveTo = (i: number): Effect => {
+    const to = Math.max(0, Math.min(jobs.length - 1, i));
+    return ui({ type: 'job-cursor', id: jobs[to]!.id, index: to });
+  };
   if (input === 'j' || key.downArrow) return moveTo(at + 1);
   if (input === 'k' || key.upArrow) return moveTo(at - 1);
   if (key.pageDown) return moveTo(at + view.bodyHeight - 2);
@@ -335,7 +349,7 @@ function boardKeyByName(name: 'job-log' | 'job-retry' | 'job-cancel', view: Dash
   const k = view.keys[name];
   if (!k.enabled) return ui(status(`${k.short}: ${k.reason}`, 'error'));
   if (name === 'job-log') return ui({ type: 'open-job-log', job: view.job!.id, push: view.push!.id });
-  return { actions: [], send: jobSend(name, view) };
+  return jobEffect(name, view);
 }
 
 /** The log pane: scroll (G follows the end again), R retries and X cancels its job, esc closes. */

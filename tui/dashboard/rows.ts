@@ -71,17 +71,25 @@ export function pushLine(p: StatusPush, current: boolean): Line {
   };
 }
 
-/** Keeps the cursor's line inside a window of `height` lines. */
-export function windowAround(lines: readonly Line[], cursorKey: string | null, height: number): Line[] {
+/** What the marks of a cut window say is above and below it: lines by default, or e.g. `earlier jobs` / `more jobs`. */
+export interface WindowWords {
+  readonly above: string;
+  readonly below: string;
+}
+const LINES: WindowWords = { above: 'more lines', below: 'more lines' };
+
+/** Keeps the cursor's line inside a window of `height` lines, the first and last marking what is cut off. */
+export function windowAround(lines: readonly Line[], cursorKey: string | null, height: number, words: WindowWords = LINES): Line[] {
+  if (height <= 0) return [];
   if (lines.length <= height) return [...lines];
   const at = cursorKey ? lines.findIndex((l) => l.key === cursorKey) : 0;
   // A third from the top: context above the cursor, more room below for what comes next.
   const start = Math.max(0, Math.min(Math.max(0, at - Math.floor(height / 3)), lines.length - height));
   const shown = lines.slice(start, start + height);
   // Lines, not requests: in a stacked layout the window holds the side sections too.
-  if (start > 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} more lines`);
+  if (start > 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} ${words.above}`);
   const below = lines.length - (start + height);
-  if (below > 0) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} more lines`);
+  if (below > 0) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} ${words.below}`);
   return shown;
 }
 
@@ -185,12 +193,17 @@ function nameSegs(j: StatusJob, width: number): Seg[] {
  */
 export function bisectionLines(b: StatusBisection, width: number, maxLines = 3): Line[] {
   const tone: Tone = b.state === 'running' ? 'warn' : b.state === 'culprit' || b.state === 'pair' || b.state === 'master-red' ? 'error' : 'dim';
-  const hint = b.state === 'running' ? `  X on job ${b.job} stops it` : '';
+  // No-break spaces keep the key hint on one row, and a number with its unit (`~4 s`, `9 min`): a row
+  // ending in `X` or `~4` says nothing.
+  const hint = b.state === 'running' ? `  ${`X on job ${safeLine(b.job)} stops it`.replace(/ /g, NBSP)}` : '';
   const bold = b.state !== 'cancelled' && b.state !== 'green';
-  const wrapped = wrapSegs([{ text: `⚑ ${safeLine(b.summary)}`, tone, bold }, { text: hint, tone: 'dim' }], width, 2);
+  const summary = safeLine(b.summary).replace(/(\d) (s|min|h|d)\b/g, `$1${NBSP}$2`);
+  const wrapped = wrapSegs([{ text: `⚑ ${summary}`, tone, bold }, { text: hint, tone: 'dim' }], width, 2);
   const shown = wrapped.length > maxLines ? [...wrapped.slice(0, maxLines - 1), wrapped.slice(maxLines - 1).flat()] : wrapped;
   return shown.map((segs, k) => ({ key: k ? `s-bisection-${k}` : 's-bisection', segs: clip(segs, width, false) }));
 }
+
+const NBSP = '\u00a0';
 
 /** How often the push's jobs passed only on a retry, per job name, over the board: `flaky: test ×2`. */
 export function flakesLine(flakes: Readonly<Record<string, number>>, names: readonly string[], width: number): Line | null {

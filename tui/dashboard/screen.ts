@@ -42,6 +42,9 @@ export interface DashboardView {
 /** Jobs listed under the push while the cursor is on the requests: the newest; J lists them all. */
 export const JOBS_SHOWN = 4;
 
+/** Body rows the jobs leave to the requests below them, however many jobs there are (J scrolls the rest). */
+const REQUEST_ROWS_KEPT = 4;
+
 /** Without a jobs cursor: the newest running job, else the newest failed or interrupted, else the newest. */
 export function attentionJob(jobs: readonly StatusJob[]): StatusJob | null {
   const newest = (ok: (j: StatusJob) => boolean) => [...jobs].reverse().find(ok);
@@ -141,6 +144,9 @@ function footerLine(keys: Readonly<Record<KeyName, KeyState>>, ui: UiState, widt
     }
     if (text) segs.push({ text, tone: 'dim' });
   }
+  // The gap after the last entry is not part of it: an entry ending in the last column is not cut.
+  const last = segs.at(-1);
+  if (last) segs[segs.length - 1] = { ...last, text: last.text.trimEnd() };
   return { key: 'footer', segs: clip(segs, width) };
 }
 
@@ -180,13 +186,16 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
   const pushJobs = push?.jobs;
   const jobs: readonly StatusJob[] = Array.isArray(pushJobs) ? pushJobs : [];
   const focus = ui.focus === 'jobs' && jobs.length ? 'jobs' : 'requests';
-  const listedJobs = focus === 'jobs' ? jobs : jobs.slice(-JOBS_SHOWN);
   const mode0 = ui.mode;
   const anyJob = (id: string) => pushes.flatMap((p) => (Array.isArray(p.jobs) ? p.jobs : [])).find((j) => j.id === id) ?? null;
-  const job =
-    mode0.kind === 'job-log'
-      ? (anyJob(mode0.job) ?? mode0.detail)
-      : ((ui.jobCursor !== null ? jobs.find((j) => j.id === ui.jobCursor) : undefined) ?? (focus === 'jobs' ? jobs.at(-1) : attentionJob(listedJobs)) ?? null);
+  // The chosen job by id; gone from the list (a newer server may prune it), the row that took its place
+  // in the jobs, else the one that needs attention.
+  const pinned = ui.jobCursor !== null ? jobs.find((j) => j.id === ui.jobCursor) : undefined;
+  const inPlace = focus === 'jobs' && ui.jobCursor !== null && ui.jobCursorIndex !== null ? jobs[Math.min(ui.jobCursorIndex, jobs.length - 1)] : undefined;
+  const newest = jobs.slice(-JOBS_SHOWN);
+  // From the requests the newest are listed, and the chosen job with them (keys act on no unlisted row).
+  const listedJobs = focus === 'jobs' ? jobs : pinned && !newest.includes(pinned) ? [pinned, ...newest.slice(1)] : newest;
+  const job = mode0.kind === 'job-log' ? (anyJob(mode0.job) ?? mode0.detail) : (pinned ?? inPlace ?? (focus === 'jobs' ? jobs.at(-1) : attentionJob(listedJobs)) ?? null);
 
   const keys = keyStates({ me: ui.me, push, actions: board?.actions ? expandActions(board.actions) : undefined, targets, cursorReq, openPushes: openPushes.length, job });
 
@@ -292,18 +301,24 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
     const start = Math.min(mode.scroll, Math.max(0, all.length - bodyHeight));
     body = all.slice(start, start + bodyHeight);
   } else {
-    const main: Line[] = [];
+    // The push's jobs stay at the top of the main column, bounded, whatever the cursor does below them:
+    // the JOBS header, the job rows (a window around the jobs cursor), the search's line and the flakes.
+    const jobsBlock: Line[] = [];
     if (jobs.length) {
       const earlier = jobs.length - listedJobs.length;
       // The longest hint that fits whole: a hint cut in half says nothing.
       const hints = focus === 'jobs' ? ['  enter/L log · R retry · X cancel · esc back', '  L log · esc back', ''] : [`  J jobs · L log${earlier ? ` · ${earlier} earlier` : ''}`, '  J jobs', ''];
       const fits = hints.map((h) => jobsHeading(jobs, h)).find((l) => segLen(l.segs) <= mainWidth) ?? jobsHeading(jobs, '');
-      main.push({ key: 's-jobs', segs: clip(fits.segs, mainWidth) });
-      for (const j of listedJobs) main.push(jobRow(j, { width: mainWidth, now: opts.now, cursor: focus === 'jobs' && j.id === job?.id, chosen: focus === 'requests' && j.id === job?.id }));
-      if (push?.bisection) main.push(...bisectionLines(push.bisection, mainWidth));
+      const tail: Line[] = push?.bisection ? bisectionLines(push.bisection, mainWidth) : [];
       const flaky = flakesLine(board?.flakes ?? {}, [...new Set(jobs.map((j) => j.name))], mainWidth);
-      if (flaky) main.push(flaky);
+      if (flaky) tail.push(flaky);
+      const rows = listedJobs.map((j) => jobRow(j, { width: mainWidth, now: opts.now, cursor: focus === 'jobs' && j.id === job?.id, chosen: focus === 'requests' && j.id === job?.id }));
+      // What the rows may take: the body less the header, the search's lines and a few rows for the requests.
+      const room = Math.max(1, bodyHeight - 1 - tail.length - REQUEST_ROWS_KEPT);
+      const shown = windowAround(rows, job ? `job-${job.id}` : null, room, { above: 'earlier jobs', below: 'more jobs' }).map((l) => (l.key.startsWith('more-') ? { ...l, key: `jobs-${l.key}` } : l));
+      jobsBlock.push({ key: 's-jobs', segs: clip(fits.segs, mainWidth) }, ...shown, ...tail);
     }
+    const main: Line[] = [];
     if (!push) main.push(dimLine('none', board ? 'No open push. Waiting requests are listed below.' : ''));
     else if (!pushRequests.length) main.push(dimLine('none', 'No requests in this push yet: pickmes appear here.'));
     for (const s of sections) {
@@ -329,10 +344,11 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
       for (const p of others) side.push(pushLine(p, false));
     }
     const cursorKey = focus === 'jobs' && job ? `job-${job.id}` : cursor !== null ? `r${cursor}` : null;
+    const rest = Math.max(0, bodyHeight - jobsBlock.length);
     if (layout === 'stacked') {
-      body = windowAround([...main, blank('gap'), ...side], cursorKey, bodyHeight);
+      body = [...jobsBlock, ...windowAround([...main, blank('gap'), ...side], cursorKey, rest)];
     } else {
-      const m = windowAround(main, main.some((l) => l.key === cursorKey) ? cursorKey : null, bodyHeight);
+      const m = [...jobsBlock, ...windowAround(main, main.some((l) => l.key === cursorKey) ? cursorKey : null, rest)];
       const sd = windowAround(side, side.some((l) => l.key === cursorKey) ? cursorKey : null, bodyHeight);
       body = [];
       for (let i = 0; i < Math.max(m.length, sd.length); i++) {
@@ -346,7 +362,9 @@ export function buildView(board: BoardView | null, ui: UiState, opts: ViewOption
     }
   }
 
-  // The status line and keys stay at the bottom of the screen whatever the body holds.
+  // The status line and keys stay at the bottom of the screen whatever the body holds: never more rows
+  // than the body has (a frame taller than the terminal scrolls the header away), blank ones to fill it.
+  body = body.slice(0, bodyHeight);
   while (body.length < bodyHeight) body.push(blank(`pad${body.length}`));
   const lines = [...header, ...body, ...statusRows, footerLine(keys, ui, width, opts.color, detailCount > bodyHeight, focus, jobs.length > 0)].map(mergeSegs);
   const checklist = mode.kind === 'checklist' ? (pushById.get(mode.push)?.checklist ?? []) : (push?.checklist ?? []);

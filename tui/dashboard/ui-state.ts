@@ -86,8 +86,13 @@ export interface UiState {
   readonly me: Me | null;
   /** Which list the cursor keys move in: the requests, or the shown push's jobs (J switches). */
   readonly focus: 'requests' | 'jobs';
-  /** Job id under the jobs cursor; null: the job that needs attention (see screen.ts selectedJob). */
+  /**
+   * Job id under the jobs cursor, kept by id so rows a board update adds or removes around it do not move
+   * it; null: the job that needs attention (see screen.ts attentionJob).
+   */
   readonly jobCursor: string | null;
+  /** Where that job's row was when it was chosen: the row that takes its place if the job is no longer listed. */
+  readonly jobCursorIndex: number | null;
   /** Log panes opened so far: the next one's session. */
   readonly logSessions: number;
 }
@@ -107,7 +112,7 @@ export type UiAction =
   | { readonly type: 'resize'; readonly width: number; readonly height: number }
   | { readonly type: 'me'; readonly me: Me }
   | { readonly type: 'focus'; readonly focus: 'requests' | 'jobs' }
-  | { readonly type: 'job-cursor'; readonly id: string | null }
+  | { readonly type: 'job-cursor'; readonly id: string | null; readonly index?: number }
   | { readonly type: 'open-job-log'; readonly job: string; readonly push: number }
   | { readonly type: 'job-log-chunk'; readonly session: number; readonly text: string }
   | { readonly type: 'job-log-end'; readonly session: number; readonly error: string | null }
@@ -132,6 +137,7 @@ export function initialUi(size: { width: number; height: number }, me: Me | null
     me,
     focus: 'requests',
     jobCursor: null,
+    jobCursorIndex: null,
     logSessions: 0,
   };
 }
@@ -146,7 +152,7 @@ export function uiReducer(s: UiState, a: UiAction): UiState {
       return { ...s, filter: a.text };
     case 'push-index':
       // Another push has other jobs: the jobs cursor starts over; the last answer was about the other push.
-      return { ...s, pushIndex: a.index, selected: [], focus: 'requests', jobCursor: null, status: null };
+      return { ...s, pushIndex: a.index, selected: [], focus: 'requests', jobCursor: null, jobCursorIndex: null, status: null };
     case 'mode':
       return { ...s, mode: a.mode };
     case 'prompt-text':
@@ -173,7 +179,7 @@ export function uiReducer(s: UiState, a: UiAction): UiState {
     case 'focus':
       return { ...s, focus: a.focus };
     case 'job-cursor':
-      return { ...s, jobCursor: a.id };
+      return { ...s, jobCursor: a.id, jobCursorIndex: a.index ?? null };
     case 'open-job-log': {
       const session = s.logSessions + 1;
       // Opened from the requests (L on the job that needs attention), the cursor is not pinned to that job:
