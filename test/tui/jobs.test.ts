@@ -165,6 +165,16 @@ describe('the JOBS rows', () => {
     }
   });
 
+  it('a job the runner could not run is marked `unrun` where a flaky pass says `flaky`, in the row\'s width', () => {
+    const b = jobsBoard();
+    const jobs = [job('u1', { state: 'failed', notRun: 'Buildbot: no builder "nope" on http://bb (pipeline.jobs[].builder)', startedAt: null })];
+    const board: StatusView = { ...b, pushes: [{ ...b.pushes[0]!, jobs }, b.pushes[1]!] };
+    const l = lines(view(board, ui(PM, { width: 80, height: 24 })));
+    const row = l.find((x) => x.includes('✗ test'))!;
+    expect(row).toMatch(/^.✗ test +build +failed +12f12f12f1 +- unrun$/);
+    expect(stringWidth(row)).toBeLessThanOrEqual(80);
+  });
+
   it('a failed job stands out (bold, error colour) and a flaky pass is marked', () => {
     const v = view(jobsBoard(), ui(PM, { width: 80, height: 24 }));
     const failed = v.lines.find((l) => l.key === 'job-j2')!;

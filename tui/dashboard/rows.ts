@@ -138,7 +138,7 @@ export function jobElapsed(j: StatusJob, now: Date): string | null {
 /** `try 9`, `try99` (attemptText): one column more than the `#9` it replaces. */
 const ATTEMPT_WIDTH = 5;
 
-/** Columns of a job row besides the name: marks, kind, state, attempt, SHA, elapsed, flaky. */
+/** Columns of a job row besides the name: marks, kind, state, attempt, SHA, elapsed, flaky (or unrun). */
 const JOB_FIXED = 2 + 1 + 1 + 7 + 12 + (ATTEMPT_WIDTH + 1) + 11 + 7 + 6;
 
 /**
@@ -167,7 +167,8 @@ export function jobRow(j: StatusJob, o: { width: number; now: Date; cursor: bool
     { text: pad(attemptText(j.attempt), ATTEMPT_WIDTH) + ' ', tone: 'dim' },
     { text: `${shortSha(j.sha)} `, tone: 'accent' },
     { text: (jobElapsed(j, o.now) ?? '-').padStart(6), tone: j.state === 'running' ? 'warn' : 'dim' },
-    { text: j.flaky ? ' flaky' : '', tone: 'warn', bold: true },
+    // A job the runner could not run says so where a flaky pass says `flaky`: its failure blames no code.
+    { text: j.flaky ? ' flaky' : j.notRun ? ' unrun' : '', tone: j.notRun ? 'error' : 'warn', bold: true },
   ];
   const clipped = clip(segs, o.width, o.cursor);
   return { key: `job-${j.id}`, segs: o.cursor ? clipped.map((x) => ({ ...x, inverse: true })) : clipped };
