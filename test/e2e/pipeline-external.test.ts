@@ -226,4 +226,23 @@ describe('pipeline: runner external, announced by signed webhook, reported back 
     expect(late.stderr).toContain('its late report is recorded already (passed, by ci-bot at');
     expect(await meta()).not.toContain('Report job 1.1 failed');
   }, 60_000);
+
+  it('a cancel the announcement queue never took (a crash between the commit and the queue) goes out at the next start, once; a late-reported one does not', async () => {
+    expect((await run('pm', ['job', 'retry', '1.4'])).code).toBe(0);
+    await until('job 1.5 to be announced', () => announcements().some((a) => a.body.job?.id === '1.5'));
+    expect((await run('pm', ['job', 'cancel', '1.5'])).code).toBe(0);
+    const delivered = (id: string) => announcements().filter((a) => a.r.headers['x-pushmanager-delivery'] === `job:${id}:cancelled`);
+    await until('the cancel of 1.5 to reach the CI', () => delivered('1.5').length === 1);
+    // The crash that loses it: the queue's journal never had it (here: the journal is gone as a whole).
+    await server.kill();
+    await rm(join(dir, 'data', 'jobs', 'announce'), { recursive: true, force: true });
+    await server.start();
+    const again = await until('the cancel of 1.5 to be announced again', () => (delivered('1.5').length === 2 ? delivered('1.5')[1]! : null));
+    expect(again.r.headers['x-pushmanager-delivery']).toBe('job:1.5:cancelled');
+    expect(verifySignature(SECRET, again.r.body, again.r.headers[SIGNATURE_HEADER.toLowerCase()] as string)).toBe(true);
+    expect(JSON.parse(again.r.body)).toMatchObject({ id: 'job:1.5:cancelled', type: 'JobCancelled', job: { id: '1.5', name: 'test', push: 1 }, reason: 'cancelled by pm' });
+    // Job 1.1's CI reported after its cancel: it knows, and hears nothing more of it.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(delivered('1.1')).toHaveLength(1);
+  }, 60_000);
 });
