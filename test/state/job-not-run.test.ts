@@ -3,12 +3,13 @@
 // tree: no retry, no culprit search, no flake when a later run passes, and only the pushmaster hears of
 // it; a run of a search that could not run stops the search instead of being asked for again and again.
 import { describe, expect, it } from 'vitest';
+import type { DomainError } from '../../state/errors.js';
 import type { JobEvent } from '../../state/jobs.js';
 import type { Board } from '../../state/model.js';
 import { bisectionStep, flakeRecord } from '../../state/bisection.js';
 import { routeCommit } from '../../state/notify/routing.js';
 import { pushView } from '../../state/status-view.js';
-import { built, jobOf, lastJob, ok, P1, PIPELINE, PM, report, searched, testCandidates, type Step } from '../helpers/pipeline-board.js';
+import { attempt, built, jobOf, lastJob, ok, P1, PIPELINE, PM, report, searched, testCandidates, type Step } from '../helpers/pipeline-board.js';
 
 const at = '2026-01-01T01:00:00.000Z';
 const UNRUN: JobEvent = { type: 'failed', at, reason: 'Buildbot: no builder "nope" on http://bb (pipeline.jobs[].builder)', notRun: true };
@@ -24,6 +25,11 @@ describe('a job the runner could not run', () => {
     expect(s.board.pushes[P1]!.jobs!.map((j) => j.id)).toEqual(['1.1']);
     // A red run in its place is retried (retries: 1): the difference is the runner's word, not the state.
     expect(report(built(4), '1.1', 'failed').board.pushes[P1]!.jobs!.map((j) => j.kind)).toEqual(['build', 'retry']);
+    // stage is refused, naming it with the runner's reason instead of a log it does not have.
+    const refused = attempt(s.board, { type: 'StagePush', push: P1, env: 'stage-a' }, PM);
+    expect(refused).toMatchObject({ code: 'jobs-not-green' });
+    expect((refused as DomainError).message).toContain(`build job test (job 1.1) could not run (${UNRUN.reason}); retry with pushmanager job retry 1.1`);
+    expect((refused as DomainError).message).not.toContain('job log');
     const view = pushView(s.board, s.board.pushes[P1]!);
     expect(view.jobs![0]).toMatchObject({ state: 'failed', notRun: UNRUN.reason });
   });
