@@ -47,6 +47,14 @@ export interface LocalJobResult {
   readonly finishedAt: Date;
 }
 
+/** Why a job's program did not start, in words a pushmaster acts on; the errno stays for searching. */
+function startError(err: Error & { code?: string }, program: string): string {
+  const where = program.includes('/') ? 'in the checkout' : 'on the PATH the job gets';
+  if (err.code === 'ENOENT') return `ENOENT (not found ${where})`;
+  if (err.code === 'EACCES') return `EACCES (not executable: chmod +x it, or run it through its interpreter)`;
+  return err.code ?? err.message;
+}
+
 export type LocalJobUpdate =
   | { readonly type: 'started'; readonly id: string; readonly at: Date; readonly pgid: number; readonly startTicks: number; readonly bootId: string; readonly log: string }
   | ({ readonly type: 'finished' } & LocalJobResult);
@@ -341,9 +349,12 @@ export class LocalRunner {
       child.once('close', () => {
         clearTimeout(timer);
         void groupEnded.then(() => {
-          log.close();
           const err = spawnError as (Error & { code?: string }) | null;
-          if (err && !exit) this.finish(e, { state: 'failed', reason: `cannot start ${argv[0]}: ${err.code ?? err.message}`, notRun: true });
+          const why = err && !exit ? `cannot start ${argv[0]}: ${startError(err, argv[0]!)}` : null;
+          // The log says it too: `job log` of a job that never started is otherwise its header alone.
+          if (why) log.append(`[pushmanager] ${why}\n`);
+          log.close();
+          if (why) this.finish(e, { state: 'failed', reason: why, notRun: true });
           else this.finish(e, this.outcome(e, exit!));
           resolve();
         });

@@ -149,10 +149,12 @@ describe('local runner', () => {
   });
 
   it('a program that does not exist fails the job with the reason, as not run; one that runs and fails is red', async () => {
-    const { runner } = await makeRunner();
+    const { runner, dataDir } = await makeRunner();
     const spec = job(['./no-such-script.sh']);
     runner.submit(spec);
-    expect(await runner.result(spec.id)).toMatchObject({ state: 'failed', reason: 'cannot start ./no-such-script.sh: ENOENT', notRun: true });
+    const r = await runner.result(spec.id);
+    expect(r).toMatchObject({ state: 'failed', reason: 'cannot start ./no-such-script.sh: ENOENT (not found in the checkout)', notRun: true });
+    expect(await logOf(dataDir, r)).toContain('[pushmanager] cannot start ./no-such-script.sh: ENOENT (not found in the checkout)\n');
     const red = job(['sh', '-c', 'exit 3']);
     runner.submit(red);
     expect((await runner.result(red.id)).notRun).toBeUndefined();
