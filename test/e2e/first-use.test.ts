@@ -28,3 +28,38 @@ describe('a push larger than git’s post buffer', () => {
     expect(r.stderr).toMatch(/remote: Pushmanager: request \d+ "Big fixture" opened for alice/);
   });
 });
+
+/** The built CLI with exactly this environment (besides PATH and HOME), as a user's shell would run it. */
+async function cliWith(env: Record<string, string>, args: readonly string[]) {
+  const { execFile } = await import('node:child_process');
+  const home = join(f.dir, 'home-none');
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [join(process.cwd(), 'dist', 'tui', 'cli', 'main.js'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: home, ...env } }, (e, stdout, stderr) =>
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('the CLI before it sends anything', () => {
+  it('a user without a password is told which variable is missing, and no wrong guess is sent', async () => {
+    for (const args of [['status'], ['login']]) {
+      const r = await cliWith({ PUSHMANAGER_SERVER: f.server.url, PUSHMANAGER_USER: 'alice' }, args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/PUSHMANAGER_USER is set \(alice\) but PUSHMANAGER_PASSWORD is not/);
+      expect(r.stderr).not.toMatch(/wrong user or password/);
+    }
+    const r = await cliWith({ PUSHMANAGER_SERVER: f.server.url, PUSHMANAGER_PASSWORD: 'alice' }, ['status']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/PUSHMANAGER_PASSWORD is set but PUSHMANAGER_USER is not/);
+  });
+
+  it('a --server (or PUSHMANAGER_SERVER) that is not an http(s) URL is a usage error naming it', async () => {
+    const flag = await cliWith({ PUSHMANAGER_USER: 'alice', PUSHMANAGER_PASSWORD: 'alice' }, ['status', '--server', 'localhost:7080']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--server: "localhost:7080" is not a server URL; expected e\.g\. http:\/\/127\.0\.0\.1:7080/);
+    const env = await cliWith({ PUSHMANAGER_SERVER: 'notaurl', PUSHMANAGER_USER: 'alice', PUSHMANAGER_PASSWORD: 'alice' }, ['request', 'show', '1']);
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/PUSHMANAGER_SERVER: "notaurl" is not a server URL/);
+    expect(env.stderr).not.toMatch(/cannot reach/);
+  });
+});

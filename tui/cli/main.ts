@@ -21,6 +21,13 @@ const positiveId = (what: string) => (v: string) => {
 interface Json {
   readonly json?: boolean;
 }
+const isServerUrl = (v: string): boolean => {
+  try {
+    return ['http:', 'https:'].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+};
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 function version(): string {
@@ -40,7 +47,32 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
 
-  const client = () => new PushmanagerClient(clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server));
+  /**
+   * Client options from --server and the environment, checked before anything is sent: a server that is
+   * not an http(s) URL is a usage error naming where it came from, and a user without a password (or a
+   * password without a user) is said as such, not sent as an empty password that the server counts as a
+   * wrong guess.
+   */
+  const clientOptions = (stored = true) => {
+    const flag = program.opts<{ server?: string }>().server;
+    const url = flag ?? io.env.PUSHMANAGER_SERVER;
+    if (url !== undefined && !isServerUrl(url))
+      program.error(`pushmanager: ${flag !== undefined ? '--server' : 'PUSHMANAGER_SERVER'}: "${url}" is not a server URL; expected e.g. http://127.0.0.1:7080`, { exitCode: EXIT_USAGE, code: 'server-url-invalid' });
+    return clientOptionsFromEnv(io.env, flag, { stored });
+  };
+  const halfCredentials = (): string | null => {
+    if (io.env.PUSHMANAGER_TOKEN) return null;
+    const { PUSHMANAGER_USER: user, PUSHMANAGER_PASSWORD: password } = io.env;
+    if (user && password === undefined) return `PUSHMANAGER_USER is set (${user}) but PUSHMANAGER_PASSWORD is not: set it too, or use PUSHMANAGER_TOKEN or \`pushmanager login\``;
+    if (!user && password !== undefined) return 'PUSHMANAGER_PASSWORD is set but PUSHMANAGER_USER is not: set the user name too';
+    return null;
+  };
+  const client = () => {
+    const opts = clientOptions();
+    const half = halfCredentials();
+    if (half) throw new NoCredentials(half);
+    return new PushmanagerClient(opts);
+  };
   /** Sends a command and prints what it did: a sentence with the ids and SHAs needed next, or the JSON answer. */
   const answer = async (cmd: ApiCommandInput, o: Json): Promise<void> => {
     const a = await client().command(cmd);
@@ -84,7 +116,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
         process.env.CONTINUOUS_INTEGRATION = 'false';
       }
       const { runDashboard } = await import('../dashboard/run.js');
-      await runDashboard(clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server), io);
+      await runDashboard(clientOptions(), io);
     });
 
   program
@@ -95,8 +127,10 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .action(async (o: { label: string; print?: boolean }) => {
       const { terminalPrompt, withCredentials } = await import('../credential-prompt.js');
       // Not the stored token: logging in again (another user, a token about to expire) asks for a password.
-      const opts = clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server, { stored: false });
+      const opts = clientOptions(false);
       const prompt = terminalPrompt();
+      const half = halfCredentials();
+      if (!prompt && half) throw new NoCredentials(half);
       if (!prompt && opts.token === undefined && opts.user === undefined)
         throw new NoCredentials('no credentials: set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD, or run `pushmanager login` on a terminal (it asks)');
       const { result: t, options } = await withCredentials(opts, prompt, (c) => new PushmanagerClient(c).login(o.label));
