@@ -98,7 +98,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
   program
     .command('status')
     .description('show the board: open pushes, their requests, what is waiting')
-    .option('--json', 'print one JSON object (SPEC §5 fields)')
+    .option('--json', 'print one JSON object: pushes, requests (state, SHA, tags, conflicts) and the actions you may take')
     .option('--all', 'include every finished push and request')
     .action(async (o: { json?: boolean; all?: boolean }) => {
       const board = await client().board(o.all);
@@ -194,7 +194,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .option('--force', 'certify with open checklist items (logged)')
     .action((p: number, o: Json & { force?: boolean }) => answer({ type: 'CertifyPush', push: p, force: !!o.force }, o));
   pushArg(verb(push, 'discard', 'discard the push; its requests wait again'))
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, told to the owners and watchers of its requests')
     .action((p: number, o: Json & { reason?: string }) => answer({ type: 'DiscardPush', push: p, ...(o.reason && { reason: o.reason }) }, o));
   pushArg(verb(push, 'message', 'message the pushees of the push: owners and watchers of the requests accepted into it (added to blessed); pickmes only with --state pickme'))
     .argument('<text...>', 'the message')
@@ -237,7 +237,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .action((id: string, o: { follow?: boolean }) => client().jobLog(id, !!o.follow, io.out));
   jobArg(verb(job, 'retry', 'run a failed, cancelled or interrupted job again (a new job, one attempt later)')).action((id: string, o: Json) => answer({ type: 'RetryJob', job: id }, o));
   jobArg(verb(job, 'cancel', 'stop a queued or running job (its process group is killed)'))
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, recorded with the job')
     .action((id: string, o: Json & { reason?: string }) => answer({ type: 'CancelJob', job: id, ...(o.reason && { reason: o.reason }) }, o));
   jobArg(verb(job, 'report', "an external CI's result for a job (runner: external; users with the ci role)"))
     .addOption(new Option('--state <state>', 'how the job ended').choices(['passed', 'failed']).makeOptionMandatory())
@@ -254,22 +254,22 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
   idArg(verb(request, 'unpickme', 'take the request back out of the push')).action((id: number, o: Json) => answer({ type: 'UnpickmeRequest', request: id }, o));
   idArg(verb(request, 'verify', 'confirm the change works on stage')).action((id: number, o: Json) => answer({ type: 'VerifyRequest', request: id }, o));
   idArg(verb(request, 'delay', 'hold the request back from pushes'))
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, told to its owner and watchers')
     .action((id: number, o: Json & { reason?: string }) => answer({ type: 'DelayRequest', request: id, ...(o.reason && { reason: o.reason }) }, o));
   idArg(verb(request, 'undelay', 'let the request wait for a push again')).action((id: number, o: Json) => answer({ type: 'UndelayRequest', request: id }, o));
   idArg(verb(request, 'discard', 'drop the request for good'))
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, told to its owner and watchers')
     .action((id: number, o: Json & { reason?: string }) => answer({ type: 'DiscardRequest', request: id, ...(o.reason && { reason: o.reason }) }, o));
   idArg(verb(request, 'comment', 'comment on the request'))
     .argument('<text...>', 'the comment')
     .action((id: number, text: string[], o: Json) => answer({ type: 'CommentRequest', request: id, text: text.join(' ') }, o));
   idArg(verb(request, 'edit', 'change title, description, tags, watchers, review or ticket'))
-    .option('--title <text>')
-    .option('--description <text>')
+    .option('--title <text>', 'one line, at most 200 characters')
+    .option('--description <text>', 'free text, several lines allowed')
     .option('--tags <list>', 'comma-separated; replaces your tags', list)
     .option('--watchers <list>', 'comma-separated user names', list)
-    .option('--review <id>')
-    .option('--ticket <key>')
+    .option('--review <id>', 'Reviewboard review number')
+    .option('--ticket <key>', 'JIRA key (WEB-42) or Trac ticket number')
     .action((id: number, o: Json & Record<string, unknown>) => {
       const { json, ...fields } = o;
       return answer({ type: 'EditRequest', request: id, ...(fields as { title?: string }) }, { json: json as boolean | undefined });
