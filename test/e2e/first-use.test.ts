@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
+import { cli, git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 
 let f: Fixture;
 let alice: string;
@@ -61,5 +61,21 @@ describe('the CLI before it sends anything', () => {
     expect(env.code).toBe(2);
     expect(env.stderr).toMatch(/PUSHMANAGER_SERVER: "notaurl" is not a server URL/);
     expect(env.stderr).not.toMatch(/cannot reach/);
+  });
+});
+
+describe('a request with no history in common with master', () => {
+  it('is told why it conflicts with master and what to do, on remote: lines and in status', async () => {
+    await gitOk(alice, ['checkout', '-q', '--orphan', 'fresh-start']);
+    await gitOk(alice, ['rm', '-rqf', '--cached', '.']);
+    await writeFile(join(alice, 'fresh.txt'), 'from scratch\n');
+    await gitOk(alice, ['add', 'fresh.txt']);
+    await gitOk(alice, ['commit', '-q', '-m', 'Start over']);
+    const r = await git(alice, ['push', 'origin', 'fresh-start:refs/pushreq/fresh-start']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/remote: +CONFLICT with master: no history in common with master; base the branch on master/);
+    const status = await cli(f.server.url, 'alice', ['status']);
+    expect(status.stdout).toMatch(/conflicts: master: no history in common with master; base the branch on master/);
+    expect(status.stdout).not.toMatch(/conflicts: master: *\n/);
   });
 });

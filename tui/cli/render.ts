@@ -48,7 +48,7 @@ function linksLine(l: RequestLinks | undefined): string {
 }
 
 const conflictsText = (r: StatusView['requests'][number]) =>
-  r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${c.files.map(safeLine).join(', ')}`).join('; ');
+  r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${[c.files.map(safeLine).join(', '), c.reason ? safeLine(c.reason) : ''].filter(Boolean).join('; ')}`).join('; ');
 
 function requestLine(r: StatusView['requests'][number], extra?: RequestLinks, actions?: AllowedActions): string {
   const tags = r.tags.length ? ` [${r.tags.map(safeLine).join(',')}]` : '';
