@@ -160,7 +160,7 @@ export function renderStatus(v: BoardView, now: number = Date.now()): string {
   const done = v.pushes.filter((p) => !isOpenPush(p));
   if (done.length) {
     out.push('', 'Recent pushes:');
-    for (const p of done) out.push(`  push ${p.id} "${safeLine(p.title)}" ${p.state}${p.tag ? ` (tag ${p.tag})` : ''}, ${p.requests.length} requests`);
+    for (const p of done) out.push(`  push ${p.id} "${safeLine(p.title)}" ${p.state}${p.tag ? ` (tag ${p.tag})` : ''}, ${p.requests.length === 0 ? 'no requests' : p.requests.length === 1 ? '1 request' : `${p.requests.length} requests`}`);
   }
   return out.join('\n') + '\n';
 }
