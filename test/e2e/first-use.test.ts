@@ -64,6 +64,16 @@ describe('the CLI before it sends anything', () => {
   });
 });
 
+describe('request edit', () => {
+  it('with nothing to change is a usage error listing what it takes, before anything is sent', async () => {
+    const r = await cli(f.server.url, 'alice', ['request', 'edit', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nothing to change: give at least one of --title, --description, --tags, --watchers, --review, --ticket/);
+    expect(r.stderr).toMatch(/Usage: pushmanager request edit \[options\] <id>/);
+    expect(r.stderr).not.toMatch(/already has those values/);
+  });
+});
+
 describe('a request with no history in common with master', () => {
   it('is told why it conflicts with master and what to do, on remote: lines and in status', async () => {
     await gitOk(alice, ['checkout', '-q', '--orphan', 'fresh-start']);

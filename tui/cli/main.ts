@@ -270,8 +270,10 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .option('--watchers <list>', 'comma-separated user names', list)
     .option('--review <id>', 'Reviewboard review number')
     .option('--ticket <key>', 'JIRA key (WEB-42) or Trac ticket number')
-    .action((id: number, o: Json & Record<string, unknown>) => {
+    .action((id: number, o: Json & Record<string, unknown>, cmd: Command) => {
       const { json, ...fields } = o;
+      // Nothing to change is a usage error, not a refusal that says "already has those values".
+      if (!Object.keys(fields).length) cmd.error('error: nothing to change: give at least one of --title, --description, --tags, --watchers, --review, --ticket', { exitCode: EXIT_USAGE, code: 'nothing-to-edit' });
       return answer({ type: 'EditRequest', request: id, ...(fields as { title?: string }) }, { json: json as boolean | undefined });
     });
 
