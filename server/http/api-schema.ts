@@ -66,7 +66,18 @@ export function parseApiCommand(body: unknown): ParsedBody<Command> {
   const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => JSON.stringify(k)).join(', ') : '';
   const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || (issue.code === 'unrecognized_keys' ? `unknown key ${keys}` : 'body');
   const extra = issue.code === 'unrecognized_keys' && issue.path.length ? ` (${keys})` : '';
-  return { ok: false, field, message: `${field}: ${sizeWords(issue, body) ?? issue.message}${extra}` };
+  return { ok: false, field, message: `${field}: ${sizeWords(issue, body) ?? choiceWords(issue, body) ?? issue.message}${extra}` };
+}
+
+/** An unknown command type or a body that is not an object, said as such (zod: "Invalid discriminator value"). */
+function choiceWords(issue: z.core.$ZodIssue, body: unknown): string | null {
+  if (issue.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type') {
+    const got = body !== null && typeof body === 'object' ? (body as { type?: unknown }).type : undefined;
+    const options = ((issue as { options?: unknown[] }).options ?? []).map(String);
+    return `${got === undefined ? 'missing' : `unknown command ${JSON.stringify(got)}`}; one of ${options.join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && issue.path.length === 0) return `expected a JSON object (a command with its "type"), got ${Array.isArray(body) ? 'a list' : body === null ? 'null' : typeof body}`;
+  return null;
 }
 
 /**

@@ -52,3 +52,18 @@ describe('what a refused field says', () => {
     expect(r.message).toMatch(/^tags\[0\]: /);
   });
 });
+
+describe('a body that is no command', () => {
+  it('an unknown or missing type is named as such, with the commands there are', () => {
+    const r = parseApiCommand({ type: 'Nope' });
+    expect(!r.ok && r.message).toMatch(/^type: unknown command "Nope"; one of PickmeRequest, UnpickmeRequest, .*TickChecklist$/);
+    expect(!r.ok && r.message).not.toMatch(/discriminator/);
+    const missing = parseApiCommand({ request: 1 });
+    expect(!missing.ok && missing.message).toMatch(/^type: missing; one of PickmeRequest/);
+  });
+
+  it('a list is not a command', () => {
+    const r = parseApiCommand([]);
+    expect(!r.ok && [r.field, r.message]).toEqual(['body', 'body: expected a JSON object (a command with its "type"), got a list']);
+  });
+});
