@@ -64,9 +64,38 @@ export function parseApiCommand(body: unknown): ParsedBody<Command> {
   if (r.success) return { ok: true, value: r.data as Command };
   const issue = r.error.issues[0]!;
   const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => JSON.stringify(k)).join(', ') : '';
-  const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? `unknown key ${keys}` : 'body');
+  const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || (issue.code === 'unrecognized_keys' ? `unknown key ${keys}` : 'body');
   const extra = issue.code === 'unrecognized_keys' && issue.path.length ? ` (${keys})` : '';
-  return { ok: false, field, message: `${field}: ${issue.message}${extra}` };
+  return { ok: false, field, message: `${field}: ${sizeWords(issue, body) ?? choiceWords(issue, body) ?? issue.message}${extra}` };
+}
+
+/** An unknown command type or a body that is not an object, said as such (zod: "Invalid discriminator value"). */
+function choiceWords(issue: z.core.$ZodIssue, body: unknown): string | null {
+  if (issue.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type') {
+    const got = body !== null && typeof body === 'object' ? (body as { type?: unknown }).type : undefined;
+    const options = ((issue as { options?: unknown[] }).options ?? []).map(String);
+    return `${got === undefined ? 'missing' : `unknown command ${JSON.stringify(got)}`}; one of ${options.join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && issue.path.length === 0) return `expected a JSON object (a command with its "type"), got ${Array.isArray(body) ? 'a list' : body === null ? 'null' : typeof body}`;
+  return null;
+}
+
+/**
+ * A length or size limit in words a user reads (the CLI prints this after "refused:"), with how long
+ * the value was; zod's own ("Too big: expected string to have <=4000 characters") names its types.
+ */
+function sizeWords(issue: z.core.$ZodIssue, body: unknown): string | null {
+  if (issue.code !== 'too_small' && issue.code !== 'too_big') return null;
+  const value = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), body);
+  const limit = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+  if (issue.origin === 'string') {
+    if (issue.code === 'too_small' && limit === 1) return 'must not be empty';
+    const got = typeof value === 'string' ? ` (it has ${value.length})` : '';
+    return `${issue.code === 'too_small' ? 'at least' : 'at most'} ${limit} characters${got}`;
+  }
+  if (issue.origin === 'array' || issue.origin === 'set') return `${issue.code === 'too_small' ? 'at least' : 'at most'} ${limit} ${limit === 1 ? 'item' : 'items'}${Array.isArray(value) ? ` (it has ${value.length})` : ''}`;
+  if (issue.origin === 'number' || issue.origin === 'int') return `${issue.code === 'too_small' ? 'at least' : 'at most'} ${limit}`;
+  return null;
 }
 /** The wire type of a command body (state/wire.ts, shared with the clients); the schema must take exactly it. */
 export type { ApiCommandInput };

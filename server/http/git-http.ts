@@ -250,6 +250,16 @@ function startGit(req: IncomingMessage, res: ServerResponse, opts: ServeGitOptio
   } else if (spawner) child = spawnedChild(spawner, 'http-backend', env);
   else child = forkedChild({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env });
   if (readAhead.length) child.stdin.write(readAhead);
+  // git probes a push whose pack is over its http.postBuffer (1 MiB) with a body of one flush-pkt
+  // ("0000") before it sends the chunked body. receive-pack answers that with nothing; http-backend
+  // would send its headers and an empty body, so the direct path must too, not a 500.
+  let body = readAhead.subarray(0, 5);
+  let bodyLength = readAhead.length;
+  if (direct?.kind === 'receive-rpc')
+    req.on('data', (chunk: Buffer) => {
+      if (body.length < 5) body = Buffer.concat([body, chunk.subarray(0, 5 - body.length)]);
+      bodyLength += chunk.length;
+    });
   // A body that ended while its head was read ahead has no 'end' left for pipe() to pass on.
   if (req.readableEnded) child.stdin.end();
   else req.pipe(child.stdin);
@@ -293,6 +303,11 @@ function startGit(req: IncomingMessage, res: ServerResponse, opts: ServeGitOptio
     if (rest.length) res.write(rest);
   });
   child.onDone((code) => {
+    if (!headersDone && direct?.kind === 'receive-rpc' && bodyLength === 4 && body.toString('latin1') === '0000') {
+      res.writeHead(200, direct.headers);
+      res.end();
+      return;
+    }
     if (!headersDone) {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`git ${direct ? 'receive-pack' : 'http-backend'} failed${code === null ? '' : ` (exit ${code})`}\n`);

@@ -10,6 +10,9 @@ import { chargedWithPair, type MergePosition } from '../../state/conflict-blame.
 import { mapLimit } from './map-limit.js';
 import { PairCache, PerMaster } from './check-caches.js';
 
+/** Why a request whose history shares no commit with master conflicts with it, and what to do. */
+export const UNRELATED_HISTORY = 'no history in common with master; base the branch on master (git rebase origin/master) and push again';
+
 export interface Candidate {
   readonly id: number;
   readonly sha: string;
@@ -221,7 +224,7 @@ export class ConflictChecker {
       if (b.includes(sha)) f = { inMaster: true, paths: new Set(), risky: false, master: null, masterConflict: null, mergedCommit: null };
       else if (b.length === 0) {
         // Unrelated history: it cannot be merged at all, which is a conflict with master.
-        f = { inMaster: false, paths: new Set(), risky: true, master: { clean: false, tree: '', files: [] }, masterConflict: { with: 'master', files: [] }, mergedCommit: null };
+        f = { inMaster: false, paths: new Set(), risky: true, master: { clean: false, tree: '', files: [] }, masterConflict: { with: 'master', files: [], reason: UNRELATED_HISTORY }, mergedCommit: null };
       } else {
         const ch = changes.get(sha)!;
         const merged = masterMerges[related.indexOf(sha)]!;

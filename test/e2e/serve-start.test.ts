@@ -3,7 +3,7 @@
 // Runs the built CLI (dist/: npx tsc -p tsconfig.json) as a real second process.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,6 +63,58 @@ describe('serve start-up', () => {
     expect(r.ms).toBeLessThan(5_000);
     expect(existsSync(data)).toBe(false);
     console.log(`serve on a taken port exited in ${r.ms.toFixed(0)} ms`);
+  });
+});
+
+/** Starts `pushmanager ARGS` and returns its stdout once `until` shows in it; the server is stopped by PID. */
+function startCliUntil(args: string[], until: RegExp, limitMs = 15_000): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PUSHMANAGER_')));
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const stop = () => {
+      clearTimeout(timer);
+      if (child.exitCode === null) process.kill(child.pid!, 'SIGTERM');
+    };
+    const timer = setTimeout(() => (stop(), reject(new Error(`no ${until} after ${limitMs} ms; stderr:\n${stderr}`))), limitMs);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (until.test(stdout)) {
+        stop();
+        child.once('exit', () => resolvePromise({ stdout, stderr }));
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+  });
+}
+
+describe('serve: how to start using it', () => {
+  it('with configured users (not the demo), does not tell people to clone as alice:alice', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pm-serve-users-'));
+    try {
+      const config = join(dir, 'pm.yaml');
+      // scrypt of "secret" (pushmanager hash-password): a real user, no plaintext password.
+      await writeFile(config, 'auth:\n  strategy: local\n  users:\n    - { name: dana, passwordHash: "scrypt$32768$8$1$N97brSN9Txarkp2BT0UhYw==$b3hdXmXnMK5iIWnKDljl3liSjFaiDncCnxmaJ267Eq4=", pushmaster: true }\n');
+      const { stdout } = await startCliUntil(['serve', '--config', config, '--port', '0', '--data', join(dir, 'data')], /board:.*\n/);
+      expect(stdout).not.toMatch(/alice/);
+      expect(stdout).toMatch(/clone: +git clone http:\/\/USER@127\.0\.0\.1:\d+\/main\.git +\(git asks for the password\)/);
+      expect(stdout).toMatch(/board: +pushmanager login --server http:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with the demo users, shows the clone URL with alice:alice, ready to paste', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pm-serve-demo-'));
+    try {
+      const { stdout } = await startCliUntil(['serve', '--port', '0', '--data', join(dir, 'data')], /board:.*\n/);
+      expect(stdout).toMatch(/clone: +git clone http:\/\/alice:alice@127\.0\.0\.1:\d+\/main\.git\n/);
+      expect(stdout).toMatch(/board: +PUSHMANAGER_USER=alice PUSHMANAGER_PASSWORD=alice pushmanager status --server/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

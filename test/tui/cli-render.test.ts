@@ -32,6 +32,13 @@ describe('renderStatus', () => {
     expect(plain).toContain('(review 1234 WEB-42)');
   });
 
+  it("counts a finished push's requests in words that agree with the number", () => {
+    const b = sampleBoard();
+    const one = { ...b, pushes: b.pushes.map((p) => (p.state === 'live' ? { ...p, requests: [5 as never] } : p)) };
+    expect(renderStatus(one)).toMatch(/push 2 "Tuesday train" live \(tag push-2\), 1 request$/m);
+    expect(renderStatus(b)).toMatch(/push 2 "Tuesday train" live \(tag push-2\), no requests$/m);
+  });
+
   it('reads build results defensively', () => {
     expect(buildText(undefined)).toBeNull();
     expect(buildText({ state: 'weird' })).toBe('unknown');

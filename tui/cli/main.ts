@@ -21,6 +21,13 @@ const positiveId = (what: string) => (v: string) => {
 interface Json {
   readonly json?: boolean;
 }
+const isServerUrl = (v: string): boolean => {
+  try {
+    return ['http:', 'https:'].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+};
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 function version(): string {
@@ -40,7 +47,32 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
 
-  const client = () => new PushmanagerClient(clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server));
+  /**
+   * Client options from --server and the environment, checked before anything is sent: a server that is
+   * not an http(s) URL is a usage error naming where it came from, and a user without a password (or a
+   * password without a user) is said as such, not sent as an empty password that the server counts as a
+   * wrong guess.
+   */
+  const clientOptions = (stored = true) => {
+    const flag = program.opts<{ server?: string }>().server;
+    const url = flag ?? io.env.PUSHMANAGER_SERVER;
+    if (url !== undefined && !isServerUrl(url))
+      program.error(`pushmanager: ${flag !== undefined ? '--server' : 'PUSHMANAGER_SERVER'}: "${url}" is not a server URL; expected e.g. http://127.0.0.1:7080`, { exitCode: EXIT_USAGE, code: 'server-url-invalid' });
+    return clientOptionsFromEnv(io.env, flag, { stored });
+  };
+  const halfCredentials = (): string | null => {
+    if (io.env.PUSHMANAGER_TOKEN) return null;
+    const { PUSHMANAGER_USER: user, PUSHMANAGER_PASSWORD: password } = io.env;
+    if (user && password === undefined) return `PUSHMANAGER_USER is set (${user}) but PUSHMANAGER_PASSWORD is not: set it too, or use PUSHMANAGER_TOKEN or \`pushmanager login\``;
+    if (!user && password !== undefined) return 'PUSHMANAGER_PASSWORD is set but PUSHMANAGER_USER is not: set the user name too';
+    return null;
+  };
+  const client = () => {
+    const opts = clientOptions();
+    const half = halfCredentials();
+    if (half) throw new NoCredentials(half);
+    return new PushmanagerClient(opts);
+  };
   /** Sends a command and prints what it did: a sentence with the ids and SHAs needed next, or the JSON answer. */
   const answer = async (cmd: ApiCommandInput, o: Json): Promise<void> => {
     const a = await client().command(cmd);
@@ -66,7 +98,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
   program
     .command('status')
     .description('show the board: open pushes, their requests, what is waiting')
-    .option('--json', 'print one JSON object (SPEC §5 fields)')
+    .option('--json', 'print one JSON object: pushes, requests (state, SHA, tags, conflicts) and the actions you may take')
     .option('--all', 'include every finished push and request')
     .action(async (o: { json?: boolean; all?: boolean }) => {
       const board = await client().board(o.all);
@@ -84,7 +116,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
         process.env.CONTINUOUS_INTEGRATION = 'false';
       }
       const { runDashboard } = await import('../dashboard/run.js');
-      await runDashboard(clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server), io);
+      await runDashboard(clientOptions(), io);
     });
 
   program
@@ -95,8 +127,10 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .action(async (o: { label: string; print?: boolean }) => {
       const { terminalPrompt, withCredentials } = await import('../credential-prompt.js');
       // Not the stored token: logging in again (another user, a token about to expire) asks for a password.
-      const opts = clientOptionsFromEnv(io.env, program.opts<{ server?: string }>().server, { stored: false });
+      const opts = clientOptions(false);
       const prompt = terminalPrompt();
+      const half = halfCredentials();
+      if (!prompt && half) throw new NoCredentials(half);
       if (!prompt && opts.token === undefined && opts.user === undefined)
         throw new NoCredentials('no credentials: set PUSHMANAGER_USER and PUSHMANAGER_PASSWORD, or run `pushmanager login` on a terminal (it asks)');
       const { result: t, options } = await withCredentials(opts, prompt, (c) => new PushmanagerClient(c).login(o.label));
@@ -160,7 +194,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .option('--force', 'certify with open checklist items (logged)')
     .action((p: number, o: Json & { force?: boolean }) => answer({ type: 'CertifyPush', push: p, force: !!o.force }, o));
   pushArg(verb(push, 'discard', 'discard the push; its requests wait again'))
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, told to the owners and watchers of its requests')
     .action((p: number, o: Json & { reason?: string }) => answer({ type: 'DiscardPush', push: p, ...(o.reason && { reason: o.reason }) }, o));
   pushArg(verb(push, 'message', 'message the pushees of the push: owners and watchers of the requests accepted into it (added to blessed); pickmes only with --state pickme'))
     .argument('<text...>', 'the message')
@@ -203,7 +237,7 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
     .action((id: string, o: { follow?: boolean }) => client().jobLog(id, !!o.follow, io.out));
   jobArg(verb(job, 'retry', 'run a failed, cancelled or interrupted job again (a new job, one attempt later)')).action((id: string, o: Json) => answer({ type: 'RetryJob', job: id }, o));
   jobArg(verb(job, 'cancel', 'stop a queued or running job (its process group is killed)'))
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, recorded with the job')
     .action((id: string, o: Json & { reason?: string }) => answer({ type: 'CancelJob', job: id, ...(o.reason && { reason: o.reason }) }, o));
   jobArg(verb(job, 'report', "an external CI's result for a job (runner: external; users with the ci role)"))
     .addOption(new Option('--state <state>', 'how the job ended').choices(['passed', 'failed']).makeOptionMandatory())
@@ -220,24 +254,26 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
   idArg(verb(request, 'unpickme', 'take the request back out of the push')).action((id: number, o: Json) => answer({ type: 'UnpickmeRequest', request: id }, o));
   idArg(verb(request, 'verify', 'confirm the change works on stage')).action((id: number, o: Json) => answer({ type: 'VerifyRequest', request: id }, o));
   idArg(verb(request, 'delay', 'hold the request back from pushes'))
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, told to its owner and watchers')
     .action((id: number, o: Json & { reason?: string }) => answer({ type: 'DelayRequest', request: id, ...(o.reason && { reason: o.reason }) }, o));
   idArg(verb(request, 'undelay', 'let the request wait for a push again')).action((id: number, o: Json) => answer({ type: 'UndelayRequest', request: id }, o));
   idArg(verb(request, 'discard', 'drop the request for good'))
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, told to its owner and watchers')
     .action((id: number, o: Json & { reason?: string }) => answer({ type: 'DiscardRequest', request: id, ...(o.reason && { reason: o.reason }) }, o));
   idArg(verb(request, 'comment', 'comment on the request'))
     .argument('<text...>', 'the comment')
     .action((id: number, text: string[], o: Json) => answer({ type: 'CommentRequest', request: id, text: text.join(' ') }, o));
   idArg(verb(request, 'edit', 'change title, description, tags, watchers, review or ticket'))
-    .option('--title <text>')
-    .option('--description <text>')
+    .option('--title <text>', 'one line, at most 200 characters')
+    .option('--description <text>', 'free text, several lines allowed')
     .option('--tags <list>', 'comma-separated; replaces your tags', list)
     .option('--watchers <list>', 'comma-separated user names', list)
-    .option('--review <id>')
-    .option('--ticket <key>')
-    .action((id: number, o: Json & Record<string, unknown>) => {
+    .option('--review <id>', 'Reviewboard review number')
+    .option('--ticket <key>', 'JIRA key (WEB-42) or Trac ticket number')
+    .action((id: number, o: Json & Record<string, unknown>, cmd: Command) => {
       const { json, ...fields } = o;
+      // Nothing to change is a usage error, not a refusal that says "already has those values".
+      if (!Object.keys(fields).length) cmd.error('error: nothing to change: give at least one of --title, --description, --tags, --watchers, --review, --ticket', { exitCode: EXIT_USAGE, code: 'nothing-to-edit' });
       return answer({ type: 'EditRequest', request: id, ...(fields as { title?: string }) }, { json: json as boolean | undefined });
     });
 

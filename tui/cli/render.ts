@@ -48,7 +48,7 @@ function linksLine(l: RequestLinks | undefined): string {
 }
 
 const conflictsText = (r: StatusView['requests'][number]) =>
-  r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${c.files.map(safeLine).join(', ')}`).join('; ');
+  r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${[c.files.map(safeLine).join(', '), c.reason ? safeLine(c.reason) : ''].filter(Boolean).join('; ')}`).join('; ');
 
 function requestLine(r: StatusView['requests'][number], extra?: RequestLinks, actions?: AllowedActions): string {
   const tags = r.tags.length ? ` [${r.tags.map(safeLine).join(',')}]` : '';
@@ -160,7 +160,7 @@ export function renderStatus(v: BoardView, now: number = Date.now()): string {
   const done = v.pushes.filter((p) => !isOpenPush(p));
   if (done.length) {
     out.push('', 'Recent pushes:');
-    for (const p of done) out.push(`  push ${p.id} "${safeLine(p.title)}" ${p.state}${p.tag ? ` (tag ${p.tag})` : ''}, ${p.requests.length} requests`);
+    for (const p of done) out.push(`  push ${p.id} "${safeLine(p.title)}" ${p.state}${p.tag ? ` (tag ${p.tag})` : ''}, ${p.requests.length === 0 ? 'no requests' : p.requests.length === 1 ? '1 request' : `${p.requests.length} requests`}`);
   }
   return out.join('\n') + '\n';
 }

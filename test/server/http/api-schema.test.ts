@@ -32,3 +32,38 @@ describe('ReportJob url', () => {
     expect(long.ok).toBe(false);
   });
 });
+
+describe('what a refused field says', () => {
+  const refusal = (body: unknown) => {
+    const r = parseApiCommand(body);
+    if (r.ok) throw new Error('expected a refusal');
+    return r;
+  };
+
+  it('a length limit in words, with how long the value was, not zod\'s "Too big: expected string to have <=4000 characters"', () => {
+    expect(refusal({ type: 'CommentRequest', request: 2, text: 'x'.repeat(5000) }).message).toBe('text: at most 4000 characters (it has 5000)');
+    expect(refusal({ type: 'EditRequest', request: 2, title: '' }).message).toBe('title: must not be empty');
+    expect(refusal({ type: 'OpenPush', title: '' }).message).toBe('title: must not be empty');
+  });
+
+  it('names an item of a list as tags[0], not tags.0', () => {
+    const r = refusal({ type: 'EditRequest', request: 2, tags: ['bad tag'] });
+    expect(r.field).toBe('tags[0]');
+    expect(r.message).toMatch(/^tags\[0\]: /);
+  });
+});
+
+describe('a body that is no command', () => {
+  it('an unknown or missing type is named as such, with the commands there are', () => {
+    const r = parseApiCommand({ type: 'Nope' });
+    expect(!r.ok && r.message).toMatch(/^type: unknown command "Nope"; one of PickmeRequest, UnpickmeRequest, .*TickChecklist$/);
+    expect(!r.ok && r.message).not.toMatch(/discriminator/);
+    const missing = parseApiCommand({ request: 1 });
+    expect(!missing.ok && missing.message).toMatch(/^type: missing; one of PickmeRequest/);
+  });
+
+  it('a list is not a command', () => {
+    const r = parseApiCommand([]);
+    expect(!r.ok && [r.field, r.message]).toEqual(['body', 'body: expected a JSON object (a command with its "type"), got a list']);
+  });
+});

@@ -4,7 +4,7 @@
 // judged against master only); the submodule fast-forward guard.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliGitRepo, type CliGitRepoOptions } from '../../../server/git/cli-git-repo.js';
-import { ConflictChecker, type Candidate } from '../../../server/train/conflict-checker.js';
+import { ConflictChecker, UNRELATED_HISTORY, type Candidate } from '../../../server/train/conflict-checker.js';
 import { commitFiles, initRepo, numberedLines, type FixtureRepo } from '../../helpers/git-fixtures.js';
 
 const WEIRD = ['a file with spaces.txt', 'quo"te\'s.txt', '$(touch pwned).sh', 'semi;colon.txt', 'ünïcødé/日本語.txt'];
@@ -212,16 +212,16 @@ describe('ConflictChecker', () => {
     // Unrelated history is a conflict with master, found without any merge-base process.
     const unrelated: Candidate = { id: 2, sha: await commitFiles(repo.git, { files: { 'a.txt': 'other\n' }, message: 'unrelated root' }) };
     expect(await fast.checkOne(x2, unrelated, [])).toEqual(await slow.checkOne(x2, unrelated, []));
-    expect(await fast.checkOne(x2, unrelated, [])).toEqual([{ with: 'master', files: [] }]);
+    expect(await fast.checkOne(x2, unrelated, [])).toEqual([{ with: 'master', files: [], reason: UNRELATED_HISTORY }]);
     expect(statsOf(fast).fastMergeBases).toBe(3);
     // Beside others (git refuses to merge unrelated histories at all): its conflict is with master only,
     // and the others' checks go through.
     const other: Candidate = { id: 3, sha: await commitFiles(repo.git, { parents: [x2], files: { 'a.txt': 'other\n' }, message: 'a request on master' }) };
     for (const c of [fast, slow]) {
-      expect(await c.checkOne(x2, unrelated, [other])).toEqual([{ with: 'master', files: [] }]);
+      expect(await c.checkOne(x2, unrelated, [other])).toEqual([{ with: 'master', files: [], reason: UNRELATED_HISTORY }]);
       expect(await c.checkOne(x2, other, [unrelated])).toEqual([]);
       const all = await c.checkAll(x2, [other, unrelated]);
-      expect([all.get(3), all.get(2)]).toEqual([[], [{ with: 'master', files: [] }]]);
+      expect([all.get(3), all.get(2)]).toEqual([[], [{ with: 'master', files: [], reason: UNRELATED_HISTORY }]]);
     }
   });
 
