@@ -29,6 +29,10 @@ import { ensureRepository, metadataRef, packageRoot, type ManagedRepo } from './
 import { RepoMaintenance } from './repo/maintenance.js';
 import { GitStateStore } from './store/git-state-store.js';
 import { createServer, type ServerDeps } from './http/server.js';
+import { InFlight } from './http/in-flight.js';
+
+/** How long a stopping server waits for the pushes and commands under way (systemd's stop timeout is 90 s). */
+const SHUTDOWN_GRACE_MS = 8_000;
 import { DataDirError, ListenError } from './startup-error.js';
 import { hookSocketPath, listenHookSocket } from './http/hook-socket.js';
 import { gitSpawnerSocketPath, startGitSpawner } from './git/git-spawner.js';
@@ -242,12 +246,14 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     return u ? userActor(u.name, u) : null;
   };
   const refs = { master: config.repository.master, metadata: config.repository.metadataBranch, deployPrefix: config.repository.deployBranchPrefix };
+  const inFlight = new InFlight();
   const deps: ServerDeps = {
     config,
     repo,
     authenticator: auth.authenticator,
     hookSocket: hookSocketPath(dataDir),
     pushTokens: new PushTokens(),
+    inFlight,
     dispatcher,
     store,
     bus,
@@ -385,9 +391,16 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     maintenance,
     reloader,
     async close() {
+      // New connections are refused at once; the writes under way (a push, a command) finish first, with
+      // everything they need still running, so a restart does not cut a push in two. Bounded: a stuck
+      // client does not hold the stop for ever.
+      const closed = new Promise((r) => server.close(r));
+      server.closeIdleConnections?.();
+      const left = await inFlight.drained(SHUTDOWN_GRACE_MS);
+      if (left) log('warn', `stopping: ${left} request(s) still under way after ${SHUTDOWN_GRACE_MS / 1000} s are cut short (a push cut short records nothing; its git says so)`);
       await stopBackground();
       server.closeAllConnections?.();
-      await Promise.all([new Promise((r) => server.close(r)), hookServer.close()]);
+      await Promise.all([closed, hookServer.close()]);
       await gitSpawner?.close();
       store.close();
       await repo.repo.close();

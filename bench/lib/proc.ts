@@ -246,7 +246,7 @@ export class ServerProcess {
     const c = this.child;
     if (!c) return;
     c.kill('SIGTERM');
-    const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    const t = setTimeout(() => c.kill('SIGKILL'), 15_000); // past the server's 8 s grace for writes under way
     await this.exited;
     clearTimeout(t);
   }

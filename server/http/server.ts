@@ -16,6 +16,7 @@ import { metadataRef, type ManagedRepo } from '../repo/managed-repo.js';
 import { handleApi, type ApiDeps } from './api.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { matchGitPath, serveGit } from './git-http.js';
+import type { InFlight } from './in-flight.js';
 import { AuthRefused, HttpError, checkRawPath, sendError, sendJson } from './http-util.js';
 
 export interface ServerDeps extends ApiDeps {
@@ -28,6 +29,8 @@ export interface ServerDeps extends ApiDeps {
   readonly pushTokens: PushTokens;
   /** Starts the git processes of each request (server/git/git-spawner.ts); absent or dead: they fork from here. */
   readonly gitSpawner?: GitSpawner | null;
+  /** The writes under way (POSTs), which a stopping server lets finish (server/main.ts close). */
+  readonly inFlight?: InFlight;
 }
 
 const AUTH_STATUS: Record<string, number> = { 'bad-credentials': 401, 'unknown-user': 401, 'rate-limited': 429, 'directory-unavailable': 503 };
@@ -99,6 +102,7 @@ export async function route(deps: ServerDeps, req: IncomingMessage, res: ServerR
 
 export function createServer(deps: ServerDeps): Server {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    deps.inFlight?.track(req, res);
     route(deps, req, res).catch((e: unknown) => {
       if (res.headersSent) {
         res.destroy();
