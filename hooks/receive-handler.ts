@@ -53,7 +53,8 @@ export function protectedRefReason(ref: string, refs: ReceiveDeps['refs']): stri
   if (ref === `refs/heads/${refs.metadata}`) return 'the metadata branch is written only by the pushmanager server';
   if (ref.startsWith(`refs/heads/${refs.deployPrefix}`)) return 'deploy branches are built only by pushmanager from accepted requests';
   if (ref.startsWith('refs/tags/')) return 'tags are made only by pushmanager when a push is certified';
-  if (ref.startsWith('refs/heads/')) return `pushmanager takes branches only as push requests; ${hint.replace('HEAD', ref.slice('refs/heads/'.length))}`;
+  // The server sees the ref pushed to, not the local branch it came from: the request keeps the branch's name.
+  if (ref.startsWith('refs/heads/')) return `pushmanager takes branches only as push requests; open one instead: git push origin <your-branch>:refs/pushreq/${ref.slice('refs/heads/'.length)}`;
   return `refs outside refs/pushreq/ are written only by pushmanager; ${hint}`;
 }
 

@@ -103,7 +103,7 @@ describe('handleReceive', () => {
     expect(out.results.map((r) => r.ok)).toEqual([false, false, false, false]);
     const reasons = out.results.map((r) => (r.ok ? '' : r.reason));
     expect(reasons[0]).toBe('master is written only by pushmanager when a push is certified; open a push request instead: git push origin HEAD:refs/pushreq/<name>');
-    expect(reasons[1]).toBe('pushmanager takes branches only as push requests; open a push request instead: git push origin topic:refs/pushreq/<name>');
+    expect(reasons[1]).toBe('pushmanager takes branches only as push requests; open one instead: git push origin <your-branch>:refs/pushreq/topic');
     expect(reasons[2]).toBe('tags are made only by pushmanager when a push is certified');
     expect(reasons[3]).toBe('deploy branches are built only by pushmanager from accepted requests');
     expect((await store.read()).version).toBeNull();

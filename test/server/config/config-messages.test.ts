@@ -1,7 +1,10 @@
 // What a start-up config error says: the key path, what the key takes, and what the file had, in the
 // file's words rather than zod's ("expected string, received undefined", "Unrecognized key").
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../server/config/config.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../../server/config/config.js';
 
 const issuesOf = (yaml: string): { path: string; message: string }[] => {
   try {
@@ -44,5 +47,18 @@ describe('config error messages', () => {
   it('takes the default and other good tag templates', () => {
     for (const t of ['push-{date}-{id}', 'deploys/{date}/{id}', 'v{id}'])
       expect(parseConfig(`repository:\n  tagTemplate: "${t}"\n`, 'pm.yaml').repository.tagTemplate).toBe(t);
+  });
+});
+
+describe('a config file that cannot be read', () => {
+  it('says so in words, naming the file: missing, or a directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pm-config-'));
+    try {
+      await expect(loadConfig(join(dir, 'nope.yaml'))).rejects.toMatchObject({ issues: [{ path: '', message: 'cannot read the config file: no such file' }] });
+      await expect(loadConfig(join(dir, 'nope.yaml'))).rejects.toThrow(join(dir, 'nope.yaml'));
+      await expect(loadConfig(dir)).rejects.toMatchObject({ issues: [{ path: '', message: 'cannot read the config file: a directory, not a file' }] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
