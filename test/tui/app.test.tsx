@@ -1,35 +1,20 @@
 // The dashboard rendered by Ink into a fake terminal (ink-testing-library): the main screens as frames
 // (fixed clock, SHAs scrubbed), and key flows through a fake client with PushmanagerClient's methods.
-import { render } from 'ink-testing-library';
+import { showDashboard } from './show-dashboard.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServerRefusal } from '../../tui/client.js';
-import { Dashboard } from '../../tui/dashboard/app.js';
 import type { StatusView } from '../../state/status-view.js';
-import { FakeClient, bigBoard, checklistBoard, now, sampleBoard, scrub, tick, waitFor } from './fixtures.js';
+import { FakeClient, bigBoard, checklistBoard, sampleBoard, scrub, tick, waitFor } from './fixtures.js';
 
-const FAST = { debounceMs: 5, settleMs: 20, backoffMs: 20, maxBackoffMs: 80 };
 const ENTER = '\r';
 const DOWN = '\u001b[B';
 
-let unmount: (() => void) | null = null;
+const mounted: (() => void)[] = [];
 afterEach(() => {
-  unmount?.();
-  unmount = null;
+  for (const u of mounted.splice(0)) u();
 });
 
-function show(client: FakeClient, size: { width: number; height: number } = { width: 120, height: 30 }) {
-  const r = render(<Dashboard client={client} now={now} width={size.width} height={size.height} color={false} timing={FAST} />);
-  unmount = r.unmount;
-  const frame = () => r.lastFrame() ?? '';
-  /** Type keys one at a time, letting Ink handle each (as a person would). */
-  const type = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await tick(5);
-    }
-  };
-  return { r, frame, type, until: (ok: (f: string) => boolean) => waitFor(frame, ok) };
-}
+const show = (client: FakeClient, size = { width: 120, height: 30 }) => showDashboard(client, size, mounted);
 
 describe('frames', () => {
   it('the pushmaster board, 120×30', async () => {
@@ -222,8 +207,7 @@ describe('key flows', () => {
 
   it('q quits', async () => {
     let quit = false;
-    const r = render(<Dashboard client={new FakeClient(sampleBoard())} now={now} width={100} height={24} color={false} timing={FAST} onQuit={() => (quit = true)} />);
-    unmount = r.unmount;
+    const { r } = showDashboard(new FakeClient(sampleBoard()), { width: 100, height: 24 }, mounted, { onQuit: () => (quit = true) });
     await waitFor(() => r.lastFrame(), (f) => f.includes('● live'));
     r.stdin.write('q');
     await tick(20);

@@ -2,34 +2,20 @@
 // search's wrapped line must fit the terminal (a frame taller than the terminal scrolls its header away),
 // the JOBS header and the keys stay on screen at 80×24 and the room is used at 120×40; and the job the
 // jobs cursor is on stays the one R and X act on when a board update adds or removes rows around it.
-import { render } from 'ink-testing-library';
+import { showDashboard } from './show-dashboard.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusView } from '../../state/status-view.js';
 import type { StatusJob } from '../../state/wire.js';
-import { Dashboard } from '../../tui/dashboard/app.js';
-import { FakeClient, NOW, job, jobsBoard, now, req, tick, waitFor } from './fixtures.js';
+import { FakeClient, NOW, job, jobsBoard, req, waitFor } from './fixtures.js';
 
-const FAST = { debounceMs: 5, settleMs: 20, backoffMs: 20, maxBackoffMs: 80 };
 const ESC = '\u001b';
 
-let unmount: (() => void) | null = null;
+const mounted: (() => void)[] = [];
 afterEach(() => {
-  unmount?.();
-  unmount = null;
+  for (const u of mounted.splice(0)) u();
 });
 
-function show(client: FakeClient, size: { width: number; height: number }) {
-  const r = render(<Dashboard client={client} now={now} width={size.width} height={size.height} color={false} timing={FAST} />);
-  unmount = r.unmount;
-  const frame = () => r.lastFrame() ?? '';
-  const type = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await tick(5);
-    }
-  };
-  return { frame, type, until: (ok: (f: string) => boolean) => waitFor(frame, ok) };
-}
+const show = (client: FakeClient, size = { width: 80, height: 24 }) => showDashboard(client, size, mounted);
 
 /**
  * Push 3 of the jobs board with 20 accepted requests and a search running on them: the build and its

@@ -1,32 +1,18 @@
 // The log pane rendered by Ink (ink-testing-library) following a job's log: lines appear as the fake
 // stream yields them, the pane says when the log is complete, esc closes it and ends the stream, X
 // sends the cancel through the command path, and a failing stream says why.
-import { render } from 'ink-testing-library';
+import { showDashboard } from './show-dashboard.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Dashboard } from '../../tui/dashboard/app.js';
-import { FakeClient, jobsBoard, now, tick, waitFor } from './fixtures.js';
+import { FakeClient, jobsBoard, now, waitFor } from './fixtures.js';
 
-const FAST = { debounceMs: 5, settleMs: 20, backoffMs: 20, maxBackoffMs: 80 };
 const ESC = '\u001b';
 
-let unmount: (() => void) | null = null;
+const mounted: (() => void)[] = [];
 afterEach(() => {
-  unmount?.();
-  unmount = null;
+  for (const u of mounted.splice(0)) u();
 });
 
-function show(client: FakeClient, size = { width: 80, height: 24 }) {
-  const r = render(<Dashboard client={client} now={now} width={size.width} height={size.height} color={false} timing={FAST} />);
-  unmount = r.unmount;
-  const frame = () => r.lastFrame() ?? '';
-  const type = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await tick(5);
-    }
-  };
-  return { frame, type, until: (ok: (f: string) => boolean) => waitFor(frame, ok) };
-}
+const show = (client: FakeClient, size = { width: 80, height: 24 }) => showDashboard(client, size, mounted);
 
 describe('the job log pane', () => {
   it('follows the log: each chunk the stream yields is on screen, the newest at the bottom; esc closes and stops the stream', async () => {
