@@ -14,6 +14,9 @@ import { WEBHOOK_CURSOR_FILE } from '../integrations/webhooks.js';
 import type { StateStore } from '../store/state-store.js';
 import type { EventBus } from './event-bus.js';
 
+/** A cursor before the first metadata commit (no SHA is empty). */
+const FROM_THE_BEGINNING = '';
+
 type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
 export interface IntegrationEffects {
@@ -37,17 +40,21 @@ export async function startIntegrationEffects(
   const snapAtStart = deps.store.read();
   const since = async function* (start: string, board: Board): AsyncGenerator<MetadataCommit> {
     // The board as it is now: what these calls read of a request (review, ticket, SHA) no longer changes once it is live.
-    for await (const c of deps.store.eventsSince(start)) yield { sha: c.version, events: c.events, board };
+    for await (const c of deps.store.eventsSince(start === FROM_THE_BEGINNING ? null : start)) yield { sha: c.version, events: c.events, board };
   };
-  /** From the cursor on; the first start with a cursor starts it at the head (history is not replayed). */
+  /**
+   * From the cursor on; the first start with a cursor starts it at the head (history is not replayed), or,
+   * on a store with no commit yet, at its beginning: a cursor left unwritten there read as "first start"
+   * after a crash, and skipped the commits made before it.
+   */
   const catchUp = async (cursor: FileCursorStore, enqueue: (c: MetadataCommit) => Promise<number>) => {
     const start = await cursor.read();
     const snap = await snapAtStart;
     if (start === null) {
-      if (snap.version) await cursor.write(snap.version);
-      return;
+      await cursor.write(snap.version ?? FROM_THE_BEGINNING);
+      return undefined;
     }
-    await catchUpCommits({ enqueue, cursor, commits: since(start, snap.board) });
+    return catchUpCommits({ enqueue, cursor, commits: since(start, snap.board) });
   };
 
   const cursor = new FileCursorStore(deps.dataDir, WEBHOOK_CURSOR_FILE);
@@ -77,7 +84,8 @@ export async function startIntegrationEffects(
       },
     );
     const queues = live;
-    await catchUp(liveCursorStore, (c) => queues.enqueueCommit(c));
+    const caught = await catchUp(liveCursorStore, (c) => queues.enqueueCommit(c));
+    if (caught?.enqueued) deps.log('info', `integrations: ${caught.enqueued} Reviewboard/JIRA call(s) of ${caught.commits} commit(s) made while the server was down queued`);
   } else {
     // Nothing to call: without this, a cursor left from an earlier configuration would replay every
     // certification since then when Reviewboard or JIRA is configured again.
