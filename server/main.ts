@@ -352,6 +352,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
     await reloader?.close();
     await theTrain.close();
     await notifications.close();
+    await effects.close();
     await integrations.close();
   };
   server.listen(config.server.port, config.server.host);

@@ -1,56 +1,122 @@
-// What the company's other systems hear from the train, after each commit: webhooks (durable, caught up at
-// start-up like notifications), Reviewboard "submitted" and a JIRA comment when requests go live.
-// None of it blocks the train: failures are logged and shown; webhooks retry from their queue.
+// What the company's other systems hear from the train, after each commit: webhooks, and Reviewboard
+// "submitted" and a JIRA comment when requests go live. All of it is durable (journaled before it is
+// made, retried across restarts, caught up at start-up from a cursor of its own, like notifications)
+// and none of it blocks the train: failures are logged and shown.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DomainEvent } from '../../state/events.js';
 import type { Board } from '../../state/model.js';
-import { FileCursorStore } from '../notify/catch-up.js';
+import { FileCursorStore, LazyCursor, type MetadataCommit } from '../notify/catch-up.js';
+import { catchUpCommits } from '../integrations/call-queue.js';
 import type { Integrations } from '../integrations/integrations-config.js';
-import { WEBHOOK_CURSOR_FILE, catchUpWebhooks } from '../integrations/webhooks.js';
+import { LIVE_EFFECTS_CURSOR_FILE, LiveEffects, type LiveEffectFailure, type LiveEffectsOptions } from '../integrations/live-effects.js';
+import { WEBHOOK_CURSOR_FILE } from '../integrations/webhooks.js';
 import type { StateStore } from '../store/state-store.js';
 import type { EventBus } from './event-bus.js';
+
+/** A cursor before the first metadata commit (no SHA is empty). */
+const FROM_THE_BEGINNING = '';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
 export interface IntegrationEffects {
   onCommit(c: { version: string; events: readonly DomainEvent[]; board: Board }): void;
+  /** Resolves when every commit handed to onCommit is journaled (not yet sent). */
   flushed(): Promise<void>;
+  /** The Reviewboard/JIRA calls' queues (null when neither is configured). */
+  readonly live: LiveEffects | null;
+  /** Writes the cursor and closes the Reviewboard/JIRA queues (calls not yet made stay journaled). */
+  close(): Promise<void>;
 }
 
-export async function startIntegrationEffects(i: Integrations, deps: { dataDir: string; store: StateStore; bus: EventBus; log: Log }): Promise<IntegrationEffects> {
+/** `Reviewboard: marking review 77 submitted for request 7 (push 2)`: what the log and the board's notice say was being done. */
+const describeCall = (f: Pick<LiveEffectFailure, 'service' | 'target' | 'about'>): string =>
+  f.service === 'reviewboard' ? `Reviewboard: marking review ${f.target} submitted for ${f.about}` : `JIRA: commenting on ${f.target} for ${f.about}`;
+
+export async function startIntegrationEffects(
+  i: Integrations,
+  deps: { dataDir: string; store: StateStore; bus: EventBus; log: Log; live?: Partial<Pick<LiveEffectsOptions, 'retry' | 'timers' | 'random' | 'now'>> },
+): Promise<IntegrationEffects> {
+  const snapAtStart = deps.store.read();
+  const since = async function* (start: string, board: Board): AsyncGenerator<MetadataCommit> {
+    // The board as it is now: what these calls read of a request (review, ticket, SHA) no longer changes once it is live.
+    for await (const c of deps.store.eventsSince(start === FROM_THE_BEGINNING ? null : start)) yield { sha: c.version, events: c.events, board };
+  };
+  /**
+   * From the cursor on; the first start with a cursor starts it at the head (history is not replayed), or,
+   * on a store with no commit yet, at its beginning: a cursor left unwritten there read as "first start"
+   * after a crash, and skipped the commits made before it.
+   */
+  const catchUp = async (cursor: FileCursorStore, enqueue: (c: MetadataCommit) => Promise<number>) => {
+    const start = await cursor.read();
+    const snap = await snapAtStart;
+    if (start === null) {
+      await cursor.write(snap.version ?? FROM_THE_BEGINNING);
+      return undefined;
+    }
+    return catchUpCommits({ enqueue, cursor, commits: since(start, snap.board) });
+  };
+
   const cursor = new FileCursorStore(deps.dataDir, WEBHOOK_CURSOR_FILE);
   if (i.webhooks) {
-    const start = await cursor.read();
-    const snap = await deps.store.read();
-    if (start === null) {
-      if (snap.version) await cursor.write(snap.version);
-    } else {
-      const commits = (async function* () {
-        for await (const c of deps.store.eventsSince(start)) yield { sha: c.version, events: c.events, board: snap.board };
-      })();
-      await catchUpWebhooks({ dispatcher: i.webhooks, cursor, commits });
-    }
+    const webhooks = i.webhooks;
+    await catchUp(cursor, (c) => webhooks.enqueueCommit(c));
   }
+
+  const liveCursorStore = new FileCursorStore(deps.dataDir, LIVE_EFFECTS_CURSOR_FILE);
+  let live: LiveEffects | null = null;
+  if (i.reviewboard || i.jira) {
+    live = await LiveEffects.open(
+      { dir: join(deps.dataDir, 'integrations'), reviewboard: i.reviewboard, jira: i.jira, ...deps.live },
+      {
+        failed: (f) => {
+          const what = describeCall(f);
+          if (!f.willRetry) {
+            // A refusal (a wrong token, no such review or issue): trying again cannot help. The call stays listed as failed.
+            deps.log('error', `${what}: refused, not tried again: ${f.error}`);
+            deps.bus.publish({ kind: 'notice', text: `${what} was refused: ${f.error}` });
+            return;
+          }
+          deps.log('warn', `${what}: try ${f.attempts} failed, trying again at ${f.nextAttemptAt ?? '?'}: ${f.error}`);
+          if (f.attempts === 1) deps.bus.publish({ kind: 'notice', text: `${what} failed; trying again until it is done: ${f.error}` });
+        },
+        delivered: () => undefined,
+      },
+    );
+    const queues = live;
+    const caught = await catchUp(liveCursorStore, (c) => queues.enqueueCommit(c));
+    if (caught?.enqueued) deps.log('info', `integrations: ${caught.enqueued} Reviewboard/JIRA call(s) of ${caught.commits} commit(s) made while the server was down queued`);
+  } else {
+    // Nothing to call: without this, a cursor left from an earlier configuration would replay every
+    // certification since then when Reviewboard or JIRA is configured again.
+    await rm(liveCursorStore.file, { force: true });
+  }
+
   const warn = (what: string) => (e: unknown) => {
     deps.log('warn', `${what}: ${(e as Error).message}`);
     deps.bus.publish({ kind: 'notice', text: `${what}: ${(e as Error).message}` });
   };
+  // Written behind the commits (issue 17): whatever is after it is enqueued again at start-up, and keys made once drop it.
+  const liveCursor = new LazyCursor(liveCursorStore, 1000, warn('integrations: writing the cursor'));
   let chain: Promise<unknown> = Promise.resolve();
   return {
+    live,
     onCommit(c) {
       const webhooks = i.webhooks;
       if (webhooks) chain = chain.then(() => webhooks.enqueueCommit({ sha: c.version, events: c.events, board: c.board }).then(() => cursor.write(c.version))).catch(warn('webhooks'));
-      for (const e of c.events) {
-        if (e.type !== 'PushCertified') continue;
-        for (const id of e.requests) {
-          const r = c.board.requests[id];
-          if (!r) continue;
-          if (r.review && i.reviewboard) void i.reviewboard.markSubmitted(r.review).catch(warn(`Reviewboard: marking review ${r.review} submitted`));
-          if (r.ticket && i.jira)
-            void i.jira.comment(r.ticket, `Request ${r.id} "${r.title}" by ${r.user} is live in push ${e.push} (tag ${e.tag}).`).catch(warn(`JIRA: commenting on ${r.ticket}`));
-        }
+      const queues = live;
+      if (queues) {
+        chain = chain
+          .then(() => queues.enqueueCommit({ sha: c.version, events: c.events, board: c.board }))
+          .then(() => liveCursor.advance(c.version))
+          .catch(warn('Reviewboard/JIRA: journaling the calls of a certification'));
       }
     },
     flushed: () => chain.then(() => undefined),
+    async close() {
+      await chain;
+      await liveCursor.flush();
+      await live?.close();
+    },
   };
 }
-

@@ -43,8 +43,11 @@ export class ReviewboardClient {
     return `${this.base}/r/${ReviewboardClient.reviewId(id)}`;
   }
 
-  /** Marks the review request submitted. Idempotent: an already submitted review stays submitted. */
-  async markSubmitted(id: string | number): Promise<{ status: string }> {
+  /**
+   * Marks the review request submitted. Idempotent: an already submitted review stays submitted.
+   * `retryDelaysMs` overrides the client's (the durable queue passes [] and does its own backoff).
+   */
+  async markSubmitted(id: string | number, opts: { readonly retryDelaysMs?: readonly number[] } = {}): Promise<{ status: string }> {
     try {
       const rid = ReviewboardClient.reviewId(id);
       if (!this.opts.apiToken) throw new IntegrationError('integration-auth-failed', 'reviewboard', 'reviewboard: no apiToken configured, cannot mark reviews submitted', { id: rid });
@@ -58,7 +61,7 @@ export class ReviewboardClient {
         body: new URLSearchParams({ status: 'submitted' }).toString(),
         timeoutMs: this.timeoutMs,
         fetch: this.opts.fetch,
-      }), { delaysMs: this.opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS, idempotent: true }).catch((e: unknown) => {
+      }), { delaysMs: opts.retryDelaysMs ?? this.opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS, idempotent: true }).catch((e: unknown) => {
         throw this.withUser(e);
       });
       const body = this.answer(jsonOf(a, 'reviewboard', url), url);

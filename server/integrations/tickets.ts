@@ -61,31 +61,63 @@ export class JiraClient {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
-  /** Adds a comment to an issue; resolves with the new comment's id. */
-  async comment(key: string, text: string): Promise<{ id: string }> {
+  /**
+   * Adds a comment to an issue; resolves with the new comment's id. With `marker` (a string the text
+   * contains), the issue's latest comments are read first and one that holds the marker is taken as
+   * this comment (`alreadyThere`): a comment posted by an earlier try whose answer was lost (a timeout,
+   * a crash before it was recorded) is not posted twice, and so a timeout may be tried again.
+   * `retryDelaysMs` overrides the client's (the durable queue passes [] and does its own backoff).
+   */
+  async comment(key: string, text: string, opts: { readonly marker?: string; readonly retryDelaysMs?: readonly number[] } = {}): Promise<{ id: string; alreadyThere?: true }> {
     try {
       if (!isTicketKey(key)) throw new IntegrationError('integration-bad-argument', 'jira', `not a JIRA issue key: ${JSON.stringify(key)}`, { key });
+      const marker = opts.marker;
+      if (marker !== undefined && !text.includes(marker)) throw new IntegrationError('integration-bad-argument', 'jira', 'jira: the comment text does not contain its marker', { key, marker });
       const url = `${this.base}/rest/api/${this.version}/issue/${key}/comment`;
       const body = this.version === 3 ? { body: adfDocument(text) } : { body: text };
-      // A JIRA that is down when the request goes live is waited for; a timeout is not resent (the comment may be there).
-      const a = await withRetries(() => httpCall({
-        service: 'jira',
-        method: 'POST',
-        url,
-        headers: {
-          Accept: 'application/json',
-          'Content-Type': 'application/json',
-          Authorization: `Basic ${Buffer.from(`${this.opts.user}:${this.opts.apiToken}`).toString('base64')}`,
-        },
-        body: JSON.stringify(body),
-        timeoutMs: this.timeoutMs,
-        fetch: this.opts.fetch,
-      }), { delaysMs: this.opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS, idempotent: false });
-      const id = (jsonOf(a, 'jira', url) as { id?: unknown } | null)?.id;
-      if (typeof id !== 'string' && typeof id !== 'number') throw new IntegrationError('integration-bad-response', 'jira', `jira: ${url} answered without a comment id`, { url });
-      return { id: String(id) };
+      const post = async (): Promise<{ id: string; alreadyThere?: true }> => {
+        if (marker !== undefined) {
+          const there = await this.findComment(key, marker);
+          if (there !== null) return { id: there, alreadyThere: true };
+        }
+        const a = await httpCall({ service: 'jira', method: 'POST', url, headers: this.headers(), body: JSON.stringify(body), timeoutMs: this.timeoutMs, fetch: this.opts.fetch });
+        const id = (jsonOf(a, 'jira', url) as { id?: unknown } | null)?.id;
+        if (typeof id !== 'string' && typeof id !== 'number') throw new IntegrationError('integration-bad-response', 'jira', `jira: ${url} answered without a comment id`, { url });
+        return { id: String(id) };
+      };
+      // A JIRA that is down when the request goes live is waited for; without a marker a timeout is not resent (the comment may be there).
+      return await withRetries(post, { delaysMs: opts.retryDelaysMs ?? this.opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS, idempotent: marker !== undefined });
     } catch (e) {
       throw asIntegrationError(e, 'jira');
     }
+  }
+
+  /**
+   * The id of one of the issue's latest 100 comments whose body holds `marker` (v3: anywhere in its
+   * ADF document), or null. `GET /rest/api/N/issue/KEY/comment?orderBy=-created&maxResults=100`.
+   */
+  async findComment(key: string, marker: string): Promise<string | null> {
+    try {
+      if (!isTicketKey(key)) throw new IntegrationError('integration-bad-argument', 'jira', `not a JIRA issue key: ${JSON.stringify(key)}`, { key });
+      const url = `${this.base}/rest/api/${this.version}/issue/${key}/comment?orderBy=-created&maxResults=100`;
+      const a = await httpCall({ service: 'jira', method: 'GET', url, headers: this.headers(), timeoutMs: this.timeoutMs, fetch: this.opts.fetch });
+      const comments = (jsonOf(a, 'jira', url) as { comments?: unknown } | null)?.comments;
+      if (!Array.isArray(comments)) throw new IntegrationError('integration-bad-response', 'jira', `jira: ${url} answered without a comments list`, { url });
+      for (const c of comments as { id?: unknown; body?: unknown }[]) {
+        const text = typeof c?.body === 'string' ? c.body : JSON.stringify(c?.body ?? '');
+        if (text.includes(marker) && (typeof c.id === 'string' || typeof c.id === 'number')) return String(c.id);
+      }
+      return null;
+    } catch (e) {
+      throw asIntegrationError(e, 'jira');
+    }
+  }
+
+  private headers(): Record<string, string> {
+    return {
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      Authorization: `Basic ${Buffer.from(`${this.opts.user}:${this.opts.apiToken}`).toString('base64')}`,
+    };
   }
 }

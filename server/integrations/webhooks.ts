@@ -1,21 +1,17 @@
 // Outgoing webhooks: every domain event POSTed as signed JSON to each configured receiver, once.
-// Durability comes from the notification Outbox (fsync'd journal, backoff with jitter, a key sent
-// once across restarts): one Outbox per receiver, in its own directory, so a receiver that is
-// down holds back only its own queue. The Outbox needs a channel name to pick its worker; with a
-// single worker per outbox the name is a label only, so the receiver's notifier reuses `log`
-// rather than widening the shared Channel union (see docs/integrations.md).
+// Durability comes from the call queue (call-queue.ts: the notification Outbox's fsync'd journal,
+// backoff with jitter, a key sent once across restarts): one queue per receiver, in its own
+// directory, so a receiver that is down holds back only its own queue.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { DomainEvent, EventType } from '../../state/events.js';
 import type { Board } from '../../state/model.js';
-import type { Delivery } from '../../state/notify/delivery.js';
 import type { CursorStore, MetadataCommit } from '../notify/catch-up.js';
-import type { Notifier } from '../notify/notifier.js';
-import { NotifyError } from '../notify/notify-error.js';
-import { Outbox, type OutboxEntry, type RetryPolicy, type Timers } from '../notify/outbox.js';
+import type { NotifyError } from '../notify/notify-error.js';
+import type { OutboxEntry, RetryPolicy, Timers } from '../notify/outbox.js';
+import { CallQueue, catchUpCommits, type QueuedCall } from './call-queue.js';
 import { httpCall, type FetchLike } from './http-client.js';
-import { IntegrationError } from './integration-error.js';
 
 export const SIGNATURE_HEADER = 'X-Pushmanager-Signature';
 export const EVENT_HEADER = 'X-Pushmanager-Event';
@@ -80,47 +76,24 @@ export function webhookPayloads(commit: MetadataCommit, receiver: Pick<WebhookRe
 /** Directory name of a receiver's queue: derived from its URL so a config reorder keeps each queue. */
 export const receiverQueueName = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 16);
 
-/** Sends one journaled delivery to one receiver; the Outbox decides when to retry. */
-class WebhookNotifier implements Notifier {
-  readonly channel = 'log' as const;
-
-  constructor(
-    private readonly receiver: WebhookReceiver,
-    private readonly timeoutMs: number,
-    private readonly fetchImpl: FetchLike | undefined,
-  ) {}
-
-  async send(d: Delivery): Promise<void> {
-    try {
-      await httpCall({
-        service: 'webhook',
-        method: 'POST',
-        url: this.receiver.url,
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': 'Pushmanager-Webhook/1',
-          [SIGNATURE_HEADER]: signBody(this.receiver.secret, d.text),
-          [EVENT_HEADER]: d.subject ?? '',
-          [DELIVERY_HEADER]: d.key,
-        },
-        body: d.text,
-        timeoutMs: this.timeoutMs,
-        fetch: this.fetchImpl,
-      });
-    } catch (e) {
-      // A receiver that refuses the request itself (400, 404, 422…) will refuse it again: give up
-      // at once, so it does not hold back the receiver's queue; `retryNow` revives it. Outages
-      // (5xx, 408, 429, refused connections, timeouts) are retried with backoff until they pass.
-      const status = e instanceof IntegrationError ? e.data.status : undefined;
-      if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-        throw new NotifyError('bad-delivery', `webhook ${this.receiver.url} refused delivery ${d.key} with HTTP ${status}`, { cause: e, permanent: true, data: { url: this.receiver.url, status } });
-      }
-      throw e;
-    }
-  }
-
-  async close(): Promise<void> {}
-}
+/** Posts one journaled delivery (its body in `text`, its type in `subject`) to one receiver. */
+const postTo = (receiver: WebhookReceiver, timeoutMs: number, fetchImpl: FetchLike | undefined) => async (c: QueuedCall): Promise<void> => {
+  await httpCall({
+    service: 'webhook',
+    method: 'POST',
+    url: receiver.url,
+    headers: {
+      'Content-Type': 'application/json',
+      'User-Agent': 'Pushmanager-Webhook/1',
+      [SIGNATURE_HEADER]: signBody(receiver.secret, c.text),
+      [EVENT_HEADER]: c.subject ?? '',
+      [DELIVERY_HEADER]: c.key,
+    },
+    body: c.text,
+    timeoutMs,
+    fetch: fetchImpl,
+  });
+};
 
 export interface WebhookDispatcherOptions {
   readonly receivers: readonly WebhookReceiver[];
@@ -146,19 +119,23 @@ export interface WebhookDispatcherEvents {
 }
 
 export class WebhookDispatcher extends EventEmitter<WebhookDispatcherEvents> {
-  private constructor(private readonly queues: readonly { readonly receiver: WebhookReceiver; readonly outbox: Outbox }[]) {
+  private constructor(private readonly queues: readonly { readonly receiver: WebhookReceiver; readonly outbox: CallQueue }[]) {
     super();
   }
 
   static async open(opts: WebhookDispatcherOptions): Promise<WebhookDispatcher> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const queues: { receiver: WebhookReceiver; outbox: Outbox }[] = [];
+    const queues: { receiver: WebhookReceiver; outbox: CallQueue }[] = [];
     try {
       for (const receiver of opts.receivers) {
-        const outbox = await Outbox.open({
+        // A receiver that refuses the request itself (400, 404, 422…) will refuse it again: given up at
+        // once, so it does not hold back the receiver's queue; `retryNow` revives it. Outages (5xx, 408,
+        // 429, refused connections, timeouts) are retried with backoff until they pass.
+        const outbox = await CallQueue.open({
           dir: join(opts.dir, receiverQueueName(receiver.url)),
-          notifiers: [new WebhookNotifier(receiver, timeoutMs, opts.fetch)],
-          retry: { baseMs: 1_000, maxMs: 10 * 60_000, maxAttempts: 0, ...opts.retry },
+          send: postTo(receiver, timeoutMs, opts.fetch),
+          refusal: (c, e) => `webhook ${receiver.url} refused delivery ${c.key} with HTTP ${String(e.data.status)}`,
+          retry: opts.retry,
           sendTimeoutMs: timeoutMs + 1_000,
           now: opts.now,
           random: opts.random,
@@ -173,8 +150,8 @@ export class WebhookDispatcher extends EventEmitter<WebhookDispatcherEvents> {
     const d = new WebhookDispatcher(queues);
     for (const { receiver, outbox } of queues) {
       const url = receiver.url;
-      outbox.on('delivered', (e) => d.emit('delivered', { url, id: e.delivery.key, attempts: e.attempts }));
-      outbox.on('failed', (e) => d.emit('failed', { url, id: e.delivery.key, attempts: e.attempts, error: e.error, willRetry: e.willRetry }));
+      outbox.on('delivered', (e) => d.emit('delivered', { url, id: e.key, attempts: e.attempts }));
+      outbox.on('failed', (e) => d.emit('failed', { url, id: e.key, attempts: e.attempts, error: e.error, willRetry: e.willRetry }));
       outbox.on('journal-error', (error) => d.emit('journal-error', { url, error }));
     }
     return d;
@@ -188,7 +165,7 @@ export class WebhookDispatcher extends EventEmitter<WebhookDispatcherEvents> {
   async enqueueCommit(commit: MetadataCommit): Promise<number> {
     let n = 0;
     for (const { receiver, outbox } of this.queues) {
-      const deliveries: Delivery[] = webhookPayloads(commit, receiver).map((p) => ({ key: p.id, channel: 'log', to: [receiver.url], subject: p.type, text: JSON.stringify(p) }));
+      const deliveries: QueuedCall[] = webhookPayloads(commit, receiver).map((p) => ({ key: p.id, to: [receiver.url], subject: p.type, text: JSON.stringify(p) }));
       n += await outbox.enqueue(deliveries);
     }
     return n;
@@ -201,7 +178,7 @@ export class WebhookDispatcher extends EventEmitter<WebhookDispatcherEvents> {
   async enqueueBodies(items: readonly { readonly key: string; readonly type: string; readonly body: unknown }[]): Promise<number> {
     let n = 0;
     for (const { receiver, outbox } of this.queues) {
-      n += await outbox.enqueue(items.map((i) => ({ key: i.key, channel: 'log', to: [receiver.url], subject: i.type, text: JSON.stringify(i.body) })));
+      n += await outbox.enqueue(items.map((i) => ({ key: i.key, to: [receiver.url], subject: i.type, text: JSON.stringify(i.body) })));
     }
     return n;
   }
@@ -238,17 +215,10 @@ export class WebhookDispatcher extends EventEmitter<WebhookDispatcherEvents> {
  * two can lag independently). Run at start-up; after each state commit call `enqueueCommit`
  * then `cursor.write(sha)`.
  */
-export async function catchUpWebhooks(deps: {
+export function catchUpWebhooks(deps: {
   dispatcher: Pick<WebhookDispatcher, 'enqueueCommit'>;
   cursor: CursorStore;
   commits: AsyncIterable<MetadataCommit> | Iterable<MetadataCommit>;
 }): Promise<{ commits: number; enqueued: number }> {
-  let commits = 0;
-  let enqueued = 0;
-  for await (const c of deps.commits) {
-    enqueued += await deps.dispatcher.enqueueCommit(c);
-    await deps.cursor.write(c.sha);
-    commits++;
-  }
-  return { commits, enqueued };
+  return catchUpCommits({ enqueue: (c) => deps.dispatcher.enqueueCommit(c), cursor: deps.cursor, commits: deps.commits });
 }
