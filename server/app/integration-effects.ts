@@ -6,7 +6,7 @@ import type { Board } from '../../state/model.js';
 import { FileCursorStore } from '../notify/catch-up.js';
 import type { Integrations } from '../integrations/integrations-config.js';
 import { WEBHOOK_CURSOR_FILE, catchUpWebhooks } from '../integrations/webhooks.js';
-import type { StateStore } from '../store/state-store.js';
+import { StoreError, type StateStore } from '../store/state-store.js';
 import type { EventBus } from './event-bus.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
@@ -27,7 +27,14 @@ export async function startIntegrationEffects(i: Integrations, deps: { dataDir: 
       const commits = (async function* () {
         for await (const c of deps.store.eventsSince(start)) yield { sha: c.version, events: c.events, board: snap.board };
       })();
-      await catchUpWebhooks({ dispatcher: i.webhooks, cursor, commits });
+      try {
+        await catchUpWebhooks({ dispatcher: i.webhooks, cursor, commits });
+      } catch (e) {
+        // A restored backup: the cursor names a commit newer than the branch, whose events were sent then.
+        if (!(e instanceof StoreError && e.code === 'store-unknown-version') || !snap.version) throw e;
+        deps.log('warn', `webhooks: the catch-up cursor ${start.slice(0, 10)} is not on the metadata branch (restored from a backup?); nothing is sent again, webhooks go on from ${snap.version.slice(0, 10)}`);
+        await cursor.write(snap.version);
+      }
     }
   }
   const warn = (what: string) => (e: unknown) => {
