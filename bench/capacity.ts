@@ -64,12 +64,33 @@ export const WIDE_STEPS = [16, 32, 48, 56, 60, 64, 72, 80, 88, 96];
 
 const USAGE = 'usage: capacity [--steps 1,2,4,8,16,32|wide] [--step-seconds 60] [--settle-seconds N] [--pool 100] [--users 50] [--seed 1] [--no-push] [--targets pushmanager,plain] [--max-in-flight 128] [--report FILE] [--keep] [--profile DIR] [--stop-after-misses 2]';
 
+const CAPACITY_HELP = `Offered load stepped up, open loop, against Pushmanager and a plain git http-backend, step by step
+(docs/operations.md, "Capacity"); the knee is the highest step with client p95 <= 300 ms and no failed push.
+  --steps R,R,…|wide     pushes/s of each step (default 1,2,4,8,16,32; wide: ${WIDE_STEPS.join(',')})
+  --step-seconds S       length of a step (default 60)
+  --settle-seconds S     start of a step not measured (default min(10, step/5))
+  --pool N               open requests kept on the board while measured (default 100)
+  --users N              pushing users (default 50)
+  --seed N               seed of the packs and the schedule (default 1)
+  --no-push              do not open a push (the requests wait as requested)
+  --targets pushmanager,plain   which servers to measure (default both)
+  --max-in-flight N      pushes in flight at most; an arrival beyond it is dropped and counted (default 128)
+  --stop-after-misses N  a target that missed the bound at N steps in a row runs no higher (default 2)
+  --report FILE          also write the Markdown report to FILE
+  --profile DIR          the server's --cpu-prof and each child process's CPU by kind, into DIR
+  --keep                 keep the temporary directories
+  -h, --help             this text`;
+
 function parseArgs(argv: string[]): Options {
   const o: Options = { steps: [1, 2, 4, 8, 16, 32], stepSeconds: 60, settleSeconds: NaN, pool: 100, users: 50, seed: 1, openPush: true, targets: ['pushmanager', 'plain'], maxInFlight: 128, report: null, keep: false, profile: null, p95Ms: 300, stopAfterMisses: 2 };
   const die = (msg: string): never => {
     console.error(`capacity: ${msg}\n${USAGE}`);
     process.exit(2);
   };
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(`${USAGE}\n${CAPACITY_HELP}`);
+    process.exit(0);
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (min = 0) => {

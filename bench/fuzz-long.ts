@@ -24,6 +24,18 @@ export async function run(runs: number, filters: readonly string[] = []): Promis
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    console.log(
+      [
+        'usage: npm run fuzz -- [RUNS] [vitest filter…]     (or: node dist/bench/fuzz-long.js [RUNS] [filter…])',
+        "The fast-check properties of test/fuzz/ with more runs: each scales from its default by RUNS / 200 (default RUNS 5000,",
+        'about 5 minutes on two cores). A filter (a test file or a part of its name) runs only those files.',
+        '  FUZZ_SEED=<seed printed by a failure>  replays that failure',
+        'exit: vitest\'s (0 when every property held).',
+      ].join('\n'),
+    );
+    process.exit(0);
+  }
   const [first, ...rest] = process.argv.slice(2);
   const runs = first !== undefined && /^[0-9]+$/.test(first) ? Number(first) : 5000;
   const filters = first !== undefined && !/^[0-9]+$/.test(first) ? [first, ...rest] : rest;

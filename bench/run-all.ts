@@ -44,9 +44,36 @@ function machine(): Record<string, string> {
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' / ');
 
+/** A usage error: said on stderr with where the options are listed, exit code 2 (nothing was run). */
+function usageError(msg: string): number {
+  console.error(`bench: ${msg}; npm run bench -- --help lists the options`);
+  return 2;
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(
+      [
+        'usage: npm run bench -- [--only SUITE,SUITE] [--out FILE] [--no-write]     (or: node dist/bench/run-all.js …)',
+        'One figure per row against a baseline measured in the same run, each with its target; exit 1 when one fails.',
+        `  --only SUITE,…   run only these suites (${SUITES.map((s) => s.name).join(', ')})`,
+        '  --out FILE       where the Markdown goes (default bench/results/latest.md)',
+        '  --no-write       print only',
+      ].join('\n'),
+    );
+    return 0;
+  }
+  // An option it does not know must not start a run of minutes that ignores it.
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--only' || a === '--out') {
+      if (args[++i] === undefined) return usageError(`${a} needs a value`);
+    } else if (a !== '--no-write') return usageError(`unknown option ${a}`);
+  }
   const only = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1]!.split(',')) : null;
+  const unknown = only ? [...only].filter((n) => !SUITES.some((s) => s.name === n)) : [];
+  if (unknown.length) return usageError(`no suite ${unknown.join(', ')} (there are: ${SUITES.map((s) => s.name).join(', ')})`);
   const out = args.includes('--out') ? args[args.indexOf('--out') + 1]! : join(packageRoot(), 'bench', 'results', 'latest.md');
   const started = new Date();
   const loadStart = load();

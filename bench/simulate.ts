@@ -29,13 +29,13 @@ import { dirname } from 'node:path';
 import { git, scrapeMetrics } from './lib/proc.js';
 import { sleep } from './lib/sync.js';
 import { Engineers } from './simulation/engineers.js';
-import { renderCiReport, splitCiArgs, type CiOptions } from './simulation/ci-report.js';
+import { CI_HELP, renderCiReport, splitCiArgs, type CiOptions } from './simulation/ci-report.js';
 import { Faults, killTimes } from './simulation/faults.js';
 import { checkRepo, checkStories, masterProblem, metaHistoryProblem } from './simulation/invariants.js';
 import { Measurements } from './simulation/measurements.js';
 import { Pushmaster } from './simulation/pushmaster.js';
 import { renderReport } from './simulation/report.js';
-import { makeStories, parseArgs, pushCountFor, type Options } from './simulation/workload.js';
+import { SIM_HELP, makeStories, parseArgs, pushCountFor, type Options } from './simulation/workload.js';
 import { World } from './simulation/world.js';
 
 /** The whole day: setup, the actors and the faults on schedule, the checks, the report. Exit code 1 on any violation. */
@@ -196,6 +196,10 @@ function ciComparison(o: Options, ci: CiOptions): number {
   return pass ? 0 : 1;
 }
 
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  console.log(`${SIM_HELP}\n\n${CI_HELP}`);
+  process.exit(0);
+}
 let split: ReturnType<typeof splitCiArgs>;
 try {
   split = splitCiArgs(process.argv.slice(2));

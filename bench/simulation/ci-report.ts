@@ -19,6 +19,19 @@ export interface CiOptions {
 
 const CI_USAGE = '[--ci | --ci-only] [--flake-rate F] [--breaking-rate F] [--ci-slots N] [--ci-minutes M] [--ci-parallel N] [--ci-days N] [--ci-report FILE]';
 
+/** The CI model's part of `npm run simulate -- --help` (docs/bisection.md). */
+export const CI_HELP = `The CI model (docs/bisection.md): four culprit strategies over the day's train, in simulated time, no servers;
+exit 1 when one of Pushmanager's targets fails.
+  --ci                   after the day, run the CI model over its train
+  --ci-only              only the CI model (seconds, not the day)
+  --flake-rate F         share of clean runs that fail anyway (default ${DEFAULT_CI.flakeRate})
+  --breaking-rate F      share of requests that break the build (default ${DEFAULT_CI.breakingRate})
+  --ci-slots N           CI runs at once, shared by the day's pushes (default ${DEFAULT_CI.slots})
+  --ci-minutes M         median minutes of a run (default ${DEFAULT_CI.minutes})
+  --ci-parallel N        candidates a search runs at once (default 1)
+  --ci-days N            days simulated, each with its own draws (default 1)
+  --ci-report FILE       also write the Markdown report to FILE`;
+
 /** Takes the CI model's flags out of argv; the rest is the simulation's own (workload.ts parseArgs). */
 export function splitCiArgs(argv: readonly string[]): { ci: CiOptions; rest: string[] } {
   let mode: CiOptions['mode'] = 'off';

@@ -45,6 +45,24 @@ export function targetPushRate(o: Pick<Options, 'engineers' | 'hours' | 'speedup
   return (TARGET_REQUESTS_PER_ENGINEER_DAY * o.engineers * days * (1 + REPUSH_SHARE + WITHDRAW_SHARE)) / ((o.hours * 3600) / o.speedup);
 }
 
+/** `npm run simulate -- --help`: every option of the day, with its default (the CI model's: ci-report.ts CI_HELP). */
+export const SIM_HELP = `usage: npm run simulate -- [options]     (or: node dist/bench/simulate.js [options])
+The day: a real server (the built CLI), real git, engineers and a scripted pushmaster; exit 1 when a check fails.
+  --engineers N          engineers (default 50)
+  --hours H              length of the simulated day (default 2)
+  --speedup X            simulated seconds per real second (default 60)
+  --kills N              SIGKILLs of the server at random points, each followed by a restart (default 0)
+  --seed N               seed of the workload and the faults (default 1)
+  --clones N             working clones the engineers share (default 8)
+  --client-nice N        nice level of the engineers' git clients (default 10)
+  --generator git|protocol  real \`git push\` for every push, or the load generator of bench/load/ (default git)
+  --git-sample F         with --generator protocol, the share of stories that still push with git (default 0.1)
+  --requests-per-day N   requests an engineer opens in an 8-hour day (default ${REQUESTS_PER_ENGINEER_DAY})
+  --quick                at most 60 engineers, 1 hour, 3 kills, speed-up at least 120
+  --report FILE          also write the Markdown report to FILE
+  --keep                 keep the temporary directories (server data, clones)
+  -h, --help             this text`;
+
 export function parseArgs(argv: string[]): Options {
   const o: Options = { engineers: 50, hours: 2, speedup: 60, kills: 0, seed: 1, clones: 8, report: null, keep: false, quick: false, clientNice: 10, generator: 'git', gitSample: 0.1, requestsPerDay: REQUESTS_PER_ENGINEER_DAY };
   for (let i = 0; i < argv.length; i++) {
@@ -77,7 +95,7 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--keep') o.keep = true;
     else if (a === '--quick') o.quick = true;
     else {
-      console.error(`simulate: unknown option ${a}\nusage: simulate [--engineers N] [--hours H] [--speedup X] [--kills N] [--seed N] [--clones N] [--client-nice N] [--generator git|protocol] [--git-sample F] [--requests-per-day N] [--quick] [--report FILE] [--keep]`);
+      console.error(`simulate: unknown option ${a}; npm run simulate -- --help lists them`);
       process.exit(2);
     }
   }

@@ -1,6 +1,6 @@
 // Config changes while running: the file is watched; a valid edit swaps what can change live (users and
 // groups, notification routing); an invalid one is refused with the same message as at start-up and the
-// running config stays. Listening address, data dir, repository and channels need a restart (said so).
+// running config stays. Listening address, data dir, repository, channels, integrations and the pipeline need a restart (said so).
 import { watch } from 'chokidar';
 import { LdapDirectory } from '../auth/ldap-directory.js';
 import { LocalDirectory, checkBindSafety } from '../auth/local-directory.js';
@@ -54,7 +54,9 @@ export function watchConfig(
     if (!same(next.server, running.server)) restart.push('server');
     if (!same(next.repository, running.repository)) restart.push('repository');
     if (!same(next.integrations, running.integrations)) restart.push('integrations');
-    running = { ...next, server: running.server, repository: running.repository };
+    if (!same(next.pipeline, running.pipeline)) restart.push('pipeline');
+    // What needs a restart stays as it runs, so a later edit still says so.
+    running = { ...next, server: running.server, repository: running.repository, integrations: running.integrations, pipeline: running.pipeline };
     const text = `config reloaded from ${path}: applied ${applied.join(', ') || 'nothing'}${restart.length ? `; restart to apply ${restart.join(', ')}` : ''}`;
     deps.log('info', text);
     deps.bus.publish({ kind: 'notice', text });

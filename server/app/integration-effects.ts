@@ -11,7 +11,7 @@ import { catchUpCommits } from '../integrations/call-queue.js';
 import type { Integrations } from '../integrations/integrations-config.js';
 import { LIVE_EFFECTS_CURSOR_FILE, LiveEffects, type LiveEffectFailure, type LiveEffectsOptions } from '../integrations/live-effects.js';
 import { WEBHOOK_CURSOR_FILE } from '../integrations/webhooks.js';
-import type { StateStore } from '../store/state-store.js';
+import { StoreError, type StateStore } from '../store/state-store.js';
 import type { EventBus } from './event-bus.js';
 
 /** A cursor before the first metadata commit (no SHA is empty). */
@@ -47,20 +47,28 @@ export async function startIntegrationEffects(
    * on a store with no commit yet, at its beginning: a cursor left unwritten there read as "first start"
    * after a crash, and skipped the commits made before it.
    */
-  const catchUp = async (cursor: FileCursorStore, enqueue: (c: MetadataCommit) => Promise<number>) => {
+  const catchUp = async (cursor: FileCursorStore, enqueue: (c: MetadataCommit) => Promise<number>, what: string) => {
     const start = await cursor.read();
     const snap = await snapAtStart;
     if (start === null) {
       await cursor.write(snap.version ?? FROM_THE_BEGINNING);
       return undefined;
     }
-    return catchUpCommits({ enqueue, cursor, commits: since(start, snap.board) });
+    try {
+      return await catchUpCommits({ enqueue, cursor, commits: since(start, snap.board) });
+    } catch (e) {
+      // A restored backup: the cursor names a commit newer than the branch, whose events were acted on then.
+      if (!(e instanceof StoreError && e.code === 'store-unknown-version') || !snap.version) throw e;
+      deps.log('warn', `${what}: the catch-up cursor ${start.slice(0, 10)} is not on the metadata branch (restored from a backup?); nothing is sent again, ${what} go on from ${snap.version.slice(0, 10)}`);
+      await cursor.write(snap.version);
+      return undefined;
+    }
   };
 
   const cursor = new FileCursorStore(deps.dataDir, WEBHOOK_CURSOR_FILE);
   if (i.webhooks) {
     const webhooks = i.webhooks;
-    await catchUp(cursor, (c) => webhooks.enqueueCommit(c));
+    await catchUp(cursor, (c) => webhooks.enqueueCommit(c), 'webhooks');
   }
 
   const liveCursorStore = new FileCursorStore(deps.dataDir, LIVE_EFFECTS_CURSOR_FILE);
@@ -84,7 +92,7 @@ export async function startIntegrationEffects(
       },
     );
     const queues = live;
-    const caught = await catchUp(liveCursorStore, (c) => queues.enqueueCommit(c));
+    const caught = await catchUp(liveCursorStore, (c) => queues.enqueueCommit(c), 'Reviewboard/JIRA calls');
     if (caught?.enqueued) deps.log('info', `integrations: ${caught.enqueued} Reviewboard/JIRA call(s) of ${caught.commits} commit(s) made while the server was down queued`);
   } else {
     // Nothing to call: without this, a cursor left from an earlier configuration would replay every

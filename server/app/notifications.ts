@@ -9,7 +9,7 @@ import { catchUp, FileCursorStore, LazyCursor } from '../notify/catch-up.js';
 import { routeCommit } from '../../state/notify/routing.js';
 import { createNotifiers, routingConfigFrom, type NotifyConfig } from '../notify/notify-config.js';
 import { Outbox } from '../notify/outbox.js';
-import type { StateStore } from '../store/state-store.js';
+import { StoreError, type StateStore } from '../store/state-store.js';
 import type { EventBus } from './event-bus.js';
 
 export interface Notifications {
@@ -50,8 +50,15 @@ export async function startNotifications(
     const commits = (async function* () {
       for await (const c of deps.store.eventsSince(start)) yield { sha: c.version, events: c.events, board };
     })();
-    const r = await catchUp({ outbox, cursor, routing, commits });
-    if (r.commits) deps.log('warn', `notifications: caught up ${r.commits} commit(s) made before the last stop, ${r.enqueued} delivery(ies) queued`);
+    try {
+      const r = await catchUp({ outbox, cursor, routing, commits });
+      if (r.commits) deps.log('warn', `notifications: caught up ${r.commits} commit(s) made before the last stop, ${r.enqueued} delivery(ies) queued`);
+    } catch (e) {
+      // A restored backup: the cursor names a commit newer than the branch, whose news went out then.
+      if (!(e instanceof StoreError && e.code === 'store-unknown-version') || !snap.version) throw e;
+      deps.log('warn', `notifications: the catch-up cursor ${start.slice(0, 10)} is not on the metadata branch (restored from a backup?); nothing is sent again, notifications go on from ${snap.version.slice(0, 10)}`);
+      await cursor.write(snap.version);
+    }
   }
 
   // After each commit its deliveries are journaled at once; the cursor follows at most once a second (see

@@ -308,6 +308,9 @@ export class GitStateStore implements StateStore {
   async *eventsSince(since: string | null): AsyncIterable<{ version: string; events: DomainEvent[] }> {
     const tip = await this.tip();
     if (!tip) return;
+    // A cursor from a history this repository never held (restored from an older backup): say so, typed.
+    if (since !== null && (await this.repo.objectTypes([since])).get(since) !== 'commit')
+      throw new StoreError('store-unknown-version', `${since} is not a commit of ${this.gitDir} (the metadata branch was restored or replaced)`, { version: since, ref: this.ref });
     for (const version of await this.repo.revList(tip, since)) {
       const text = await this.readText(`${version}:${EVENTS_PATH}`);
       yield { version, events: text ? (JSON.parse(text) as DomainEvent[]) : [] };

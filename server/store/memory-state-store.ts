@@ -1,7 +1,7 @@
 // An in-memory StateStore for fast domain tests; it passes the same contract suite as the git store.
 import type { DomainEvent } from '../../state/events.js';
 import { emptyBoard } from '../../state/model.js';
-import type { CommitRequest, CommitResult, HistoryEntry, HistoryFilter, Snapshot, StateStore } from './state-store.js';
+import { StoreError, type CommitRequest, type CommitResult, type HistoryEntry, type HistoryFilter, type Snapshot, type StateStore } from './state-store.js';
 
 interface MemoryCommit {
   readonly version: string;
@@ -60,7 +60,9 @@ export class MemoryStateStore implements StateStore {
   }
 
   async *eventsSince(since: string | null): AsyncIterable<{ version: string; events: DomainEvent[] }> {
-    const start = since === null ? 0 : this.commits.findIndex((c) => c.version === since) + 1;
+    const at = since === null ? -1 : this.commits.findIndex((c) => c.version === since);
+    if (since !== null && at < 0) throw new StoreError('store-unknown-version', `${since} is not a commit of this store`, { version: since });
+    const start = at + 1;
     for (const c of this.commits.slice(start)) yield { version: c.version, events: [...c.events] };
   }
 }

@@ -54,13 +54,16 @@ export interface StateStore {
   commit(req: CommitRequest): Promise<CommitResult>;
   /** Commits touching one request or push, newest first. */
   history(filter: HistoryFilter): Promise<HistoryEntry[]>;
-  /** Commits after `since` (exclusive), oldest first, with their events: for the outbox catch-up. */
+  /**
+   * Commits after `since` (exclusive), oldest first, with their events: for the outbox catch-up. A `since`
+   * the store never held (a cursor older than a restored backup's branch) throws StoreError `store-unknown-version`.
+   */
   eventsSince(since: string | null): AsyncIterable<{ version: string; events: DomainEvent[] }>;
 }
 
 export class StoreError extends PushmanagerError {
   constructor(
-    readonly code: 'store-corrupt' | 'store-write-failed',
+    readonly code: 'store-corrupt' | 'store-write-failed' | 'store-unknown-version',
     message: string,
     data: Record<string, unknown> = {},
     options?: { cause?: unknown },

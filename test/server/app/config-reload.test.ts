@@ -46,6 +46,10 @@ describe('config reload', () => {
     const partial = await server.reloader!.reload();
     expect(partial).toMatchObject({ ok: true, restart: ['server'] });
     await expect(whoami(server.url, 'dave')).rejects.toBeInstanceOf(ServerRefusal);
+
+    // The train's jobs are read at start only: an edit says it needs a restart rather than "applied nothing".
+    await writeFile(file, users('') + 'server:\n  port: 9999\npipeline:\n  jobs:\n    - { name: test, on: build, run: [npm, test] }\n');
+    expect(await server.reloader!.reload()).toMatchObject({ ok: true, restart: ['server', 'pipeline'] });
   });
 
   it('notices the edit by itself (the file is watched)', async () => {

@@ -98,6 +98,15 @@ describe.each(stores)('StateStore contract: %s', (_name, make) => {
     for await (const c of store.eventsSince(first)) seen.push(c.events.map((e) => e.type));
     expect(seen).toEqual([['CommentAdded']]);
   });
+
+  it('eventsSince a version it never held (a cursor older than a restored branch) throws store-unknown-version, not a git error or the whole history', async () => {
+    const store = await make();
+    await apply(store, { type: 'OpenRequest', ref: 'refs/pushreq/a', sha: sha(1), autoPickme: true });
+    const replay = async () => {
+      for await (const c of store.eventsSince('9'.repeat(40))) void c;
+    };
+    await expect(replay()).rejects.toMatchObject({ code: 'store-unknown-version' });
+  });
 });
 
 describe('GitStateStore specifics', () => {
