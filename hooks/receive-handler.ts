@@ -8,7 +8,7 @@ import { describeError, type DomainError } from '../state/errors.js';
 import { activeRequestFor, type PushedRef } from '../state/intake.js';
 import { accepting, isOpenPush, pushesOf, type Board, type PushRequest } from '../state/model.js';
 import { safeLine, shortSha } from '../state/text.js';
-import type { HookRequest, HookResponse, RefCommand, RefResult } from './hook-protocol.js';
+import { MAX_PUSH_OPTION_BYTES, MAX_PUSH_OPTIONS, type HookRequest, type HookResponse, type RefCommand, type RefResult } from './hook-protocol.js';
 import { PUSH_OPTION_KEYS, parsePushOptions, type ParsedPushOptions } from './push-options.js';
 
 export const PUSHREQ_PREFIX = 'refs/pushreq/';
@@ -65,6 +65,28 @@ function validPushreqName(ref: string): string | null {
   // git already refuses control characters and spaces in ref names; check again at our own edge.
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'the ref name contains control characters';
+  const bad = refFormatProblem(name);
+  return bad && `"${ref}" is not a name git allows for a ref: ${bad}`;
+}
+
+/**
+ * Why git would refuse `name` (the part after refs/pushreq/) as a ref name, or null: git's own rules
+ * (git check-ref-format). receive-pack checks them only for the refs it writes itself; the refs it hands
+ * to proc-receive (all of them here) reach the server unchecked, and the write path's `git update-ref`
+ * would then fail inside the state commit with git's bare "invalid ref format".
+ */
+export function refFormatProblem(name: string): string | null {
+  if (name.includes('..')) return 'it contains ".."';
+  if (name.includes('@{')) return 'it contains "@{"';
+  if (name === '@') return 'it is "@"';
+  const odd = /[ ~^:?*[\\]/.exec(name);
+  if (odd) return `it contains ${odd[0] === ' ' ? 'a space' : `"${odd[0]}"`}`;
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'it has an empty path component ("//" or a "/" at the end)';
+  if (name.endsWith('.')) return 'it ends with "."';
+  for (const part of name.split('/')) {
+    if (part.startsWith('.')) return `its component "${part}" starts with "."`;
+    if (part.endsWith('.lock')) return `its component "${part}" ends with ".lock"`;
+  }
   return null;
 }
 
@@ -84,13 +106,18 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
     const reason = `unknown user "${safeLine(req.user)}"`;
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [reason] };
   }
+  if (req.optionsDropped) {
+    const total = req.options.length + req.optionsDropped;
+    const reason = `too many push options (${total}; at most ${MAX_PUSH_OPTIONS}, ${MAX_PUSH_OPTION_BYTES / 1024} KiB in all): give each of ${PUSH_OPTION_KEYS.join(', ')} at most once`;
+    return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [`refused: ${reason}; nothing was recorded`] };
+  }
   const options = parsePushOptions(req.options);
   // Every bad option at once. Watchers are checked where every door's are (decide, through the
   // dispatcher); only when the push is refused anyway are they looked up here, so that one refusal
   // names every problem.
   if (!options.ok) {
     const unknownWatchers = await unknownUsers(options.value.watchers ?? [], deps.lookupUser);
-    const reason = [...options.problems, ...unknownWatchers.map((u) => `push option "watchers": no user "${u}"`)].join('; ');
+    const reason = listProblems([...options.problems, ...unknownWatchers.map((u) => `push option "watchers": no user "${u}"`)]);
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [`refused: ${reason}; nothing was recorded`] };
   }
   if (req.atomic && req.commands.length > 1) return handleAtomic(req.commands, actor, options.value, deps, started);
@@ -103,6 +130,12 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
     messages.push(...r.messages);
   }
   return { results, messages };
+}
+
+/** Every problem, up to ten: past that a list helps nobody, and git's report line has a size limit. */
+function listProblems(problems: readonly string[]): string {
+  const shown = problems.slice(0, 10).join('; ');
+  return problems.length > 10 ? `${shown}; and ${problems.length - 10} more` : shown;
 }
 
 async function unknownUsers(users: readonly string[], lookup: ReceiveDeps['lookupUser']): Promise<string[]> {
