@@ -44,6 +44,23 @@ export interface ReceiveDeps {
   readonly afterRecorded?: (r: PushRequest, board: Board, early: Promise<unknown> | undefined) => Promise<string[]>;
   /** Told, per ref, how long after the hook call its command was committed (push-to-recorded). */
   readonly onRecorded?: (ms: number) => void;
+  /**
+   * What a pushed object is, before anything is recorded: a request is a commit. An annotated tag, a
+   * tree or a blob was recorded as a request, and then failed every conflict check and build of its push.
+   */
+  readonly objectKind?: (sha: string) => Promise<ObjectKind>;
+}
+
+/** A pushed object as a request sees it. */
+export type ObjectKind = 'commit' | 'tag' | 'tree-or-blob';
+
+/**
+ * An object's kind from a reader of objects by name (`git cat-file --batch`, long-lived): peeled to a
+ * commit, then to a tag, so a blob's content is never read, however large.
+ */
+export async function objectKindVia(read: (name: string) => Promise<unknown>, sha: string): Promise<ObjectKind> {
+  if ((await read(`${sha}^{commit}`)) === null) return 'tree-or-blob';
+  return (await read(`${sha}^{tag}`)) === null ? 'commit' : 'tag';
 }
 
 /** Why a client may not push to a ref outside refs/pushreq/*, in words the pusher can act on. */
@@ -177,9 +194,26 @@ async function record(commands: readonly RefCommand[], actor: Actor, o: ParsedPu
 
 const reasonOf = (out: Extract<Recorded, { ok: false }>): string => (out.error ? describeRefusal(out.error) : out.reason);
 
+const ZERO_SHA = /^0+$/;
+
+/** Why each pushed SHA that is not a commit cannot be a request, per ref (deletions are no objects). */
+async function notCommits(commands: readonly RefCommand[], deps: ReceiveDeps): Promise<Map<string, string>> {
+  const why = new Map<string, string>();
+  if (!deps.objectKind) return why;
+  for (const c of commands) {
+    if (ZERO_SHA.test(c.newSha)) continue;
+    const kind = await deps.objectKind(c.newSha);
+    if (kind === 'tag') why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is an annotated tag; push the commit it tags: git push origin <tag>^{commit}:${c.ref}`);
+    else if (kind !== 'commit') why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is a tree or a blob`);
+  }
+  return why;
+}
+
 async function handleOne(c: RefCommand, actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number): Promise<Outcome> {
   const bad = refRefusal(c, deps);
   if (bad) return refusal(c, bad);
+  const notCommit = (await notCommits([c], deps)).get(c.ref);
+  if (notCommit) return refusal(c, notCommit);
   const { out, early } = await record([c], actor, o, deps);
   if (!out.ok) return refusal(c, reasonOf(out));
   deps.onRecorded?.(performance.now() - started);
@@ -206,6 +240,8 @@ async function handleAtomic(commands: readonly RefCommand[], actor: Actor, o: Pa
     return bad ? [[c.ref, bad] as const] : [];
   }));
   if (failed.size) return refuseAll(failed);
+  const notCommit = await notCommits(commands, deps);
+  if (notCommit.size) return refuseAll(notCommit);
   const { out, early } = await record(commands, actor, o, deps);
   if (!out.ok) return refuseAll(new Map([[commands[out.index]!.ref, reasonOf(out)]]));
   const messages: string[] = [];

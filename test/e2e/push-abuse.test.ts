@@ -125,3 +125,25 @@ describe('floods of push options', () => {
     expect((await fetch(`${f.server.url}/healthz`)).status).toBe(200);
   });
 });
+
+describe('a push request that is not a commit', () => {
+  it('an annotated tag, a tree or a blob is refused as such (with how to push the tagged commit), nothing recorded', async () => {
+    const before = await version();
+    await f.commit(alice, 'tagged', { 'tagged.txt': 'tagged\n' });
+    await gitOk(alice, ['tag', '-a', '-m', 'annotated', 'annotated-x', 'tagged']);
+    const tag = await gitOk(alice, ['rev-parse', 'annotated-x']);
+    const tree = await gitOk(alice, ['rev-parse', 'tagged^{tree}']);
+    const blob = await gitOk(alice, ['rev-parse', 'tagged:tagged.txt']);
+    const t = await gitPush(['origin', 'refs/tags/annotated-x:refs/pushreq/annotated']);
+    expect(t.stderr).toContain(`[remote rejected] annotated-x -> refs/pushreq/annotated (a push request is a commit, and ${tag.slice(0, 10)} is an annotated tag; push the commit it tags: git push origin <tag>^{commit}:refs/pushreq/annotated)`);
+    const tr = await gitPush(['origin', `${tree}:refs/pushreq/tree`]);
+    expect(tr.stderr).toContain(`(a push request is a commit, and ${tree.slice(0, 10)} is a tree or a blob)`);
+    const b = await gitPush(['origin', `${blob}:refs/pushreq/blob`]);
+    expect(b.stderr).toContain(`(a push request is a commit, and ${blob.slice(0, 10)} is a tree or a blob)`);
+    const atomic = await gitPush(['--atomic', 'origin', 'tagged:refs/pushreq/tagged-ok', `${blob}:refs/pushreq/blob`]);
+    expect(atomic.stderr).toContain(`[remote rejected] ${blob} -> refs/pushreq/blob (a push request is a commit`);
+    expect(atomic.stderr).toContain('[remote rejected] tagged -> refs/pushreq/tagged-ok (not applied: another ref of this atomic push was refused)');
+    expect(await version()).toBe(before);
+    expect((await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*']))).toBe('');
+  }, 60_000);
+});
