@@ -269,7 +269,10 @@ async function answer(c: RefCommand, resolved: ResolvedRef, early: Promise<unkno
     else lines.push(`Pushmanager: request ${req.id} "${title}" withdrawn (discarded: ${safeLine(req.reason ?? '')})`);
     lines.push(`  state: ${req.state}${push ? ` of push ${push.id} "${safeLine(push.title)}" (pushmaster ${push.pushmaster})` : ''}`);
     if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push(`  ${whyWaiting(req, board)}`);
-    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req, board, early)));
+    // The request is committed by now: a conflict check that fails must not turn the answer into
+    // "nothing was recorded" (the push would be refused while its request and ref stay).
+    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded)
+      lines.push(...(await deps.afterRecorded(req, board, early).catch((e: unknown) => [`  conflicts: not checked (${safeLine((e as Error).message ?? String(e)).slice(0, 300)}); the request is recorded`])));
     if (cmd.type !== 'WithdrawRequest') lines.push(`  see it: pushmanager request show ${req.id}`);
   }
   const forced = cmd.type === 'UpdateRequest' && cmd.forced;

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userActor } from '../../state/decide.js';
 import { gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 
 const run = promisify(execFile);
@@ -145,5 +146,25 @@ describe('a push request that is not a commit', () => {
     expect(atomic.stderr).toContain('[remote rejected] tagged -> refs/pushreq/tagged-ok (not applied: another ref of this atomic push was refused)');
     expect(await version()).toBe(before);
     expect((await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*']))).toBe('');
+  }, 60_000);
+});
+
+describe('a board that already holds a request that is not a commit (recorded by an older server)', () => {
+  it("a pushee's new request is recorded and answered as such, its conflicts not checked, instead of 'nothing was recorded'", async () => {
+    // As the server before this check recorded a pushed blob: through the write path, the hook skipped.
+    const blob = (await f.server.repo.git.run(['hash-object', '-w', '--stdin'], { input: 'not a commit\n' })).stdout.trim();
+    const old = await f.server.dispatcher.recordPush([{ ref: 'refs/pushreq/old-blob', oldSha: '0'.repeat(40), newSha: blob, autoPickme: true, fields: {} }], userActor('bob', { pushmaster: false }));
+    expect(old.ok).toBe(true);
+    const pm = f.client('pm');
+    if (!(await pm.board()).pushes.some((p) => p.state === 'accepting')) await pm.command({ type: 'OpenPush', title: 'Holds the blob' });
+    await f.server.train.idle();
+
+    await f.commit(alice, 'beside-blob', { 'beside.txt': 'beside\n' });
+    const out = await gitPush(['origin', 'beside-blob:refs/pushreq/beside-blob', '-o', 'title=Beside']);
+    expect(out.stderr).not.toMatch(/nothing was recorded/);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/remote: Pushmanager: request \d+ "Beside" opened for alice/);
+    expect(out.stderr).toMatch(/remote: {3}conflicts: not checked \(.*\); the request is recorded/);
+    expect((await pm.board()).requests.find((r) => r.ref === 'refs/pushreq/beside-blob')).toMatchObject({ user: 'alice', state: 'pickme' });
   }, 60_000);
 });
