@@ -25,7 +25,20 @@ export interface HookRequest {
    * must refuse them all itself. Absent: false.
    */
   readonly atomic?: boolean;
+  /**
+   * How many push options git sent beyond what was kept (MAX_PUSH_OPTIONS, MAX_PUSH_OPTION_BYTES); the
+   * push is refused for it. Absent: none.
+   */
+  readonly optionsDropped?: number;
 }
+
+/**
+ * At most this many push options, of at most this many bytes in all, are kept from a push: seven keys
+ * exist and each may be given once, so more is never a valid push, and receive-pack forwards whatever a
+ * client sends (a million options would otherwise be held, and each named in the refusal, by the server).
+ */
+export const MAX_PUSH_OPTIONS = 64;
+export const MAX_PUSH_OPTION_BYTES = 256 * 1024;
 
 export type RefResult =
   | { readonly ref: string; readonly ok: true; readonly forcedUpdate?: boolean }
@@ -59,6 +72,14 @@ export async function readPush(next: NextPacket, send: (bytes: string) => void):
     const [oldSha = '', newSha = '', ref = ''] = l.split(' ');
     return { oldSha, newSha, ref };
   });
-  const options = wantsOptions ? await untilFlush(next) : [];
-  return { commands, options, atomic: capabilities.includes('atomic') };
+  const options: string[] = [];
+  let dropped = 0;
+  let bytes = 0;
+  if (wantsOptions)
+    for (let p = await next(); p.kind === 'data'; p = await next()) {
+      bytes += p.text.length;
+      if (options.length < MAX_PUSH_OPTIONS && bytes <= MAX_PUSH_OPTION_BYTES) options.push(p.text);
+      else dropped++;
+    }
+  return { commands, options, atomic: capabilities.includes('atomic'), ...(dropped && { optionsDropped: dropped }) };
 }

@@ -10,8 +10,10 @@ export interface HookOutput {
   readonly stdout: string;
 }
 
-// A pkt-line holds at most 65516 bytes of data; a longer `ng` reason would make the whole answer fail.
-const MAX_PACKET_DATA = 65516;
+// A pkt-line holds at most 65516 bytes of data, but receive-pack re-sends the reason to the client as
+// `ng <ref> <reason>\n` in a pkt-line of its own, and dies ("impossibly long line") when that does not
+// fit: the client then waits forever. A reason is a sentence; the `remote:` lines carry any more.
+const MAX_PACKET_DATA = 4096;
 
 function fitPacket(text: string): string {
   if (Buffer.byteLength(text, 'utf8') <= MAX_PACKET_DATA) return text;

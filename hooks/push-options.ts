@@ -27,6 +27,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 // eslint-disable-next-line no-control-regex -- as above, every occurrence
 const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
 const TAG = /^[A-Za-z0-9_-]{1,40}$/;
+const MAX_TAGS = 30;
+const MAX_WATCHERS = 50;
 const USER = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$/;
 const REVIEW = /^[0-9]{1,10}$/;
 const TICKET = /^([A-Z][A-Z0-9_]{0,19}-[0-9]{1,9}|#?[0-9]{1,9})$/;
@@ -72,6 +74,8 @@ function parseOne(out: ParsedPushOptions, key: string, value: string | null, see
       break;
     case 'tags': {
       const tags = list(value);
+      // As many as the API takes (server/http/api-schema.ts).
+      if (tags.length > MAX_TAGS) return fail(`has ${tags.length} tags; at most ${MAX_TAGS}`);
       const badTag = tags.find((t) => !TAG.test(t));
       if (badTag !== undefined) return fail(`"${badTag}" is not a tag (letters, digits, "_" and "-", at most 40)`);
       const reserved = tags.find((t) => (CONFLICT_TAGS as readonly string[]).includes(t));
@@ -81,6 +85,8 @@ function parseOne(out: ParsedPushOptions, key: string, value: string | null, see
     }
     case 'watchers': {
       const users = list(value);
+      // As many as the API takes; each is looked up in the directory (LDAP: one query each).
+      if (users.length > MAX_WATCHERS) return fail(`has ${users.length} users; at most ${MAX_WATCHERS}`);
       const badUser = users.find((u) => !USER.test(u));
       if (badUser !== undefined) return fail(`"${badUser}" is not a user name`);
       out.watchers = [...new Set(users)];

@@ -8,7 +8,7 @@ import { describeError, type DomainError } from '../state/errors.js';
 import { activeRequestFor, type PushedRef } from '../state/intake.js';
 import { accepting, isOpenPush, pushesOf, type Board, type PushRequest } from '../state/model.js';
 import { safeLine, shortSha } from '../state/text.js';
-import type { HookRequest, HookResponse, RefCommand, RefResult } from './hook-protocol.js';
+import { MAX_PUSH_OPTION_BYTES, MAX_PUSH_OPTIONS, type HookRequest, type HookResponse, type RefCommand, type RefResult } from './hook-protocol.js';
 import { PUSH_OPTION_KEYS, parsePushOptions, type ParsedPushOptions } from './push-options.js';
 
 export const PUSHREQ_PREFIX = 'refs/pushreq/';
@@ -44,6 +44,23 @@ export interface ReceiveDeps {
   readonly afterRecorded?: (r: PushRequest, board: Board, early: Promise<unknown> | undefined) => Promise<string[]>;
   /** Told, per ref, how long after the hook call its command was committed (push-to-recorded). */
   readonly onRecorded?: (ms: number) => void;
+  /**
+   * What a pushed object is, before anything is recorded: a request is a commit. An annotated tag, a
+   * tree or a blob was recorded as a request, and then failed every conflict check and build of its push.
+   */
+  readonly objectKind?: (sha: string) => Promise<ObjectKind>;
+}
+
+/** A pushed object as a request sees it. */
+export type ObjectKind = 'commit' | 'tag' | 'tree-or-blob';
+
+/**
+ * An object's kind from a reader of objects by name (`git cat-file --batch`, long-lived): peeled to a
+ * commit, then to a tag, so a blob's content is never read, however large.
+ */
+export async function objectKindVia(read: (name: string) => Promise<unknown>, sha: string): Promise<ObjectKind> {
+  if ((await read(`${sha}^{commit}`)) === null) return 'tree-or-blob';
+  return (await read(`${sha}^{tag}`)) === null ? 'commit' : 'tag';
 }
 
 /** Why a client may not push to a ref outside refs/pushreq/*, in words the pusher can act on. */
@@ -65,6 +82,28 @@ function validPushreqName(ref: string): string | null {
   // git already refuses control characters and spaces in ref names; check again at our own edge.
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'the ref name contains control characters';
+  const bad = refFormatProblem(name);
+  return bad && `"${ref}" is not a name git allows for a ref: ${bad}`;
+}
+
+/**
+ * Why git would refuse `name` (the part after refs/pushreq/) as a ref name, or null: git's own rules
+ * (git check-ref-format). receive-pack checks them only for the refs it writes itself; the refs it hands
+ * to proc-receive (all of them here) reach the server unchecked, and the write path's `git update-ref`
+ * would then fail inside the state commit with git's bare "invalid ref format".
+ */
+export function refFormatProblem(name: string): string | null {
+  if (name.includes('..')) return 'it contains ".."';
+  if (name.includes('@{')) return 'it contains "@{"';
+  if (name === '@') return 'it is "@"';
+  const odd = /[ ~^:?*[\\]/.exec(name);
+  if (odd) return `it contains ${odd[0] === ' ' ? 'a space' : `"${odd[0]}"`}`;
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'it has an empty path component ("//" or a "/" at the end)';
+  if (name.endsWith('.')) return 'it ends with "."';
+  for (const part of name.split('/')) {
+    if (part.startsWith('.')) return `its component "${part}" starts with "."`;
+    if (part.endsWith('.lock')) return `its component "${part}" ends with ".lock"`;
+  }
   return null;
 }
 
@@ -84,13 +123,18 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
     const reason = `unknown user "${safeLine(req.user)}"`;
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [reason] };
   }
+  if (req.optionsDropped) {
+    const total = req.options.length + req.optionsDropped;
+    const reason = `too many push options (${total}; at most ${MAX_PUSH_OPTIONS}, ${MAX_PUSH_OPTION_BYTES / 1024} KiB in all): give each of ${PUSH_OPTION_KEYS.join(', ')} at most once`;
+    return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [`refused: ${reason}; nothing was recorded`] };
+  }
   const options = parsePushOptions(req.options);
   // Every bad option at once. Watchers are checked where every door's are (decide, through the
   // dispatcher); only when the push is refused anyway are they looked up here, so that one refusal
   // names every problem.
   if (!options.ok) {
     const unknownWatchers = await unknownUsers(options.value.watchers ?? [], deps.lookupUser);
-    const reason = [...options.problems, ...unknownWatchers.map((u) => `push option "watchers": no user "${u}"`)].join('; ');
+    const reason = listProblems([...options.problems, ...unknownWatchers.map((u) => `push option "watchers": no user "${u}"`)]);
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [`refused: ${reason}; nothing was recorded`] };
   }
   if (req.atomic && req.commands.length > 1) return handleAtomic(req.commands, actor, options.value, deps, started);
@@ -103,6 +147,12 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
     messages.push(...r.messages);
   }
   return { results, messages };
+}
+
+/** Every problem, up to ten: past that a list helps nobody, and git's report line has a size limit. */
+function listProblems(problems: readonly string[]): string {
+  const shown = problems.slice(0, 10).join('; ');
+  return problems.length > 10 ? `${shown}; and ${problems.length - 10} more` : shown;
 }
 
 async function unknownUsers(users: readonly string[], lookup: ReceiveDeps['lookupUser']): Promise<string[]> {
@@ -144,9 +194,26 @@ async function record(commands: readonly RefCommand[], actor: Actor, o: ParsedPu
 
 const reasonOf = (out: Extract<Recorded, { ok: false }>): string => (out.error ? describeRefusal(out.error) : out.reason);
 
+const ZERO_SHA = /^0+$/;
+
+/** Why each pushed SHA that is not a commit cannot be a request, per ref (deletions are no objects). */
+async function notCommits(commands: readonly RefCommand[], deps: ReceiveDeps): Promise<Map<string, string>> {
+  const why = new Map<string, string>();
+  if (!deps.objectKind) return why;
+  for (const c of commands) {
+    if (ZERO_SHA.test(c.newSha)) continue;
+    const kind = await deps.objectKind(c.newSha);
+    if (kind === 'tag') why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is an annotated tag; push the commit it tags: git push origin <tag>^{commit}:${c.ref}`);
+    else if (kind !== 'commit') why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is a tree or a blob`);
+  }
+  return why;
+}
+
 async function handleOne(c: RefCommand, actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number): Promise<Outcome> {
   const bad = refRefusal(c, deps);
   if (bad) return refusal(c, bad);
+  const notCommit = (await notCommits([c], deps)).get(c.ref);
+  if (notCommit) return refusal(c, notCommit);
   const { out, early } = await record([c], actor, o, deps);
   if (!out.ok) return refusal(c, reasonOf(out));
   deps.onRecorded?.(performance.now() - started);
@@ -173,6 +240,8 @@ async function handleAtomic(commands: readonly RefCommand[], actor: Actor, o: Pa
     return bad ? [[c.ref, bad] as const] : [];
   }));
   if (failed.size) return refuseAll(failed);
+  const notCommit = await notCommits(commands, deps);
+  if (notCommit.size) return refuseAll(notCommit);
   const { out, early } = await record(commands, actor, o, deps);
   if (!out.ok) return refuseAll(new Map([[commands[out.index]!.ref, reasonOf(out)]]));
   const messages: string[] = [];
@@ -200,7 +269,10 @@ async function answer(c: RefCommand, resolved: ResolvedRef, early: Promise<unkno
     else lines.push(`Pushmanager: request ${req.id} "${title}" withdrawn (discarded: ${safeLine(req.reason ?? '')})`);
     lines.push(`  state: ${req.state}${push ? ` of push ${push.id} "${safeLine(push.title)}" (pushmaster ${push.pushmaster})` : ''}`);
     if (req.state === 'requested' && cmd.type === 'OpenRequest') lines.push(`  ${whyWaiting(req, board)}`);
-    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded) lines.push(...(await deps.afterRecorded(req, board, early)));
+    // The request is committed by now: a conflict check that fails must not turn the answer into
+    // "nothing was recorded" (the push would be refused while its request and ref stay).
+    if (cmd.type !== 'WithdrawRequest' && deps.afterRecorded)
+      lines.push(...(await deps.afterRecorded(req, board, early).catch((e: unknown) => [`  conflicts: not checked (${safeLine((e as Error).message ?? String(e)).slice(0, 300)}); the request is recorded`])));
     if (cmd.type !== 'WithdrawRequest') lines.push(`  see it: pushmanager request show ${req.id}`);
   }
   const forced = cmd.type === 'UpdateRequest' && cmd.forced;

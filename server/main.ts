@@ -35,6 +35,7 @@ import { InFlight } from './http/in-flight.js';
 const SHUTDOWN_GRACE_MS = 8_000;
 import { DataDirError, ListenError } from './startup-error.js';
 import { hookSocketPath, listenHookSocket } from './http/hook-socket.js';
+import { objectKindVia } from '../hooks/receive-handler.js';
 import { gitSpawnerSocketPath, startGitSpawner } from './git/git-spawner.js';
 import { PushTokens } from './auth/push-tokens.js';
 import { createPipeline } from './pipeline/create-pipeline.js';
@@ -285,6 +286,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
       lookupUser,
       refs,
       onRecorded: (ms) => metrics.observePushToRecorded(ms),
+      objectKind: (sha) => objectKindVia((name) => repo.repo.readObject(name), sha),
       beforeRecord: (sha, ref, board) => theTrain.checkEarly(sha, ref, board),
       afterRecorded: async (r, board, early) => conflictLines(await theTrain.checkRequestNow(r.id, board, early as Promise<EarlyCheck | null> | undefined), board),
     },

@@ -16,6 +16,9 @@ export function accountRoutes(deps: { tokens: TokenStore; tokenTtlMs: number; ou
     const method = req.method ?? 'GET';
     if (parts[0] === 'tokens') {
       if (method === 'POST' && parts.length === 1) {
+        // JSON even when empty: a browser page of another site may send a form or text/plain POST with the
+        // user's cached Basic credentials without asking first (no CORS preflight), and mint tokens.
+        if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'unsupported-media-type', 'send the body as application/json (it may be {})');
         const body = loginBody.safeParse(req.headers['content-length'] === '0' ? {} : await readJson(req, 16 * 1024));
         if (!body.success) throw new HttpError(422, 'invalid-field', `${body.error.issues[0]!.path.join('.') || 'body'}: ${body.error.issues[0]!.message}`);
         const t = await deps.tokens.issue(actor.name, { ttlMs: deps.tokenTtlMs, label: body.data.label ?? '' });

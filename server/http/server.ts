@@ -49,7 +49,28 @@ function authHeaders(e: HttpError): Record<string, string> {
   return h;
 }
 
+/**
+ * A server on loopback answers only requests addressed to it by a loopback name (or its publicUrl's). A
+ * web page can point a name of its own at 127.0.0.1 (DNS rebinding) and then read what this server
+ * answers it, as the same origin: with the demo users' well-known passwords that is the whole board and
+ * every pushmaster command. The browser still sends the page's name as Host, so that is what is checked.
+ */
+export function misdirectedHost(cfg: Config['server'], hostHeader: string | undefined): string | null {
+  if (!isLoopbackHost(cfg.host) || hostHeader === undefined) return null;
+  let name: string;
+  try {
+    name = new URL(`http://${hostHeader}`).hostname;
+  } catch {
+    return 'the Host header is not a host name';
+  }
+  if (isLoopbackHost(name)) return null;
+  if (cfg.publicUrl && new URL(cfg.publicUrl).hostname === name) return null;
+  return `this server listens on ${cfg.host} and answers requests addressed to it by a loopback name only, not "${name}" (behind a proxy that forwards another name, set server.publicUrl)`;
+}
+
 export async function route(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const misdirected = misdirectedHost(deps.config.server, req.headers.host);
+  if (misdirected) throw new HttpError(421, 'misdirected-host', misdirected);
   const raw = req.url ?? '/';
   const bad = checkRawPath(raw);
   if (bad) throw new HttpError(400, 'bad-path', bad);

@@ -80,6 +80,14 @@ describe('handleReceive', () => {
     expect(store.refs.get('refs/pushreq/x')).toBe(other);
   });
 
+  it('a conflict check that fails after the commit leaves the push recorded and says so, not "nothing was recorded"', async () => {
+    deps = { ...deps, afterRecorded: () => Promise.reject(new Error('git merge-base failed')) };
+    const out = await push('alice', [create('refs/pushreq/checked', first)], ['title=Checked']);
+    expect(out.results).toEqual([{ ref: 'refs/pushreq/checked', ok: true, forcedUpdate: false }]);
+    expect(out.messages).toContain('  conflicts: not checked (git merge-base failed); the request is recorded');
+    expect(Object.values((await store.read()).board.requests).map((r) => r.ref)).toEqual(['refs/pushreq/checked']);
+  });
+
   it('deleting the ref withdraws the request and deletes the ref', async () => {
     await push('alice', [create('refs/pushreq/x', first)]);
     const out = await push('alice', [{ oldSha: first, newSha: ZERO, ref: 'refs/pushreq/x' }]);

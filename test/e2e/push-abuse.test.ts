@@ -1,0 +1,170 @@
+// Pushes a hostile pushee can make that git's own client would not, or would only with odd arguments,
+// against the real server: ref names git forbids (receive-pack hands every ref to proc-receive
+// unchecked), and floods of push options. Each is refused with a clear reason, nothing is recorded,
+// and the push ends (git's client waits forever when receive-pack dies on an over-long report line).
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userActor } from '../../state/decide.js';
+import { gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
+
+const run = promisify(execFile);
+
+let f: Fixture;
+let alice: string;
+/** A commit the server has that no request uses (pushed, then withdrawn). */
+let loose: string;
+
+const basic = (user: string) => `Basic ${Buffer.from(`${user}:${user}`).toString('base64')}`;
+const version = async () => {
+  await f.server.train.idle();
+  return (await f.server.dispatcher.read()).version;
+};
+const pkt = (s: string) => {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from((b.length + 4).toString(16).padStart(4, '0')), b]);
+};
+const FLUSH = Buffer.from('0000');
+/** A pack with no objects: enough for a ref update whose object the server already has. */
+function emptyPack(): Buffer {
+  const head = Buffer.concat([Buffer.from('PACK'), Buffer.from([0, 0, 0, 2, 0, 0, 0, 0])]);
+  return Buffer.concat([head, createHash('sha1').update(head).digest()]);
+}
+/** A receive-pack request as git sends it (no side-band: the report comes back as plain pkt-lines). */
+async function receivePack(ref: string, sha: string, options: readonly string[] = []): Promise<{ status: number; body: string }> {
+  const caps = `report-status${options.length ? ' push-options' : ''} object-format=sha1 agent=test`;
+  const parts: Buffer[] = [pkt(`${'0'.repeat(40)} ${sha} ${ref}\0${caps}\n`), FLUSH];
+  if (options.length) parts.push(...options.map((o) => pkt(o)), FLUSH);
+  parts.push(emptyPack());
+  const r = await fetch(`${f.server.url}/main.git/git-receive-pack`, {
+    method: 'POST',
+    headers: { authorization: basic('alice'), 'content-type': 'application/x-git-receive-pack-request' },
+    body: new Uint8Array(Buffer.concat(parts)),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: r.status, body: await r.text() };
+}
+
+beforeAll(async () => {
+  f = await startFixture();
+  alice = await f.clone('alice');
+  loose = await f.commit(alice, 'loose', { 'loose.txt': 'loose\n' });
+  await gitOk(alice, ['push', '-q', 'origin', 'loose:refs/pushreq/loose']);
+  await gitOk(alice, ['push', '-q', 'origin', ':refs/pushreq/loose']);
+}, 60_000);
+afterAll(async () => f?.close());
+
+describe('ref names git forbids, sent by hand', () => {
+  it.each([
+    ['refs/pushreq/a..b', /contains "\.\."/],
+    ['refs/pushreq/../heads/master', /contains "\.\."/],
+    ['refs/pushreq/x@{1}', /contains "@\{"/],
+    ['refs/pushreq/x~1', /contains "~"/],
+    ['refs/pushreq/x:y', /contains ":"/],
+    ['refs/pushreq/*', /contains "\*"/],
+    ['refs/pushreq/.hidden', /component "\.hidden" starts with "\."/],
+    ['refs/pushreq/x.lock', /component "x\.lock" ends with "\.lock"/],
+    ['refs/pushreq/x/', /empty path component/],
+    ['refs/pushreq/x.', /ends with "\."/],
+  ])('%s is refused as a name git does not allow, nothing recorded', async (ref, why) => {
+    const before = await version();
+    const r = await receivePack(ref, loose);
+    expect(r.status).toBe(200);
+    const ng = r.body.split('\n').find((l) => l.includes(`ng ${ref} `));
+    expect(ng).toContain(`"${ref}" is not a name git allows for a ref`);
+    expect(ng).toMatch(why);
+    expect(ng).not.toMatch(/update-ref|could not move/);
+    expect(await version()).toBe(before);
+  });
+
+  it('a name git allows, with a leading "-" or non-ASCII letters, is still a request', async () => {
+    const r = await receivePack('refs/pushreq/-dash-ünï', loose);
+    expect(r.body).toMatch(/ok refs\/pushreq\/-dash-ünï/);
+    await gitOk(alice, ['push', '-q', 'origin', ':refs/pushreq/-dash-ünï']);
+  });
+});
+
+/** git push as alice, ended after 30 s if it has not ended by itself. */
+async function gitPush(args: readonly string[]): Promise<{ code: number; killed: boolean; stderr: string }> {
+  return run('git', ['push', ...args], { cwd: alice, timeout: 30_000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).then(
+    (r) => ({ code: 0, killed: false, stderr: r.stderr }),
+    (e: { code?: number; killed?: boolean; stderr?: string }) => ({ code: e.code ?? 1, killed: e.killed ?? false, stderr: e.stderr ?? '' }),
+  );
+}
+
+describe('floods of push options', () => {
+  it('git push with 1000 options ends, refused as too many, nothing recorded', async () => {
+    const before = await version();
+    await f.commit(alice, 'opts', { 'opts.txt': 'opts\n' });
+    const out = await gitPush(['origin', 'opts:refs/pushreq/opts', ...Array.from({ length: 1000 }, (_, i) => ['-o', `k${i}=v`]).flat()]);
+    expect(out.killed).toBe(false);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toMatch(/\[remote rejected\] opts -> refs\/pushreq\/opts \(too many push options \(1000; at most 64/);
+    expect(await version()).toBe(before);
+  }, 60_000);
+
+  it('thousands of watchers in one option are one problem; a long list of problems names ten and how many more', async () => {
+    const before = await version();
+    await f.commit(alice, 'watch', { 'watch.txt': 'watch\n' });
+    const many = Array.from({ length: 3000 }, (_, i) => `nobody-${i}`).join(',');
+    const watchers = await gitPush(['origin', 'watch:refs/pushreq/watch', '-o', 'bogus=1', '-o', `watchers=${many}`]);
+    expect(watchers.killed).toBe(false);
+    expect(watchers.stderr).toMatch(/\[remote rejected\] watch -> refs\/pushreq\/watch \(push option "bogus": unknown option; .*; push option "watchers": has 3000 users; at most 50\)/);
+    const unknown = await gitPush(['origin', 'watch:refs/pushreq/watch', ...Array.from({ length: 60 }, (_, i) => ['-o', `k${i}=v`]).flat()]);
+    expect(unknown.stderr).toMatch(/\(push option "k0": unknown option; .*push option "k9": unknown option; known: [a-z, ]+; and 50 more\)/);
+    expect(unknown.stderr).not.toMatch(/"k10"/);
+    expect(await version()).toBe(before);
+  }, 60_000);
+
+  it('a hand-made push with 5000 options is refused as too many, nothing recorded, the server still answers', async () => {
+    const before = await version();
+    const r = await receivePack('refs/pushreq/flood', loose, Array.from({ length: 5000 }, (_, i) => `title=${i}`));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(/ng refs\/pushreq\/flood too many push options \(5000; at most 64/);
+    expect(await version()).toBe(before);
+    expect((await fetch(`${f.server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('a push request that is not a commit', () => {
+  it('an annotated tag, a tree or a blob is refused as such (with how to push the tagged commit), nothing recorded', async () => {
+    const before = await version();
+    await f.commit(alice, 'tagged', { 'tagged.txt': 'tagged\n' });
+    await gitOk(alice, ['tag', '-a', '-m', 'annotated', 'annotated-x', 'tagged']);
+    const tag = await gitOk(alice, ['rev-parse', 'annotated-x']);
+    const tree = await gitOk(alice, ['rev-parse', 'tagged^{tree}']);
+    const blob = await gitOk(alice, ['rev-parse', 'tagged:tagged.txt']);
+    const t = await gitPush(['origin', 'refs/tags/annotated-x:refs/pushreq/annotated']);
+    expect(t.stderr).toContain(`[remote rejected] annotated-x -> refs/pushreq/annotated (a push request is a commit, and ${tag.slice(0, 10)} is an annotated tag; push the commit it tags: git push origin <tag>^{commit}:refs/pushreq/annotated)`);
+    const tr = await gitPush(['origin', `${tree}:refs/pushreq/tree`]);
+    expect(tr.stderr).toContain(`(a push request is a commit, and ${tree.slice(0, 10)} is a tree or a blob)`);
+    const b = await gitPush(['origin', `${blob}:refs/pushreq/blob`]);
+    expect(b.stderr).toContain(`(a push request is a commit, and ${blob.slice(0, 10)} is a tree or a blob)`);
+    const atomic = await gitPush(['--atomic', 'origin', 'tagged:refs/pushreq/tagged-ok', `${blob}:refs/pushreq/blob`]);
+    expect(atomic.stderr).toContain(`[remote rejected] ${blob} -> refs/pushreq/blob (a push request is a commit`);
+    expect(atomic.stderr).toContain('[remote rejected] tagged -> refs/pushreq/tagged-ok (not applied: another ref of this atomic push was refused)');
+    expect(await version()).toBe(before);
+    expect((await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*']))).toBe('');
+  }, 60_000);
+});
+
+describe('a board that already holds a request that is not a commit (recorded by an older server)', () => {
+  it("a pushee's new request is recorded and answered as such, its conflicts not checked, instead of 'nothing was recorded'", async () => {
+    // As the server before this check recorded a pushed blob: through the write path, the hook skipped.
+    const blob = (await f.server.repo.git.run(['hash-object', '-w', '--stdin'], { input: 'not a commit\n' })).stdout.trim();
+    const old = await f.server.dispatcher.recordPush([{ ref: 'refs/pushreq/old-blob', oldSha: '0'.repeat(40), newSha: blob, autoPickme: true, fields: {} }], userActor('bob', { pushmaster: false }));
+    expect(old.ok).toBe(true);
+    const pm = f.client('pm');
+    if (!(await pm.board()).pushes.some((p) => p.state === 'accepting')) await pm.command({ type: 'OpenPush', title: 'Holds the blob' });
+    await f.server.train.idle();
+
+    await f.commit(alice, 'beside-blob', { 'beside.txt': 'beside\n' });
+    const out = await gitPush(['origin', 'beside-blob:refs/pushreq/beside-blob', '-o', 'title=Beside']);
+    expect(out.stderr).not.toMatch(/nothing was recorded/);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/remote: Pushmanager: request \d+ "Beside" opened for alice/);
+    expect(out.stderr).toMatch(/remote: {3}conflicts: not checked \(.*\); the request is recorded/);
+    expect((await pm.board()).requests.find((r) => r.ref === 'refs/pushreq/beside-blob')).toMatchObject({ user: 'alice', state: 'pickme' });
+  }, 60_000);
+});
