@@ -167,9 +167,10 @@ const HANDLERS: Handlers = {
     const push = req.push !== null ? b.pushes[req.push] : undefined;
     const refusal = checkRequest('repush', ctx.actor, req, push, `update ${c.ref}`);
     if (refusal) {
-      return refusal.code === 'not-owner'
-        ? domainError('ref-owned-by-other', `${c.ref} belongs to ${req.user}'s request ${req.id}; pick another ref name`, { ref: c.ref, owner: req.user, request: req.id })
-        : refusal;
+      if (refusal.code === 'not-owner') return domainError('ref-owned-by-other', `${c.ref} belongs to ${req.user}'s request ${req.id}; pick another ref name`, { ref: c.ref, owner: req.user, request: req.id });
+      if (refusal.code === 'illegal-transition' && push)
+        return domainError('illegal-transition', `request ${req.id} is ${req.state} in push ${push.id}: its commit is the one staged there and can no longer change; ask ${push.pushmaster} to remove it (pushmanager push remove ${push.id} ${req.id} --reason …), then push again`, { ...refusal.data });
+      return refusal;
     }
     const badWatcher = unknownWatcher(req.watchers, c, ctx);
     if (badWatcher) return badWatcher;

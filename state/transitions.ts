@@ -37,7 +37,9 @@ export interface RequestTransition {
 
 export const REQUEST_TRANSITIONS = {
   open: { from: [], to: 'requested', who: ['anyone'] }, // or straight on to pickme when a push is accepting
-  repush: { from: ACTIVE, to: null, who: ['owner'] },
+  // Not once staged: what was staged, verified and blessed is what certify makes master (a new SHA would
+  // rebuild the deploy branch under them). The pushmaster removes it first; withdraw likewise.
+  repush: { from: ['requested', 'pickme', 'added', 'delayed'], to: null, who: ['owner'] },
   edit: { from: ACTIVE, to: null, who: ['owner', 'watcher', 'pushmaster-of-push'] },
   comment: { from: [...ACTIVE, ...FINISHED_REQUEST_STATES], to: null, who: ['anyone'] },
   withdraw: { from: ['requested', 'pickme', 'added', 'delayed'], to: 'discarded', who: ['owner'] },

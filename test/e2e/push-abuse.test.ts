@@ -168,3 +168,37 @@ describe('a board that already holds a request that is not a commit (recorded by
     expect((await pm.board()).requests.find((r) => r.ref === 'refs/pushreq/beside-blob')).toMatchObject({ user: 'alice', state: 'pickme' });
   }, 60_000);
 });
+
+describe('a pushee re-pushing a request once it is staged', () => {
+  it('is refused (staged, then blessed), the deploy branch stays, and certify makes master what was blessed', async () => {
+    const pm = f.client('pm');
+    // One push accepts at a time: the earlier tests' push makes room.
+    for (const p of (await pm.board()).pushes.filter((x) => x.state === 'accepting')) await pm.command({ type: 'DiscardPush', push: p.id });
+    await pm.command({ type: 'OpenPush', title: 'Deploy what was tested' });
+    const push = (await pm.board()).pushes.find((p) => p.state === 'accepting')!.id;
+    const first = await f.commit(alice, 'tested', { 'tested.txt': 'reviewed and tested\n' });
+    await gitOk(alice, ['push', '-q', 'origin', 'tested:refs/pushreq/tested', '-o', 'title=Tested']);
+    const id = (await pm.board()).requests.find((r) => r.ref === 'refs/pushreq/tested')!.id;
+    await pm.command({ type: 'AcceptRequests', push, requests: [id] });
+    await pm.command({ type: 'StagePush', push, env: 'stage-a' });
+    await f.server.train.idle();
+    const deploy = `refs/heads/deploy/push-${push}`;
+    const staged = (await gitOk(alice, ['ls-remote', 'origin', deploy])).split('\t')[0]!;
+
+    await gitOk(alice, ['checkout', '-q', 'tested']);
+    await gitOk(alice, ['commit', '-q', '--allow-empty', '-m', 'not what was staged']);
+    const again = await gitPush(['origin', 'tested:refs/pushreq/tested']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(new RegExp(`\\[remote rejected\\] tested -> refs/pushreq/tested \\(request ${id} is staged in push ${push}: its commit is the one staged there and can no longer change; ask pm to remove it \\(pushmanager push remove ${push} ${id} --reason …\\), then push again \\[illegal-transition\\]\\)`));
+
+    await pm.command({ type: 'BlessPush', push, force: true });
+    const afterBless = await gitPush(['origin', 'tested:refs/pushreq/tested', '--force']);
+    expect(afterBless.stderr).toMatch(new RegExp(`request ${id} is blessed in push ${push}: its commit is the one staged there`));
+    await f.server.train.idle();
+    expect((await gitOk(alice, ['ls-remote', 'origin', deploy])).split('\t')[0]).toBe(staged);
+    expect((await pm.board()).requests.find((r) => r.id === id)!.sha).toBe(first);
+
+    await pm.command({ type: 'CertifyPush', push, force: true });
+    expect((await gitOk(alice, ['ls-remote', 'origin', 'refs/heads/master'])).split('\t')[0]).toBe(staged);
+  }, 60_000);
+});

@@ -184,6 +184,23 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
     expect(await h.deployRef(alice, 1)).toBe((await h.push(1)).deploySha);
   });
 
+  it('a re-push that no longer merges drops the request back to pickme, logged, and names what it conflicts with', async () => {
+    await commitOn(alice, 'x-same', { 'a.txt': 'not what alice had\n' });
+    const r = await git(alice, ['push', '--force', 'origin', 'x-same:refs/pushreq/x-same']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`CONFLICT with request ${ids.a} \\(alice, "Alice feature"\\) in a\\.txt`));
+    await h.idle();
+    const x = await h.req(ids.x!);
+    expect(x).toMatchObject({ state: 'pickme', push: 1 });
+    expect(x.conflicts).toEqual([{ with: ids.a, files: ['a.txt'] }]);
+    expect(x.tags).toContain('conflict-pickme');
+    const detail = await f.client('pm').pushDetail(1);
+    expect(detail.push.removals.at(-1)).toMatchObject({ request: ids.x, by: 'pushmanager', fromState: 'added', reason: 'no longer merges (a.txt)' });
+    expect(await h.deployRef(alice, 1)).toBe(detail.push.deploySha);
+    await gitOk(alice, ['fetch', '-q', 'origin', 'deploy/push-1']);
+    expect(await gitOk(alice, ['log', '--format=%B', 'FETCH_HEAD'])).not.toContain(`Request: ${ids.x}\n`);
+  });
+
   it('one accepting push at a time: a second push open is refused', async () => {
     const r = await h.cli('pm', ['push', 'open', '--title', 'Tue 16:00']);
     expect(r.code).toBe(1);
@@ -247,9 +264,10 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
     expect((detail.push as unknown as { forced: { step: string; by: string }[] }).forced).toEqual([expect.objectContaining({ step: 'bless', by: 'pm' })]);
   });
 
-  it('a re-push while certify does its git work makes certify refuse as stale instead of landing the old build', async () => {
-    // Hold certify between reading the board and its git work (its first look at master), re-push a
-    // blessed request and let the background rebuild record the new deploy branch, then let certify go on.
+  it('a deploy branch rebuilt while certify does its git work makes certify refuse as stale instead of landing the old build', async () => {
+    // Hold certify between reading the board and its git work (its first look at master), have the
+    // pushmaster remove a request (the deploy branch is rebuilt without it), then let certify go on. (A
+    // pushee's re-push of a blessed request is refused outright: test/e2e/push-abuse.test.ts.)
     const train = f.server.train as unknown as { masterSha: () => Promise<string> };
     const original = train.masterSha.bind(f.server.train);
     let entered: () => void = () => undefined;
@@ -268,9 +286,8 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
       const certify = f.server.train.execute({ type: 'CertifyPush', push: 1 as PushId, force: false }, userActor('pm', { pushmaster: true }));
       await inCertify;
       const built = (await h.push(1)).deploySha;
-      await gitOk(alice, ['checkout', '-q', 'a-feature']);
-      await gitOk(alice, ['commit', '-q', '--allow-empty', '-m', 'one more fix while certifying']);
-      await gitOk(alice, ['push', '-q', 'origin', 'a-feature:refs/pushreq/a-feature']);
+      const removed = await h.cli('pm', ['push', 'remove', '1', String(ids.a), '--reason', 'pulled while certifying']);
+      expect(removed.code, removed.stderr).toBe(0);
       await h.idle();
       const rebuilt = (await h.push(1)).deploySha;
       expect(rebuilt).not.toBe(built);
@@ -284,23 +301,6 @@ describe('a push: pickmes, conflicts, accept, remove, rebuild, discard', () => {
       release();
       delete (train as { masterSha?: unknown }).masterSha;
     }
-  });
-
-  it('a re-push that no longer merges drops the request back to pickme, logged, and names what it conflicts with', async () => {
-    await commitOn(alice, 'x-same', { 'a.txt': 'not what alice had\n' });
-    const r = await git(alice, ['push', '--force', 'origin', 'x-same:refs/pushreq/x-same']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`CONFLICT with request ${ids.a} \\(alice, "Alice feature"\\) in a\\.txt`));
-    await h.idle();
-    const x = await h.req(ids.x!);
-    expect(x).toMatchObject({ state: 'pickme', push: 1 });
-    expect(x.conflicts).toEqual([{ with: ids.a, files: ['a.txt'] }]);
-    expect(x.tags).toContain('conflict-pickme');
-    const detail = await f.client('pm').pushDetail(1);
-    expect(detail.push.removals.at(-1)).toMatchObject({ request: ids.x, by: 'pushmanager', fromState: 'blessed', reason: 'no longer merges (a.txt)' });
-    expect(await h.deployRef(alice, 1)).toBe(detail.push.deploySha);
-    await gitOk(alice, ['fetch', '-q', 'origin', 'deploy/push-1']);
-    expect(await gitOk(alice, ['log', '--format=%B', 'FETCH_HEAD'])).not.toContain(`Request: ${ids.x}\n`);
   });
 
   it('push discard: its requests wait again and its deploy branch is deleted', async () => {

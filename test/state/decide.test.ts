@@ -84,7 +84,8 @@ const ACTIVE: readonly RequestState[] = ['requested', 'pickme', 'added', 'staged
 
 /** Request commands, each with the actor SPEC §2 allows, and the expected outcome per state of request 1. */
 const REQUEST_CASES: readonly { name: string; who: Actor; cmd: (b: Board) => Command; expect: Record<RequestState, Expect> }[] = [
-  { name: 're-push', who: ALICE, cmd: () => ({ type: 'UpdateRequest', ref: REF, sha: sha('9'), forced: false }), expect: row(ACTIVE, ['RequestUpdated'], 'ref-not-found') },
+  // Not once staged, as the ref's deletion: what was staged, verified and blessed is what certify makes master.
+  { name: 're-push', who: ALICE, cmd: () => ({ type: 'UpdateRequest', ref: REF, sha: sha('9'), forced: false }), expect: row(['requested', 'pickme', 'added', 'delayed'], ['RequestUpdated'], 'ref-not-found', { staged: 'illegal-transition', verified: 'illegal-transition', blessed: 'illegal-transition' }) },
   { name: 'delete the ref', who: ALICE, cmd: () => ({ type: 'WithdrawRequest', ref: REF }), expect: row(['requested', 'pickme', 'added', 'delayed'], ['RequestWithdrawn'], 'illegal-transition', { live: 'ref-not-found', discarded: 'ref-not-found' }) },
   { name: 'pickme', who: ALICE, cmd: () => ({ type: 'PickmeRequest', request: R1 }), expect: row(['requested'], ['RequestPicked'], 'illegal-transition') },
   { name: 'unpickme', who: CAROL, cmd: () => ({ type: 'UnpickmeRequest', request: R1 }), expect: row(['pickme'], ['RequestUnpicked'], 'illegal-transition') },
@@ -126,7 +127,7 @@ describe('decide: request state × request command', () => {
     expect(after('delayed', { type: 'UndelayRequest', request: R1 }, ALICE).state).toBe('requested');
     expect(after('delayed', { type: 'DiscardRequest', request: R1, reason: 'obsolete' }, ALICE)).toMatchObject({ state: 'discarded', reason: 'obsolete' });
     expect(after('added', { type: 'WithdrawRequest', ref: REF }, ALICE).state).toBe('discarded');
-    expect(after('blessed', { type: 'UpdateRequest', ref: REF, sha: sha('8'), forced: true }, ALICE)).toMatchObject({ state: 'blessed', sha: sha('8') });
+    expect(after('added', { type: 'UpdateRequest', ref: REF, sha: sha('8'), forced: true }, ALICE)).toMatchObject({ state: 'added', sha: sha('8') });
     expect(requestBoard('live').requests[R1]!.state).toBe('live');
   });
 
