@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { systemActor, userActor, type UserActor } from '../state/decide.js';
 import { refChanged } from './git/git-repo.js';
@@ -30,6 +30,18 @@ import { RepoMaintenance } from './repo/maintenance.js';
 import { GitStateStore } from './store/git-state-store.js';
 import { createServer, type ServerDeps } from './http/server.js';
 import { InFlight } from './http/in-flight.js';
+
+/**
+ * The data dir holds the notification outbox and log (people's addresses and what they were told), token
+ * hashes and job logs: only the server's user reads it. A dir made by an older version (0755 under a
+ * default umask) is closed once, and the log says so; one owned by another user is left as it is.
+ */
+async function keepPrivate(dir: string, log: (level: 'info' | 'warn' | 'error', msg: string) => void): Promise<void> {
+  const st = await stat(dir);
+  if ((st.mode & 0o077) === 0 || st.uid !== process.getuid?.()) return;
+  await chmod(dir, st.mode & 0o700);
+  log('warn', `the data directory ${dir} was open to other users (${(st.mode & 0o777).toString(8)}); it is ${(st.mode & 0o700).toString(8)} now (it holds addresses, token hashes and job logs)`);
+}
 
 /** How long a stopping server waits for the pushes and commands under way (systemd's stop timeout is 90 s). */
 const SHUTDOWN_GRACE_MS = 8_000;
@@ -144,7 +156,8 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   // a port already taken (a second `npm start`) must leave no data directory behind.
   const auth = createAuth(config.auth, { dataDir, host: config.server.host });
   await checkPortFree(config.server.host, config.server.port);
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await keepPrivate(dataDir, log);
   const repo = await ensureRepository(dataDir, config.repository, { log });
   if (repo.staleLocks.length) log('warn', `removed lock files a crash left behind: ${repo.staleLocks.join(', ')}`);
   const store = new GitStateStore(repo.git, repo.gitDir, metadataRef(config.repository));

@@ -3,7 +3,7 @@
 // Runs the built CLI (dist/: npx tsc -p tsconfig.json) as a real second process.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -106,12 +106,27 @@ describe('serve: how to start using it', () => {
     }
   });
 
+  it('a data dir an older version left open to others (0755) is closed to 0700 at start, and the log says so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pm-serve-mode-'));
+    try {
+      await mkdir(join(dir, 'data'), { mode: 0o755 });
+      await chmod(join(dir, 'data'), 0o755);
+      const { stderr } = await startCliUntil(['serve', '--port', '0', '--data', join(dir, 'data')], /board:.*\n/);
+      expect((await stat(join(dir, 'data'))).mode & 0o777).toBe(0o700);
+      expect(stderr).toContain(`the data directory ${join(dir, 'data')} was open to other users (755); it is 700 now`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('with the demo users, shows the clone URL with alice:alice, ready to paste', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pm-serve-demo-'));
     try {
       const { stdout } = await startCliUntil(['serve', '--port', '0', '--data', join(dir, 'data')], /board:.*\n/);
       expect(stdout).toMatch(/clone: +git clone http:\/\/alice:alice@127\.0\.0\.1:\d+\/main\.git\n/);
       expect(stdout).toMatch(/board: +PUSHMANAGER_USER=alice PUSHMANAGER_PASSWORD=alice pushmanager status --server/);
+      // Only the server's user reads the data dir: it holds addresses, token hashes and job logs.
+      expect((await stat(join(dir, 'data'))).mode & 0o777).toBe(0o700);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
