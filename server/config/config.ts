@@ -53,6 +53,8 @@ export const repositoryConfigSchema = z.strictObject({
   }).default('push-{date}-{id}'),
   /** One accepting push at a time (the original's behaviour). */
   singleAcceptingPush: z.boolean().default(true),
+  /** Largest pack one push may send (git's receive.maxInputSize): a pushee cannot fill the server's disk. */
+  maxPushBytes: z.number().int().min(1024 * 1024).default(2 * 1024 ** 3),
 });
 
 export const configSchema = z.strictObject({

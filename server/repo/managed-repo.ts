@@ -228,6 +228,8 @@ export async function ensureRepository(dataDir: string, cfg: RepositoryConfig, o
     // `true` prints no extra tips, so the check walks exactly what it walked before.
     ['receive.autogc', 'false'],
     ['core.alternateRefsCommand', 'true'],
+    // A pack over this is refused by receive-pack itself, before it is stored ("pack exceeds maximum allowed size").
+    ['receive.maxInputSize', String(cfg.maxPushBytes)],
   ];
   for (const [k, v] of settings) await git.run(['config', k, v]);
   // Hidden from receive-pack (hiddenFromPushers), set afresh at every start: a value list, not one value.

@@ -3,9 +3,10 @@
 // unchecked), and floods of push options. Each is refused with a clear reason, nothing is recorded,
 // and the push ends (git's client waits forever when receive-pack dies on an over-long report line).
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../server/config/config.js';
 import { userActor } from '../../state/decide.js';
 import { gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 
@@ -200,5 +201,26 @@ describe('a pushee re-pushing a request once it is staged', () => {
 
     await pm.command({ type: 'CertifyPush', push, force: true });
     expect((await gitOk(alice, ['ls-remote', 'origin', 'refs/heads/master'])).split('\t')[0]).toBe(staged);
+  }, 60_000);
+});
+
+describe('a push larger than repository.maxPushBytes', () => {
+  let g: Fixture;
+  afterAll(async () => g?.close());
+
+  it('is refused by git before it is stored, and nothing is recorded; a small one goes through', async () => {
+    g = await startFixture({ config: parseConfig('repository: { maxPushBytes: 1048576 }\n', 'push-abuse maxPushBytes') });
+    const work = await g.clone('alice');
+    await g.commit(work, 'huge', { 'huge.bin': randomBytes(2 * 1024 * 1024).toString('base64') });
+    const big = await run('git', ['-C', work, 'push', 'origin', 'huge:refs/pushreq/huge']).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    expect(big.code).not.toBe(0);
+    expect(big.stderr).toContain('pack exceeds maximum allowed size');
+    expect((await g.client('pm').board()).requests).toEqual([]);
+    await g.commit(work, 'small', { 'small.txt': 'small\n' });
+    await gitOk(work, ['push', '-q', 'origin', 'small:refs/pushreq/small']);
+    expect((await g.client('pm').board()).requests.map((r) => r.ref)).toEqual(['refs/pushreq/small']);
   }, 60_000);
 });
