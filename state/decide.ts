@@ -126,6 +126,11 @@ const HANDLERS: Handlers = {
       return existing.user === owner.name
         ? domainError('invalid-field', `${c.ref} is already request ${existing.id}; push again to update it`, { ref: c.ref })
         : domainError('ref-owned-by-other', `${c.ref} belongs to ${existing.user}'s request ${existing.id}; pick another ref name`, { ref: c.ref, owner: existing.user, request: existing.id });
+    // git keeps refs as paths: refs/pushreq/a and refs/pushreq/a/b cannot both exist, and the commit's
+    // ref update would fail with git's own "cannot lock ref". Said here, naming the request in the way.
+    const clash = requestsOf(b).find((r) => isActiveRequest(r) && (c.ref.startsWith(`${r.ref}/`) || r.ref.startsWith(`${c.ref}/`)));
+    if (clash)
+      return domainError('ref-name-clash', `${c.ref} cannot sit beside ${clash.ref} (request ${clash.id} by ${clash.user}): git keeps refs as paths, so one name cannot be a folder of another; pick another ref name`, { ref: c.ref, request: clash.id, clashesWith: clash.ref });
     const shaUser = requestsOf(b).find((r) => r.sha === c.sha && isActiveRequest(r));
     if (shaUser)
       return domainError('sha-in-use', `commit ${c.sha.slice(0, 12)} is already request ${shaUser.id} (${shaUser.ref}); push a new commit or update that request`, { sha: c.sha, request: shaUser.id });

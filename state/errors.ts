@@ -13,6 +13,7 @@ export const DOMAIN_ERROR_CODES = [
   'push-not-accepting',
   'push-already-accepting',
   'ref-owned-by-other',
+  'ref-name-clash',
   'ref-not-found',
   'sha-in-use',
   'protected-ref',

@@ -86,9 +86,9 @@ describe('ref names git forbids, sent by hand', () => {
   });
 });
 
-/** git push as alice, ended after 30 s if it has not ended by itself. */
-async function gitPush(args: readonly string[]): Promise<{ code: number; killed: boolean; stderr: string }> {
-  return run('git', ['push', ...args], { cwd: alice, timeout: 30_000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).then(
+/** git push as alice (or from the clone `cwd`), ended after 30 s if it has not ended by itself. */
+async function gitPush(args: readonly string[], cwd = alice): Promise<{ code: number; killed: boolean; stderr: string }> {
+  return run('git', ['push', ...args], { cwd, timeout: 30_000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).then(
     (r) => ({ code: 0, killed: false, stderr: r.stderr }),
     (e: { code?: number; killed?: boolean; stderr?: string }) => ({ code: e.code ?? 1, killed: e.killed ?? false, stderr: e.stderr ?? '' }),
   );
@@ -222,5 +222,25 @@ describe('a push larger than repository.maxPushBytes', () => {
     await g.commit(work, 'small', { 'small.txt': 'small\n' });
     await gitOk(work, ['push', '-q', 'origin', 'small:refs/pushreq/small']);
     expect((await g.client('pm').board()).requests.map((r) => r.ref)).toEqual(['refs/pushreq/small']);
+  }, 60_000);
+});
+
+describe('a request name that is a folder of another (refs/pushreq/a and refs/pushreq/a/b)', () => {
+  it("is refused either way round, naming the request in the way (it was git’s cannot-lock-ref failure and a server error); nothing is recorded", async () => {
+    const bob = await f.clone('bob');
+    await f.commit(alice, 'folder', { 'folder.txt': 'folder\n' });
+    await gitOk(alice, ['push', '-q', 'origin', 'folder:refs/pushreq/folder']);
+    const held = (await f.client('pm').board()).requests.find((r) => r.ref === 'refs/pushreq/folder')!;
+    await f.commit(bob, 'under', { 'under.txt': 'under\n' });
+    const under = await gitPush(['origin', 'under:refs/pushreq/folder/under'], bob);
+    expect(under.code).not.toBe(0);
+    expect(under.stderr).toContain(`refs/pushreq/folder/under cannot sit beside refs/pushreq/folder (request ${held.id} by alice): git keeps refs as paths, so one name cannot be a folder of another; pick another ref name [ref-name-clash]`);
+    await f.commit(bob, 'deep', { 'deep.txt': 'deep\n' });
+    await gitOk(bob, ['push', '-q', 'origin', 'deep:refs/pushreq/deep/er']);
+    const over = await gitPush(['origin', 'under:refs/pushreq/deep'], bob);
+    expect(over.stderr).toContain('refs/pushreq/deep cannot sit beside refs/pushreq/deep/er');
+    const refs = (await f.client('pm').board()).requests.map((r) => r.ref);
+    expect(refs).not.toContain('refs/pushreq/folder/under');
+    expect(refs).not.toContain('refs/pushreq/deep');
   }, 60_000);
 });

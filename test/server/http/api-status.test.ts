@@ -22,6 +22,7 @@ const EXPECTED_STATUS: Record<DomainErrorCode, number> = {
   'push-not-accepting': 409,
   'push-already-accepting': 409,
   'ref-owned-by-other': 409,
+  'ref-name-clash': 409,
   'ref-not-found': 409,
   'sha-in-use': 409,
   'protected-ref': 409,
