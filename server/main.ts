@@ -30,6 +30,13 @@ import { RepoMaintenance } from './repo/maintenance.js';
 import { GitStateStore } from './store/git-state-store.js';
 import { createServer, type ServerDeps } from './http/server.js';
 import { InFlight } from './http/in-flight.js';
+import { DataDirError, ListenError } from './startup-error.js';
+import { hookSocketPath, listenHookSocket } from './http/hook-socket.js';
+import { objectKindVia } from '../hooks/receive-handler.js';
+import { gitSpawnerSocketPath, startGitSpawner } from './git/git-spawner.js';
+import { PushTokens } from './auth/push-tokens.js';
+import { createPipeline } from './pipeline/create-pipeline.js';
+import type { PipelineService } from './pipeline/pipeline-service.js';
 
 /**
  * The data dir holds the notification outbox and log (people's addresses and what they were told), token
@@ -45,13 +52,6 @@ async function keepPrivate(dir: string, log: (level: 'info' | 'warn' | 'error', 
 
 /** How long a stopping server waits for the pushes and commands under way (systemd's stop timeout is 90 s). */
 const SHUTDOWN_GRACE_MS = 8_000;
-import { DataDirError, ListenError } from './startup-error.js';
-import { hookSocketPath, listenHookSocket } from './http/hook-socket.js';
-import { objectKindVia } from '../hooks/receive-handler.js';
-import { gitSpawnerSocketPath, startGitSpawner } from './git/git-spawner.js';
-import { PushTokens } from './auth/push-tokens.js';
-import { createPipeline } from './pipeline/create-pipeline.js';
-import type { PipelineService } from './pipeline/pipeline-service.js';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 

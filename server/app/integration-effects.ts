@@ -37,7 +37,10 @@ export async function startIntegrationEffects(
   i: Integrations,
   deps: { dataDir: string; store: StateStore; bus: EventBus; log: Log; live?: Partial<Pick<LiveEffectsOptions, 'retry' | 'timers' | 'random' | 'now'>> },
 ): Promise<IntegrationEffects> {
-  const snapAtStart = deps.store.read();
+  // Read once, when a catch-up first needs it: a read started here and awaited only later (or never, with
+  // nothing configured) was a rejection nobody handled when the store could not be read, which ends Node 20.
+  let snapshot: ReturnType<StateStore['read']> | undefined;
+  const snapAtStart = () => (snapshot ??= deps.store.read());
   const since = async function* (start: string, board: Board): AsyncGenerator<MetadataCommit> {
     // The board as it is now: what these calls read of a request (review, ticket, SHA) no longer changes once it is live.
     for await (const c of deps.store.eventsSince(start === FROM_THE_BEGINNING ? null : start)) yield { sha: c.version, events: c.events, board };
@@ -49,7 +52,7 @@ export async function startIntegrationEffects(
    */
   const catchUp = async (cursor: FileCursorStore, enqueue: (c: MetadataCommit) => Promise<number>, what: string) => {
     const start = await cursor.read();
-    const snap = await snapAtStart;
+    const snap = await snapAtStart();
     if (start === null) {
       await cursor.write(snap.version ?? FROM_THE_BEGINNING);
       return undefined;

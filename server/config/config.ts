@@ -231,7 +231,7 @@ export async function loadConfig(path: string): Promise<Config> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
+    const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable by this user (EACCES)' : code === 'EISDIR' ? 'a directory, not a file' : (code ?? (e as Error).message);
     throw new ConfigError(path, [{ path: '', message: `cannot read the config file: ${why}` }]);
   }
