@@ -77,7 +77,7 @@ export async function readPush(next: NextPacket, send: (bytes: string) => void):
   let bytes = 0;
   if (wantsOptions)
     for (let p = await next(); p.kind === 'data'; p = await next()) {
-      bytes += p.text.length;
+      bytes += Buffer.byteLength(p.text);
       if (options.length < MAX_PUSH_OPTIONS && bytes <= MAX_PUSH_OPTION_BYTES) options.push(p.text);
       else dropped++;
     }

@@ -92,6 +92,7 @@ export async function startIntegrationEffects(
           if (f.attempts === 1) deps.bus.publish({ kind: 'notice', text: `${what} failed; trying again until it is done: ${f.error}` });
         },
         delivered: () => undefined,
+        journalError: (service, e) => deps.log('error', `integrations: the ${service} journal could not record a call's status (${e.message}); after a restart that call may be made again`),
       },
     );
     const queues = live;

@@ -26,11 +26,15 @@ export class InFlight {
   async drained(ms: number): Promise<number> {
     if (this.open.size === 0) return 0;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.waiters.push(() => {
+      const done = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      }, ms);
+      this.waiters.push(done);
     });
     return this.open.size;
   }

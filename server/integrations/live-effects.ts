@@ -76,7 +76,7 @@ export class LiveEffects {
   private constructor(private readonly queues: ReadonlyMap<LiveService, CallQueue>) {}
 
   /** Opens the configured services' queues, replaying their journals: calls left from before a stop or crash are made now. */
-  static async open(opts: LiveEffectsOptions, on: { failed?: (f: LiveEffectFailure) => void; delivered?: (service: LiveService, key: string) => void } = {}): Promise<LiveEffects> {
+  static async open(opts: LiveEffectsOptions, on: { failed?: (f: LiveEffectFailure) => void; delivered?: (service: LiveService, key: string) => void; journalError?: (service: LiveService, e: Error) => void } = {}): Promise<LiveEffects> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const queues = new Map<LiveService, CallQueue>();
     const common = { retry: opts.retry, now: opts.now, random: opts.random, timers: opts.timers };
@@ -93,6 +93,8 @@ export class LiveEffects {
         const q = await CallQueue.open({ dir: join(opts.dir, service), send, sendTimeoutMs, ...common });
         q.on('failed', (e) => on.failed?.({ service, key: e.key, about: e.call.subject ?? '', target: e.call.to[0] ?? '', attempts: e.attempts, error: e.error, willRetry: e.willRetry, nextAttemptAt: e.nextAttemptAt }));
         q.on('delivered', (e) => on.delivered?.(service, e.key));
+        // A status the journal could not write (disk full): the call may be made again after a restart; said, not dropped.
+        q.on('journal-error', (e) => on.journalError?.(service, e));
         queues.set(service, q);
       }
     } catch (e) {

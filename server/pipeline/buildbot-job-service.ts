@@ -155,9 +155,15 @@ export class BuildbotJobService implements PipelineService {
         } catch (e) {
           this.active.delete(job.id);
           if (this.closed) return;
-          // Refused by the master (an outage keeps it queued): the build never ran.
-          this.o.log('error', `job ${job.id} (${job.name}): ${refusal(e)}; it is recorded failed, not run (fix the pipeline config, restart, then: pushmanager job retry ${job.id})`);
-          await this.report(job.id, { type: 'failed', at: now(), reason: refusal(e), notRun: true });
+          if (!entry.handle) {
+            // Refused by the master (an outage keeps it queued): the build never ran.
+            this.o.log('error', `job ${job.id} (${job.name}): ${refusal(e)}; it is recorded failed, not run (fix the pipeline config, restart, then: pushmanager job retry ${job.id})`);
+            await this.report(job.id, { type: 'failed', at: now(), reason: refusal(e), notRun: true });
+            return;
+          }
+          // The master took the build, then refused to say more of it (it forgot it): its result is unknown, not red.
+          this.o.log('error', `job ${job.id} (${job.name}): Buildbot took build request ${entry.handle.buildRequestId}, then ${refusal(e).replace(/^Buildbot: /, '')}; its result is unknown (run it again: pushmanager job retry ${job.id})`);
+          await this.report(job.id, { type: 'failed', at: now(), reason: `${refusal(e)} (after it took the build; its result is unknown)`, notRun: true });
         }
       })(),
     );

@@ -50,6 +50,15 @@ describe('readPush', () => {
     expect(push).toEqual({ commands: [{ oldSha: B, newSha: A, ref: 'refs/pushreq/gone' }], options: [], atomic: false });
   });
 
+  it('the options\' 256 KiB cap counts bytes, not characters: ten options of 20,000 three-byte characters keep four', async () => {
+    const big = `description=${'€'.repeat(20_000)}`;
+    const bytes = Buffer.concat([pkt('version=1\0push-options\n'), FLUSH, pkt(`${A} ${B} refs/pushreq/euro\n`), FLUSH, ...Array.from({ length: 10 }, () => pkt(`${big}\n`)), FLUSH]);
+    const { push } = await converse(bytes);
+    expect(push.options).toHaveLength(4);
+    expect(push.optionsDropped).toBe(6);
+    expect(push.options.reduce((n, o) => n + Buffer.byteLength(o), 0)).toBeLessThanOrEqual(256 * 1024);
+  });
+
   it('a broken pkt-line is an error naming it', async () => {
     await expect(converse(Buffer.from('zzzz'))).rejects.toThrow('bad pkt-line length');
     await expect(converse(Buffer.from('00zz'))).rejects.toThrow('bad pkt-line length');
