@@ -2,7 +2,6 @@
 // Reviewboard and JIRA (HTTP servers in the test that speak their documented APIs and record what they
 // got: neither can be installed here), and a webhook receiver that checks the HMAC signature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -13,6 +12,7 @@ import { startServer, type RunningServer } from '../../server/main.js';
 import { parseConfig } from '../../server/config/config.js';
 import { PushmanagerClient } from '../../tui/client.js';
 import { startPlainGitServer } from '../../bench/lib/plain-git-server.js';
+import { ServerProcess as BenchServerProcess } from '../../bench/lib/proc.js';
 import { git, gitOk } from '../helpers/server-fixture.js';
 import { removeTempDirs, tempDir } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
@@ -214,38 +214,18 @@ describe('integrations through the train', () => {
 // SIGKILLed; the services are HTTP servers speaking their documented APIs (Reviewboard Web API 2.0's
 // review-requests resource; JIRA REST v2's issue comments, listed and posted) and keep what they were sent.
 describe('Reviewboard and JIRA across a crash', () => {
-  const MAIN = join(process.cwd(), 'dist', 'tui', 'cli', 'main.js');
-  const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PUSHMANAGER_')));
-  const started: ChildProcess[] = [];
+  const started: BenchServerProcess[] = [];
   const services: RecordingServer[] = [];
   afterAll(async () => {
-    for (const p of started) if (p.exitCode === null && p.signalCode === null) process.kill(-p.pid!, 'SIGKILL');
+    for (const p of started) await p.kill();
     await Promise.all(services.map((s) => s.close()));
   });
 
-  class ServerProcess {
-    proc: ChildProcess | null = null;
-    url = '';
-    log = '';
-    constructor(readonly data: string, readonly configFile: string) {}
-    async start(): Promise<void> {
-      const port = await closedPort();
-      const proc = spawn(process.execPath, [MAIN, 'serve', '--config', this.configFile, '--port', String(port), '--data', this.data], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: cleanEnv() });
-      started.push(proc);
-      this.proc = proc;
-      proc.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-      this.url = `http://127.0.0.1:${port}`;
-      await until('the server to answer /healthz', async () => {
-        if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${this.log}`);
-        return (await fetch(`${this.url}/healthz`).catch(() => null))?.ok;
-      }, 20_000);
-    }
-    async kill(): Promise<void> {
-      const proc = this.proc!;
-      const exited = once(proc, 'exit');
-      process.kill(-proc.pid!, 'SIGKILL');
-      await exited;
-      this.proc = null;
+  /** The server as its own process (bench/lib/proc.ts), on `configFile`, with a client per user. */
+  class ServerProcess extends BenchServerProcess {
+    constructor(readonly data: string, configFile: string) {
+      super({ dataDir: data, config: configFile });
+      started.push(this);
     }
     client(user: string): PushmanagerClient {
       return new PushmanagerClient({ server: this.url, user, password: user });
