@@ -71,6 +71,13 @@ export async function startIntegrationEffects(
   const cursor = new FileCursorStore(deps.dataDir, WEBHOOK_CURSOR_FILE);
   if (i.webhooks) {
     const webhooks = i.webhooks;
+    // A receiver that is down or refuses: the operator reads it in the log (the first try, every tenth,
+    // and the giving up), not only in the journal; a journal that cannot record a status is an error.
+    webhooks.on('failed', (e) => {
+      if (e.attempts === 1 || e.attempts % 10 === 0 || !e.willRetry)
+        deps.log(e.willRetry ? 'warn' : 'error', `webhooks: delivering ${e.id} to ${e.url} failed (try ${e.attempts}): ${e.error}${e.willRetry ? '; trying again' : '; given up (a refusal): fix the receiver'}`);
+    });
+    webhooks.on('journal-error', (e) => deps.log('error', `webhooks: the journal of ${e.url} could not record a delivery's status (${e.error.message}); after a restart it may be sent again`));
     await catchUp(cursor, (c) => webhooks.enqueueCommit(c), 'webhooks');
   }
 
