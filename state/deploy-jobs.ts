@@ -5,7 +5,7 @@
 import { actorName, systemActor, type SystemCause } from './actor.js';
 import { domainError, type DomainError } from './errors.js';
 import type { DomainEvent, EventOf } from './events.js';
-import { logHint, newJob, type Job, type JobPhase } from './jobs.js';
+import { isPending, logHint, newJob, type Job, type JobPhase } from './jobs.js';
 import type { PipelineJobs } from './job-queue.js';
 import { jobsOfPush, nextJobId, requestsInPush, type Board, type Deploying, type Push, type PushId } from './model.js';
 
@@ -74,6 +74,10 @@ export function deployFollowEvents(after: Board, events: readonly DomainEvent[],
     const jobs = deployJobs(p, d);
     const bad = jobs.find((j) => j.state === 'failed' || j.state === 'cancelled');
     if (bad) {
+      // The step is off: its other jobs still queued or running stop too, or they would deploy to the env
+      // (or production) with the push no longer showing them, beside the next stage's own run.
+      const why = `the ${d.step === 'stage' ? `stage of push ${p.id}${d.env ? ` to ${d.env}` : ''}` : `bless of push ${p.id}`} stopped: job ${bad.id} (${bad.name}) ${bad.state}`;
+      for (const j of jobs) if (isPending(j.state)) out.push({ type: 'JobFinished', push: p.id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: why, at, actor: pipelineActor(), cause: CAUSE });
       out.push({ type: 'DeployFailed', push: p.id, step: d.step, env: d.env, job: bad.id, name: bad.name, state: bad.state, ...(bad.reason && { reason: bad.reason }), at, actor: pipelineActor(), cause: CAUSE });
     } else if (jobs.length === d.jobs.length && jobs.every((j) => j.state === 'passed')) {
       out.push(completedStep(after, p, d, at));

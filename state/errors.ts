@@ -26,6 +26,7 @@ export const DOMAIN_ERROR_CODES = [
   'deploy-branch-stale',
   'bisection-stale',
   'bisect-run',
+  'deploy-job',
   'builds-failing',
   'jobs-not-green',
   'unknown-job',

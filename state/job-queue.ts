@@ -110,6 +110,8 @@ export function flakeCounts(board: Board): Readonly<Record<string, number>> {
  * The answer says what to run instead.
  */
 export function retryRefusal(p: Push, job: Job): DomainError | null {
+  const deploy = deployRetryRefusal(p, job);
+  if (deploy) return deploy;
   // Its automatic retry (or one asked for before) is queued or running on the same SHA: one more would be a
   // second run of the same thing, attempt 3 while attempt 2 has not said anything yet.
   const again = laterRuns(jobsOfPush(p), job).find((j) => isPending(j.state));
@@ -131,6 +133,23 @@ export function retryRefusal(p: Push, job: Job): DomainError | null {
       ? `to run ${job.name} on the deploy branch again: pushmanager job retry ${build.id} (red again, it starts a new search)`
       : `${job.name} on the deploy branch is job ${build.id}, ${build.state}`;
   return domainError('bisect-run', `${what}, and the search ${search ? `ended (${search.state})` : 'is over'}: its result gates nothing; ${next}`, data);
+}
+
+/**
+ * A stage or bless job is the push's step, not a lone job: run again by `job retry` it would deploy
+ * with nothing following it (a pass would not stage or bless the push, yet count as a flake of the
+ * deploy), so the refusal names the step that runs it again, with the job's env. A job of a push that
+ * ended (a certify job's push is live) is run again by nothing.
+ */
+function deployRetryRefusal(p: Push, job: Job): DomainError | null {
+  const what = `job ${job.id} (${job.name})`;
+  const data = { job: job.id, push: p.id, on: job.on };
+  if (!isOpenPush(p)) return domainError('deploy-job', `${what} is a ${job.on} job of push ${p.id}, which is ${p.state}: nothing of it runs again`, data);
+  if (job.on !== 'stage' && job.on !== 'bless') return null;
+  const env = job.env ?? p.stageEnv;
+  const step = job.on === 'stage' ? `pushmanager push stage ${p.id} --env ${env ?? 'ENV'}` : `pushmanager push bless ${p.id}`;
+  const to = job.on === 'stage' ? (env ? ` to ${env}` : '') : ' (production deploy)';
+  return domainError('deploy-job', `${what} is a ${job.on} job of push ${p.id}${to}: a deploy runs again as its step, which the push follows: ${step}`, data);
 }
 
 /**

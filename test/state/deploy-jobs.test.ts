@@ -218,3 +218,38 @@ describe('retries: a failed build job is run once more before the gate counts it
     expect(statusView(s.board, null).flakes).toBeUndefined();
   });
 });
+
+describe('deploy jobs are run again by their step, not by job retry (exploratory pass, s6-i)', () => {
+  const TWO: PipelineJobs = { ...JOBS, jobs: [...JOBS.jobs, { name: 'deploy-worker', on: 'stage' }] };
+
+  it('job retry of a failed stage job is refused with the stage that runs it again (its env), and the push stays accepting: a passing retry would neither stage the push nor be a flake', () => {
+    const s = fail((stage(greenBuild()) as Step).board, '1.2');
+    const refused = run(s.board, { type: 'RetryJob', job: '1.2' }, PM) as DomainError;
+    expect(isDomainError(refused)).toBe(true);
+    expect(refused.code).toBe('deploy-job');
+    expect(refused.message).toBe('job 1.2 (deploy-stage) is a stage job of push 1 to stage-a: a deploy runs again as its step, which the push follows: pushmanager push stage 1 --env stage-a');
+    expect(flakeCounts(s.board)).toEqual({});
+  });
+
+  it('job retry of a cancelled bless job is refused with the bless that runs it again', () => {
+    const staged = pass((stage(greenBuild()) as Step).board, '1.2').board;
+    const verified = ok(staged, { type: 'VerifyRequest', request: 1 as RequestId }, ALICE).board;
+    const blessing = ok(verified, { type: 'BlessPush', push: P1, force: false }, PM).board;
+    const cancelled = ok(blessing, { type: 'CancelJob', job: '1.3' }, PM).board;
+    const refused = run(cancelled, { type: 'RetryJob', job: '1.3' }, PM) as DomainError;
+    expect(refused.code).toBe('deploy-job');
+    expect(refused.message).toContain('pushmanager push bless 1');
+    expect(pushView(cancelled, cancelled.pushes[P1]!).jobs!.find((j) => j.id === '1.3')).not.toHaveProperty('flaky');
+  });
+
+  it('a failing stage job cancels the stage jobs still running beside it: the push no longer shows them, so nothing may deploy to the env unseen', () => {
+    const staging = ok(greenBuildWith(TWO), { type: 'StagePush', push: P1, env: 'qa' }, PM, TWO).board;
+    const s = fail(started(staging, '1.3'), '1.2', TWO);
+    expect(s.board.pushes[P1]!.deploying).toBeUndefined();
+    expect(findJob(s.board, '1.3')!.job).toMatchObject({ state: 'cancelled', reason: 'the stage of push 1 to qa stopped: job 1.2 (deploy-stage) failed' });
+  });
+});
+
+function greenBuildWith(pipeline: PipelineJobs): Board {
+  return report(report(built(pipeline), '1.1', { type: 'started', at }, pipeline).board, '1.1', { type: 'passed', at, exitCode: 0 }, pipeline).board;
+}

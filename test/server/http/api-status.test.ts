@@ -32,6 +32,7 @@ const EXPECTED_STATUS: Record<DomainErrorCode, number> = {
   'deploy-branch-stale': 409,
   'bisection-stale': 409,
   'bisect-run': 409,
+  'deploy-job': 409,
   'builds-failing': 409,
   'jobs-not-green': 409,
   'unknown-job': 404,
