@@ -316,6 +316,12 @@ export function answerSentence(cmd: CommandRef, o: CommandOutcome): string {
           return `${push.bisection.summary}${runs.length ? ` (cancelled: job ${runs.join(', ')})` : ''}`;
         }
         const c = of('JobFinished')[0];
+        // A deploy job is run again by its step (job retry refuses it: deploy-job), so say that one.
+        const stopped = of('DeployFailed')[0];
+        if (c && stopped) {
+          const again = stopped.step === 'stage' ? `stage again: pushmanager push stage ${stopped.push} --env ${safeLine(stopped.env ?? 'ENV')}` : `bless again: pushmanager push bless ${stopped.push}`;
+          return `job ${c.job} (${safeLine(c.name)}) cancelled: the ${stopped.step === 'stage' ? `stage of push ${stopped.push}${stopped.env ? ` to ${safeLine(stopped.env)}` : ''}` : `bless of push ${stopped.push}`} stopped and push ${stopped.push} is still ${push?.state ?? 'where it was'}; ${again}`;
+        }
         return c ? `job ${c.job} (${safeLine(c.name)}) cancelled; run it again with: pushmanager job retry ${c.job}` : '';
       }
       case 'EditRequest': {

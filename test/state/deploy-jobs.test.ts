@@ -9,6 +9,7 @@ import type { Command } from '../../state/commands.js';
 import { systemActor, userActor, type Actor } from '../../state/decide.js';
 import { isDomainError, type DomainError } from '../../state/errors.js';
 import type { DomainEvent } from '../../state/events.js';
+import { answerSentence, commandOutcome } from '../../state/describe.js';
 import { flakeCounts, type PipelineJobs } from '../../state/job-queue.js';
 import { findJob, wantedMerges, type Board, type PushId, type RequestId } from '../../state/model.js';
 import type { RoutingConfig } from '../../state/notify/delivery.js';
@@ -240,6 +241,14 @@ describe('deploy jobs are run again by their step, not by job retry (exploratory
     expect(refused.code).toBe('deploy-job');
     expect(refused.message).toContain('pushmanager push bless 1');
     expect(pushView(cancelled, cancelled.pushes[P1]!).jobs!.find((j) => j.id === '1.3')).not.toHaveProperty('flaky');
+  });
+
+  it('job cancel of a running stage job answers that the stage stopped, the push state, and the stage that runs it again (not job retry)', () => {
+    const staging = (stage(greenBuild()) as Step).board;
+    const s = ok(started(staging, '1.2'), { type: 'CancelJob', job: '1.2' }, PM);
+    expect(answerSentence({ type: 'CancelJob', push: P1 }, commandOutcome(s.board, { type: 'CancelJob' }, s.events))).toBe(
+      'job 1.2 (deploy-stage) cancelled: the stage of push 1 to stage-a stopped and push 1 is still accepting; stage again: pushmanager push stage 1 --env stage-a',
+    );
   });
 
   it('a failing stage job cancels the stage jobs still running beside it: the push no longer shows them, so nothing may deploy to the env unseen', () => {
