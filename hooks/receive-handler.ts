@@ -51,16 +51,19 @@ export interface ReceiveDeps {
   readonly objectKind?: (sha: string) => Promise<ObjectKind>;
 }
 
-/** A pushed object as a request sees it. */
-export type ObjectKind = 'commit' | 'tag' | 'tree-or-blob';
+/** A pushed object as a request sees it: `tag` peels to a commit, `tag-of-tree-or-blob` does not. */
+export type ObjectKind = 'commit' | 'tag' | 'tag-of-tree-or-blob' | 'tree-or-blob';
 
 /**
  * An object's kind from a reader of objects by name (`git cat-file --batch`, long-lived): peeled to a
- * commit, then to a tag, so a blob's content is never read, however large.
+ * tag, then to a commit, so only a tag's or a commit's body is ever read, never a blob's, however large.
+ * The tag is asked first: a tag of a tree does not peel to a commit, and was called "a tree or a blob".
  */
 export async function objectKindVia(read: (name: string) => Promise<unknown>, sha: string): Promise<ObjectKind> {
-  if ((await read(`${sha}^{commit}`)) === null) return 'tree-or-blob';
-  return (await read(`${sha}^{tag}`)) === null ? 'commit' : 'tag';
+  const tag = (await read(`${sha}^{tag}`)) !== null;
+  const commit = (await read(`${sha}^{commit}`)) !== null;
+  if (tag) return commit ? 'tag' : 'tag-of-tree-or-blob';
+  return commit ? 'commit' : 'tree-or-blob';
 }
 
 /** Why a client may not push to a ref outside refs/pushreq/*, in words the pusher can act on. */
@@ -204,6 +207,8 @@ async function notCommits(commands: readonly RefCommand[], deps: ReceiveDeps): P
     if (ZERO_SHA.test(c.newSha)) continue;
     const kind = await deps.objectKind(c.newSha);
     if (kind === 'tag') why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is an annotated tag; push the commit it tags: git push origin <tag>^{commit}:${c.ref}`);
+    else if (kind === 'tag-of-tree-or-blob')
+      why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is an annotated tag of a tree or a blob, not of a commit: there is no commit to push from it; push a commit instead: git push origin <commit>:${c.ref}`);
     else if (kind !== 'commit') why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is a tree or a blob`);
   }
   return why;

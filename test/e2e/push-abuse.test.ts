@@ -34,8 +34,12 @@ function emptyPack(): Buffer {
 }
 /** A receive-pack request as git sends it (no side-band: the report comes back as plain pkt-lines). */
 async function receivePack(ref: string, sha: string, options: readonly string[] = []): Promise<{ status: number; body: string }> {
-  const caps = `report-status${options.length ? ' push-options' : ''} object-format=sha1 agent=test`;
-  const parts: Buffer[] = [pkt(`${'0'.repeat(40)} ${sha} ${ref}\0${caps}\n`), FLUSH];
+  return receivePackOf([{ ref, sha }], options);
+}
+/** Several ref creations in one hand-made push, in this order. */
+async function receivePackOf(commands: readonly { ref: string; sha: string }[], options: readonly string[] = [], extraCaps = ''): Promise<{ status: number; body: string }> {
+  const caps = `report-status${options.length ? ' push-options' : ''}${extraCaps} object-format=sha1 agent=test`;
+  const parts: Buffer[] = [...commands.map((c, i) => pkt(`${'0'.repeat(40)} ${c.sha} ${c.ref}${i === 0 ? `\0${caps}` : ''}\n`)), FLUSH];
   if (options.length) parts.push(...options.map((o) => pkt(o)), FLUSH);
   parts.push(emptyPack());
   const r = await fetch(`${f.server.url}/main.git/git-receive-pack`, {
@@ -147,6 +151,25 @@ describe('a push request that is not a commit', () => {
     expect(atomic.stderr).toContain('[remote rejected] tagged -> refs/pushreq/tagged-ok (not applied: another ref of this atomic push was refused)');
     expect(await version()).toBe(before);
     expect((await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*']))).toBe('');
+  }, 60_000);
+});
+
+describe('an annotated tag of a tree or a blob', () => {
+  it('is refused as an annotated tag with nothing to peel to, not as "a tree or a blob"; nothing recorded', async () => {
+    const before = await version();
+    await f.commit(alice, 'tree-tagged', { 'tree-tagged.txt': 'tree tagged\n' });
+    const tree = await gitOk(alice, ['rev-parse', 'tree-tagged^{tree}']);
+    const blob = await gitOk(alice, ['rev-parse', 'tree-tagged:tree-tagged.txt']);
+    await gitOk(alice, ['tag', '-a', '-m', 'of a tree', 'tree-tag', tree]);
+    await gitOk(alice, ['tag', '-a', '-m', 'of a blob', 'blob-tag', blob]);
+    const treeTag = await gitOk(alice, ['rev-parse', 'tree-tag']);
+    const blobTag = await gitOk(alice, ['rev-parse', 'blob-tag']);
+    const t = await gitPush(['origin', 'refs/tags/tree-tag:refs/pushreq/tree-tag']);
+    expect(t.stderr).toContain(`[remote rejected] tree-tag -> refs/pushreq/tree-tag (a push request is a commit, and ${treeTag.slice(0, 10)} is an annotated tag of a tree or a blob, not of a commit: there is no commit to push from it; push a commit instead: git push origin <commit>:refs/pushreq/tree-tag)`);
+    const b = await gitPush(['origin', 'refs/tags/blob-tag:refs/pushreq/blob-tag']);
+    expect(b.stderr).toContain(`[remote rejected] blob-tag -> refs/pushreq/blob-tag (a push request is a commit, and ${blobTag.slice(0, 10)} is an annotated tag of a tree or a blob`);
+    expect(await version()).toBe(before);
+    expect(await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*'])).toBe('');
   }, 60_000);
 });
 
