@@ -51,6 +51,21 @@ async function receivePackOf(commands: readonly { ref: string; sha: string }[], 
   return { status: r.status, body: await r.text() };
 }
 
+/** The bytes of one side-band channel (1: the report, 2: the `remote:` text) of a side-band-64k answer. */
+function band(body: string, channel: 1 | 2): string {
+  let out = '';
+  for (let i = 0; i + 4 <= body.length; ) {
+    const n = parseInt(body.slice(i, i + 4), 16);
+    if (n === 0) {
+      i += 4;
+      continue;
+    }
+    if (body.charCodeAt(i + 4) === channel) out += body.slice(i + 5, i + n);
+    i += n;
+  }
+  return out;
+}
+
 beforeAll(async () => {
   f = await startFixture();
   alice = await f.clone('alice');
@@ -170,6 +185,33 @@ describe('an annotated tag of a tree or a blob', () => {
     expect(b.stderr).toContain(`[remote rejected] blob-tag -> refs/pushreq/blob-tag (a push request is a commit, and ${blobTag.slice(0, 10)} is an annotated tag of a tree or a blob`);
     expect(await version()).toBe(before);
     expect(await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*'])).toBe('');
+  }, 60_000);
+});
+
+describe('a push that names one ref twice', () => {
+  it("git's client refuses it itself; sent by hand, each command is refused by name and nothing is recorded for that ref", async () => {
+    const before = await version();
+    await f.commit(alice, 'dup-a', { 'dup-a.txt': 'a\n' });
+    await f.commit(alice, 'dup-c', { 'dup-c.txt': 'c\n' });
+    const byGit = await gitPush(['origin', 'dup-a:refs/pushreq/dup', 'dup-c:refs/pushreq/dup']);
+    expect(byGit.stderr).toContain('dst ref refs/pushreq/dup receives from more than one src');
+    expect(await version()).toBe(before);
+
+    const master = (await gitOk(alice, ['ls-remote', 'origin', 'refs/heads/master'])).split('\t')[0]!;
+    const why = 'this push names refs/pushreq/dup 2 times; a ref takes one update per push, so none of them was recorded: push it once (git push origin <commit>:refs/pushreq/dup)';
+    // With another ref between them, receive-pack hands each command its own answer.
+    const between = await receivePackOf([{ ref: 'refs/pushreq/dup', sha: loose }, { ref: 'refs/pushreq/between', sha: loose }, { ref: 'refs/pushreq/dup', sha: master }]);
+    expect(between.body.split('\n').filter((l) => /^[0-9a-f]{4}(ok|ng) refs\//.test(l)).map((l) => l.slice(4))).toEqual([`ng refs/pushreq/dup ${why}`, 'ok refs/pushreq/between', `ng refs/pushreq/dup ${why}`]);
+    // Side by side, receive-pack gives every answer named refs/pushreq/dup to the first command (it
+    // matches by name), and says the second had none; the first says why, and nothing is recorded.
+    const adjacent = await receivePackOf([{ ref: 'refs/pushreq/dup', sha: loose }, { ref: 'refs/pushreq/dup', sha: master }], [], ' side-band-64k');
+    const report = band(adjacent.body, 1).split('\n').map((l) => l.slice(4));
+    expect(report).toContain(`ng refs/pushreq/dup ${why}`);
+    expect(report).toContain('ng refs/pushreq/dup proc-receive failed to report status');
+    expect(band(adjacent.body, 2)).toContain(`refs/pushreq/dup: refused: ${why}\n`);
+    expect((await f.server.dispatcher.read()).board.requests).not.toContainEqual(expect.objectContaining({ ref: 'refs/pushreq/dup' }));
+    expect(await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*'])).toBe(`${loose}\trefs/pushreq/between`);
+    await gitOk(alice, ['push', '-q', 'origin', ':refs/pushreq/between']);
   }, 60_000);
 });
 
