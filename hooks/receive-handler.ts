@@ -51,16 +51,19 @@ export interface ReceiveDeps {
   readonly objectKind?: (sha: string) => Promise<ObjectKind>;
 }
 
-/** A pushed object as a request sees it. */
-export type ObjectKind = 'commit' | 'tag' | 'tree-or-blob';
+/** A pushed object as a request sees it: `tag` peels to a commit, `tag-of-tree-or-blob` does not. */
+export type ObjectKind = 'commit' | 'tag' | 'tag-of-tree-or-blob' | 'tree-or-blob';
 
 /**
  * An object's kind from a reader of objects by name (`git cat-file --batch`, long-lived): peeled to a
- * commit, then to a tag, so a blob's content is never read, however large.
+ * tag, then to a commit, so only a tag's or a commit's body is ever read, never a blob's, however large.
+ * The tag is asked first: a tag of a tree does not peel to a commit, and was called "a tree or a blob".
  */
 export async function objectKindVia(read: (name: string) => Promise<unknown>, sha: string): Promise<ObjectKind> {
-  if ((await read(`${sha}^{commit}`)) === null) return 'tree-or-blob';
-  return (await read(`${sha}^{tag}`)) === null ? 'commit' : 'tag';
+  const tag = (await read(`${sha}^{tag}`)) !== null;
+  const commit = (await read(`${sha}^{commit}`)) !== null;
+  if (tag) return commit ? 'tag' : 'tag-of-tree-or-blob';
+  return commit ? 'commit' : 'tree-or-blob';
 }
 
 /** Why a client may not push to a ref outside refs/pushreq/*, in words the pusher can act on. */
@@ -137,11 +140,19 @@ export async function handleReceive(req: HookRequest, deps: ReceiveDeps, started
     const reason = listProblems([...options.problems, ...unknownWatchers.map((u) => `push option "watchers": no user "${u}"`)]);
     return { results: req.commands.map((c) => ({ ref: c.ref, ok: false, reason })), messages: [`refused: ${reason}; nothing was recorded`] };
   }
-  if (req.atomic && req.commands.length > 1) return handleAtomic(req.commands, actor, options.value, deps, started);
+  const twice = namedTwice(req.commands);
+  if (req.atomic && req.commands.length > 1) return handleAtomic(req.commands, actor, options.value, deps, started, twice);
 
   const messages: string[] = [];
   const results: RefResult[] = [];
   for (const c of req.commands) {
+    const again = twice.get(c.ref);
+    if (again !== undefined) {
+      // One answer per command, in order; the `remote:` line once per ref.
+      results.push({ ref: c.ref, ok: false, reason: again });
+      if (results.filter((r) => r.ref === c.ref).length === 1) messages.push(`${c.ref}: refused: ${again}`);
+      continue;
+    }
     const r = await handleOne(c, actor, options.value, deps, started);
     results.push(r.result);
     messages.push(...r.messages);
@@ -164,6 +175,22 @@ async function unknownUsers(users: readonly string[], lookup: ReceiveDeps['looku
 type Outcome = { result: RefResult; messages: string[] };
 
 const refusal = (c: RefCommand, reason: string): Outcome => ({ result: { ref: c.ref, ok: false, reason }, messages: [`${c.ref}: refused: ${reason}`] });
+
+/**
+ * The refs a hand-made push names more than once (git's own client refuses that itself: "dst ref
+ * receives from more than one src"), with why each such command is refused. None is recorded: each
+ * would update the one request in turn, the last one winning, while receive-pack gives the hook's
+ * answers to the commands by ref name, so the first command took every answer and the second ended
+ * with "proc-receive failed to report status".
+ */
+function namedTwice(commands: readonly RefCommand[]): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const c of commands) count.set(c.ref, (count.get(c.ref) ?? 0) + 1);
+  const why = new Map<string, string>();
+  for (const [ref, n] of count)
+    if (n > 1) why.set(ref, `this push names ${ref} ${n} times; a ref takes one update per push, so none of them was recorded: push it once (git push origin <commit>:${ref})`);
+  return why;
+}
 
 /** What may be refused before the board is read: refs that are not the pushers' to write. */
 function refRefusal(c: RefCommand, deps: ReceiveDeps): string | null {
@@ -204,6 +231,8 @@ async function notCommits(commands: readonly RefCommand[], deps: ReceiveDeps): P
     if (ZERO_SHA.test(c.newSha)) continue;
     const kind = await deps.objectKind(c.newSha);
     if (kind === 'tag') why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is an annotated tag; push the commit it tags: git push origin <tag>^{commit}:${c.ref}`);
+    else if (kind === 'tag-of-tree-or-blob')
+      why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is an annotated tag of a tree or a blob, not of a commit: there is no commit to push from it; push a commit instead: git push origin <commit>:${c.ref}`);
     else if (kind !== 'commit') why.set(c.ref, `a push request is a commit, and ${shortSha(c.newSha)} is a tree or a blob`);
   }
   return why;
@@ -224,19 +253,20 @@ async function handleOne(c: RefCommand, actor: Actor, o: ParsedPushOptions, deps
  * `git push --atomic`: every ref is accepted and recorded in one state commit, or none is. A refused
  * ref says why; every other one says it was not applied because of it.
  */
-async function handleAtomic(commands: readonly RefCommand[], actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number): Promise<HookResponse> {
+async function handleAtomic(commands: readonly RefCommand[], actor: Actor, o: ParsedPushOptions, deps: ReceiveDeps, started: number, twice: ReadonlyMap<string, string>): Promise<HookResponse> {
   const refuseAll = (failed: ReadonlyMap<string, string>): HookResponse => {
     const messages: string[] = [];
     const results: RefResult[] = commands.map((c) => {
       const own = failed.get(c.ref);
-      if (own !== undefined) messages.push(`${c.ref}: refused: ${own}`);
+      const line = `${c.ref}: refused: ${own}`;
+      if (own !== undefined && !messages.includes(line)) messages.push(line);
       return { ref: c.ref, ok: false, reason: own ?? NOT_APPLIED };
     });
     messages.push(`refused: atomic push, ${failed.size} of ${commands.length} refs refused; nothing was recorded`);
     return { results, messages };
   };
   const failed = new Map(commands.flatMap((c) => {
-    const bad = refRefusal(c, deps);
+    const bad = twice.get(c.ref) ?? refRefusal(c, deps);
     return bad ? [[c.ref, bad] as const] : [];
   }));
   if (failed.size) return refuseAll(failed);

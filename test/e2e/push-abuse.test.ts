@@ -34,8 +34,12 @@ function emptyPack(): Buffer {
 }
 /** A receive-pack request as git sends it (no side-band: the report comes back as plain pkt-lines). */
 async function receivePack(ref: string, sha: string, options: readonly string[] = []): Promise<{ status: number; body: string }> {
-  const caps = `report-status${options.length ? ' push-options' : ''} object-format=sha1 agent=test`;
-  const parts: Buffer[] = [pkt(`${'0'.repeat(40)} ${sha} ${ref}\0${caps}\n`), FLUSH];
+  return receivePackOf([{ ref, sha }], options);
+}
+/** Several ref creations in one hand-made push, in this order. */
+async function receivePackOf(commands: readonly { ref: string; sha: string }[], options: readonly string[] = [], extraCaps = ''): Promise<{ status: number; body: string }> {
+  const caps = `report-status${options.length ? ' push-options' : ''}${extraCaps} object-format=sha1 agent=test`;
+  const parts: Buffer[] = [...commands.map((c, i) => pkt(`${'0'.repeat(40)} ${c.sha} ${c.ref}${i === 0 ? `\0${caps}` : ''}\n`)), FLUSH];
   if (options.length) parts.push(...options.map((o) => pkt(o)), FLUSH);
   parts.push(emptyPack());
   const r = await fetch(`${f.server.url}/main.git/git-receive-pack`, {
@@ -45,6 +49,21 @@ async function receivePack(ref: string, sha: string, options: readonly string[] 
     signal: AbortSignal.timeout(30_000),
   });
   return { status: r.status, body: await r.text() };
+}
+
+/** The bytes of one side-band channel (1: the report, 2: the `remote:` text) of a side-band-64k answer. */
+function band(body: string, channel: 1 | 2): string {
+  let out = '';
+  for (let i = 0; i + 4 <= body.length; ) {
+    const n = parseInt(body.slice(i, i + 4), 16);
+    if (n === 0) {
+      i += 4;
+      continue;
+    }
+    if (body.charCodeAt(i + 4) === channel) out += body.slice(i + 5, i + n);
+    i += n;
+  }
+  return out;
 }
 
 beforeAll(async () => {
@@ -147,6 +166,52 @@ describe('a push request that is not a commit', () => {
     expect(atomic.stderr).toContain('[remote rejected] tagged -> refs/pushreq/tagged-ok (not applied: another ref of this atomic push was refused)');
     expect(await version()).toBe(before);
     expect((await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*']))).toBe('');
+  }, 60_000);
+});
+
+describe('an annotated tag of a tree or a blob', () => {
+  it('is refused as an annotated tag with nothing to peel to, not as "a tree or a blob"; nothing recorded', async () => {
+    const before = await version();
+    await f.commit(alice, 'tree-tagged', { 'tree-tagged.txt': 'tree tagged\n' });
+    const tree = await gitOk(alice, ['rev-parse', 'tree-tagged^{tree}']);
+    const blob = await gitOk(alice, ['rev-parse', 'tree-tagged:tree-tagged.txt']);
+    await gitOk(alice, ['tag', '-a', '-m', 'of a tree', 'tree-tag', tree]);
+    await gitOk(alice, ['tag', '-a', '-m', 'of a blob', 'blob-tag', blob]);
+    const treeTag = await gitOk(alice, ['rev-parse', 'tree-tag']);
+    const blobTag = await gitOk(alice, ['rev-parse', 'blob-tag']);
+    const t = await gitPush(['origin', 'refs/tags/tree-tag:refs/pushreq/tree-tag']);
+    expect(t.stderr).toContain(`[remote rejected] tree-tag -> refs/pushreq/tree-tag (a push request is a commit, and ${treeTag.slice(0, 10)} is an annotated tag of a tree or a blob, not of a commit: there is no commit to push from it; push a commit instead: git push origin <commit>:refs/pushreq/tree-tag)`);
+    const b = await gitPush(['origin', 'refs/tags/blob-tag:refs/pushreq/blob-tag']);
+    expect(b.stderr).toContain(`[remote rejected] blob-tag -> refs/pushreq/blob-tag (a push request is a commit, and ${blobTag.slice(0, 10)} is an annotated tag of a tree or a blob`);
+    expect(await version()).toBe(before);
+    expect(await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*'])).toBe('');
+  }, 60_000);
+});
+
+describe('a push that names one ref twice', () => {
+  it("git's client refuses it itself; sent by hand, each command is refused by name and nothing is recorded for that ref", async () => {
+    const before = await version();
+    await f.commit(alice, 'dup-a', { 'dup-a.txt': 'a\n' });
+    await f.commit(alice, 'dup-c', { 'dup-c.txt': 'c\n' });
+    const byGit = await gitPush(['origin', 'dup-a:refs/pushreq/dup', 'dup-c:refs/pushreq/dup']);
+    expect(byGit.stderr).toContain('dst ref refs/pushreq/dup receives from more than one src');
+    expect(await version()).toBe(before);
+
+    const master = (await gitOk(alice, ['ls-remote', 'origin', 'refs/heads/master'])).split('\t')[0]!;
+    const why = 'this push names refs/pushreq/dup 2 times; a ref takes one update per push, so none of them was recorded: push it once (git push origin <commit>:refs/pushreq/dup)';
+    // With another ref between them, receive-pack hands each command its own answer.
+    const between = await receivePackOf([{ ref: 'refs/pushreq/dup', sha: loose }, { ref: 'refs/pushreq/between', sha: loose }, { ref: 'refs/pushreq/dup', sha: master }]);
+    expect(between.body.split('\n').filter((l) => /^[0-9a-f]{4}(ok|ng) refs\//.test(l)).map((l) => l.slice(4))).toEqual([`ng refs/pushreq/dup ${why}`, 'ok refs/pushreq/between', `ng refs/pushreq/dup ${why}`]);
+    // Side by side, receive-pack gives every answer named refs/pushreq/dup to the first command (it
+    // matches by name), and says the second had none; the first says why, and nothing is recorded.
+    const adjacent = await receivePackOf([{ ref: 'refs/pushreq/dup', sha: loose }, { ref: 'refs/pushreq/dup', sha: master }], [], ' side-band-64k');
+    const report = band(adjacent.body, 1).split('\n').map((l) => l.slice(4));
+    expect(report).toContain(`ng refs/pushreq/dup ${why}`);
+    expect(report).toContain('ng refs/pushreq/dup proc-receive failed to report status');
+    expect(band(adjacent.body, 2)).toContain(`refs/pushreq/dup: refused: ${why}\n`);
+    expect((await f.server.dispatcher.read()).board.requests).not.toContainEqual(expect.objectContaining({ ref: 'refs/pushreq/dup' }));
+    expect(await gitOk(alice, ['ls-remote', 'origin', 'refs/pushreq/*'])).toBe(`${loose}\trefs/pushreq/between`);
+    await gitOk(alice, ['push', '-q', 'origin', ':refs/pushreq/between']);
   }, 60_000);
 });
 

@@ -140,6 +140,28 @@ describe('handleReceive', () => {
     expect(Object.keys((await store.read()).board.requests)).toEqual(['1']);
   });
 
+  it('a ref named twice: each of its commands is answered, refused by name, nothing recorded for it; the other refs stand alone', async () => {
+    const out = await push('alice', [create('refs/pushreq/dup', first), create('refs/pushreq/b', other), create('refs/pushreq/dup', second)]);
+    const why = 'this push names refs/pushreq/dup 2 times; a ref takes one update per push, so none of them was recorded: push it once (git push origin <commit>:refs/pushreq/dup)';
+    expect(out.results).toEqual([
+      { ref: 'refs/pushreq/dup', ok: false, reason: why },
+      { ref: 'refs/pushreq/b', ok: true, forcedUpdate: false },
+      { ref: 'refs/pushreq/dup', ok: false, reason: why },
+    ]);
+    expect(out.messages.filter((m) => m.startsWith('refs/pushreq/dup: refused:'))).toEqual([`refs/pushreq/dup: refused: ${why}`]);
+    expect(Object.values((await store.read()).board.requests).map((r) => r.ref)).toEqual(['refs/pushreq/b']);
+    expect([...store.refs.keys()]).toEqual(['refs/pushreq/b']);
+
+    const atomic = await push('alice', [create('refs/pushreq/c', first), create('refs/pushreq/x', second), create('refs/pushreq/x', second)], [], true);
+    expect(atomic.results).toEqual([
+      { ref: 'refs/pushreq/c', ok: false, reason: NOT_APPLIED },
+      { ref: 'refs/pushreq/x', ok: false, reason: expect.stringMatching(/^this push names refs\/pushreq\/x 2 times/) },
+      { ref: 'refs/pushreq/x', ok: false, reason: expect.stringMatching(/^this push names refs\/pushreq\/x 2 times/) },
+    ]);
+    expect(atomic.messages.filter((m) => m.startsWith('refs/pushreq/x: refused:'))).toHaveLength(1);
+    expect(Object.keys((await store.read()).board.requests)).toHaveLength(1);
+  });
+
   it('--atomic: one refused ref refuses all, the others told why; all good refs are one state commit', async () => {
     const refused = await push('alice', [create('refs/pushreq/a', first), create('refs/heads/master', second)], [], true);
     expect(refused.results).toEqual([

@@ -93,6 +93,23 @@ describe('every pane fits the terminal while a culprit search runs', () => {
     await until((x) => x.includes('J jobs'));
   });
 
+  it.each([10, 12, 14])('80×%i, so little room that the jobs get one row or two: the job under the cursor is on screen, not covered by the marks', async (height) => {
+    const { until, type } = show(new FakeClient(searchingBoard()), { width: 80, height });
+    await until((f) => f.includes('● live') && f.includes('JOBS ('));
+    await type('J');
+    await until((x) => x.includes('JOBS ('));
+    await type('g');
+    let f = await until((x) => /^>✗ test +build +failed/m.test(x));
+    expect(rowsOf(f).length, f).toBeLessThanOrEqual(height);
+    await type('j');
+    f = await until((x) => /^>✗ test +retry +failed/m.test(x));
+    expect(rowsOf(f).length, f).toBeLessThanOrEqual(height);
+    await type('G');
+    f = await until((x) => /^>▶ test · #10 … #23 \(14\)/m.test(x));
+    expect(rowsOf(f).length, f).toBeLessThanOrEqual(height);
+    await type(ESC);
+  });
+
   it('120×40 uses the room: every job row of the search is listed under JOBS in the jobs, in 40 lines at most', async () => {
     const { until, type } = show(new FakeClient(searchingBoard()), { width: 120, height: 40 });
     await until((f) => f.includes('● live') && f.includes('JOBS ('));

@@ -7,7 +7,8 @@ import type { StatusView } from '../../state/status-view.js';
 import type { JobDetail } from '../../state/wire.js';
 import { interpretKey, type Effect, type KeyPress } from '../../tui/dashboard/keymap.js';
 import { jobLogPane, logRows } from '../../tui/dashboard/overlays.js';
-import { jobElapsed } from '../../tui/dashboard/rows.js';
+import { jobElapsed, windowAround } from '../../tui/dashboard/rows.js';
+import type { Line } from '../../tui/dashboard/text.js';
 import { buildView } from '../../tui/dashboard/screen.js';
 import { formatElapsed } from '../../tui/dashboard/text.js';
 import { LOG_KEEP_CHARS, initialUi, uiReducer, type JobLogMode, type Me, type UiAction, type UiState } from '../../tui/dashboard/ui-state.js';
@@ -209,6 +210,19 @@ describe('the JOBS rows', () => {
     expect(row).not.toContain('\u001b');
     expect(stringWidth(row)).toBeLessThanOrEqual(80);
     expect(row).toMatch(/…/);
+  });
+});
+
+describe('a window of one or two rows', () => {
+  const lines: Line[] = Array.from({ length: 6 }, (_, i) => ({ key: `job-${i}`, segs: [{ text: `job ${i}` }] }));
+  const texts = (ls: readonly Line[]) => ls.map((l) => l.segs.map((s) => s.text).join('').trim());
+  it('keeps the cursor row on screen: the marks give way to it', () => {
+    for (const at of [0, 2, 5]) expect(texts(windowAround(lines, `job-${at}`, 1))).toEqual([`job ${at}`]);
+    expect(texts(windowAround(lines, 'job-0', 2))).toEqual(['job 0', '↓ 5 more lines']);
+    expect(texts(windowAround(lines, 'job-2', 2))).toEqual(['job 2', '↓ 3 more lines']);
+    expect(texts(windowAround(lines, 'job-5', 2))).toEqual(['↑ 5 more lines', 'job 5']);
+    // Three rows or more: as before, a mark at each cut end, the cursor between them.
+    expect(texts(windowAround(lines, 'job-2', 3))).toEqual(['↑ 2 more lines', 'job 2', '↓ 3 more lines']);
   });
 });
 

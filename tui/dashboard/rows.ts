@@ -78,7 +78,11 @@ export interface WindowWords {
 }
 const LINES: WindowWords = { above: 'more lines', below: 'more lines' };
 
-/** Keeps the cursor's line inside a window of `height` lines, the first and last marking what is cut off. */
+/**
+ * Keeps the cursor's line inside a window of `height` lines, the first and last marking what is cut off.
+ * A mark never takes the cursor's own line: in a window of one or two lines (a short terminal's job
+ * rows) it did, and the line the cursor was on, the one R and X act on, was not on screen.
+ */
 export function windowAround(lines: readonly Line[], cursorKey: string | null, height: number, words: WindowWords = LINES): Line[] {
   if (height <= 0) return [];
   if (lines.length <= height) return [...lines];
@@ -86,10 +90,11 @@ export function windowAround(lines: readonly Line[], cursorKey: string | null, h
   // A third from the top: context above the cursor, more room below for what comes next.
   const start = Math.max(0, Math.min(Math.max(0, at - Math.floor(height / 3)), lines.length - height));
   const shown = lines.slice(start, start + height);
+  const cursorAt = cursorKey && at >= 0 ? at - start : -1;
   // Lines, not requests: in a stacked layout the window holds the side sections too.
-  if (start > 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} ${words.above}`);
+  if (start > 0 && cursorAt !== 0) shown[0] = dimLine('more-above', `  ↑ ${start + 1} ${words.above}`);
   const below = lines.length - (start + height);
-  if (below > 0) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} ${words.below}`);
+  if (below > 0 && cursorAt !== shown.length - 1) shown[shown.length - 1] = dimLine('more-below', `  ↓ ${below + 1} ${words.below}`);
   return shown;
 }
 
