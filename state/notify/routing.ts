@@ -370,7 +370,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
         push: p,
         users: [p.pushmaster],
         subject: `${e.step === 'stage' ? 'Stage' : 'Bless'} failed: ${cleanText(e.name, 64)} on ${pushName(p)}`,
-        text: `The ${where} did not happen: ${e.step} job ${cleanText(e.name, 64)} (job ${e.job}) ${e.state}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${pushName(p)} is still ${p.state}.\nLog: ${logHint(p.jobs?.find((j) => j.id === e.job), e.job, { cli, code })}; try again: \`${again}\``,
+        text: `The ${where} did not happen: ${e.step} job ${cleanText(e.name, 64)} (job ${e.job}) ${e.state}${e.reason ? `: ${cleanText(e.reason)}` : ''}. ${pushName(p)} is still ${p.state}.${lastLinesOf(e.tail)}\nLog: ${logHint(p.jobs?.find((j) => j.id === e.job), e.job, { cli, code })}; try again: \`${again}\``,
       }];
     }
     case 'PushBlessed': {

@@ -123,6 +123,13 @@ describe('stage jobs: the push is staged only when they pass', () => {
     expect(s.board.pushes[P1]!.jobs!.length).toBe(2);
   });
 
+  it("the pushmaster's notice of a failed stage quotes the last lines of the job's log, as a build failure's does", () => {
+    const staging = started((stage(greenBuild()) as Step).board, '1.2');
+    const s = report(staging, '1.2', { type: 'failed', at, exitCode: 4, reason: 'exit code 4', tail: 'rsync: connection refused\ndeploy to stage-a failed\n' });
+    const text = routeCommit('c0ffee', s.events, s.board, CFG)[0]!.text;
+    expect(text).toContain('Last lines of its log:\n  rsync: connection refused\n  deploy to stage-a failed\nLog: ');
+  });
+
   it('a rebuild while staging cancels the stage job and ends the deploy', () => {
     const staging = (stage(greenBuild()) as Step).board;
     const merges = wantedMerges(staging, P1).map((w) => ({ ...w, commit: sha('b') }));
