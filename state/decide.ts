@@ -360,7 +360,7 @@ const HANDLERS: Handlers = {
   StagePush(b, c, ctx) {
     const push = getPush(b, c.push);
     if (err(push)) return push;
-    const p = checkPush('stage', ctx.actor, push, `stage push ${push.id}`) ?? deployingRefusal(push);
+    const p = whileDeploying(checkPush('stage', ctx.actor, push, `stage push ${push.id}`), push);
     if (p) return p;
     if (!c.env.trim()) return domainError('invalid-field', 'name the stage environment (--env)', { field: 'env' });
     if (!buildIsCurrent(b, push)) return staleBuild(push);
@@ -376,7 +376,7 @@ const HANDLERS: Handlers = {
   BlessPush(b, c, ctx) {
     const push = getPush(b, c.push);
     if (err(push)) return push;
-    const p = checkPush('bless', ctx.actor, push, `bless push ${push.id}`) ?? deployingRefusal(push);
+    const p = whileDeploying(checkPush('bless', ctx.actor, push, `bless push ${push.id}`), push);
     if (p) return p;
     if (!buildIsCurrent(b, push)) return staleBuild(push);
     const inPush = requestsInPush(b, push.id);
@@ -643,6 +643,16 @@ const unknownJob = (id: string) => domainError('unknown-job', `no job ${id} (job
 type JobChange = Extract<DomainEvent, { type: 'JobStarted' | 'JobFinished' | 'JobRequeued' | 'JobAttached' }>;
 /** The event that records a runner's report on a job (already checked against the job's transition table). */
 type Unstamped<E> = E extends unknown ? Omit<E, 'at' | 'actor' | 'cause'> : never;
+/**
+ * A stage or bless asked for while a deploy runs: the running deploy is the reason, named with its job,
+ * also where the push's state alone refuses (bless while staging read "push 1 is accepting; allowed
+ * from: staged"). Who may ask is still checked first.
+ */
+function whileDeploying(refusal: DomainError | null, push: Push): DomainError | null {
+  if (refusal && refusal.code !== 'illegal-transition') return refusal;
+  return deployingRefusal(push) ?? refusal;
+}
+
 function jobChangeEvent(push: PushId, job: { readonly id: string; readonly name: string; readonly sha: string }, change: JobEvent): Unstamped<JobChange> | DomainError {
   const base = { push, job: job.id };
   switch (change.type) {

@@ -93,6 +93,10 @@ describe('stage jobs: the push is staged only when they pass', () => {
     const again = stage(s.board) as DomainError;
     expect(again.code).toBe('jobs-not-green');
     expect(again.message).toBe('push 1 is staging on stage-a: stage job deploy-stage (job 1.2) is queued; wait for it (pushmanager job log 1.2 --follow) or stop it (pushmanager job cancel 1.2)');
+    // bless while it stages names the stage too, not "push 1 is accepting; allowed from: staged"; a pushee hears who may bless.
+    const bless = run(s.board, { type: 'BlessPush', push: P1, force: false }, PM) as DomainError;
+    expect([bless.code, bless.message]).toEqual(['jobs-not-green', again.message]);
+    expect((run(s.board, { type: 'BlessPush', push: P1, force: false }, ALICE) as DomainError).code).toBe('not-pushmaster-of-push');
   });
 
   it('the passing job stages the push (as the pushmaster who asked) and only then are the pushees asked to verify', () => {
