@@ -80,7 +80,7 @@ export function deployFollowEvents(after: Board, events: readonly DomainEvent[],
       for (const j of jobs) if (isPending(j.state)) out.push({ type: 'JobFinished', push: p.id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: why, at, actor: pipelineActor(), cause: CAUSE });
       // The failed run's last lines ride on its JobFinished (not kept on the job): the notice quotes them, as a build failure's does.
       const tail = events.find((e): e is Extract<DomainEvent, { type: 'JobFinished' }> => e.type === 'JobFinished' && e.job === bad.id)?.tail;
-      out.push({ type: 'DeployFailed', push: p.id, step: d.step, env: d.env, job: bad.id, name: bad.name, state: bad.state, ...(bad.reason && { reason: bad.reason }), ...(tail && { tail }), at, actor: pipelineActor(), cause: CAUSE });
+      out.push({ type: 'DeployFailed', push: p.id, step: d.step, env: d.env, job: bad.id, name: bad.name, state: bad.state, ...(bad.reason && { reason: bad.reason }), ...(tail && { tail }), ...(d.blessForced?.forced && { forced: true as const }), at, actor: pipelineActor(), cause: CAUSE });
     } else if (jobs.length === d.jobs.length && jobs.every((j) => j.state === 'passed')) {
       out.push(completedStep(after, p, d, at));
     }

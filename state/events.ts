@@ -54,7 +54,7 @@ export type DomainEvent = Base &
     /** stage / bless with deploy jobs: the jobs run, the step is recorded (PushStaged, PushBlessed) when they pass. */
     | { readonly type: 'DeployStarted'; readonly push: PushId; readonly deploying: Deploying }
     /** A deploy job failed or was cancelled: the step did not happen; the push stays where it was. */
-    | { readonly type: 'DeployFailed'; readonly push: PushId; readonly step: 'stage' | 'bless'; readonly env: string | null; readonly job: string; readonly name: string; readonly state: JobState; readonly reason?: string; readonly tail?: string }
+    | { readonly type: 'DeployFailed'; readonly push: PushId; readonly step: 'stage' | 'bless'; readonly env: string | null; readonly job: string; readonly name: string; readonly state: JobState; readonly reason?: string; readonly tail?: string; readonly forced?: true }
     /** More of where a running job is (Buildbot: the build its request started, and the build's page). */
     | { readonly type: 'JobAttached'; readonly push: PushId; readonly job: string; readonly handle: JobHandle; readonly url?: string }
     /**

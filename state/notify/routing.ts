@@ -363,7 +363,8 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const p = push(b, e.push);
       if (!p) return [];
       const where = e.step === 'stage' ? `stage of ${pushName(p)}${e.env ? ` to ${cleanText(e.env, 80)}` : ''}` : `bless (production deploy) of ${pushName(p)}`;
-      const again = e.step === 'stage' ? `${cli} push stage ${p.id} --env ${e.env ? cleanText(e.env, 80) : 'ENV'}` : `${cli} push bless ${p.id}`;
+      // A bless that was forced (past unverified requests or red jobs) is refused unforced: the hint forces it again.
+      const again = e.step === 'stage' ? `${cli} push stage ${p.id} --env ${e.env ? cleanText(e.env, 80) : 'ENV'}` : `${cli} push bless ${p.id}${e.forced ? ' --force --reason TEXT' : ''}`;
       return [{
         id: `deploy-failed-${e.job}`,
         kind: 'job-failed',

@@ -175,6 +175,14 @@ describe('bless and certify jobs', () => {
     const failed = fail(s.board, '1.3');
     expect(failed.board.pushes[P1]!.state).toBe('staged');
     expect(failed.events.find((e) => e.type === 'DeployFailed')).toMatchObject({ step: 'bless', job: '1.3' });
+    expect(routeCommit('c0ffee', failed.events, failed.board, CFG)[0]!.text).toContain('try again: `pushmanager push bless 1`');
+  });
+
+  it('a failing bless that was forced past an unverified request says to force it again (unforced, it is refused)', () => {
+    const unverified = pass((stage(greenBuild()) as Step).board, '1.2').board;
+    const s = ok(unverified, { type: 'BlessPush', push: P1, force: true, reason: 'hotfix' }, PM);
+    const failed = fail(s.board, '1.3');
+    expect(routeCommit('c0ffee', failed.events, failed.board, CFG)[0]!.text).toContain('try again: `pushmanager push bless 1 --force --reason TEXT`');
   });
 
   it('certify queues the certify job after certification; it gates nothing', () => {
