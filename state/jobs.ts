@@ -183,7 +183,7 @@ export function retryJob(job: Job, id: string, at: string, jobs: readonly Job[] 
   const failed = isRed(job) || runs.some(isRed);
   const passed = runs.some((j) => j.state === 'passed');
   const kind: JobKind = failed && !passed ? 'retry' : job.on === 'build' ? 'build' : 'deploy';
-  return { ...newJob({ id, name: job.name, on: job.on, sha: job.sha, push: job.push, kind, runner: job.runner, at }), attempt };
+  return { ...newJob({ id, name: job.name, on: job.on, sha: job.sha, push: job.push, kind, runner: job.runner, at }), attempt, ...(job.env && { env: job.env }) };
 }
 
 /**

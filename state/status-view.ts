@@ -95,6 +95,7 @@ export function jobView(j: Job, candidates?: ReadonlyMap<string, string>): Statu
     ...(j.flaky && { flaky: true }),
     ...(j.notRun && { notRun: safeLine(j.reason ?? 'the runner could not run it') }),
     ...(candidate && { candidate }),
+    ...(j.env && { env: j.env }),
     ...(j.rerun && { rerun: j.rerun }),
   };
 }

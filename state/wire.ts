@@ -98,6 +98,8 @@ export interface StatusJob {
   readonly notRun?: string;
   /** Run again from scratch because the server stopped while it ran: how often, and when the last stop cut it short. */
   readonly rerun?: { readonly times: number; readonly at: string };
+  /** A stage or bless job's environment (its `{env}`), fixed when the step queued it. */
+  readonly env?: string;
   /** A run of the push's culprit search: what its candidate holds ("master + #1 … #4 (4)": the first four, in merge order). */
   readonly candidate?: string;
 }

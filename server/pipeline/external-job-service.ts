@@ -75,7 +75,9 @@ export interface ExternalJobServiceOptions {
 /** The announcement of `job` on `board`, naming where to report: pure. */
 export function jobAnnouncement(job: Job, board: Board, serverUrl: string, at: string): JobAnnouncement {
   const push = board.pushes[job.push];
-  const env = push?.stageEnv && (job.on === 'stage' || job.on === 'bless') ? { env: push.stageEnv } : {};
+  // The job's own env (fixed when its step queued it), not the push's current one, which a later stage may have moved.
+  const jobEnv = job.on === 'stage' || job.on === 'bless' ? (job.env ?? push?.stageEnv ?? null) : null;
+  const env = jobEnv ? { env: jobEnv } : {};
   return {
     id: `job:${job.id}`,
     type: 'JobQueued',

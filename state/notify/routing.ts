@@ -334,6 +334,17 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       // A stage or bless job's failure is told with the deploy it ended (DeployFailed); a build job
       // that is already being run again (retries) blames no one yet.
       if (p && job && e.state === 'failed' && job.on === 'build' && job.notRun) return [unrunJob(p, job, e, cli)];
+      // A certify job (an announcement, a cleanup) gates nothing, but its failure is the pushmaster's to know.
+      if (p && job && e.state === 'failed' && job.on === 'certify') {
+        return [{
+          id: `job-failed-${e.job}`,
+          kind: 'job-failed',
+          push: p,
+          users: [p.pushmaster],
+          subject: `Certify job failed: ${cleanText(e.name, 64)} on ${pushName(p)}`,
+          text: `certify job ${cleanText(e.name, 64)} (job ${e.job}) failed on ${short(e.sha)}${e.reason ? `: ${cleanText(e.reason)}` : ''}; ${pushName(p)} is ${p.state} all the same (certify jobs gate nothing).${lastLinesOf(e.tail)}\nLog: ${logHint(job, e.job, { cli, code })}`,
+        }];
+      }
       if (!p || !job || e.state !== 'failed' || job.on !== 'build' || job.kind === 'bisect') return [];
       if (runAgain(p.jobs ?? [], job)) return [];
       // A culprit search takes it over: the one it starts, or the running one a new deploy branch moved

@@ -193,6 +193,19 @@ describe('bless and certify jobs', () => {
     expect(s.board.pushes[P1]!.deploying).toBeUndefined();
     expect(fail(s.board, '1.4').board.pushes[P1]!.state).toBe('live');
   });
+
+  it("a failed certify job is the pushmaster's to know: told, with its reason and log, the push live all the same", () => {
+    const blessed = pass(ok(staged(), { type: 'BlessPush', push: P1, force: false }, PM).board, '1.3').board;
+    const failed = fail(ok(blessed, { type: 'CertifyPush', push: P1, force: false }, PM).board, '1.4');
+    const told = routeCommit('c0ffee', failed.events, failed.board, CFG);
+    expect(told.map((d) => [d.to, d.subject])).toEqual([[['pm@example.com'], '[pushmanager] Certify job failed: announce on push #1 "Tue"']]);
+    expect(told[0]!.text).toMatch(/^certify job announce \(job 1\.4\) failed on [0-9a-f]{10}: exit code 4; push #1 "Tue" is live all the same \(certify jobs gate nothing\)\.\nLog: `pushmanager job log 1\.4`$/);
+  });
+
+  it('job show of a stage job says its env; status --json carries it on the job', () => {
+    const s = stage(greenBuild()) as Step;
+    expect(pushView(s.board, s.board.pushes[P1]!).jobs!.find((j) => j.id === '1.2')).toMatchObject({ on: 'stage', env: 'stage-a' });
+  });
 });
 
 describe('retries: a failed build job is run once more before the gate counts it red', () => {

@@ -77,6 +77,8 @@ describe('job fields along the way', () => {
     // A stage job cancelled (a rebuild replaced its SHA) runs again as a deploy, not a retry.
     const stage = { ...inState('cancelled'), on: 'stage' as const, kind: 'deploy' as const };
     expect(retryJob(stage, 'j2', LATER, [stage])).toMatchObject({ kind: 'deploy', attempt: 2 });
+    // It deploys to the env it was queued for, not to whatever the push stages next.
+    expect(retryJob({ ...stage, env: 'stage-b' }, 'j2', LATER, [stage])).toMatchObject({ env: 'stage-b' });
   });
   it('a cancelled job after a red run on its SHA is retried as a retry: its pass is a flake', () => {
     const red = inState('failed', { id: 'j1' });

@@ -74,6 +74,11 @@ describe('job lines', () => {
     expect(renderJob({ ...detail, url: null }, NOW)).toContain('\n  log: on the external CI (it reported no run page: job report --url adds one)\n');
   });
 
+  it('job show of a stage job says which env it deploys to', () => {
+    const stage = { ...base, on: 'stage', kind: 'deploy', env: 'stage-a', push: 1, runner: 'local', command: ['./deploy.sh', '{env}'], builder: null, exitCode: 0, reason: null, log: '/api/jobs/1.3/log' } as const;
+    expect(renderJob(stage, NOW)).toContain(`\n  sha ${base.sha}\n  env stage-a\n  runs ["./deploy.sh","{env}"]\n`);
+  });
+
   it('job show names the kind only when it says more than the phase, and the attempt past the first', () => {
     const detail = { ...base, kind: 'build', push: 1, runner: 'local', command: ['./check.sh'], builder: null, exitCode: 0, reason: null, log: '/api/jobs/1.3/log' } as const;
     expect(renderJob(detail, NOW).split('\n')[0]).toBe('Job 1.3: test (build) of push 1, local runner');

@@ -93,6 +93,7 @@ export function renderJob(j: JobDetail, now: number = Date.now()): string {
     `  ${jobLine(j, now)}`,
     `  sha ${j.sha}`,
   ];
+  if (j.env) lines.push(`  env ${safeLine(j.env)}`);
   if (j.command) lines.push(`  runs ${JSON.stringify(j.command)}`);
   if (j.builder) lines.push(`  builder ${safeLine(j.builder)}`);
   if (j.rerun) lines.push(`  interrupted: the server stopped while it ran (${j.rerun.at || 'time not known'}); run again from scratch${j.rerun.times > 1 ? `, ${j.rerun.times} times` : ''}${j.runner === 'local' ? "; its log starts with the cut run's last lines" : ''}`);
