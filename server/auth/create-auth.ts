@@ -2,7 +2,7 @@
 // token store, the rate limiter and the Authenticator. Refuses unsafe setups before listening.
 import type { AuthConfig } from './auth-config.js';
 import { Authenticator } from './authenticator.js';
-import { AuthConfigError, type Directory } from './directory.js';
+import { AuthConfigError, DirectoryUnavailableError, type Directory } from './directory.js';
 import { LdapDirectory } from './ldap-directory.js';
 import { checkBindSafety, LocalDirectory } from './local-directory.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -15,6 +15,12 @@ export interface AuthServices {
   readonly authenticator: Authenticator;
   /** Lifetime of tokens issued by `pushmanager login` (auth.tokens.ttlDays). */
   readonly tokenTtlMs: number;
+  /**
+   * Checks the directory's settings against the directory itself (LDAP: service account, bases,
+   * groups). Throws AuthConfigError naming the wrong field; resolves to a warning for the log when
+   * the directory cannot be asked now (the server starts anyway), null when all is well.
+   */
+  checkDirectory(): Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -30,12 +36,23 @@ export interface CreateAuthOptions {
 export function createAuth(config: AuthConfig, options: CreateAuthOptions): AuthServices {
   const now = options.now ?? Date.now;
   let directory: Directory;
+  let checkDirectory = async (): Promise<string | null> => null;
   if (config.strategy === 'local') {
     const safety = checkBindSafety(options.host, config.users);
     if (!safety.ok) throw new AuthConfigError(safety.message, { users: safety.users, host: options.host });
     directory = new LocalDirectory(config.users);
   } else {
-    directory = new LdapDirectory(config.ldap, { now });
+    const ldap = new LdapDirectory(config.ldap, { now });
+    directory = ldap;
+    checkDirectory = async () => {
+      try {
+        await ldap.checkSettings();
+        return null;
+      } catch (e) {
+        if (!(e instanceof DirectoryUnavailableError)) throw e;
+        return `${e.message}; starting anyway: logins are refused (503, "LDAP is unavailable") until it answers`;
+      }
+    };
   }
   const tokens = new TokenStore(options.dataDir, { now });
   const rateLimiter = new RateLimiter({ ...config.rateLimit, now });
@@ -45,6 +62,7 @@ export function createAuth(config: AuthConfig, options: CreateAuthOptions): Auth
     rateLimiter,
     authenticator: new Authenticator({ directory, tokens, rateLimiter }),
     tokenTtlMs: config.tokens.ttlDays * 24 * 3_600_000,
+    checkDirectory,
     close: () => directory.close(),
   };
 }

@@ -134,6 +134,55 @@ export class LdapDirectory implements Directory {
     this.cache.clear();
   }
 
+  /**
+   * The start-up check of the operator's settings. Without it a wrong bindDn, base DN or group name
+   * surfaced only as every user's refused login, or (a group) as nobody being a pushmaster, silently.
+   * Throws AuthConfigError naming the field LDAP says is wrong, DirectoryUnavailableError when LDAP
+   * cannot be asked now (the caller starts anyway: logins wait for it).
+   */
+  async checkSettings(): Promise<void> {
+    const c = this.config;
+    try {
+      await this.withClients(async (connect) => {
+        const client = await connect();
+        try {
+          await client.bind(c.bindDn, c.bindPassword);
+        } catch (e) {
+          if (e instanceof InvalidCredentialsError) {
+            throw new AuthConfigError(`auth.ldap.bindDn/bindPassword: LDAP ${c.url} refused the service account ${c.bindDn} (invalid credentials); check both`, { field: 'auth.ldap.bindDn', bindDn: c.bindDn }, { cause: e });
+          }
+          throw e;
+        }
+        const exists = async (dn: string): Promise<boolean> => {
+          try {
+            await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] });
+            return true;
+          } catch (e) {
+            if (e instanceof NoSuchObjectError) return false;
+            throw e;
+          }
+        };
+        for (const field of ['userBase', 'groupBase'] as const) {
+          if (!(await exists(c[field]))) throw new AuthConfigError(`auth.ldap.${field}: ${c[field]} does not exist on ${c.url}`, { field: `auth.ldap.${field}`, dn: c[field] });
+        }
+        for (const field of ['pushmasterGroup', 'adminGroup', 'ciGroup'] as const) {
+          const group = c[field];
+          if (group === undefined) continue;
+          const found = group.includes('=')
+            ? await exists(group)
+            : (await client.search(c.groupBase, { scope: 'sub', filter: `(cn=${escapeLdapFilterValue(group)})`, attributes: ['1.1'] })).searchEntries.length > 0;
+          if (!found) {
+            const where = group.includes('=') ? `${group} does not exist on ${c.url}` : `no group with cn=${group} under ${c.groupBase}`;
+            throw new AuthConfigError(`auth.ldap.${field}: ${where}, so nobody would have that role`, { field: `auth.ldap.${field}`, group });
+          }
+        }
+      });
+    } catch (e) {
+      if (e instanceof AuthConfigError) throw e;
+      throw unavailable(e);
+    }
+  }
+
   private async fetch(name: string): Promise<User | null> {
     try {
       const user = await this.withClients(async (connect) => {

@@ -1,9 +1,13 @@
 // LDAP login end to end (issue 6): a real slapd started here, a server whose `auth:` is the ldap
 // strategy. The pushmaster group decides who may drive a push; a wrong password is 401; an LDAP outage
 // is a 503 that says so (never "wrong password") and the server stays up; LDAP back, logins work again.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../server/config/config.js';
+import { startServer } from '../../server/main.js';
 import { DEFAULT_SLAPD_USERS, findSlapd, startSlapd, type SlapdServer } from '../helpers/servers/slapd.js';
 import { git, gitOk, startFixture, type Fixture } from '../helpers/server-fixture.js';
 
@@ -141,5 +145,63 @@ describe.skipIf(!slapdAvailable.ok)(`LDAP login against a real slapd${slapdAvail
     expect(r.status).toBe(200);
     expect(await command(as('pm'), { type: 'StagePush', push: pushId, env: 'stage-a' })).toMatchObject({ status: 200 });
     expect((await git(f.dir, ['ls-remote', remote('bob')])).code).toBe(0);
+  });
+});
+
+// An operator's typo in the LDAP settings used to start a server on which every login was refused (a
+// service account or base) or nobody was a pushmaster (a group), with nothing in the log: the start
+// now checks them against LDAP and refuses naming the field; an LDAP that is down only delays logins.
+describe.skipIf(!slapdAvailable.ok)('LDAP settings checked at start-up against a real slapd', () => {
+  let server: SlapdServer;
+  const yaml = (over: Record<string, string> = {}) => {
+    const ldapKeys = { url: server.url, bindDn: server.bindDn, bindPassword: server.bindPassword, userBase: server.userBase, groupBase: server.groupBase, pushmasterGroup: 'pushmasters', adminGroup: 'admins', timeoutMs: '2000', ...over };
+    return ['auth:', '  strategy: ldap', '  ldap:', ...Object.entries(ldapKeys).map(([k, v]) => `    ${k}: ${k === 'timeoutMs' ? v : JSON.stringify(v)}`), ''].join('\n');
+  };
+  const startWith = async (over: Record<string, string>) => {
+    const lines: string[] = [];
+    const dir = await mkdtemp(join(tmpdir(), 'pm-ldap-start-'));
+    try {
+      const s = await startServer({ port: 0, dataDir: join(dir, 'data'), config: parseConfig(yaml(over), 'ldap.test'), log: (level, m) => lines.push(`${level} ${m}`) });
+      await s.close();
+      return { started: true as const, lines };
+    } catch (e) {
+      return { started: false as const, error: e as Error & { code?: string }, lines, dataDirLeft: existsSync(join(dir, 'data')) };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  beforeAll(async () => {
+    server = await startSlapd();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it.each([
+    ['bindDn', { bindDn: 'cn=pushmanagr,dc=example,dc=com' }, /^auth\.ldap\.bindDn\/bindPassword: .*refused the service account cn=pushmanagr/],
+    ['bindPassword', { bindPassword: 'not-the-password' }, /^auth\.ldap\.bindDn\/bindPassword: /],
+    ['userBase', { userBase: 'ou=peple,dc=example,dc=com' }, /^auth\.ldap\.userBase: ou=peple,dc=example,dc=com does not exist/],
+    ['groupBase', { groupBase: 'ou=grups,dc=example,dc=com' }, /^auth\.ldap\.groupBase: ou=grups,dc=example,dc=com does not exist/],
+    ['pushmasterGroup', { pushmasterGroup: 'pushmaster' }, /^auth\.ldap\.pushmasterGroup: no group with cn=pushmaster under ou=groups,dc=example,dc=com, so nobody/],
+    ['adminGroup (a DN)', { adminGroup: 'cn=admin,ou=groups,dc=example,dc=com' }, /^auth\.ldap\.adminGroup: cn=admin,ou=groups,dc=example,dc=com does not exist/],
+  ])('a wrong %s refuses the start, naming the field, before creating anything', async (_field, over, message) => {
+    const r = await startWith(over);
+    expect(r.started).toBe(false);
+    if (r.started) return;
+    expect(r.error.code).toBe('auth-config-invalid');
+    expect(r.error.message).toMatch(message);
+    expect(r.dataDirLeft).toBe(false);
+  });
+
+  it('right settings start quietly; an LDAP that is down starts anyway with a warning that says what users will see', async () => {
+    expect((await startWith({})).lines.filter((l) => /LDAP/.test(l))).toEqual([]);
+    await server.stop();
+    try {
+      const r = await startWith({});
+      expect(r.started).toBe(true);
+      expect(r.lines.some((l) => /^warn LDAP is unavailable \(ECONNREFUSED.*starting anyway: logins are refused/.test(l)), r.lines.join('\n')).toBe(true);
+    } finally {
+      await server.start();
+    }
   });
 });
