@@ -24,6 +24,9 @@ export class AuthRefused extends HttpError {
   ) {
     super(status, code, message);
   }
+
+  /** Answer in text/plain (for git clients, which show such a body to the user). */
+  asText = false;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -33,6 +36,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, e: HttpError, headers: Record<string, string> = {}): void {
+  if (e instanceof AuthRefused && e.asText) {
+    const text = `${e.message} [${e.code}]\n`;
+    res.writeHead(e.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+    res.end(text);
+    return;
+  }
   sendJson(res, e.status, { error: e.toJSON() }, headers);
 }
 

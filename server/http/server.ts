@@ -95,7 +95,12 @@ export async function route(deps: ServerDeps, req: IncomingMessage, res: ServerR
 
   const git = matchGitPath(path, url.searchParams);
   if (git) {
-    const actor = await authenticate(deps, req);
+    const actor = await authenticate(deps, req).catch((e: unknown) => {
+      // git prints a text/plain error body as "remote: …" but drops a JSON one: an LDAP outage or a
+      // throttle would read as a bare "The requested URL returned error: 503".
+      if (e instanceof AuthRefused) e.asText = true;
+      throw e;
+    });
     if (git.repo !== deps.repo.name) throw new HttpError(404, 'no-such-repository', `no repository ${git.repo}; this server manages ${deps.repo.name}.git`);
     // Only the receive-pack run itself starts the hook: it alone gets a token, which dies with the request.
     const push = git.service === 'receive' && git.pathInfo.endsWith('/git-receive-pack') ? deps.pushTokens.issue(actor) : null;

@@ -134,6 +134,9 @@ describe.skipIf(!slapdAvailable.ok)(`LDAP login against a real slapd${slapdAvail
       const g = await git(f.dir, ['ls-remote', remote('bob')]);
       expect(g.code).not.toBe(0);
       expect(g.stderr).not.toMatch(/Authentication failed/);
+      // …and says why: git prints a text/plain error body as "remote: …" (a JSON one it drops, leaving
+      // only "The requested URL returned error: 503").
+      expect(g.stderr).toMatch(/remote: LDAP is unavailable \(ECONNREFUSED.*\[directory-unavailable\]/);
       const health = await fetch(new URL('/healthz', f.server.url));
       expect(health.status).toBe(200);
       // An outage is not a failed guess: none of the attempts above counts toward the rate limit.
