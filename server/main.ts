@@ -154,7 +154,7 @@ async function start(opts: StartOptions): Promise<RunningServer> {
   const dataDir = resolve(config.server.dataDir);
   // Everything that can refuse the start without touching the disk comes first: an unsafe auth setup,
   // a port already taken (a second `npm start`) must leave no data directory behind.
-  const auth = createAuth(config.auth, { dataDir, host: config.server.host });
+  const auth = createAuth(config.auth, { dataDir, host: config.server.host, log });
   const directoryWarning = await auth.checkDirectory(); // a wrong LDAP bindDn, base or group refuses the start
   if (directoryWarning) log('warn', directoryWarning);
   await checkPortFree(config.server.host, config.server.port);

@@ -40,7 +40,7 @@ export function watchConfig(
     const restart: string[] = [];
     if (!same(next.auth, running.auth)) {
       const old = deps.authenticator.currentDirectory;
-      deps.authenticator.setDirectory(next.auth.strategy === 'local' ? new LocalDirectory(next.auth.users) : new LdapDirectory(next.auth.ldap));
+      deps.authenticator.setDirectory(next.auth.strategy === 'local' ? new LocalDirectory(next.auth.users) : new LdapDirectory(next.auth.ldap, { log: deps.log }));
       void old.close().catch(() => undefined);
       applied.push('auth');
     }

@@ -30,6 +30,8 @@ export interface CreateAuthOptions {
   /** The address the server listens on: plaintext passwords are refused beyond loopback. */
   readonly host: string;
   readonly now?: () => number;
+  /** The server's log (an LDAP outage and its end are said there). */
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 /** Throws AuthConfigError (code `auth-config-invalid`) for an unsafe or unusable setup. */
@@ -42,7 +44,7 @@ export function createAuth(config: AuthConfig, options: CreateAuthOptions): Auth
     if (!safety.ok) throw new AuthConfigError(safety.message, { users: safety.users, host: options.host });
     directory = new LocalDirectory(config.users);
   } else {
-    const ldap = new LdapDirectory(config.ldap, { now });
+    const ldap = new LdapDirectory(config.ldap, { now, ...(options.log && { log: options.log }) });
     directory = ldap;
     checkDirectory = async () => {
       try {

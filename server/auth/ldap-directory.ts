@@ -30,6 +30,8 @@ export interface LdapDirectoryOptions {
   readonly now?: () => number;
   /** Cached user records at most (the stalest are dropped first). */
   readonly maxCacheEntries?: number;
+  /** The server's log: an outage and its end are said there once (users see each refusal). */
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 interface CachedUser {
@@ -60,6 +62,9 @@ export class LdapDirectory implements Directory {
   private readonly maxCacheEntries: number;
   private readonly cache = new Map<string, CachedUser>();
   private readonly inflight = new Map<string, Promise<User | null>>();
+  private readonly log: NonNullable<LdapDirectoryOptions['log']>;
+  /** Since when LDAP has failed to answer (null: it answered last time). */
+  private downSince: number | null = null;
 
   constructor(
     private readonly config: LdapConfig,
@@ -67,6 +72,7 @@ export class LdapDirectory implements Directory {
   ) {
     this.now = options.now ?? Date.now;
     this.maxCacheEntries = options.maxCacheEntries ?? 1000;
+    this.log = options.log ?? (() => undefined);
     this.secure = config.url.toLowerCase().startsWith('ldaps:');
     if (this.secure || config.startTls) {
       let ca: string | undefined;
@@ -108,10 +114,14 @@ export class LdapDirectory implements Directory {
         return this.toUser(service, name, found);
       });
       this.remember(name, user);
+      this.answered();
       return { ok: true, user };
     } catch (e) {
-      if (e instanceof Refusal) return e.result;
-      return authFailure('directory-unavailable', unavailable(e).message);
+      if (e instanceof Refusal) {
+        this.answered();
+        return e.result;
+      }
+      return authFailure('directory-unavailable', this.failed(unavailable(e)).message);
     }
   }
 
@@ -192,10 +202,11 @@ export class LdapDirectory implements Directory {
         return found ? this.toUser(service, name, found) : null;
       });
       if (user) this.remember(name, user);
+      this.answered();
       return user;
     } catch (e) {
       if (e instanceof Refusal) return null;
-      throw unavailable(e);
+      throw this.failed(unavailable(e));
     }
   }
 
@@ -305,6 +316,22 @@ export class LdapDirectory implements Directory {
       if (e instanceof NoSuchObjectError) return false;
       throw e;
     }
+  }
+
+  private failed(e: DirectoryUnavailableError): DirectoryUnavailableError {
+    if (this.downSince === null) {
+      this.downSince = this.now();
+      const what = e.message.startsWith('LDAP is ') ? e.message.replace('LDAP', `LDAP ${this.config.url}`) : `LDAP ${this.config.url}: ${e.message}`;
+      this.log('warn', `${what}; logins and API tokens are refused (503) until it answers`);
+    }
+    return e;
+  }
+
+  private answered(): void {
+    if (this.downSince === null) return;
+    const seconds = Math.round((this.now() - this.downSince) / 1000);
+    this.downSince = null;
+    this.log('info', `LDAP ${this.config.url} answers again (unavailable for ${seconds} s)`);
   }
 
   private remember(name: string, user: User): void {

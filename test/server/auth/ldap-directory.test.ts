@@ -147,6 +147,25 @@ describe.skipIf(!slapd.ok)(`LdapDirectory against a real slapd${slapd.ok ? '' : 
     expect(await dir.authenticate('alice', 'alice-secret')).toMatchObject({ ok: true });
   });
 
+  it('tells the operator\'s log once when LDAP goes away and once when it is back (users alone saw the outage)', async () => {
+    const lines: string[] = [];
+    const dir = new LdapDirectory(config({ cacheTtlMs: 0 }), { log: (level, m) => lines.push(`${level} ${m}`) });
+    expect(await dir.authenticate('alice', 'alice-secret')).toMatchObject({ ok: true });
+    await server.stop();
+    try {
+      expect(await dir.authenticate('alice', 'alice-secret')).toMatchObject({ code: 'directory-unavailable' });
+      expect(await dir.authenticate('pm', 'pm-secret')).toMatchObject({ code: 'directory-unavailable' });
+      await expect(dir.lookup('bob')).rejects.toMatchObject({ code: 'directory-unavailable' });
+    } finally {
+      await server.start();
+    }
+    expect(await dir.lookup('bob')).toMatchObject({ name: 'bob' });
+    expect(await dir.authenticate('alice', 'alice-secret')).toMatchObject({ ok: true });
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^warn LDAP ${server.url} is unavailable \\(ECONNREFUSED.*; logins and API tokens are refused \\(503\\) until it answers$`));
+    expect(lines[1]).toMatch(new RegExp(`^info LDAP ${server.url} answers again \\(unavailable for \\d+ s\\)$`));
+  });
+
   it('answers directory-unavailable within timeoutMs when the server accepts but never answers', async () => {
     const { createServer } = await import('node:net');
     const sockets: import('node:net').Socket[] = [];
