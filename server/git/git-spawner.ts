@@ -104,7 +104,11 @@ export async function startGitSpawner(socketPath: string, opts: { log?: (level: 
   alive = true;
   child.once('exit', (code, signal) => {
     alive = false;
-    if (!closing) opts.log?.('error', `the git spawner (pid ${child.pid}) exited (${signal ?? code}); git requests now fork from the server: ${stderr.trim()}`);
+    if (closing) return;
+    // SIGTERM/SIGINT reach it with the server's own when the whole group is stopped (Ctrl-C, systemd's
+    // stop): a stop, not a crash, and no error in the log of a clean shutdown.
+    if (signal === 'SIGTERM' || signal === 'SIGINT') opts.log?.('info', `the git spawner (pid ${child.pid}) was stopped (${signal}); git requests fork from the server until the next start`);
+    else opts.log?.('error', `the git spawner (pid ${child.pid}) exited (${signal ?? code}); git requests now fork from the server: ${stderr.trim()}`);
   });
   // It must not keep this process alive on its own: it ends when our end of its stdin closes.
   child.unref();

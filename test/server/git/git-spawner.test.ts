@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnHeader, startGitSpawner, type GitSpawner } from '../../../server/git/git-spawner.js';
+import { until } from '../../helpers/until.js';
 
 /** Everything the spawner's child writes on the connection, until it closes it. */
 async function output(sock: import('node:net').Socket): Promise<string> {
@@ -74,6 +75,21 @@ describe('git spawner', () => {
     expect(await raw(spawnHeader('receive-rpc', { PUSHMANAGER_GIT_DIR: 'r.git' }))).toBe('');
     // And it still serves.
     expect(await output(spawner.open('http-backend', env()).socket)).toMatch(/upload-pack-advertisement/);
+  });
+
+  it('a SIGTERM from outside (the process group stopped: Ctrl-C, systemd) is logged as a stop; any other end as an error', async () => {
+    const lines: string[] = [];
+    const log = (level: string, msg: string) => lines.push(`${level} ${msg}`);
+    const stopped = await startGitSpawner(join(dir, 'run3', 'git-spawner.sock'), { log });
+    process.kill(stopped.pid, 'SIGTERM');
+    await until('the stop to be logged', () => lines.length > 0);
+    expect(lines).toEqual([`info the git spawner (pid ${stopped.pid}) was stopped (SIGTERM); git requests fork from the server until the next start`]);
+    await stopped.close();
+    const killed = await startGitSpawner(join(dir, 'run4', 'git-spawner.sock'), { log });
+    process.kill(killed.pid, 'SIGKILL');
+    await until('the crash to be logged', () => lines.length > 1);
+    expect(lines[1]).toMatch(new RegExp(`^error the git spawner \\(pid ${killed.pid}\\) exited \\(SIGKILL\\); git requests now fork from the server`));
+    await killed.close();
   });
 
   it('stops by its pid when closed, and removes its socket', async () => {
