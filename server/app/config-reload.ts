@@ -3,6 +3,7 @@
 // running config stays. Listening address, data dir, repository, channels, integrations and the pipeline need a restart (said so).
 import { watch } from 'chokidar';
 import { LdapDirectory } from '../auth/ldap-directory.js';
+import { DirectoryUnavailableError } from '../auth/directory.js';
 import { LocalDirectory, checkBindSafety } from '../auth/local-directory.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { loadConfig, type Config } from '../config/config.js';
@@ -29,6 +30,18 @@ export function watchConfig(
       if (next.auth.strategy === 'local') {
         const safety = checkBindSafety(running.server.host, next.auth.users);
         if (!safety.ok) throw new Error(safety.message);
+      } else if (!same(next.auth, running.auth)) {
+        // The start-up's check of the LDAP settings (a wrong bindDn, base or group refuses them, naming the
+        // field); an LDAP that cannot be asked now does not hold the change back.
+        const probe = new LdapDirectory(next.auth.ldap);
+        try {
+          await probe.checkSettings();
+        } catch (e) {
+          if (!(e instanceof DirectoryUnavailableError)) throw e;
+          deps.log('warn', `config reload: ${e.message}; the LDAP settings are applied unchecked`);
+        } finally {
+          void probe.close().catch(() => undefined);
+        }
       }
     } catch (e) {
       const message = `config change refused, the running config stays: ${(e as Error).message}`;

@@ -2,10 +2,13 @@
 // strategy. The pushmaster group decides who may drive a push; a wrong password is 401; an LDAP outage
 // is a 503 that says so (never "wrong password") and the server stays up; LDAP back, logins work again.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchConfig } from '../../server/app/config-reload.js';
+import { EventBus } from '../../server/app/event-bus.js';
+import type { Authenticator } from '../../server/auth/authenticator.js';
 import { parseConfig } from '../../server/config/config.js';
 import { startServer } from '../../server/main.js';
 import { DEFAULT_SLAPD_USERS, findSlapd, startSlapd, type SlapdServer } from '../helpers/servers/slapd.js';
@@ -194,6 +197,28 @@ describe.skipIf(!slapdAvailable.ok)('LDAP settings checked at start-up against a
     expect(r.error.code).toBe('auth-config-invalid');
     expect(r.error.message).toMatch(message);
     expect(r.dataDirLeft).toBe(false);
+  });
+
+  it('a config reload with a wrong group is refused the same way, naming the field, and the running settings stay', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pm-ldap-reload-'));
+    const path = join(dir, 'pm.yaml');
+    await writeFile(path, yaml());
+    const lines: string[] = [];
+    const authenticator = { setDirectory: () => (lines.push('swapped'), undefined), currentDirectory: { close: async () => undefined } } as unknown as Authenticator;
+    const reloader = watchConfig(path, parseConfig(yaml(), path), { authenticator, setRouting: () => undefined, bus: new EventBus(), log: (level, m) => lines.push(`${level} ${m}`) });
+    try {
+      await writeFile(path, yaml({ pushmasterGroup: 'pushmaster' }));
+      const r = await reloader.reload();
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.message).toMatch(/^config change refused, the running config stays: auth\.ldap\.pushmasterGroup: no group with cn=pushmaster under ou=groups,dc=example,dc=com/);
+      expect(lines).not.toContain('swapped');
+      await writeFile(path, yaml({ adminGroup: 'pushmasters' }));
+      expect(await reloader.reload()).toMatchObject({ ok: true, applied: ['auth'] });
+      expect(lines).toContain('swapped');
+    } finally {
+      await reloader.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('right settings start quietly; an LDAP that is down starts anyway with a warning that says what users will see', async () => {
