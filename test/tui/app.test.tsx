@@ -216,6 +216,39 @@ describe('key flows', () => {
 });
 
 describe('live', () => {
+  it("a pushee is told on the status line when the pushmaster moves their request: accepted, staged (v verifies), removed with the reason", async () => {
+    const client = new FakeClient(sampleBoard(), { name: 'alice', pushmaster: false });
+    const { until, frame } = show(client, { width: 80, height: 24 });
+    await until((f) => f.includes('you: alice'));
+    await tick(50);
+    const move = (over: Partial<StatusView['requests'][number]>, pushOver: Partial<StatusView['pushes'][number]> = {}) => {
+      client.view = { ...client.view, pushes: client.view.pushes.map((p) => (p.id === 3 ? { ...p, ...pushOver } : p)), requests: client.view.requests.map((r) => (r.id === 2 ? { ...r, ...over } : r)) };
+      client.send('commit', { kind: 'commit', version: `v${Math.random()}`, command: 'X', actor: 'pm', events: [] });
+    };
+    move({ state: 'added' });
+    await until((f) => f.includes('#2 "Faster search" accepted into push 3 by pm'));
+    move({ state: 'staged' }, { state: 'staged', stageEnv: 'stage-a' });
+    await until((f) => f.includes('#2 "Faster search" staged on stage-a: try it there, then v verifies it'));
+    move({ state: 'requested', push: null, reason: 'breaks search on stage-a' });
+    await until((f) => f.replace(/\s+/g, ' ').includes('#2 "Faster search" removed from push 3 by pm: breaks search on stage-a'));
+    // Bob's request moving is not alice's news.
+    client.view = { ...client.view, requests: client.view.requests.map((r) => (r.id === 1 ? { ...r, state: 'added' } : r)) };
+    client.send('commit', { kind: 'commit', version: 'v-bob', command: 'X', actor: 'pm', events: [] });
+    await tick(80);
+    expect(frame().replace(/\s+/g, ' ')).toContain('removed from push 3 by pm: breaks search on stage-a');
+  });
+
+  it('the pushmaster is not told of the steps they take themselves', async () => {
+    const client = new FakeClient(sampleBoard());
+    const { until, frame } = show(client);
+    await until((f) => f.includes('● live'));
+    await tick(50);
+    client.view = { ...client.view, requests: client.view.requests.map((r) => (r.id === 2 ? { ...r, state: 'added' } : r)) };
+    client.send('commit', { kind: 'commit', version: 'v1', command: 'X', actor: 'pm', events: [] });
+    await tick(80);
+    expect(frame()).not.toContain('accepted into push 3');
+  });
+
   it('coalesces a burst of commit events into one or two fetches', async () => {
     const client = new FakeClient(sampleBoard());
     const { until } = show(client);

@@ -177,6 +177,10 @@ describe('after an answer', () => {
     // From the log pane, L closes the pane first.
     expect(afterAnswer({ type: 'RetryJob', job: '1.4' }, queued, 'retry job 1.4 (test)', true).text).toMatch(/^job 1\.8 queued: .*; follow it: esc, then L$/);
   });
+  it('a delay names the key that undoes it, not the CLI verb (the user is in the dashboard)', () => {
+    const delayed = answer([{ type: 'RequestDelayed', request: 1, at: 'now', actor: { kind: 'user', name: 'alice' } }]);
+    expect(afterAnswer({ type: 'DelayRequest', request: 1 }, delayed, 'delay #1', false)).toEqual({ text: 'request 1 delayed; d on it again undelays it', actions: [] });
+  });
   it('a cancel says the sentence the CLI says; an answer without the job events says it worked', () => {
     const cancelled = answer([{ type: 'JobFinished', push: 1, job: '1.4', name: 'test', sha: 'ab'.repeat(20), state: 'cancelled', at: 'now', actor: { kind: 'user', name: 'pm' } }]);
     expect(afterAnswer({ type: 'CancelJob', job: '1.4' }, cancelled, 'cancel job 1.4 (test)', false)).toEqual({ text: 'job 1.4 (test) cancelled; run it again with: pushmanager job retry 1.4', actions: [] });

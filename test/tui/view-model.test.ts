@@ -147,6 +147,19 @@ describe('screen', () => {
     expect(t).toContain('r/1234 WEB-42');
   });
 
+  it("says on a waiting request's row that the pushmaster removed it, and why (80 columns too)", () => {
+    const b = sampleBoard();
+    const removed: StatusView = { ...b, requests: b.requests.map((r) => (r.id === 5 ? { ...r, reason: 'breaks the login page on stage-a' } : r)) };
+    const rowAt = (width: number) => text(view(removed, ui(ALICE, { width, height: 24 }))).split('\n').find((l) => l.includes('#5 '));
+    expect(rowAt(80)).toMatch(/removed: breaks the login/);
+    // The title keeps its room: the reason is what is cut.
+    expect(rowAt(80)).toContain('Waiting for a push');
+    // In the side column of a wide terminal, the word alone; enter opens the reason.
+    expect(rowAt(120)).toMatch(/#5 .*Waiting for.* removed$/);
+    // A request that never left a push says nothing of the kind.
+    expect(text(view(b, ui(ALICE, { width: 80, height: 24 })))).not.toContain('removed:');
+  });
+
   it('strips escape sequences from user text', () => {
     const t = text(view(sampleBoard(), ui(PM)));
     expect(t).toContain('Dark mode gotcha');

@@ -7,6 +7,7 @@ import { ServerRefusal } from '../client.js';
 import { afterAnswer, afterRefusal, eachKey, interpretKey, type Effect, type Send } from './keymap.js';
 import { DEFAULT_TIMING, describeFailure, startLiveBoard, type DashboardClient, type LiveBoard, type LiveTiming } from './live-board.js';
 import { initialUi, uiReducer, type UiAction, type UiState } from './ui-state.js';
+import { changesForMe } from './my-changes.js';
 import { buildView, type DashboardView } from './screen.js';
 import type { Line, Tone } from './text.js';
 
@@ -104,6 +105,10 @@ export function Dashboard(props: DashboardProps): ReactElement {
       client,
       {
         board: (v) => {
+          const prev = boardRef.current;
+          const me = uiRef.current.me;
+          const news = prev && me ? changesForMe(prev, v, me) : null;
+          if (news) apply({ type: 'status', status: { text: news, tone: 'info' } });
           boardRef.current = v;
           setBoard(v);
         },

@@ -443,7 +443,12 @@ export function afterRefusal(cmd: ClientCommand, refusal: { code: string; messag
  * log pane is open (L closes it first).
  */
 export function afterAnswer(cmd: ClientCommand, answer: CommandAnswer, label: string, inLog: boolean): { text: string; actions: UiAction[] } {
-  if (!isJobCommand(cmd)) return { text: answerSentence(cmd, answer), actions: [] };
+  if (!isJobCommand(cmd)) {
+    const text = answerSentence(cmd, answer);
+    // The key that undoes a delay: the request is in DELAYED now, where d on it again undelays it.
+    if (cmd.type === 'DelayRequest') return { text: text.replace(/; undelay with: pushmanager request undelay \d+$/, '; d on it again undelays it'), actions: [] };
+    return { text, actions: [] };
+  }
   const changes = Array.isArray(answer.changes) ? answer.changes : [];
   // A job command's events name the job; without them (an older server) there is nothing to say but that it worked.
   const said = cmd.type === 'RetryJob' ? changes.find((e) => e.type === 'JobQueued') : changes.find((e) => e.type === 'JobFinished');

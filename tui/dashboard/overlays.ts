@@ -31,6 +31,14 @@ export function detailLines(detail: RequestDetail | null, error: string | null, 
   if (r.conflicts.length) {
     add('Conflicts:', 'conflict');
     for (const c of r.conflicts) add(`  with ${c.with === 'master' ? 'master' : `#${c.with}`}: ${c.files.map(safeLine).join(', ')}`, 'conflict');
+    // What the owner runs: a conflict is theirs to fix on their branch, then the same ref is pushed again.
+    const others = r.conflicts.filter((c) => c.with !== 'master').map((c) => `#${c.with}`);
+    const branch = detail.push ? safeLine(detail.push.deployBranch) : null;
+    const merge = r.conflicts.some((c) => c.with === 'master')
+      ? 'merge master (git fetch origin && git merge origin/master)'
+      : `merge the push's deploy branch once it holds ${others.join(', ')}${branch ? ` (git fetch origin && git merge origin/${branch})` : ''}`;
+    const hint = `  to fix: ${merge}, resolve, and push again: git push origin HEAD:${safeLine(r.ref)}`;
+    for (const segs of wrapSegs([{ text: hint }], width, 4)) out.push({ key: `d${out.length}`, segs: segs.map((x) => ({ ...x, tone: 'warn' as Tone })) });
   }
   if (r.description) {
     add('');

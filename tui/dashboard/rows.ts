@@ -3,7 +3,7 @@
 import { CONFLICT_TAGS } from '../../state/model.js';
 import { safeLine, shortSha } from '../../state/text.js';
 import type { RequestLinks, StatusBisection, StatusJob, StatusPush, StatusRequest } from '../../state/wire.js';
-import { buildTone, buildWord, clip, dimLine, displayWidth, formatAge, formatElapsed, pad, segLen, wrapSegs, type Line, type Seg, type Tone } from './text.js';
+import { buildTone, buildWord, clip, cut, dimLine, displayWidth, formatAge, formatElapsed, pad, segLen, wrapSegs, type Line, type Seg, type Tone } from './text.js';
 import type { Me } from './ui-state.js';
 
 export type ChecklistItem = StatusPush['checklist'][number];
@@ -51,6 +51,15 @@ export function requestRow(r: StatusRequest, o: RowOpts): Line {
   if (!o.compact) {
     if (r.review) right.push({ text: ` r/${safeLine(r.review)}`, tone: 'dim' });
     if (r.ticket) right.push({ text: ` ${safeLine(r.ticket)}`, tone: 'dim' });
+  }
+  // A request the pushmaster took out of the push is back to waiting: its owner needs to see that it was
+  // removed and why (the detail has the whole reason) without opening every row. The reason gets what
+  // is left once the title has a readable width.
+  if (r.state === 'requested' && r.reason) {
+    const room = o.width - segLen(left) - segLen(right) - Math.max(12, Math.min(30, displayWidth(safeLine(r.title)))) - ' removed: '.length;
+    // In a narrow side column the word alone (enter opens the reason).
+    if (room >= 8) right.push({ text: ` removed: ${cut(safeLine(r.reason), room)}`, tone: 'warn', bold: true });
+    else right.push({ text: ' removed', tone: 'warn', bold: true });
   }
   const titleWidth = Math.max(12, o.width - segLen(left) - segLen(right));
   const segs = [...left, { text: pad(safeLine(r.title), titleWidth), tone: mine ? 'mine' : 'plain' } as Seg, ...right];
