@@ -320,9 +320,12 @@ describe('routeEvent: pipeline jobs (issue 15)', () => {
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
   });
 
-  it('a pass, a cancel and a failed certify job (never a gate) stay quiet', () => {
+  it('a pass and a cancel stay quiet; a failed certify job (never a gate) tells the pushmaster alone', () => {
     expect(routeEvent(finished('passed'), withJob({ state: 'passed' }), cfg, 'k')).toEqual([]);
     expect(routeEvent(finished('cancelled'), withJob({ state: 'cancelled' }), cfg, 'k')).toEqual([]);
-    expect(routeEvent(finished('failed'), withJob({ on: 'certify' }), cfg, 'k')).toEqual([]);
+    const certify = routeEvent(finished('failed'), withJob({ on: 'certify' }), cfg, 'k');
+    // The pushmaster's channels (and notifyAll's address, which gets every email); no owner of a request.
+    expect(summary(certify)).toEqual(['email all@example.com', 'email pm@example.com', 'xmpp pm@xmpp.test']);
+    expect(certify.every((d) => d.text.includes('certify job test (job 1.2) failed on aaaaaaaaaa: exit code 3;'))).toBe(true);
   });
 });
