@@ -48,7 +48,7 @@ describe('pushmanager login', () => {
     const r = await pm(['login', '--label', 'laptop'], { PUSHMANAGER_USER: 'alice', PUSHMANAGER_PASSWORD: 'alice' });
     expect(r.code, r.stderr).toBe(0);
     const file = join(xdg, 'pushmanager', 'credentials.json');
-    expect(r.stdout).toContain(`logged in as alice; token stored in ${file}`);
+    expect(r.stdout).toContain(`logged in as alice (pushee: no pushmaster rights); token stored in ${file}`);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await stat(join(xdg, 'pushmanager'))).mode & 0o077).toBe(0);
     const all = JSON.parse(await readFile(file, 'utf8')) as Record<string, typeof stored>;

@@ -164,7 +164,7 @@ describe.skipIf(reason !== null)(`dashboard in a real terminal${reason ? ` (skip
     send('pm', 'Enter');
     const done = await until((s) => s.includes('EXITED:'), 10_000, 'login');
     expect(done).toContain('EXITED:0');
-    expect(done).toMatch(/logged in as pm; token stored in /);
+    expect(done).toMatch(/logged in as pm \(pushmaster\); token stored in /);
     // Typed, never shown (capture-pane drops trailing blanks, so a bare prompt ends its line).
     expect(done).not.toContain('hunter2-wrong');
     const passwordLines = done.split('\n').filter((l) => l.startsWith('password for pm at'));

@@ -138,7 +138,10 @@ export function buildProgram(io: { out: (s: string) => void; err: (s: string) =>
       else {
         const { storeToken } = await import('../credentials.js');
         const file = storeToken(options.server, t, io.env);
-        io.out(`logged in as ${t.user}; token stored in ${file} (expires ${t.expiresAt}). Git accepts it as the password too.\n`);
+        // What the server takes this user for (a pushmaster? an admin?): the role decides what the next verbs may do.
+        const me = await new PushmanagerClient({ server: options.server, token: t.token }).whoami().then((w) => w.user, () => null);
+        const role = me ? ` (${[me.pushmaster && 'pushmaster', me.admin && 'admin'].filter(Boolean).join(', ') || 'pushee: no pushmaster rights'})` : '';
+        io.out(`logged in as ${t.user}${role}; token stored in ${file} (expires ${t.expiresAt}). Git accepts it as the password too.\n`);
       }
     });
 
