@@ -5,8 +5,8 @@ import { chargedConflicts, mergePositions } from './conflict-blame.js';
 import { domainError, type DomainError } from './errors.js';
 import { activeRequestFor } from './intake.js';
 import type { DomainEvent, ForcedGate } from './events.js';
-import { applyJobEvent, isPending, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
-import { candidateOf, describeCandidate, findCandidate } from './bisection.js';
+import { applyJobEvent, isPending, isRed, JOB_TAIL_BYTES, newJob, retryJob, type JobEvent } from './jobs.js';
+import { candidateOf, describeCandidate, findCandidate, pendingRuns } from './bisection.js';
 import { deployingRefusal } from './deploy-jobs.js';
 import { retryRefusal, secondReportRefusal } from './job-queue.js';
 import {
@@ -523,10 +523,8 @@ const HANDLERS: Handlers = {
     const events: DomainEvent[] = [];
     if (pending) events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: job.id, name: job.name, sha: job.sha, state: 'cancelled', reason }));
     if (search) {
-      const runs = new Set(search.candidates.flatMap((x) => x.jobs));
-      for (const j of push.jobs ?? []) {
-        if (j.id === job.id || !runs.has(j.id) || !isPending(j.state)) continue;
-        events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: `its bisection was ${reason}` }));
+      for (const j of pendingRuns(push, search)) {
+        if (j.id !== job.id) events.push(ev(ctx, { type: 'JobFinished', push: push.id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: `its bisection was ${reason}` }));
       }
       events.push(ev(ctx, { type: 'BisectionConcluded', push: push.id, outcome: 'cancelled', reason }));
     }
@@ -556,7 +554,7 @@ const HANDLERS: Handlers = {
       const sha = same?.sha ?? cand.sha;
       // The same tree already ran the job on this push (an earlier deploy branch the candidate rebuilds
       // exactly, e.g. the push before a request came back): its results are the candidate's, no run more.
-      const ran = sha === null || same ? [] : (push.jobs ?? []).filter((j) => j.on === 'build' && j.name === search.name && j.sha === sha && (j.state === 'passed' || j.state === 'failed'));
+      const ran = sha === null || same ? [] : (push.jobs ?? []).filter((j) => j.on === 'build' && j.name === search.name && j.sha === sha && (j.state === 'passed' || isRed(j)));
       if (ran.length) {
         const merges = cand.merges;
         events.push(ev(ctx, { type: 'BisectCandidateTested', push: push.id, candidate: { id, members: cand.members, base: cand.base, sha, jobs: ran.map((j) => j.id), ...(merges && { merges }) } }));

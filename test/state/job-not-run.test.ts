@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainError } from '../../state/errors.js';
 import type { JobEvent } from '../../state/jobs.js';
-import type { Board } from '../../state/model.js';
+import type { Board, RequestId } from '../../state/model.js';
 import { bisectionStep, flakeRecord } from '../../state/bisection.js';
 import { routeCommit } from '../../state/notify/routing.js';
 import { pushView } from '../../state/status-view.js';
-import { attempt, built, jobOf, lastJob, ok, P1, PIPELINE, PM, report, searched, testCandidates, type Step } from '../helpers/pipeline-board.js';
+import { attempt, BISECT, built, jobOf, recordBuild, sha, lastJob, ok, P1, PIPELINE, PM, report, searched, testCandidates, type Step } from '../helpers/pipeline-board.js';
 
 const at = '2026-01-01T01:00:00.000Z';
 const UNRUN: JobEvent = { type: 'failed', at, reason: 'Buildbot: no builder "nope" on http://bb (pipeline.jobs[].builder)', notRun: true };
@@ -65,5 +65,21 @@ describe('a job the runner could not run', () => {
     expect(notices[0]!.text).toContain('push #1 "Tue"\'s culprit search stopped there, with nobody blamed. Fix it, then: `pushmanager job retry 1.2` runs the build again (red again, it searches again)');
     // A red run of the candidate instead narrows the search as usual.
     expect(report(b, run, 'failed').board.pushes[P1]!.bisection!.state).toBe('running');
+  });
+
+  it('a candidate whose tree ran the job once before without running it (notRun) gets a run of its own; the search goes on', () => {
+    // Push 1's build at d could not run; the build at e then failed twice: the search runs there.
+    let b = unrun(built(4), '1.1').board;
+    b = recordBuild(b, sha('e'), BISECT, sha('c')).board;
+    b = report(b, lastJob(b), 'failed').board;
+    b = report(b, lastJob(b), 'failed').board;
+    const search = b.pushes[P1]!.bisection!;
+    expect(search.state).toBe('running');
+    // A candidate that rebuilds d exactly: the unrun job is no result of it.
+    const members = [1, 2].map((id) => ({ request: id as RequestId, sha: b.requests[id]!.sha }));
+    const s = ok(b, { type: 'TestBisectCandidates', push: P1, bisection: search.job, runner: 'local', candidates: [{ members, base: sha('c'), sha: sha('d') }] }, PIPELINE);
+    expect(s.board.pushes[P1]!.bisection!.state).toBe('running');
+    expect(s.board.pushes[P1]!.bisection!.candidates.at(-1)!.jobs).not.toContain('1.1');
+    expect(jobOf(s.board, lastJob(s.board))).toMatchObject({ kind: 'bisect', sha: sha('d'), state: 'queued' });
   });
 });
