@@ -7,7 +7,7 @@
 import { actorName, systemActor } from './actor.js';
 import { canonical, candidateKey, culpritSpacing, flakesEnough, members, nextStep, progress, recentFlakes, verdictOf, type Candidate, type CulpritShare, type FlakeRecord, type Known, type SearchInput, type SearchStep, type Verdict } from './bisect.js';
 import type { DomainEvent } from './events.js';
-import { isPending, isRed, runAgain, type Job } from './jobs.js';
+import { isPending, isRed, isUnrun, runAgain, unrunReason, type Job } from './jobs.js';
 import { isOpenPush, jobsOfPush, MERGED_STATES, type Board, type MergedRequest, type Push, type PushId, type RequestId } from './model.js';
 import type { RefIntent } from './ref-intents.js';
 import { isoMillis, shortSha } from './text.js';
@@ -121,10 +121,16 @@ export function knownOf(push: Push, b: Bisection): (key: string) => Known | unde
   return (key) => out.get(key);
 }
 
+/** The search's candidate runs still queued or running: what ending it cancels. */
+export function pendingRuns(push: Push, b: Bisection): Job[] {
+  const runs = new Set(b.candidates.flatMap((c) => c.jobs));
+  return jobsOfPush(push).filter((j) => runs.has(j.id) && isPending(j.state));
+}
+
 /** A run of the search's candidates that the runner could not run (notRun), if any. */
 function unrunOf(push: Push, b: Bisection): Job | undefined {
   const runs = new Set(b.candidates.filter((c) => c.base === b.base).flatMap((c) => c.jobs));
-  return jobsOfPush(push).find((j) => runs.has(j.id) && j.state === 'failed' && j.notRun);
+  return jobsOfPush(push).find((j) => runs.has(j.id) && isUnrun(j));
 }
 
 /** Whether the push's deploy branch is the one the bisection searches (its requests, on its base). */
@@ -228,7 +234,7 @@ function redBuild(after: Board, e: DomainEvent): { push: Push; job: Job } | null
   const p = after.pushes[e.push];
   const job = p?.jobs?.find((j) => j.id === e.job);
   // A job the runner could not run (notRun) says nothing of the tree: a search on it would conclude that master fails.
-  if (!p || !job || job.on !== 'build' || job.kind === 'bisect' || job.notRun || !isOpenPush(p) || p.deploySha !== job.sha) return null;
+  if (!p || !job || job.on !== 'build' || job.kind === 'bisect' || !isRed(job) || !isOpenPush(p) || p.deploySha !== job.sha) return null;
   return runAgain(jobsOfPush(p), job) ? null : { push: p, job };
 }
 
@@ -385,9 +391,8 @@ export function bisectionFollowEvents(after: Board, events: readonly DomainEvent
     // same run again would be refused the same way: the search stops there instead of asking for it again.
     const unrun = unrunOf(p, b);
     if (unrun) {
-      const runs = new Set(b.candidates.flatMap((c) => c.jobs));
-      for (const j of jobsOfPush(p)) if (runs.has(j.id) && isPending(j.state)) out.push({ at, actor, cause: CAUSE, type: 'JobFinished', push: id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: 'its bisection ended' });
-      out.push({ at, actor, cause: CAUSE, type: 'BisectionConcluded', push: id, outcome: 'cancelled', reason: `job ${unrun.id} could not run (${unrun.reason ?? 'the runner refused it'})` });
+      for (const j of pendingRuns(p, b)) out.push({ at, actor, cause: CAUSE, type: 'JobFinished', push: id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: 'its bisection ended' });
+      out.push({ at, actor, cause: CAUSE, type: 'BisectionConcluded', push: id, outcome: 'cancelled', reason: `job ${unrun.id} could not run (${unrunReason(unrun)})` });
       continue;
     }
     const known = knownOf(p, b);
@@ -395,8 +400,7 @@ export function bisectionFollowEvents(after: Board, events: readonly DomainEvent
     const settled = conclude(after, p, step, policy, at);
     if (settled.length) {
       // Runs still under way (more than one at a time) have nothing left to tell.
-      const runs = new Set(b.candidates.flatMap((c) => c.jobs));
-      for (const j of jobsOfPush(p)) if (runs.has(j.id) && isPending(j.state)) out.push({ at, actor, cause: CAUSE, type: 'JobFinished', push: id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: 'its bisection ended' });
+      for (const j of pendingRuns(p, b)) out.push({ at, actor, cause: CAUSE, type: 'JobFinished', push: id, job: j.id, name: j.name, sha: j.sha, state: 'cancelled', reason: 'its bisection ended' });
       out.push(...settled);
       continue;
     }
@@ -431,7 +435,7 @@ function runsLeft(p: Push, b: Bisection, suspects: number): string {
   const runs = Math.ceil(Math.log2(Math.max(1, suspects))) + 1;
   // The newest five runs: a push's first builds may have run on a quieter runner (or a cache) than its search.
   const times = (p.jobs ?? [])
-    .filter((j) => j.name === b.name && j.on === 'build' && (j.state === 'passed' || j.state === 'failed') && j.startedAt && j.finishedAt)
+    .filter((j) => j.name === b.name && j.on === 'build' && (j.state === 'passed' || isRed(j)) && j.startedAt && j.finishedAt)
     .slice(-RECENT_RUNS)
     .map((j) => isoMillis(j.finishedAt!) - isoMillis(j.startedAt!))
     .filter((ms) => Number.isFinite(ms) && ms >= 0)

@@ -83,7 +83,7 @@ export function autoRetryEvents(after: Board, events: readonly DomainEvent[], pi
     if (!found) continue;
     const { push: p, job } = found;
     // One the runner could not run is no red build: the same run again would be refused the same way.
-    if (job.on !== 'build' || job.notRun || job.attempt > retries || !isOpenPush(p) || p.deploySha !== job.sha) continue;
+    if (job.on !== 'build' || !isRed(job) || job.attempt > retries || !isOpenPush(p) || p.deploySha !== job.sha) continue;
     // Someone (or something) already runs it again, or it passed meanwhile: nothing to add.
     if (runAgain(jobsOfPush(p), job)) continue;
     const n = queued.get(p.id) ?? 0;

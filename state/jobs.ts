@@ -115,6 +115,12 @@ export function runAgain(jobs: readonly Job[], job: Job): boolean {
 /** A run that failed on its tree (red): one the runner could not run (`notRun`) says nothing of the tree. */
 export const isRed = (j: Job): boolean => j.state === 'failed' && !j.notRun;
 
+/** A run the runner could not run: failed, but no red build (see Job.notRun). */
+export const isUnrun = (j: Job): boolean => j.state === 'failed' && j.notRun === true;
+
+/** Why the runner could not run `j`, in words (its recorded reason). */
+export const unrunReason = (j: Job): string => j.reason ?? 'the runner could not run it';
+
 /** The runs of `job` after it among `jobs` (a push's, oldest first): same name, phase and SHA. */
 export const laterRuns = (jobs: readonly Job[], job: Job): Job[] => runsOnSha(jobs.slice(jobs.indexOf(job) + 1), job);
 

@@ -1,6 +1,6 @@
 // The board as clients see it (`pushmanager status --json`, GET /api/board): SPEC §5 fields and more.
 import { bisectionRuns, candidateLabels, candidateRef, describeBisection, type BisectionState } from './bisection.js';
-import type { Job } from './jobs.js';
+import { isUnrun, unrunReason, type Job } from './jobs.js';
 import { flakeCounts } from './job-queue.js';
 import type { StatusJob } from './wire.js';
 import { FINISHED_REQUEST_STATES, isOpenPush, queueOrder, requestsOfPush, type Board, type Push, type PushRequest, type PushState } from './model.js';
@@ -93,7 +93,7 @@ export function jobView(j: Job, candidates?: ReadonlyMap<string, string>): Statu
     finishedAt: j.finishedAt,
     runner: j.runner,
     ...(j.flaky && { flaky: true }),
-    ...(j.notRun && { notRun: safeLine(j.reason ?? 'the runner could not run it') }),
+    ...(isUnrun(j) && { notRun: safeLine(unrunReason(j)) }),
     ...(candidate && { candidate }),
     ...(j.env && { env: j.env }),
     ...(j.rerun && { rerun: j.rerun }),

@@ -3,7 +3,7 @@
 // offered and what the server accepts cannot drift apart.
 import { actorName, hasRole, isSystem, type Actor } from './actor.js';
 import { domainError, type DomainError } from './errors.js';
-import { logHint, type Job, type JobPhase } from './jobs.js';
+import { isUnrun, logHint, unrunReason, type Job, type JobPhase } from './jobs.js';
 import {
   ACTIVE_REQUEST_STATES as ACTIVE,
   FINISHED_REQUEST_STATES,
@@ -179,7 +179,7 @@ export function redGateJobs(push: Push, step: PushAction): Job[] {
 /** The refusal of a step held back by red jobs: each job named with its state and how to read its log. */
 export function jobGateRefusal(push: Push, step: PushAction, red: readonly Job[]): DomainError {
   // A job the runner could not run has no log to read: its reason is what there is (fix it, then retry).
-  const what = red.map((j) => (j.notRun ? `${j.on} job ${j.name} (job ${j.id}) could not run (${j.reason ?? 'the runner refused it'})` : `${j.on} job ${j.name} (job ${j.id}) is ${j.state}${j.reason && j.state !== 'queued' && j.state !== 'running' ? ` (${j.reason})` : ''}: ${logHint(j, j.id)}`)).join('; ');
+  const what = red.map((j) => (isUnrun(j) ? `${j.on} job ${j.name} (job ${j.id}) could not run (${unrunReason(j)})` : `${j.on} job ${j.name} (job ${j.id}) is ${j.state}${j.reason && j.state !== 'queued' && j.state !== 'running' ? ` (${j.reason})` : ''}: ${logHint(j, j.id)}`)).join('; ');
   const waiting = red.every((j) => j.state === 'queued' || j.state === 'running');
   // A running culprit search (it moves to every new deploy branch) is the answer to the red build: a
   // retry beside it only takes a runner slot, and its result changes nothing the search does not know.

@@ -4,7 +4,7 @@
 import type { DomainEvent, EventOf } from '../events.js';
 import { IN_PUSH_STATES, MERGED_STATES, requestsInPush, type Board, type Conflict, type Push, type PushId, type PushRequest, type RequestId, type UserName } from '../model.js';
 import { bisectionRuns, restVerdict } from '../bisection.js';
-import { JOB_TAIL_LINES, logHint, runAgain, type Job } from '../jobs.js';
+import { isUnrun, JOB_TAIL_LINES, logHint, runAgain, type Job } from '../jobs.js';
 import { safeLine } from '../text.js';
 import { DEFAULT_ROUTES, type Channel, type Delivery, type NoticeKind, type RoutingConfig } from './delivery.js';
 
@@ -333,7 +333,7 @@ function noticesFor(e: DomainEvent, ctx: Ctx): Notice[] {
       const job = p?.jobs?.find((j) => j.id === e.job);
       // A stage or bless job's failure is told with the deploy it ended (DeployFailed); a build job
       // that is already being run again (retries) blames no one yet.
-      if (p && job && e.state === 'failed' && job.on === 'build' && job.notRun) return [unrunJob(p, job, e, cli)];
+      if (p && job && job.on === 'build' && isUnrun(job)) return [unrunJob(p, job, e, cli)];
       // A certify job (an announcement, a cleanup) gates nothing, but its failure is the pushmaster's to know.
       if (p && job && e.state === 'failed' && job.on === 'certify') {
         return [{
