@@ -239,13 +239,19 @@ describe('live', () => {
   });
 
   it('the pushmaster is not told of the steps they take themselves', async () => {
-    const client = new FakeClient(sampleBoard());
+    // pm watches #2, so only "pm runs push 3" keeps the news from the status line.
+    const board = sampleBoard();
+    const client = new FakeClient({ ...board, requests: board.requests.map((r) => (r.id === 2 ? { ...r, watchers: ['pm'] } : r)) });
     const { until, frame } = show(client);
     await until((f) => f.includes('● live'));
     await tick(50);
+    const before = client.boardFetches;
     client.view = { ...client.view, requests: client.view.requests.map((r) => (r.id === 2 ? { ...r, state: 'added' } : r)) };
     client.send('commit', { kind: 'commit', version: 'v1', command: 'X', actor: 'pm', events: [] });
-    await tick(80);
+    // The new board was fetched and drawn (#2 is now among the push's requests) before anything is asserted.
+    for (let i = 0; i < 100 && client.boardFetches === before; i++) await tick(10);
+    await tick(50);
+    expect(client.boardFetches).toBeGreaterThan(before);
     expect(frame()).not.toContain('accepted into push 3');
   });
 
