@@ -6,16 +6,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../state/events.js';
 import type { Board } from '../../state/model.js';
-import { FileCursorStore, LazyCursor, type MetadataCommit } from '../notify/catch-up.js';
-import { catchUpCommits } from '../integrations/call-queue.js';
+import { catchUpFromCursor, FileCursorStore, LazyCursor, type MetadataCommit } from '../notify/catch-up.js';
 import type { Integrations } from '../integrations/integrations-config.js';
 import { LIVE_EFFECTS_CURSOR_FILE, LiveEffects, type LiveEffectFailure, type LiveEffectsOptions } from '../integrations/live-effects.js';
 import { WEBHOOK_CURSOR_FILE } from '../integrations/webhooks.js';
-import { StoreError, type StateStore } from '../store/state-store.js';
+import type { StateStore } from '../store/state-store.js';
 import type { EventBus } from './event-bus.js';
-
-/** A cursor before the first metadata commit (no SHA is empty). */
-const FROM_THE_BEGINNING = '';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -41,32 +37,9 @@ export async function startIntegrationEffects(
   // nothing configured) was a rejection nobody handled when the store could not be read, which ends Node 20.
   let snapshot: ReturnType<StateStore['read']> | undefined;
   const snapAtStart = () => (snapshot ??= deps.store.read());
-  const since = async function* (start: string, board: Board): AsyncGenerator<MetadataCommit> {
-    // The board as it is now: what these calls read of a request (review, ticket, SHA) no longer changes once it is live.
-    for await (const c of deps.store.eventsSince(start === FROM_THE_BEGINNING ? null : start)) yield { sha: c.version, events: c.events, board };
-  };
-  /**
-   * From the cursor on; the first start with a cursor starts it at the head (history is not replayed), or,
-   * on a store with no commit yet, at its beginning: a cursor left unwritten there read as "first start"
-   * after a crash, and skipped the commits made before it.
-   */
-  const catchUp = async (cursor: FileCursorStore, enqueue: (c: MetadataCommit) => Promise<number>, what: string) => {
-    const start = await cursor.read();
-    const snap = await snapAtStart();
-    if (start === null) {
-      await cursor.write(snap.version ?? FROM_THE_BEGINNING);
-      return undefined;
-    }
-    try {
-      return await catchUpCommits({ enqueue, cursor, commits: since(start, snap.board) });
-    } catch (e) {
-      // A restored backup: the cursor names a commit newer than the branch, whose events were acted on then.
-      if (!(e instanceof StoreError && e.code === 'store-unknown-version') || !snap.version) throw e;
-      deps.log('warn', `${what}: the catch-up cursor ${start.slice(0, 10)} is not on the metadata branch (restored from a backup?); nothing is sent again, ${what} go on from ${snap.version.slice(0, 10)}`);
-      await cursor.write(snap.version);
-      return undefined;
-    }
-  };
+  // The board as it is now: what these calls read of a request (review, ticket, SHA) no longer changes once it is live.
+  const catchUp = async (cursor: FileCursorStore, enqueue: (c: MetadataCommit) => Promise<number>, what: string) =>
+    catchUpFromCursor({ cursor, snapshot: await snapAtStart(), eventsSince: (v) => deps.store.eventsSince(v), enqueue, what, log: deps.log });
 
   const cursor = new FileCursorStore(deps.dataDir, WEBHOOK_CURSOR_FILE);
   if (i.webhooks) {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import type { Board } from '../../state/model.js';
 import type { DomainEvent } from '../../state/events.js';
 import { describeFailure } from '../notify/notify-error.js';
-import { catchUp, FileCursorStore, LazyCursor } from '../notify/catch-up.js';
+import { catchUpFromCursor, FileCursorStore, LazyCursor } from '../notify/catch-up.js';
 import { routeCommit } from '../../state/notify/routing.js';
 import { createNotifiers, routingConfigFrom, type NotifyConfig } from '../notify/notify-config.js';
 import { Outbox } from '../notify/outbox.js';
-import { StoreError, type StateStore } from '../store/state-store.js';
+import type { StateStore } from '../store/state-store.js';
 import type { EventBus } from './event-bus.js';
 
 export interface Notifications {
@@ -40,26 +40,15 @@ export async function startNotifications(
   const cursor = new FileCursorStore(dir);
   let routing = routingConfigFrom(cfg, { cli: 'pushmanager' });
 
-  const start = await cursor.read();
-  const snap = await deps.store.read();
-  if (start === null) {
-    // A fresh install: do not announce the whole history.
-    if (snap.version) await cursor.write(snap.version);
-  } else {
-    const board = snap.board;
-    const commits = (async function* () {
-      for await (const c of deps.store.eventsSince(start)) yield { sha: c.version, events: c.events, board };
-    })();
-    try {
-      const r = await catchUp({ outbox, cursor, routing, commits });
-      if (r.commits) deps.log('warn', `notifications: caught up ${r.commits} commit(s) made before the last stop, ${r.enqueued} delivery(ies) queued`);
-    } catch (e) {
-      // A restored backup: the cursor names a commit newer than the branch, whose news went out then.
-      if (!(e instanceof StoreError && e.code === 'store-unknown-version') || !snap.version) throw e;
-      deps.log('warn', `notifications: the catch-up cursor ${start.slice(0, 10)} is not on the metadata branch (restored from a backup?); nothing is sent again, notifications go on from ${snap.version.slice(0, 10)}`);
-      await cursor.write(snap.version);
-    }
-  }
+  const r = await catchUpFromCursor({
+    cursor,
+    snapshot: await deps.store.read(),
+    eventsSince: (v) => deps.store.eventsSince(v),
+    enqueue: (c) => outbox.enqueue(routeCommit(c.sha, c.events, c.board, routing)),
+    what: 'notifications',
+    log: deps.log,
+  });
+  if (r?.commits) deps.log('warn', `notifications: caught up ${r.commits} commit(s) made before the last stop, ${r.enqueued} delivery(ies) queued`);
 
   // After each commit its deliveries are journaled at once; the cursor follows at most once a second (see
   // LazyCursor). A commit whose enqueue failed stops the cursor there, so the next start catches it up.

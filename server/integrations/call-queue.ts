@@ -7,7 +7,6 @@
 // widening the shared Channel union (see docs/integrations.md).
 import { EventEmitter } from 'node:events';
 import type { Delivery } from '../../state/notify/delivery.js';
-import type { CursorStore, MetadataCommit } from '../notify/catch-up.js';
 import type { Notifier } from '../notify/notifier.js';
 import { NotifyError } from '../notify/notify-error.js';
 import { Outbox, type OutboxEntry, type RetryPolicy, type Timers } from '../notify/outbox.js';
@@ -125,22 +124,4 @@ export class CallQueue extends EventEmitter<CallQueueEvents> {
   }
 }
 
-/**
- * Enqueues what each metadata commit after the cursor asks for, oldest first, moving the cursor after
- * each: run at start-up, so a crash between a state commit and its enqueue, or commits made while this
- * process was not running, lose nothing. Re-enqueueing is safe: keys derive from the commit's content.
- */
-export async function catchUpCommits(deps: {
-  enqueue: (c: MetadataCommit) => Promise<number>;
-  cursor: CursorStore;
-  commits: AsyncIterable<MetadataCommit> | Iterable<MetadataCommit>;
-}): Promise<{ commits: number; enqueued: number }> {
-  let commits = 0;
-  let enqueued = 0;
-  for await (const c of deps.commits) {
-    enqueued += await deps.enqueue(c);
-    await deps.cursor.write(c.sha);
-    commits++;
-  }
-  return { commits, enqueued };
-}
+export { catchUpCommits } from '../notify/catch-up.js';

@@ -133,3 +133,61 @@ export async function catchUp(deps: { outbox: Enqueuer; cursor: CursorStore; rou
   }
   return { commits, enqueued, cursor };
 }
+
+/**
+ * Enqueues what each metadata commit after the cursor asks for, oldest first, moving the cursor after
+ * each: run at start-up, so a crash between a state commit and its enqueue, or commits made while this
+ * process was not running, lose nothing. Re-enqueueing is safe: keys derive from the commit's content.
+ */
+export async function catchUpCommits(deps: {
+  enqueue: (c: MetadataCommit) => Promise<number>;
+  cursor: CursorStore;
+  commits: AsyncIterable<MetadataCommit> | Iterable<MetadataCommit>;
+}): Promise<{ commits: number; enqueued: number }> {
+  let commits = 0;
+  let enqueued = 0;
+  for await (const c of deps.commits) {
+    enqueued += await deps.enqueue(c);
+    await deps.cursor.write(c.sha);
+    commits++;
+  }
+  return { commits, enqueued };
+}
+
+/** A cursor before the first metadata commit (no SHA is empty). */
+export const FROM_THE_BEGINNING = '';
+
+/**
+ * Where a consumer of the metadata branch (notifications, webhooks, Reviewboard/JIRA calls) starts, at
+ * start-up: with no cursor, at the head (history is not replayed), or on a store with no commit yet at its
+ * beginning (a cursor left unwritten there read as "first start" after a crash, and skipped the commits
+ * made before it); with one, every commit after it, enqueued; a cursor the branch does not have (a
+ * restored backup: its commits were acted on then) goes on from the head, logged. `board`: what each
+ * commit is read with (the board now).
+ */
+export async function catchUpFromCursor(o: {
+  cursor: CursorStore;
+  snapshot: { readonly version: string | null; readonly board: Board };
+  eventsSince: (version: string | null) => AsyncIterable<{ readonly version: string; readonly events: readonly DomainEvent[] }>;
+  enqueue: (c: MetadataCommit) => Promise<number>;
+  what: string;
+  log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+}): Promise<{ commits: number; enqueued: number } | undefined> {
+  const start = await o.cursor.read();
+  const { version, board } = o.snapshot;
+  if (start === null) {
+    await o.cursor.write(version ?? FROM_THE_BEGINNING);
+    return undefined;
+  }
+  const commits = (async function* () {
+    for await (const c of o.eventsSince(start === FROM_THE_BEGINNING ? null : start)) yield { sha: c.version, events: c.events, board };
+  })();
+  try {
+    return await catchUpCommits({ enqueue: o.enqueue, cursor: o.cursor, commits });
+  } catch (e) {
+    if (!((e as { code?: string }).code === 'store-unknown-version') || !version) throw e;
+    o.log('warn', `${o.what}: the catch-up cursor ${start.slice(0, 10)} is not on the metadata branch (restored from a backup?); nothing is sent again, ${o.what} go on from ${version.slice(0, 10)}`);
+    await o.cursor.write(version);
+    return undefined;
+  }
+}
