@@ -25,6 +25,8 @@ export function watchConfig(
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const reload: ConfigReloader['reload'] = async () => {
     let next: Config;
+    // The LDAP directory of changed settings, built once: checked here, then the one installed.
+    let ldap: LdapDirectory | null = null;
     try {
       next = await loadConfig(path);
       if (next.auth.strategy === 'local') {
@@ -33,14 +35,15 @@ export function watchConfig(
       } else if (!same(next.auth, running.auth)) {
         // The start-up's check of the LDAP settings (a wrong bindDn, base or group refuses them, naming the
         // field); an LDAP that cannot be asked now does not hold the change back.
-        const probe = new LdapDirectory(next.auth.ldap);
+        ldap = new LdapDirectory(next.auth.ldap, { log: deps.log });
         try {
-          await probe.checkSettings();
+          await ldap.checkSettings();
         } catch (e) {
-          if (!(e instanceof DirectoryUnavailableError)) throw e;
+          if (!(e instanceof DirectoryUnavailableError)) {
+            void ldap.close().catch(() => undefined);
+            throw e;
+          }
           deps.log('warn', `config reload: ${e.message}; the LDAP settings are applied unchecked`);
-        } finally {
-          void probe.close().catch(() => undefined);
         }
       }
     } catch (e) {
@@ -53,7 +56,7 @@ export function watchConfig(
     const restart: string[] = [];
     if (!same(next.auth, running.auth)) {
       const old = deps.authenticator.currentDirectory;
-      deps.authenticator.setDirectory(next.auth.strategy === 'local' ? new LocalDirectory(next.auth.users) : new LdapDirectory(next.auth.ldap, { log: deps.log }));
+      deps.authenticator.setDirectory(next.auth.strategy === 'local' ? new LocalDirectory(next.auth.users) : (ldap ?? new LdapDirectory(next.auth.ldap, { log: deps.log })));
       void old.close().catch(() => undefined);
       applied.push('auth');
     }
