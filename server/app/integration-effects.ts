@@ -76,7 +76,11 @@ export async function startIntegrationEffects(
       },
     );
     const queues = live;
-    const caught = await catchUp(liveCursorStore, (c) => queues.enqueueCommit(c), 'Reviewboard/JIRA calls');
+    // A start-up that fails here (the store cannot be read) leaves no open journals or retry timers behind.
+    const caught = await catchUp(liveCursorStore, (c) => queues.enqueueCommit(c), 'Reviewboard/JIRA calls').catch(async (e: unknown) => {
+      await queues.close();
+      throw e;
+    });
     if (caught?.enqueued) deps.log('info', `integrations: ${caught.enqueued} Reviewboard/JIRA call(s) of ${caught.commits} commit(s) made while the server was down queued`);
   } else {
     // Nothing to call: without this, a cursor left from an earlier configuration would replay every
