@@ -23,6 +23,15 @@ describe('detail: conflicts', () => {
     expect(t).toContain('refs/pushreq/a5');
   });
 
+  it('a conflict that says how to fix it (no history in common with master) is shown and followed, not the merge hint', () => {
+    const why = 'no history in common with master; base the branch on master (git rebase origin/master) and push again';
+    const r = req(7, { user: 'alice', ref: 'refs/pushreq/a7', tags: ['conflict-master'], conflicts: [{ with: 'master', files: [], reason: why }] });
+    const t = text(detailLines(detailOf(r), null, 7, 120)).replace(/\s+/g, ' ');
+    expect(t).toContain(`with master: ${why}`);
+    expect(t).toContain(`to fix: ${why}: git push origin HEAD:refs/pushreq/a7`);
+    expect(t).not.toContain('git merge origin/master');
+  });
+
   it('says nothing of the kind without a conflict', () => {
     expect(text(detailLines(detailOf(req(6, { user: 'alice' })), null, 6, 80))).not.toMatch(/to fix/);
   });

@@ -47,8 +47,11 @@ function linksLine(l: RequestLinks | undefined): string {
   return parts.length ? `\n        ${parts.join('; ')}` : '';
 }
 
-const conflictsText = (r: StatusView['requests'][number]) =>
-  r.conflicts.map((c) => `${c.with === 'master' ? 'master' : `#${c.with}`}: ${[c.files.map(safeLine).join(', '), c.reason ? safeLine(c.reason) : ''].filter(Boolean).join('; ')}`).join('; ');
+/** One conflict: "master: a.txt; why" or "#3: b.txt" — the CLI's status and the dashboard's detail alike. */
+export const conflictText = (c: StatusView['requests'][number]['conflicts'][number]): string =>
+  `${c.with === 'master' ? 'master' : `#${c.with}`}: ${[c.files.map(safeLine).join(', '), c.reason ? safeLine(c.reason) : ''].filter(Boolean).join('; ')}`;
+
+const conflictsText = (r: StatusView['requests'][number]) => r.conflicts.map(conflictText).join('; ');
 
 function requestLine(r: StatusView['requests'][number], extra?: RequestLinks, actions?: AllowedActions): string {
   const tags = r.tags.length ? ` [${r.tags.map(safeLine).join(',')}]` : '';

@@ -1,5 +1,6 @@
 // The overlays over the board: a request's detail, the checklist pick list, the help with every key.
 import { safeLine, safeText, shortSha } from '../../state/text.js';
+import { conflictText } from '../cli/render.js';
 import type { BuildSummary, RequestDetail, RequestLinks, StatusJob, StatusPush } from '../../state/wire.js';
 import { KEY_NAMES, type KeyName, type KeyState } from './keys.js';
 import { checklistHeading, checklistRow, jobElapsed, jobMark, jobTone } from './rows.js';
@@ -30,14 +31,16 @@ export function detailLines(detail: RequestDetail | null, error: string | null, 
   if (r.reason) add(`reason: ${safeLine(r.reason)}`, 'warn');
   if (r.conflicts.length) {
     add('Conflicts:', 'conflict');
-    for (const c of r.conflicts) add(`  with ${c.with === 'master' ? 'master' : `#${c.with}`}: ${c.files.map(safeLine).join(', ')}`, 'conflict');
+    for (const c of r.conflicts) add(`  with ${conflictText(c)}`, 'conflict');
     // What the owner runs: a conflict is theirs to fix on their branch, then the same ref is pushed again.
     const others = r.conflicts.filter((c) => c.with !== 'master').map((c) => `#${c.with}`);
     const branch = detail.push ? safeLine(detail.push.deployBranch) : null;
+    // A conflict that says how to fix it (no history in common with master: rebase) is followed, not a merge.
+    const told = r.conflicts.find((c) => c.reason)?.reason;
     const merge = r.conflicts.some((c) => c.with === 'master')
       ? 'merge master (git fetch origin && git merge origin/master)'
       : `merge the push's deploy branch once it holds ${others.join(', ')}${branch ? ` (git fetch origin && git merge origin/${branch})` : ''}`;
-    const hint = `  to fix: ${merge}, resolve, and push again: git push origin HEAD:${safeLine(r.ref)}`;
+    const hint = told ? `  to fix: ${safeLine(told)}: git push origin HEAD:${safeLine(r.ref)}` : `  to fix: ${merge}, resolve, and push again: git push origin HEAD:${safeLine(r.ref)}`;
     for (const segs of wrapSegs([{ text: hint }], width, 4)) out.push({ key: `d${out.length}`, segs: segs.map((x) => ({ ...x, tone: 'warn' as Tone })) });
   }
   if (r.description) {
