@@ -35,7 +35,8 @@ interface Active {
 const now = () => new Date().toISOString();
 
 /** The master's refusal in words, once prefixed: the runner's errors already start "buildbot: ". */
-const refusal = (e: unknown): string => `Buildbot: ${(e as Error).message.replace(/^buildbot: /i, '')}`;
+const said = (e: unknown): string => (e as Error).message.replace(/^buildbot: /i, '');
+const refusal = (e: unknown): string => `Buildbot: ${said(e)}`;
 
 export class BuildbotJobService implements PipelineService {
   readonly runner: BuildbotRunner;
@@ -162,7 +163,7 @@ export class BuildbotJobService implements PipelineService {
             return;
           }
           // The master took the build, then refused to say more of it (it forgot it): its result is unknown, not red.
-          this.o.log('error', `job ${job.id} (${job.name}): Buildbot took build request ${entry.handle.buildRequestId}, then ${refusal(e).replace(/^Buildbot: /, '')}; its result is unknown (run it again: pushmanager job retry ${job.id})`);
+          this.o.log('error', `job ${job.id} (${job.name}): Buildbot took build request ${entry.handle.buildRequestId}, then ${said(e)}; its result is unknown (run it again: pushmanager job retry ${job.id})`);
           await this.report(job.id, { type: 'failed', at: now(), reason: `${refusal(e)} (after it took the build; its result is unknown)`, notRun: true });
         }
       })(),
